@@ -1,0 +1,86 @@
+"""Milliseconds per edition for the whole pipeline (parse → HTML + text + MIME), and `--help` as a process.
+
+Run from the repository: python bench/render.py [--rounds N]
+Targets (issue 2): under 5 ms per edition after warm-up; `mco-newsletter --help` under 0.3 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "src"))
+
+from mco_newsletter.config import load_settings  # noqa: E402
+from mco_newsletter.edition import build_edition  # noqa: E402
+from mco_newsletter.issue import parse_issue  # noqa: E402
+from mco_newsletter.render import markup, render  # noqa: E402
+
+EDITIONS = [("2023-12", "en"), ("2023-12", "de"), ("2023-12", "ru"),
+            ("2024-05", "en"), ("2024-05", "de"), ("2024-05", "ru")]
+
+
+def one_edition(settings, issue_id: str, language: str) -> int:
+    # Real use renders new text every time: drop the Markdown caches so nothing is free.
+    markup.inline_html.cache_clear()
+    markup.inline_text.cache_clear()
+    issue = parse_issue(settings.issues_dir / issue_id / "issue.md", languages=settings.languages)
+    edition = dataclasses.replace(build_edition(issue), language=language)
+    rendered = render(edition, settings)
+    return len(rendered.eml)
+
+
+def time_editions(rounds: int) -> list[float]:
+    settings = load_settings(REPO)
+    for issue_id, language in EDITIONS:  # warm-up: imports, templates compiled, catalogs read
+        one_edition(settings, issue_id, language)
+    samples = []
+    for _ in range(rounds):
+        for issue_id, language in EDITIONS:
+            start = time.perf_counter()
+            one_edition(settings, issue_id, language)
+            samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def time_help(runs: int) -> tuple[list[float], list[float]]:
+    command = shutil.which("mco-newsletter")
+    help_cmd = [command, "--help"] if command else [sys.executable, "-m", "mco_newsletter", "--help"]
+    bare = [sys.executable, "-c", "pass"]
+    helps, bares = [], []
+    for _ in range(runs):
+        for cmd, out in ((help_cmd, helps), (bare, bares)):
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+            out.append(time.perf_counter() - start)
+    return helps, bares
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=50, help="rounds over the six editions (default 50)")
+    parser.add_argument("--help-runs", type=int, default=10, help="runs of `--help` (default 10)")
+    args = parser.parse_args()
+    print(f"machine: {platform.node()} {platform.machine()} · Python {platform.python_version()} · "
+          f"{platform.platform()}")
+    samples = time_editions(args.rounds)
+    median, p95 = statistics.median(samples), sorted(samples)[int(len(samples) * 0.95)]
+    print(f"pipeline per edition (parse → HTML + text + MIME), {len(samples)} editions: "
+          f"median {median:.2f} ms, p95 {p95:.2f} ms, target 5 ms → {median / 5:.2f}× of target")
+    helps, bares = time_help(args.help_runs)
+    help_median, bare_median = statistics.median(helps), statistics.median(bares)
+    print(f"`mco-newsletter --help` as a process: median {help_median * 1000:.0f} ms "
+          f"(bare `python -c pass`: {bare_median * 1000:.0f} ms, ratio {help_median / bare_median:.2f}×), "
+          f"target 300 ms → {help_median / 0.3:.2f}× of target")
+
+
+if __name__ == "__main__":
+    main()

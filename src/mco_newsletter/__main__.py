@@ -1,0 +1,5 @@
+"""`python -m mco_newsletter` runs the command line."""
+
+from .cli import main
+
+main()

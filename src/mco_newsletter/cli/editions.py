@@ -1,0 +1,66 @@
+"""Commands that turn issues into email editions: render, preview."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import cli
+from .options import language_option, settings, shown
+
+
+def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path):
+    from ..edition import build_edition, choose_languages
+    from ..render import render
+    from ..render.writer import write_edition
+    from ..workspace import load_issue
+
+    current = settings(ctx)
+    issue = load_issue(current, issue_id)
+    written = []
+    for language in choose_languages(issue, current.languages, languages):
+        rendered = render(build_edition(issue, None, language), current)
+        written.append((language, write_edition(rendered, out, issue.folder)))
+    return written
+
+
+@cli.command("render")
+@click.argument("issue_id", metavar="ID")
+@language_option
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Where to write ID/LANG.html, .txt and .eml.")
+@click.pass_context
+def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path) -> None:
+    """Render the ready editions of an issue to HTML, plain text and a complete .eml message."""
+    for language, paths in _render_issue(ctx, issue_id, languages, out):
+        click.echo(f"{issue_id} [{language}]: " + "  ".join(shown(p) for p in paths))
+
+
+@cli.command("preview")
+@click.argument("issue_id", metavar="ID")
+@click.option("--lang", "language", metavar="L", help="The edition to preview (default: the source language).")
+@click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), metavar="PNG",
+              help="Take a full-page screenshot with headless Chromium instead of opening a browser.")
+@click.option("--width", type=int, default=375, show_default=True, help="Screen width in CSS pixels for --screenshot.")
+@click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
+              show_default=True, help="Where the rendered edition is written.")
+@click.pass_context
+def preview(ctx: click.Context, issue_id: str, language: str | None, screenshot: Path | None,
+            width: int, out: Path) -> None:
+    """Render one edition and open it in a browser, or save a screenshot of it."""
+    languages = (language,) if language else ()
+    language, paths = _render_issue(ctx, issue_id, languages, out)[0]
+    html = paths[0]
+    if screenshot is not None:
+        from ..render.browser import screenshot as take_screenshot
+
+        take_screenshot(html, screenshot, width)
+        click.echo(f"Screenshot of {issue_id} [{language}] at {width} px: {shown(screenshot)}")
+        return
+    import webbrowser
+
+    click.echo(f"Opening {shown(html)}")
+    if not webbrowser.open(html.resolve().as_uri()):
+        click.echo("No browser could be started here; open the file above yourself, "
+                   "or use --screenshot PNG.", err=True)

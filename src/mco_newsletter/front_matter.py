@@ -1,0 +1,58 @@
+"""The YAML block at the top of issue.md, read with the line of every key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from .errors import Problem
+
+FENCE = "---"
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe YAML that leaves dates as text, so a bad date is our message, not a crash."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[dict | None, dict[str, int], str, int]:
+    """Return (metadata, key → line, Markdown body, number of lines before the body)."""
+    lines = text.split("\n")
+    if not lines or lines[0].strip() != FENCE:
+        problems.append(Problem(path, 1, "no front matter",
+                                "start the file with a `---` line, the title, date, language, preheader "
+                                "and keywords, then another `---` line"))
+        return None, {}, text, 0
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
+    except StopIteration:
+        problems.append(Problem(path, 1, "front matter is not closed", "add a `---` line after the last key"))
+        return None, {}, "", len(lines)
+    block = "\n".join(lines[1:end])
+    body = "\n".join(lines[end + 1:])
+    try:
+        node = yaml.compose(block, Loader=_Loader)
+        meta = yaml.load(block, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        reason = getattr(exc, "problem", None) or str(exc)
+        problems.append(Problem(path, line, f"front matter is not valid YAML: {reason}",
+                                "write one `key: value` per line; quote values that contain ': '"))
+        return None, {}, body, end + 1
+    if meta is None:
+        meta, node = {}, None
+    if not isinstance(meta, dict):
+        problems.append(Problem(path, 2, "front matter must be `key: value` lines"))
+        return None, {}, body, end + 1
+    key_lines = {"": 2}
+    if node is not None:
+        for key_node, _ in node.value:
+            key_lines[str(key_node.value)] = key_node.start_mark.line + 2
+    return meta, key_lines, body, end + 1

@@ -1,0 +1,201 @@
+"""One digest as written by the advocacy manager: issues/<id>/issue.md → Issue, with file:line problems."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Union
+
+from .errors import Problem, ProblemsError
+
+ISSUE_FILE = "issue.md"
+ISSUE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+FRONT_MATTER_KEYS = {
+    "title": "the issue's title, e.g. Digest May 2024",
+    "date": "the publication date as YYYY-MM-DD",
+    "language": "the language the issue is written in, e.g. en",
+    "preheader": "one line that mail clients show after the subject",
+    "keywords": "a list, e.g. [Conscription, Russia]",
+    "closing": "optional: a last paragraph before the donation box",
+}
+REQUIRED_KEYS = ("title", "date", "language", "preheader", "keywords")
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    """A paragraph (or list item) as Markdown inline text: emphasis and links, nothing else."""
+
+    kind: ClassVar[str] = "paragraph"
+
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image standing alone in a paragraph; alt text is required."""
+
+    kind: ClassVar[str] = "image"
+
+    src: str
+    alt: str
+    title: str
+    line: int
+
+
+@dataclass(frozen=True)
+class ItemList:
+    """A bulleted or numbered list whose items are single paragraphs."""
+
+    kind: ClassVar[str] = "list"
+
+    items: tuple[Paragraph, ...]
+    ordered: bool
+    start: int
+    line: int
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A blockquote holding paragraphs, lists or images."""
+
+    kind: ClassVar[str] = "quote"
+
+    blocks: tuple["Block", ...]
+    line: int
+
+
+Block = Union[Paragraph, Image, ItemList, Quote]
+
+
+@dataclass(frozen=True)
+class Section:
+    """A `##` heading and the blocks under it."""
+
+    heading: str
+    blocks: tuple[Block, ...]
+    line: int
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A digest in its source language, as parsed from issue.md."""
+
+    id: str
+    path: Path
+    title: str
+    date: dt.date
+    language: str
+    preheader: str
+    keywords: tuple[str, ...]
+    closing: str | None
+    intro: tuple[Block, ...]
+    sections: tuple[Section, ...]
+    lines: dict[str, int]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def issue_path(issues_dir: Path, issue_id: str) -> Path:
+    """Where the issue with this id lives."""
+    return issues_dir / issue_id / ISSUE_FILE
+
+
+def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple[Issue | None, list[Problem]]:
+    """Parse issue.md; return the Issue (None when unusable) and every problem found."""
+    from .issue_body import parse_body
+    from .front_matter import split_front_matter
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        return None, [Problem(path, 0, "no such issue file", "create it with `mco-newsletter new <id>`")]
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        return None, [Problem(path, line, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
+    except OSError as exc:
+        return None, [Problem(path, 0, f"cannot read: {exc.strerror}")]
+    text = text.replace("\r\n", "\n")
+    problems: list[Problem] = []
+    meta, lines, body, offset = split_front_matter(text, path, problems)
+    if meta is not None:
+        _check_meta(meta, lines, path, languages, problems)
+    intro, sections = parse_body(body, offset, path, problems)
+    if problems or meta is None:
+        return None, problems
+    issue = Issue(
+        id=path.parent.name,
+        path=path,
+        title=meta["title"].strip(),
+        date=meta["date"],
+        language=meta["language"],
+        preheader=meta["preheader"].strip(),
+        keywords=tuple(k.strip() for k in meta["keywords"]),
+        closing=(meta.get("closing") or "").strip() or None,
+        intro=intro,
+        sections=sections,
+        lines=lines,
+    )
+    return issue, []
+
+
+def parse_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> Issue:
+    """The Issue at path, or ProblemsError with every problem in it."""
+    issue, problems = read_issue(path, languages=languages)
+    if problems:
+        raise ProblemsError(problems)
+    assert issue is not None
+    return issue
+
+
+def _check_meta(meta: dict, lines: dict[str, int], path: Path,
+                languages: tuple[str, ...] | None, problems: list[Problem]) -> None:
+    from difflib import get_close_matches
+
+    first = lines.get("", 1)
+    for key in meta:
+        if key not in FRONT_MATTER_KEYS:
+            close = get_close_matches(str(key), FRONT_MATTER_KEYS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(FRONT_MATTER_KEYS)}"
+            problems.append(Problem(path, lines.get(str(key), first), f"unknown front matter key '{key}'", hint))
+    for key in REQUIRED_KEYS:
+        if key not in meta or meta[key] is None:
+            problems.append(Problem(path, lines.get(key, first), f"front matter has no '{key}'",
+                                    f"add `{key}:` — {FRONT_MATTER_KEYS[key]}"))
+    for key in ("title", "preheader", "closing", "language"):
+        value = meta.get(key)
+        if value is not None and (not isinstance(value, str) or (key != "closing" and not value.strip())):
+            problems.append(Problem(path, lines.get(key, first), f"'{key}' must be non-empty text",
+                                    FRONT_MATTER_KEYS[key]))
+        elif key in ("title", "preheader") and isinstance(value, str) and "\n" in value.strip():
+            # The title becomes the Subject header, which is one line.
+            problems.append(Problem(path, lines.get(key, first), f"'{key}' must be one line", None))
+    _check_date(meta, lines, path, first, problems)
+    keywords = meta.get("keywords")
+    if keywords is not None and (not isinstance(keywords, list)
+                                 or not all(isinstance(k, str) and k.strip() for k in keywords)):
+        problems.append(Problem(path, lines.get("keywords", first), "'keywords' must be a list of words",
+                                FRONT_MATTER_KEYS["keywords"]))
+    language = meta.get("language")
+    if languages is not None and isinstance(language, str) and language not in languages:
+        problems.append(Problem(path, lines.get("language", first),
+                                f"language {language!r} is not one of the newsletter's languages",
+                                f"use one of {', '.join(languages)} (set in newsletter.toml)"))
+
+
+def _check_date(meta: dict, lines: dict[str, int], path: Path, first: int, problems: list[Problem]) -> None:
+    value = meta.get("date")
+    if value is None or isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return
+    if isinstance(value, str):
+        try:
+            meta["date"] = dt.date.fromisoformat(value.strip())
+            return
+        except ValueError:
+            pass
+    problems.append(Problem(path, lines.get("date", first), f"'date' {value!r} is not a date",
+                            "write it as YYYY-MM-DD, e.g. 2024-07-09"))

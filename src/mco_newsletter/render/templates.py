@@ -1,0 +1,49 @@
+"""The Jinja2 environment of a workspace's templates/ folder, one per language."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import WorkspaceError
+from .locale import translations
+from .markup import inline_html, inline_text, wrap
+
+HTML_TEMPLATE = "email.mjml.j2"
+TEXT_TEMPLATE = "email.txt.j2"
+
+
+def _autoescape(name: str | None) -> bool:
+    # The MJML template is markup: escape everything. The text part is plain text: escape nothing.
+    return bool(name) and not name.endswith(".txt.j2")
+
+
+@lru_cache(maxsize=16)
+def environment(templates_dir: Path, locales_dir: Path, language: str, locales_mtime: int):
+    """A Jinja2 environment whose gettext speaks `language`."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    if not (templates_dir / HTML_TEMPLATE).is_file():
+        raise WorkspaceError(f"{templates_dir}: no {HTML_TEMPLATE}",
+                             hint="the workspace's templates/ folder holds the email templates")
+    env = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=_autoescape,
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(locales_dir, language), newstyle=True)
+    env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap)
+    return env
+
+
+def templates_for(templates_dir: Path, locales_dir: Path, language: str):
+    """The HTML (MJML) and text templates for a language."""
+    from .locale import catalog_path
+
+    po = catalog_path(locales_dir, language)
+    env = environment(templates_dir, locales_dir, language, po.stat().st_mtime_ns if po.is_file() else 0)
+    return env.get_template(HTML_TEMPLATE), env.get_template(TEXT_TEMPLATE)

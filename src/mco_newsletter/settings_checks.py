@@ -1,0 +1,101 @@
+"""Checks on the values of newsletter.toml that need more than a type: languages, addresses, bank details."""
+
+from __future__ import annotations
+
+from typing import Iterator
+from urllib.parse import urlsplit
+
+from .schema import Finding
+
+
+def check_settings_values(data: dict) -> Iterator[Finding]:
+    """Yield (key path, message, hint) for every value that is well-typed but wrong."""
+    yield from _check_languages(data)
+    yield from _check_addresses(data)
+    yield from _check_base_url(data["base_url"])
+    yield from _check_donation(data["donation"])
+
+
+def known_language(code: str) -> bool:
+    """True when babel knows the language code (en, de, ru, …)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        Locale.parse(code)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _check_languages(data: dict) -> Iterator[Finding]:
+    languages = data["languages"]
+    if not languages:
+        yield ("languages",), "'languages' is empty", 'list at least one, e.g. languages = ["en", "de", "ru"]'
+    for code in languages:
+        if not isinstance(code, str) or not known_language(code):
+            yield ("languages",), f"unknown language code {code!r}", "use ISO 639-1 codes such as en, de, ru"
+    if len(set(map(str, languages))) != len(languages):
+        yield ("languages",), "a language is listed twice", None
+    source = data["source_language"]
+    if source not in languages:
+        yield ("source_language",), f"source_language {source!r} is not in languages", \
+            f"pick one of {', '.join(map(str, languages))}"
+    names = data["name"]
+    if isinstance(names, dict):
+        if source not in names:
+            yield ("name",), f"name has no entry for the source language {source!r}", f"add {source} = \"…\""
+        for code, value in names.items():
+            if code not in languages:
+                yield ("name", code), f"name given for {code!r}, which is not in languages", None
+            elif not isinstance(value, str) or not value.strip():
+                yield ("name", code), f"name.{code} must be a non-empty string", None
+    elif not names.strip():
+        yield ("name",), "name is empty", 'name = "Movement of Conscientious Objectors"'
+
+
+def _check_addresses(data: dict) -> Iterator[Finding]:
+    from email_validator import EmailNotValidError, validate_email
+
+    sender = data["sender"]
+    for key in ("address", "reply_to"):
+        if key not in sender:
+            continue
+        try:
+            validate_email(sender[key], check_deliverability=False)
+        except EmailNotValidError as exc:
+            yield ("sender", key), f"sender.{key} {sender[key]!r} is not a valid address: {exc}", \
+                "write a plain address such as digest@example.org"
+    if any(ch in sender["name"] for ch in "\r\n"):
+        yield ("sender", "name"), "sender.name must be one line", None
+
+
+def _check_base_url(url: str) -> Iterator[Finding]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        yield ("base_url",), f"base_url {url!r} is not an http(s) address", \
+            'write the web archive\'s address, e.g. base_url = "https://digest.example.org"'
+
+
+def _check_donation(donation: dict) -> Iterator[Finding]:
+    from babel.numbers import is_currency
+    from schwifty import BIC, IBAN
+    from schwifty.exceptions import SchwiftyException
+
+    iban = bic = None
+    try:
+        iban = IBAN(donation["iban"])
+    except SchwiftyException as exc:
+        yield ("donation", "iban"), f"donation.iban {donation['iban']!r} is not a valid IBAN: {exc}", \
+            "copy the IBAN from the bank's statement; spaces are fine"
+    try:
+        bic = BIC(donation["bic"])
+    except SchwiftyException as exc:
+        yield ("donation", "bic"), f"donation.bic {donation['bic']!r} is not a valid BIC/SWIFT code: {exc}", \
+            "a BIC has 8 or 11 letters and digits, e.g. DABAFIHH"
+    if iban is not None and bic is not None and iban.country_code != bic.country_code:
+        yield ("donation", "bic"), \
+            f"donation.bic is for country {bic.country_code} but the IBAN is for {iban.country_code}", \
+            "check that both belong to the same account"
+    if not is_currency(donation["currency"]):
+        yield ("donation", "currency"), f"donation.currency {donation['currency']!r} is not an ISO 4217 code", \
+            "e.g. EUR"

@@ -1,0 +1,96 @@
+"""Shared fixtures: a throw-away copy of the workspace, issue writers and a CLI runner."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+# The shared folder beside the repository: seed digests and the SendGrid specs (never copied in).
+SHARED = Path(os.environ.get("MCO_NEWSLETTER_SHARED", REPO.parent / "shared"))
+SAMPLE_ISSUES = ("2023-12", "2024-05")
+
+VALID_FRONT = """\
+---
+title: Test digest
+date: 2024-06-01
+language: en
+preheader: A short line.
+keywords: [Russia]
+---
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A copy of this repository's workspace (settings, templates, locales, sample issues)."""
+    root = tmp_path / "ws"
+    root.mkdir()
+    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
+    for folder in ("templates", "locales", "issues"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+@pytest.fixture
+def write_issue(workspace: Path):
+    """Write issues/<id>/issue.md in the test workspace and return its path."""
+
+    def write(issue_id: str, text: str, *, dedent: bool = True) -> Path:
+        path = workspace / "issues" / issue_id / "issue.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text) if dedent else text, encoding="utf-8")
+        return path
+
+    return write
+
+
+@pytest.fixture
+def settings(workspace: Path):
+    """The validated settings of the test workspace."""
+    from mco_newsletter.config import load_settings
+
+    return load_settings(workspace)
+
+
+@pytest.fixture
+def run(workspace: Path):
+    """Run the CLI inside the test workspace; returns click's Result."""
+    from mco_newsletter.cli import cli, editions, issues  # noqa: F401  (registers the commands)
+
+    def invoke(*args: str, input: str | None = None):
+        return CliRunner().invoke(cli, ["--workspace", str(workspace), *args], input=input,
+                                  catch_exceptions=False)
+
+    return invoke
+
+
+def set_setting(workspace: Path, old: str, new: str) -> None:
+    """Replace one line's text in the test workspace's newsletter.toml."""
+    path = workspace / "newsletter.toml"
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in newsletter.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def render_edition(settings):
+    """Render an issue of the test workspace; `language` forces another language's template words."""
+    import dataclasses
+
+    from mco_newsletter.edition import build_edition
+    from mco_newsletter.render import render
+    from mco_newsletter.workspace import load_issue
+
+    def rendered(issue_id: str, language: str | None = None, **changes):
+        edition = build_edition(load_issue(settings, issue_id))
+        if language or changes:
+            edition = dataclasses.replace(edition, language=language or edition.language, **changes)
+        return render(edition, settings)
+
+    return rendered

@@ -122,3 +122,13 @@ def test_installed_command_runs(workspace, tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "b" / "2023-12" / "en.eml").is_file()
+
+
+def test_check_missing_templates_and_catalogs(run, workspace):
+    """A workspace without its templates or a language's catalog fails check, naming the file."""
+    (workspace / "templates" / "email.txt.j2").unlink()
+    (workspace / "locales" / "ru" / "LC_MESSAGES" / "messages.po").unlink()
+    result = run("check")
+    assert result.exit_code == 1
+    assert "templates/email.txt.j2: template missing" in result.stderr
+    assert "locales/ru/LC_MESSAGES/messages.po: no catalog of template words for 'ru'" in result.stderr

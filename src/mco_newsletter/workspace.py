@@ -34,6 +34,8 @@ def load_issue(settings: Settings, issue_id: str) -> Issue:
 def check(root: Path, issue_id: str | None = None) -> list[Problem]:
     """Every problem in the settings and in one issue (or all of them), in file order."""
     settings, problems = read_settings(root)
+    if settings is not None:
+        problems += _check_templates(settings)
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"
     if issue_id is not None:
@@ -42,6 +44,21 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
         paths = sorted(issues_dir.glob(f"*/{ISSUE_FILE}"))
     for path in paths:
         problems += read_issue(path, languages=languages)[1]
+    return problems
+
+
+def _check_templates(settings: Settings) -> list[Problem]:
+    from .render.locale import catalog_path
+    from .render.templates import HTML_TEMPLATE, TEXT_TEMPLATE
+
+    problems = [Problem(settings.templates_dir / name, 0, "template missing",
+                        "restore it from the mco-newsletter repository")
+                for name in (HTML_TEMPLATE, TEXT_TEMPLATE) if not (settings.templates_dir / name).is_file()]
+    for language in settings.languages:
+        path = catalog_path(settings.locales_dir, language)
+        if language != "en" and not path.is_file():
+            problems.append(Problem(path, 0, f"no catalog of template words for {language!r}",
+                                    "see docs/translating-templates.md"))
     return problems
 
 

@@ -12,6 +12,9 @@ from .schema import Table, locate_key, validate
 
 SETTINGS_FILE = "newsletter.toml"
 WORKSPACE_ENV = "MCO_NEWSLETTER_WORKSPACE"
+DATABASE_ENV = "MCO_NEWSLETTER_DB"
+# Inside /private/, which the workspace's .gitignore keeps out of the content repository.
+DEFAULT_DATABASE = "private/subscribers.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class Settings:
     identity: str
     sender: Sender
     donation: Donation
+    database_path: Path
+    segments: dict = field(default_factory=dict)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -64,6 +69,11 @@ class Settings:
     @property
     def locales_dir(self) -> Path:
         return self.root / "locales"
+
+    @property
+    def private_dir(self) -> Path:
+        """The folder of the subscriber database, where the keys are kept too."""
+        return self.database_path.parent
 
     def name_for(self, language: str) -> str:
         """The newsletter's name in a language, falling back to the source language's."""
@@ -144,6 +154,8 @@ def _cross_checks(data: dict, text: str, path: Path) -> list[Problem]:
 
 
 def _build(root: Path, data: dict) -> Settings:
+    from .subscribers.segments import segment_from_table
+
     names = data["name"]
     if isinstance(names, str):
         names = {data["source_language"]: names}
@@ -161,8 +173,17 @@ def _build(root: Path, data: dict) -> Settings:
             iban=donation["iban"], bic=donation["bic"], holder=donation["holder"],
             bank=donation["bank"], purpose=donation["purpose"], currency=donation["currency"],
         ),
+        database_path=_database_path(root, data),
+        segments={name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()},
         raw=data,
     )
+
+
+def _database_path(root: Path, data: dict) -> Path:
+    # Environment over file over default: one merge, in this order.
+    given = os.environ.get(DATABASE_ENV) or data.get("database", {}).get("path") or DEFAULT_DATABASE
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else root / path
 
 
 SETTINGS_SCHEMA = Table(
@@ -176,5 +197,11 @@ SETTINGS_SCHEMA = Table(
         "donation": Table(required={
             "iban": str, "bic": str, "holder": str, "bank": str, "purpose": str, "currency": str,
         }),
+    },
+    optional={
+        "database": Table(optional={"path": str}),
+        "segments": Table(each=Table(optional={
+            "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,
+        })),
     },
 )

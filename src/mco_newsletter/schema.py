@@ -19,6 +19,8 @@ class Table:
 
     required: dict = field(default_factory=dict)
     optional: dict = field(default_factory=dict)
+    # For a table of named tables ([segments.NAME]): the shape every entry must have.
+    each: "Table | None" = None
 
     def known(self) -> dict:
         return {**self.required, **self.optional}
@@ -27,6 +29,13 @@ class Table:
 def validate(data: dict, table: Table, prefix: tuple[str, ...] = ()) -> Iterator[Finding]:
     """Yield (key path, message, hint) for every missing, unknown or mistyped key."""
     known = table.known()
+    if table.each is not None:
+        for key, value in data.items():
+            if not isinstance(value, dict):
+                yield (*prefix, key), f"'{_dotted(prefix, key)}' must be a table", f"write it as [{_dotted(prefix, key)}]"
+            else:
+                yield from validate(value, table.each, (*prefix, key))
+        return
     for key in data:
         if key not in known:
             close = get_close_matches(key, known, n=1)

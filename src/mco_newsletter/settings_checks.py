@@ -14,6 +14,7 @@ def check_settings_values(data: dict) -> Iterator[Finding]:
     yield from _check_addresses(data)
     yield from _check_base_url(data["base_url"])
     yield from _check_donation(data["donation"])
+    yield from _check_segments(data.get("segments", {}), data["languages"])
 
 
 def known_language(code: str) -> bool:
@@ -99,3 +100,20 @@ def _check_donation(donation: dict) -> Iterator[Finding]:
     if not is_currency(donation["currency"]):
         yield ("donation", "currency"), f"donation.currency {donation['currency']!r} is not an ISO 4217 code", \
             "e.g. EUR"
+
+
+def _check_segments(segments: dict, languages: list) -> Iterator[Finding]:
+    for name, table in segments.items():
+        if name == "all":
+            yield ("segments", name), "'all' is built in and holds every active subscriber", \
+                "give your segment another name"
+        for key in ("languages", "tags_any", "tags_all", "exclude_tags"):
+            values = table.get(key, [])
+            if not all(isinstance(v, str) and v.strip() for v in values):
+                yield ("segments", name, key), f"segments.{name}.{key} must be a list of words", None
+            elif key == "languages":
+                for code in values:
+                    if code not in languages:
+                        yield ("segments", name, key), \
+                            f"segment {name!r} names language {code!r}, which is not in languages", \
+                            f"use some of {', '.join(map(str, languages))}"

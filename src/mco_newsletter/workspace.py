@@ -36,6 +36,7 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
     settings, problems = read_settings(root)
     if settings is not None:
         problems += _check_templates(settings)
+        problems += _check_database_ignored(settings)
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"
     if issue_id is not None:
@@ -60,6 +61,30 @@ def _check_templates(settings: Settings) -> list[Problem]:
             problems.append(Problem(path, 0, f"no catalog of template words for {language!r}",
                                     "see docs/translating-templates.md"))
     return problems
+
+
+def _check_database_ignored(settings: Settings) -> list[Problem]:
+    """Subscriber data must never be committed: the database path must be git-ignored."""
+    import shutil
+    import subprocess
+
+    from .schema import locate_key
+
+    path = settings.database_path
+    try:
+        relative = path.resolve().relative_to(settings.root.resolve())
+    except ValueError:
+        return []  # outside the workspace: not in the content repository at all
+    git = shutil.which("git")
+    if not git or not (settings.root / ".git").exists():
+        return []
+    result = subprocess.run([git, "-C", str(settings.root), "check-ignore", "-q", str(relative)],
+                            capture_output=True)
+    if result.returncode == 0:
+        return []
+    line = locate_key(settings.path.read_text(encoding="utf-8"), ("database", "path"))
+    return [Problem(settings.path, line, f"the subscriber database {relative} is not covered by .gitignore",
+                    "keep it under private/ (ignored) or add its path to .gitignore")]
 
 
 def scaffold_issue(settings: Settings, issue_id: str, *, language: str, title: str,

@@ -1,0 +1,192 @@
+"""Commands on the private subscriber list: subscribers add/import/list/show/unsubscribe/export/erase, segments."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from . import cli
+from .options import settings as load_settings, shown
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+
+
+@contextmanager
+def opened(ctx: click.Context):
+    """The workspace settings and its subscriber store, closed afterwards."""
+    from ..subscribers.store import open_store
+
+    current = load_settings(ctx)
+    store = open_store(current.database_path)
+    try:
+        yield current, store
+    finally:
+        store.close()
+
+
+@cli.group("subscribers")
+def subscribers() -> None:
+    """Manage the subscriber list (kept outside the content repository, owner-only)."""
+
+
+@subscribers.command("add")
+@click.argument("email")
+@click.option("--language", "-l", required=True, metavar="L", help="The language the reader gets the digest in.")
+@click.option("--tag", "tags", multiple=True, metavar="T", help="A tag (repeatable).")
+@click.option("--name", help="The reader's name (optional; hold as little as needed).")
+@click.option("--consent", default="added by hand", show_default=True, help="Where the consent came from.")
+@click.option("--resubscribe", is_flag=True, help="Re-activate an address that left or was erased, at the person's own request.")
+@click.pass_context
+def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
+    """Add one subscriber."""
+    from ..subscribers.roster import add_subscriber
+
+    with opened(ctx) as (current, store):
+        outcome = add_subscriber(store, current, email=email, language=language, tags=tags, name=name,
+                                 consent=consent, resubscribe=resubscribe)
+    click.echo(outcome)
+
+
+@subscribers.command("import")
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tag", "tags", multiple=True, metavar="T", help="A tag added to every imported row (repeatable).")
+@click.option("--default-language", metavar="L", help="Language for rows without one.")
+@click.option("--dry-run", is_flag=True, help="Check and count, change nothing.")
+@click.option("--resubscribe", is_flag=True, help="Re-activate rows that unsubscribed, bounced or complained.")
+@click.pass_context
+def import_command(ctx, csv_file, tags, default_language, dry_run, resubscribe) -> None:
+    """Import subscribers from CSV (columns email, name, language, tags; tags separated by |)."""
+    from ..subscribers.csv_import import import_csv
+    from ..subscribers.tokens import erasure_key
+
+    with opened(ctx) as (current, store):
+        if default_language and default_language not in current.languages:
+            raise click.BadParameter(f"{default_language!r} is not one of {', '.join(current.languages)}",
+                                     param_hint="--default-language")
+        report = import_csv(store, csv_file, languages=current.languages, default_language=default_language,
+                            extra_tags=tags, erasure_key=erasure_key(current.private_dir),
+                            resubscribe=resubscribe, dry_run=dry_run)
+    for reject in report.rejects[:50]:
+        click.echo(f"{shown(csv_file)}:{reject.line}: {reject.reason}", err=True)
+    if len(report.rejects) > 50:
+        click.echo(f"… and {len(report.rejects) - 50} more rejected rows", err=True)
+    if report.ignored_columns:
+        click.echo(f"Ignored columns: {', '.join(report.ignored_columns)}", err=True)
+    verb = "Would import" if dry_run else "Imported"
+    click.echo(f"{verb} {report.rows} rows: {report.added} added, {report.updated} updated, "
+               f"{report.resubscribed} resubscribed, {report.unchanged} unchanged, "
+               f"{report.kept_inactive} left unsubscribed/bounced/complained, {report.erased} erased addresses "
+               f"not re-added, {len(report.rejects)} rejected.")
+    if report.rejects_path:
+        click.echo(f"Rejected rows written to {shown(report.rejects_path)}")
+    if report.rejects:
+        # The valid rows are in; a non-zero exit still tells scripts that the file needs fixing.
+        ctx.exit(1)
+
+
+@subscribers.command("list")
+@click.option("--segment", "-s", metavar="S", help="Only the active subscribers of this segment.")
+@json_option
+@click.pass_context
+def list_command(ctx, segment, as_json) -> None:
+    """List subscribers (all of them, or the active ones of a segment)."""
+    import dataclasses
+
+    from ..subscribers.segments import find_segment
+
+    with opened(ctx) as (current, store):
+        chosen = find_segment(current.segments, segment) if segment else None
+        rows = store.subscribers(chosen)
+        if as_json:
+            click.echo(json.dumps([dataclasses.asdict(s) for s in rows], ensure_ascii=False, indent=1))
+            return
+        count = 0
+        for subscriber in rows:
+            count += 1
+            click.echo(f"{subscriber.email}\t{subscriber.language}\t{subscriber.status}\t{','.join(subscriber.tags)}")
+    click.echo(f"{count} subscriber{'s' if count != 1 else ''}", err=True)
+
+
+@subscribers.command("show")
+@click.argument("email")
+@json_option
+@click.pass_context
+def show(ctx, email, as_json) -> None:
+    """Show everything held about one subscriber."""
+    import dataclasses
+
+    from ..subscribers.roster import require
+
+    with opened(ctx) as (_, store):
+        subscriber = require(store, email)
+    data = dataclasses.asdict(subscriber)
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        return
+    for key, value in data.items():
+        click.echo(f"{key:15} {', '.join(value) if isinstance(value, tuple) else ('' if value is None else value)}")
+
+
+@subscribers.command("unsubscribe")
+@click.argument("email")
+@click.pass_context
+def unsubscribe(ctx, email) -> None:
+    """Mark a subscriber as unsubscribed (they get nothing more; their record stays)."""
+    from ..subscribers.roster import unsubscribe as do_unsubscribe
+
+    with opened(ctx) as (_, store):
+        changed = do_unsubscribe(store, email)
+    click.echo("Unsubscribed." if changed else "Already unsubscribed.")
+
+
+@subscribers.command("export")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write to this file (created owner-only) instead of standard output.")
+@click.pass_context
+def export(ctx, out) -> None:
+    """Export everything held about every subscriber as CSV (a subject-access answer)."""
+    from ..subscribers.roster import export_csv
+
+    with opened(ctx) as (_, store):
+        count = export_csv(store, out)
+    if out:
+        click.echo(f"Exported {count} subscribers to {shown(out)}", err=True)
+
+
+@subscribers.command("erase")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_context
+def erase(ctx, email, yes) -> None:
+    """Delete a person's data for good; keep only a keyed hash so imports do not re-add them."""
+    from ..subscribers.roster import erase as do_erase
+
+    if not yes:
+        click.confirm(f"Erase everything held about {email}? This cannot be undone", abort=True)
+    with opened(ctx) as (current, store):
+        found = do_erase(store, current, email)
+    click.echo("Erased." if found else "No such subscriber; the address is recorded as erased all the same.")
+
+
+@cli.command("segments")
+@json_option
+@click.pass_context
+def segments(ctx, as_json) -> None:
+    """Every segment with its count of active subscribers per language."""
+    from ..subscribers.segments import ALL, find_segment
+
+    with opened(ctx) as (current, store):
+        names = [ALL, *current.segments]
+        counts = {name: store.count_by_language(find_segment(current.segments, name)) for name in names}
+    if as_json:
+        click.echo(json.dumps({name: {"languages": {lang: counts[name].get(lang, 0) for lang in current.languages},
+                                      "total": sum(counts[name].values())} for name in names}, indent=1))
+        return
+    width = max(map(len, names))
+    click.echo(f"{'segment':{width}}  " + "  ".join(f"{lang:>6}" for lang in current.languages) + "   total")
+    for name in names:
+        click.echo(f"{name:{width}}  " + "  ".join(f"{counts[name].get(lang, 0):>6}" for lang in current.languages)
+                   + f"  {sum(counts[name].values()):>6}")

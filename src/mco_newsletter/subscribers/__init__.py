@@ -1,0 +1,1 @@
+"""Subscribers: the private store, CSV import/export, segments and unsubscribe tokens."""

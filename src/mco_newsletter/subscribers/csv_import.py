@@ -1,0 +1,250 @@
+"""CSV import: read and check every row, report rejects by line, apply the valid ones in one transaction."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from ..errors import NewsletterError
+from .store import Store, email_key, now
+
+COLUMNS = ("email", "name", "language", "tags")
+TAG_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One valid row of the file."""
+
+    line: int
+    email: str
+    name: str | None
+    language: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A row that was not imported, why, and the row as it was."""
+
+    line: int
+    reason: str
+    values: tuple[str, ...]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with --dry-run, would do)."""
+
+    rows: int = 0
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    resubscribed: int = 0
+    kept_inactive: int = 0
+    erased: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    rejects_path: Path | None = None
+
+
+def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | None,
+             extra_tags: tuple[str, ...]) -> tuple[list[Row], ImportReport]:
+    """Parse and check the file; return the valid rows and a report holding the rejects."""
+    text = _decode(path)
+    lines = text.splitlines()
+    if not lines or not lines[0].strip():
+        raise NewsletterError(f"{path}:1: the file is empty or has no header line",
+                              hint=f"the first line names the columns: {','.join(COLUMNS)}")
+    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = [name.strip().lower() for name in next(reader)]
+    if "email" not in header:
+        raise NewsletterError(f"{path}:1: no 'email' column (found: {', '.join(header) or 'nothing'})",
+                              hint=f"name the columns {', '.join(COLUMNS)} in the first line")
+    duplicated = {name for name in header if header.count(name) > 1 and name in COLUMNS}
+    if duplicated:
+        raise NewsletterError(f"{path}:1: column {sorted(duplicated)[0]!r} appears twice")
+    report = ImportReport(ignored_columns=[n for n in header if n not in COLUMNS])
+    position = {name: header.index(name) for name in COLUMNS if name in header}
+    rows: list[Row] = []
+    first_line: dict[str, int] = {}
+    line = 1
+    while True:
+        line = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise NewsletterError(f"{path}:{line}: not valid CSV: {exc}") from None
+        if not any(value.strip() for value in values):
+            continue
+        report.rows += 1
+        reason, row = _check_row(values, line, header, position, languages, default_language, extra_tags)
+        if row is not None:
+            key = email_key(row.email)
+            if key in first_line:
+                reason, row = f"duplicate of line {first_line[key]} in this file", None
+            else:
+                first_line[key] = line
+        if row is None:
+            report.rejects.append(Reject(line, reason, tuple(values)))
+        else:
+            rows.append(row)
+    return rows, report
+
+
+def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_key: bytes,
+               resubscribe: bool, consent_source: str, dry_run: bool) -> ImportReport:
+    """Add or update the rows in one transaction (rolled back with dry_run)."""
+    from .tokens import erasure_hash
+
+    at = now()
+    with store.transaction() as db:
+        erased = {h for (h,) in db.execute("SELECT hash FROM erased")}
+        existing = {key: (sid, name, language, status) for sid, key, name, language, status in
+                    db.execute("SELECT id, email_key, name, language, status FROM subscribers")}
+        tags_of: dict[int, set[str]] = {}
+        for sid, tag in db.execute("SELECT subscriber_id, tag FROM subscriber_tags"):
+            tags_of.setdefault(sid, set()).add(tag)
+        new, changed, new_tags = [], [], []
+        for row in rows:
+            key = email_key(row.email)
+            if key not in existing and erased and erasure_hash(erasure_key, key) in erased:
+                report.erased += 1
+                continue
+            if key not in existing:
+                new.append((row.email, key, row.name, row.language, consent_source, at, at, at))
+                new_tags += [(key, tag) for tag in row.tags]
+                report.added += 1
+                continue
+            sid, name, language, status = existing[key]
+            missing_tags = set(row.tags) - tags_of.get(sid, set())
+            reactivate = status != "active" and resubscribe
+            if status != "active" and not resubscribe:
+                report.kept_inactive += 1
+                continue
+            name_changes = row.name is not None and row.name != name
+            if not (name_changes or row.language != language or missing_tags or reactivate):
+                report.unchanged += 1
+                continue
+            changed.append({"name": row.name if name_changes else name, "language": row.language,
+                            "reactivate": reactivate, "source": consent_source, "at": at, "id": sid})
+            new_tags += [(key, tag) for tag in missing_tags]
+            report.resubscribed += reactivate
+            report.updated += not reactivate
+        db.executemany("INSERT INTO subscribers (email, email_key, name, language, status, consent_source,"
+                       " consent_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)", new)
+        db.executemany("UPDATE subscribers SET name = :name, language = :language,"
+                       " status = CASE WHEN :reactivate THEN 'active' ELSE status END,"
+                       " consent_source = CASE WHEN :reactivate THEN :source ELSE consent_source END,"
+                       " consent_at = CASE WHEN :reactivate THEN :at ELSE consent_at END,"
+                       " updated_at = :at WHERE id = :id", changed)
+        db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag)"
+                       " SELECT id, ? FROM subscribers WHERE email_key = ?", [(t, k) for k, t in new_tags])
+        if dry_run:
+            raise _DryRun
+    return report
+
+
+class _DryRun(Exception):
+    """Raised inside the import transaction to roll it back after counting."""
+
+
+def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_language: str | None,
+               extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool) -> ImportReport:
+    """Import a subscriber CSV; write rejected rows to FILE.rejects.csv beside it (not on a dry run)."""
+    rows, report = read_csv(path, languages=languages, default_language=default_language, extra_tags=extra_tags)
+    try:
+        apply_rows(store, rows, report, erasure_key=erasure_key, resubscribe=resubscribe,
+                   consent_source=f"import of {path.name}", dry_run=dry_run)
+    except _DryRun:
+        pass
+    if report.rejects and not dry_run:
+        report.rejects_path = write_rejects(path, report.rejects)
+    return report
+
+
+def write_rejects(path: Path, rejects: list[Reject]) -> Path:
+    """FILE.rejects.csv: line, reason and the original values of every rejected row (owner-only)."""
+    import os
+
+    out = path.with_name(path.stem + ".rejects.csv")
+    handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["line", "reason", *COLUMNS])
+        for reject in rejects:
+            writer.writerow([reject.line, reject.reason, *reject.values])
+    return out
+
+
+def _decode(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise NewsletterError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise NewsletterError(f"{path}:{line}: not UTF-8 text", hint="export the file as CSV UTF-8") from None
+
+
+def _check_row(values, line, header, position, languages, default_language, extra_tags):
+    if len(values) > len(header):
+        return f"{len(values)} fields but the header names {len(header)} columns", None
+
+    def cell(name: str) -> str:
+        index = position.get(name)
+        return values[index].strip() if index is not None and index < len(values) else ""
+
+    raw_email = cell("email")
+    if not raw_email:
+        return "no email address", None
+    email, problem = normalize_email(raw_email)
+    if problem:
+        return f"invalid address: {problem}", None
+    language = cell("language").lower() or default_language
+    if not language:
+        return "no language (give a language column or --default-language)", None
+    if language not in languages:
+        return f"unknown language {language!r} (expected one of {', '.join(languages)})", None
+    tags = [t.strip() for t in cell("tags").split(TAG_SEPARATOR) if t.strip()]
+    return "", Row(line, email, cell("name") or None, language, tuple(dict.fromkeys([*tags, *extra_tags])))
+
+
+# Plain ASCII addresses, the great majority, take a fast path that gives email-validator's own result:
+# a dot-atom local part is returned unchanged, and the domain is checked (and lowercased) once per domain.
+_PLAIN = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
+
+
+def normalize_email(address: str) -> tuple[str, str | None]:
+    """The normalized address and None, or the input and the reason it is not valid (email-validator's rules)."""
+    plain = _PLAIN.fullmatch(address)
+    if plain and len(address) <= 254 and address.index("@") <= 64:
+        domain, problem = _check_domain(plain.group(1))
+        if problem is None:
+            return address[: address.index("@") + 1] + domain, None
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(address, check_deliverability=False).normalized, None
+    except EmailNotValidError as exc:
+        return address, str(exc)
+
+
+@lru_cache(maxsize=65536)
+def _check_domain(domain: str) -> tuple[str, str | None]:
+    # Readers share a few thousand domains at most: each is validated once, not once per row.
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        return validate_email(f"x@{domain}", check_deliverability=False).domain, None
+    except EmailNotValidError as exc:
+        return domain, str(exc)

@@ -1,0 +1,95 @@
+"""One-subscriber operations: add, look up, unsubscribe, erase, and the full export."""
+
+from __future__ import annotations
+
+import csv
+import os
+import sys
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import NewsletterError
+from .csv_import import normalize_email
+from .store import Store, Subscriber, email_key
+
+EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
+                  "created_at", "updated_at")
+
+
+def add_subscriber(store: Store, settings: Settings, *, email: str, language: str, tags: tuple[str, ...],
+                   name: str | None, consent: str, resubscribe: bool) -> str:
+    """Add a subscriber (or re-activate one with resubscribe); return what happened, in words."""
+    from .tokens import erasure_hash, erasure_key
+
+    normalized, problem = normalize_email(email.strip())
+    if problem:
+        raise NewsletterError(f"{email!r} is not a valid address: {problem}")
+    if language not in settings.languages:
+        raise NewsletterError(f"unknown language {language!r}", hint=f"use one of {', '.join(settings.languages)}")
+    tags = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
+    hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
+    with store.transaction():
+        existing = store.get(normalized)
+        if existing is not None:
+            if existing.status == "active":
+                raise NewsletterError(f"{normalized} is already subscribed",
+                                      hint="see it with `mco-newsletter subscribers show`")
+            if not resubscribe:
+                raise NewsletterError(f"{normalized} is {existing.status}",
+                                      hint="add --resubscribe only if the person asked to receive the digest again")
+            store.db.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+        elif store.is_erased(hashed):
+            if not resubscribe:
+                raise NewsletterError("this address was erased at the person's request",
+                                      hint="add --resubscribe only if the person asked to subscribe again")
+            store.forget_erasure(hashed)
+        store.add(email=normalized, name=name or None, language=language, tags=tags, consent_source=consent)
+    return f"Added {normalized} ({language})." if existing is None else f"Resubscribed {normalized} ({language})."
+
+
+def require(store: Store, email: str) -> Subscriber:
+    """The subscriber with this address, or an error."""
+    subscriber = store.get(email.strip())
+    if subscriber is None:
+        raise NewsletterError(f"no subscriber {email!r}")
+    return subscriber
+
+
+def unsubscribe(store: Store, email: str) -> bool:
+    """Mark as unsubscribed; True when the status changed."""
+    with store.transaction():
+        return store.set_status(require(store, email).id, "unsubscribed")
+
+
+def erase(store: Store, settings: Settings, email: str) -> bool:
+    """Delete the person's data and remember only the keyed hash; True if they were on the list."""
+    from .tokens import erasure_hash, erasure_key
+
+    normalized, _ = normalize_email(email.strip())
+    hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
+    with store.transaction():
+        subscriber = store.get(normalized)
+        store.erase(subscriber.id if subscriber else None, hashed)
+    store.checkpoint()
+    return subscriber is not None
+
+
+def export_csv(store: Store, out: Path | None) -> int:
+    """Write every subscriber with every field held to `out` (0600) or standard output."""
+    if out is None:
+        return _write_export(store, sys.stdout)
+    handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+        return _write_export(store, stream)
+
+
+def _write_export(store: Store, stream) -> int:
+    writer = csv.writer(stream)
+    writer.writerow(EXPORT_COLUMNS)
+    count = 0
+    for subscriber in store.subscribers():
+        row = [getattr(subscriber, column) for column in EXPORT_COLUMNS]
+        row[EXPORT_COLUMNS.index("tags")] = "|".join(subscriber.tags)
+        writer.writerow(["" if value is None else value for value in row])
+        count += 1
+    return count

@@ -1,0 +1,67 @@
+"""Segments: named slices of the active subscribers, by language and tags, defined in newsletter.toml."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import NewsletterError
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """Who a segment holds: active subscribers matching every rule that is set."""
+
+    name: str
+    languages: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    tags_all: tuple[str, ...] = ()
+    exclude_tags: tuple[str, ...] = ()
+    description: str = ""
+
+    def where(self) -> tuple[str, list]:
+        """An SQL condition on subscribers `s` and its parameters."""
+        clauses, params = ["s.status = 'active'"], []
+        if self.languages:
+            clauses.append(f"s.language IN ({_marks(self.languages)})")
+            params += self.languages
+        if self.tags_any:
+            clauses.append("EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
+                           f"AND t.tag IN ({_marks(self.tags_any)}))")
+            params += self.tags_any
+        if self.tags_all:
+            clauses.append("(SELECT count(*) FROM subscriber_tags t WHERE t.subscriber_id = s.id "
+                           f"AND t.tag IN ({_marks(self.tags_all)})) = ?")
+            params += [*self.tags_all, len(set(self.tags_all))]
+        if self.exclude_tags:
+            clauses.append("NOT EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
+                           f"AND t.tag IN ({_marks(self.exclude_tags)}))")
+            params += self.exclude_tags
+        return " AND ".join(clauses), params
+
+
+def segment_from_table(name: str, table: dict) -> Segment:
+    """A Segment from its [segments.NAME] table (already validated)."""
+    return Segment(name=name,
+                   languages=tuple(table.get("languages", ())),
+                   tags_any=tuple(table.get("tags_any", ())),
+                   tags_all=tuple(table.get("tags_all", ())),
+                   exclude_tags=tuple(table.get("exclude_tags", ())),
+                   description=table.get("description", ""))
+
+
+def find_segment(segments: dict[str, Segment], name: str) -> Segment:
+    """The segment with this name, or an error listing the known ones."""
+    if name == ALL:
+        return Segment(ALL, description="every active subscriber")
+    try:
+        return segments[name]
+    except KeyError:
+        known = ", ".join([ALL, *segments])
+        raise NewsletterError(f"unknown segment {name!r}",
+                              hint=f"known segments: {known} (define more as [segments.NAME] in newsletter.toml)") from None
+
+
+def _marks(values) -> str:
+    return ", ".join("?" * len(values))

@@ -1,0 +1,237 @@
+"""The subscriber store: one SQLite file (WAL, owner-only), schema migrations, and the queries on it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+from ..errors import NewsletterError
+from .segments import Segment
+
+STATUSES = ("active", "unsubscribed", "bounced", "complained")
+BUSY_TIMEOUT_S = 60
+
+MIGRATIONS = [
+    # 1: subscribers, their tags, and the keyed hashes of erased addresses.
+    """
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        name TEXT,
+        language TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained')),
+        consent_source TEXT NOT NULL,
+        consent_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX subscribers_status_language ON subscribers (status, language);
+    CREATE TABLE subscriber_tags (
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        tag TEXT NOT NULL,
+        PRIMARY KEY (subscriber_id, tag)
+    ) WITHOUT ROWID;
+    CREATE INDEX subscriber_tags_tag ON subscriber_tags (tag, subscriber_id);
+    CREATE TABLE erased (
+        hash TEXT PRIMARY KEY,
+        erased_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    """,
+]
+
+
+class Recipient(NamedTuple):
+    """What sending needs of a subscriber: whom, in which language, and the id the token is made of."""
+
+    id: int
+    email: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """Everything held about one reader, and nothing more."""
+
+    id: int
+    email: str
+    name: str | None
+    language: str
+    tags: tuple[str, ...]
+    status: str
+    consent_source: str
+    consent_at: str
+    created_at: str
+    updated_at: str
+
+
+def now() -> str:
+    """The current time as stored: UTC, ISO 8601, whole seconds."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def email_key(email: str) -> str:
+    """The address as compared for uniqueness: case-insensitive."""
+    return email.casefold()
+
+
+def prepare_private_file(path: Path) -> None:
+    """Create the file's folder (0700) and the file itself (0600) when they do not exist yet."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+
+
+class Store:
+    """A connection to the subscriber database, with the queries the tool needs."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path):
+        self.db = connection
+        self.path = path
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction, taken at once (BEGIN IMMEDIATE) so it never fails half-way on a lock."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def get(self, email: str) -> Subscriber | None:
+        """The subscriber with this address (any case), or None."""
+        row = self.db.execute(f"{_SELECT} WHERE s.email_key = ?", (email_key(email),)).fetchone()
+        return _subscriber(row) if row else None
+
+    def by_id(self, subscriber_id: int) -> Subscriber | None:
+        """The subscriber with this id, or None."""
+        row = self.db.execute(f"{_SELECT} WHERE s.id = ?", (subscriber_id,)).fetchone()
+        return _subscriber(row) if row else None
+
+    def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (or the active ones of a segment), in id order, streamed."""
+        where, params = segment.where() if segment else ("1", [])
+        cursor = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.id", params)
+        for row in cursor:
+            yield _subscriber(row)
+
+    def recipients(self, segment: Segment) -> Iterator[Recipient]:
+        """The active subscribers of a segment as (id, email, language), in id order, streamed."""
+        where, params = segment.where()
+        cursor = self.db.execute(f"SELECT s.id, s.email, s.language FROM subscribers s WHERE {where} ORDER BY s.id",
+                                 params)
+        cursor.arraysize = 1000
+        while batch := cursor.fetchmany():
+            yield from map(Recipient._make, batch)
+
+    def count_by_language(self, segment: Segment) -> dict[str, int]:
+        """How many active subscribers of the segment read each language."""
+        where, params = segment.where()
+        rows = self.db.execute(f"SELECT s.language, count(*) FROM subscribers s WHERE {where} GROUP BY s.language",
+                               params)
+        return dict(rows.fetchall())
+
+    def add(self, *, email: str, name: str | None, language: str, tags: tuple[str, ...],
+            consent_source: str, at: str | None = None) -> int:
+        """Insert a new active subscriber; return its id."""
+        at = at or now()
+        cursor = self.db.execute(
+            "INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+            (email, email_key(email), name, language, consent_source, at, at, at))
+        subscriber_id = cursor.lastrowid
+        self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",
+                            [(subscriber_id, tag) for tag in tags])
+        return subscriber_id
+
+    def set_status(self, subscriber_id: int, status: str) -> bool:
+        """Change a subscriber's status; True when it changed."""
+        if status not in STATUSES:
+            raise ValueError(status)
+        cursor = self.db.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ? AND status != ?",
+                                 (status, now(), subscriber_id, status))
+        return cursor.rowcount > 0
+
+    def is_erased(self, erasure_hash: str) -> bool:
+        return self.db.execute("SELECT 1 FROM erased WHERE hash = ?", (erasure_hash,)).fetchone() is not None
+
+    def erase(self, subscriber_id: int | None, erasure_hash: str) -> None:
+        """Delete everything about a subscriber; keep only the keyed hash of the address."""
+        if subscriber_id is not None:
+            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+        self.db.execute("INSERT OR IGNORE INTO erased (hash, erased_at) VALUES (?, ?)", (erasure_hash, now()))
+
+    def forget_erasure(self, erasure_hash: str) -> None:
+        """The person subscribed again of their own accord: their address may be held again."""
+        self.db.execute("DELETE FROM erased WHERE hash = ?", (erasure_hash,))
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file, so erased rows leave no copy behind in the WAL."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+_SELECT = ("SELECT s.id, s.email, s.name, s.language,"
+           " (SELECT group_concat(t.tag, char(31)) FROM subscriber_tags t WHERE t.subscriber_id = s.id),"
+           " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at FROM subscribers s")
+
+
+def _subscriber(row) -> Subscriber:
+    tags = tuple(sorted(row[4].split("\x1f"))) if row[4] else ()
+    return Subscriber(row[0], row[1], row[2], row[3], tags, *row[5:])
+
+
+def open_store(path: Path) -> Store:
+    """Open (creating and migrating as needed) the subscriber database at path."""
+    try:
+        prepare_private_file(path)
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        connection.execute("PRAGMA journal_mode = WAL")
+        connection.execute("PRAGMA synchronous = FULL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Deleted rows are overwritten, not left in free pages: erasure means erasure.
+        connection.execute("PRAGMA secure_delete = ON")
+        _migrate(connection)
+    except sqlite3.DatabaseError as exc:
+        raise NewsletterError(f"{path}: cannot open the subscriber database: {exc}",
+                              hint="is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB") from None
+    except OSError as exc:
+        raise NewsletterError(f"{path}: cannot create the subscriber database: {exc.strerror}") from None
+    return Store(connection, path)
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise NewsletterError(f"the subscriber database has schema version {version}, newer than this tool knows",
+                              hint="upgrade mco-newsletter")
+    if version == len(MIGRATIONS):
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated while we waited for the lock.
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in filter(str.strip, script.split(";")):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")

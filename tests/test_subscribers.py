@@ -262,3 +262,13 @@ def test_recipients_match_the_segment(run, workspace, settings, store):
         lean = [(r.email, r.language) for r in store.recipients(segment)]
         full = [(s.email, s.language) for s in store.subscribers(segment)]
         assert lean == full and lean
+
+
+def test_database_that_is_not_sqlite(run, settings):
+    """A garbage file at the database path is a clear error and is left as it was."""
+    settings.database_path.parent.mkdir(mode=0o700)
+    settings.database_path.write_bytes(b"this is not a database" * 100)
+    result = run("subscribers", "list")
+    assert result.exit_code == 1
+    assert "cannot open the subscriber database" in result.stderr
+    assert settings.database_path.read_bytes() == b"this is not a database" * 100

@@ -36,7 +36,8 @@ def test_check_reports_every_problem_with_path_and_line(run, workspace, write_is
     write_issue("broken", VALID_FRONT.replace("2024-06-01", "soon") + "\n## Empty\n")
     result = run("check")
     assert result.exit_code == 1
-    assert "newsletter.toml:25: donation.bic 'DABA' is not a valid BIC/SWIFT code" in result.stderr
+    line = (workspace / "newsletter.toml").read_text().splitlines().index('bic = "DABA"') + 1
+    assert f"newsletter.toml:{line}: donation.bic 'DABA' is not a valid BIC/SWIFT code" in result.stderr
     assert "issues/broken/issue.md:3: 'date' 'soon' is not a date\n    hint: write it as YYYY-MM-DD" in result.stderr
     assert "issues/broken/issue.md:9: section 'Empty' is empty" in result.stderr
     assert "3 problems found." in result.stderr

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Problem, ProblemsError, WorkspaceError
+from .delivery.settings import SENDING_SCHEMA, SendingSettings
 from .schema import Table, locate_key, validate
 
 SETTINGS_FILE = "newsletter.toml"
@@ -51,7 +52,9 @@ class Settings:
     sender: Sender
     donation: Donation
     database_path: Path
+    fallback_language: str = ""
     segments: dict = field(default_factory=dict)
+    sending: "SendingSettings | None" = None
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -154,6 +157,7 @@ def _cross_checks(data: dict, text: str, path: Path) -> list[Problem]:
 
 
 def _build(root: Path, data: dict) -> Settings:
+    from .delivery.settings import sending_settings
     from .subscribers.segments import segment_from_table
 
     names = data["name"]
@@ -174,6 +178,8 @@ def _build(root: Path, data: dict) -> Settings:
             bank=donation["bank"], purpose=donation["purpose"], currency=donation["currency"],
         ),
         database_path=_database_path(root, data),
+        fallback_language=data.get("fallback_language", data["source_language"]),
+        sending=sending_settings(root, data),
         segments={name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()},
         raw=data,
     )
@@ -199,6 +205,8 @@ SETTINGS_SCHEMA = Table(
         }),
     },
     optional={
+        "fallback_language": str,
+        **SENDING_SCHEMA,
         "database": Table(optional={"path": str}),
         "segments": Table(each=Table(optional={
             "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,

@@ -15,6 +15,13 @@ def check_settings_values(data: dict) -> Iterator[Finding]:
     yield from _check_base_url(data["base_url"])
     yield from _check_donation(data["donation"])
     yield from _check_segments(data.get("segments", {}), data["languages"])
+    from .delivery.settings import check_sending
+
+    yield from check_sending(data)
+    fallback = data.get("fallback_language")
+    if fallback is not None and fallback not in data["languages"]:
+        yield ("fallback_language",), f"fallback_language {fallback!r} is not in languages", \
+            f"pick one of {', '.join(map(str, data['languages']))}"
 
 
 def known_language(code: str) -> bool:

@@ -1,0 +1,1 @@
+"""Delivery: the campaign ledger (exactly once), batching, retries, and the backends that send."""

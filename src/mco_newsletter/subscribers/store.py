@@ -44,6 +44,35 @@ MIGRATIONS = [
         erased_at TEXT NOT NULL
     ) WITHOUT ROWID;
     """,
+    # 2: the delivery ledger. A campaign sends one issue to one segment; a delivery is one reader's
+    # row in it. Rows name the subscriber by id only: the ledger holds no address.
+    """
+    CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        issue_id TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        settings_snapshot TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        UNIQUE (issue_id, segment)
+    );
+    CREATE TABLE deliveries (
+        id INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+        subscriber_id INTEGER NOT NULL,
+        language TEXT NOT NULL,
+        fallback INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        provider_id TEXT,
+        updated_at TEXT,
+        UNIQUE (campaign_id, subscriber_id)
+    );
+    CREATE INDEX deliveries_work ON deliveries (campaign_id, state, language, id);
+    CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
+    """,
 ]
 
 
@@ -175,6 +204,7 @@ class Store:
         """Delete everything about a subscriber; keep only the keyed hash of the address."""
         if subscriber_id is not None:
             self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+            self.db.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
         self.db.execute("INSERT OR IGNORE INTO erased (hash, erased_at) VALUES (?, ?)", (erasure_hash, now()))
 
     def forget_erasure(self, erasure_hash: str) -> None:
@@ -200,7 +230,8 @@ def open_store(path: Path) -> Store:
     """Open (creating and migrating as needed) the subscriber database at path."""
     try:
         prepare_private_file(path)
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        # Sending threads share one connection; the ledger serializes them with its own lock.
+        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         connection.execute("PRAGMA journal_mode = WAL")
         connection.execute("PRAGMA synchronous = FULL")

@@ -1,0 +1,89 @@
+"""SIGKILL at random moments, then resume: nobody lost, nobody sent twice outside the documented window."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+
+from sendgrid_server import API_KEY, Faults, SendGridServer
+from test_send import configure, populate
+
+
+def in_flight(database) -> set[str]:
+    """Addresses whose rows are in `sending`: a request that may or may not have reached the provider."""
+    with sqlite3.connect(database) as db:
+        return {email for (email,) in db.execute(
+            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.state = 'sending'")}
+
+
+def test_sigkill_ten_times_then_resume(workspace, settings):
+    """Ten or more SIGKILLs while sending 30,000 readers through SendGrid; each reader accepted once, except
+    readers whose request was in flight at a kill, who may be accepted once more (the documented window)."""
+    configure(workspace)
+    addresses = populate(workspace, 30_000)
+    server = SendGridServer(faults=Faults(slow=1.0, slow_seconds=0.2), keep_personalizations=False).start()
+    env = {**os.environ, "SENDGRID_API_KEY": API_KEY, "SENDGRID_API_HOST": server.url}
+    command = [sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "send", "2024-05",
+               "--segment", "all", "--backend", "sendgrid", "--yes"]
+    rng = random.Random(2026)
+    kills = 0
+    window: Counter[str] = Counter()
+    try:
+        for _ in range(40):
+            process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            try:
+                process.wait(timeout=rng.uniform(0.2, 1.4))
+            except subprocess.TimeoutExpired:
+                process.kill()  # SIGKILL: no cleanup of any kind
+                process.wait()
+                kills += 1
+                window.update(in_flight(settings.database_path))
+                continue
+            out, err = process.communicate()
+            assert process.returncode == 0, err
+            if kills >= 10:
+                break
+        final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert final.returncode == 0, final.stderr
+    finally:
+        server.shutdown()
+    assert kills >= 10
+    received = Counter(server.record.recipients())
+    assert set(received) == set(addresses), "somebody was lost"
+    twice = {address: count for address, count in received.items() if count > 1}
+    print(f"kills={kills} in-flight at kills={sum(window.values())} sent twice={len(twice)}")
+    for address, count in twice.items():
+        assert count - 1 <= window[address], f"{address} sent {count} times outside the crash window"
+    assert len(twice) <= kills * 1000  # at most one request per crash
+    with sqlite3.connect(settings.database_path) as db:
+        assert db.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall() == [("sent", 30_000)]
+
+
+def test_outbox_sigkill_is_exactly_once(workspace, settings):
+    """With the outbox, a resend after a kill rewrites the same file: exactly one message per reader."""
+    configure(workspace)
+    addresses = populate(workspace, 3000)
+    command = [sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "send", "2024-05",
+               "--segment", "all", "--yes"]
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(10):
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(rng.uniform(0.3, 1.0))
+        if process.poll() is None:
+            process.kill()
+            kills += 1
+        process.wait()
+    final = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert final.returncode == 0, final.stderr
+    new = workspace / "private" / "outbox" / "new"
+    recipients = Counter()
+    for path in new.iterdir():
+        recipients[next(line for line in path.read_bytes().split(b"\r\n") if line.startswith(b"To: "))[4:].decode()] += 1
+    assert recipients == Counter(addresses)
+    assert kills >= 3

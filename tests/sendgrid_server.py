@@ -121,6 +121,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # quiet: tests read the record, not a log
         pass
 
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        """GET /stats: what the server saw (for benchmarks running it in another process)."""
+        record = self.server.record
+        with record.lock:
+            stats = {"requests": record.requests, "accepted_requests": record.accepted_requests,
+                     "accepted_recipients": len(record.accepted), "invalid": len(record.invalid),
+                     "faults": record.faults}
+        self.answer(200 if self.path == "/stats" else 404, stats)
+
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         server = self.server
         with server.record.lock:

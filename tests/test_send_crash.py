@@ -56,7 +56,6 @@ def test_sigkill_ten_times_then_resume(workspace, settings):
     received = Counter(server.record.recipients())
     assert set(received) == set(addresses), "somebody was lost"
     twice = {address: count for address, count in received.items() if count > 1}
-    print(f"kills={kills} in-flight at kills={sum(window.values())} sent twice={len(twice)}")
     for address, count in twice.items():
         assert count - 1 <= window[address], f"{address} sent {count} times outside the crash window"
     assert len(twice) <= kills * 1000  # at most one request per crash

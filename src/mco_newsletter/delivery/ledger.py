@@ -87,11 +87,12 @@ class Ledger:
 
     def work(self, campaign: Campaign, language: str, *, after: int, limit: int) -> list[Work]:
         """The next rows to send of one edition, with the subscriber's current address and status."""
-        rows = self.db.execute(
-            "SELECT d.id, d.subscriber_id, d.state, s.email, s.status FROM deliveries d"
-            " LEFT JOIN subscribers s ON s.id = d.subscriber_id"
-            " WHERE d.campaign_id = ? AND d.language = ? AND d.id > ? AND d.state IN ('pending', 'sending', 'failed')"
-            " ORDER BY d.id LIMIT ?", (campaign.id, language, after, limit))
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT d.id, d.subscriber_id, d.state, s.email, s.status FROM deliveries d"
+                " LEFT JOIN subscribers s ON s.id = d.subscriber_id"
+                " WHERE d.campaign_id = ? AND d.language = ? AND d.id > ? AND d.state IN ('pending', 'sending', 'failed')"
+                " ORDER BY d.id LIMIT ?", (campaign.id, language, after, limit)).fetchall()
         return [Work(*row) for row in rows]
 
     def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None) -> None:
@@ -99,15 +100,23 @@ class Ledger:
         at = now()
         attempt = 1 if state == "sending" else 0
         with self.lock, self.store.transaction() as db:
-            db.executemany("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
-                           " WHERE id = ?", [(state, attempt, error, at, row_id) for row_id in row_ids])
+            db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
+                       " WHERE id IN (SELECT value FROM json_each(?))",
+                       (state, attempt, error, at, json.dumps(list(row_ids))))
 
     def mark_sent(self, accepted: list[tuple[int, str | None]]) -> None:
         """Record that the provider accepted these rows (with its message id, when it gives one)."""
         at = now()
+        ids = {provider_id for _, provider_id in accepted}
         with self.lock, self.store.transaction() as db:
-            db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?, updated_at = ?"
-                           " WHERE id = ?", [(provider_id, at, row_id) for row_id, provider_id in accepted])
+            if len(ids) == 1:  # one provider id for the whole request: one statement
+                db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?, updated_at = ?"
+                           " WHERE id IN (SELECT value FROM json_each(?))",
+                           (ids.pop(), at, json.dumps([row_id for row_id, _ in accepted])))
+            else:
+                db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                               " updated_at = ? WHERE id = ?",
+                               [(provider_id, at, row_id) for row_id, provider_id in accepted])
 
     def finish(self, campaign: Campaign) -> None:
         with self.lock, self.store.transaction() as db:

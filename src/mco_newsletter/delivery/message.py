@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..render import Rendered
@@ -52,7 +52,8 @@ def unsubscribe_url(base_url: str, token: str) -> str:
 
 def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
     """The mailto alternative of List-Unsubscribe: the token in the subject says who wants to leave."""
-    return f"mailto:{edition.reply_to}?subject={quote('unsubscribe ' + token)}"
+    # Tokens are URL-safe base64 (letters, digits, - and _): nothing in them needs quoting.
+    return f"mailto:{edition.reply_to}?subject=unsubscribe%20{token}"
 
 
 def list_unsubscribe(edition: PreparedEdition, token: str) -> str:

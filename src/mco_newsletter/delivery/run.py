@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -33,32 +34,41 @@ def deliver(*, ledger: Ledger, campaign: Campaign, editions: dict[str, PreparedE
             sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> Outcome:
     """Send every open row of the campaign; stop at a permanent error or when retries run out."""
     outcome = Outcome()
-    for language in ledger.languages(campaign):
-        edition = editions[language]
-        after = 0
-        while outcome.stopped_by is None:
-            rows = ledger.work(campaign, language, after=after, limit=backend.batch_size)
-            if not rows:
-                break
-            after = rows[-1].row_id
-            todo = _drop_inactive(ledger, rows, outcome, progress)
-            outcome.resent_after_crash += sum(1 for row in rows if row.state == "sending")
-            recipients = [Recipient(row.row_id, row.email, make_token(secret, row.subscriber_id)) for row in todo]
-            if recipients:
-                _send_batch(ledger, campaign, edition, recipients, backend, sending, outcome, progress, sleep, rng)
+    size = backend.batch_size
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
+        for language in ledger.languages(campaign):
+            edition = editions[language]
+            upcoming = prefetch.submit(_next_batch, ledger, campaign, language, 0, size, secret)
+            while outcome.stopped_by is None:
+                rows, recipients = upcoming.result()
+                if not rows:
+                    break
+                # Read the next batch while this one is on the wire. Reading marks nothing, so the crash
+                # window stays one request.
+                upcoming = prefetch.submit(_next_batch, ledger, campaign, language, rows[-1].row_id, size, secret)
+                _drop_inactive(ledger, rows, outcome, progress)
+                outcome.resent_after_crash += sum(1 for row in rows if row.state == "sending")
+                if recipients:
+                    _send_batch(ledger, campaign, edition, recipients, backend, sending, outcome, progress, sleep, rng)
     if outcome.stopped_by is None and not ledger.languages(campaign):
         ledger.finish(campaign)
     return outcome
 
 
-def _drop_inactive(ledger: Ledger, rows: list[Work], outcome: Outcome, progress) -> list[Work]:
+def _next_batch(ledger: Ledger, campaign: Campaign, language: str, after: int, limit: int,
+                secret: bytes) -> tuple[list[Work], list[Recipient]]:
+    rows = ledger.work(campaign, language, after=after, limit=limit)
+    return rows, [Recipient(row.row_id, row.email, make_token(secret, row.subscriber_id))
+                  for row in rows if row.status == "active"]
+
+
+def _drop_inactive(ledger: Ledger, rows: list[Work], outcome: Outcome, progress) -> None:
     """Readers who left (or were erased) since the campaign started get nothing."""
     gone = [row.row_id for row in rows if row.status != "active"]
     if gone:
         ledger.mark(gone, "skipped")
         outcome.skipped += len(gone)
         progress(len(gone))
-    return [row for row in rows if row.status == "active"]
 
 
 def _send_batch(ledger, campaign, edition, recipients, backend, sending, outcome, progress, sleep, rng) -> None:

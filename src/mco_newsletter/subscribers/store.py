@@ -70,8 +70,7 @@ MIGRATIONS = [
         updated_at TEXT,
         UNIQUE (campaign_id, subscriber_id)
     );
-    CREATE INDEX deliveries_work ON deliveries (campaign_id, state, language, id);
-    CREATE INDEX deliveries_subscriber ON deliveries (subscriber_id);
+    CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id);
     """,
 ]
 

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+from functools import lru_cache
 from pathlib import Path
 
 from .keys import load_key
@@ -36,8 +37,19 @@ def erasure_key(private_dir: Path) -> bytes:
 def make_token(secret: bytes, subscriber_id: int) -> str:
     """The unsubscribe token of a subscriber."""
     payload = subscriber_id.to_bytes(8, "big")
-    mac = hmac.new(secret, _PURPOSE + payload, hashlib.sha256).digest()[:_MAC_BYTES]
-    return base64.urlsafe_b64encode(payload + mac).decode("ascii").rstrip("=")
+    return base64.urlsafe_b64encode(payload + _mac(secret, payload)).decode("ascii").rstrip("=")
+
+
+@lru_cache(maxsize=8)
+def _keyed(secret: bytes):
+    # The key schedule once per secret; each token then costs one copy and one update.
+    return hmac.new(secret, _PURPOSE, hashlib.sha256)
+
+
+def _mac(secret: bytes, payload: bytes) -> bytes:
+    mac = _keyed(secret).copy()
+    mac.update(payload)
+    return mac.digest()[:_MAC_BYTES]
 
 
 def read_token(secret: bytes, token: str) -> int | None:
@@ -49,8 +61,7 @@ def read_token(secret: bytes, token: str) -> int | None:
     except (binascii.Error, ValueError):
         return None
     payload, mac = raw[:8], raw[8:]
-    expected = hmac.new(secret, _PURPOSE + payload, hashlib.sha256).digest()[:_MAC_BYTES]
-    if not hmac.compare_digest(mac, expected):
+    if not hmac.compare_digest(mac, _mac(secret, payload)):
         return None
     return int.from_bytes(payload, "big")
 

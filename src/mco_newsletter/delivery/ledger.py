@@ -107,6 +107,12 @@ class Ledger:
     def mark_sent(self, accepted: list[tuple[int, str | None]]) -> None:
         """Record that the provider accepted these rows (with its message id, when it gives one)."""
         at = now()
+        if len(accepted) == 1:  # one message (SMTP, per connection): one autocommitted statement
+            (row_id, provider_id), = accepted
+            with self.lock:
+                self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                                " updated_at = ? WHERE id = ?", (provider_id, at, row_id))
+            return
         ids = {provider_id for _, provider_id in accepted}
         with self.lock, self.store.transaction() as db:
             if len(ids) == 1:  # one provider id for the whole request: one statement

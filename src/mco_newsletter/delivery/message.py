@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..render import Rendered
-from ..render.mime import build_message
+from ..render.mime import MessageTemplate, message_template
+from ..subscribers.tokens import TOKEN_LENGTH
 
 
 @dataclass(frozen=True)
@@ -27,21 +28,29 @@ class PreparedEdition:
     reply_to: str
     list_id: str
     base_url: str
+    template: MessageTemplate
 
 
 def placeholder_tag() -> str:
-    """A tag no issue text can contain by chance: random, letters and digits only (safe in URLs and HTML)."""
-    return "mcounsub" + secrets.token_hex(12)
+    """A tag no issue text can contain by chance: random letters and digits (safe in URLs, HTML and
+    quoted-printable), exactly as long as a token, so each reader's copy is a replacement, not a re-encoding."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "mcounsub" + "".join(secrets.choice(alphabet) for _ in range(TOKEN_LENGTH - 8))
 
 
 def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix: str = "") -> PreparedEdition:
-    """Keep what every reader's copy shares."""
+    """Keep what every reader's copy shares, with its message encoded once."""
+    subject = subject_prefix + rendered.subject
+    list_id = urlsplit(settings.base_url).hostname or "newsletter"
+    template = message_template(subject=subject, text=rendered.text, html=rendered.html,
+                                language=rendered.edition.language, sender_name=settings.sender.name,
+                                sender_address=settings.sender.address, reply_to=settings.sender.reply_to,
+                                list_id=list_id, tag=tag)
     return PreparedEdition(
-        issue_id=rendered.edition.issue_id, language=rendered.edition.language,
-        subject=subject_prefix + rendered.subject, html=rendered.html, text=rendered.text, tag=tag,
-        sender_name=settings.sender.name, sender_address=settings.sender.address,
-        reply_to=settings.sender.reply_to, list_id=urlsplit(settings.base_url).hostname or "newsletter",
-        base_url=settings.base_url,
+        issue_id=rendered.edition.issue_id, language=rendered.edition.language, subject=subject,
+        html=rendered.html, text=rendered.text, tag=tag, sender_name=settings.sender.name,
+        sender_address=settings.sender.address, reply_to=settings.sender.reply_to, list_id=list_id,
+        base_url=settings.base_url, template=template,
     )
 
 
@@ -62,10 +71,4 @@ def list_unsubscribe(edition: PreparedEdition, token: str) -> str:
 
 def personal_message(edition: PreparedEdition, email: str, token: str, at: dt.datetime | None = None) -> bytes:
     """The complete message one reader gets: the edition with their own unsubscribe link and headers."""
-    return build_message(
-        subject=edition.subject, text=edition.text.replace(edition.tag, token),
-        html=edition.html.replace(edition.tag, token), language=edition.language,
-        sender_name=edition.sender_name, sender_address=edition.sender_address, reply_to=edition.reply_to,
-        to=email, unsubscribe_url=unsubscribe_url(edition.base_url, token),
-        unsubscribe_mailto=unsubscribe_mailto(edition, token), list_id=edition.list_id, now=at,
-    )
+    return edition.template.fill(to=email, token=token, list_unsubscribe=list_unsubscribe(edition, token), now=at)

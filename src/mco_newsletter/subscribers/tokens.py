@@ -22,6 +22,7 @@ ERASURE_ENV = "MCO_NEWSLETTER_ERASURE_KEY"
 ERASURE_FILE = "erasure.key"
 _PURPOSE = b"mco-newsletter unsubscribe v1\x00"
 _MAC_BYTES = 18
+TOKEN_LENGTH = 35  # base64url of 8 + 18 bytes, unpadded
 
 
 def unsubscribe_secret(private_dir: Path) -> bytes:
@@ -54,7 +55,7 @@ def _mac(secret: bytes, payload: bytes) -> bytes:
 
 def read_token(secret: bytes, token: str) -> int | None:
     """The subscriber id a genuine token names, or None for anything else."""
-    if not isinstance(token, str) or len(token) != 35:
+    if not isinstance(token, str) or len(token) != TOKEN_LENGTH:
         return None
     try:
         raw = base64.urlsafe_b64decode(token + "=")

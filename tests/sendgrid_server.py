@@ -162,12 +162,11 @@ class Handler(BaseHTTPRequestHandler):
                     status = server.random.choice([500, 502, 503])
                 return self.answer(status, {"errors": [{"message": "internal error", "field": None}]})
             time.sleep(server.faults.slow_seconds)
-        problems = self.check(raw)
+        body, problems = self.check(raw)
         if problems:
             with server.record.lock:
                 server.record.invalid.extend(problems)
             return self.answer(400, {"errors": [{"message": p, "field": None, "help": None} for p in problems]})
-        body = json.loads(raw)
         with server.record.lock:
             server.record.accepted_requests += 1
             if server.keep_personalizations:
@@ -178,17 +177,18 @@ class Handler(BaseHTTPRequestHandler):
                 server.record.bodies.append(raw)
         self.answer(202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
 
-    def check(self, raw: bytes) -> list[str]:
+    def check(self, raw: bytes) -> tuple[dict | None, list[str]]:
+        """The parsed body and every problem with it (none when valid)."""
         import fastjsonschema
 
         try:
             body = json.loads(raw)
         except ValueError as exc:
-            return [f"invalid JSON: {exc}"]
+            return None, [f"invalid JSON: {exc}"]
         try:
             self.server.validate(body)
         except fastjsonschema.JsonSchemaValueException as exc:
-            return [f"schema: {exc.message} ({exc.name})"]
+            return body, [f"schema: {exc.message} ({exc.name})"]
         problems = []
         personalizations = body["personalizations"]
         if len(personalizations) > 1000:
@@ -199,7 +199,7 @@ class Handler(BaseHTTPRequestHandler):
             problems.append(f"{len(addresses)} recipients (at most 1000)")
         if len(set(addresses)) != len(addresses):
             problems.append("an address appears twice in one request")
-        return problems
+        return body, problems
 
     def answer(self, status: int, body: dict | None, headers: dict | None = None) -> None:
         data = json.dumps(body).encode() if body is not None else b""

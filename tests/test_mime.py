@@ -110,3 +110,23 @@ def test_multiline_title_is_refused(write_issue, settings):
                              "keywords: []\n---\n\nText.\n")
     _, problems = read_issue(path, languages=settings.languages)
     assert [(p.line, p.message) for p in problems] == [(2, "'title' must be one line")]
+
+
+@pytest.mark.parametrize("token", ["AAAAAAAAMDl-Ew-DTTMBdvJsEWmc3O-A0M4", "short-token"])
+def test_template_fill_equals_fresh_encoding(settings, token):
+    """A reader's copy (token swapped into the encoded bytes, or encoded afresh) decodes to the edition
+    with the token in place of the placeholder, for an internationalized address too."""
+    from mco_newsletter.delivery.campaign import prepare_editions
+    from mco_newsletter.delivery.message import personal_message
+    from mco_newsletter.workspace import load_issue
+
+    edition = prepare_editions(settings, load_issue(settings, "2024-05"), ["en"])["en"]
+    raw = personal_message(edition, "анна@пример.рф", token)
+    message = message_from_bytes(raw, policy=default)
+    assert message["To"] == "анна@пример.рф"
+    html = message.get_body(("html",)).get_content().replace("\r\n", "\n").rstrip("\n")
+    text = message.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n")
+    assert html == edition.html.replace(edition.tag, token).rstrip("\n")
+    assert text == edition.text.replace(edition.tag, token).rstrip("\n")
+    assert f"/u/{token}" in html and edition.tag not in raw.decode("utf-8")
+    assert not message.defects

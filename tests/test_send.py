@@ -135,6 +135,8 @@ def test_sendgrid_with_faults_every_reader_exactly_once(run, workspace, sendgrid
     assert sum(sendgrid.record.faults.values()) > 0 and not sendgrid.record.invalid
     assert sendgrid.record.accepted_requests == 5  # one per 1,000 readers of the one edition
     assert API_KEY not in result.output
+    private = b"".join(p.read_bytes() for p in (workspace / "private").iterdir() if p.is_file())
+    assert API_KEY.encode() not in private  # not in the ledger, the settings snapshot or anywhere else
     [campaign] = ledger_counts(run)
     assert campaign["editions"] == {"en": {"sent": 5000}} and campaign["finished_at"]
 
@@ -271,3 +273,33 @@ def test_smtp_through_a_real_server(run, workspace, monkeypatch):
     assert sorted(r[0][0] for r in received) == sorted(addresses)
     message = message_from_bytes(received[0][1], policy=default)
     assert message.get_content_type() == "multipart/alternative" and message["List-Unsubscribe-Post"]
+
+
+def test_local_server_rejects_what_sendgrid_would(sendgrid):
+    """The test server itself: schema violations, too many recipients and duplicates are 400s."""
+    import urllib.error
+    import urllib.request
+
+    def post(body) -> tuple[int, str]:
+        request = urllib.request.Request(f"{sendgrid.url}/v3/mail/send", data=json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {API_KEY}",
+                                                  "Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request) as response:
+                return response.status, ""
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    base = {"from": {"email": "a@example.org"}, "subject": "s", "content": [{"type": "text/plain", "value": "x"}]}
+    assert post({**base, "personalizations": [{"to": [{"email": "r@example.org"}]}]})[0] == 202
+    status, text = post({**base, "personalizations": [{"to": [{"email": "r@example.org"}], "send_at": "soon"}]})
+    assert status == 400 and "schema" in text
+    status, text = post({**base, "personalizations": [{"to": [{"email": f"r{i}@example.org"}]} for i in range(1001)]})
+    assert status == 400 and "less than or equal to 1000 items" in text  # the spec's own maxItems
+    status, text = post({**base, "personalizations": [{"to": [{"email": f"r{i}.{j}@example.org"} for i in range(600)]}
+                                                      for j in range(2)]})
+    assert status == 400 and "1200 recipients (at most 1000)" in text  # what the spec does not say
+    status, text = post({**base, "personalizations": [{"to": [{"email": "R@example.org"}]}, {"to": [{"email": "r@example.org"}]}]})
+    assert status == 400 and "twice" in text
+    assert post({**base, "custom_args": {"campaign": "1"}, "personalizations": [{"to": [{"email": "x@example.org"}]}]})[0] == 202
+    assert post({key: value for key, value in base.items() if key != "from"} | {"personalizations": [{"to": [{"email": "y@example.org"}]}]})[0] == 400

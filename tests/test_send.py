@@ -233,8 +233,11 @@ def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
     assert sent == ["reader0@example.org", "reader1@example.org", "reader3@example.org"]
 
 
-def test_smtp_through_a_real_server(run, workspace, monkeypatch):
-    """SMTP via a real aiosmtpd server on loopback, with login: every reader once, the full message."""
+@pytest.fixture
+def smtp_server(workspace, monkeypatch):
+    """A real aiosmtpd server on loopback requiring login; newsletter.toml pointed at it."""
+    import socket
+
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
@@ -246,9 +249,8 @@ def test_smtp_through_a_real_server(run, workspace, monkeypatch):
             return "250 OK"
 
     def authenticate(server, session, envelope, mechanism, auth_data):
-        return AuthResult(success=auth_data.login == b"mco" and auth_data.password == b"s3cret-password")
-
-    import socket
+        ok = auth_data.login == b"mco" and auth_data.password == b"s3cret-password"
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
 
     with socket.socket() as probe:  # aiosmtpd's controller cannot start on port 0: pick a free port
         probe.bind(("127.0.0.1", 0))
@@ -256,50 +258,41 @@ def test_smtp_through_a_real_server(run, workspace, monkeypatch):
     controller = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=authenticate,
                             auth_require_tls=False)
     controller.start()
-    try:
-        configure(workspace, "")
-        text = (workspace / "newsletter.toml").read_text()
-        text = text.replace('host = "localhost"\nport = 587\nsecurity = "starttls"',
-                            f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"')
-        (workspace / "newsletter.toml").write_text(text)
-        monkeypatch.setenv("MCO_NEWSLETTER_SMTP_USER", "mco")
-        monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "s3cret-password")
-        addresses = populate(workspace, 40)
-        result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
-        assert result.exit_code == 0, result.output
-        assert "s3cret" not in result.output
-    finally:
-        controller.stop()
-    assert sorted(r[0][0] for r in received) == sorted(addresses)
-    message = message_from_bytes(received[0][1], policy=default)
+    configure(workspace)
+    text = (workspace / "newsletter.toml").read_text()
+    text = text.replace('host = "localhost"\nport = 587\nsecurity = "starttls"',
+                        f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"')
+    (workspace / "newsletter.toml").write_text(text.replace("timeout = 30\n", "timeout = 5\n"))
+    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_USER", "mco")
+    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "s3cret-password")
+    yield received
+    controller.stop()
+
+
+def test_smtp_through_a_real_server(run, workspace, smtp_server):
+    """SMTP via a real aiosmtpd server on loopback, with login: every reader once, the full message."""
+    addresses = populate(workspace, 40)
+    result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert sorted(r[0][0] for r in smtp_server) == sorted(addresses)
+    message = message_from_bytes(smtp_server[0][1], policy=default)
     assert message.get_content_type() == "multipart/alternative" and message["List-Unsubscribe-Post"]
+    assert not message.defects
 
 
-def test_local_server_rejects_what_sendgrid_would(sendgrid):
-    """The test server itself: schema violations, too many recipients and duplicates are 400s."""
-    import urllib.error
-    import urllib.request
+def test_smtp_rate_limit_and_wrong_password(run, workspace, smtp_server, monkeypatch):
+    """messages_per_second paces the send; a refused login is a clear error that shows no password."""
+    import time
 
-    def post(body) -> tuple[int, str]:
-        request = urllib.request.Request(f"{sendgrid.url}/v3/mail/send", data=json.dumps(body).encode(),
-                                         headers={"Authorization": f"Bearer {API_KEY}",
-                                                  "Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request) as response:
-                return response.status, ""
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
-
-    base = {"from": {"email": "a@example.org"}, "subject": "s", "content": [{"type": "text/plain", "value": "x"}]}
-    assert post({**base, "personalizations": [{"to": [{"email": "r@example.org"}]}]})[0] == 202
-    status, text = post({**base, "personalizations": [{"to": [{"email": "r@example.org"}], "send_at": "soon"}]})
-    assert status == 400 and "schema" in text
-    status, text = post({**base, "personalizations": [{"to": [{"email": f"r{i}@example.org"}]} for i in range(1001)]})
-    assert status == 400 and "less than or equal to 1000 items" in text  # the spec's own maxItems
-    status, text = post({**base, "personalizations": [{"to": [{"email": f"r{i}.{j}@example.org"} for i in range(600)]}
-                                                      for j in range(2)]})
-    assert status == 400 and "1200 recipients (at most 1000)" in text  # what the spec does not say
-    status, text = post({**base, "personalizations": [{"to": [{"email": "R@example.org"}]}, {"to": [{"email": "r@example.org"}]}]})
-    assert status == 400 and "twice" in text
-    assert post({**base, "custom_args": {"campaign": "1"}, "personalizations": [{"to": [{"email": "x@example.org"}]}]})[0] == 202
-    assert post({key: value for key, value in base.items() if key != "from"} | {"personalizations": [{"to": [{"email": "y@example.org"}]}]})[0] == 400
+    text = (workspace / "newsletter.toml").read_text().replace("messages_per_second = 0", "messages_per_second = 40")
+    (workspace / "newsletter.toml").write_text(text)
+    populate(workspace, 20)
+    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "wrong-password")
+    refused = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert refused.exit_code == 1 and "refused the login" in refused.stderr and "wrong-password" not in refused.output
+    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "s3cret-password")
+    start = time.monotonic()
+    assert run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes").exit_code == 0
+    assert time.monotonic() - start >= 19 / 40
+    assert len(smtp_server) == 20

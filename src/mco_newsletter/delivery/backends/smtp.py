@@ -103,13 +103,24 @@ class SmtpBackend:
                     client.starttls(context=ssl.create_default_context())
             client.ehlo_or_helo_if_needed()
             if self.user:
-                client.login(self.user, self.password)
+                self._login(client)
         except smtplib.SMTPAuthenticationError:
             raise NewsletterError(f"the SMTP server {settings.host} refused the login",
                                   hint=f"check {USER_ENV} and {PASSWORD_ENV}") from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
             raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {exc}") from None
         return client
+
+    def _login(self, client: smtplib.SMTP) -> None:
+        # PLAIN (inside TLS) when offered, and only PLAIN: smtplib.login() would go on to try the other
+        # mechanisms after a refusal, and some servers answer a second attempt by going silent.
+        if "plain" in client.esmtp_features.get("auth", "").lower().split():
+            client.user, client.password = self.user, self.password
+            code, reply = client.auth("PLAIN", client.auth_plain)
+            if code not in (235, 503):
+                raise smtplib.SMTPAuthenticationError(code, reply)
+        else:
+            client.login(self.user, self.password)
 
     def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
              accepted: Accepted, failed: Failed) -> None:

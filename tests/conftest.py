@@ -61,7 +61,7 @@ def settings(workspace: Path):
 @pytest.fixture
 def run(workspace: Path):
     """Run the CLI inside the test workspace; returns click's Result."""
-    from mco_newsletter.cli import cli, editions, issues, sending, subscribers  # noqa: F401  (registers the commands)
+    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, web  # noqa: F401  (registers the commands)
 
     def invoke(*args: str, input: str | None = None):
         return CliRunner().invoke(cli, ["--workspace", str(workspace), *args], input=input,

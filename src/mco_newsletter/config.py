@@ -55,6 +55,8 @@ class Settings:
     fallback_language: str = ""
     segments: dict = field(default_factory=dict)
     sending: "SendingSettings | None" = None
+    webhook_public_key: str | None = None
+    webhook_max_age_seconds: float = 300.0
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -180,6 +182,8 @@ def _build(root: Path, data: dict) -> Settings:
         database_path=_database_path(root, data),
         fallback_language=data.get("fallback_language", data["source_language"]),
         sending=sending_settings(root, data),
+        webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
+        webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
         segments={name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()},
         raw=data,
     )

@@ -62,6 +62,7 @@ SENDING_SCHEMA = {
         "api_host": str, "sandbox_mode": bool, "send_at": int, "click_tracking": bool, "open_tracking": bool,
         "subscription_tracking": bool, "timeout": NUMBER,
     }),
+    "webhook": Table(optional={"public_key": str, "max_age_seconds": NUMBER}),
     "smtp": Table(optional={
         "host": str, "port": int, "security": str, "messages_per_second": NUMBER, "connections": int,
         "timeout": NUMBER,

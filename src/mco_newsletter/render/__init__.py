@@ -43,12 +43,18 @@ def image_url(settings: Settings, issue_id: str, src: str) -> str:
 
 
 def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None = None,
-           to: str | None = None, now: dt.datetime | None = None) -> Rendered:
-    """Render an edition to HTML, text and a MIME message."""
+           to: str | None = None, now: dt.datetime | None = None, archive: bool = False,
+           alternates: tuple | list = ()) -> Rendered:
+    """Render an edition to HTML, text and a MIME message.
+
+    archive=True renders the web archive's page: no unsubscribe or view-in-browser link, and a
+    switcher to the `alternates` ((code, label, url), …) editions of the same issue.
+    """
     from mjml import mjml2html
 
     unsubscribe_url = unsubscribe_url or f"{settings.base_url}/u/{PREVIEW_TOKEN}"
     context = _context(edition, settings, unsubscribe_url)
+    context.update(archive=archive, alternates=alternates)
     html_template, text_template = templates_for(settings.templates_dir, settings.locales_dir, edition.language)
     # fonts={}: no web fonts, so the email loads nothing from font CDNs.
     html = mjml2html(html_template.render(context), fonts={})

@@ -40,10 +40,15 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, locales_m
     return env
 
 
-def templates_for(templates_dir: Path, locales_dir: Path, language: str):
-    """The HTML (MJML) and text templates for a language."""
+def environment_for(templates_dir: Path, locales_dir: Path, language: str):
+    """The (cached) environment of a language, renewed when its catalog changes."""
     from .locale import catalog_path
 
     po = catalog_path(locales_dir, language)
-    env = environment(templates_dir, locales_dir, language, po.stat().st_mtime_ns if po.is_file() else 0)
+    return environment(templates_dir, locales_dir, language, po.stat().st_mtime_ns if po.is_file() else 0)
+
+
+def templates_for(templates_dir: Path, locales_dir: Path, language: str):
+    """The HTML (MJML) and text templates for a language."""
+    env = environment_for(templates_dir, locales_dir, language)
     return env.get_template(HTML_TEMPLATE), env.get_template(TEXT_TEMPLATE)

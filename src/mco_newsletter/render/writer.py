@@ -6,8 +6,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from urllib.parse import urlsplit
-
+from ..issue import local_images
 from . import Rendered
 
 
@@ -33,19 +32,6 @@ def write_edition(rendered: Rendered, out_dir: Path, issue_folder: Path) -> list
              (folder / f"{lang}.eml", rendered.eml)]
     for path, data in files:
         write_atomically(path, data)
-    for src in _local_images(rendered):
+    for src in local_images(rendered.edition.intro, rendered.edition.sections):
         shutil.copyfile(issue_folder / src, folder / src)
     return [path for path, _ in files]
-
-
-def _local_images(rendered: Rendered) -> set[str]:
-    edition = rendered.edition
-    blocks = list(edition.intro) + [b for s in edition.sections for b in s.blocks]
-    found = set()
-    while blocks:
-        block = blocks.pop()
-        if block.kind == "image" and not urlsplit(block.src).scheme:
-            found.add(block.src)
-        elif block.kind == "quote":
-            blocks.extend(block.blocks)
-    return found

@@ -72,6 +72,15 @@ MIGRATIONS = [
     );
     CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id);
     """,
+    # 3: what SendGrid's event webhook reported: each event once, and the last word per ledger row.
+    """
+    CREATE TABLE webhook_events (
+        sg_event_id TEXT PRIMARY KEY,
+        received_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE deliveries ADD COLUMN provider_event TEXT;
+    ALTER TABLE deliveries ADD COLUMN provider_event_at TEXT;
+    """,
 ]
 
 

@@ -1,0 +1,33 @@
+"""The few pages a reader sees on our server, in their language, with a strict Content-Security-Policy."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+
+from ..config import Settings
+from ..render.templates import environment_for
+
+STYLE_RE = re.compile(r"<style>(.*?)</style>", re.S)
+
+
+def render_page(settings: Settings, template: str, language: str, **context) -> str:
+    """A page from templates/pages/, with the template words of `language`."""
+    env = environment_for(settings.templates_dir, settings.locales_dir, language)
+    return env.get_template(f"pages/{template}").render(
+        lang=language, name=settings.name_for(language), identity=settings.identity,
+        reply_to=settings.sender.reply_to, **context)
+
+
+def security_headers(html: str) -> dict[str, str]:
+    """No scripts, no third-party anything, the inline style allowed by its hash, no referrer."""
+    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
+                      for style in STYLE_RE.findall(html))
+    return {
+        "Content-Security-Policy": f"default-src 'none'; style-src {hashes or chr(39) + 'none' + chr(39)}; "
+                                   "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "Referrer-Policy": "no-referrer",
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store",
+    }

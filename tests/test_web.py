@@ -1,0 +1,252 @@
+"""The subscriber-facing web on a real uvicorn server: unsubscribe pages, the signed webhook, the archive."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import sqlite3
+import threading
+import time
+
+import httpx
+import pytest
+
+
+def key_pair():
+    """A P-256 key pair as SendGrid uses: the public key as base64 DER, a signer for timestamp + body."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    private = ec.generate_private_key(ec.SECP256R1())
+    public = base64.b64encode(private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)).decode()
+
+    def sign(timestamp: str, body: bytes) -> str:
+        return base64.b64encode(private.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))).decode()
+
+    return public, sign
+
+
+@pytest.fixture
+def signer(monkeypatch):
+    public, sign = key_pair()
+    monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", public)
+    return sign
+
+
+@pytest.fixture
+def readers(run):
+    """Three subscribers in three languages."""
+    for email, language in (("anna@example.org", "ru"), ("bernd@example.org", "de"), ("cara@example.org", "en")):
+        assert run("subscribers", "add", email, "--language", language).exit_code == 0
+    return ["anna@example.org", "bernd@example.org", "cara@example.org"]
+
+
+@pytest.fixture
+def server(workspace, signer, readers):
+    """`serve`'s application under a real uvicorn server on a loopback port."""
+    import uvicorn
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.web.app import create_app
+
+    settings = load_settings(workspace)
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
+                            access_log=False, lifespan="off")
+    instance = uvicorn.Server(config)
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    for _ in range(500):
+        if instance.started:
+            break
+        time.sleep(0.01)
+    port = instance.servers[0].sockets[0].getsockname()[1]
+    yield {"url": f"http://127.0.0.1:{port}", "settings": settings}
+    instance.should_exit = True
+    thread.join(timeout=10)
+
+
+def token_for(settings, email: str) -> str:
+    from mco_newsletter.subscribers.store import open_store
+    from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
+
+    store = open_store(settings.database_path)
+    try:
+        return make_token(unsubscribe_secret(settings.private_dir), store.get(email).id)
+    finally:
+        store.close()
+
+
+def status_of(settings, email: str) -> str:
+    with sqlite3.connect(settings.database_path) as db:
+        return db.execute("SELECT status FROM subscribers WHERE email = ?", (email,)).fetchone()[0]
+
+
+def test_unsubscribe_page_in_the_readers_language(server):
+    """GET shows a page in the reader's language with one button, strict CSP and no referrer."""
+    token = token_for(server["settings"], "anna@example.org")
+    response = httpx.get(f"{server['url']}/u/{token}")
+    assert response.status_code == 200
+    assert '<html lang="ru">' in response.text and "Отписаться от рассылки" in response.text
+    assert response.text.count("<button") == 1 and "anna@example.org" in response.text
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src" not in csp and "'sha256-" in csp
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "http" not in response.text.split("<body>")[0].replace('http-equiv', '')  # nothing remote in the head
+    assert status_of(server["settings"], "anna@example.org") == "active"  # GET changes nothing
+
+
+def test_one_click_post_is_idempotent(server):
+    """The RFC 8058 one-click POST unsubscribes; repeating it is harmless and answers the same."""
+    settings = server["settings"]
+    token = token_for(settings, "bernd@example.org")
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    first = httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click", headers=headers)
+    assert first.status_code == 200 and "Sie haben den Newsletter abbestellt" in first.text
+    assert status_of(settings, "bernd@example.org") == "unsubscribed"
+    again = httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click", headers=headers)
+    assert again.status_code == 200 and again.text == first.text
+    assert status_of(settings, "bernd@example.org") == "unsubscribed"
+    assert status_of(settings, "anna@example.org") == "active"
+
+
+def test_bad_tokens_all_get_the_same_404(server):
+    """Tampered, unknown, garbage and missing tokens get one identical neutral page."""
+    from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
+
+    settings = server["settings"]
+    token = token_for(settings, "cara@example.org")
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    unknown = make_token(unsubscribe_secret(settings.private_dir), 999_999)
+    answers = [httpx.get(f"{server['url']}/u/{bad}") for bad in (tampered, unknown, "garbage", "x" * 35)]
+    answers.append(httpx.post(f"{server['url']}/u/{tampered}", content=b"List-Unsubscribe=One-Click"))
+    answers.append(httpx.get(f"{server['url']}/nothing/here"))
+    assert {a.status_code for a in answers} == {404}
+    assert len({a.text for a in answers}) == 1
+    assert "cara" not in answers[0].text
+    assert status_of(settings, "cara@example.org") == "active"
+
+
+def test_logs_hold_no_token_or_address(server, caplog):
+    """The server's log lines name routes, never the token in the path or an address."""
+    caplog.set_level(logging.INFO, logger="mco_newsletter.web")
+    token = token_for(server["settings"], "anna@example.org")
+    httpx.get(f"{server['url']}/u/{token}")
+    httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click")
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("/u/{token}" in line for line in lines)
+    assert not any(token in line or "anna" in line for line in lines)
+
+
+def signed_post(server, sign, events, *, timestamp=None, body=None, signature=None):
+    body = body if body is not None else json.dumps(events).encode()
+    timestamp = timestamp or str(int(time.time()))
+    headers = {"X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
+               "X-Twilio-Email-Event-Webhook-Signature": signature or sign(timestamp, body),
+               "Content-Type": "application/json"}
+    return httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
+
+
+def test_webhook_applies_events_once(server, signer, run, workspace):
+    """bounce/dropped → bounced, spamreport → complained, unsubscribe → unsubscribed, delivered → ledger;
+    a repeated batch changes nothing; unknown types are counted."""
+    settings = server["settings"]
+    with sqlite3.connect(settings.database_path) as db:
+        db.execute("INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES ('x', 'all', '{}', 't')")
+        db.execute("INSERT INTO deliveries (id, campaign_id, subscriber_id, language, state) "
+                   "SELECT 77, 1, id, 'en', 'sent' FROM subscribers WHERE email = 'cara@example.org'")
+    events = [
+        {"sg_event_id": "e1", "event": "bounce", "email": "anna@example.org"},
+        {"sg_event_id": "e2", "event": "spamreport", "email": "bernd@example.org"},
+        {"sg_event_id": "e3", "event": "delivered", "email": "cara@example.org", "campaign": "1", "delivery": "77"},
+        {"sg_event_id": "e4", "event": "brand_new_kind", "email": "cara@example.org"},
+        {"sg_event_id": "e5", "event": "unsubscribe", "email": "nobody@example.org"},
+    ]
+    response = signed_post(server, signer, events)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"received": 5, "applied": 4, "duplicates": 0, "unknown": 1, "unmatched": 1}
+    assert status_of(settings, "anna@example.org") == "bounced"
+    assert status_of(settings, "bernd@example.org") == "complained"
+    assert status_of(settings, "cara@example.org") == "active"
+    with sqlite3.connect(settings.database_path) as db:
+        assert db.execute("SELECT provider_event FROM deliveries WHERE id = 77").fetchone() == ("delivered",)
+    again = signed_post(server, signer, events + [{"sg_event_id": "e6", "event": "unsubscribe",
+                                                     "email": "bernd@example.org"}])
+    assert again.json()["duplicates"] == 5 and again.json()["applied"] == 1
+    assert status_of(settings, "bernd@example.org") == "complained"  # a complaint is never softened
+
+
+@pytest.mark.parametrize("case", ["tampered_body", "wrong_key", "no_signature", "no_timestamp", "stale",
+                                  "garbage_signature"])
+def test_webhook_refuses_unsigned_or_replayed(server, signer, case):
+    """Anything not freshly signed by the configured key is refused with 403 and changes nothing."""
+    settings = server["settings"]
+    events = [{"sg_event_id": f"x-{case}", "event": "spamreport", "email": "anna@example.org"}]
+    body = json.dumps(events).encode()
+    now = str(int(time.time()))
+    headers = {"X-Twilio-Email-Event-Webhook-Timestamp": now,
+               "X-Twilio-Email-Event-Webhook-Signature": signer(now, body)}
+    if case == "tampered_body":
+        body = body.replace(b"anna", b"bern")
+    elif case == "wrong_key":
+        headers["X-Twilio-Email-Event-Webhook-Signature"] = key_pair()[1](now, body)
+    elif case == "no_signature":
+        del headers["X-Twilio-Email-Event-Webhook-Signature"]
+    elif case == "no_timestamp":
+        del headers["X-Twilio-Email-Event-Webhook-Timestamp"]
+    elif case == "stale":
+        old = str(int(time.time()) - 3600)
+        headers = {"X-Twilio-Email-Event-Webhook-Timestamp": old,
+                   "X-Twilio-Email-Event-Webhook-Signature": signer(old, body)}
+    elif case == "garbage_signature":
+        headers["X-Twilio-Email-Event-Webhook-Signature"] = "!!not base64!!"
+    response = httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
+    assert response.status_code == 403
+    assert status_of(settings, "anna@example.org") == "active"
+
+
+@pytest.mark.parametrize("body,status", [(b"{not json", 400), (b'{"a": 1}', 400), (b'[{"event": "bounce"}]', 400),
+                                         (b"[1, 2]", 400), (b"\xff\xfe", 403)])
+def test_webhook_malformed_is_400_never_500(server, signer, body, status):
+    """A validly signed but malformed payload is a 400 (bytes that are not even UTF-8 cannot be verified: 403)."""
+    response = signed_post(server, signer, None, body=body)
+    assert response.status_code == status, response.text
+
+
+@pytest.mark.browser
+def test_browser_unsubscribe_click(server):
+    """In headless Chromium: open the link, click the button, read the confirmation in Russian."""
+    from mco_newsletter.render.browser import chromium
+
+    token = token_for(server["settings"], "anna@example.org")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 375, "height": 700})
+        page.goto(f"{server['url']}/u/{token}")
+        assert page.evaluate("document.documentElement.lang") == "ru"
+        page.click("button")
+        page.wait_for_selector("#done")
+        assert page.inner_text("#done") == "Вы отписались"
+    assert status_of(server["settings"], "anna@example.org") == "unsubscribed"
+
+
+def test_archive_pages_and_feeds(run, workspace, tmp_path):
+    """archive writes an index and an Atom feed per language (parsed by feedparser) and pages with the right lang."""
+    import feedparser
+
+    out = tmp_path / "archive"
+    result = run("archive", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    feed = feedparser.parse((out / "en" / "feed.atom").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    assert [entry.title for entry in feed.entries] == ["Digest May 2024", "Digest December 2023"]
+    assert feed.entries[0].link == "https://digest.example.org/2024-05/en.html"
+    for language in ("de", "ru"):
+        parsed = feedparser.parse((out / language / "feed.atom").read_bytes())
+        assert not parsed.bozo and parsed.entries == []  # nothing approved in these languages yet
+        assert f'<html lang="{language}">' in (out / language / "index.html").read_text()
+    page = (out / "2024-05" / "en.html").read_text()
+    assert '<html lang="en"' in page and "/u/" not in page and "mcounsub" not in page
+    assert (out / "2024-05" / "aktion-suedkorea-2015.png").is_file()
+    index = (out / "en" / "index.html").read_text()
+    assert 'href="https://digest.example.org/2024-05/en.html"' in index

@@ -26,6 +26,33 @@ keywords: [Russia]
 """
 
 
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Any connection that leaves this machine fails the test at once (loopback and Unix sockets are fine)."""
+    import socket
+
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def allowed(address) -> bool:
+        if isinstance(address, (str, bytes)):
+            return True  # a Unix socket
+        host = str(address[0])
+        return host in ("localhost", "::1") or host.startswith("127.")
+
+    def connect(self, address):
+        if not allowed(address):
+            raise AssertionError(f"a test tried to reach the network: {address}")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if not allowed(address):
+            raise AssertionError(f"a test tried to reach the network: {address}")
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A copy of this repository's workspace (settings, templates, locales, sample issues)."""
@@ -61,7 +88,7 @@ def settings(workspace: Path):
 @pytest.fixture
 def run(workspace: Path):
     """Run the CLI inside the test workspace; returns click's Result."""
-    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, web  # noqa: F401  (registers the commands)
+    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, translation, web  # noqa: F401  (registers the commands)
 
     def invoke(*args: str, input: str | None = None):
         return CliRunner().invoke(cli, ["--workspace", str(workspace), *args], input=input,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import Problem, ProblemsError, WorkspaceError
 from .delivery.settings import SENDING_SCHEMA, SendingSettings
+from .translation.engine import EngineSettings
 from .schema import Table, locate_key, validate
 
 SETTINGS_FILE = "newsletter.toml"
@@ -57,6 +58,7 @@ class Settings:
     sending: "SendingSettings | None" = None
     webhook_public_key: str | None = None
     webhook_max_age_seconds: float = 300.0
+    translation: object = None
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -184,6 +186,7 @@ def _build(root: Path, data: dict) -> Settings:
         sending=sending_settings(root, data),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
+        translation=EngineSettings(**data.get("translation", {})),
         segments={name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()},
         raw=data,
     )
@@ -210,6 +213,8 @@ SETTINGS_SCHEMA = Table(
     },
     optional={
         "fallback_language": str,
+        "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
+                                       "max_length_factor": (int, float)}),
         **SENDING_SCHEMA,
         "database": Table(optional={"path": str}),
         "segments": Table(each=Table(optional={

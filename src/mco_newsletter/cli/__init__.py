@@ -46,7 +46,7 @@ def cli(ctx: click.Context, workspace: str | None) -> None:
 
 def main() -> None:
     """Console entry point."""
-    from . import editions, issues, sending, subscribers, web  # noqa: F401  (registers the commands)
+    from . import editions, issues, sending, subscribers, translation, web  # noqa: F401  (registers the commands)
 
     cli(prog_name="mco-newsletter")
 

@@ -10,8 +10,9 @@ from . import cli
 from .options import language_option, settings, shown
 
 
-def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path):
-    from ..edition import build_edition, choose_languages
+def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path,
+                  allow_drafts: bool = False):
+    from ..edition import build_edition, choose_languages, load_catalog
     from ..render import render
     from ..render.writer import write_edition
     from ..workspace import load_issue
@@ -19,8 +20,9 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
     current = settings(ctx)
     issue = load_issue(current, issue_id)
     written = []
-    for language in choose_languages(issue, current.languages, languages):
-        rendered = render(build_edition(issue, None, language), current)
+    for language in choose_languages(issue, current.languages, languages, allow_drafts):
+        catalog = None if language == issue.language else load_catalog(issue, language)
+        rendered = render(build_edition(issue, catalog, language, allow_drafts=allow_drafts), current)
         written.append((language, write_edition(rendered, out, issue.folder)))
     return written
 
@@ -30,10 +32,12 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
 @language_option
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Where to write ID/LANG.html, .txt and .eml.")
+@click.option("--allow-drafts", is_flag=True,
+              help="Also render unreviewed translations, with a banner and a [DRAFT] subject.")
 @click.pass_context
-def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path) -> None:
+def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path, allow_drafts: bool) -> None:
     """Render the ready editions of an issue to HTML, plain text and a complete .eml message."""
-    for language, paths in _render_issue(ctx, issue_id, languages, out):
+    for language, paths in _render_issue(ctx, issue_id, languages, out, allow_drafts):
         click.echo(f"{issue_id} [{language}]: " + "  ".join(shown(p) for p in paths))
 
 
@@ -50,7 +54,7 @@ def preview(ctx: click.Context, issue_id: str, language: str | None, screenshot:
             width: int, out: Path) -> None:
     """Render one edition and open it in a browser, or save a screenshot of it."""
     languages = (language,) if language else ()
-    language, paths = _render_issue(ctx, issue_id, languages, out)[0]
+    language, paths = _render_issue(ctx, issue_id, languages, out, allow_drafts=bool(language))[0]
     html = paths[0]
     if screenshot is not None:
         from ..render.browser import screenshot as take_screenshot

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
-from ..edition import build_edition, ready_languages
+from ..edition import build_edition, load_catalog, ready_languages
 from ..issue import local_images
 from ..render import archive_url, render
 from ..render.locale import format_date
@@ -43,7 +43,8 @@ def build_archive(settings: Settings, issues, out: Path) -> list[Path]:
         switcher = [(code, Locale.parse(code).get_display_name(code).capitalize(),
                      archive_url(settings, issue.id, code)) for code in languages]
         for language in languages:
-            edition = build_edition(issue, None, language)
+            catalog = None if language == issue.language else load_catalog(issue, language)
+            edition = build_edition(issue, catalog, language)
             rendered = render(edition, settings, archive=True, alternates=switcher)
             path = out / issue.id / f"{language}.html"
             write_atomically(path, rendered.html.encode("utf-8"))

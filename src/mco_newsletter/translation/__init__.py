@@ -1,0 +1,1 @@
+"""Machine translation: Argos packages driven directly through SentencePiece and CTranslate2, offline."""

@@ -22,6 +22,7 @@ class EngineSettings:
     threads: int = 0  # 0: CTranslate2 picks
     batch_size: int = 32
     max_length_factor: float = 2.0
+    max_length: int = 0  # a fixed decoding limit in tokens; 0: max_length_factor × the longest sentence
 
 
 @dataclass
@@ -58,9 +59,10 @@ class Model:
             return []
         tokens = self.tokenizer.encode(texts, out_type=str)
         longest = max(len(t) for t in tokens)
+        limit = self.settings.max_length or int(longest * self.settings.max_length_factor) + 10
         results = self.translator.translate_batch(
             tokens, beam_size=self.settings.beam_size, max_batch_size=self.settings.batch_size,
-            max_decoding_length=int(longest * self.settings.max_length_factor) + 10)
+            max_decoding_length=limit)
         return [self.tokenizer.decode(result.hypotheses[0]).strip() for result in results]
 
 

@@ -25,15 +25,22 @@ sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
 
 
-def make_workspace(folder: Path, readers: int) -> Path:
-    from mco_newsletter.config import load_settings
-    from mco_newsletter.subscribers.store import open_store
-
+def copy_workspace(folder: Path) -> Path:
+    """A copy of the repository's workspace (settings, templates, catalogs, issues) in folder/ws."""
     root = folder / "ws"
     root.mkdir()
     shutil.copy(REPO / "newsletter.toml", root)
     for part in ("templates", "locales", "issues"):
         shutil.copytree(REPO / part, root / part)
+    return root
+
+
+def make_workspace(folder: Path, readers: int) -> Path:
+    """A workspace copy with `readers` active subscribers in three languages."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.subscribers.store import open_store
+
+    root = copy_workspace(folder)
     settings = load_settings(root)
     store = open_store(settings.database_path)
     languages = ("en", "de", "ru")
@@ -46,8 +53,8 @@ def make_workspace(folder: Path, readers: int) -> Path:
     return root
 
 
-def run_send(root: Path, server_url: str) -> dict:
-    """Run `send` in a child process; return its wall time and peak RSS."""
+def run_child(root: Path, backend: str, env: dict) -> dict:
+    """Run `send --backend …` in a child process; return its wall time, peak RSS and exit code."""
     code = (
         "import resource, sys, time\n"
         "from mco_newsletter.cli import main\n"
@@ -56,13 +63,19 @@ def run_send(root: Path, server_url: str) -> dict:
         "except SystemExit as exit:\n    code = exit.code\n"
         "print('BENCH', time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
         "code, file=sys.stderr)\n")
-    env = {**os.environ, "SENDGRID_API_KEY": "SG.test-key-for-the-local-server", "SENDGRID_API_HOST": server_url,
-           "PYTHONPATH": str(REPO / "src")}
     result = subprocess.run([sys.executable, "-c", code, "--workspace", str(root), "send", "2024-05", "--segment",
-                             "all", "--backend", "sendgrid", "--yes"], env=env, capture_output=True, text=True)
+                             "all", "--backend", backend, "--yes"], env={**os.environ, **env,
+                                                                         "PYTHONPATH": str(REPO / "src")},
+                            capture_output=True, text=True)
     line = next(line for line in result.stderr.splitlines() if line.startswith("BENCH"))
     _, seconds, rss_kib, code = line.split()
     return {"seconds": float(seconds), "rss_mib": int(rss_kib) / 1024, "exit": code, "stdout": result.stdout}
+
+
+def run_send(root: Path, server_url: str) -> dict:
+    """`send` through the local SendGrid server."""
+    return run_child(root, "sendgrid", {"SENDGRID_API_KEY": "SG.test-key-for-the-local-server",
+                                        "SENDGRID_API_HOST": server_url})
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "bench"))
 
-from send import make_workspace  # noqa: E402
+from send import make_workspace, run_child  # noqa: E402
 
 
 def main() -> None:
@@ -42,28 +42,15 @@ def main() -> None:
                                     f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"')
         settings = settings.replace("connections = 4", f"connections = {args.connections}")
         (root / "newsletter.toml").write_text(settings)
-        code = (
-            "import resource, sys, time\n"
-            "from mco_newsletter.cli import main\n"
-            "start = time.perf_counter()\n"
-            "try:\n    main()\n"
-            "except SystemExit as exit:\n    code = exit.code\n"
-            "print('BENCH', time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-            "code, file=sys.stderr)\n")
-        env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-        result = subprocess.run([sys.executable, "-c", code, "--workspace", str(root), "send", "2024-05",
-                                 "--segment", "all", "--backend", "smtp", "--yes"], env=env, capture_output=True,
-                                text=True)
-        line = next(line for line in result.stderr.splitlines() if line.startswith("BENCH"))
-        _, seconds, rss_kib, exit_code = line.split()
+        figures = run_child(root, "smtp", {})
+        seconds, rss_mib, exit_code = figures["seconds"], figures["rss_mib"], figures["exit"]
         sink.stdin.write("STAT\n")
         sink.stdin.flush()
         messages, size = map(int, sink.stdout.readline().split())
-        seconds = float(seconds)
         print(f"{messages:,} messages ({size / max(messages, 1) / 1024:.1f} KiB each) over {args.connections} "
               f"connections in {seconds:.1f} s = {messages / seconds:,.0f} messages/s (target 2,000/s → "
               f"{messages / seconds / 2000:.2f}× of target; listmonk tuned ~900/s → {messages / seconds / 900:.1f}×); "
-              f"peak memory {int(rss_kib) / 1024:.0f} MiB (target 300 MB; listmonk 7 GB); exit {exit_code}")
+              f"peak memory {rss_mib:.0f} MiB (target 300 MB; listmonk 7 GB); exit {exit_code}")
     finally:
         shutil.rmtree(folder)
         sink.stdin.close()

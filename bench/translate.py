@@ -185,11 +185,10 @@ def again_calls(issue, engine, folder: Path) -> None:
     from mco_newsletter.config import load_settings
     from mco_newsletter.translation.drafts import draft_catalogs
 
-    root = folder / "ws"
-    root.mkdir()
-    shutil.copy(REPO / "newsletter.toml", root)
-    for part in ("templates", "locales", "issues"):
-        shutil.copytree(REPO / part, root / part)
+    sys.path.insert(0, str(REPO / "bench"))
+    from send import copy_workspace
+
+    root = copy_workspace(folder)
     settings = load_settings(root)
     from mco_newsletter.issue import parse_issue
 

@@ -267,3 +267,21 @@ def test_send_uses_approved_translations(run, workspace, models):
                       for p in (workspace / "private" / "outbox" / "new").iterdir())
     assert subjects == ["DIGEST MAY 2024"] * 2 + ["Digest May 2024"] * 4
     assert re.search(r"digest", " ".join(subjects), re.I)
+
+
+def test_archive_lists_approved_translations(run, workspace, models, tmp_path):
+    """Once a translation is approved the archive has its page, its index entry, its feed entry and a switcher."""
+    import feedparser
+
+    run("translate", "2024-05", "--to", "de")
+    approve_all(workspace, "2024-05", "de")
+    out = tmp_path / "archive"
+    assert run("archive", "--out", str(out)).exit_code == 0
+    german = (out / "2024-05" / "de.html").read_text()
+    assert '<html lang="de"' in german and "MASS RAIDS ON CONSCRIPTS" in german
+    english = (out / "2024-05" / "en.html").read_text()
+    assert 'href="https://digest.example.org/2024-05/de.html" hreflang="de"' in english
+    feed = feedparser.parse((out / "de" / "feed.atom").read_bytes())
+    assert [entry.title for entry in feed.entries] == ["DIGEST MAY 2024"]
+    assert "2024-05/de.html" in (out / "de" / "index.html").read_text()
+    assert not (out / "2023-12" / "de.html").exists()

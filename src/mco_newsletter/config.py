@@ -214,7 +214,8 @@ SETTINGS_SCHEMA = Table(
     optional={
         "fallback_language": str,
         "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
-                                       "max_length_factor": (int, float), "max_length": int}),
+                                       "max_length_factor": (int, float), "max_length": int,
+                                       "compute_type": str}),
         **SENDING_SCHEMA,
         "database": Table(optional={"path": str}),
         "segments": Table(each=Table(optional={

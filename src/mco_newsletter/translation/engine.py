@@ -23,6 +23,7 @@ class EngineSettings:
     batch_size: int = 32
     max_length_factor: float = 2.0
     max_length: int = 0  # a fixed decoding limit in tokens; 0: max_length_factor × the longest sentence
+    compute_type: str = "default"  # CTranslate2's: "default" runs the model as stored; "auto", "int8", …
 
 
 @dataclass
@@ -48,8 +49,9 @@ class Model:
         try:
             self.tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(package.path / "sentencepiece.model"))
             self.translator = ctranslate2.Translator(str(package.path / "model"), device="cpu",
+                                                     compute_type=settings.compute_type,
                                                      intra_threads=settings.threads, inter_threads=1)
-        except (RuntimeError, OSError) as exc:
+        except (RuntimeError, OSError, ValueError) as exc:
             raise NewsletterError(f"{package.path}: cannot load the translation model: {exc}",
                                   hint="reinstall the package with `mco-newsletter models install`") from None
 

@@ -34,14 +34,11 @@ class Entry:
 
 def build_archive(settings: Settings, issues, out: Path) -> list[Path]:
     """Write the archive for the given issues into `out`; return the files written."""
-    from babel import Locale
-
     written: list[Path] = []
     entries: dict[str, list[Entry]] = {language: [] for language in settings.languages}
     for issue in issues:
         languages = ready_languages(issue, settings.languages)
-        switcher = [(code, Locale.parse(code).get_display_name(code).capitalize(),
-                     archive_url(settings, issue.id, code)) for code in languages]
+        switcher = [(code, _language_name(code), archive_url(settings, issue.id, code)) for code in languages]
         for language in languages:
             catalog = None if language == issue.language else load_catalog(issue, language)
             edition = build_edition(issue, catalog, language)

@@ -285,3 +285,19 @@ def test_archive_lists_approved_translations(run, workspace, models, tmp_path):
     assert [entry.title for entry in feed.entries] == ["DIGEST MAY 2024"]
     assert "2024-05/de.html" in (out / "de" / "index.html").read_text()
     assert not (out / "2023-12" / "de.html").exists()
+
+
+@pytest.mark.parametrize("content,message", [
+    (b'msgid "a"\nmsgstr "b"\n\nmsgid "x"\n', "de.po:4: not a valid PO file: missing msgstr for msgid 'x'"),
+    (b'msgid "a"\nmsgstr "b"\n\ngarbage\n', "de.po:4: not a valid PO file: Unknown or misformatted keyword"),
+    (b"\xff\xfe bad", "de.po: not UTF-8"),
+])
+def test_broken_catalog_is_named_with_its_line(run, workspace, content, message):
+    """A catalog broken by hand is reported with file and line by status, render and translate, untouched."""
+    path = workspace / "issues" / "2024-05" / "de.po"
+    path.write_bytes(content)
+    for args in (("status", "2024-05"), ("render", "2024-05", "--lang", "de"), ("translate", "2024-05", "--to", "de")):
+        result = run(*args)
+        assert result.exit_code == 1 and message in result.stderr, (args, result.output)
+        assert "Traceback" not in result.output
+    assert path.read_bytes() == content

@@ -117,7 +117,9 @@ def read_catalog(path: Path):
                 message.previous_id = [previous]
         return catalog
     except PoFileError as exc:
-        raise NewsletterError(f"{path}: not a valid PO file: {exc}",
+        reason = str(exc.args[0] if exc.args else exc).rsplit(" on ", 1)[0]
+        where = f"{path}:{exc.lineno + 1}" if isinstance(getattr(exc, "lineno", None), int) else str(path)
+        raise NewsletterError(f"{where}: not a valid PO file: {reason}",
                               hint="fix it in a PO editor, or delete it and run translate again") from None
     except UnicodeDecodeError as exc:
         raise NewsletterError(f"{path}: not UTF-8 ({exc.reason})") from None

@@ -11,6 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
+# A pristine sample workspace (settings and the two sample issues), frozen for the tests: whatever the
+# organisation adds to its own newsletter.toml and issues/ never changes what the tests see.
+SAMPLE = REPO / "tests" / "sample"
 # The shared folder beside the repository: seed digests and the SendGrid specs (never copied in).
 SHARED = Path(os.environ.get("MCO_NEWSLETTER_SHARED", REPO.parent / "shared"))
 SAMPLE_ISSUES = ("2023-12", "2024-05")
@@ -55,11 +58,12 @@ def no_network(monkeypatch):
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
-    """A copy of this repository's workspace (settings, templates, locales, sample issues)."""
+    """A pristine workspace: the sample settings and issues (tests/sample), this repository's templates and locales."""
     root = tmp_path / "ws"
     root.mkdir()
-    shutil.copy(REPO / "newsletter.toml", root / "newsletter.toml")
-    for folder in ("templates", "locales", "issues"):
+    shutil.copy(SAMPLE / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(SAMPLE / "issues", root / "issues")
+    for folder in ("templates", "locales"):
         shutil.copytree(REPO / folder, root / folder)
     return root
 

@@ -9,7 +9,7 @@ import pytest
 from mco_newsletter.issue import Image, ItemList, Paragraph, Quote, parse_issue, read_issue
 from mco_newsletter.errors import ProblemsError
 
-from conftest import REPO, SAMPLE_ISSUES, SHARED, VALID_FRONT
+from conftest import SAMPLE, SAMPLE_ISSUES, SHARED, VALID_FRONT
 
 LANGS = ("en", "de", "ru")
 
@@ -23,7 +23,7 @@ def problems(path):
 @pytest.mark.parametrize("issue_id", SAMPLE_ISSUES)
 def test_sample_issues_parse(issue_id):
     """Both converted seed digests parse cleanly with four sections each."""
-    issue = parse_issue(REPO / "issues" / issue_id / "issue.md", languages=LANGS)
+    issue = parse_issue(SAMPLE / "issues" / issue_id / "issue.md", languages=LANGS)
     assert issue.language == "en"
     assert len(issue.sections) == 4
     assert all(section.blocks for section in issue.sections)
@@ -32,7 +32,7 @@ def test_sample_issues_parse(issue_id):
 
 def test_sample_2024_05_content():
     """The May 2024 digest keeps its photo credit, date, keywords and section titles from the seed."""
-    issue = parse_issue(REPO / "issues" / "2024-05" / "issue.md", languages=LANGS)
+    issue = parse_issue(SAMPLE / "issues" / "2024-05" / "issue.md", languages=LANGS)
     assert issue.date == dt.date(2024, 7, 9)
     assert issue.title == "Digest May 2024"
     assert issue.intro[0] == Image("aktion-suedkorea-2015.png", "Aktion in Südkorea, 2015. Foto: Connection e.V.",
@@ -49,7 +49,7 @@ def test_sample_2024_05_content():
 
 def test_sample_2023_12_is_faithful():
     """Every heading and paragraph of the December 2023 digest is the seed's text, word for word."""
-    issue = parse_issue(REPO / "issues" / "2023-12" / "issue.md", languages=LANGS)
+    issue = parse_issue(SAMPLE / "issues" / "2023-12" / "issue.md", languages=LANGS)
     seed_text = (SHARED / "seeds" / "digest-2023-12.txt").read_text(encoding="utf-8")
     assert issue.date == dt.date(2024, 1, 31)
     assert issue.intro[0].text in seed_text

@@ -187,7 +187,7 @@ def _with_previous(text: str, catalog) -> str:
 
 def write_catalog(path: Path, catalog) -> None:
     """Write atomically: a crash leaves the old file or the new one."""
-    from .render.writer import write_atomically
+    from .files import write_atomically
 
     write_atomically(path, po_bytes(catalog))
 

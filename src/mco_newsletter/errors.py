@@ -59,3 +59,49 @@ class ProblemsError(NewsletterError):
         self.problems = list(problems)
         first = self.problems[0] if self.problems else None
         super().__init__(first.message if first else "problems found", first.hint if first else None)
+
+
+def from_unexpected(exc: BaseException) -> NewsletterError | None:
+    """The sentence for an error that escaped the code's own checks, or None if it is a bug to show in full.
+
+    A failing disk, a locked or damaged database, a broken template or a translation engine's error are
+    facts about the machine or the files, not bugs: the person gets a message and a hint.
+    """
+    import sqlite3
+
+    if isinstance(exc, sqlite3.Error):
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            hint = "another mco-newsletter command is using the subscriber database; try again when it ends"
+        elif "readonly" in text or "read-only" in text:
+            hint = "the subscriber database (or its folder) is not writable by you"
+        elif "disk" in text and "full" in text:
+            hint = "free some disk space, then run the command again"
+        else:
+            hint = "the subscriber database may be damaged: restore it from a backup"
+        return NewsletterError(f"the subscriber database: {text}", hint)
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        reason = exc.strerror or str(exc)
+        import errno
+
+        hints = {errno.ENOSPC: "free some disk space, then run the command again (nothing half-written was kept)",
+                 errno.EACCES: "check the permissions of that file or folder",
+                 errno.EPERM: "check the permissions of that file or folder",
+                 errno.EROFS: "the file system is read-only",
+                 errno.ENOENT: "check that the path exists"}
+        return NewsletterError(f"{where}{reason}", hints.get(exc.errno))
+    try:
+        import jinja2
+    except ImportError:  # pragma: no cover
+        jinja2 = None
+    if jinja2 is not None and isinstance(exc, jinja2.TemplateError):
+        name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+        line = getattr(exc, "lineno", None)
+        where = f"{name}:{line}: " if name and line else (f"{name}: " if name else "")
+        return NewsletterError(f"{where}template error: {exc.message if hasattr(exc, 'message') else exc}",
+                               "fix the template; `mco-newsletter check` compiles every template")
+    if type(exc).__module__.startswith(("ctranslate2", "sentencepiece")):
+        return NewsletterError(f"the translation engine failed: {exc}",
+                               "check the installed package with `mco-newsletter models list`; --debug shows more")
+    return None

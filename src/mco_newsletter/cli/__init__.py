@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from .. import __version__
-from ..errors import NewsletterError, ProblemsError
+from ..errors import NewsletterError, ProblemsError, from_unexpected
+
+DEBUG_ENV = "MCO_NEWSLETTER_DEBUG"
+
+
+def debugging(ctx: click.Context) -> bool:
+    """True when --debug or MCO_NEWSLETTER_DEBUG=1 asks for tracebacks."""
+    return bool((ctx.find_root().obj or {}).get("debug")) or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 class NewsletterGroup(click.Group):
-    """A click group that shows NewsletterError as `Error: …` plus a hint, with the error's exit code."""
+    """A click group that shows NewsletterError as `Error: …` plus a hint, with the error's exit code.
+
+    Anything else that bad input or a failing machine can raise (OSError, sqlite3.Error, a template
+    error, a translation engine's error) is shown the same way; --debug shows the traceback instead.
+    """
 
     def invoke(self, ctx: click.Context):
         try:
@@ -22,26 +34,39 @@ class NewsletterGroup(click.Group):
                 click.echo(problem.format(root), err=True)
             ctx.exit(exc.exit_code)
         except NewsletterError as exc:
-            click.echo(f"Error: {exc.message}", err=True)
-            if exc.hint:
-                click.echo(f"  hint: {exc.hint}", err=True)
+            _show(exc)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
             ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:  # noqa: BLE001 — the last resort: a sentence, never a traceback
+            converted = from_unexpected(exc)
+            if converted is None or debugging(ctx):
+                raise
+            _show(converted)
+            ctx.exit(converted.exit_code)
+
+
+def _show(exc: NewsletterError) -> None:
+    click.echo(f"Error: {exc.message}", err=True)
+    if exc.hint:
+        click.echo(f"  hint: {exc.hint}", err=True)
 
 
 @click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mco-newsletter")
 @click.option("--workspace", "-w", metavar="DIR", envvar="MCO_NEWSLETTER_WORKSPACE",
               help="The folder holding newsletter.toml (default: found upward from here).")
+@click.option("--debug", is_flag=True, help=f"Show the traceback of an unexpected error (or set {DEBUG_ENV}=1).")
 @click.pass_context
-def cli(ctx: click.Context, workspace: str | None) -> None:
+def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
     """Compose, check and render the multilingual digest of the Movement of Conscientious Objectors.
 
     Every command works on a workspace: the folder with newsletter.toml, issues/, templates/ and locales/.
     """
-    ctx.obj = {"workspace": workspace}
+    ctx.obj = {"workspace": workspace, "debug": debug}
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from ..edition import build_edition, load_catalog, ready_languages
 from ..issue import local_images
 from ..render import archive_url, render
 from ..render.locale import format_date
-from ..render.writer import write_atomically
+from ..files import write_atomically
 from .pages import render_page
 
 ATOM = "http://www.w3.org/2005/Atom"

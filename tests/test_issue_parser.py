@@ -140,11 +140,11 @@ def test_image_rules(write_issue):
     """Images need alt text, a paragraph of their own, and a file that exists."""
     path = write_issue("x", VALID_FRONT + "\n![](photo.jpg)\n\nText with ![alt](photo.jpg) inside.\n\n"
                                           "![A photo](missing.jpg)\n\n![A photo](javascript:alert(1))\n")
-    (path.parent / "photo.jpg").write_bytes(b"\xff\xd8")
+    (path.parent / "photo.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(16))
     found = problems(path)
     assert (9, "image has no alt text") in found
     assert (11, "an image must stand in a paragraph of its own") in found
-    assert (13, "image file 'missing.jpg' not found in x/") in found
+    assert (13, "picture file 'missing.jpg' not found in x/") in found
     assert len(found) == 4
 
 

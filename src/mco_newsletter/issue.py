@@ -203,13 +203,13 @@ def _check_date(meta: dict, lines: dict[str, int], path: Path, first: int, probl
 
 def local_images(intro, sections) -> set[str]:
     """File names of the pictures that lie in the issue's folder (not http(s) addresses)."""
-    from urllib.parse import urlsplit
+    from .pictures import is_local
 
     blocks = list(intro) + [block for section in sections for block in section.blocks]
     found = set()
     while blocks:
         block = blocks.pop()
-        if block.kind == "image" and not urlsplit(block.src).scheme:
+        if block.kind == "image" and is_local(block.src):
             found.add(block.src)
         elif block.kind == "quote":
             blocks.extend(block.blocks)

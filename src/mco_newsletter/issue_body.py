@@ -6,8 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .errors import Problem
+from .errors import NewsletterError, Problem
 from .issue import Block, Image, ItemList, Paragraph, Quote, Section
+from .pictures import is_local, picture_file, picture_name
 
 LINK_SCHEMES = ("http", "https", "mailto")
 IMAGE_SCHEMES = ("https", "http")
@@ -111,14 +112,15 @@ class _Reader:
         if not alt:
             self.problem(node, "image has no alt text",
                          "describe the picture for readers who cannot see it: ![what it shows](file.jpg)")
-        scheme = urlsplit(src).scheme
-        if scheme and scheme not in IMAGE_SCHEMES:
+        if is_local(src):
+            # The file name itself, not markdown-it's percent-encoded form: `фото.png`, `my photo.png`.
+            src = picture_name(src)
+            try:
+                picture_file(self.path.parent, src)
+            except NewsletterError as exc:
+                self.problem(node, exc.message, exc.hint)
+        elif urlsplit(src).scheme not in IMAGE_SCHEMES:
             self.problem(node, f"image address {src!r} is not http(s) or a file of the issue", None)
-        elif not scheme and (src.startswith("/") or ".." in Path(src).parts):
-            self.problem(node, f"image {src!r} must lie in the issue's folder", "write the file name, e.g. photo.jpg")
-        elif not scheme and not (self.path.parent / src).is_file():
-            self.problem(node, f"image file {src!r} not found in {self.path.parent.name}/",
-                         "put the picture beside issue.md")
         return Image(src, alt, title, self.line(node)) if alt else None
 
     def item_list(self, node) -> ItemList:

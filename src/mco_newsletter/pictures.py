@@ -7,6 +7,7 @@ goes through `picture_file`.
 
 from __future__ import annotations
 
+import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,11 +75,58 @@ def picture_file(folder: Path, src: str) -> Picture:
     mode = resolved.stat().st_mode
     if not stat.S_ISREG(mode):
         raise NewsletterError(f"picture {name!r} is not a regular file", "put the picture itself beside issue.md")
-    mime_type, signatures = PICTURE_TYPES[suffix]
     with resolved.open("rb") as handle:
-        head = handle.read(16)
+        _check_content(name, handle.read(16))
+    return Picture(resolved, name, PICTURE_TYPES[suffix][0])
+
+
+def picture_bytes(folder: Path, src: str) -> tuple[Picture, bytes]:
+    """The verified picture and its content, read from the very file that was checked.
+
+    The file is opened without following a link and checked again after reading, so a picture swapped
+    for a link to private/ between the check and the copy is refused, not published.
+    """
+    picture = picture_file(folder, src)
+    try:
+        handle = os.open(picture.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        raise NewsletterError(f"picture {picture.name!r} changed while it was being read",
+                              "run the command again") from None
+    with os.fdopen(handle, "rb") as stream:
+        opened = _opened_path(stream.fileno())
+        if opened is not None and folder.resolve() not in opened.parents:
+            raise NewsletterError(f"picture {picture.name!r} leads outside the issue's folder (a symbolic link)",
+                                  "copy the picture itself into the issue's folder")
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise NewsletterError(f"picture {picture.name!r} is not a regular file",
+                                  "put the picture itself beside issue.md")
+        data = stream.read()
+    _check_content(picture.name, data[:16])
+    return picture, data
+
+
+def copy_picture(folder: Path, src: str, destination: Path) -> Path:
+    """Copy the verified picture `src` of the issue in `folder` to the same name below `destination`."""
+    from .files import write_atomically
+
+    picture, data = picture_bytes(folder, src)
+    target = destination / picture.name
+    write_atomically(target, data)
+    return target
+
+
+def _opened_path(handle: int) -> Path | None:
+    # Where an open file really is (Linux): a folder on the way swapped for a link after the check shows here.
+    try:
+        return Path(os.readlink(f"/proc/self/fd/{handle}"))
+    except OSError:
+        return None
+
+
+def _check_content(name: str, head: bytes) -> None:
+    suffix = Path(name).suffix.lower()
+    signatures = PICTURE_TYPES[suffix][1]
     if not any(head.startswith(signature) for signature in signatures) \
             or (suffix == ".webp" and head[8:12] != b"WEBP"):
         raise NewsletterError(f"picture {name!r} is not a {suffix[1:].upper()} file (its content says otherwise)",
                               "save the picture again in the format its name says")
-    return Picture(resolved, name, mime_type)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from ..files import write_atomically
 from ..issue import local_images
+from ..pictures import copy_picture
 from . import Rendered
 
 
@@ -20,5 +20,5 @@ def write_edition(rendered: Rendered, out_dir: Path, issue_folder: Path) -> list
     for path, data in files:
         write_atomically(path, data)
     for src in local_images(rendered.edition.intro, rendered.edition.sections):
-        shutil.copyfile(issue_folder / src, folder / src)
+        copy_picture(issue_folder, src, folder)  # only a verified picture: never a link into private/
     return [path for path, _ in files]

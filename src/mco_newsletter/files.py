@@ -7,12 +7,13 @@ folders that are 0700, whatever existed before.
 
 from __future__ import annotations
 
+import io
 import os
 import secrets
 import stat
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, TextIO
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
@@ -99,6 +100,16 @@ def atomic_writer(path: Path, *, private: bool) -> Iterator[BinaryIO]:
         temporary.unlink(missing_ok=True)
         raise
     fsync_folder(folder)
+
+
+@contextmanager
+def atomic_text_writer(path: Path, *, private: bool, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text stream (newlines written as given, as the csv module wants) with atomic_writer's guarantees."""
+    with atomic_writer(path, private=private) as binary:
+        stream = io.TextIOWrapper(binary, encoding=encoding, newline="")
+        yield stream
+        stream.flush()
+        stream.detach()  # atomic_writer fsyncs and closes the file itself
 
 
 def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:

@@ -33,3 +33,8 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def counted(count: int, noun: str) -> str:
+    """`1 row`, `2 rows`: a count with its noun in the right number (English nouns that take -s)."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

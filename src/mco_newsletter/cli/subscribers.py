@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import settings as load_settings, shown
+from .options import counted, settings as load_settings, shown
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -59,24 +59,24 @@ def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
 @click.pass_context
 def import_command(ctx, csv_file, tags, default_language, dry_run, resubscribe) -> None:
     """Import subscribers from CSV (columns email, name, language, tags; tags separated by |)."""
-    from ..subscribers.csv_import import import_csv
+    from ..subscribers.csv_import import RejectsNotWritten, import_csv
     from ..subscribers.tokens import erasure_key
 
     with opened(ctx) as (current, store):
         if default_language and default_language not in current.languages:
             raise click.BadParameter(f"{default_language!r} is not one of {', '.join(current.languages)}",
                                      param_hint="--default-language")
-        report = import_csv(store, csv_file, languages=current.languages, default_language=default_language,
-                            extra_tags=tags, erasure_key=erasure_key(current.private_dir),
-                            resubscribe=resubscribe, dry_run=dry_run)
-    for reject in report.rejects[:50]:
-        click.echo(f"{shown(csv_file)}:{reject.line}: {reject.reason}", err=True)
-    if len(report.rejects) > 50:
-        click.echo(f"… and {len(report.rejects) - 50} more rejected rows", err=True)
-    if report.ignored_columns:
-        click.echo(f"Ignored columns: {', '.join(report.ignored_columns)}", err=True)
+        try:
+            report = import_csv(store, csv_file, rejects_dir=current.private_dir / "rejects",
+                                languages=current.languages, default_language=default_language,
+                                extra_tags=tags, erasure_key=erasure_key(current.private_dir),
+                                resubscribe=resubscribe, dry_run=dry_run)
+        except RejectsNotWritten as exc:
+            _show_rejects(csv_file, exc.report)
+            raise
+    _show_rejects(csv_file, report)
     verb = "Would import" if dry_run else "Imported"
-    click.echo(f"{verb} {report.rows} rows: {report.added} added, {report.updated} updated, "
+    click.echo(f"{verb} {counted(report.rows, 'row')}: {report.added} added, {report.updated} updated, "
                f"{report.resubscribed} resubscribed, {report.unchanged} unchanged, "
                f"{report.kept_inactive} left unsubscribed/bounced/complained, {report.erased} erased addresses "
                f"not re-added, {len(report.rejects)} rejected.")
@@ -85,6 +85,17 @@ def import_command(ctx, csv_file, tags, default_language, dry_run, resubscribe) 
     if report.rejects:
         # The valid rows are in; a non-zero exit still tells scripts that the file needs fixing.
         ctx.exit(1)
+
+
+def _show_rejects(csv_file: Path, report) -> None:
+    for reject in report.rejects[:50]:
+        click.echo(f"{shown(csv_file)}:{reject.line}: {reject.reason}", err=True)
+    if len(report.rejects) > 50:
+        click.echo(f"… and {counted(len(report.rejects) - 50, 'more rejected row')}", err=True)
+    if report.ignored_columns:
+        ignored = report.ignored_columns
+        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+        click.echo(f"Ignored columns: {', '.join(ignored[:10])}{more}", err=True)
 
 
 @subscribers.command("list")
@@ -107,7 +118,7 @@ def list_command(ctx, segment, as_json) -> None:
         for subscriber in rows:
             count += 1
             click.echo(f"{subscriber.email}\t{subscriber.language}\t{subscriber.status}\t{','.join(subscriber.tags)}")
-    click.echo(f"{count} subscriber{'s' if count != 1 else ''}", err=True)
+    click.echo(counted(count, "subscriber"), err=True)
 
 
 @subscribers.command("show")
@@ -153,7 +164,7 @@ def export(ctx, out) -> None:
     with opened(ctx) as (_, store):
         count = export_csv(store, out)
     if out:
-        click.echo(f"Exported {count} subscribers to {shown(out)}", err=True)
+        click.echo(f"Exported {counted(count, 'subscriber')} to {shown(out)}", err=True)
 
 
 @subscribers.command("erase")

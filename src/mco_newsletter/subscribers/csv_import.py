@@ -14,6 +14,8 @@ from .store import Store, email_key, now
 
 COLUMNS = ("email", "name", "language", "tags")
 TAG_SEPARATOR = "|"
+# Cells a spreadsheet would run as a formula (OWASP, "CSV injection"): shown as text with a leading quote.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class ImportReport:
     rejects: list[Reject] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
+    # The input's first line as written: the rejects file repeats it, so each value stays under its name.
+    header: tuple[str, ...] = ()
 
 
 def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | None,
@@ -62,14 +66,15 @@ def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | 
                               hint=f"the first line names the columns: {','.join(COLUMNS)}")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = [name.strip().lower() for name in next(reader)]
+    written_header = next(reader)
+    header = [name.strip().lower() for name in written_header]
     if "email" not in header:
         raise NewsletterError(f"{path}:1: no 'email' column (found: {', '.join(header) or 'nothing'})",
                               hint=f"name the columns {', '.join(COLUMNS)} in the first line")
     duplicated = {name for name in header if header.count(name) > 1 and name in COLUMNS}
     if duplicated:
         raise NewsletterError(f"{path}:1: column {sorted(duplicated)[0]!r} appears twice")
-    report = ImportReport(ignored_columns=[n for n in header if n not in COLUMNS])
+    report = ImportReport(ignored_columns=[n for n in header if n not in COLUMNS], header=tuple(written_header))
     position = {name: header.index(name) for name in COLUMNS if name in header}
     rows: list[Row] = []
     first_line: dict[str, int] = {}
@@ -152,36 +157,57 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
     return report
 
 
+def spreadsheet_safe(values) -> list[str]:
+    """The cells of a row, each beginning with a formula character neutralised by a leading apostrophe."""
+    return ["'" + value if value.startswith(FORMULA_START) else value for value in map(str, values)]
+
+
 class _DryRun(Exception):
     """Raised inside the import transaction to roll it back after counting."""
 
 
 def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_language: str | None,
-               extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool) -> ImportReport:
-    """Import a subscriber CSV; write rejected rows to FILE.rejects.csv beside it (not on a dry run)."""
+               extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool,
+               rejects_dir: Path | None = None) -> ImportReport:
+    """Import a subscriber CSV; rejected rows go to rejects_dir/FILE.rejects.csv (not on a dry run, nor without one).
+
+    The rejects file is written before any row is applied: if it cannot be written, nothing is imported.
+    """
     rows, report = read_csv(path, languages=languages, default_language=default_language, extra_tags=extra_tags)
+    if report.rejects and rejects_dir is not None and not dry_run:
+        report.rejects_path = write_rejects(rejects_dir / f"{path.stem}.rejects.csv", report)
     try:
         apply_rows(store, rows, report, erasure_key=erasure_key, resubscribe=resubscribe,
                    consent_source=f"import of {path.name}", dry_run=dry_run)
     except _DryRun:
         pass
-    if report.rejects and not dry_run:
-        report.rejects_path = write_rejects(path, report.rejects)
     return report
 
 
-def write_rejects(path: Path, rejects: list[Reject]) -> Path:
-    """FILE.rejects.csv: line, reason and the original values of every rejected row (owner-only)."""
-    import os
+def write_rejects(out: Path, report: ImportReport) -> Path:
+    """The rejects file: line, reason, then every rejected row under the input's own header (owner-only)."""
+    from ..files import atomic_text_writer
 
-    out = path.with_name(path.stem + ".rejects.csv")
-    handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["line", "reason", *COLUMNS])
-        for reject in rejects:
-            writer.writerow([reject.line, reject.reason, *reject.values])
+    try:
+        with atomic_text_writer(out, private=True) as stream:
+            writer = csv.writer(stream)
+            writer.writerow(spreadsheet_safe(["line", "reason", *report.header]))
+            for reject in report.rejects:
+                writer.writerow(spreadsheet_safe([str(reject.line), reject.reason, *reject.values]))
+    except OSError as exc:
+        raise RejectsNotWritten(f"cannot write the rejects file {out}: {exc.strerror or exc}; nothing was imported",
+                                hint="make room or fix the permissions of that folder, then import again",
+                                report=report) from None
     return out
+
+
+class RejectsNotWritten(NewsletterError):
+    """The rejects file could not be written, so no row was applied; the report still names every reject."""
+
+    def __init__(self, message: str, *, hint: str, report: ImportReport):
+        super().__init__(message, hint)
+        self.report = report
+
 
 
 def _decode(path: Path) -> str:
@@ -225,7 +251,13 @@ _PLAIN = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9-]+(?:\
 
 
 def normalize_email(address: str) -> tuple[str, str | None]:
-    """The normalized address and None, or the input and the reason it is not valid (email-validator's rules)."""
+    """The normalized address and None, or the input and the reason it is not valid (email-validator's rules).
+
+    An address beginning with a formula character (=1+1@example.org) is refused too: valid by the RFC,
+    but a spreadsheet opening an export would run it.
+    """
+    if address.startswith(FORMULA_START):
+        return address, f"an address may not begin with {address[0]!r} (a spreadsheet would run it as a formula)"
     plain = _PLAIN.fullmatch(address)
     if plain and len(address) <= 254 and address.index("@") <= 64:
         domain, problem = _check_domain(plain.group(1))

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import csv
-import os
 import sys
 from pathlib import Path
 
 from ..config import Settings
 from ..errors import NewsletterError
-from .csv_import import normalize_email
+from ..files import atomic_text_writer
+from .csv_import import normalize_email, spreadsheet_safe
 from .store import Store, Subscriber, email_key
 
 EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
@@ -75,12 +75,22 @@ def erase(store: Store, settings: Settings, email: str) -> bool:
 
 
 def export_csv(store: Store, out: Path | None) -> int:
-    """Write every subscriber with every field held to `out` (0600) or standard output."""
+    """Write every subscriber with every field held to `out` or standard output; return how many.
+
+    The file is owner-only (0600) even when it existed before with wider permissions, and replaced
+    atomically; cells a spreadsheet would run as formulas are written as text.
+    """
     if out is None:
         return _write_export(store, sys.stdout)
-    handle = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-        return _write_export(store, stream)
+    if not out.parent.is_dir():
+        raise NewsletterError(f"cannot export to {out}: the folder {out.parent} does not exist",
+                              hint="create the folder first, or give another --out")
+    try:
+        with atomic_text_writer(out, private=True) as stream:
+            return _write_export(store, stream)
+    except OSError as exc:
+        raise NewsletterError(f"cannot export to {out}: {exc.strerror or exc}",
+                              hint="choose a folder you can write to, with room for the file") from None
 
 
 def _write_export(store: Store, stream) -> int:
@@ -90,6 +100,6 @@ def _write_export(store: Store, stream) -> int:
     for subscriber in store.subscribers():
         row = [getattr(subscriber, column) for column in EXPORT_COLUMNS]
         row[EXPORT_COLUMNS.index("tags")] = "|".join(subscriber.tags)
-        writer.writerow(["" if value is None else value for value in row])
+        writer.writerow(spreadsheet_safe("" if value is None else value for value in row))
         count += 1
     return count

@@ -46,7 +46,11 @@ def fsync_folder(folder: Path) -> None:
 
 
 def make_private_folder(folder: Path) -> None:
-    """Create `folder` and any missing parents as 0700 (whatever the umask); tighten an existing one."""
+    """Create `folder` and any missing parents as 0700 (whatever the umask).
+
+    An existing folder is left as it is: it may be the person's home, Desktop or /tmp, and the private
+    files written into it are 0600 themselves.
+    """
     missing = []
     current = folder
     while not current.exists():
@@ -65,8 +69,6 @@ def make_private_folder(folder: Path) -> None:
         fsync_folder(created.parent)
     if not folder.is_dir():
         raise NotADirectoryError(20, "not a folder", str(folder))
-    if stat.S_IMODE(folder.stat().st_mode) & 0o077:
-        os.chmod(folder, PRIVATE_FOLDER)
 
 
 def make_public_folder(folder: Path) -> None:
@@ -110,6 +112,49 @@ def atomic_text_writer(path: Path, *, private: bool, encoding: str = "utf-8") ->
         yield stream
         stream.flush()
         stream.detach()  # atomic_writer fsyncs and closes the file itself
+
+
+def create_private_file(path: Path, data: bytes) -> bool:
+    """Create `path` (0600) holding `data` unless it exists; True if this call created it.
+
+    The data is written aside, fsynced, then linked into place: another process sees no file or the
+    whole file, never half of it, and the first writer wins.
+    """
+    make_private_folder(path.parent)
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        try:
+            os.link(temporary, path)
+            created = True
+        except FileExistsError:
+            created = False
+    finally:
+        temporary.unlink(missing_ok=True)
+    fsync_folder(path.parent)
+    return created
+
+
+def make_private_file(path: Path) -> None:
+    """Create `path` as an empty 0600 file if it is missing; take group and others' access from an existing one."""
+    make_private_folder(path.parent)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+        fsync_folder(path.parent)
+    except FileExistsError:
+        pass
+    tighten(path)
+
+
+def tighten(path: Path) -> None:
+    """Take group and others' access from an existing file (0644 → 0600); the owner's own bits stay."""
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & 0o077:
+        os.chmod(path, current & 0o700)
 
 
 def write_atomically(path: Path, data: bytes, *, private: bool = False) -> None:

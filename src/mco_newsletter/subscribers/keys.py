@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 
 from ..errors import NewsletterError
+from ..files import create_private_file
 
 MIN_LENGTH = 32
 
@@ -26,25 +27,18 @@ def load_key(env_name: str, path: Path) -> bytes:
     if mode & 0o077:
         raise NewsletterError(f"{path}: the key file is readable by others (mode {mode:o})",
                               hint=f"chmod 600 {path}")
-    key = path.read_text(encoding="ascii").strip()
+    if not path.is_file():
+        raise NewsletterError(f"{path} is not a file", hint="move it away so that a new key file can be generated")
+    try:
+        key = path.read_bytes().decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise NewsletterError(f"{path}: the key file is not a key (not ASCII text)",
+                              hint="restore it from a backup, or delete it to generate a new key") from None
     if len(key) < MIN_LENGTH:
         raise NewsletterError(f"{path}: the key file is empty or too short", hint="delete it to generate a new key")
     return key.encode("ascii")
 
 
 def _create(path: Path) -> None:
-    folder = path.parent
-    if not folder.exists():
-        folder.mkdir(mode=0o700, parents=True)
-        os.chmod(folder, 0o700)
-    # Written aside, then linked into place: another process sees no key or the whole key, never half.
-    temporary = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(handle, "w", encoding="ascii") as out:
-        out.write(secrets.token_urlsafe(32) + "\n")
-    try:
-        os.link(temporary, path)
-    except FileExistsError:
-        pass  # another process created it first: use theirs
-    finally:
-        temporary.unlink()
+    # Another process may create it at the same moment: the first key written is the one both use.
+    create_private_file(path, (secrets.token_urlsafe(32) + "\n").encode("ascii"))

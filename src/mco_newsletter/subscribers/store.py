@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -119,15 +118,21 @@ def email_key(email: str) -> str:
 
 
 def prepare_private_file(path: Path) -> None:
-    """Create the file's folder (0700) and the file itself (0600) when they do not exist yet."""
-    folder = path.parent
-    if not folder.exists():
-        folder.mkdir(mode=0o700, parents=True)
-        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
-    if not path.exists():
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    if path.stat().st_mode & 0o077:
-        os.chmod(path, 0o600)
+    """Create the database's missing folders (0700) and the file (0600); make existing files owner-only.
+
+    SQLite gives its -wal and -shm files the database's mode; ones left wider by someone are tightened too.
+    """
+    from ..files import make_private_file, tighten
+
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise NewsletterError(f"{path} is {kind}, not a database file",
+                              hint="set [database] path (or MCO_NEWSLETTER_DB) to a file, e.g. private/subscribers.sqlite3")
+    make_private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sibling = path.with_name(path.name + suffix)
+        if sibling.is_file():
+            tighten(sibling)
 
 
 class Store:

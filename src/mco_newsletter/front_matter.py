@@ -9,6 +9,9 @@ import yaml
 from .errors import Problem
 
 FENCE = "---"
+# No digest needs more: the limits keep a hostile file from costing minutes and gigabytes (or a crash).
+MAX_CHARACTERS = 64_000
+MAX_DEPTH = 10
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
@@ -36,6 +39,16 @@ def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[
         return None, {}, "", len(lines)
     block = "\n".join(lines[1:end])
     body = "\n".join(lines[end + 1:])
+    if len(block) > MAX_CHARACTERS:
+        problems.append(Problem(path, 1, f"the front matter is {len(block) / 1000:.0f} KB; it may be at most "
+                                         f"{MAX_CHARACTERS // 1000} KB",
+                                "keep only title, date, language, preheader, keywords and closing there"))
+        return None, {}, body, end + 1
+    hostile = _hostile_structure(block)
+    if hostile is not None:
+        line, message, hint = hostile
+        problems.append(Problem(path, line + 2, message, hint))
+        return None, {}, body, end + 1
     try:
         node = yaml.compose(block, Loader=_Loader)
         meta = yaml.load(block, Loader=_Loader)
@@ -56,3 +69,27 @@ def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[
         for key_node, _ in node.value:
             key_lines[str(key_node.value)] = key_node.start_mark.line + 2
     return meta, key_lines, body, end + 1
+
+
+def _hostile_structure(block: str) -> tuple[int, str, str] | None:
+    """(line in the block, message, hint) for anchors, aliases or deep nesting; None for plain key: value YAML.
+
+    The YAML events are read as a stream and the first offence stops the reading, before an alias bomb
+    is expanded or deep nesting exhausts the composer's stack.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(block, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return (event.start_mark.line, "front matter may not use YAML anchors (&) or aliases (*)",
+                        "write every value out in full")
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return (event.start_mark.line, f"front matter is nested too deeply (more than {MAX_DEPTH} levels)",
+                            "write one `key: value` per line; keywords are one list, e.g. [Conscription, Russia]")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # reported with its line when the block is loaded
+    return None

@@ -21,6 +21,8 @@ FRONT_MATTER_KEYS = {
     "closing": "optional: a last paragraph before the donation box",
 }
 REQUIRED_KEYS = ("title", "date", "language", "preheader", "keywords")
+# Far past any digest (the longest seed is 12 KB); a 50 MB file would cost minutes and gigabytes to check.
+MAX_ISSUE_BYTES = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,18 @@ def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple
     from .front_matter import split_front_matter
 
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = _read_bytes(path)
     except FileNotFoundError:
         return None, [Problem(path, 0, "no such issue file", "create it with `mco-newsletter new <id>`")]
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        return None, [Problem(path, line, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
     except OSError as exc:
         return None, [Problem(path, 0, f"cannot read: {exc.strerror}")]
+    if isinstance(data, Problem):
+        return None, [data]
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [Problem(path, line, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
     text = text.replace("\r\n", "\n")
     problems: list[Problem] = []
     meta, lines, body, offset = split_front_matter(text, path, problems)
@@ -141,6 +147,25 @@ def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple
         lines=lines,
     )
     return issue, []
+
+
+def _read_bytes(path: Path) -> bytes | Problem:
+    """The file's bytes, or the problem with it: not a regular file, or past the size any digest reaches."""
+    import os
+    import stat
+
+    info = os.stat(path)
+    if not stat.S_ISREG(info.st_mode):
+        return Problem(path, 0, "not a regular file", "issue.md is a text file written in an editor")
+    if info.st_size > MAX_ISSUE_BYTES:
+        return Problem(path, 0, f"the issue is {info.st_size / 1e6:.1f} MB; an issue may be at most "
+                                f"{MAX_ISSUE_BYTES // 1_000_000} MB",
+                       "a monthly digest is far shorter: split it, or link to the long texts on the web")
+    with path.open("rb") as handle:
+        data = handle.read(MAX_ISSUE_BYTES + 1)
+    if len(data) > MAX_ISSUE_BYTES:  # it grew while being read
+        return Problem(path, 0, f"the issue is larger than {MAX_ISSUE_BYTES // 1_000_000} MB")
+    return data
 
 
 def parse_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> Issue:

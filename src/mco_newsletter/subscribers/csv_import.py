@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +15,8 @@ from .store import Store, email_key, now
 
 COLUMNS = ("email", "name", "language", "tags")
 TAG_SEPARATOR = "|"
+# Exports of mailing tools have a few dozen columns; tens of thousands are a broken or hostile file.
+MAX_COLUMNS = 1000
 # Cells a spreadsheet would run as a formula (OWASP, "CSV injection"): shown as text with a leading quote.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -66,14 +69,21 @@ def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | 
                               hint=f"the first line names the columns: {','.join(COLUMNS)}")
     delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    written_header = next(reader)
+    try:
+        written_header = next(reader)
+    except csv.Error as exc:
+        raise NewsletterError(f"{path}:1: not valid CSV: {exc}") from None
+    if len(written_header) > MAX_COLUMNS:
+        raise NewsletterError(f"{path}:1: the header names {len(written_header):,} columns; a subscriber file may "
+                              f"have at most {MAX_COLUMNS:,}", hint=f"keep the columns {', '.join(COLUMNS)}")
     header = [name.strip().lower() for name in written_header]
     if "email" not in header:
-        raise NewsletterError(f"{path}:1: no 'email' column (found: {', '.join(header) or 'nothing'})",
+        raise NewsletterError(f"{path}:1: no 'email' column (found: {', '.join(header[:20]) or 'nothing'})",
                               hint=f"name the columns {', '.join(COLUMNS)} in the first line")
-    duplicated = {name for name in header if header.count(name) > 1 and name in COLUMNS}
+    times = Counter(header)
+    duplicated = sorted(name for name in COLUMNS if times[name] > 1)
     if duplicated:
-        raise NewsletterError(f"{path}:1: column {sorted(duplicated)[0]!r} appears twice")
+        raise NewsletterError(f"{path}:1: column {duplicated[0]!r} appears twice")
     report = ImportReport(ignored_columns=[n for n in header if n not in COLUMNS], header=tuple(written_header))
     position = {name: header.index(name) for name in COLUMNS if name in header}
     rows: list[Row] = []

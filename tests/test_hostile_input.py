@@ -1,0 +1,97 @@
+"""Hostile or careless input: bombs, huge files, control characters, stray paths; a clear message, never a crash."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from conftest import VALID_FRONT
+
+
+def cli_process(workspace, *args: str) -> subprocess.CompletedProcess:
+    """The CLI as a child process limited to 2 GB and 2 minutes: a crash or a runaway fails the test, not the machine."""
+    import resource
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), *args],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit)
+
+
+def alias_bomb(levels: int) -> str:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{n}: &a{n} [" + ", ".join([f"*a{n - 1}"] * 10) + "]" for n in range(1, levels)]
+    return "\n".join(lines)
+
+
+def test_yaml_aliases_are_refused_at_their_line(write_issue, run):
+    """An alias bomb in the front matter is refused at once, naming the line of the first anchor."""
+    path = write_issue("bomb", VALID_FRONT.replace("keywords: [Russia]\n", alias_bomb(5) + "\n") + "\nText.\n")
+    result = run("check", "bomb")
+    assert result.exit_code == 1
+    assert "issues/bomb/issue.md:6: front matter may not use YAML anchors (&) or aliases (*)" in result.stderr
+    assert path.is_file()
+
+
+def test_yaml_anchor_alone_is_refused(write_issue, run):
+    """A lone anchor is refused as well: the front matter is plain keys and values."""
+    write_issue("anchor", VALID_FRONT.replace("title: Test digest", "title: &t Test digest") + "\nText.\n")
+    result = run("check", "anchor")
+    assert result.exit_code == 1 and "issue.md:2: front matter may not use YAML anchors" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["[" * 30000, "{a: " * 15000, "\n" + "".join("  " * i + "- \n" for i in range(200))],
+                         ids=["brackets", "braces", "indented"])
+def test_deeply_nested_front_matter_is_refused(workspace, value):
+    """30,000 nested brackets are a problem at their line, not a segmentation fault (run as a process)."""
+    path = workspace / "issues" / "deep" / "issue.md"
+    path.parent.mkdir(parents=True)
+    path.write_text(VALID_FRONT.replace("keywords: [Russia]", "keywords: " + value) + "\nText.\n", encoding="utf-8")
+    result = cli_process(workspace, "check", "deep")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "front matter is nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_front_matter_size_is_bounded(write_issue, run):
+    """A front matter block of hundreds of kilobytes is refused with its size."""
+    write_issue("wide", VALID_FRONT.replace("keywords: [Russia]", "keywords: [" + "Russia, " * 40000 + "x]")
+                + "\nText.\n")
+    result = run("check", "wide")
+    assert result.exit_code == 1
+    assert "issues/wide/issue.md:1: the front matter is 320 KB; it may be at most 64 KB" in result.stderr
+
+
+def test_issue_past_two_megabytes_is_refused(write_issue, run):
+    """An issue past 2 MB is refused with a clear message before it is parsed."""
+    paragraph = "Words of a very long digest. " * 40 + "\n\n"
+    write_issue("huge", VALID_FRONT + "\n" + paragraph * 2000)
+    result = run("check", "huge")
+    assert result.exit_code == 1
+    assert "issues/huge/issue.md: the issue is 2.3 MB; an issue may be at most 2 MB" in result.stderr
+    render = run("render", "huge")
+    assert render.exit_code == 1 and "at most 2 MB" in render.stderr
+
+
+def test_issue_that_is_not_a_regular_file(workspace):
+    """issue.md linked to /dev/zero is refused instead of being read forever (run with a memory limit)."""
+    folder = workspace / "issues" / "zero"
+    folder.mkdir()
+    (folder / "issue.md").symlink_to("/dev/zero")
+    result = cli_process(workspace, "check", "zero")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "issues/zero/issue.md: not a regular file" in result.stderr
+
+
+def test_csv_header_of_absurd_width(run, workspace):
+    """A CSV whose header names 60,000 columns is refused with the count, without reading further."""
+    path = workspace / "wide.csv"
+    path.write_text("email,language," + ",".join(f"c{i}" for i in range(60000)) + "\na@example.org,en\n",
+                    encoding="utf-8")
+    result = run("subscribers", "import", str(path))
+    assert result.exit_code == 1
+    assert "wide.csv:1: the header names 60,002 columns; a subscriber file may have at most 1,000" in result.stderr
+

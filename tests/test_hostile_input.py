@@ -95,3 +95,58 @@ def test_csv_header_of_absurd_width(run, workspace):
     assert result.exit_code == 1
     assert "wide.csv:1: the header names 60,002 columns; a subscriber file may have at most 1,000" in result.stderr
 
+
+
+@pytest.mark.parametrize("raw,line,message", [
+    ("title: Digest\rBcc: victim@evil.example", 2, "a carriage return (CR) without a line feed"),
+    ("title: Digest \x1b[31mred", 2, "control character U+001B"),
+    ('title: "Digest\\rBcc: victim@evil.example"', 2, "'title' contains a control character (U+000D)"),
+    ('keywords: ["Russia\\u0000"]', 6, "'keywords' contains a control character (U+0000)"),
+    ("keywords: [Rus\x7fsia]", 6, "control character U+007F"),
+], ids=["raw-cr-title", "escape-title", "yaml-cr-title", "yaml-nul-keyword", "del-keyword"])
+def test_control_characters_in_front_matter(write_issue, run, raw, line, message):
+    """A lone CR or another control character in the front matter is a problem at its line."""
+    key = raw.split(":")[0]
+    old = next(text for text in VALID_FRONT.splitlines() if text.startswith(key + ":"))
+    write_issue("ctl", VALID_FRONT.replace(old, raw) + "\nText.\n", dedent=False)
+    result = run("check", "ctl")
+    assert result.exit_code == 1, result.output
+    assert f"issues/ctl/issue.md:{line}: {message}" in result.stderr
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("body,line,message", [
+    ("Text with a lone\rcarriage return.\n", 9, "a carriage return (CR) without a line feed"),
+    ("First.\n\nA NUL \x00 here.\n", 11, "control character U+0000"),
+    ("A return by entity: &#13;Bcc: x here.\n", 9, "the text contains a control character (U+000D)"),
+], ids=["cr", "nul", "entity"])
+def test_control_characters_in_the_body(write_issue, run, body, line, message):
+    """Control characters in the Markdown body, written or as entities, are problems at their line."""
+    write_issue("ctl", VALID_FRONT + "\n" + body, dedent=False)
+    result = run("check", "ctl")
+    assert result.exit_code == 1, result.output
+    assert f"issues/ctl/issue.md:{line}: {message}" in result.stderr
+
+
+def test_reference_style_links_are_refused(write_issue, run):
+    """[report][1] with a `[1]: https://…` line is refused at the definition instead of losing the link."""
+    write_issue("refs", VALID_FRONT + "\nRead the [report][1] and [the appeal].\n\n"
+                                      "[1]: https://example.org/report\n[the appeal]: https://example.org/appeal\n")
+    result = run("check", "refs")
+    assert result.exit_code == 1
+    assert "issues/refs/issue.md:11: reference-style links are not supported ([1]: …)" in result.stderr
+    assert "issues/refs/issue.md:12: reference-style links are not supported ([the appeal]: …)" in result.stderr
+    assert "write the address in the link itself" in result.stderr
+
+
+@pytest.mark.parametrize("command", ["render", "check", "status", "translate"])
+def test_issue_ids_cannot_leave_the_workspace(run, workspace, tmp_path, command):
+    """An id like ../../outside names no issue: refused clearly, and nothing outside issues/ is read or written."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "issue.md").write_text(VALID_FRONT + "\nOutside text.\n", encoding="utf-8")
+    for given in ("../../outside", str(outside), str(outside / "issue.md")):
+        result = run(command, given)
+        assert result.exit_code == 1, (given, result.output)
+        assert "is not an issue id" in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in outside.iterdir()) == ["issue.md"]

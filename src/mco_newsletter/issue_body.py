@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from .issue import Block, Image, ItemList, Paragraph, Quote, Section
 from .pictures import is_local, picture_file, picture_name
 
 LINK_SCHEMES = ("http", "https", "mailto")
+DEFINITION_RE = re.compile(r" {0,3}\[([^\]]+)\]:")
 IMAGE_SCHEMES = ("https", "http")
 NOT_ALLOWED = {
     "code_block": ("indented code is not supported", "remove the indentation of these lines"),
@@ -40,8 +42,17 @@ def parse_body(body: str, offset: int, path: Path, problems: list[Problem]) -> t
     """Split the body into intro blocks and sections, appending every problem found."""
     from markdown_it.tree import SyntaxTreeNode
 
-    root = SyntaxTreeNode(markdown_parser().parse(body))
+    env: dict = {}
+    root = SyntaxTreeNode(markdown_parser().parse(body, env))
     reader = _Reader(offset, path, problems)
+    body_lines = body.split("\n")
+    for label, reference in env.get("references", {}).items():
+        # Each paragraph is rendered on its own later, without the definitions: the link would be lost.
+        start = (reference.get("map") or [0])[0]
+        written = DEFINITION_RE.match(body_lines[start]) if start < len(body_lines) else None
+        problems.append(Problem(path, offset + start + 1,
+                                f"reference-style links are not supported ([{written[1] if written else label}]: …)",
+                                "write the address in the link itself: [the report](https://example.org/report)"))
     intro: list[Block] = []
     sections: list[tuple[str, int, list[Block]]] = []
     for node in root.children:
@@ -137,8 +148,15 @@ class _Reader:
         return ItemList(tuple(items), node.type == "ordered_list", start, self.line(node))
 
     def check_inline(self, node) -> None:
+        from .issue import CONTROL_RE
+
         for child in node.walk():
-            if child.type in INLINE_NOT_ALLOWED:
+            if child.type == "text" and CONTROL_RE.search(child.content):
+                # Only an entity gets here (&#7;): a written control character was replaced before parsing.
+                found = CONTROL_RE.search(child.content).group()
+                self.problem(node, f"the text contains a control character (U+{ord(found):04X})",
+                             "remove the character reference (&#…;)")
+            elif child.type in INLINE_NOT_ALLOWED:
                 self.problem(node, *INLINE_NOT_ALLOWED[child.type])
             elif child.type == "image":
                 self.problem(node, "an image must stand in a paragraph of its own",

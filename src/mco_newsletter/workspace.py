@@ -17,8 +17,16 @@ def issue_ids(settings: Settings) -> list[str]:
     return sorted(p.parent.name for p in settings.issues_dir.glob(f"*/{ISSUE_FILE}"))
 
 
+def require_issue_id(issue_id: str) -> None:
+    """Refuse what is not an issue id (a path such as ../../elsewhere or /tmp/issue.md): issues live in issues/."""
+    if not ISSUE_ID_RE.match(issue_id):
+        raise NewsletterError(f"{issue_id!r} is not an issue id",
+                              hint="give the name of the issue's folder in issues/, e.g. 2024-05")
+
+
 def load_issue(settings: Settings, issue_id: str) -> Issue:
     """The issue with this id, or a clear error naming what is wrong with it."""
+    require_issue_id(issue_id)
     path = issue_path(settings.issues_dir, issue_id)
     if not path.is_file():
         known = issue_ids(settings)
@@ -40,6 +48,7 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"
     if issue_id is not None:
+        require_issue_id(issue_id)
         paths = [issue_path(issues_dir, issue_id)]
     else:
         paths = sorted(issues_dir.glob(f"*/{ISSUE_FILE}"))

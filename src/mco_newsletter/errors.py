@@ -70,16 +70,7 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
     import sqlite3
 
     if isinstance(exc, sqlite3.Error):
-        text = str(exc)
-        if "locked" in text or "busy" in text:
-            hint = "another mco-newsletter command is using the subscriber database; try again when it ends"
-        elif "readonly" in text or "read-only" in text:
-            hint = "the subscriber database (or its folder) is not writable by you"
-        elif "disk" in text and "full" in text:
-            hint = "free some disk space, then run the command again"
-        else:
-            hint = "the subscriber database may be damaged: restore it from a backup"
-        return NewsletterError(f"the subscriber database: {text}", hint)
+        return database_error(exc)
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         reason = exc.strerror or str(exc)
@@ -105,3 +96,47 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
         return NewsletterError(f"the translation engine failed: {exc}",
                                "check the installed package with `mco-newsletter models list`; --debug shows more")
     return None
+
+
+def database_error(exc, path: Path | None = None, holders: list[str] | None = None) -> NewsletterError:
+    """The sentence for an SQLite error: locked (and by whom), read-only, full, damaged, or not a database.
+
+    SQLite's own words ("unable to open database file", "disk I/O error") do not say which, so the
+    database's folder is looked at too when its path is known.
+    """
+    import os
+
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    where = f" {path}" if path else ""
+    folder = path.parent if path else None
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
+        held = f": in use by {', '.join(holders)}" if holders else " by another program"
+        return NewsletterError(f"the subscriber database is locked{held}",
+                               "wait until it ends, then run the command again")
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and folder and folder.is_dir():
+        try:
+            disk = os.statvfs(folder)
+        except OSError:
+            disk = None
+        if disk is not None and disk.f_flag & os.ST_RDONLY:
+            return NewsletterError(f"the subscriber database{where} is on a read-only file system",
+                                   "mount that disk read-write, or set [database] path to a writable place")
+        room = disk.f_bavail * disk.f_frsize if disk is not None else None
+        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+            return NewsletterError(f"the subscriber database{where} (or its folder) is not writable by you",
+                                   "check the owner and permissions of the file and its folder")
+        if room is not None and room < 256 * 1024:
+            name = "SQLITE_FULL"
+    if name.startswith("SQLITE_FULL") or "full" in text:
+        return NewsletterError(f"the disk holding the subscriber database{where} is full",
+                               "free some disk space, then run the command again (the unfinished change was "
+                               "rolled back: nothing half-written was kept)")
+    if name.startswith("SQLITE_NOTADB"):
+        return NewsletterError(f"{path or 'the database'}: cannot open the subscriber database: {text}",
+                               "is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB")
+    if name.startswith("SQLITE_READONLY") or "readonly" in text:
+        return NewsletterError(f"the subscriber database{where} is read-only: {text}",
+                               "check the owner and permissions of the file and its folder")
+    return NewsletterError(f"the subscriber database{where} is damaged or unreadable: {text}",
+                           "restore it from a backup (and keep the damaged file for inspection)")

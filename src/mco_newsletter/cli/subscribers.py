@@ -20,11 +20,16 @@ def opened(ctx: click.Context):
     from ..subscribers.store import open_store
 
     current = load_settings(ctx)
-    store = open_store(current.database_path)
+    store = open_store(current.database_path, on_wait=_tell_waiting)
     try:
         yield current, store
     finally:
         store.close()
+
+
+def _tell_waiting(holders: list[str]) -> None:
+    held = f": in use by {', '.join(holders)}" if holders else " (another program is writing to it)"
+    click.echo(f"Waiting for the subscriber database{held}…", err=True)
 
 
 @cli.group("subscribers")

@@ -7,13 +7,16 @@ import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple
 
 from ..errors import NewsletterError
+from .lock_wait import holders, waiting
 from .segments import Segment
 
 STATUSES = ("active", "unsubscribed", "bounced", "complained")
-BUSY_TIMEOUT_S = 60
+# Writers wait this long for one another (transactions are short; a large import takes seconds).
+# After WAIT_NOTICE_S (lock_wait.py) the person is told who holds the database.
+BUSY_TIMEOUT_S = 30
 
 MIGRATIONS = [
     # 1: subscribers, their tags, and the keyed hashes of erased addresses.
@@ -138,20 +141,32 @@ def prepare_private_file(path: Path) -> None:
 class Store:
     """A connection to the subscriber database, with the queries the tool needs."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path):
+    def __init__(self, connection: sqlite3.Connection, path: Path, on_wait: Callable[[list[str]], None] | None = None):
         self.db = connection
         self.path = path
+        self.on_wait = on_wait
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction, taken at once (BEGIN IMMEDIATE) so it never fails half-way on a lock."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """A write transaction, taken at once (BEGIN IMMEDIATE) so it never fails half-way on a lock.
+
+        A failing disk (full, read-only, damaged) rolls it back and becomes an error that says which.
+        """
+        try:
+            with waiting(self.path, self.on_wait):
+                self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _database_error(exc, self.path) from exc
         try:
             yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("COMMIT")
+        except BaseException as exc:
+            # SQLite has rolled back by itself after some errors (a full disk): a second ROLLBACK would fail.
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise _database_error(exc, self.path) from exc
             raise
-        self.db.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()
@@ -239,25 +254,43 @@ def _subscriber(row) -> Subscriber:
     return Subscriber(row[0], row[1], row[2], row[3], tags, *row[5:])
 
 
-def open_store(path: Path) -> Store:
-    """Open (creating and migrating as needed) the subscriber database at path."""
+def open_store(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S,
+               on_wait: Callable[[list[str]], None] | None = None) -> Store:
+    """Open (creating and migrating as needed) the subscriber database at path.
+
+    Another writer is waited for up to busy_timeout seconds; on_wait(holders) is called once when the
+    wait passes WAIT_NOTICE_S, with the programs that have the database open.
+    """
     try:
         prepare_private_file(path)
-        # Sending threads share one connection; the ledger serializes them with its own lock.
-        connection = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.execute("PRAGMA foreign_keys = ON")
-        # Deleted rows are overwritten, not left in free pages: erasure means erasure.
-        connection.execute("PRAGMA secure_delete = ON")
-        _migrate(connection)
-    except sqlite3.DatabaseError as exc:
-        raise NewsletterError(f"{path}: cannot open the subscriber database: {exc}",
-                              hint="is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB") from None
     except OSError as exc:
-        raise NewsletterError(f"{path}: cannot create the subscriber database: {exc.strerror}") from None
-    return Store(connection, path)
+        raise NewsletterError(f"{path}: cannot create the subscriber database: {exc.strerror or exc}",
+                              hint="check that its folder exists, is writable and has free space") from None
+    connection = None
+    try:
+        # Sending threads share one connection; the ledger serializes them with its own lock.
+        connection = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        with waiting(path, on_wait):
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            connection.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are overwritten, not left in free pages: erasure means erasure.
+            connection.execute("PRAGMA secure_delete = ON")
+            _migrate(connection)
+    except sqlite3.Error as exc:
+        if connection is not None:
+            connection.close()
+        raise _database_error(exc, path) from None
+    return Store(connection, path, on_wait)
+
+
+def _database_error(exc: sqlite3.Error, path: Path) -> NewsletterError:
+    from ..errors import database_error
+
+    name = getattr(exc, "sqlite_errorname", "")
+    locked = name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)
+    return database_error(exc, path, holders(path) if locked else None)
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

@@ -1,0 +1,201 @@
+"""Failing disks and databases: read-only, full, damaged, locked; a sentence and the right exit code, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+READER = "reader@example.org"
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real file system of 1 MB (tmpfs) that the test may fill or make read-only; skipped where mounting is not allowed."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(folder)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mounted.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def read_only(folder: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+
+
+def fill(folder: Path, leave: int = 0) -> Path:
+    """Fill the file system until it is full, then give back `leave` bytes; return the filler file."""
+    filler = folder / "filler"
+    handle = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(handle, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+    if leave:
+        os.truncate(filler, max(0, filler.stat().st_size - leave))
+    return filler
+
+
+def no_traceback(result) -> None:
+    assert "Traceback" not in result.output, result.output
+
+
+@pytest.fixture
+def database_on(run, monkeypatch):
+    """Put the subscriber database (with one reader) on the given folder."""
+
+    def place(folder: Path) -> Path:
+        target = folder / "private" / "subscribers.sqlite3"
+        monkeypatch.setenv("MCO_NEWSLETTER_DB", str(target))
+        assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
+        return target
+
+    return place
+
+
+def test_read_only_database(run, small_disk, database_on):
+    """A database on a read-only file system: reading and writing commands say so, exit 1."""
+    database_on(small_disk)
+    read_only(small_disk)
+    for args in (("subscribers", "add", "new@example.org", "--language", "en"), ("subscribers", "list")):
+        result = run(*args)
+        assert result.exit_code == 1, result.output
+        no_traceback(result)
+        assert "Error: the subscriber database" in result.stderr and "read-only" in result.stderr
+
+
+def test_full_database(run, workspace, small_disk, database_on):
+    """An import into a database on a full disk fails with a sentence; the rows it held stay, none is half-added."""
+    database = database_on(small_disk)
+    rows = "".join(f"person{i}@example.org,en,{'x' * 200}\n" for i in range(20000))
+    (workspace / "big.csv").write_text("email,language,name\n" + rows, encoding="utf-8")
+    filler = fill(small_disk, leave=160 * 1024)  # room to open the database, not for the rows
+    result = run("subscribers", "import", str(workspace / "big.csv"))
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert "Error:" in result.stderr and "full" in result.stderr and "free some disk space" in result.stderr
+    filler.unlink()
+    listed = run("subscribers", "list")
+    assert listed.exit_code == 0 and listed.stdout.split() == [READER, "en", "active"]
+    assert database.is_file()
+
+
+def test_damaged_database(run, settings):
+    """A database with garbage in its pages is reported as damaged, with a hint to restore it."""
+    for number in range(40):
+        assert run("subscribers", "add", f"r{number}@example.org", "--language", "en", "--name", "x" * 300).exit_code == 0
+    data = bytearray(settings.database_path.read_bytes())
+    assert len(data) > 12288
+    data[4096:12288] = os.urandom(8192)
+    settings.database_path.write_bytes(bytes(data))
+    result = run("subscribers", "list")
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert "damaged" in result.stderr and "restore it from a backup" in result.stderr
+
+
+HOLDER = """
+import sqlite3, sys, time
+connection = sqlite3.connect(sys.argv[1], isolation_level=None)
+connection.execute("BEGIN IMMEDIATE")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+connection.execute("COMMIT")
+"""
+
+
+def hold_lock(database: Path, seconds: float) -> subprocess.Popen:
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(database), str(seconds)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline().strip() == "holding"
+    return holder
+
+
+def test_locked_database_says_who_holds_it(workspace, settings, run):
+    """While another program holds the database, the command says who after a short wait, then goes on."""
+    assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
+    holder = hold_lock(settings.database_path, 6)
+    try:
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace),
+                                 "subscribers", "add", "second@example.org", "--language", "en"],
+                                capture_output=True, text=True, timeout=120)
+    finally:
+        holder.wait(timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"Waiting for the subscriber database: in use by pid {holder.pid} (" in result.stderr
+    assert time.monotonic() - started >= 5
+
+
+def test_locked_database_gives_up_naming_the_holder(settings, run):
+    """When the lock is held past the wait, the error names the process holding the database."""
+    from mco_newsletter.errors import NewsletterError
+    from mco_newsletter.subscribers.store import open_store
+
+    assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
+    holder = hold_lock(settings.database_path, 30)
+    store = open_store(settings.database_path, busy_timeout=1)
+    try:
+        with pytest.raises(NewsletterError) as caught:
+            with store.transaction():
+                pass
+        assert "the subscriber database is locked" in caught.value.message
+        assert f"pid {holder.pid}" in caught.value.message
+        assert "wait until it ends" in caught.value.hint
+    finally:
+        store.close()
+        holder.kill()
+        holder.wait()
+
+
+def test_export_to_a_full_disk(run, small_disk):
+    """An export that does not fit says so and leaves no partial file."""
+    for number in range(30):
+        run("subscribers", "add", f"r{number}@example.org", "--language", "en", "--name", "x" * 100)
+    fill(small_disk)
+    result = run("subscribers", "export", "--out", str(small_disk / "export.csv"))
+    assert result.exit_code == 1
+    no_traceback(result)
+    assert "No space left on device" in result.stderr
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
+
+
+def test_export_into_a_missing_or_read_only_folder(run, tmp_path, small_disk):
+    """export --out into a missing folder or onto a read-only disk is an error, not a traceback."""
+    run("subscribers", "add", READER, "--language", "en")
+    missing = run("subscribers", "export", "--out", str(tmp_path / "nowhere" / "export.csv"))
+    assert missing.exit_code == 1 and "the folder" in missing.stderr and "does not exist" in missing.stderr
+    no_traceback(missing)
+    read_only(small_disk)
+    refused = run("subscribers", "export", "--out", str(small_disk / "export.csv"))
+    assert refused.exit_code == 1 and "Read-only file system" in refused.stderr
+    no_traceback(refused)
+
+
+def test_render_into_a_missing_read_only_or_blocked_folder(run, tmp_path, small_disk):
+    """render --out creates a missing folder; a read-only disk or a file in the way is a clear error."""
+    created = run("render", "2023-12", "--out", str(tmp_path / "new" / "deeper"))
+    assert created.exit_code == 0 and (tmp_path / "new" / "deeper" / "2023-12" / "en.html").is_file()
+    (tmp_path / "afile").write_text("in the way")
+    blocked = run("render", "2023-12", "--out", str(tmp_path / "afile" / "out"))
+    assert blocked.exit_code == 1 and "Error:" in blocked.stderr and "afile" in blocked.stderr
+    no_traceback(blocked)
+    read_only(small_disk)
+    refused = run("render", "2023-12", "--out", str(small_disk / "out"))
+    assert refused.exit_code == 1 and "Read-only file system" in refused.stderr
+    no_traceback(refused)
+    archived = run("archive", "--out", str(small_disk / "archive"))
+    assert archived.exit_code == 1 and "Read-only file system" in archived.stderr
+    no_traceback(archived)

@@ -133,3 +133,38 @@ def test_check_missing_templates_and_catalogs(run, workspace):
     assert result.exit_code == 1
     assert "templates/email.txt.j2: template missing" in result.stderr
     assert "locales/ru/LC_MESSAGES/messages.po: no catalog of template words for 'ru'" in result.stderr
+
+
+def break_template(workspace, name: str, old: str, new: str) -> int:
+    """Replace text in a template of the test workspace; return the 1-based line of the change."""
+    path = workspace / "templates" / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (name, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text[: text.index(old)].count("\n") + 1
+
+
+@pytest.mark.parametrize("name,old,new,message", [
+    ("email.mjml.j2", "{{ name }}", "{{ name }", "template syntax error: "),
+    ("email.txt.j2", "{{ name }}", "{{ nmae }}", "template error: 'nmae' is undefined"),
+    ("pages/unsubscribe.html.j2", "{% endblock %}", "{% endblok %}", "template syntax error: "),
+    ("pages/archive_index.html.j2", "{{ entry.title }}", "{{ entry.titel }}", "template error: "),
+    ("pages/unsubscribed.html.j2", "email=email", "email=address_of_reader",
+     "template error: 'address_of_reader' is undefined"),
+], ids=["mjml-syntax", "text-undefined", "page-syntax", "archive-attribute", "page-undefined"])
+def test_check_reports_broken_templates(run, workspace, name, old, new, message):
+    """check compiles every template and renders each with a sample edition: errors come with file and line."""
+    line = break_template(workspace, name, old, new)
+    result = run("check")
+    assert result.exit_code == 1, result.output
+    assert f"templates/{name}:{line}: {message}" in result.stderr, result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_render_with_a_broken_template(run, workspace, tmp_path):
+    """render with a template error is a sentence naming the template, not a traceback."""
+    break_template(workspace, "email.txt.j2", "{{ name }}", "{{ nmae }}")
+    result = run("render", "2023-12", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 1
+    assert "email.txt.j2" in result.stderr and "'nmae' is undefined" in result.stderr
+    assert "Traceback" not in result.output

@@ -87,8 +87,7 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
     except ImportError:  # pragma: no cover
         jinja2 = None
     if jinja2 is not None and isinstance(exc, jinja2.TemplateError):
-        name = getattr(exc, "filename", None) or getattr(exc, "name", None)
-        line = getattr(exc, "lineno", None)
+        name, line = template_location(exc)
         where = f"{name}:{line}: " if name and line else (f"{name}: " if name else "")
         return NewsletterError(f"{where}template error: {exc.message if hasattr(exc, 'message') else exc}",
                                "fix the template; `mco-newsletter check` compiles every template")
@@ -96,6 +95,28 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
         return NewsletterError(f"the translation engine failed: {exc}",
                                "check the installed package with `mco-newsletter models list`; --debug shows more")
     return None
+
+
+def template_location(exc: BaseException, templates_dir: Path | None = None) -> tuple[str | None, int | None]:
+    """The template (relative to templates_dir when given) and line an error of Jinja2 comes from.
+
+    A syntax error carries both; an error while rendering (an undefined variable) only shows in the
+    traceback, whose frames Jinja2 rewrites to the template's own file and line.
+    """
+    import traceback
+
+    name = getattr(exc, "filename", None) or getattr(exc, "name", None)
+    line = getattr(exc, "lineno", None)
+    if not line:
+        frames = [frame for frame in traceback.extract_tb(exc.__traceback__) if frame.filename.endswith(".j2")]
+        if frames:
+            name, line = frames[-1].filename, frames[-1].lineno
+    if name and templates_dir is not None:
+        try:
+            name = str(Path(name).resolve().relative_to(templates_dir.resolve()))
+        except ValueError:
+            pass
+    return name, line
 
 
 def database_error(exc, path: Path | None = None, holders: list[str] | None = None) -> NewsletterError:

@@ -60,6 +60,7 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
 def _check_templates(settings: Settings) -> list[Problem]:
     from .render.locale import catalog_path
     from .render.templates import HTML_TEMPLATE, TEXT_TEMPLATE
+    from .template_check import template_problems
 
     problems = [Problem(settings.templates_dir / name, 0, "template missing",
                         "restore it from the mco-newsletter repository")
@@ -69,7 +70,8 @@ def _check_templates(settings: Settings) -> list[Problem]:
         if language != "en" and not path.is_file():
             problems.append(Problem(path, 0, f"no catalog of template words for {language!r}",
                                     "see docs/translating-templates.md"))
-    return problems
+    # Rendering needs every template and catalog: with one missing, only that is reported.
+    return problems or template_problems(settings)
 
 
 def _check_database_ignored(settings: Settings) -> list[Problem]:

@@ -95,3 +95,57 @@ def test_workspace_found_upward_and_by_environment(workspace, monkeypatch, tmp_p
     monkeypatch.delenv("MCO_NEWSLETTER_WORKSPACE")
     with pytest.raises(WorkspaceError, match="no newsletter.toml"):
         find_workspace(start=tmp_path)
+
+
+BASE_URL = 'base_url = "https://digest.example.org"'
+
+
+@pytest.mark.parametrize("value,message", [
+    (r"https://digest.example.org\r\nBcc: victim@evil.example", "base_url must be one address: no line breaks, "
+                                                                 "spaces or control characters"),
+    ("https://digest.example.org/ archive", "base_url must be one address: no line breaks, spaces or control"),
+    (r"https://digest.example.org\u0000", "base_url must be one address"),
+    ("ftp://digest.example.org", "base_url 'ftp://digest.example.org' is not an http(s) address"),
+    ("https://digest.example.org:99999", "base_url 'https://digest.example.org:99999' has no valid port"),
+    ("https://digest.example.org/?from=mail", "base_url must not have a query (?…) or a fragment (#…)"),
+], ids=["crlf-header-injection", "space", "nul", "ftp", "port", "query"])
+def test_base_url_is_one_clean_address(workspace, value, message):
+    """base_url reaches email headers: line breaks, spaces and control characters are refused by check."""
+    set_setting(workspace, BASE_URL, f'base_url = "{value}"')
+    settings, problems = problems_of(workspace)
+    assert settings is None
+    assert any(text.startswith(message) and line == line_of(workspace, "base_url =") for line, text in problems), \
+        problems
+
+
+def test_internationalised_base_url(workspace):
+    """A non-ASCII address is refused with its IDNA (punycode) form as the fix; that form is accepted."""
+    set_setting(workspace, BASE_URL, 'base_url = "https://дайджест.пример.рф/архив"')
+    settings, problems = read_settings(workspace)
+    assert settings is None
+    assert problems[0].message == "base_url 'https://дайджест.пример.рф/архив' is not ASCII"
+    assert problems[0].hint == ('write it as base_url = "https://xn--80ahbeeq3di.xn--e1afmkfd.xn--p1ai/'
+                                '%D0%B0%D1%80%D1%85%D0%B8%D0%B2"')
+    suggested = problems[0].hint.split('"')[1]
+    set_setting(workspace, 'base_url = "https://дайджест.пример.рф/архив"', f'base_url = "{suggested}"')
+    settings, problems = read_settings(workspace)
+    assert problems == [] and settings.base_url.startswith("https://xn--80ahbeeq3di.xn--e1afmkfd.xn--p1ai/")
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("beam_size = 2", "beam_size = 0", "translation.beam_size must be a positive whole number"),
+    ("batch_size = 32", "batch_size = -1", "translation.batch_size must be a positive whole number"),
+    ("threads = 0 ", "threads = -2 ", "translation.threads must not be negative"),
+    ('compute_type = "default"', 'compute_type = "int3"', "unknown translation.compute_type 'int3'"),
+    ("beam_size = 2", "beam_size = 2\nmax_length_factor = 0", "translation.max_length_factor must be positive"),
+    ("beam_size = 2", "beam_size = 2\nmax_length = -5", "translation.max_length must not be negative"),
+    ("max_age_seconds = 300", "max_age_seconds = -1", "webhook.max_age_seconds must be positive"),
+], ids=["beam", "batch", "threads", "compute-type", "length-factor", "max-length", "webhook-age"])
+def test_numbers_outside_delivery_are_checked(workspace, old, new, message):
+    """Numbers that the translation engine and the webhook need positive are refused at their line."""
+    set_setting(workspace, old, new)
+    settings, problems = problems_of(workspace)
+    assert settings is None
+    key = new.splitlines()[-1].split(" =")[0]
+    assert (line_of(workspace, new.splitlines()[-1]), message) in [(line, text) for line, text in problems], problems
+    assert key in message

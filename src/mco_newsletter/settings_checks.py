@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from .schema import Finding
+
+# Whitespace (Unicode's too) and control characters: a URL holds none, and CR/LF would split a header.
+NOT_IN_URL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+URL_SAFE = "/%:@!$&'()*+,;=-._~"
+# CTranslate2's compute types, named here so that `check` need not import the engine.
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
+                 "float16", "bfloat16", "float32")
 
 
 def check_settings_values(data: dict) -> Iterator[Finding]:
@@ -13,6 +21,7 @@ def check_settings_values(data: dict) -> Iterator[Finding]:
     yield from _check_languages(data)
     yield from _check_addresses(data)
     yield from _check_base_url(data["base_url"])
+    yield from _check_translation(data)
     yield from _check_donation(data["donation"])
     yield from _check_segments(data.get("segments", {}), data["languages"])
     from .delivery.settings import check_sending
@@ -78,10 +87,61 @@ def _check_addresses(data: dict) -> Iterator[Finding]:
 
 
 def _check_base_url(url: str) -> Iterator[Finding]:
+    # base_url goes into headers (List-Unsubscribe) and every link: it must be one ASCII address.
+    example = 'write the web archive\'s address, e.g. base_url = "https://digest.example.org"'
+    if NOT_IN_URL.search(url):
+        yield ("base_url",), "base_url must be one address: no line breaks, spaces or control characters", example
+        return
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        yield ("base_url",), f"base_url {url!r} is not an http(s) address", \
-            'write the web archive\'s address, e.g. base_url = "https://digest.example.org"'
+        yield ("base_url",), f"base_url {url!r} is not an http(s) address", example
+        return
+    try:
+        parts.port
+    except ValueError:
+        yield ("base_url",), f"base_url {url!r} has no valid port", example
+        return
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        yield ("base_url",), "base_url must not have a query (?…) or a fragment (#…)", \
+            "the archive's pages and the unsubscribe links are added after it"
+    elif not url.isascii():
+        ascii_form = _ascii_url(parts)
+        yield ("base_url",), f"base_url {url!r} is not ASCII", \
+            f'write it as base_url = "{ascii_form}"' if ascii_form else \
+            "the host is not a valid internationalised domain name; write it in its IDNA (xn--…) form"
+
+
+def _ascii_url(parts) -> str | None:
+    """The address with its host in IDNA (punycode) and its path percent-encoded, or None if the host is invalid."""
+    import idna
+    from urllib.parse import quote
+
+    try:
+        host = idna.encode(parts.hostname, uts46=True).decode("ascii")
+    except (idna.IDNAError, UnicodeError):
+        return None
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{quote(parts.path, safe=URL_SAFE)}"
+
+
+def _check_translation(data: dict) -> Iterator[Finding]:
+    translation = data.get("translation", {})
+    for key in ("beam_size", "batch_size"):
+        if key in translation and translation[key] < 1:
+            yield ("translation", key), f"translation.{key} must be a positive whole number", None
+    for key, meaning in (("threads", "0: CTranslate2 decides"), ("max_length", "0: from max_length_factor")):
+        if key in translation and translation[key] < 0:
+            yield ("translation", key), f"translation.{key} must not be negative", meaning
+    if "max_length_factor" in translation and translation["max_length_factor"] <= 0:
+        yield ("translation", "max_length_factor"), "translation.max_length_factor must be positive", "e.g. 2.0"
+    compute_type = translation.get("compute_type", "default")
+    if compute_type not in COMPUTE_TYPES:
+        yield ("translation", "compute_type"), f"unknown translation.compute_type {compute_type!r}", \
+            f"use one of {', '.join(COMPUTE_TYPES)}"
+    max_age = data.get("webhook", {}).get("max_age_seconds")
+    if max_age is not None and max_age <= 0:
+        yield ("webhook", "max_age_seconds"), "webhook.max_age_seconds must be positive", \
+            "events older than this are refused as replays; 300 is usual"
 
 
 def _check_donation(donation: dict) -> Iterator[Finding]:

@@ -168,3 +168,67 @@ def test_render_with_a_broken_template(run, workspace, tmp_path):
     assert result.exit_code == 1
     assert "email.txt.j2" in result.stderr and "'nmae' is undefined" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_declining_a_confirmation_is_not_an_error(run):
+    """Answering no to erase or send changes nothing and exits 0 with a sentence, not 'Aborted!'."""
+    assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
+    erase = run("subscribers", "erase", "a@example.org", input="n\n")
+    assert erase.exit_code == 0, erase.output
+    assert "Nothing changed." in erase.output and "Aborted" not in erase.output
+    assert run("subscribers", "show", "a@example.org").exit_code == 0
+    send = run("send", "2024-05", "--segment", "all", input="n\n")
+    assert send.exit_code == 0 and "Nothing changed." in send.output
+    assert "has not been sent" in run("send-status", "2024-05").output
+
+
+def test_no_answer_at_a_confirmation(run):
+    """A question with standard input closed is an error that points at --yes."""
+    assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
+    result = run("subscribers", "erase", "a@example.org", input="")
+    assert result.exit_code == 1
+    assert "no answer" in result.stderr and "--yes" in result.stderr
+    assert run("subscribers", "show", "a@example.org").exit_code == 0
+
+
+def interrupt_at_prompt(workspace, args: list[str], prompt: bytes) -> tuple[int, bytes, bytes]:
+    """Run the CLI as a process, press Ctrl-C (SIGINT) once `prompt` is shown; return (exit code, stdout, stderr)."""
+    import select
+    import signal
+
+    process = subprocess.Popen([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), *args],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    shown = b""
+    while prompt not in shown:
+        ready, _, _ = select.select([process.stdout], [], [], 60)
+        assert ready and process.poll() is None, shown
+        shown += process.stdout.read1(1000)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    return process.returncode, shown + out, err
+
+
+def test_ctrl_c_at_a_prompt_exits_130(workspace, run):
+    """Ctrl-C while the command asks for confirmation stops it with exit 130 and no traceback."""
+    assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
+    code, _, err = interrupt_at_prompt(workspace, ["subscribers", "erase", "a@example.org"], b"[y/N]")
+    assert code == 130, err
+    assert b"Traceback" not in err and b"Interrupted." in err
+    assert run("subscribers", "show", "a@example.org").exit_code == 0
+
+
+def test_ctrl_c_in_review_exits_130(workspace, settings):
+    """Ctrl-C at review's question keeps the decisions made and exits 130."""
+    from babel.messages.catalog import Catalog
+
+    from mco_newsletter.catalogs import catalog_path, pieces, write_catalog
+    from mco_newsletter.workspace import load_issue
+
+    issue = load_issue(settings, "2023-12")
+    catalog = Catalog(locale="de")
+    for piece in pieces(issue):
+        catalog.add(piece.source, piece.source.upper(), context=piece.context, flags=["fuzzy"])
+    write_catalog(catalog_path(issue, "de"), catalog)
+    code, out, err = interrupt_at_prompt(workspace, ["review", "2023-12", "--lang", "de"], b"[q] quit")
+    assert code == 130, err
+    assert b"0 decisions saved" in out and b"Traceback" not in err

@@ -25,6 +25,7 @@ def run_review(issue, language: str) -> None:
         click.echo(f"Nothing to review: every {language} piece of {issue.id} is approved.")
         return
     decided = 0
+    interrupted = False
     try:
         for number, message in enumerate(todo, 1):
             _show(message, number, len(todo))
@@ -51,7 +52,10 @@ def run_review(issue, language: str) -> None:
             decided += 1
     except (KeyboardInterrupt, click.Abort):
         click.echo("")
+        interrupted = True
     click.echo(f"{decided} decision{'s' if decided != 1 else ''} saved to {path}.")
+    if interrupted:
+        raise KeyboardInterrupt  # the command ends as interrupted (exit 130), its decisions kept
 
 
 def _show(message, number: int, total: int) -> None:

@@ -11,6 +11,7 @@ from .. import __version__
 from ..errors import NewsletterError, ProblemsError, from_unexpected
 
 DEBUG_ENV = "MCO_NEWSLETTER_DEBUG"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
 
 
 def debugging(ctx: click.Context) -> bool:
@@ -38,8 +39,19 @@ class NewsletterGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("\nInterrupted.", err=True)
-            ctx.exit(130)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            ctx.exit(EXIT_INTERRUPTED)
+        except click.Abort as exc:
+            # click raises Abort for a declined confirmation, and for Ctrl-C or end of input at a prompt.
+            if isinstance(exc.__context__, KeyboardInterrupt):
+                click.echo("\nInterrupted.", err=True)
+                ctx.exit(EXIT_INTERRUPTED)
+            if isinstance(exc.__context__, EOFError):
+                _show(NewsletterError("no answer to the question (standard input is closed)",
+                                      "answer it in a terminal, or add --yes to skip the question"))
+                ctx.exit(1)
+            click.echo("Nothing changed.")  # the person said no: that is an answer, not an error
+            ctx.exit(0)
+        except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # noqa: BLE001 — the last resort: a sentence, never a traceback
             converted = from_unexpected(exc)

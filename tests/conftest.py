@@ -56,16 +56,33 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
 
 
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A pristine workspace: the sample settings and issues (tests/sample), this repository's templates and locales."""
-    root = tmp_path / "ws"
+# The developer's own settings must not reach the tests: a database path, keys, an API host, Argos models.
+KEPT_ENVIRONMENT = ("MCO_NEWSLETTER_SHARED", "MCO_NEWSLETTER_CHROMIUM")
+SCRUBBED_ENVIRONMENT = ("SENDGRID_API_KEY", "SENDGRID_API_HOST", "SENDGRID_WEBHOOK_PUBLIC_KEY", "ARGOS_PACKAGES_DIR")
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Every test starts without the caller's MCO_NEWSLETTER_* (but the shared folder and Chromium) or SendGrid variables."""
+    for name in list(os.environ):
+        if (name.startswith("MCO_NEWSLETTER_") and name not in KEPT_ENVIRONMENT) or name in SCRUBBED_ENVIRONMENT:
+            monkeypatch.delenv(name)
+
+
+def copy_sample(root: Path) -> Path:
+    """Make `root` a pristine workspace: tests/sample's settings and issues, this repository's templates and locales."""
     root.mkdir()
     shutil.copy(SAMPLE / "newsletter.toml", root / "newsletter.toml")
     shutil.copytree(SAMPLE / "issues", root / "issues")
     for folder in ("templates", "locales"):
         shutil.copytree(REPO / folder, root / folder)
     return root
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    """A pristine workspace: the sample settings and issues (tests/sample), this repository's templates and locales."""
+    return copy_sample(tmp_path / "ws")
 
 
 @pytest.fixture

@@ -1,0 +1,54 @@
+"""The suite's workspace is the frozen sample: what the organisation adds to this repository cannot reach the tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import REPO, SAMPLE, SAMPLE_ISSUES, VALID_FRONT, copy_sample
+
+
+def test_workspace_is_the_sample(workspace):
+    """The fixture holds tests/sample's settings and issues and nothing else: no catalogs, no private data."""
+    assert (workspace / "newsletter.toml").read_bytes() == (SAMPLE / "newsletter.toml").read_bytes()
+    assert sorted(p.name for p in (workspace / "issues").iterdir()) == list(SAMPLE_ISSUES)
+    assert not list((workspace / "issues").glob("*/*.po"))
+    assert not (workspace / "private").exists()
+
+
+def test_repository_changes_do_not_reach_the_workspace(tmp_path, run):
+    """A new issue, an approved catalog and a changed setting in the repository root are not in a new workspace."""
+    extra = REPO / "issues" / "zz-probe-of-the-suite"
+    catalog = REPO / "issues" / SAMPLE_ISSUES[0] / "zz-probe.po"
+    settings = REPO / "newsletter.toml"
+    original = settings.read_bytes()
+    try:
+        extra.mkdir(parents=True)
+        (extra / "issue.md").write_text(VALID_FRONT + "\nA month of real use.\n", encoding="utf-8")
+        catalog.write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
+        settings.write_bytes(original.replace(b'languages = ["en", "de", "ru"]',
+                                              b'languages = ["en", "de", "ru", "uk"]'))
+        fresh = copy_sample(tmp_path / "fresh")
+        assert not (fresh / "issues" / extra.name).exists()
+        assert not (fresh / "issues" / SAMPLE_ISSUES[0] / catalog.name).exists()
+        assert b'"uk"' not in (fresh / "newsletter.toml").read_bytes()
+        result = run("check")
+        assert result.exit_code == 0 and "zz-probe" not in result.output
+    finally:
+        settings.write_bytes(original)
+        catalog.unlink(missing_ok=True)
+        shutil.rmtree(extra, ignore_errors=True)
+
+
+def test_the_callers_environment_does_not_reach_the_tests(tmp_path):
+    """With MCO_NEWSLETTER_DB and MCO_NEWSLETTER_WORKSPACE set by the caller, a test still uses its own workspace."""
+    leak = tmp_path / "leak" / "subscribers.sqlite3"
+    env = {**os.environ, "MCO_NEWSLETTER_DB": str(leak), "MCO_NEWSLETTER_WORKSPACE": str(REPO)}
+    test = str(Path(__file__).parent / "test_subscribers.py") + "::test_database_and_folder_are_owner_only"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert not leak.exists()

@@ -11,16 +11,34 @@ from click.testing import CliRunner
 from conftest import VALID_FRONT, set_setting
 
 
+def every_command(group, path=()):
+    """(words, command) for every command and subcommand below `group`, walking nested groups."""
+    import click
+
+    for name, command in sorted(group.commands.items()):
+        yield (*path, name), command
+        if isinstance(command, click.Group):
+            yield from every_command(command, (*path, name))
+
+
 def test_every_command_has_help():
-    """Every command explains itself in --help."""
-    from mco_newsletter.cli import cli, editions, issues  # noqa: F401
+    """Every command and subcommand, at any depth, explains itself and each of its options in --help."""
+    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, translation, web  # noqa: F401
 
     runner = CliRunner()
-    for name, command in cli.commands.items():
-        result = runner.invoke(cli, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert command.help and command.help.strip(), name
-        assert "Usage:" in result.output
+    found = list(every_command(cli))
+    words = {" ".join(path) for path, _ in found}
+    assert {"check", "render", "subscribers import", "subscribers erase", "models install", "send-status",
+            "archive", "serve", "review"} <= words, words
+    assert len(found) >= 23
+    for path, command in found:
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert command.help and command.help.strip(), path
+        assert f"Usage: cli {' '.join(path)}" in result.output, path
+        for param in command.params:
+            if param.param_type_name == "option" and not param.hidden:
+                assert param.help and param.help.strip(), (path, param.name)
 
 
 def test_check_clean_workspace(run):
@@ -232,3 +250,22 @@ def test_ctrl_c_in_review_exits_130(workspace, settings):
     code, out, err = interrupt_at_prompt(workspace, ["review", "2023-12", "--lang", "de"], b"[q] quit")
     assert code == 130, err
     assert b"0 decisions saved" in out and b"Traceback" not in err
+
+
+def test_check_requires_the_database_to_be_git_ignored(run, workspace, tmp_path, monkeypatch):
+    """In a git repository, check fails while the database path is not ignored, and passes once it is."""
+    import shutil
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(workspace)], check=True)
+    result = run("check")
+    assert result.exit_code == 1
+    line = (workspace / "newsletter.toml").read_text().splitlines().index('path = "private/subscribers.sqlite3"') + 1
+    assert (f"newsletter.toml:{line}: the subscriber database private/subscribers.sqlite3 is not covered by "
+            ".gitignore") in result.stderr
+    (workspace / ".gitignore").write_text("/private/\n")
+    assert run("check").exit_code == 0
+    (workspace / ".gitignore").write_text("# nothing ignored\n")
+    monkeypatch.setenv("MCO_NEWSLETTER_DB", str(tmp_path / "outside" / "subscribers.sqlite3"))
+    assert run("check").exit_code == 0  # outside the repository: nothing to ignore

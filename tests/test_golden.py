@@ -12,6 +12,24 @@ from conftest import REPO, SAMPLE_ISSUES
 GOLDEN = REPO / "tests" / "golden"
 
 
+def pinned_mjml() -> str:
+    """The mjml-python version pyproject.toml pins (the golden HTML is that compiler's output)."""
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = [spec.split("==", 1)[1] for spec in project["dependencies"] if spec.startswith("mjml-python==")]
+    assert pins, "pyproject.toml must pin mjml-python exactly (mjml-python==X.Y.Z)"
+    return pins[0].strip()
+
+
+def test_mjml_is_the_pinned_version():
+    """The installed MJML compiler is the one the golden files were made with, so a byte difference means a change."""
+    from importlib.metadata import version
+
+    assert version("mjml-python") == pinned_mjml(), \
+        "install the pinned mjml-python (pip install -e .), or pin the new one and regenerate with UPDATE_GOLDEN=1"
+
+
 def compare(path, actual: str) -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         path.parent.mkdir(parents=True, exist_ok=True)

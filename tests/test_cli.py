@@ -269,3 +269,24 @@ def test_check_requires_the_database_to_be_git_ignored(run, workspace, tmp_path,
     (workspace / ".gitignore").write_text("# nothing ignored\n")
     monkeypatch.setenv("MCO_NEWSLETTER_DB", str(tmp_path / "outside" / "subscribers.sqlite3"))
     assert run("check").exit_code == 0  # outside the repository: nothing to ignore
+
+
+@pytest.mark.parametrize("how", ["plain", "--debug", "MCO_NEWSLETTER_DEBUG"])
+def test_last_resort_handler_and_debug(workspace, tmp_path, how):
+    """An OSError no check foresaw is one sentence with a hint; --debug or MCO_NEWSLETTER_DEBUG=1 shows the traceback."""
+    import os
+
+    (tmp_path / "afile").write_text("a file where a folder should be")
+    options = ["--debug"] if how == "--debug" else []
+    env = {**os.environ, "MCO_NEWSLETTER_DEBUG": "1"} if how == "MCO_NEWSLETTER_DEBUG" else \
+        {k: v for k, v in os.environ.items() if k != "MCO_NEWSLETTER_DEBUG"}
+    result = subprocess.run([sys.executable, "-m", "mco_newsletter", *options, "--workspace", str(workspace),
+                             "render", "2023-12", "--out", str(tmp_path / "afile" / "out")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 1
+    if how == "plain":
+        assert "Traceback" not in result.stderr
+        assert result.stderr.startswith("Error: ") and "afile" in result.stderr and "Not a directory" in result.stderr
+        assert "hint: " in result.stderr
+    else:
+        assert "Traceback (most recent call last)" in result.stderr and "NotADirectoryError" in result.stderr

@@ -80,8 +80,11 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
                  errno.EACCES: "check the permissions of that file or folder",
                  errno.EPERM: "check the permissions of that file or folder",
                  errno.EROFS: "the file system is read-only",
-                 errno.ENOENT: "check that the path exists"}
-        return NewsletterError(f"{where}{reason}", hints.get(exc.errno))
+                 errno.ENOENT: "check that the path exists",
+                 errno.ENOTDIR: "a file stands where that path needs a folder: choose another path",
+                 errno.EISDIR: "that path is a folder: give a file name",
+                 errno.EDQUOT: "your disk quota is used up: free some space"}
+        return NewsletterError(f"{where}{reason}", hints.get(exc.errno, "--debug shows where it happened"))
     try:
         import jinja2
     except ImportError:  # pragma: no cover

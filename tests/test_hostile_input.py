@@ -150,3 +150,19 @@ def test_issue_ids_cannot_leave_the_workspace(run, workspace, tmp_path, command)
         assert result.exit_code == 1, (given, result.output)
         assert "is not an issue id" in result.stderr and "Traceback" not in result.output
     assert sorted(p.name for p in outside.iterdir()) == ["issue.md"]
+
+
+def test_csv_that_is_not_a_regular_file(workspace):
+    """Importing a CSV linked to /dev/zero is refused instead of read forever (run with a memory limit)."""
+    (workspace / "people.csv").symlink_to("/dev/zero")
+    result = cli_process(workspace, "subscribers", "import", str(workspace / "people.csv"))
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "people.csv: not a regular file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_new_refuses_control_characters_in_the_title(run, workspace):
+    """new refuses a title with a carriage return or an escape character, and writes nothing."""
+    for title in ("Digest\rBcc: victim@evil.example", "Digest \x1b[31m"):
+        result = run("new", "2024-06", "--title", title)
+        assert result.exit_code == 1 and "the title must be one line of text" in result.stderr
+    assert not (workspace / "issues" / "2024-06").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .config import Settings, SETTINGS_FILE, find_workspace, read_settings
 from .errors import NewsletterError, Problem, ProblemsError
-from .issue import ISSUE_FILE, ISSUE_ID_RE, Issue, issue_path, read_issue
+from .issue import CONTROL_RE, ISSUE_FILE, ISSUE_ID_RE, Issue, issue_path, read_issue
 
 
 def issue_ids(settings: Settings) -> list[str]:
@@ -107,8 +107,9 @@ def scaffold_issue(settings: Settings, issue_id: str, *, language: str, title: s
     if language not in settings.languages:
         raise NewsletterError(f"language {language!r} is not one of the newsletter's languages",
                               hint=f"use one of {', '.join(settings.languages)} (set in {SETTINGS_FILE})")
-    if not title.strip() or "\n" in title:
-        raise NewsletterError("the title must be one non-empty line")
+    if not title.strip() or "\n" in title or CONTROL_RE.search(title):
+        raise NewsletterError("the title must be one line of text",
+                              hint="no line breaks or control characters: it becomes the email's subject")
     path = issue_path(settings.issues_dir, issue_id)
     if path.exists():
         raise NewsletterError(f"{path.relative_to(settings.root)} already exists", hint="pick another id")

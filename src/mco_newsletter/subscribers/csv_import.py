@@ -221,7 +221,11 @@ class RejectsNotWritten(NewsletterError):
 
 
 def _decode(path: Path) -> str:
+    import stat
+
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a device or a pipe would be read forever
+            raise NewsletterError(f"{path}: not a regular file", hint="export the list as a CSV file")
         data = path.read_bytes()
     except OSError as exc:
         raise NewsletterError(f"{path}: cannot read: {exc.strerror}") from None

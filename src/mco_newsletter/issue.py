@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Union
 
+from .control_characters import CONTROL_RE, control_in_value, control_problems
 from .errors import Problem, ProblemsError
 
 ISSUE_FILE = "issue.md"
@@ -21,9 +22,6 @@ FRONT_MATTER_KEYS = {
     "closing": "optional: a last paragraph before the donation box",
 }
 REQUIRED_KEYS = ("title", "date", "language", "preheader", "keywords")
-# Characters no digest holds: C0 and C1 controls but tab and line feed (a lone CR too), DEL, and the
-# Unicode line separators, which YAML and mail clients would take for line breaks.
-CONTROL_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 # Far past any digest (the longest seed is 12 KB); a 50 MB file would cost minutes and gigabytes to check.
 MAX_ISSUE_BYTES = 2_000_000
 
@@ -154,25 +152,6 @@ def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple
     return issue, []
 
 
-def control_problems(text: str, path: Path) -> list[Problem]:
-    """One problem per line holding a control character (the first one on the line)."""
-    problems = []
-    for number, line in enumerate(text.split("\n"), 1):
-        found = CONTROL_RE.search(line)
-        if found:
-            problems.append(Problem(path, number, *describe_control(found.group())))
-    return problems
-
-
-def describe_control(character: str) -> tuple[str, str]:
-    """The message and hint for an invisible character found in the text."""
-    if character == "\r":
-        return ("a carriage return (CR) without a line feed",
-                "save the file with Unix (LF) or Windows (CRLF) line endings")
-    return (f"control character U+{ord(character):04X}",
-            "remove it: an editor that shows invisible characters helps (it often comes from copy and paste)")
-
-
 def _read_bytes(path: Path) -> bytes | Problem:
     """The file's bytes, or the problem with it: not a regular file, or past the size any digest reaches."""
     import os
@@ -224,7 +203,7 @@ def _check_meta(meta: dict, lines: dict[str, int], path: Path,
             # The title becomes the Subject header, which is one line.
             problems.append(Problem(path, lines.get(key, first), f"'{key}' must be one line", None))
         elif isinstance(value, str) and CONTROL_RE.search(value):
-            problems.append(_control_in_value(path, lines.get(key, first), key, value))
+            problems.append(control_in_value(path, lines.get(key, first), key, value))
     _check_date(meta, lines, path, first, problems)
     keywords = meta.get("keywords")
     if keywords is not None and (not isinstance(keywords, list)
@@ -233,19 +212,12 @@ def _check_meta(meta: dict, lines: dict[str, int], path: Path,
                                 FRONT_MATTER_KEYS["keywords"]))
     elif keywords is not None and any(CONTROL_RE.search(k) or "\n" in k for k in keywords):
         bad = next(k for k in keywords if CONTROL_RE.search(k) or "\n" in k)
-        problems.append(_control_in_value(path, lines.get("keywords", first), "keywords", bad))
+        problems.append(control_in_value(path, lines.get("keywords", first), "keywords", bad))
     language = meta.get("language")
     if languages is not None and isinstance(language, str) and language not in languages:
         problems.append(Problem(path, lines.get("language", first),
                                 f"language {language!r} is not one of the newsletter's languages",
                                 f"use one of {', '.join(languages)} (set in newsletter.toml)"))
-
-
-def _control_in_value(path: Path, line: int, key: str, value: str) -> Problem:
-    # A YAML escape ("\r", "\x1b", "\u0000") puts into a value what the file's text does not show.
-    found = (CONTROL_RE.search(value) or re.search("\n", value)).group()
-    return Problem(path, line, f"'{key}' contains a control character (U+{ord(found):04X})",
-                   "remove the escape sequence (\\r, \\x.., \\u....) from the value")
 
 
 def _check_date(meta: dict, lines: dict[str, int], path: Path, first: int, problems: list[Problem]) -> None:

@@ -148,7 +148,7 @@ class _Reader:
         return ItemList(tuple(items), node.type == "ordered_list", start, self.line(node))
 
     def check_inline(self, node) -> None:
-        from .issue import CONTROL_RE
+        from .control_characters import CONTROL_RE
 
         for child in node.walk():
             if child.type == "text" and CONTROL_RE.search(child.content):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from .config import Settings, SETTINGS_FILE, find_workspace, read_settings
 from .errors import NewsletterError, Problem, ProblemsError
-from .issue import CONTROL_RE, ISSUE_FILE, ISSUE_ID_RE, Issue, issue_path, read_issue
+from .control_characters import CONTROL_RE
+from .issue import ISSUE_FILE, ISSUE_ID_RE, Issue, issue_path, read_issue
 
 
 def issue_ids(settings: Settings) -> list[str]:

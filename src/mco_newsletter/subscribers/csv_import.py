@@ -247,7 +247,7 @@ def _check_row(values, line, header, position, languages, default_language, extr
     raw_email = cell("email")
     if not raw_email:
         return "no email address", None
-    email, problem = normalize_email(raw_email)
+    email, problem = subscriber_address(raw_email)
     if problem:
         return f"invalid address: {problem}", None
     language = cell("language").lower() or default_language
@@ -264,14 +264,18 @@ def _check_row(values, line, header, position, languages, default_language, extr
 _PLAIN = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
 
 
-def normalize_email(address: str) -> tuple[str, str | None]:
-    """The normalized address and None, or the input and the reason it is not valid (email-validator's rules).
+def subscriber_address(address: str) -> tuple[str, str | None]:
+    """normalize_email's answer, but an address beginning with a formula character is refused too.
 
-    An address beginning with a formula character (=1+1@example.org) is refused too: valid by the RFC,
-    but a spreadsheet opening an export would run it.
+    =1+1@example.org is valid by the RFC, but a spreadsheet opening an export would run it.
     """
     if address.startswith(FORMULA_START):
         return address, f"an address may not begin with {address[0]!r} (a spreadsheet would run it as a formula)"
+    return normalize_email(address)
+
+
+def normalize_email(address: str) -> tuple[str, str | None]:
+    """The normalized address and None, or the input and the reason it is not valid (email-validator's rules)."""
     plain = _PLAIN.fullmatch(address)
     if plain and len(address) <= 254 and address.index("@") <= 64:
         domain, problem = _check_domain(plain.group(1))

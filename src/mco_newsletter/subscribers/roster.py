@@ -9,7 +9,7 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import NewsletterError
 from ..files import atomic_text_writer
-from .csv_import import normalize_email, spreadsheet_safe
+from .csv_import import normalize_email, spreadsheet_safe, subscriber_address
 from .store import Store, Subscriber, email_key
 
 EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
@@ -21,7 +21,7 @@ def add_subscriber(store: Store, settings: Settings, *, email: str, language: st
     """Add a subscriber (or re-activate one with resubscribe); return what happened, in words."""
     from .tokens import erasure_hash, erasure_key
 
-    normalized, problem = normalize_email(email.strip())
+    normalized, problem = subscriber_address(email.strip())
     if problem:
         raise NewsletterError(f"{email!r} is not a valid address: {problem}")
     if language not in settings.languages:

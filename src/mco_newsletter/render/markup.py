@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from functools import lru_cache
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 @lru_cache(maxsize=1)
@@ -17,9 +18,16 @@ def _markdown():
 
 
 @lru_cache(maxsize=4096)
-def inline_html(text: str) -> Markup:
-    """Markdown inline text as HTML; every character of the source text is escaped."""
-    return Markup(_markdown().renderInline(text).strip())
+def inline_html(text: str, link_style: str = "") -> Markup:
+    """Markdown inline text as HTML; every character of the source text is escaped.
+
+    `link_style` goes inline on every link: mail clients that strip <style> (Gmail for other
+    accounts) keep an attribute, so links keep the colour that marks them.
+    """
+    html = _markdown().renderInline(text).strip()
+    if link_style:
+        html = html.replace("<a href=", f'<a style="{escape(link_style)}" href=')
+    return Markup(html)
 
 
 @lru_cache(maxsize=4096)
@@ -48,12 +56,40 @@ def inline_text(text: str) -> str:
     return "".join(out)
 
 
+# Runs a line must not break inside: an amount with its currency ("130 000 рублей", "€ 50", "100 EUR"),
+# a number in groups ("130 000") and a date ("9 июля 2024 г.", "9. Juli 2024", "July 9, 2024").
+_NUMBER = r"(?:\d{1,3}(?:[ .,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
+_CURRENCY = r"(?:[€$£₽¥%]|EUR|USD|GBP|RUB|руб\.|рубл[а-яё]*|евро|доллар[а-яё]*|Euro)"
+_TOGETHER = re.compile(
+    rf"{_NUMBER} {_CURRENCY}(?!\w)|[€$£₽¥] {_NUMBER}"
+    r"|\b\d{1,2}\.? [^\W\d_]{3,}\.? \d{4}(?:[ \u202f]г\.)?|\b[^\W\d_]{3,}\.? \d{1,2}, \d{4}"
+    r"|\b\d{1,3}(?: \d{3})+(?!\d)")
+
+
+class _Wrapper(textwrap.TextWrapper):
+    """textwrap that breaks lines at ordinary spaces only: a no-break space holds words together."""
+
+    wordsep_simple_re = re.compile(r"([\t\n\x0b\x0c\r ]+)")
+
+
+def keep_together(text: str) -> str:
+    """Join numbers, amounts and dates with no-break spaces, so that a line never breaks inside them."""
+    return _TOGETHER.sub(lambda match: match.group(0).replace(" ", "\xa0"), text)
+
+
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
-    """Wrap plain text to `width`, never breaking a word or an address in two."""
+    """Wrap plain text to `width`, never breaking a word, an address, a number, an amount or a date in two."""
     first = indent if first is None else first
     lines = []
-    for number, part in enumerate(text.split("\n")):
-        lines.extend(textwrap.wrap(part, width=width, initial_indent=first if number == 0 else indent,
-                                   subsequent_indent=indent, break_long_words=False,
-                                   break_on_hyphens=False) or [indent.rstrip()])
+    for number, part in enumerate(keep_together(text).split("\n")):
+        wrapper = _Wrapper(width=width, initial_indent=first if number == 0 else indent, subsequent_indent=indent,
+                           break_long_words=False, break_on_hyphens=False)
+        lines.extend(wrapper.wrap(part) or [indent.rstrip()])
     return "\n".join(lines)
+
+
+@lru_cache(maxsize=4096)
+def links(text: str) -> tuple[str, ...]:
+    """The addresses of the links in Markdown inline text."""
+    tokens = _markdown().parseInline(text)[0].children or []
+    return tuple(str(token.attrs.get("href", "")) for token in tokens if token.type == "link_open")

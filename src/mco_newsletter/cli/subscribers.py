@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import cli
-from .options import settings as load_settings, shown
+from .options import counted, one_language_option, require_languages, settings as load_settings, shown, yes_option
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -34,7 +35,7 @@ def subscribers() -> None:
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--language", "-l", required=True, metavar="L", help="The language the reader gets the digest in.")
+@one_language_option("The language the reader gets the digest in.", required=True, short=True)
 @click.option("--tag", "tags", multiple=True, metavar="T", help="A tag (repeatable).")
 @click.option("--name", help="The reader's name (optional; hold as little as needed).")
 @click.option("--consent", default="added by hand", show_default=True, help="Where the consent came from.")
@@ -45,6 +46,7 @@ def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
     from ..subscribers.roster import add_subscriber
 
     with opened(ctx) as (current, store):
+        require_languages(current, [language])
         outcome = add_subscriber(store, current, email=email, language=language, tags=tags, name=name,
                                  consent=consent, resubscribe=resubscribe)
     click.echo(outcome)
@@ -72,11 +74,11 @@ def import_command(ctx, csv_file, tags, default_language, dry_run, resubscribe) 
     for reject in report.rejects[:50]:
         click.echo(f"{shown(csv_file)}:{reject.line}: {reject.reason}", err=True)
     if len(report.rejects) > 50:
-        click.echo(f"… and {len(report.rejects) - 50} more rejected rows", err=True)
+        click.echo(f"… and {counted(len(report.rejects) - 50, 'more rejected row')}", err=True)
     if report.ignored_columns:
         click.echo(f"Ignored columns: {', '.join(report.ignored_columns)}", err=True)
     verb = "Would import" if dry_run else "Imported"
-    click.echo(f"{verb} {report.rows} rows: {report.added} added, {report.updated} updated, "
+    click.echo(f"{verb} {counted(report.rows, 'row')}: {report.added} added, {report.updated} updated, "
                f"{report.resubscribed} resubscribed, {report.unchanged} unchanged, "
                f"{report.kept_inactive} left unsubscribed/bounced/complained, {report.erased} erased addresses "
                f"not re-added, {len(report.rejects)} rejected.")
@@ -104,10 +106,12 @@ def list_command(ctx, segment, as_json) -> None:
             click.echo(json.dumps([dataclasses.asdict(s) for s in rows], ensure_ascii=False, indent=1))
             return
         count = 0
+        if sys.stdout.isatty():  # a header for a person; scripts reading a pipe get the rows only
+            click.echo("email\tlanguage\tstatus\ttags")
         for subscriber in rows:
             count += 1
             click.echo(f"{subscriber.email}\t{subscriber.language}\t{subscriber.status}\t{','.join(subscriber.tags)}")
-    click.echo(f"{count} subscriber{'s' if count != 1 else ''}", err=True)
+    click.echo(counted(count, "subscriber"), err=True)
 
 
 @subscribers.command("show")
@@ -153,12 +157,12 @@ def export(ctx, out) -> None:
     with opened(ctx) as (_, store):
         count = export_csv(store, out)
     if out:
-        click.echo(f"Exported {count} subscribers to {shown(out)}", err=True)
+        click.echo(f"Exported {counted(count, 'subscriber')} to {shown(out)}", err=True)
 
 
 @subscribers.command("erase")
 @click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.pass_context
 def erase(ctx, email, yes) -> None:
     """Delete a person's data for good; keep only a keyed hash so imports do not re-add them."""

@@ -48,7 +48,7 @@ def check_localized(data: dict, key_path: tuple[str, ...], *, one_line: bool = F
         where = key_path if code is None else (*key_path, code)
         name = dotted if code is None else f"{dotted}.{code}"
         if code is not None and code not in languages:
-            yield where, f"{name} is given for {code!r}, which is not in languages", \
+            yield where, f"{dotted} is given for {code!r}, which is not in languages", \
                 f"use some of {', '.join(map(str, languages))}"
         elif not isinstance(text, str) or not text.strip():
             yield where, f"{name} must be non-empty text", None

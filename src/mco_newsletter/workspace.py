@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings, SETTINGS_FILE, find_workspace, read_settings
+from .config import Settings, find_workspace, read_settings
 from .errors import NewsletterError, Problem, ProblemsError
 from .issue import ISSUE_FILE, Issue, issue_path, read_issue
 from .scaffold import scaffold_issue

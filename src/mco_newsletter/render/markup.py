@@ -56,14 +56,21 @@ def inline_text(text: str) -> str:
     return "".join(out)
 
 
-# Runs a line must not break inside: an amount with its currency ("130 000 рублей", "€ 50", "100 EUR"),
-# a number in groups ("130 000") and a date ("9 июля 2024 г.", "9. Juli 2024", "July 9, 2024").
-_NUMBER = r"(?:\d{1,3}(?:[ .,]\d{3})+(?:[.,]\d+)?|\d+(?:[.,]\d+)?)"
-_CURRENCY = r"(?:[€$£₽¥%]|EUR|USD|GBP|RUB|руб\.|рубл[а-яё]*|евро|доллар[а-яё]*|Euro)"
+# Spaces a line must not break at: inside an amount ("130 000 рублей", "€ 50", "100 EUR") and a date
+# ("9 июля 2024 г.", "9. Juli 2024", "July 9, 2024"). Every alternative starts at the space itself and
+# looks around it, so the search only stops at spaces (this runs on every paragraph of the text part).
+_CURRENCY = r"(?:[€$£₽¥%]|EUR|USD|GBP|RUB|руб\.|рубл[а-яё]*|евро|доллар[а-яё]*|Euro)(?!\w)"
+_WORD = r"[^\W\d_]"
 _TOGETHER = re.compile(
-    rf"{_NUMBER} {_CURRENCY}(?!\w)|[€$£₽¥] {_NUMBER}"
-    r"|\b\d{1,2}\.? [^\W\d_]{3,}\.? \d{4}(?:[ \u202f]г\.)?|\b[^\W\d_]{3,}\.? \d{1,2}, \d{4}"
-    r"|\b\d{1,3}(?: \d{3})+(?!\d)")
+    r" (?:"
+    rf"(?<=\d )(?=\d{{3}}(?!\d)|{_CURRENCY}|{_WORD}{{3,}}\.? \d{{4}}(?!\d))"  # 130 000, 50 €, 9 июля 2024
+    rf"|(?<=[€$£₽¥] )(?=\d)"  # € 50
+    rf"|(?<=\d\. )(?={_WORD}{{3,}}\.? \d{{4}}(?!\d))"  # 9. Juli 2024
+    rf"|(?<={_WORD}{{3}} )(?=\d{{4}}(?!\d)|\d{{1,2}}, \d{{4}}(?!\d))"  # июля 2024, July 9, 2024
+    rf"|(?<={_WORD}{{3}}\. )(?=\d{{4}}(?!\d))"  # Jan. 2024
+    rf"|(?<=\d, )(?=\d{{4}}(?!\d))"  # 9, 2024
+    r"|(?<=\d )(?=г\.)"  # 2024 г.
+    r")")
 
 
 class _Wrapper(textwrap.TextWrapper):
@@ -74,7 +81,7 @@ class _Wrapper(textwrap.TextWrapper):
 
 def keep_together(text: str) -> str:
     """Join numbers, amounts and dates with no-break spaces, so that a line never breaks inside them."""
-    return _TOGETHER.sub(lambda match: match.group(0).replace(" ", "\xa0"), text)
+    return _TOGETHER.sub("\xa0", text)
 
 
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:

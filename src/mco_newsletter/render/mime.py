@@ -18,7 +18,6 @@ import binascii
 import datetime as dt
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from email.header import Header
@@ -28,6 +27,8 @@ from ..errors import NewsletterError
 
 CRLF = b"\r\n"
 _QP_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+# Unicode's control characters (category Cc): C0, DEL and C1.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,80}")
 # Bulk mail says so: auto-responders (out-of-office replies) stay silent instead of writing to reply_to.
 BULK_HEADERS = (("Precedence", "bulk"), ("X-Auto-Response-Suppress", "OOF, AutoReply"))
@@ -210,9 +211,9 @@ def _merged(pieces: list) -> list:
 
 def check_header_value(name: str, value: str) -> None:
     """Refuse a header value with a line break or another control character: it would forge headers."""
-    bad = next((ch for ch in value if unicodedata.category(ch) == "Cc"), None)
+    bad = _CONTROL.search(value)
     if bad is not None:
-        raise NewsletterError(f"the {name} header cannot hold the control character {bad!r}: {value!r}",
+        raise NewsletterError(f"the {name} header cannot hold the control character {bad.group()!r}: {value!r}",
                               hint="remove line breaks and control characters from the setting or title it "
                                    "comes from (`mco-newsletter check` names them)")
 

@@ -257,3 +257,12 @@ def test_token_goes_into_any_position_of_either_encoding(alphabet):
             assert not part.defects
 
     check()
+
+
+def test_title_with_a_control_character_is_an_error_not_a_header(run, write_issue, tmp_path):
+    """A title holding an escape character stops render with a message; no message with a forged header is written."""
+    write_issue("esc", '---\ntitle: "Digest\\e[2J"\ndate: 2024-07-09\nlanguage: en\npreheader: p\nkeywords: []\n---\n\n'
+                       "Text.\n")
+    result = run("render", "esc", "--out", str(tmp_path / "b"))
+    assert result.exit_code == 1 and "control character" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "b" / "esc" / "en.eml").exists()

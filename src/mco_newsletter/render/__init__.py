@@ -12,8 +12,9 @@ from markupsafe import Markup
 from ..config import Settings
 from ..edition import Edition
 from .locale import format_date, group_iban, text_direction
-from .mime import MessageTemplate, build_message, message_template
-from .templates import templates_for
+from ..errors import NewsletterError
+from .mime import MessageTemplate, build_message, check_header_value, message_template
+from .templates import HTML_TEMPLATE, templates_for
 
 # Placeholder until sending exists: a per-reader link replaces it at send time.
 PREVIEW_TOKEN = "preview"
@@ -103,17 +104,24 @@ def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None 
     from .pictures import edition_pictures
 
     unsubscribe_url = unsubscribe_url or f"{settings.base_url}/u/{PREVIEW_TOKEN}"
+    subject = ("[DRAFT] " if edition.draft else "") + edition.title
+    sent_by = envelope(settings, edition)
+    # Header values first: a control character stops here with its name, before anything is built from it.
+    check_header_value("Subject", subject)
+    check_header_value("From", sent_by.sender_name)
     mode = "linked" if archive else settings.privacy.images
     pictures = edition_pictures(settings, edition, mode)
     context = _context(edition, settings, unsubscribe_url)
     context.update(archive=archive, alternates=alternates, links=links or {}, picture_src=pictures.src)
     html_template, text_template = templates_for(settings.templates_dir, settings.locales_dir, edition.language)
-    # fonts={}: no web fonts, so the email loads nothing from font CDNs.
-    html = mjml2html(html_template.render(context), fonts={})
+    try:
+        # fonts={}: no web fonts, so the email loads nothing from font CDNs.
+        html = mjml2html(html_template.render(context), fonts={})
+    except ValueError as exc:  # mrml's parse errors: a template edited into invalid MJML
+        raise NewsletterError(f"{settings.templates_dir.name}/{HTML_TEMPLATE}: not valid MJML ({exc})",
+                              hint="fix the template; `mco-newsletter render` shows the first error") from None
     # Template blocks leave runs of blank lines; one blank line between paragraphs is the convention.
     text = re.sub(r"\n{3,}", "\n\n", text_template.render(context))
-    subject = ("[DRAFT] " if edition.draft else "") + edition.title
-    sent_by = envelope(settings, edition)
     eml = build_message(
         subject=subject, text=text, html=html, language=edition.language,
         sender_name=sent_by.sender_name, sender_address=sent_by.sender_address,

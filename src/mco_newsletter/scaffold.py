@@ -90,19 +90,8 @@ def _placeholders(templates_dir: Path, locales_dir: Path, languages: tuple[str, 
 
 
 def _texts(issue: Issue):
-    """The issue's own text with its lines: preheader, paragraphs, list items, headings, closing."""
+    """The issue's own text with its lines: the preheader, then what inline_texts walks."""
+    from .issue_walk import inline_texts
+
     yield issue.preheader, issue.lines.get("preheader", 1)
-    blocks = list(issue.intro)
-    for section in issue.sections:
-        yield section.heading, section.line
-        blocks += section.blocks
-    while blocks:
-        block = blocks.pop(0)
-        if block.kind == "paragraph":
-            yield block.text, block.line
-        elif block.kind == "list":
-            yield from ((item.text, item.line) for item in block.items)
-        elif block.kind == "quote":
-            blocks[:0] = list(block.blocks)
-    if issue.closing:
-        yield issue.closing, issue.lines.get("closing", 1)
+    yield from inline_texts(issue)

@@ -135,12 +135,6 @@ def edition_pictures(settings, edition, mode: str) -> EditionPictures:
 
 def _sources(edition) -> list[str]:
     """The src of every picture of the edition, in reading order."""
-    blocks = list(edition.intro) + [block for section in edition.sections for block in section.blocks]
-    found = []
-    while blocks:
-        block = blocks.pop(0)
-        if block.kind == "image":
-            found.append(block.src)
-        elif block.kind == "quote":
-            blocks[:0] = list(block.blocks)
-    return found
+    from ..issue_walk import all_blocks
+
+    return [block.src for block in all_blocks(edition.intro, edition.sections) if block.kind == "image"]

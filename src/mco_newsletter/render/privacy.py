@@ -12,6 +12,7 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import Problem
+from ..issue_walk import all_blocks, inline_texts
 from ..schema import Finding, Table
 
 IMAGE_MODES = ("embedded", "linked", "none")
@@ -46,7 +47,7 @@ def issue_findings(issue, privacy: PrivacySettings) -> tuple[list[Problem], list
 
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    for block in _blocks(issue):
+    for block in all_blocks(issue.intro, issue.sections):
         if block.kind != "image":
             continue
         if urlsplit(block.src).scheme.lower() == "http":
@@ -62,32 +63,10 @@ def issue_findings(issue, privacy: PrivacySettings) -> tuple[list[Problem], list
             problem = picture_problem(issue.folder, block.src)
             if problem:
                 problems.append(Problem(issue.path, block.line, problem, None))
-    for text, line in _texts(issue):
+    for text, line in inline_texts(issue):
         for href in links(text):
             if urlsplit(href).scheme.lower() == "http":
                 warnings.append(Problem(issue.path, line, f"link {href!r} is plain http",
                                         "anyone on the network path sees what the reader opens: use https if the "
                                         "site has it"))
     return problems, warnings
-
-
-def _blocks(issue):
-    blocks = list(issue.intro) + [block for section in issue.sections for block in section.blocks]
-    while blocks:
-        block = blocks.pop(0)
-        yield block
-        if block.kind == "quote":
-            blocks[:0] = list(block.blocks)
-
-
-def _texts(issue) -> Iterator[tuple[str, int]]:
-    """Every piece of Markdown inline text of the issue with its line."""
-    for section in issue.sections:
-        yield section.heading, section.line
-    for block in _blocks(issue):
-        if block.kind == "paragraph":
-            yield block.text, block.line
-        elif block.kind == "list":
-            yield from ((item.text, item.line) for item in block.items)
-    if issue.closing:
-        yield issue.closing, issue.lines.get("closing", 1)

@@ -33,10 +33,11 @@ def mode(workspace, images: str) -> None:
     set_setting(workspace, 'images = "embedded"', f'images = "{images}"')
 
 
-def test_embedded_by_default_in_multipart_related(translated):
-    """The Russian May edition carries its picture inside: multipart/related, cid: matching the Content-ID,
-    no defects in any part, and HTML well under Gmail's 102 KB clipping limit."""
-    rendered = translated("2024-05", "ru")
+@pytest.mark.parametrize("language", ["en", "de", "ru"])
+def test_embedded_by_default_in_multipart_related(translated, language):
+    """The May edition carries its picture inside: multipart/related, cid: matching the Content-ID, no defects in
+    any part, and HTML well under Gmail's 102 KB clipping limit, in every language."""
+    rendered = translated("2024-05", language)
     message = message_from_bytes(rendered.eml, policy=default)
     assert [part.get_content_type() for part in message.walk()] == [
         "multipart/alternative", "text/plain", "multipart/related", "text/html", "image/png"]

@@ -38,7 +38,11 @@ def scaffold_issue(settings: Settings, issue_id: str, *, language: str, title: s
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8"):
         pass  # claims the name: two `new` at once cannot both write it
-    write_atomically(path, text.encode("utf-8"))
+    try:
+        write_atomically(path, text.encode("utf-8"))
+    except BaseException:
+        path.unlink(missing_ok=True)  # no empty issue.md left to block the next try
+        raise
     return path
 
 

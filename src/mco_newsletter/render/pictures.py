@@ -115,21 +115,19 @@ def edition_pictures(settings, edition, mode: str) -> EditionPictures:
     sources: dict[str, str | None] = {}
     embedded: dict[str, ShownPicture] = {}
     local: dict[str, tuple[str, str, bytes]] = {}
-    for src in _sources(edition):
-        if mode == "none" or src in sources:
-            sources[src] = None if mode == "none" else sources[src]
-            continue
-        if not is_local(src):
+    for src in dict.fromkeys(_sources(edition)):
+        if mode == "none":
+            sources[src] = None
+        elif not is_local(src):
             sources[src] = src  # a remote picture the organisation allowed ([privacy] allow_remote_images)
-            continue
-        shown = shown_picture(settings.root, folder, src, domain=domain)
-        if mode == "embedded":
-            reference = shown.reference
-            embedded.setdefault(shown.cid, shown)
         else:
-            reference = f"{settings.base_url}/{quote(edition.issue_id)}/{quote(shown.name)}"
-        sources[src] = reference
-        local.setdefault(shown.name, (reference, shown.name, shown.data))
+            shown = shown_picture(settings.root, folder, src, domain=domain)
+            if mode == "embedded":
+                sources[src] = shown.reference
+                embedded.setdefault(shown.cid, shown)
+            else:
+                sources[src] = f"{settings.base_url}/{quote(edition.issue_id)}/{quote(shown.name)}"
+            local.setdefault(shown.name, (sources[src], shown.name, shown.data))
     return EditionPictures(sources, tuple(embedded.values()), tuple(local.values()))
 
 

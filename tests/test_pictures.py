@@ -175,3 +175,20 @@ def test_picture_that_is_a_symbolic_link_is_refused(run, workspace, write_issue)
     result = run("check", "sneaky")
     assert result.exit_code == 1 and "leads outside the issue's folder" in result.stderr
     assert run("render", "sneaky", "--out", str(workspace / "b")).exit_code == 1
+
+
+def test_picture_swapped_for_a_link_after_a_render_is_refused(workspace, settings):
+    """A picture verified by one render and then replaced by a symbolic link is verified again, and refused."""
+    from mco_newsletter.edition import build_edition
+    from mco_newsletter.errors import NewsletterError
+    from mco_newsletter.render import render
+    from mco_newsletter.workspace import load_issue
+
+    edition = build_edition(load_issue(settings, "2024-05"))
+    assert len(render(edition, settings).pictures) == 1
+    picture = workspace / "issues" / "2024-05" / "aktion-suedkorea-2015.png"
+    outside = workspace / "private-photo.png"
+    picture.rename(outside)
+    picture.symlink_to(outside)
+    with pytest.raises(NewsletterError, match="leads outside the issue's folder"):
+        render(edition, settings)

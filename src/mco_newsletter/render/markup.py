@@ -57,8 +57,8 @@ def inline_text(text: str) -> str:
 
 
 # Spaces a line must not break at: inside an amount ("130 000 рублей", "€ 50", "100 EUR") and a date
-# ("9 июля 2024 г.", "9. Juli 2024", "July 9, 2024"). Every alternative starts at the space itself and
-# looks around it, so the search only stops at spaces (this runs on every paragraph of the text part).
+# ("9 июля 2024 г.", "9. Juli 2024", "July 9, 2024"). Each such space stands next to a number (or one
+# character from it), so only those spaces are tried: this runs on every paragraph of the text part.
 _CURRENCY = r"(?:[€$£₽¥%]|EUR|USD|GBP|RUB|руб\.|рубл[а-яё]*|евро|доллар[а-яё]*|Euro)(?!\w)"
 _WORD = r"[^\W\d_]"
 _TOGETHER = re.compile(
@@ -71,6 +71,7 @@ _TOGETHER = re.compile(
     rf"|(?<=\d, )(?=\d{{4}}(?!\d))"  # 9, 2024
     r"|(?<=\d )(?=г\.)"  # 2024 г.
     r")")
+_DIGITS = re.compile(r"\d+")
 
 
 class _Wrapper(textwrap.TextWrapper):
@@ -81,7 +82,13 @@ class _Wrapper(textwrap.TextWrapper):
 
 def keep_together(text: str) -> str:
     """Join numbers, amounts and dates with no-break spaces, so that a line never breaks inside them."""
-    return _TOGETHER.sub("\xa0", text)
+    chars = None
+    for digits in _DIGITS.finditer(text):
+        for at in (digits.start() - 1, digits.end(), digits.end() + 1):
+            if 0 <= at < len(text) and text[at] == " " and _TOGETHER.match(text, at):
+                chars = chars or list(text)
+                chars[at] = "\xa0"
+    return "".join(chars) if chars else text
 
 
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:

@@ -2,6 +2,8 @@
 
 Run from the repository: python bench/render.py [--rounds N]
 Targets (issue 2): under 5 ms per edition after warm-up; `mco-newsletter --help` under 0.3 s.
+Issue 12: the same with the issue's pictures embedded in the message ([privacy] images = "embedded"; the
+resized picture comes from build/.cache/pictures after the first render, as in real use).
 """
 
 from __future__ import annotations
@@ -35,13 +37,15 @@ def one_edition(settings, issue_id: str, language: str) -> int:
     issue = parse_issue(settings.issues_dir / issue_id / "issue.md", languages=settings.languages)
     edition = dataclasses.replace(build_edition(issue), language=language)
     rendered = render(edition, settings)
-    return len(rendered.eml)
+    return len(rendered.pictures)
 
 
 def time_editions(rounds: int) -> list[float]:
     settings = load_settings(REPO)
-    for issue_id, language in EDITIONS:  # warm-up: imports, templates compiled, catalogs read
-        one_edition(settings, issue_id, language)
+    embedded = 0
+    for issue_id, language in EDITIONS:  # warm-up: imports, templates compiled, catalogs read, pictures resized
+        embedded += one_edition(settings, issue_id, language)
+    print(f"pictures: [privacy] images = {settings.privacy.images!r}, {embedded} embedded in the six editions")
     samples = []
     for _ in range(rounds):
         for issue_id, language in EDITIONS:

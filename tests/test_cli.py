@@ -71,26 +71,43 @@ def test_check_one_issue(run, write_issue):
     assert missing.exit_code == 1 and "issues/nope/issue.md: no such issue file" in missing.stderr
 
 
-def test_new_scaffolds_a_valid_issue(run, workspace):
-    """new writes an issue that passes check and refuses to overwrite it."""
-    result = run("new", "2024-06", "--language", "de", "--title", "Digest Juni 2024")
+def test_new_scaffolds_a_draft_in_its_language(run, workspace):
+    """new --lang ru writes a draft whose placeholders are Russian, and refuses to overwrite it."""
+    result = run("new", "2024-06", "--lang", "ru", "--title", "Дайджест за июнь 2024")
     assert result.exit_code == 0, result.output
-    path = workspace / "issues" / "2024-06" / "issue.md"
-    assert "language: de" in path.read_text(encoding="utf-8")
-    assert run("check", "2024-06").exit_code == 0
+    text = (workspace / "issues" / "2024-06" / "issue.md").read_text(encoding="utf-8")
+    assert "language: ru" in text and "status: draft" in text
+    assert "## Заголовок первого раздела" in text and "Напишите здесь вступление" in text
+    assert "Write the" not in text and "First section heading" not in text
     again = run("new", "2024-06", "--title", "Other")
     assert again.exit_code == 1 and "already exists" in again.stderr
-    assert "Digest Juni 2024" in path.read_text(encoding="utf-8")
+    assert "Дайджест за июнь 2024" in (workspace / "issues" / "2024-06" / "issue.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("args,message", [
-    (["new", "../evil", "--title", "x"], "is not a usable issue id"),
-    (["new", "x", "--language", "fr", "--title", "x"], "language 'fr' is not one of the newsletter's languages"),
+@pytest.mark.parametrize("language", ["en", "de", "ru"])
+def test_check_refuses_scaffold_text(run, workspace, language):
+    """check names every placeholder `new` left in an issue, at its line; written over, the issue passes."""
+    assert run("new", "2024-06", "--language", language, "--title", "T").exit_code == 0
+    result = run("check", "2024-06")
+    assert result.exit_code == 1
+    placeholders = [line for line in result.stderr.splitlines() if "still the placeholder of `new`" in line]
+    assert [line.split(":")[1] for line in placeholders] == ["6", "10", "12", "14"], result.stderr
+    path = workspace / "issues" / "2024-06" / "issue.md"
+    head = path.read_text(encoding="utf-8").split("---\n")[1]
+    path.write_text(f"---\n{head.replace('preheader: ', 'preheader: Ours. #')}---\n\nOur intro.\n\n"
+                    "## Our section\n\nOur text.\n", encoding="utf-8")
+    assert run("check", "2024-06").exit_code == 0
+
+
+@pytest.mark.parametrize("args,message,code", [
+    (["new", "../evil", "--title", "x"], "is not a usable issue id", 1),
+    (["new", "x", "--lang", "fr", "--title", "x"], "'fr' is not one of the newsletter's languages", 2),
+    (["new", "x", "--language", "fr", "--title", "x"], "'fr' is not one of the newsletter's languages", 2),
 ])
-def test_new_refuses_bad_input(run, args, message):
-    """Bad ids and languages are clear errors."""
+def test_new_refuses_bad_input(run, args, message, code):
+    """A bad id is an error; a language the newsletter does not have is a usage error (exit 2)."""
     result = run(*args)
-    assert result.exit_code == 1 and message in result.stderr
+    assert result.exit_code == code and message in result.stderr
 
 
 def test_render_writes_the_ready_editions(run, workspace, tmp_path):
@@ -112,7 +129,7 @@ def test_render_language_not_ready(run, tmp_path):
     assert "issue 2024-05: no de translation yet" in result.stderr and "translate 2024-05 --to de" in result.stderr
     assert not out.exists()
     unknown = run("render", "2024-05", "--lang", "fr", "--out", str(out))
-    assert unknown.exit_code == 1 and "'fr' is not one of the newsletter's languages" in unknown.stderr
+    assert unknown.exit_code == 2 and "'fr' is not one of the newsletter's languages" in unknown.stderr
 
 
 def test_render_broken_issue_lists_problems(run, write_issue, tmp_path):
@@ -290,3 +307,82 @@ def test_last_resort_handler_and_debug(workspace, tmp_path, how):
         assert "hint: " in result.stderr
     else:
         assert "Traceback (most recent call last)" in result.stderr and "NotADirectoryError" in result.stderr
+def test_check_warns_without_postal_address(run, workspace):
+    """Without postal_address check warns (the footer lacks it) but does not fail."""
+    text = (workspace / "newsletter.toml").read_text(encoding="utf-8")
+    start = text.index("[postal_address]")
+    (workspace / "newsletter.toml").write_text(text[:start] + text[text.index("[sender]"):], encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 0, result.output
+    assert "newsletter.toml: warning: no postal_address" in result.stderr
+    assert "No problems found (1 warning)." in result.stdout
+
+
+def test_check_json(run, workspace, write_issue):
+    """check --json lists problems and warnings with path, line, message and hint; exit 1 with problems."""
+    import json
+
+    write_issue("broken", VALID_FRONT.replace("2024-06-01", "soon") + "\nSee [it](http://example.org).\n")
+    result = run("check", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["problems"] == [{"path": "issues/broken/issue.md", "line": 3,
+                                   "message": "'date' 'soon' is not a date",
+                                   "hint": "write it as YYYY-MM-DD, e.g. 2024-07-09"}]
+    clean = json.loads(run("check", "2024-05", "--json").stdout)
+    assert clean == {"problems": [], "warnings": []}
+
+
+def test_render_json_and_language_spellings(run, tmp_path):
+    """render --json names the files; --lang and the older --language name the same option."""
+    import json
+
+    for spelling in ("--lang", "--language"):
+        result = run("render", "2024-05", spelling, "en", "--out", str(tmp_path / spelling), "--json")
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report["issue"] == "2024-05" and [e["language"] for e in report["editions"]] == ["en"]
+        assert [path.rsplit("/", 1)[1] for path in report["editions"][0]["files"]] == ["en.html", "en.txt", "en.eml"]
+    preview = run("preview", "2024-05", "--language", "fr")
+    assert preview.exit_code == 2 and "'fr' is not one of the newsletter's languages" in preview.stderr
+
+
+def test_counts_read_right_in_the_singular(run, workspace):
+    """One row, one subscriber: the singular, in import, list and export."""
+    (workspace / "one.csv").write_text("email,language\na@example.org,en\n", encoding="utf-8")
+    imported = run("subscribers", "import", str(workspace / "one.csv"))
+    assert imported.exit_code == 0 and imported.stdout.startswith("Imported 1 row:")
+    assert run("subscribers", "list").stderr.strip() == "1 subscriber"
+    exported = run("subscribers", "export", "--out", str(workspace / "private" / "all.csv"))
+    assert "Exported 1 subscriber to" in exported.stderr
+    assert run("subscribers", "add", "b@example.org", "--lang", "de").exit_code == 0
+    assert run("subscribers", "erase", "b@example.org", "-y").exit_code == 0
+
+
+def test_subscribers_list_has_a_header_on_a_terminal(workspace, tmp_path):
+    """On a terminal `subscribers list` starts with a header row; piped into a program it prints the rows only."""
+    import os
+    import pty
+
+    env = {**os.environ, "MCO_NEWSLETTER_WORKSPACE": str(workspace)}
+    assert subprocess.run([sys.executable, "-m", "mco_newsletter", "subscribers", "add", "a@example.org", "--lang", "en"],
+                          env=env, capture_output=True).returncode == 0
+    piped = subprocess.run([sys.executable, "-m", "mco_newsletter", "subscribers", "list"], env=env,
+                           capture_output=True, text=True)
+    assert piped.stdout.splitlines() == ["a@example.org\ten\tactive\t"]
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "mco_newsletter", "subscribers", "list"], env=env,
+                               stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    process.wait(timeout=60)
+    os.close(leader)
+    assert output.decode().splitlines()[:2] == ["email\tlanguage\tstatus\ttags", "a@example.org\ten\tactive\t"]

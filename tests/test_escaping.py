@@ -92,7 +92,7 @@ def test_renderer_escapes_even_unchecked_text(settings):
 
 def test_settings_text_is_escaped(workspace, write_issue, render_edition):
     """Identity, name and donation fields from settings are escaped too."""
-    set_setting(workspace, 'identity = "', f'identity = "{NASTY} ')
+    set_setting(workspace, 'en = "Movement of Conscientious Objectors (MCO)', f'en = "{NASTY} Movement of Conscientious Objectors (MCO)')
     set_setting(workspace, 'holder = "Aseistakieltaytyjaliitto"', f'holder = "{NASTY}"')
     from mco_newsletter.config import load_settings
     from mco_newsletter.edition import build_edition
@@ -122,7 +122,7 @@ keywords: []
 See *our* [report](https://example.org/r?a=1&b=2) or write to [us](mailto:x@example.org).
 """)
     rendered = render_edition("links")
-    assert '<a href="https://example.org/r?a=1&amp;b=2">report</a>' in rendered.html
+    assert 'href="https://example.org/r?a=1&amp;b=2">report</a>' in rendered.html
     assert "<em>our</em>" in rendered.html
     assert "See our report (https://example.org/r?a=1&b=2) or write to us (x@example.org)." in \
         " ".join(rendered.text.split())

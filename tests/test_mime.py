@@ -9,6 +9,7 @@ from email.utils import parsedate_to_datetime
 import pytest
 
 from conftest import SAMPLE_ISSUES
+from translated import translated  # noqa: F401  (a fixture)
 
 
 @pytest.mark.parametrize("issue_id", SAMPLE_ISSUES)
@@ -18,7 +19,7 @@ def test_message_structure_and_headers(render_edition, issue_id, language):
     rendered = render_edition(issue_id, language)
     message = message_from_bytes(rendered.eml, policy=default)
     assert message.get_content_type() == "multipart/alternative"
-    text, html = message.get_payload()
+    text, html = message.get_payload()[0], message.get_body(("html",))
     assert text.get_content_type() == "text/plain" and html.get_content_type() == "text/html"
     assert text.get_content_charset() == "utf-8" and html.get_content_charset() == "utf-8"
     assert text.get_content().replace("\r\n", "\n") == rendered.text
@@ -26,7 +27,9 @@ def test_message_structure_and_headers(render_edition, issue_id, language):
     assert html.get_content().replace("\r\n", "\n").rstrip("\n") == rendered.html.rstrip("\n")
     assert message["Subject"] == rendered.subject
     assert message["From"].addresses[0].addr_spec == "digest@example.org"
-    assert message["From"].addresses[0].display_name == "Movement of Conscientious Objectors"
+    # In the reader's language (Python's parser adds a space between encoded-words: see the test below).
+    assert " ".join(message["From"].addresses[0].display_name.split()) == {
+        "en": "Movement of Conscientious Objectors", "ru": "Движение сознательных отказчиков"}[language]
     assert message["Reply-To"] == "advocacy@example.org"
     assert parsedate_to_datetime(message["Date"]).tzinfo is not None
     assert message["Message-ID"].startswith("<") and message["Message-ID"].endswith("@example.org>")
@@ -35,7 +38,7 @@ def test_message_structure_and_headers(render_edition, issue_id, language):
     assert message["List-Unsubscribe"] == ("<https://digest.example.org/u/preview>, "
                                            "<mailto:advocacy@example.org?subject=unsubscribe>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert not message.defects and not text.defects and not html.defects
+    assert all(not part.defects for part in message.walk())
 
 
 def test_lines_are_short_and_ascii(render_edition):
@@ -74,7 +77,7 @@ def test_non_ascii_sender_and_long_subject(workspace, write_issue):
     from mco_newsletter.render import render
     from mco_newsletter.workspace import load_issue
 
-    set_setting(workspace, 'name = "Movement of Conscientious Objectors"', 'name = "Движение сознательных отказчиков"')
+    set_setting(workspace, 'name = { en = "Movement of Conscientious Objectors"', 'name = { en = "Движение сознательных отказчиков"')
     title = "Дайджест: " + "очень длинная тема письма " * 6
     write_issue("long", f"""\
 ---
@@ -130,3 +133,136 @@ def test_template_fill_equals_fresh_encoding(settings, token):
     assert text == edition.text.replace(edition.tag, token).rstrip("\n")
     assert f"/u/{token}" in html and edition.tag not in raw.decode("utf-8")
     assert not message.defects
+
+
+def test_bulk_headers(render_edition):
+    """Precedence: bulk, X-Auto-Response-Suppress and a Feedback-ID that names the campaign, never a reader."""
+    message = message_from_bytes(render_edition("2024-05").eml, policy=default)
+    assert message["Precedence"] == "bulk"
+    assert message["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    assert message["Feedback-ID"] == "2024-05:en:digest:digest.example.org"
+
+
+def test_feedback_id_on_the_message_template(settings):
+    """The prepared edition's template carries the Feedback-ID, for backends that build headers themselves."""
+    from mco_newsletter.delivery.campaign import prepare_editions
+    from mco_newsletter.workspace import load_issue
+
+    edition = prepare_editions(settings, load_issue(settings, "2023-12"), ["en"])["en"]
+    assert edition.template.feedback_id == "2023-12:en:digest:digest.example.org"
+    assert b"Feedback-ID: 2023-12:en:digest:digest.example.org\r\n" in edition.template.head
+
+
+def test_each_part_takes_the_shorter_encoding(translated):
+    """A Russian edition's parts go base64 (shorter than quoted-printable for Cyrillic), an English one's stay
+    quoted-printable; each decodes back to the rendered text."""
+    from mco_newsletter.render.mime import quoted_printable
+
+    for language, expected in (("ru", "base64"), ("en", "quoted-printable")):
+        rendered = translated("2023-12", language)
+        message = message_from_bytes(rendered.eml, policy=default)
+        for part, body in ((message.get_body(("plain",)), rendered.text), (message.get_body(("html",)), rendered.html)):
+            assert part["Content-Transfer-Encoding"] == expected, (language, part.get_content_type())
+            assert part.get_content().replace("\r\n", "\n").rstrip("\n") == body.rstrip("\n")
+        if language == "ru":
+            all_qp = len(quoted_printable(rendered.text)) + len(quoted_printable(rendered.html))
+            assert len(rendered.eml) < all_qp  # the whole message is smaller than its bodies were in quoted-printable
+
+
+@pytest.mark.parametrize("language", ["ru", "de"])
+@pytest.mark.parametrize("token", ["AAAAAAAAMDl-Ew-DTTMBdvJsEWmc3O-A0M4", "short-token"])
+def test_template_fill_in_base64_parts(workspace, translated, language, token):
+    """A reader's token goes into base64 parts too (swapped in its own 3-byte groups, or encoded afresh) and the
+    copy decodes to the edition with the token in place of the placeholder."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.delivery.campaign import prepare_editions
+    from mco_newsletter.delivery.message import personal_message
+    from mco_newsletter.workspace import load_issue
+
+    settings = load_settings(workspace)
+    edition = prepare_editions(settings, load_issue(settings, "2024-05"), [language])[language]
+    raw = personal_message(edition, "reader@example.org", token)
+    message = message_from_bytes(raw, policy=default)
+    html, text = message.get_body(("html",)), message.get_body(("plain",))
+    if language == "ru":
+        assert html["Content-Transfer-Encoding"] == "base64" and text["Content-Transfer-Encoding"] == "base64"
+    assert html.get_content().replace("\r\n", "\n").rstrip("\n") == edition.html.replace(edition.tag, token).rstrip("\n")
+    assert text.get_content().replace("\r\n", "\n").rstrip("\n") == edition.text.replace(edition.tag, token).rstrip("\n")
+    assert all(not part.defects for part in message.walk())
+    assert max(len(line) for line in raw.split(b"\r\n\r\n", 1)[1].split(b"\r\n")) <= 78
+
+
+@pytest.mark.parametrize("value", ["Digest\r\nBcc: victim@example.org", "Digest\x00", "Digest\x1b[31m", "Dig\x85est"])
+def test_header_values_with_control_characters_are_refused(value):
+    """A line break or another control character never reaches a header: a clear error instead."""
+    from mco_newsletter.errors import NewsletterError
+    from mco_newsletter.render.mime import fold
+
+    for header in (("Subject", value), ("From", (value, "digest@example.org"))):
+        with pytest.raises(NewsletterError, match="cannot hold the control character"):
+            fold(*header)
+
+
+def test_per_language_sender_name_with_a_line_break_is_refused_by_check(workspace):
+    """A sender name for one language holding a line break is a problem at its line, never a header."""
+    from conftest import set_setting
+    from mco_newsletter.config import read_settings
+
+    sender = '[sender]\n# The From name, in the reader\'s language.\nname = { en = "Movement of Conscientious Objectors", '
+    set_setting(workspace, sender + 'de = "Bewegung der Kriegsdienstverweigerer"',
+                sender + 'de = "Bewegung der Kriegsdienstverweigerer\\nBcc: x@example.org"')
+    _, problems = read_settings(workspace)
+    assert [p.message for p in problems] == ["sender.name.de must be one line"]
+
+
+def test_title_that_looks_encoded_is_shown_as_written(write_issue, render_edition):
+    """A title with '=?utf-8?q?x?=' is encoded, so mail clients show those characters instead of decoding them."""
+    write_issue("literal", """\
+---
+title: "Write =?utf-8?q?x?= to test"
+date: 2024-07-09
+language: en
+preheader: p
+keywords: []
+---
+
+Text.
+""")
+    eml = render_edition("literal").eml
+    head = eml.split(b"\r\n\r\n")[0].decode("ascii")
+    assert "=?utf-8?q?x?=" not in head
+    assert message_from_bytes(eml, policy=default)["Subject"] == "Write =?utf-8?q?x?= to test"
+
+
+@pytest.mark.parametrize("alphabet", ["абвгдежзий \n", "abc \n"])
+def test_token_goes_into_any_position_of_either_encoding(alphabet):
+    """Wherever the placeholder stands (any offset in its 3-byte group, twice in a row, at the very end), the
+    filled message decodes to the text with the reader's token: base64 for Cyrillic, quoted-printable for ASCII."""
+    from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+    from mco_newsletter.render.mime import message_template
+
+    tag, token = "mcounsubTAG0123456789", "Reader_Token-0123456789"[:21]
+
+    @hypothesis_settings(max_examples=60, deadline=None)
+    @given(st.lists(st.text(alphabet=alphabet, max_size=40), min_size=1, max_size=5))
+    def check(chunks):
+        text = tag.join(chunks)
+        template = message_template(subject="s", text=text, html=text, language="ru", sender_name="n",
+                                    sender_address="a@example.org", reply_to="a@example.org", list_id="l", tag=tag)
+        message = message_from_bytes(template.fill(to="r@example.org", token=token, list_unsubscribe="<https://x/>"),
+                                     policy=default)
+        for part in message.get_payload():
+            assert part.get_content().replace("\r\n", "\n").rstrip("\n") == text.replace(tag, token).rstrip("\n")
+            assert not part.defects
+
+    check()
+
+
+def test_title_with_a_control_character_is_an_error_not_a_header(run, write_issue, tmp_path):
+    """A title holding an escape character stops render with a message; no message with a forged header is written."""
+    write_issue("esc", '---\ntitle: "Digest\\e[2J"\ndate: 2024-07-09\nlanguage: en\npreheader: p\nkeywords: []\n---\n\n'
+                       "Text.\n")
+    result = run("render", "esc", "--out", str(tmp_path / "b"))
+    assert result.exit_code == 1 and "control character" in result.stderr
+    assert "Traceback" not in result.output and not (tmp_path / "b" / "esc" / "en.eml").exists()

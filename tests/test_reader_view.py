@@ -1,4 +1,5 @@
-"""What a reader sees: each edition in headless Chromium at phone and desktop widths, and SpamAssassin's verdict."""
+"""What a reader sees: each edition in headless Chromium at phone and desktop widths, light and dark, and
+SpamAssassin's verdict. The German and Russian editions carry real translations (tests/translations)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 import pytest
 
 from conftest import SAMPLE_ISSUES
+from translated import translated  # noqa: F401  (a fixture)
 
 EDITIONS = [(issue_id, language) for issue_id in SAMPLE_ISSUES for language in ("en", "de", "ru")]
 
@@ -24,12 +26,12 @@ def browser():
 @pytest.mark.browser
 @pytest.mark.parametrize("issue_id,language", EDITIONS)
 @pytest.mark.parametrize("width", [375, 600])
-def test_no_horizontal_overflow(browser, render_edition, tmp_path, issue_id, language, width):
+def test_no_horizontal_overflow(browser, translated, tmp_path, issue_id, language, width):
     """At 375 and 600 CSS pixels nothing scrolls sideways and the content is at most 600 px wide."""
     from mco_newsletter.render.browser import horizontal_overflow, open_page
+    from mco_newsletter.render.writer import write_edition
 
-    html = tmp_path / "edition.html"
-    html.write_text(render_edition(issue_id, language).html, encoding="utf-8")
+    html = write_edition(translated(issue_id, language), tmp_path)[0]
     page = open_page(browser, html, width)
     try:
         assert page.evaluate("window.innerWidth") == width
@@ -39,6 +41,89 @@ def test_no_horizontal_overflow(browser, render_edition, tmp_path, issue_id, lan
         assert widest <= min(width, 600) + 0.5
         body_text = page.inner_text("body")
         assert "IBAN" in body_text
+    finally:
+        page.close()
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page (axe.min.js from the axe-playwright-python wheel)."""
+    from importlib.resources import files
+
+    page.add_script_tag(content=(files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8"))
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["failureSummary"] + " @ " + n["html"][:160]
+                                                            for n in v["nodes"][:3]]}
+            for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("issue_id,language", EDITIONS)
+@pytest.mark.parametrize("width", [375, 600])
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_axe_finds_nothing_serious(browser, translated, tmp_path, issue_id, language, width, scheme):
+    """axe-core in Chromium, light and dark, phone and desktop: no serious or critical violation (contrast included)."""
+    from mco_newsletter.render.browser import open_page
+    from mco_newsletter.render.writer import write_edition
+
+    html = write_edition(translated(issue_id, language), tmp_path)[0]
+    page = open_page(browser, html, width)
+    try:
+        page.emulate_media(color_scheme=scheme)
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
+        assert axe_violations(page) == []
+    finally:
+        page.close()
+
+
+INTERVIEW = """\
+---
+title: Интервью
+date: 2024-07-09
+language: ru
+preheader: Разговор с отказчиком.
+keywords: []
+---
+
+## Разговор
+
+— Когда вы решили отказаться от службы?
+
+— Когда получил повестку. Я понял, что не смогу взять в руки оружие.
+
+— Что вы сделали потом?
+
+- Подал заявление на альтернативную службу.
+- Обратился за помощью к юристам.
+
+> Первый абзац цитаты.
+>
+> Второй абзац цитаты.
+
+Последний абзац.
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [375, 600])
+def test_paragraphs_lists_and_quotes_have_rhythm(browser, write_issue, render_edition, tmp_path, width):
+    """In an interview each turn is its own paragraph: a visible gap (≥ 0.75 em) between paragraphs, list items and
+    quoted paragraphs, at 375 and 600 px."""
+    from mco_newsletter.render.browser import open_page
+
+    write_issue("interview", INTERVIEW)
+    html = tmp_path / "interview.html"
+    html.write_text(render_edition("interview").html, encoding="utf-8")
+    page = open_page(browser, html, width)
+    try:
+        def gaps(selector: str) -> list[float]:
+            return page.evaluate("""(selector) => {
+                const boxes = [...document.querySelectorAll(selector)].map(e => e.getBoundingClientRect());
+                return boxes.slice(1).map((box, i) => box.top - boxes[i].bottom);
+            }""", selector)
+
+        paragraphs = gaps("td.prose > div")
+        assert len(paragraphs) >= 4 and min(paragraphs) >= 12, paragraphs
+        assert min(gaps("li")) >= 6 and min(gaps("blockquote p")) >= 12
     finally:
         page.close()
 

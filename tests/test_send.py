@@ -208,7 +208,7 @@ def test_retries_exhausted_exit_3_then_resume(run, workspace, sendgrid):
 
 def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
     """Readers who leave after the campaign started are skipped, not sent."""
-    from mco_newsletter.delivery.campaign import edition_map, prepare_editions, snapshot
+    from mco_newsletter.delivery.campaign import edition_map, snapshot
     from mco_newsletter.delivery.ledger import Ledger
     from mco_newsletter.subscribers.segments import Segment
     from mco_newsletter.subscribers.store import open_store

@@ -149,3 +149,31 @@ def test_numbers_outside_delivery_are_checked(workspace, old, new, message):
     key = new.splitlines()[-1].split(" =")[0]
     assert (line_of(workspace, new.splitlines()[-1]), message) in [(line, text) for line, text in problems], problems
     assert key in message
+def test_reader_visible_settings_per_language_with_one_fallback(workspace):
+    """sender.name, identity, postal_address and donation.note take a table per language; a language without an
+    entry gets the source language's text."""
+    set_setting(workspace, 'purpose = "donation to MCO"', 'purpose = "donation to MCO"\nnote = { en = "Tax-deductible.", de = "Steuerlich absetzbar." }')
+    set_setting(workspace, 'ru = "Движение сознательных отказчиков, а/я 123', '# ru = "')
+    settings, problems = read_settings(workspace)
+    assert problems == []
+    assert settings.sender.name.of("de") == "Bewegung der Kriegsdienstverweigerer"
+    assert settings.identity.of("ru").startswith("Движение сознательных отказчиков (ДСО)")
+    assert settings.postal_address.of("ru") == settings.postal_address.of("en")  # no ru entry: the source's
+    assert settings.donation.note.of("de") == "Steuerlich absetzbar." and settings.donation.note.of("ru") == "Tax-deductible."
+    assert str(settings.sender.name) == "Movement of Conscientious Objectors"  # as a string: the source's
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ('[identity]\nen = "', '[identity]\nfr = "x"\nen = "', "identity is given for 'fr', which is not in languages"),
+    ('[identity]\nen = "Movement', '[identity]\n# en = "Movement', "identity has no entry for the source language 'en'"),
+    ('[postal_address]\nen = "Movement', '[postal_address]\nen = "\\u0007Movement',
+     "postal_address.en holds a control character"),
+    ('purpose = "donation to MCO"', 'purpose = { en = "donation to MCO", de = "Spende an MCO" }',
+     "donation.purpose must be the same in every language"),
+])
+def test_per_language_values_are_checked(workspace, old, new, message):
+    """A per-language table names known languages, has the source language's entry, and holds plain text; the bank
+    reference is refused per language (the bank matches it exactly)."""
+    set_setting(workspace, old, new)
+    _, problems = problems_of(workspace)
+    assert [text for _, text in problems] == [message]

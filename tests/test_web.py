@@ -242,9 +242,7 @@ def test_archive_pages_and_feeds(run, workspace, tmp_path):
     assert [entry.title for entry in feed.entries] == ["Digest May 2024", "Digest December 2023"]
     assert feed.entries[0].link == "https://digest.example.org/2024-05/en.html"
     for language in ("de", "ru"):
-        parsed = feedparser.parse((out / language / "feed.atom").read_bytes())
-        assert not parsed.bozo and parsed.entries == []  # nothing approved in these languages yet
-        assert f'<html lang="{language}">' in (out / language / "index.html").read_text()
+        assert not (out / language).exists()  # nothing approved in these languages yet: no empty index
     page = (out / "2024-05" / "en.html").read_text()
     assert '<html lang="en"' in page and "/u/" not in page and "mcounsub" not in page
     assert (out / "2024-05" / "aktion-suedkorea-2015.png").is_file()

@@ -1,15 +1,21 @@
-"""The organisation's settings: newsletter.toml (plus environment) → frozen Settings."""
+"""The organisation's settings: newsletter.toml (plus environment) → frozen Settings.
+
+config sits on the ground floor. It knows the keys every room shares (name, languages, sender,
+donation …); each room's own tables are registered in SECTIONS as the room's schema, checks and
+builder, imported only when settings are read, so that no room has to be imported to import config.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import Problem, ProblemsError, WorkspaceError
-from .delivery.settings import SENDING_SCHEMA, SendingSettings
-from .translation.engine import EngineSettings
+from .localized import Localized
 from .schema import Table, locate_key, validate
 
 SETTINGS_FILE = "newsletter.toml"
@@ -23,7 +29,7 @@ DEFAULT_DATABASE = "private/subscribers.sqlite3"
 class Sender:
     """Who the email comes from and where replies go."""
 
-    name: str
+    name: Localized  # the From display name; `.of(language)` in the reader's language
     address: str
     reply_to: str
 
@@ -36,8 +42,9 @@ class Donation:
     bic: str
     holder: str
     bank: str
-    purpose: str
+    purpose: str  # the bank reference: exactly what the bank matches, the same in every language
     currency: str
+    note: Localized | None = None  # the organisation's own words under the bank details
 
 
 @dataclass(frozen=True)
@@ -49,16 +56,18 @@ class Settings:
     languages: tuple[str, ...]
     source_language: str
     base_url: str
-    identity: str
+    identity: Localized
     sender: Sender
     donation: Donation
     database_path: Path
     fallback_language: str = ""
     segments: dict = field(default_factory=dict)
-    sending: "SendingSettings | None" = None
+    sending: object = None  # delivery.settings.SendingSettings
     webhook_public_key: str | None = None
     webhook_max_age_seconds: float = 300.0
-    translation: object = None
+    translation: object = None  # translation.engine.EngineSettings
+    privacy: object = None  # render.privacy.PrivacySettings
+    postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -125,7 +134,7 @@ def read_settings(root: Path) -> tuple[Settings | None, list[Problem]]:
         return None, [Problem(path, line, f"not valid TOML: {exc.args[0] if exc.args else exc}",
                               "see https://toml.io for the syntax")]
     problems = [Problem(path, locate_key(text, key_path), message, hint)
-                for key_path, message, hint in validate(data, SETTINGS_SCHEMA)]
+                for key_path, message, hint in validate(data, settings_schema())]
     if problems:
         return None, problems
     problems += _cross_checks(data, text, path)
@@ -156,39 +165,44 @@ def _line_from_message(message: str) -> int:
 def _cross_checks(data: dict, text: str, path: Path) -> list[Problem]:
     from .settings_checks import check_settings_values
 
-    return [Problem(path, locate_key(text, key_path), message, hint)
-            for key_path, message, hint in check_settings_values(data)]
+    findings = list(check_settings_values(data))
+    for section in sections():
+        if section.checks is not None:
+            findings += section.checks(data)
+    return [Problem(path, locate_key(text, key_path), message, hint) for key_path, message, hint in findings]
 
 
 def _build(root: Path, data: dict) -> Settings:
-    from .delivery.settings import sending_settings
-    from .subscribers.segments import segment_from_table
-
+    source = data["source_language"]
     names = data["name"]
     if isinstance(names, str):
-        names = {data["source_language"]: names}
+        names = {source: names}
     sender = data["sender"]
     donation = data["donation"]
+
+    def localized(value) -> Localized | None:
+        return None if value is None else Localized(value, source)
+
     return Settings(
         root=root,
         names=dict(names),
         languages=tuple(data["languages"]),
-        source_language=data["source_language"],
+        source_language=source,
         base_url=data["base_url"].rstrip("/"),
-        identity=data["identity"],
-        sender=Sender(sender["name"], sender["address"], sender.get("reply_to", sender["address"])),
+        identity=localized(data["identity"]),
+        sender=Sender(localized(sender["name"]), sender["address"], sender.get("reply_to", sender["address"])),
         donation=Donation(
             iban=donation["iban"], bic=donation["bic"], holder=donation["holder"],
             bank=donation["bank"], purpose=donation["purpose"], currency=donation["currency"],
+            note=localized(donation.get("note")),
         ),
         database_path=_database_path(root, data),
-        fallback_language=data.get("fallback_language", data["source_language"]),
-        sending=sending_settings(root, data),
+        fallback_language=data.get("fallback_language", source),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
-        translation=EngineSettings(**data.get("translation", {})),
-        segments={name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()},
+        postal_address=localized(data.get("postal_address")),
         raw=data,
+        **{section.field: section.build(root, data) for section in sections()},
     )
 
 
@@ -199,27 +213,64 @@ def _database_path(root: Path, data: dict) -> Path:
     return path if path.is_absolute() else root / path
 
 
-SETTINGS_SCHEMA = Table(
+@dataclass(frozen=True)
+class Section:
+    """A room's part of newsletter.toml: its tables, the checks on their values, the Settings field it builds."""
+
+    field: str
+    schema: dict
+    checks: object  # (data) -> findings, or None
+    build: object  # (root, data) -> the field's value
+
+
+# Each room's tables: (Settings field, module, its schema, checks and builder). The modules are
+# imported when settings are first read, never when config is imported.
+REGISTERED = (
+    ("sending", ".delivery.settings", "SENDING_SCHEMA", "check_sending", "sending_settings"),
+    ("translation", ".settings_sections", "TRANSLATION_SCHEMA", None, "translation_settings"),
+    ("segments", ".settings_sections", "SEGMENTS_SCHEMA", "check_segments", "segments"),
+    ("privacy", ".render.privacy", "SCHEMA", "check", "build"),
+)
+
+
+@lru_cache(maxsize=1)
+def sections() -> tuple[Section, ...]:
+    """The registered rooms' sections, their modules imported once."""
+    found = []
+    for name, module_name, schema, checks, build in REGISTERED:
+        module = importlib.import_module(module_name, __package__)
+        found.append(Section(name, getattr(module, schema), getattr(module, checks) if checks else None,
+                             getattr(module, build)))
+    return tuple(found)
+
+
+# A reader-visible text: one string for every language, or a table of one string per language.
+LOCALIZED = (str, dict)
+CORE_SCHEMA = Table(
     required={
-        "name": (str, dict),
+        "name": LOCALIZED,
         "languages": list,
         "source_language": str,
         "base_url": str,
-        "identity": str,
-        "sender": Table(required={"name": str, "address": str}, optional={"reply_to": str}),
+        "identity": LOCALIZED,
+        "sender": Table(required={"name": LOCALIZED, "address": str}, optional={"reply_to": str}),
         "donation": Table(required={
-            "iban": str, "bic": str, "holder": str, "bank": str, "purpose": str, "currency": str,
-        }),
+            # The bank's own values take one string; a table is refused by check with the reason.
+            "iban": LOCALIZED, "bic": LOCALIZED, "holder": LOCALIZED, "bank": str, "purpose": LOCALIZED,
+            "currency": LOCALIZED,
+        }, optional={"note": LOCALIZED}),
     },
     optional={
         "fallback_language": str,
-        "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
-                                       "max_length_factor": (int, float), "max_length": int,
-                                       "compute_type": str}),
-        **SENDING_SCHEMA,
+        "postal_address": LOCALIZED,
         "database": Table(optional={"path": str}),
-        "segments": Table(each=Table(optional={
-            "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,
-        })),
     },
 )
+
+
+def settings_schema() -> Table:
+    """The whole file's schema: the shared keys plus every registered room's tables."""
+    optional = dict(CORE_SCHEMA.optional)
+    for section in sections():
+        optional.update(section.schema)
+    return Table(required=CORE_SCHEMA.required, optional=optional)

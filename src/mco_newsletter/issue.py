@@ -20,7 +20,9 @@ FRONT_MATTER_KEYS = {
     "preheader": "one line that mail clients show after the subject",
     "keywords": "a list, e.g. [Conscription, Russia]",
     "closing": "optional: a last paragraph before the donation box",
+    "status": "optional: draft (not sent, not in the archive) or published (the default)",
 }
+STATUSES = ("draft", "published")
 REQUIRED_KEYS = ("title", "date", "language", "preheader", "keywords")
 # Far past any digest (the longest seed is 12 KB); a 50 MB file would cost minutes and gigabytes to check.
 MAX_ISSUE_BYTES = 2_000_000
@@ -97,10 +99,15 @@ class Issue:
     intro: tuple[Block, ...]
     sections: tuple[Section, ...]
     lines: dict[str, int]
+    status: str = "published"  # Pelican's convention: a draft is neither sent nor archived
 
     @property
     def folder(self) -> Path:
         return self.path.parent
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
 
 
 def issue_path(issues_dir: Path, issue_id: str) -> Path:
@@ -148,6 +155,7 @@ def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple
         intro=intro,
         sections=sections,
         lines=lines,
+        status=meta.get("status") or "published",
     )
     return issue, []
 
@@ -205,6 +213,10 @@ def _check_meta(meta: dict, lines: dict[str, int], path: Path,
         elif isinstance(value, str) and CONTROL_RE.search(value):
             problems.append(control_in_value(path, lines.get(key, first), key, value))
     _check_date(meta, lines, path, first, problems)
+    status = meta.get("status")
+    if status is not None and status not in STATUSES:
+        problems.append(Problem(path, lines.get("status", first), f"'status' must be draft or published, not {status!r}",
+                                FRONT_MATTER_KEYS["status"]))
     keywords = meta.get("keywords")
     if keywords is not None and (not isinstance(keywords, list)
                                  or not all(isinstance(k, str) and k.strip() for k in keywords)):

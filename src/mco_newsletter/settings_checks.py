@@ -6,6 +6,7 @@ import re
 from typing import Iterator
 from urllib.parse import urlsplit
 
+from .localized import check_localized
 from .schema import Finding
 
 # Whitespace (Unicode's too) and control characters: a URL holds none, and CR/LF would split a header.
@@ -14,19 +15,22 @@ URL_SAFE = "/%:@!$&'()*+,;=-._~"
 # CTranslate2's compute types, named here so that `check` need not import the engine.
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float32", "int8_float16", "int8_bfloat16", "int16",
                  "float16", "bfloat16", "float32")
+# Every reader-visible text that may be given per language: (key path, must it be one line).
+LOCALIZED_KEYS = ((("name",), True), (("identity",), False), (("sender", "name"), True),
+                  (("postal_address",), False), (("donation", "note"), False))
+# What the bank matches exactly: one value, whatever the reader's language.
+BANK_KEYS = ("iban", "bic", "holder", "purpose", "currency")
 
 
 def check_settings_values(data: dict) -> Iterator[Finding]:
     """Yield (key path, message, hint) for every value that is well-typed but wrong."""
     yield from _check_languages(data)
+    for key_path, one_line in LOCALIZED_KEYS:
+        yield from check_localized(data, key_path, one_line=one_line)
     yield from _check_addresses(data)
     yield from _check_base_url(data["base_url"])
     yield from _check_translation(data)
     yield from _check_donation(data["donation"])
-    yield from _check_segments(data.get("segments", {}), data["languages"])
-    from .delivery.settings import check_sending
-
-    yield from check_sending(data)
     fallback = data.get("fallback_language")
     if fallback is not None and fallback not in data["languages"]:
         yield ("fallback_language",), f"fallback_language {fallback!r} is not in languages", \
@@ -57,17 +61,6 @@ def _check_languages(data: dict) -> Iterator[Finding]:
     if source not in languages:
         yield ("source_language",), f"source_language {source!r} is not in languages", \
             f"pick one of {', '.join(map(str, languages))}"
-    names = data["name"]
-    if isinstance(names, dict):
-        if source not in names:
-            yield ("name",), f"name has no entry for the source language {source!r}", f"add {source} = \"…\""
-        for code, value in names.items():
-            if code not in languages:
-                yield ("name", code), f"name given for {code!r}, which is not in languages", None
-            elif not isinstance(value, str) or not value.strip():
-                yield ("name", code), f"name.{code} must be a non-empty string", None
-    elif not names.strip():
-        yield ("name",), "name is empty", 'name = "Movement of Conscientious Objectors"'
 
 
 def _check_addresses(data: dict) -> Iterator[Finding]:
@@ -82,8 +75,6 @@ def _check_addresses(data: dict) -> Iterator[Finding]:
         except EmailNotValidError as exc:
             yield ("sender", key), f"sender.{key} {sender[key]!r} is not a valid address: {exc}", \
                 "write a plain address such as digest@example.org"
-    if any(ch in sender["name"] for ch in "\r\n"):
-        yield ("sender", "name"), "sender.name must be one line", None
 
 
 def _check_base_url(url: str) -> Iterator[Finding]:
@@ -149,6 +140,11 @@ def _check_donation(donation: dict) -> Iterator[Finding]:
     from schwifty import BIC, IBAN
     from schwifty.exceptions import SchwiftyException
 
+    for key in BANK_KEYS:
+        if isinstance(donation[key], dict):
+            yield ("donation", key), f"donation.{key} must be the same in every language", \
+                "the bank matches it exactly: write one string (the label and explanation around it are translated)"
+            return
     iban = bic = None
     try:
         iban = IBAN(donation["iban"])
@@ -167,20 +163,3 @@ def _check_donation(donation: dict) -> Iterator[Finding]:
     if not is_currency(donation["currency"]):
         yield ("donation", "currency"), f"donation.currency {donation['currency']!r} is not an ISO 4217 code", \
             "e.g. EUR"
-
-
-def _check_segments(segments: dict, languages: list) -> Iterator[Finding]:
-    for name, table in segments.items():
-        if name == "all":
-            yield ("segments", name), "'all' is built in and holds every active subscriber", \
-                "give your segment another name"
-        for key in ("languages", "tags_any", "tags_all", "exclude_tags"):
-            values = table.get(key, [])
-            if not all(isinstance(v, str) and v.strip() for v in values):
-                yield ("segments", name, key), f"segments.{name}.{key} must be a list of words", None
-            elif key == "languages":
-                for code in values:
-                    if code not in languages:
-                        yield ("segments", name, key), \
-                            f"segment {name!r} names language {code!r}, which is not in languages", \
-                            f"use some of {', '.join(map(str, languages))}"

@@ -65,13 +65,16 @@ def _renders(settings: Settings, language: str):
     """The ways the code renders templates: an email (draft or not), an archive page, the web pages."""
     from .render import archive_url, render
     from .web.archive import Entry
+    from .web.feed import edition_content
     from .web.pages import render_page
 
     alternates = [(code, code, archive_url(settings, "sample", code)) for code in settings.languages]
+    url = archive_url(settings, "sample", language)
     entry = Entry("sample", language, "A sample title", "31 January 2024", dt.date(2024, 1, 31),
-                  "A sample preheader.", archive_url(settings, "sample", language))
+                  "A sample preheader.", url, "<p>A sample edition.</p>")
+    links = {"index": f"{settings.base_url}/{language}/", "feed": f"{settings.base_url}/{language}/feed.atom"}
     pages = {
-        "archive_index.html.j2": {"entries": [entry], "languages": alternates,
+        "archive_index.html.j2": {"entries": [(url, entry)], "languages": alternates,
                                   "feed_url": f"{settings.base_url}/{language}/feed.atom"},
         "unsubscribe.html.j2": {"email": "reader@example.org"},
         "unsubscribed.html.j2": {"email": "reader@example.org"},
@@ -79,7 +82,9 @@ def _renders(settings: Settings, language: str):
     }
     yield lambda: render(sample_edition(settings, language), settings)
     yield lambda: render(sample_edition(settings, language, draft=True), settings)
-    yield lambda: render(sample_edition(settings, language), settings, archive=True, alternates=alternates)
+    yield lambda: render(sample_edition(settings, language), settings, archive=True, alternates=alternates,
+                         links=links)
+    yield lambda: edition_content(settings, sample_edition(settings, language))
     for name, context in pages.items():
         if (settings.templates_dir / "pages" / name).is_file():
             yield lambda name=name, context=context: render_page(settings, name, language, **context)

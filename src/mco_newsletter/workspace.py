@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings, SETTINGS_FILE, find_workspace, read_settings
+from .config import Settings, find_workspace, read_settings
 from .errors import NewsletterError, Problem, ProblemsError
-from .control_characters import CONTROL_RE
 from .issue import ISSUE_FILE, ISSUE_ID_RE, Issue, issue_path, read_issue
+from .scaffold import scaffold_issue
 
 
 def issue_ids(settings: Settings) -> list[str]:
@@ -27,6 +27,8 @@ def require_issue_id(issue_id: str) -> None:
 
 def load_issue(settings: Settings, issue_id: str) -> Issue:
     """The issue with this id, or a clear error naming what is wrong with it."""
+    from .render.privacy import issue_findings
+
     require_issue_id(issue_id)
     path = issue_path(settings.issues_dir, issue_id)
     if not path.is_file():
@@ -34,18 +36,38 @@ def load_issue(settings: Settings, issue_id: str) -> Issue:
         hint = f"known issues: {', '.join(known)}" if known else "create one with `mco-newsletter new <id>`"
         raise NewsletterError(f"no issue {issue_id!r} ({path.relative_to(settings.root)} does not exist)", hint)
     issue, problems = read_issue(path, languages=settings.languages)
+    if issue is not None:
+        problems += issue_findings(issue, settings.privacy)[0]
     if problems:
         raise ProblemsError(problems)
     assert issue is not None
     return issue
 
 
+@dataclass(frozen=True)
+class Findings:
+    """What check found: problems (exit 1) and warnings (worth fixing, not blocking)."""
+
+    problems: list[Problem]
+    warnings: list[Problem]
+
+
 def check(root: Path, issue_id: str | None = None) -> list[Problem]:
     """Every problem in the settings and in one issue (or all of them), in file order."""
+    return check_all(root, issue_id).problems
+
+
+def check_all(root: Path, issue_id: str | None = None) -> Findings:
+    """Every problem and warning in the settings and in one issue (or all of them), in file order."""
+    from .render.privacy import issue_findings
+    from .scaffold import scaffold_problems
+
     settings, problems = read_settings(root)
+    warnings: list[Problem] = []
     if settings is not None:
         problems += _check_templates(settings)
         problems += _check_database_ignored(settings)
+        warnings += _settings_warnings(settings)
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"
     if issue_id is not None:
@@ -54,8 +76,21 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
     else:
         paths = sorted(issues_dir.glob(f"*/{ISSUE_FILE}"))
     for path in paths:
-        problems += read_issue(path, languages=languages)[1]
-    return problems
+        issue, found = read_issue(path, languages=languages)
+        problems += found
+        if issue is not None and settings is not None:
+            refused, noted = issue_findings(issue, settings.privacy)
+            problems += refused + scaffold_problems(settings, issue)
+            warnings += noted
+    return Findings(problems, warnings)
+
+
+def _settings_warnings(settings: Settings) -> list[Problem]:
+    if settings.postal_address:
+        return []
+    return [Problem(settings.path, 0, "no postal_address: mail providers and bulk-sender rules expect the sender's "
+                                      "postal or contact address in every email",
+                    'add postal_address = "…" (one string, or a table per language); it is printed in the footer')]
 
 
 def _check_templates(settings: Settings) -> list[Problem]:
@@ -99,32 +134,12 @@ def _check_database_ignored(settings: Settings) -> list[Problem]:
                     "keep it under private/ (ignored) or add its path to .gitignore")]
 
 
-def scaffold_issue(settings: Settings, issue_id: str, *, language: str, title: str,
-                   date: dt.date | None = None) -> Path:
-    """Create issues/<id>/issue.md with front matter and a skeleton to fill in; never overwrite."""
-    if not ISSUE_ID_RE.match(issue_id):
-        raise NewsletterError(f"{issue_id!r} is not a usable issue id",
-                              hint="use letters, digits, '-', '_' or '.', e.g. 2024-06")
-    if language not in settings.languages:
-        raise NewsletterError(f"language {language!r} is not one of the newsletter's languages",
-                              hint=f"use one of {', '.join(settings.languages)} (set in {SETTINGS_FILE})")
-    if not title.strip() or "\n" in title or CONTROL_RE.search(title):
-        raise NewsletterError("the title must be one line of text",
-                              hint="no line breaks or control characters: it becomes the email's subject")
-    path = issue_path(settings.issues_dir, issue_id)
-    if path.exists():
-        raise NewsletterError(f"{path.relative_to(settings.root)} already exists", hint="pick another id")
-    import yaml
-
-    front = yaml.safe_dump({"title": title.strip(), "date": (date or dt.date.today()).isoformat(),
-                            "language": language, "preheader": "One line that mail clients show after the subject.",
-                            "keywords": []}, allow_unicode=True, sort_keys=False, width=1000)
-    body = ("Write the intro here: the paragraphs before the first section.\n\n"
-            "## First section heading\n\nWrite the section's paragraphs here.\n")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("x", encoding="utf-8") as handle:
-        handle.write(f"---\n{front}---\n\n{body}")
-    return path
+def require_published(issue: Issue) -> None:
+    """Refuse an issue whose front matter says `status: draft`: it is not sent and not archived."""
+    if not issue.published:
+        raise NewsletterError(f"issue {issue.id} is a draft (status: draft in its front matter)",
+                              hint=f"when it is ready, write `status: published` in "
+                                   f"issues/{issue.id}/issue.md (a test send with --test-to works for drafts)")
 
 
-__all__ = ["check", "find_workspace", "issue_ids", "load_issue", "scaffold_issue"]
+__all__ = ["check", "find_workspace", "issue_ids", "load_issue", "require_published", "scaffold_issue"]

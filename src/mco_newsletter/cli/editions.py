@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from . import cli
-from .options import language_option, settings, shown
+from .options import json_option, language_option, one_language_option, require_languages, settings, shown
 
 
 def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path,
@@ -18,12 +19,13 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
     from ..workspace import load_issue
 
     current = settings(ctx)
+    require_languages(current, languages)
     issue = load_issue(current, issue_id)
     written = []
     for language in choose_languages(issue, current.languages, languages, allow_drafts):
         catalog = None if language == issue.language else load_catalog(issue, language)
         rendered = render(build_edition(issue, catalog, language, allow_drafts=allow_drafts), current)
-        written.append((language, write_edition(rendered, out, issue.folder)))
+        written.append((language, write_edition(rendered, out)))
     return written
 
 
@@ -34,16 +36,24 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
               show_default=True, help="Where to write ID/LANG.html, .txt and .eml.")
 @click.option("--allow-drafts", is_flag=True,
               help="Also render unreviewed translations, with a banner and a [DRAFT] subject.")
+@json_option
 @click.pass_context
-def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path, allow_drafts: bool) -> None:
+def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path, allow_drafts: bool,
+                   as_json: bool) -> None:
     """Render the ready editions of an issue to HTML, plain text and a complete .eml message."""
-    for language, paths in _render_issue(ctx, issue_id, languages, out, allow_drafts):
+    written = _render_issue(ctx, issue_id, languages, out, allow_drafts)
+    if as_json:
+        click.echo(json.dumps({"issue": issue_id, "editions": [
+            {"language": language, "files": [str(path) for path in paths]} for language, paths in written]},
+            ensure_ascii=False, indent=1))
+        return
+    for language, paths in written:
         click.echo(f"{issue_id} [{language}]: " + "  ".join(shown(p) for p in paths))
 
 
 @cli.command("preview")
 @click.argument("issue_id", metavar="ID")
-@click.option("--lang", "language", metavar="L", help="The edition to preview (default: the source language).")
+@one_language_option("The edition to preview (default: the source language).")
 @click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), metavar="PNG",
               help="Take a full-page screenshot with headless Chromium instead of opening a browser.")
 @click.option("--width", type=int, default=375, show_default=True, help="Screen width in CSS pixels for --screenshot.")

@@ -6,9 +6,18 @@ from pathlib import Path
 
 import click
 
+# --lang is the one name of a language everywhere; --language and --to are older spellings kept working.
 language_option = click.option(
-    "--lang", "languages", multiple=True, metavar="L",
+    "--lang", "--language", "languages", multiple=True, metavar="L",
     help="A language code (repeatable); default: every edition that is ready.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+
+
+def one_language_option(help: str, *, required: bool = False, short: bool = False):
+    """--lang L (also --language, and -l where the command had it) for a command that takes one language."""
+    names = ["--lang", "--language", *(["-l"] if short else [])]
+    return click.option(*names, "language", metavar="L", required=required, help=help)
 
 
 def workspace_root(ctx: click.Context) -> Path:
@@ -27,6 +36,19 @@ def settings(ctx: click.Context):
     return load_settings(workspace_root(ctx))
 
 
+def require_languages(current, languages, param: str = "--lang") -> None:
+    """A language the newsletter does not have is a usage error (exit 2), named with the ones it has."""
+    for code in languages:
+        if code and code not in current.languages:
+            raise click.BadParameter(f"{code!r} is not one of the newsletter's languages "
+                                     f"({', '.join(current.languages)})", param_hint=f"'{param}'")
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 reader', '2 readers': a count with its noun in the right number."""
+    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
+
+
 def shown(path: Path) -> str:
     """A path as the user should read it: relative to the current folder when it lies below it."""
     try:
@@ -34,7 +56,3 @@ def shown(path: Path) -> str:
     except ValueError:
         return str(path)
 
-
-def counted(count: int, noun: str) -> str:
-    """`1 row`, `2 rows`: a count with its noun in the right number (English nouns that take -s)."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -31,7 +31,7 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, yes) -> None:
     from ..delivery.ledger import Ledger
     from ..subscribers.segments import find_segment
     from ..subscribers.tokens import unsubscribe_secret
-    from ..workspace import load_issue
+    from ..workspace import load_issue, require_published
 
     with opened(ctx) as (settings, store):
         issue = load_issue(settings, issue_id)
@@ -40,6 +40,7 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, yes) -> None:
         if test_to:
             _send_test(settings, issue, backend_name, test_to)
             return
+        require_published(issue)  # a draft is never sent
         ledger = Ledger(store)
         campaign = ledger.find(issue.id, segment.name)
         if campaign is None:

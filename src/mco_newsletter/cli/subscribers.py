@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import cli
-from .options import counted, settings as load_settings, shown
+from .options import counted, one_language_option, require_languages, settings as load_settings, shown, yes_option
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
@@ -39,7 +40,7 @@ def subscribers() -> None:
 
 @subscribers.command("add")
 @click.argument("email")
-@click.option("--language", "-l", required=True, metavar="L", help="The language the reader gets the digest in.")
+@one_language_option("The language the reader gets the digest in.", required=True, short=True)
 @click.option("--tag", "tags", multiple=True, metavar="T", help="A tag (repeatable).")
 @click.option("--name", help="The reader's name (optional; hold as little as needed).")
 @click.option("--consent", default="added by hand", show_default=True, help="Where the consent came from.")
@@ -50,6 +51,7 @@ def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
     from ..subscribers.roster import add_subscriber
 
     with opened(ctx) as (current, store):
+        require_languages(current, [language])
         outcome = add_subscriber(store, current, email=email, language=language, tags=tags, name=name,
                                  consent=consent, resubscribe=resubscribe)
     click.echo(outcome)
@@ -120,6 +122,8 @@ def list_command(ctx, segment, as_json) -> None:
             click.echo(json.dumps([dataclasses.asdict(s) for s in rows], ensure_ascii=False, indent=1))
             return
         count = 0
+        if sys.stdout.isatty():  # a header for a person; scripts reading a pipe get the rows only
+            click.echo("email\tlanguage\tstatus\ttags")
         for subscriber in rows:
             count += 1
             click.echo(f"{subscriber.email}\t{subscriber.language}\t{subscriber.status}\t{','.join(subscriber.tags)}")
@@ -174,7 +178,7 @@ def export(ctx, out) -> None:
 
 @subscribers.command("erase")
 @click.argument("email")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @click.pass_context
 def erase(ctx, email, yes) -> None:
     """Delete a person's data for good; keep only a keyed hash so imports do not re-add them."""

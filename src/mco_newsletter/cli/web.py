@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
 from . import cli
-from .options import settings as load_settings, shown
+from .options import counted, json_option, settings as load_settings, shown
 
 
 @cli.command("serve")
@@ -34,15 +35,33 @@ def serve(ctx, host, port) -> None:
 @cli.command("archive")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("build/archive"),
               show_default=True, help="Where to write the archive.")
+@click.option("--relative-urls", is_flag=True,
+              help="Link pages to each other by relative addresses, so that a copy can be browsed from disk.")
+@json_option
 @click.pass_context
-def archive(ctx, out) -> None:
-    """Write the static web archive: every approved edition, an index and an Atom feed per language."""
+def archive(ctx, out, relative_urls, as_json) -> None:
+    """Write the static web archive of the published issues: their approved editions, an index and an Atom feed
+    per language. Drafts are left out; a broken issue is skipped with its reason (exit 1), the rest is built."""
     from ..web.archive import build_archive
-    from ..workspace import issue_ids, load_issue
 
     settings = load_settings(ctx)
-    issues = [load_issue(settings, issue_id) for issue_id in issue_ids(settings)]
-    written = build_archive(settings, issues, out)
-    click.echo(f"Wrote {len(written)} files for {len(issues)} issues to {shown(out)}")
-    for language in settings.languages:
-        click.echo(f"  {language}: {shown(out / language / 'index.html')}, {shown(out / language / 'feed.atom')}")
+    report = build_archive(settings, out, relative_urls=relative_urls)
+    if as_json:
+        click.echo(json.dumps({"out": str(out), "published": report.published, "drafts": report.drafts,
+                               "broken": [{"issue": issue_id, "problems": reasons}
+                                          for issue_id, reasons in report.broken],
+                               "languages": report.languages, "files": [str(path) for path in report.written]},
+                              ensure_ascii=False, indent=1))
+    else:
+        for issue_id in report.drafts:
+            click.echo(f"Skipped {issue_id}: a draft (status: draft), not published.", err=True)
+        for issue_id, reasons in report.broken:
+            click.echo(f"Skipped {issue_id}: it cannot be built:", err=True)
+            for reason in reasons:
+                click.echo("  " + reason.replace("\n", "\n  "), err=True)
+        click.echo(f"Wrote {counted(len(report.written), 'file')} for {counted(len(report.published), 'issue')} "
+                   f"to {shown(out)}")
+        for language in report.languages:
+            click.echo(f"  {language}: {shown(out / language / 'index.html')}, {shown(out / language / 'feed.atom')}")
+    if report.broken:
+        ctx.exit(1)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..render import Rendered
-from ..render.mime import MessageTemplate, message_template
+from ..render.mime import MessageTemplate
 from ..subscribers.tokens import TOKEN_LENGTH
 
 
@@ -42,13 +42,11 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
     """Keep what every reader's copy shares, with its message encoded once."""
     subject = subject_prefix + rendered.subject
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
-    template = message_template(subject=subject, text=rendered.text, html=rendered.html,
-                                language=rendered.edition.language, sender_name=settings.sender.name,
-                                sender_address=settings.sender.address, reply_to=settings.sender.reply_to,
-                                list_id=list_id, tag=tag)
+    # The renderer's template: the sender in the reader's language, the pictures, the bulk headers.
+    template = rendered.message_template(tag=tag, subject_prefix=subject_prefix)
     return PreparedEdition(
         issue_id=rendered.edition.issue_id, language=rendered.edition.language, subject=subject,
-        html=rendered.html, text=rendered.text, tag=tag, sender_name=settings.sender.name,
+        html=rendered.html, text=rendered.text, tag=tag, sender_name=rendered.envelope.sender_name,
         sender_address=settings.sender.address, reply_to=settings.sender.reply_to, list_id=list_id,
         base_url=settings.base_url, template=template,
     )

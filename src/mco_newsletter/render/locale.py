@@ -47,10 +47,22 @@ def translations(locales_dir: Path, language: str):
 
 
 def format_date(value: dt.date, language: str) -> str:
-    """A date as readers of the language write it (babel's long format)."""
+    """A date as readers of the language write it (babel's long format), never broken across lines."""
     from babel.dates import format_date as babel_format_date
 
-    return babel_format_date(value, format="long", locale=language)
+    return babel_format_date(value, format="long", locale=language).replace(" ", "\xa0")
+
+
+@lru_cache(maxsize=32)
+def text_direction(language: str) -> str:
+    """"rtl" for languages written right to left (Arabic, Hebrew, Persian …), else "ltr" (babel's character order)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        order = Locale.parse(language).character_order
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+    return "rtl" if order == "right-to-left" else "ltr"
 
 
 def group_iban(iban: str) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from functools import lru_cache
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 @lru_cache(maxsize=1)
@@ -17,9 +18,16 @@ def _markdown():
 
 
 @lru_cache(maxsize=4096)
-def inline_html(text: str) -> Markup:
-    """Markdown inline text as HTML; every character of the source text is escaped."""
-    return Markup(_markdown().renderInline(text).strip())
+def inline_html(text: str, link_style: str = "") -> Markup:
+    """Markdown inline text as HTML; every character of the source text is escaped.
+
+    `link_style` goes inline on every link: mail clients that strip <style> (Gmail for other
+    accounts) keep an attribute, so links keep the colour that marks them.
+    """
+    html = _markdown().renderInline(text).strip()
+    if link_style:
+        html = html.replace("<a href=", f'<a style="{escape(link_style)}" href=')
+    return Markup(html)
 
 
 @lru_cache(maxsize=4096)
@@ -48,12 +56,54 @@ def inline_text(text: str) -> str:
     return "".join(out)
 
 
+# Spaces a line must not break at: inside an amount ("130 000 рублей", "€ 50", "100 EUR") and a date
+# ("9 июля 2024 г.", "9. Juli 2024", "July 9, 2024"). Each such space stands next to a number (or one
+# character from it), so only those spaces are tried: this runs on every paragraph of the text part.
+_CURRENCY = r"(?:[€$£₽¥%]|EUR|USD|GBP|RUB|руб\.|рубл[а-яё]*|евро|доллар[а-яё]*|Euro)(?!\w)"
+_WORD = r"[^\W\d_]"
+_TOGETHER = re.compile(
+    r" (?:"
+    rf"(?<=\d )(?=\d{{3}}(?!\d)|{_CURRENCY}|{_WORD}{{3,}}\.? \d{{4}}(?!\d))"  # 130 000, 50 €, 9 июля 2024
+    rf"|(?<=[€$£₽¥] )(?=\d)"  # € 50
+    rf"|(?<=\d\. )(?={_WORD}{{3,}}\.? \d{{4}}(?!\d))"  # 9. Juli 2024
+    rf"|(?<={_WORD}{{3}} )(?=\d{{4}}(?!\d)|\d{{1,2}}, \d{{4}}(?!\d))"  # июля 2024, July 9, 2024
+    rf"|(?<={_WORD}{{3}}\. )(?=\d{{4}}(?!\d))"  # Jan. 2024
+    rf"|(?<=\d, )(?=\d{{4}}(?!\d))"  # 9, 2024
+    r"|(?<=\d )(?=г\.)"  # 2024 г.
+    r")")
+_DIGITS = re.compile(r"\d+")
+
+
+class _Wrapper(textwrap.TextWrapper):
+    """textwrap that breaks lines at ordinary spaces only: a no-break space holds words together."""
+
+    wordsep_simple_re = re.compile(r"([\t\n\x0b\x0c\r ]+)")
+
+
+def keep_together(text: str) -> str:
+    """Join numbers, amounts and dates with no-break spaces, so that a line never breaks inside them."""
+    chars = None
+    for digits in _DIGITS.finditer(text):
+        for at in (digits.start() - 1, digits.end(), digits.end() + 1):
+            if 0 <= at < len(text) and text[at] == " " and _TOGETHER.match(text, at):
+                chars = chars or list(text)
+                chars[at] = "\xa0"
+    return "".join(chars) if chars else text
+
+
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
-    """Wrap plain text to `width`, never breaking a word or an address in two."""
+    """Wrap plain text to `width`, never breaking a word, an address, a number, an amount or a date in two."""
     first = indent if first is None else first
     lines = []
-    for number, part in enumerate(text.split("\n")):
-        lines.extend(textwrap.wrap(part, width=width, initial_indent=first if number == 0 else indent,
-                                   subsequent_indent=indent, break_long_words=False,
-                                   break_on_hyphens=False) or [indent.rstrip()])
+    for number, part in enumerate(keep_together(text).split("\n")):
+        wrapper = _Wrapper(width=width, initial_indent=first if number == 0 else indent, subsequent_indent=indent,
+                           break_long_words=False, break_on_hyphens=False)
+        lines.extend(wrapper.wrap(part) or [indent.rstrip()])
     return "\n".join(lines)
+
+
+@lru_cache(maxsize=4096)
+def links(text: str) -> tuple[str, ...]:
+    """The addresses of the links in Markdown inline text."""
+    tokens = _markdown().parseInline(text)[0].children or []
+    return tuple(str(token.attrs.get("href", "")) for token in tokens if token.type == "link_open")

@@ -14,8 +14,16 @@ TEXT_TEMPLATE = "email.txt.j2"
 
 
 def _autoescape(name: str | None) -> bool:
-    # The MJML template is markup: escape everything. The text part is plain text: escape nothing.
-    return bool(name) and not name.endswith(".txt.j2")
+    # The MJML and page templates are markup: escape everything. The text part and the Markdown
+    # skeleton of a new issue are plain text: escape nothing.
+    return bool(name) and not name.endswith((".txt.j2", ".md.j2"))
+
+
+def _yaml_scalar(value: str) -> str:
+    """A string as a YAML scalar (JSON's quoting is valid YAML)."""
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 @lru_cache(maxsize=16)
@@ -36,7 +44,7 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, locales_m
         lstrip_blocks=True,
     )
     env.install_gettext_translations(translations(locales_dir, language), newstyle=True)
-    env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap)
+    env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar)
     return env
 
 

@@ -1,22 +1,21 @@
-"""The static web archive: a page per approved edition, an index and an Atom feed per language."""
+"""The static web archive of what was published: a page per approved edition, an index and an Atom feed per language.
+
+Pelican's conventions: an issue whose front matter says `status: draft` is left out; a broken issue
+is skipped with its reason and the rest is built; `relative_urls` makes a copy browsable from disk.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+import posixpath
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from ..config import Settings
-from ..edition import build_edition, load_catalog, ready_languages
-from ..issue import local_images
-from ..render import archive_url, render
-from ..render.locale import format_date
+from ..errors import NewsletterError, ProblemsError
 from ..files import write_atomically
-from ..pictures import copy_picture
 from .pages import render_page
-
-ATOM = "http://www.w3.org/2005/Atom"
 
 
 @dataclass(frozen=True)
@@ -29,72 +28,124 @@ class Entry:
     date: str
     iso_date: dt.date
     preheader: str
-    url: str
+    url: str  # absolute, for the feed
+    content: str  # the edition as an HTML fragment, for the feed
 
 
-def build_archive(settings: Settings, issues, out: Path) -> list[Path]:
-    """Write the archive for the given issues into `out`; return the files written."""
-    written: list[Path] = []
+@dataclass
+class ArchiveReport:
+    """What `archive` did: the files written, the issues published, left out as drafts, or broken."""
+
+    written: list[Path] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)
+    drafts: list[str] = field(default_factory=list)
+    broken: list[tuple[str, list[str]]] = field(default_factory=list)  # (issue id, the reasons)
+    languages: list[str] = field(default_factory=list)  # those with an index and a feed
+
+
+@dataclass(frozen=True)
+class Site:
+    """Addresses on the published site: absolute under base_url, or relative to the page that links."""
+
+    base_url: str
+    relative: bool
+
+    def url(self, target: str, page: str, *, folder: bool = False) -> str:
+        """The address of `target` (a path in the archive) as written on `page`; `folder` drops index.html."""
+        if self.relative:
+            return posixpath.relpath(target, posixpath.dirname(page) or ".")
+        if folder and target.endswith("/index.html"):
+            target = target[: -len("index.html")]
+        return f"{self.base_url}/{quote(target)}"
+
+
+def build_archive(settings: Settings, out: Path, *, relative_urls: bool = False) -> ArchiveReport:
+    """Write the archive of every published issue into `out`; skip drafts and broken issues, saying why."""
+    from ..workspace import issue_ids, load_issue
+
+    report = ArchiveReport()
+    site = Site(settings.base_url, relative_urls)
+    absolute = Site(settings.base_url, False)
     entries: dict[str, list[Entry]] = {language: [] for language in settings.languages}
-    for issue in issues:
-        languages = ready_languages(issue, settings.languages)
-        switcher = [(code, _language_name(code), archive_url(settings, issue.id, code)) for code in languages]
-        for language in languages:
-            catalog = None if language == issue.language else load_catalog(issue, language)
-            edition = build_edition(issue, catalog, language)
-            rendered = render(edition, settings, archive=True, alternates=switcher)
-            path = out / issue.id / f"{language}.html"
-            write_atomically(path, rendered.html.encode("utf-8"))
-            written.append(path)
-            entries[language].append(Entry(issue.id, language, edition.title, format_date(edition.date, language),
-                                           edition.date, edition.preheader, archive_url(settings, issue.id, language)))
-        for image in local_images(issue.intro, issue.sections):
-            copy_picture(issue.folder, image, out / issue.id)  # only a verified picture: never a link into private/
-    indexes = [(code, _language_name(code), f"{settings.base_url}/{code}/") for code in settings.languages]
-    for language, listed in entries.items():
-        listed.sort(key=lambda entry: (entry.iso_date, entry.issue_id), reverse=True)
-        feed = f"{settings.base_url}/{language}/feed.atom"
-        html = render_page(settings, "archive_index.html.j2", language, entries=listed, languages=indexes,
-                           feed_url=feed)
-        for path, data in ((out / language / "index.html", html.encode("utf-8")),
-                           (out / language / "feed.atom", atom_feed(settings, language, listed, feed))):
-            write_atomically(path, data)
-            written.append(path)
+    for issue_id in issue_ids(settings):
+        try:
+            issue = load_issue(settings, issue_id)
+            if not issue.published:
+                report.drafts.append(issue_id)
+                continue
+            pages = _issue_pages(settings, issue, site, absolute)
+        except ProblemsError as exc:
+            report.broken.append((issue_id, [problem.format(settings.root) for problem in exc.problems]))
+            continue
+        except NewsletterError as exc:
+            report.broken.append((issue_id, [exc.message]))
+            continue
+        for path, data in pages.files:
+            write_atomically(out / path, data)
+            report.written.append(out / path)
+        for entry in pages.entries:
+            entries[entry.language].append(entry)
+        report.published.append(issue_id)
+    listed = [language for language in settings.languages if entries[language]]
+    for language in listed:
+        report.written += _index_and_feed(settings, site, language, listed, entries[language], out)
+    report.languages = listed
+    return report
+
+
+@dataclass(frozen=True)
+class _IssuePages:
+    files: list  # (path inside the archive, bytes)
+    entries: list
+
+
+def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _IssuePages:
+    """Render every approved edition of an issue (nothing is written until all of them rendered)."""
+    from ..edition import build_edition, load_catalog, ready_languages
+    from ..render import render
+    from ..render.locale import format_date
+    from .feed import edition_content
+
+    languages = ready_languages(issue, settings.languages)
+    files, entries = [], []
+    for language in languages:
+        page = f"{issue.id}/{language}.html"
+        switcher = [(code, language_name(code), site.url(f"{issue.id}/{code}.html", page)) for code in languages]
+        links = {"index": site.url(f"{language}/index.html", page, folder=True),
+                 "feed": site.url(f"{language}/feed.atom", page)}
+        catalog = None if language == issue.language else load_catalog(issue, language)
+        edition = build_edition(issue, catalog, language)
+        rendered = render(edition, settings, archive=True, alternates=switcher, links=links)
+        # The pictures lie beside the page: the same relative address works on the site and on disk.
+        files.append((page, rendered.browsable_html().encode("utf-8")))
+        files += [(f"{issue.id}/{name}", data) for _, name, data in rendered.local_pictures]
+        url = absolute.url(page, page)
+        entries.append(Entry(issue.id, language, edition.title, format_date(edition.date, language), edition.date,
+                             edition.preheader, url, edition_content(settings, edition)))
+    return _IssuePages(files, entries)
+
+
+def _index_and_feed(settings: Settings, site: Site, language: str, listed: list[str], entries: list[Entry],
+                    out: Path) -> list[Path]:
+    from .feed import atom_feed
+
+    entries.sort(key=lambda entry: (entry.iso_date, entry.issue_id), reverse=True)
+    page = f"{language}/index.html"
+    indexes = [(code, language_name(code), site.url(f"{code}/index.html", page, folder=True)) for code in listed]
+    links = [(site.url(f"{entry.issue_id}/{language}.html", page), entry) for entry in entries]
+    feed_url = f"{settings.base_url}/{language}/feed.atom"
+    html = render_page(settings, "archive_index.html.j2", language, entries=links, languages=indexes,
+                       feed_url=site.url(f"{language}/feed.atom", page))
+    written = []
+    for path, data in ((out / page, html.encode("utf-8")),
+                       (out / language / "feed.atom", atom_feed(settings, language, entries, feed_url))):
+        write_atomically(path, data)
+        written.append(path)
     return written
 
 
-def atom_feed(settings: Settings, language: str, entries: list[Entry], self_url: str) -> bytes:
-    """An Atom 1.0 feed of a language's editions, newest first."""
-    ET.register_namespace("", ATOM)
-    feed = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": language})
-    _text(feed, "title", settings.name_for(language))
-    _text(feed, "id", self_url)
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=self_url, type="application/atom+xml")
-    ET.SubElement(feed, f"{{{ATOM}}}link", rel="alternate", href=f"{settings.base_url}/{language}/", type="text/html")
-    newest = max((entry.iso_date for entry in entries), default=dt.date(2000, 1, 1))
-    _text(feed, "updated", _stamp(newest))
-    author = ET.SubElement(feed, f"{{{ATOM}}}author")
-    _text(author, "name", settings.name_for(language))
-    for item in entries:
-        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        _text(entry, "title", item.title)
-        _text(entry, "id", item.url)
-        ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=item.url, type="text/html", hreflang=language)
-        _text(entry, "updated", _stamp(item.iso_date))
-        _text(entry, "published", _stamp(item.iso_date))
-        _text(entry, "summary", item.preheader)
-    return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
-
-
-def _text(parent, tag: str, value: str) -> None:
-    ET.SubElement(parent, f"{{{ATOM}}}{tag}").text = value
-
-
-def _stamp(day: dt.date) -> str:
-    return f"{day.isoformat()}T00:00:00Z"
-
-
-def _language_name(code: str) -> str:
+def language_name(code: str) -> str:
+    """A language's name in itself: Deutsch, Русский."""
     from babel import Locale
 
     return Locale.parse(code).get_display_name(code).capitalize()

@@ -14,10 +14,12 @@ STYLE_RE = re.compile(r"<style>(.*?)</style>", re.S)
 
 def render_page(settings: Settings, template: str, language: str, **context) -> str:
     """A page from templates/pages/, with the template words of `language`."""
+    from ..render.locale import text_direction
+
     env = environment_for(settings.templates_dir, settings.locales_dir, language)
     return env.get_template(f"pages/{template}").render(
-        lang=language, name=settings.name_for(language), identity=settings.identity,
-        reply_to=settings.sender.reply_to, **context)
+        lang=language, dir=text_direction(language), name=settings.name_for(language),
+        identity=settings.identity.of(language), reply_to=settings.sender.reply_to, **context)
 
 
 def security_headers(html: str) -> dict[str, str]:

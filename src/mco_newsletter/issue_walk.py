@@ -1,0 +1,28 @@
+"""Walking an issue (or an edition) in reading order: every block, quotes opened, and every text a reader sees."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+
+def all_blocks(intro, sections) -> Iterator:
+    """Every block of the intro and the sections, the blocks inside quotes right after their quote."""
+    pending = list(intro) + [block for section in sections for block in section.blocks]
+    while pending:
+        block = pending.pop(0)
+        yield block
+        if block.kind == "quote":
+            pending[:0] = list(block.blocks)
+
+
+def inline_texts(issue) -> Iterator[tuple[str, int]]:
+    """Every piece of Markdown inline text with its line: headings, paragraphs, list items, the closing."""
+    for section in issue.sections:
+        yield section.heading, section.line
+    for block in all_blocks(issue.intro, issue.sections):
+        if block.kind == "paragraph":
+            yield block.text, block.line
+        elif block.kind == "list":
+            yield from ((item.text, item.line) for item in block.items)
+    if issue.closing:
+        yield issue.closing, issue.lines.get("closing", 1)

@@ -1,0 +1,52 @@
+"""The [translation] and [segments] tables of newsletter.toml, registered by config for rooms that do not yet
+export their own schema, checks and builder (translation/engine.py and subscribers/segments.py own the types)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from .schema import Finding, Table
+
+TRANSLATION_SCHEMA = {
+    "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
+                                   "max_length_factor": (int, float), "max_length": int, "compute_type": str}),
+}
+SEGMENTS_SCHEMA = {
+    "segments": Table(each=Table(optional={
+        "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,
+    })),
+}
+
+
+def translation_settings(root: Path, data: dict):
+    """The typed [translation] table."""
+    from .translation.engine import EngineSettings
+
+    return EngineSettings(**data.get("translation", {}))
+
+
+def segments(root: Path, data: dict) -> dict:
+    """Every [segments.NAME] table as a Segment."""
+    from .subscribers.segments import segment_from_table
+
+    return {name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()}
+
+
+def check_segments(data: dict) -> Iterator[Finding]:
+    """Findings for segment rules that are well-typed but wrong."""
+    languages = data["languages"]
+    for name, table in data.get("segments", {}).items():
+        if name == "all":
+            yield ("segments", name), "'all' is built in and holds every active subscriber", \
+                "give your segment another name"
+        for key in ("languages", "tags_any", "tags_all", "exclude_tags"):
+            values = table.get(key, [])
+            if not all(isinstance(v, str) and v.strip() for v in values):
+                yield ("segments", name, key), f"segments.{name}.{key} must be a list of words", None
+            elif key == "languages":
+                for code in values:
+                    if code not in languages:
+                        yield ("segments", name, key), \
+                            f"segment {name!r} names language {code!r}, which is not in languages", \
+                            f"use some of {', '.join(map(str, languages))}"

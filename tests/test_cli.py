@@ -91,7 +91,7 @@ def test_render_language_not_ready(run, tmp_path):
     out = tmp_path / "out"
     result = run("render", "2024-05", "--lang", "de", "--out", str(out))
     assert result.exit_code == 1
-    assert "issue 2024-05: no de translation yet" in result.stderr and "translate 2024-05 --to de" in result.stderr
+    assert "issue 2024-05: no de translation yet" in result.stderr and "translate 2024-05 --lang de" in result.stderr
     assert not out.exists()
     unknown = run("render", "2024-05", "--lang", "fr", "--out", str(out))
     assert unknown.exit_code == 1 and "'fr' is not one of the newsletter's languages" in unknown.stderr

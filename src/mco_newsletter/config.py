@@ -186,7 +186,8 @@ def _build(root: Path, data: dict) -> Settings:
         sending=sending_settings(root, data),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
-        translation=EngineSettings(**data.get("translation", {})),
+        # translator (who approves in review) is read by the review command, not the engine.
+        translation=EngineSettings(**{k: v for k, v in data.get("translation", {}).items() if k != "translator"}),
         segments={name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()},
         raw=data,
     )
@@ -215,7 +216,7 @@ SETTINGS_SCHEMA = Table(
         "fallback_language": str,
         "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
                                        "max_length_factor": (int, float), "max_length": int,
-                                       "compute_type": str}),
+                                       "compute_type": str, "max_input_tokens": int, "translator": str}),
         **SENDING_SCHEMA,
         "database": Table(optional={"path": str}),
         "segments": Table(each=Table(optional={

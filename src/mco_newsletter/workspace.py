@@ -43,8 +43,12 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
         paths = [issue_path(issues_dir, issue_id)]
     else:
         paths = sorted(issues_dir.glob(f"*/{ISSUE_FILE}"))
+    from .catalog_checks import catalog_problems
+
     for path in paths:
-        problems += read_issue(path, languages=languages)[1]
+        issue, found = read_issue(path, languages=languages)
+        problems += found
+        problems += catalog_problems(path.parent, issue, tuple(languages or ()))
     return problems
 
 

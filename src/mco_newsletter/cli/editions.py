@@ -12,7 +12,7 @@ from .options import language_option, settings, shown
 
 def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path,
                   allow_drafts: bool = False):
-    from ..edition import build_edition, choose_languages, load_catalog
+    from ..edition import choose_languages, load_edition
     from ..render import render
     from ..render.writer import write_edition
     from ..workspace import load_issue
@@ -21,8 +21,7 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
     issue = load_issue(current, issue_id)
     written = []
     for language in choose_languages(issue, current.languages, languages, allow_drafts):
-        catalog = None if language == issue.language else load_catalog(issue, language)
-        rendered = render(build_edition(issue, catalog, language, allow_drafts=allow_drafts), current)
+        rendered = render(load_edition(current, issue, language, allow_drafts=allow_drafts), current)
         written.append((language, write_edition(rendered, out, issue.folder)))
     return written
 
@@ -39,6 +38,13 @@ def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...]
     """Render the ready editions of an issue to HTML, plain text and a complete .eml message."""
     for language, paths in _render_issue(ctx, issue_id, languages, out, allow_drafts):
         click.echo(f"{issue_id} [{language}]: " + "  ".join(shown(p) for p in paths))
+    if not languages and not allow_drafts:
+        from ..edition import skipped_languages
+        from ..workspace import load_issue
+
+        current = settings(ctx)
+        for language, why in skipped_languages(load_issue(current, issue_id), current.languages):
+            click.echo(f"{issue_id} [{language}]: skipped, {why}")
 
 
 @cli.command("preview")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
-from ..edition import build_edition, load_catalog, ready_languages
+from ..edition import load_edition, ready_languages
 from ..issue import local_images
 from ..render import archive_url, render
 from ..render.locale import format_date
@@ -40,8 +40,7 @@ def build_archive(settings: Settings, issues, out: Path) -> list[Path]:
         languages = ready_languages(issue, settings.languages)
         switcher = [(code, _language_name(code), archive_url(settings, issue.id, code)) for code in languages]
         for language in languages:
-            catalog = None if language == issue.language else load_catalog(issue, language)
-            edition = build_edition(issue, catalog, language)
+            edition = load_edition(settings, issue, language)
             rendered = render(edition, settings, archive=True, alternates=switcher)
             path = out / issue.id / f"{language}.html"
             write_atomically(path, rendered.html.encode("utf-8"))

@@ -78,16 +78,20 @@ def run_session(session, settings) -> None:
                    "or set [translation] translator.", err=True)
     engines: list = []
     pending: dict = {}
+    interrupted = False
     try:
         for number, state in enumerate(todo, 1):
             if _piece(session, state, number, len(todo), settings, engines, pending) == "q":
                 break
-    except (KeyboardInterrupt, click.Abort):
+    except (KeyboardInterrupt, click.Abort):  # click turns Ctrl-C (and the end of input) into Abort
+        interrupted = True
         click.echo("")
     finally:
         for context, text in pending.items():  # an edit never approved is kept as a draft, not lost
             session.save_draft(context, text)
     click.echo(f"{counted(session.decided, 'decision')} saved to {session.path}.")
+    if interrupted:
+        raise KeyboardInterrupt  # exit 130, after saying what was kept
 
 
 def _piece(session, state, number: int, total: int, settings, engines: list, pending: dict) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 from .catalog_files import Catalog, Entry
 from .catalogs import CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, piece_states, pieces, read_catalog
 from .errors import NewsletterError
+from .translation_rules import OVERRIDE
 
 CLOSE_MEMORY = "translation memory: "
 PREVIOUS_SIMILARITY = 0.6  # msgmerge's fuzzy threshold: below it, an old translation is about something else
@@ -30,6 +31,7 @@ class Remembered:
     source: str
     translation: str
     issue_id: str
+    overrides: tuple[str, ...] = ()  # the override comments that came with its approval
 
 
 @dataclass
@@ -83,7 +85,8 @@ def translation_memory(issues_dir: Path, language: str, exclude: str) -> Memory:
             continue
         for entry in catalog:
             if entry.id and approved(entry):
-                remembered = Remembered(entry.id, entry.string, issue_id)
+                accepted = tuple(c for c in entry.comments if c.strip().lower().startswith(OVERRIDE))
+                remembered = Remembered(entry.id, entry.string, issue_id, accepted)
                 memory.exact[entry.id] = remembered
                 memory.entries.append(remembered)
     return memory
@@ -160,6 +163,7 @@ def _changed_or_new(piece: Piece, current: list[Entry], used: set[int], memory: 
     if piece.source in memory.exact:
         remembered = memory.exact[piece.source]
         entry.string, entry.notes = remembered.translation, [MEMORY + remembered.issue_id]
+        entry.comments = list(remembered.overrides)  # a difference accepted there is accepted here too
         result.from_memory += 1
         return entry
     previous = _previous(piece, current, used)

@@ -114,22 +114,33 @@ def translate(ctx, issue_id, targets) -> None:
 @click.pass_context
 def status(ctx, issue_id, languages, as_json) -> None:
     """Per language: approved pieces, drafts, changed since approval, untranslated, ready. Without ID: every issue."""
+    from ..errors import NewsletterError
     from ..workspace import issue_ids, load_issue
     from .reviewing import status_rows, status_line
 
     settings = load_settings(ctx)
     languages = checked_languages(settings, languages) or settings.languages
-    ids = [issue_id] if issue_id else issue_ids(settings)
-    report = [{"issue": one, "languages": status_rows(load_issue(settings, one), languages)} for one in ids]
-    if as_json:
-        click.echo(json.dumps(report[0] if issue_id else {"issues": report}, indent=1, ensure_ascii=False))
+    if issue_id:
+        rows = status_rows(load_issue(settings, issue_id), languages)
+        if as_json:
+            click.echo(json.dumps({"issue": issue_id, "languages": rows}, indent=1, ensure_ascii=False))
+        for row in [] if as_json else rows:
+            click.echo(status_line(row))
         return
-    if not ids:
+    report = []
+    for one in issue_ids(settings):
+        try:  # one broken issue or catalog does not hide the others
+            report.append({"issue": one, "languages": status_rows(load_issue(settings, one), languages)})
+        except NewsletterError as exc:
+            report.append({"issue": one, "error": exc.message})
+    if as_json:
+        click.echo(json.dumps({"issues": report}, indent=1, ensure_ascii=False))
+        return
+    if not report:
         click.echo("No issues yet: create one with `mco-newsletter new <id>`.")
     for item in report:
-        if issue_id:
-            for row in item["languages"]:
-                click.echo(status_line(row))
+        if "error" in item:
+            click.echo(f"{item['issue']}: cannot be read ({item['error']}); `mco-newsletter check` says more")
         else:
             click.echo(f"{item['issue']}: " + " · ".join(status_line(row, short=True) for row in item["languages"]))
 

@@ -373,3 +373,25 @@ def test_render_says_what_it_skipped_and_why(run, workspace, models, tmp_path):
     assert result.exit_code == 0, result.output
     assert "2024-05 [de]: skipped, not approved: 0 of 23 pieces approved: 23 drafts" in result.stdout
     assert "2024-05 [ru]: skipped, no translation yet" in result.stdout
+
+
+def test_interrupted_translation_keeps_its_drafts(settings, workspace, models):
+    """Ctrl-C in the middle of translate keeps every draft made until then (the next run continues)."""
+    import dataclasses
+
+    from mco_newsletter.translation.drafts import draft_catalogs
+    from mco_newsletter.translation.engine import Engine
+    from mco_newsletter.workspace import load_issue
+
+    issue = load_issue(settings, "2023-12")
+    engine = Engine(dataclasses.replace(settings.translation, batch_size=1))
+
+    def progress(language, done, total):
+        if done == 3:
+            raise KeyboardInterrupt  # what Ctrl-C raises, wherever the program is
+
+    with pytest.raises(KeyboardInterrupt):
+        draft_catalogs(settings, issue, ("de",), engine, progress=progress)
+    entries = [m for m in po(workspace, "2023-12", "de")]
+    assert [m.context for m in entries if m.string] == ["title", "preheader", "keywords/1"]
+    assert all(m.fuzzy for m in entries if m.string)

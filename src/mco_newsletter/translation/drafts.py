@@ -14,7 +14,7 @@ from typing import Callable
 from ..catalogs import catalog_path, read_catalog, save_catalog
 from ..errors import NewsletterError
 from ..merging import fill_drafts, merge, translation_memory
-from .engine import Engine, TranslationFailed
+from .engine import Engine, TranslationFailed, TranslationInterrupted
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ def draft_catalogs(settings, issue, targets: tuple[str, ...], engine: Engine,
                 fill_drafts(result, failed.done, note)
                 save_catalog(path, result.catalog)
                 raise _failure(issue, language, path, result, failed) from None
+            except TranslationInterrupted as stopped:  # Ctrl-C: what was drafted is kept
+                fill_drafts(result, stopped.done, note)
+                save_catalog(path, result.catalog)
+                raise
             fill_drafts(result, dict(enumerate(drafts)), note)
         written = save_catalog(path, result.catalog)
         reports.append(DraftReport(language, path, result.kept, result.changed, result.from_memory,

@@ -51,6 +51,14 @@ class TranslationFailed(Exception):
         self.index, self.done, self.cause = index, done, cause
 
 
+class TranslationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during translation, carrying the pieces translated until then."""
+
+    def __init__(self, done: dict[int, str]):
+        super().__init__()
+        self.done = done
+
+
 class Model:
     """One loaded package: its SentencePiece processor and CTranslate2 translator."""
 
@@ -121,15 +129,18 @@ class Engine:
         """
         packages = route(from_code, to_code)
         done: dict[int, str] = {}
-        for group in self._groups(pieces):
-            try:
-                texts = self._route([pieces[i] for i in group], packages, from_code)
-            except Exception as exc:  # noqa: BLE001 — find the piece that fails; keep the others
-                self._one_by_one(pieces, group, packages, from_code, done, exc)
-            else:
-                done.update(zip(group, texts))
-            if progress is not None:
-                progress(len(done), len(pieces))
+        try:
+            for group in self._groups(pieces):
+                try:
+                    texts = self._route([pieces[i] for i in group], packages, from_code)
+                except Exception as exc:  # noqa: BLE001 — find the piece that fails; keep the others
+                    self._one_by_one(pieces, group, packages, from_code, done, exc)
+                else:
+                    done.update(zip(group, texts))
+                if progress is not None:
+                    progress(len(done), len(pieces))
+        except KeyboardInterrupt as exc:
+            raise TranslationInterrupted(dict(done)) from exc
         return [done[i] for i in range(len(pieces))]
 
     def _groups(self, pieces: list[str]) -> list[list[int]]:

@@ -395,3 +395,19 @@ def test_interrupted_translation_keeps_its_drafts(settings, workspace, models):
     entries = [m for m in po(workspace, "2023-12", "de")]
     assert [m.context for m in entries if m.string] == ["title", "preheader", "keywords/1"]
     assert all(m.fuzzy for m in entries if m.string)
+
+
+def test_removed_text_that_comes_back_keeps_its_translation(run, workspace, models):
+    """A section removed (obsolete #~ entries) and put back later gets its approved translation back, no model call."""
+    run("translate", "2024-05", "--lang", "de")
+    approve_all(workspace, "2024-05", "de")
+    issue_md = workspace / "issues" / "2024-05" / "issue.md"
+    original = issue_md.read_text(encoding="utf-8")
+    issue_md.write_text(original[: original.index("## In Krasnodar")], encoding="utf-8")
+    run("translate", "2024-05", "--lang", "de")
+    assert "#~ msgctxt" in (workspace / "issues" / "2024-05" / "de.po").read_text(encoding="utf-8")
+    issue_md.write_text(original, encoding="utf-8")
+    back = run("translate", "2024-05", "--lang", "de")
+    assert "0 pieces drafted, 23 kept" in back.stdout and "Model calls: 0" in back.stdout
+    assert "#~" not in (workspace / "issues" / "2024-05" / "de.po").read_text(encoding="utf-8")
+    assert "de: 23/23 approved" in run("status", "2024-05", "--lang", "de").stdout

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .catalog_files import Catalog, Entry, po_text, read_catalog, write_catalog
+from .catalog_files import Catalog, Entry, po_text, write_catalog
 from .issue import Image, ItemList, Paragraph, Quote, Section
 from .translation_rules import Finding, blocking, check_translation, overrides
 
@@ -22,8 +22,6 @@ MACHINE = "machine translation: "
 MEMORY = "translation memory: approved in issue "
 CHANGED = "changed since approval"
 APPROVED, DRAFT, CHANGED_STATE, UNTRANSLATED = "approved", "draft", "changed", "untranslated"
-
-__all__ = ["Catalog", "Entry", "read_catalog", "write_catalog", "po_text"]
 
 
 @dataclass(frozen=True)

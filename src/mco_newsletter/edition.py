@@ -167,7 +167,8 @@ def _refuse(issue: Issue, language: str, review) -> None:
 
 def load_catalog(issue: Issue, language: str):
     """The issue's catalog of a language as written (no merge, no rules), or None."""
-    from .catalogs import catalog_path, read_catalog
+    from .catalog_files import read_catalog
+    from .catalogs import catalog_path
 
     path = catalog_path(issue, language)
     return read_catalog(path) if path.is_file() else None

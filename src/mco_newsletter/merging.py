@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
 
-from .catalog_files import Catalog, Entry
-from .catalogs import CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, piece_states, pieces, read_catalog
+from .catalog_files import Catalog, Entry, read_catalog
+from .catalogs import CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, count_states, piece_states, pieces
 from .errors import NewsletterError
 from .translation_rules import OVERRIDE
 
@@ -117,6 +117,9 @@ def merge(issue, language: str, old: Catalog | None, memory: Memory | None = Non
     for entry in current:
         if entry.string and (entry.id not in by_source or approved(entry)):
             by_source[entry.id] = entry
+    for entry in old.obsolete if old is not None else []:  # removed text that comes back
+        if entry.string and not entry.plural:
+            by_source.setdefault(entry.id, entry)
     result = Merge(catalog, [])
     used: set[int] = set()
     placed: dict[int, Entry] = {}
@@ -130,7 +133,7 @@ def merge(issue, language: str, old: Catalog | None, memory: Memory | None = Non
         found = by_source.get(piece.source)
         if number not in placed and found is not None and id(found) not in used:
             used.add(id(found))
-            found.context, found.previous_id, found.previous_context = piece.context, None, None
+            found.context, found.obsolete = piece.context, False
             placed[number] = found
     result.kept = len(placed)
     for number, piece in enumerate(wanted):
@@ -152,7 +155,7 @@ def merge(issue, language: str, old: Catalog | None, memory: Memory | None = Non
     retired = [entry for entry in current if id(entry) not in used and entry.string]
     for entry in retired + (old.obsolete if old is not None else []):
         # Removed pieces stay as obsolete entries (#~), as msgmerge keeps them, until the text comes back.
-        if catalog.get(entry.id, entry.context) is None:
+        if id(entry) not in used:
             entry.obsolete = True
             catalog.entries.append(entry)
     return result
@@ -222,7 +225,5 @@ def current_view(issue, language: str) -> tuple[Path, Merge | None, list]:
 
 def language_state(issue, language: str):
     """The review counts of one language (what `status` shows), from the same view `review` walks."""
-    from .catalogs import count_states
-
     _, merged, states = current_view(issue, language)
     return count_states(language, states, merged is not None)

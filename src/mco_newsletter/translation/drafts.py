@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..catalogs import catalog_path, read_catalog, save_catalog
+from ..catalog_files import read_catalog
+from ..catalogs import catalog_path, save_catalog
 from ..errors import NewsletterError
 from ..merging import fill_drafts, merge, translation_memory
 from .engine import Engine, TranslationFailed, TranslationInterrupted

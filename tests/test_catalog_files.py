@@ -157,3 +157,31 @@ def test_check_reads_every_issues_catalogs(run, workspace, models):
     result = run("check")
     assert result.exit_code == 1
     assert f"issues/2023-12/de.po:{line}: not a valid PO file: the string is not closed" in result.stderr
+
+
+def test_a_catalog_written_by_babel_reads_and_writes_back_unchanged(tmp_path):
+    """Catalogs of the tool's earlier versions (babel: 76 columns, a closing blank line) come back byte for byte,
+    and approving one entry changes that entry's lines only."""
+    import io
+
+    from babel.messages.catalog import Catalog as BabelCatalog
+    from babel.messages.pofile import write_po
+
+    from mco_newsletter.catalog_files import read_catalog, write_catalog
+
+    babel = BabelCatalog(locale="de", project="mco-newsletter issue 2024-05")
+    long = "Mass raids on conscripts in Moscow, a deserter kidnapped in Kazakhstan, and traffic police issuing notices."
+    babel.add(long, long.upper(), context="preheader", flags=["fuzzy", "no-python-format"],
+              auto_comments=["machine translation: argos tiny"], locations=[("issues/2024-05/issue.md", 5)])
+    babel.add("Digest May 2024", "DIGEST MAY 2024", context="title", flags=["fuzzy"])
+    buffer = io.BytesIO()
+    write_po(buffer, babel, width=76)
+    path = tmp_path / "de.po"
+    path.write_bytes(buffer.getvalue())
+    catalog = read_catalog(path)
+    write_catalog(path, catalog)
+    assert path.read_bytes() == buffer.getvalue()
+    catalog.get("Digest May 2024", "title").fuzzy = False
+    write_catalog(path, catalog)
+    changes = changed_lines(buffer.getvalue().decode(), path.read_text(encoding="utf-8"))
+    assert changes == ["-#, fuzzy"], changes

@@ -70,9 +70,10 @@ class Entry:
 class Catalog:
     """The entries of one PO file in file order; the header is the entry with an empty msgid."""
 
-    def __init__(self, header: Entry, entries: list[Entry] | None = None):
+    def __init__(self, header: Entry, entries: list[Entry] | None = None, ending: str = "\n"):
         self.header = header
         self.entries: list[Entry] = list(entries or [])
+        self.ending = ending  # how the file ended (babel leaves a blank line): kept, so nothing churns
 
     def __iter__(self):
         return (entry for entry in self.entries if not entry.obsolete and not entry.plural)
@@ -154,7 +155,8 @@ def parse_catalog(text: str, path: Path) -> Catalog:
         header = Entry("", "Content-Type: text/plain; charset=UTF-8\n")
     else:
         entries.remove(header)
-    return Catalog(header, entries)
+    text = text.replace("\r\n", "\n")
+    return Catalog(header, entries, ending=text[len(text.rstrip("\n")):] or "\n")
 
 
 class _Reading:
@@ -295,7 +297,7 @@ def po_text(catalog: Catalog) -> str:
     """The catalog as PO text: unchanged entries exactly as read, changed ones as gettext writes them."""
     blocks = [_block(catalog.header)] + [_block(entry) for entry in catalog.entries if not entry.obsolete]
     blocks += [_block(entry) for entry in catalog.entries if entry.obsolete]
-    return "\n\n".join(blocks) + "\n"
+    return "\n\n".join(blocks) + catalog.ending
 
 
 def _block(entry: Entry) -> str:

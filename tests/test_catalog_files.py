@@ -185,3 +185,17 @@ def test_a_catalog_written_by_babel_reads_and_writes_back_unchanged(tmp_path):
     write_catalog(path, catalog)
     changes = changed_lines(buffer.getvalue().decode(), path.read_text(encoding="utf-8"))
     assert changes == ["-#, fuzzy"], changes
+
+
+def test_what_is_not_a_piece_is_kept(run, workspace, models):
+    """Entries a translator's tool added (plural forms) and closing comments survive translate untouched."""
+    run("translate", "2023-12", "--lang", "de")
+    path = workspace / "issues" / "2023-12" / "de.po"
+    extra = '\nmsgid "one reader"\nmsgid_plural "%d readers"\nmsgstr[0] "ein Leser"\nmsgstr[1] "%d Leser"\n\n# checked by Anna\n'
+    path.write_text(path.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    issue_md = workspace / "issues" / "2023-12" / "issue.md"
+    issue_md.write_text(issue_md.read_text(encoding="utf-8").replace("Hello, dear friend.", "Hello, dear friends."),
+                        encoding="utf-8")
+    assert run("translate", "2023-12", "--lang", "de").exit_code == 0
+    assert 'msgid_plural "%d readers"\nmsgstr[0] "ein Leser"\nmsgstr[1] "%d Leser"\n\n# checked by Anna\n' in \
+        path.read_text(encoding="utf-8")

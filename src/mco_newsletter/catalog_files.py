@@ -41,7 +41,7 @@ class Entry:
     line: int = 0  # where the entry's msgid stands in the file it was read from
     string_line: int = 0  # … and its msgstr
     raw: str | None = None  # the text it was read from, written back while nothing changed
-    plural: bool = False  # msgid_plural/msgstr[n]: not a piece of an issue; always written as read
+    opaque: bool = False  # plural forms, or comments alone: not a piece of an issue; always written as read
     read_as: tuple | None = None
 
     @property
@@ -76,7 +76,7 @@ class Catalog:
         self.ending = ending  # how the file ended (babel leaves a blank line): kept, so nothing churns
 
     def __iter__(self):
-        return (entry for entry in self.entries if not entry.obsolete and not entry.plural)
+        return (entry for entry in self.entries if not entry.obsolete and not entry.opaque)
 
     def get(self, source: str, context: str | None = None) -> Entry | None:
         for entry in self:
@@ -146,7 +146,7 @@ def parse_catalog(text: str, path: Path) -> Catalog:
                 raise CatalogSyntaxError(path, entry.line, "a second header entry (msgid \"\")")
             header = entry
             continue
-        if entry.obsolete or entry.plural:
+        if entry.obsolete or entry.opaque:
             continue
         if entry.key in seen:
             raise CatalogSyntaxError(path, entry.line, f"duplicate message definition (first at line {seen[entry.key]})")
@@ -239,7 +239,7 @@ class _Reading:
             self.seen_msgstr = True
             self.entry.string_line = self.entry.string_line or number
         if keyword in ("msgid_plural",) or keyword.startswith("msgstr["):
-            self.entry.plural = True
+            self.entry.opaque = True
         self.field = keyword
         self.values[keyword] = self._string(match.group(2) or "", number)
 
@@ -286,8 +286,8 @@ class _Reading:
         self.reset()
 
     def _comments_only(self, entries: list[Entry]) -> None:
-        # Comment lines with no entry (a file's closing remarks): kept, as a plural-like opaque block.
-        entry = Entry(f"\0comment-{len(entries)}", plural=True, raw="\n".join(self.lines))
+        # Comment lines with no entry (a file's closing remarks): kept as they are.
+        entry = Entry(f"\0comment-{len(entries)}", opaque=True, raw="\n".join(self.lines))
         entry.read_as = entry.content()
         entries.append(entry)
         self.reset()
@@ -301,7 +301,7 @@ def po_text(catalog: Catalog) -> str:
 
 
 def _block(entry: Entry) -> str:
-    if not entry.changed() or entry.plural:
+    if not entry.changed() or entry.opaque:
         return entry.raw or ""
     lines = ["# " + comment if comment else "#" for comment in entry.comments]
     lines += ["#. " + note if note else "#." for note in entry.notes]

@@ -110,7 +110,7 @@ def new_catalog(issue, language: str, contact: str = "") -> Catalog:
 def merge(issue, language: str, old: Catalog | None, memory: Memory | None = None, contact: str = "") -> Merge:
     """Carry over what still fits the source; list what needs a new draft; make removed pieces obsolete."""
     memory = memory or Memory()
-    catalog = Catalog(old.header) if old is not None else new_catalog(issue, language, contact)
+    catalog = Catalog(old.header, ending=old.ending) if old is not None else new_catalog(issue, language, contact)
     current = [entry for entry in old if entry.id] if old is not None else []
     by_key = {entry.key: entry for entry in current}
     by_source: dict[str, Entry] = {}
@@ -118,7 +118,7 @@ def merge(issue, language: str, old: Catalog | None, memory: Memory | None = Non
         if entry.string and (entry.id not in by_source or approved(entry)):
             by_source[entry.id] = entry
     for entry in old.obsolete if old is not None else []:  # removed text that comes back
-        if entry.string and not entry.plural:
+        if entry.string and not entry.opaque:
             by_source.setdefault(entry.id, entry)
     result = Merge(catalog, [])
     used: set[int] = set()
@@ -152,6 +152,7 @@ def merge(issue, language: str, old: Catalog | None, memory: Memory | None = Non
         if entry.references != reference:
             entry.references = reference
         catalog.entries.append(entry)
+    catalog.entries += [entry for entry in old.entries if entry.opaque] if old is not None else []  # not ours: kept
     retired = [entry for entry in current if id(entry) not in used and entry.string]
     for entry in retired + (old.obsolete if old is not None else []):
         # Removed pieces stay as obsolete entries (#~), as msgmerge keeps them, until the text comes back.

@@ -17,6 +17,8 @@ SAMPLE = REPO / "tests" / "sample"
 # The shared folder beside the repository: seed digests and the SendGrid specs (never copied in).
 SHARED = Path(os.environ.get("MCO_NEWSLETTER_SHARED", REPO.parent / "shared"))
 SAMPLE_ISSUES = ("2023-12", "2024-05")
+# The tiny translation packages: built and installed once per session (tests/tiny_models.py).
+pytest_plugins = ("tiny_models",)
 
 VALID_FRONT = """\
 ---

@@ -126,7 +126,7 @@ def test_render_language_not_ready(run, tmp_path):
     out = tmp_path / "out"
     result = run("render", "2024-05", "--lang", "de", "--out", str(out))
     assert result.exit_code == 1
-    assert "issue 2024-05: no de translation yet" in result.stderr and "translate 2024-05 --to de" in result.stderr
+    assert "issue 2024-05: no de translation yet" in result.stderr and "translate 2024-05 --lang de" in result.stderr
     assert not out.exists()
     unknown = run("render", "2024-05", "--lang", "fr", "--out", str(out))
     assert unknown.exit_code == 2 and "'fr' is not one of the newsletter's languages" in unknown.stderr
@@ -254,15 +254,15 @@ def test_ctrl_c_at_a_prompt_exits_130(workspace, run):
 
 def test_ctrl_c_in_review_exits_130(workspace, settings):
     """Ctrl-C at review's question keeps the decisions made and exits 130."""
-    from babel.messages.catalog import Catalog
-
-    from mco_newsletter.catalogs import catalog_path, pieces, write_catalog
+    from mco_newsletter.catalog_files import Entry, write_catalog
+    from mco_newsletter.catalogs import catalog_path, pieces
+    from mco_newsletter.merging import new_catalog
     from mco_newsletter.workspace import load_issue
 
     issue = load_issue(settings, "2023-12")
-    catalog = Catalog(locale="de")
+    catalog = new_catalog(issue, "de")
     for piece in pieces(issue):
-        catalog.add(piece.source, piece.source.upper(), context=piece.context, flags=["fuzzy"])
+        catalog.entries.append(Entry(piece.source, piece.source.upper(), context=piece.context, flags=["fuzzy"]))
     write_catalog(catalog_path(issue, "de"), catalog)
     code, out, err = interrupt_at_prompt(workspace, ["review", "2023-12", "--lang", "de"], b"[q] quit")
     assert code == 130, err

@@ -5,6 +5,10 @@ one-layer CTranslate2 Transformer with hand-set weights: embeddings are one-hot 
 [token | position], the encoder and decoder layers add nothing, the decoder's cross-attention copies
 source position t at step t, and the output projection maps every piece to its upper-case piece.
 So "hello world" translates to "HELLO WORLD", deterministically, and `add_source_eos` lets it stop.
+
+Like a real Argos model it has limits: a character outside its vocabulary (an emoji) comes back as
+" ⁇ ", and it knows only MAX_POSITIONS positions, so a longer sentence fails with CTranslate2's
+"No position encodings are defined for positions >= 128" (real packages stop at 256 or 500).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ Die Bewegung der Kriegsdienstverweigerer hilft Menschen, die den Militärdienst 
 Quick brown fox jumps over the lazy dog. Zwölf Boxkämpfer jagen Viktor quer über den großen Sylter Deich.
 0123456789 .,;:!?'"()[]{}<>/\\|@#$%^&*_+=-–—’“”«»…
 """
-MAX_POSITIONS = 512
+MAX_POSITIONS = 128
 
 
 def _alphabet() -> str:

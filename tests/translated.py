@@ -19,21 +19,23 @@ LANGUAGES = ("de", "ru")
 
 def approve_translations(workspace: Path, issue_ids=SAMPLE_ISSUES, languages=LANGUAGES) -> None:
     """Write an approved catalog of each language for each issue, failing loudly on a piece with no translation."""
-    from babel.messages.catalog import Catalog
     from babel.messages.pofile import read_po
 
-    from mco_newsletter.catalogs import catalog_path, pieces, write_catalog
+    from mco_newsletter.catalog_files import Entry, write_catalog
+    from mco_newsletter.catalogs import catalog_path, pieces
     from mco_newsletter.issue import parse_issue
+    from mco_newsletter.merging import new_catalog
 
     for language in languages:
         with (TRANSLATIONS / f"{language}.po").open("rb") as handle:
             known = {message.id: message.string for message in read_po(handle) if message.id}
         for issue_id in issue_ids:
             issue = parse_issue(workspace / "issues" / issue_id / "issue.md")
-            catalog = Catalog(locale=language, fuzzy=False)
+            catalog = new_catalog(issue, language)
             for piece in pieces(issue):
                 assert known.get(piece.source), f"tests/translations/{language}.po has no {piece.source[:60]!r}"
-                catalog.add(piece.source, known[piece.source], context=piece.context, flags=["no-python-format"])
+                catalog.entries.append(Entry(piece.source, known[piece.source], context=piece.context,
+                                             flags=["no-python-format"]))
             write_catalog(catalog_path(issue, language), catalog)
 
 
@@ -41,7 +43,7 @@ def approve_translations(workspace: Path, issue_ids=SAMPLE_ISSUES, languages=LAN
 def translated(workspace):
     """Render an edition of a sample issue in its real language: en as written, de and ru from approved catalogs."""
     from mco_newsletter.config import load_settings
-    from mco_newsletter.edition import build_edition, load_catalog
+    from mco_newsletter.edition import load_edition
     from mco_newsletter.render import render
     from mco_newsletter.workspace import load_issue
 
@@ -50,8 +52,7 @@ def translated(workspace):
     def rendered(issue_id: str, language: str, settings=None):
         settings = settings or load_settings(workspace)
         issue = load_issue(settings, issue_id)
-        catalog = None if language == issue.language else load_catalog(issue, language)
-        edition = build_edition(issue, catalog, language)
+        edition = load_edition(settings, issue, language)
         assert not edition.draft
         return render(edition, settings)
 

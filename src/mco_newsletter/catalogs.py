@@ -1,25 +1,27 @@
-"""Issue ↔ PO catalogs: the pieces translators work on, their review state, and the merge after a source edit.
+"""Issue ↔ PO catalogs: the pieces translators work on and the state of each, one answer for every command.
 
-One entry per piece: msgctxt says where it stands (title, preheader, intro/2, section-3/heading,
-section-3/4/item-2, intro/1/alt …), msgid is the source Markdown, msgstr the translation. A machine
-draft is `fuzzy`; an approved entry is one without `fuzzy` and with a translation.
+One entry per piece: msgctxt says where it stands (title, preheader, keywords/1, intro/2,
+section-3/heading, section-3/4/item-2, intro/1/alt …), msgid is the source Markdown, msgstr the
+translation. A draft is `fuzzy`; an approved entry is one without `fuzzy` and with a translation.
+`review`, `status`, `check`, `render` and `send` all see a catalog through piece_states() of its merged
+view (merging.py), so they never disagree about a piece.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .errors import NewsletterError
+from .catalog_files import Catalog, Entry, po_text, write_catalog
 from .issue import Image, ItemList, Paragraph, Quote, Section
+from .translation_rules import Finding, blocking, check_translation, overrides
 
 MACHINE = "machine translation: "
 MEMORY = "translation memory: approved in issue "
 CHANGED = "changed since approval"
-WIDTH = 76
+APPROVED, DRAFT, CHANGED_STATE, UNTRANSLATED = "approved", "draft", "changed", "untranslated"
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,23 @@ class Piece:
     context: str
     source: str
     line: int
+
+
+@dataclass(frozen=True)
+class PieceState:
+    """Where one piece stands in one language: its status, translation and what the rules say of it."""
+
+    piece: Piece
+    status: str  # approved | draft | changed | untranslated
+    translation: str
+    entry: Entry | None = field(compare=False, repr=False)
+    findings: tuple[Finding, ...] = ()
+    problems: tuple[Finding, ...] = ()  # findings no override accepts
+    overridden: tuple[str, ...] = ()
+
+    @property
+    def machine(self) -> bool:
+        return self.entry is not None and any(note.startswith(MACHINE) for note in self.entry.notes)
 
 
 @dataclass(frozen=True)
@@ -42,10 +61,17 @@ class State:
     changed: int
     untranslated: int
     exists: bool
+    broken: int = 0  # approved pieces that break the translation rules
+    overridden: int = 0  # approved pieces whose differences an override accepts
+    lost: int = 0  # drafts that still hold ⁇
+
+    @property
+    def complete(self) -> bool:
+        return self.exists and self.approved == self.total
 
     @property
     def ready(self) -> bool:
-        return self.exists and self.approved == self.total
+        return self.complete and self.broken == 0
 
 
 def catalog_path(issue, language: str) -> Path:
@@ -76,11 +102,14 @@ def _walk(issue, visit: Callable[[str, str, int], str]):
     lines = issue.lines
     title = visit("title", issue.title, lines.get("title", 1))
     preheader = visit("preheader", issue.preheader, lines.get("preheader", 1))
+    # One piece per keyword, so that translation memory carries each from month to month.
+    keywords = tuple(visit(f"keywords/{n}", keyword, lines.get("keywords", 1))
+                     for n, keyword in enumerate(issue.keywords, 1))
     intro = blocks("intro", issue.intro)
     sections = tuple(Section(visit(f"section-{n}/heading", s.heading, s.line), blocks(f"section-{n}", s.blocks), s.line)
                      for n, s in enumerate(issue.sections, 1))
     closing = visit("closing", issue.closing, lines.get("closing", 1)) if issue.closing else None
-    return title, preheader, intro, sections, closing
+    return title, preheader, keywords, intro, sections, closing
 
 
 def pieces(issue) -> list[Piece]:
@@ -100,226 +129,74 @@ def translate_issue(issue, lookup: Callable[[str, str], str | None]):
     return _walk(issue, lambda context, source, line: lookup(context, source) or source)
 
 
-def read_catalog(path: Path):
-    """A PO file as a babel Catalog, or an error naming file and line."""
-    from babel.messages.pofile import PoFileError, read_po
-
-    try:
-        data = path.read_bytes()
-        catalog = read_po(io.BytesIO(data), abort_invalid=True)
-        # babel does not read "#| msgid" (the previous source): it keeps those lines as translator
-        # comments. Drop them there and take the previous source from the text.
-        for message in catalog:
-            message.user_comments = [c for c in message.user_comments if not c.startswith("|")]
-        for (context, source), previous in _previous_sources(data.decode("utf-8")).items():
-            message = catalog.get(source, context)
-            if message is not None:
-                message.previous_id = [previous]
-        return catalog
-    except PoFileError as exc:
-        reason = str(exc.args[0] if exc.args else exc).rsplit(" on ", 1)[0]
-        where = f"{path}:{exc.lineno + 1}" if isinstance(getattr(exc, "lineno", None), int) else str(path)
-        raise NewsletterError(f"{where}: not a valid PO file: {reason}",
-                              hint="fix it in a PO editor, or delete it and run translate again") from None
-    except UnicodeDecodeError as exc:
-        raise NewsletterError(f"{path}: not UTF-8 ({exc.reason})") from None
+def approved(entry: Entry | None) -> bool:
+    return entry is not None and bool(entry.string) and not entry.fuzzy
 
 
-def po_bytes(catalog) -> bytes:
-    from babel.messages.pofile import write_po
-
-    buffer = io.BytesIO()
-    write_po(buffer, catalog, width=WIDTH, include_previous=False, sort_output=False)
-    return _with_previous(buffer.getvalue().decode("utf-8"), catalog).encode("utf-8")
-
-
-def _entry(block: list[str]) -> tuple[str | None, str | None]:
-    """(msgctxt, msgid) of one entry's lines."""
-    from babel.messages.pofile import denormalize
-
-    found: dict[str, list[str]] = {}
-    key = None
-    for line in block:
-        if line.startswith(("msgctxt ", "msgid ", "msgstr ")):
-            key, _, rest = line.partition(" ")
-            found[key] = [rest]
-        elif line.startswith('"') and key:
-            found[key].append(line)
-        elif not line.startswith('"'):
-            key = None
-    context = denormalize("\n".join(found["msgctxt"])) if "msgctxt" in found else None
-    source = denormalize("\n".join(found["msgid"])) if "msgid" in found else None
-    return context, source
-
-
-def _previous_sources(text: str) -> dict[tuple[str | None, str], str]:
-    from babel.messages.pofile import denormalize
-
-    previous = {}
-    for block in text.split("\n\n"):
-        lines = block.splitlines()
-        kept = [line[3:] for line in lines if line.startswith("#| ")]
-        if kept and kept[0].startswith("msgid "):
-            kept[0] = kept[0][len("msgid "):]
-            context, source = _entry(lines)
-            if source:
-                previous[(context, source)] = denormalize("\n".join(kept))
-    return previous
-
-
-def _with_previous(text: str, catalog) -> str:
-    """Write each changed entry's previous source as `#| msgid` lines, formatted like msgid itself."""
-    from babel.messages.pofile import normalize
-
-    blocks = text.split("\n\n")
-    for number, block in enumerate(blocks):
-        lines = block.splitlines()
-        context, source = _entry(lines)
-        message = catalog.get(source, context) if source else None
-        if message is None or not message.previous_id:
-            continue
-        formatted = normalize(message.previous_id[0], width=WIDTH).splitlines()
-        comment = ["#| msgid " + formatted[0]] + ["#| " + line for line in formatted[1:]]
-        at = next(i for i, line in enumerate(lines) if line.startswith(("msgctxt ", "msgid ")))
-        blocks[number] = "\n".join(lines[:at] + comment + lines[at:])
-    return "\n\n".join(blocks)
-
-
-def write_catalog(path: Path, catalog) -> None:
-    """Write atomically: a crash leaves the old file or the new one."""
-    from .files import write_atomically
-
-    write_atomically(path, po_bytes(catalog))
-
-
-def approved(message) -> bool:
-    return bool(message.string) and not message.fuzzy
-
-
-def lookup_in(catalog, *, approved_only: bool) -> Callable[[str, str], str | None]:
-    """A lookup of translations in a catalog by (context, source)."""
-    entries = {(m.context, m.id): m for m in catalog if m.id} if catalog is not None else {}
-
-    def lookup(context: str, source: str) -> str | None:
-        message = entries.get((context, source))
-        if message is None or not message.string or (approved_only and message.fuzzy):
-            return None
-        return message.string
-
-    return lookup
-
-
-def state(issue, language: str) -> State:
-    """Review counts of one language: approved, machine drafts, changed since approval, untranslated."""
-    path = catalog_path(issue, language)
-    catalog = read_catalog(path) if path.is_file() else None
-    entries = {(m.context, m.id): m for m in catalog if m.id} if catalog else {}
-    approved_count = drafts = changed = untranslated = 0
-    wanted = pieces(issue)
-    for piece in wanted:
-        message = entries.get((piece.context, piece.source))
-        if message is None or not message.string:
-            untranslated += 1
-        elif not message.fuzzy:
-            approved_count += 1
-        elif CHANGED in message.auto_comments:
-            changed += 1
-        else:
-            drafts += 1
-    return State(language, len(wanted), approved_count, drafts, changed, untranslated, catalog is not None)
-
-
-def translation_memory(issues_dir: Path, language: str, exclude: str) -> dict[str, tuple[str, str]]:
-    """Approved translations of other issues in this language: source → (translation, issue id)."""
-    memory: dict[str, tuple[str, str]] = {}
-    for path in sorted(issues_dir.glob(f"*/{language}.po")):
-        issue_id = path.parent.name
-        if issue_id == exclude:
-            continue
-        try:
-            catalog = read_catalog(path)
-        except NewsletterError:
-            continue
-        for message in catalog:
-            if message.id and approved(message):
-                memory[message.id] = (message.string, issue_id)
-    return memory
-
-
-@dataclass
-class Merge:
-    """The new catalog of a language, and the pieces that still need a machine draft."""
-
-    catalog: object
-    needs_draft: list[Piece]
-    kept: int = 0
-    from_memory: int = 0
-
-
-def merge(issue, language: str, old, memory: dict[str, tuple[str, str]], contact: str = "") -> Merge:
-    """Carry over what still fits the source; list what needs a new draft; make removed pieces obsolete."""
-    from babel.messages.catalog import Catalog
-
-    now = dt.datetime.now(dt.timezone.utc).replace(second=0, microsecond=0)
-    catalog = Catalog(
-        locale=language, project=f"mco-newsletter issue {issue.id}", version=str(issue.date),
-        msgid_bugs_address=contact, creation_date=old.creation_date if old is not None else now, revision_date=now,
-        last_translator=(old.last_translator if old is not None else "machine translation"),
-        language_team=f"{language}", fuzzy=False,
-        header_comment=f"# {language} translation of issues/{issue.id}/issue.md.\n"
-                       "# Entries marked fuzzy are machine drafts: review them with "
-                       f"`mco-newsletter review {issue.id} --lang {language}` or in a PO editor.\n#")
-    old_entries = [m for m in old if m.id] if old is not None else []
-    by_key = {(m.context, m.id): m for m in old_entries}
-    by_context = {m.context: m for m in old_entries}
-    by_source: dict[str, object] = {}
-    for message in old_entries:
-        if message.string and (message.id not in by_source or approved(message)):
-            by_source[message.id] = message
-    result = Merge(catalog, [])
-    used: set = set()
-    location = f"issues/{issue.id}/issue.md"
+def piece_states(issue, catalog: Catalog | None) -> list[PieceState]:
+    """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view)."""
+    entries = {entry.key: entry for entry in catalog} if catalog is not None else {}
+    states = []
     for piece in pieces(issue):
-        entry = catalog.add(piece.source, "", locations=[(location, piece.line)], context=piece.context)
-        found = by_key.get((piece.context, piece.source)) or by_source.get(piece.source)
-        if found is not None:
-            used.add((found.context, found.id))
-            entry.string, entry.flags = found.string, set(found.flags)
-            entry.auto_comments, entry.user_comments = list(found.auto_comments), list(found.user_comments)
-            entry.previous_id = list(found.previous_id) if found.context == piece.context else []
-            result.kept += 1
-        elif piece.source in memory:
-            entry.string = memory[piece.source][0]
-            entry.auto_comments = [MEMORY + memory[piece.source][1]]
-            result.from_memory += 1
+        entry = entries.get((piece.context, piece.source))
+        translation = entry.string if entry is not None else ""
+        if not translation:
+            status = UNTRANSLATED
+        elif not entry.fuzzy:
+            status = APPROVED
+        elif CHANGED in entry.notes:
+            status = CHANGED_STATE
         else:
-            before = by_context.get(piece.context)
-            if before is not None:
-                entry.previous_id = [before.id]
-                if approved(before):
-                    entry.auto_comments = [CHANGED]
-            result.needs_draft.append(piece)
-        _plain_text(entry)
-    retired = [m for m in old_entries if (m.context, m.id) not in used and m.string]
-    retired += list(old.obsolete.values()) if old is not None else []
-    for message in retired:
-        # Removed pieces stay as obsolete entries (#~), as msgmerge keeps them, until the text comes back.
-        if catalog.get(message.id, message.context) is None:
-            message.obsolete = True
-            catalog.obsolete[(message.id, message.context) if message.context else message.id] = message
-    return result
+            status = DRAFT
+        findings = tuple(check_translation(piece.context, piece.source, translation))
+        accepted = overrides(entry.comments) if entry is not None else set()
+        problems = tuple(blocking(list(findings), accepted))
+        overridden = tuple(sorted({f.rule for f in findings if f not in problems}))
+        states.append(PieceState(piece, status, translation, entry, findings, problems, overridden))
+    return states
 
 
-def _plain_text(message) -> None:
-    # Issue text is prose: a "%" in it is not a format directive, whatever babel guesses.
-    message.flags.discard("python-format")
-    message.flags.add("no-python-format")
+def count_states(language: str, states: list[PieceState], exists: bool) -> State:
+    """The counts status shows, from the same states review walks."""
+    by_status = {status: 0 for status in (APPROVED, DRAFT, CHANGED_STATE, UNTRANSLATED)}
+    for state in states:
+        by_status[state.status] += 1
+    approved_states = [state for state in states if state.status == APPROVED]
+    return State(language, len(states), by_status[APPROVED], by_status[DRAFT], by_status[CHANGED_STATE],
+                 by_status[UNTRANSLATED], exists,
+                 broken=sum(1 for state in approved_states if state.problems),
+                 overridden=sum(1 for state in approved_states if state.overridden and not state.problems),
+                 lost=sum(1 for state in states if state.status != APPROVED and "⁇" in state.translation
+                          and "⁇" not in state.piece.source))
 
 
-def fill_drafts(merged: Merge, drafts: list[str], engine_note: str) -> None:
-    """Put machine drafts into the merged catalog, flagged fuzzy and labelled with the engine."""
-    for piece, draft in zip(merged.needs_draft, drafts):
-        message = merged.catalog.get(piece.source, piece.context)
-        message.string = draft
-        message.flags = {"fuzzy", "no-python-format"}
-        message.auto_comments = [c for c in message.auto_comments if c == CHANGED] + [MACHINE + engine_note]
+def lookup_states(states: list[PieceState], *, approved_only: bool) -> Callable[[str, str], str | None]:
+    """A lookup of translations by (context, source) over piece states."""
+    found = {(s.piece.context, s.piece.source): s.translation for s in states
+             if s.translation and (s.status == APPROVED or not approved_only)}
+    return lambda context, source: found.get((context, source))
+
+
+def now_stamp() -> str:
+    """The time as PO headers write it: 2024-06-01 12:30+0000."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M+0000")
+
+
+def save_catalog(path: Path, catalog: Catalog, *, translator: str | None = None) -> bool:
+    """Write the catalog if anything in it changed, stamping PO-Revision-Date (and Last-Translator); True if written.
+
+    An unchanged catalog is not rewritten: its file, and its revision date, stay as they were.
+    """
+    if path.is_file():
+        before = path.read_bytes().decode("utf-8", "replace")
+        if _without_revision(before) == _without_revision(po_text(catalog)):
+            return False
+    catalog.set_header("PO-Revision-Date", now_stamp())
+    if translator:
+        catalog.set_header("Last-Translator", translator)
+    write_catalog(path, catalog)
+    return True
+
+
+def _without_revision(text: str) -> str:
+    return "\n".join(line for line in text.split("\n") if not line.startswith('"PO-Revision-Date:'))

@@ -148,24 +148,31 @@ class _Reader:
         return ItemList(tuple(items), node.type == "ordered_list", start, self.line(node))
 
     def check_inline(self, node) -> None:
-        from .control_characters import CONTROL_RE
-
         for child in node.walk():
-            if child.type == "text" and CONTROL_RE.search(child.content):
-                # Only an entity gets here (&#7;): a written control character was replaced before parsing.
-                found = CONTROL_RE.search(child.content).group()
-                self.problem(node, f"the text contains a control character (U+{ord(found):04X})",
-                             "remove the character reference (&#…;)")
-            elif child.type in INLINE_NOT_ALLOWED:
-                self.problem(node, *INLINE_NOT_ALLOWED[child.type])
-            elif child.type == "image":
-                self.problem(node, "an image must stand in a paragraph of its own",
-                             "put a blank line before and after ![alt](file)")
-            elif child.type == "link":
-                href = str(child.attrs.get("href", ""))
-                if urlsplit(href).scheme not in LINK_SCHEMES:
-                    self.problem(node, f"link target {href!r} is not a web or mailto address",
-                                 "links need a full address such as https://example.org/page")
+            found = inline_problem(child)
+            if found:
+                self.problem(node, *found)
+
+
+def inline_problem(node) -> tuple[str, str | None] | None:
+    """What the dialect refuses in one node of inline text, as (message, hint); translations get the same check."""
+    from .control_characters import CONTROL_RE
+
+    if node.type == "text" and CONTROL_RE.search(node.content):
+        # Only an entity gets here (&#7;): a written control character was replaced before parsing.
+        found = CONTROL_RE.search(node.content).group()
+        return (f"the text contains a control character (U+{ord(found):04X})",
+                "remove the character reference (&#…;)")
+    if node.type in INLINE_NOT_ALLOWED:
+        return INLINE_NOT_ALLOWED[node.type]
+    if node.type == "image":
+        return "an image must stand in a paragraph of its own", "put a blank line before and after ![alt](file)"
+    if node.type == "link":
+        href = str(node.attrs.get("href", ""))
+        if urlsplit(href).scheme not in LINK_SCHEMES:
+            return (f"link target {href!r} is not a web or mailto address",
+                    "links need a full address such as https://example.org/page")
+    return None
 
 
 def _inline_source(node) -> str:

@@ -10,7 +10,8 @@ from .schema import Finding, Table
 
 TRANSLATION_SCHEMA = {
     "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
-                                   "max_length_factor": (int, float), "max_length": int, "compute_type": str}),
+                                   "max_length_factor": (int, float), "max_length": int, "compute_type": str,
+                                   "max_input_tokens": int, "translator": str}),
 }
 SEGMENTS_SCHEMA = {
     "segments": Table(each=Table(optional={
@@ -23,7 +24,8 @@ def translation_settings(root: Path, data: dict):
     """The typed [translation] table."""
     from .translation.engine import EngineSettings
 
-    return EngineSettings(**data.get("translation", {}))
+    # translator (who approves in review) is read by the review command, not the engine.
+    return EngineSettings(**{k: v for k, v in data.get("translation", {}).items() if k != "translator"})
 
 
 def segments(root: Path, data: dict) -> dict:

@@ -13,7 +13,7 @@ from .options import json_option, language_option, one_language_option, require_
 
 def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path,
                   allow_drafts: bool = False):
-    from ..edition import build_edition, choose_languages, load_catalog
+    from ..edition import choose_languages, load_edition
     from ..render import render
     from ..render.writer import write_edition
     from ..workspace import load_issue
@@ -23,8 +23,7 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
     issue = load_issue(current, issue_id)
     written = []
     for language in choose_languages(issue, current.languages, languages, allow_drafts):
-        catalog = None if language == issue.language else load_catalog(issue, language)
-        rendered = render(build_edition(issue, catalog, language, allow_drafts=allow_drafts), current)
+        rendered = render(load_edition(current, issue, language, allow_drafts=allow_drafts), current)
         written.append((language, write_edition(rendered, out)))
     return written
 
@@ -49,6 +48,13 @@ def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...]
         return
     for language, paths in written:
         click.echo(f"{issue_id} [{language}]: " + "  ".join(shown(p) for p in paths))
+    if not languages and not allow_drafts:
+        from ..edition import skipped_languages
+        from ..workspace import load_issue
+
+        current = settings(ctx)
+        for language, why in skipped_languages(load_issue(current, issue_id), current.languages):
+            click.echo(f"{issue_id} [{language}]: skipped, {why}")
 
 
 @cli.command("preview")

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import click
 
 from . import cli
 from .options import settings as load_settings, shown
+from .reviewing import counted
+
+
+def checked_languages(settings, given: tuple[str, ...], option: str = "--lang") -> tuple[str, ...]:
+    """The given languages, each one of the newsletter's, or a usage error (exit 2)."""
+    for language in given:
+        if language not in settings.languages:
+            raise click.BadParameter(f"{language!r} is not one of the newsletter's languages "
+                                     f"(choose from {', '.join(settings.languages)})", param_hint=option)
+    return tuple(dict.fromkeys(given))
 
 
 @cli.group("models")
@@ -17,11 +28,17 @@ def models() -> None:
 
 
 @models.command("list")
-def models_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def models_list(as_json: bool) -> None:
     """Show the installed language pairs."""
     from ..translation.packages import installed, packages_dir
 
     found = installed()
+    if as_json:
+        click.echo(json.dumps({"folder": str(packages_dir()), "packages": [
+            {"from": p.from_code, "to": p.to_code, "version": p.version, "name": p.name, "path": str(p.path)}
+            for p in found]}, indent=1, ensure_ascii=False))
+        return
     click.echo(f"Packages in {packages_dir()}:")
     for package in found:
         click.echo(f"  {package.from_code} → {package.to_code}  {package.version}  {package.name}")
@@ -39,77 +56,113 @@ def models_install(languages, package_file) -> None:
 
     if package_file and languages:
         raise click.UsageError("give either FROM TO or --file, not both")
+    start = time.monotonic()
+
+    def step(message: str) -> None:
+        click.echo(f"{message} …", err=True)
+
     if package_file:
-        package = install_file(package_file)
+        package = install_file(package_file, step)
     elif len(languages) == 2:
-        package = install_from_index(*languages)
+        package = install_from_index(*languages, step=step)
     else:
         raise click.UsageError("give FROM TO (e.g. `models install en de`) or --file PACKAGE.argosmodel")
-    click.echo(f"Installed {package.label} in {package.path}")
+    click.echo(f"Installed {package.label} in {package.path} ({time.monotonic() - start:.1f} s)")
 
 
 @cli.command("translate")
 @click.argument("issue_id", metavar="ID")
-@click.option("--to", "targets", multiple=True, metavar="L", help="A language to draft (repeatable); default: all others.")
+@click.option("--lang", "--to", "targets", multiple=True, metavar="L",
+              help="A language to draft (repeatable; --to is the old name); default: all others.")
 @click.pass_context
 def translate(ctx, issue_id, targets) -> None:
     """Draft the other editions with offline machine translation into issues/ID/<lang>.po."""
     from ..translation.drafts import draft_catalogs
     from ..translation.engine import Engine
     from ..workspace import load_issue
+    from .progress import TranslationProgress
 
     settings = load_settings(ctx)
+    targets = checked_languages(settings, targets)
     issue = load_issue(settings, issue_id)
-    targets = tuple(dict.fromkeys(targets)) or tuple(lang for lang in settings.languages if lang != issue.language)
+    if issue.language in targets:
+        raise click.BadParameter(f"issue {issue_id} is written in {issue.language}: there is nothing to translate "
+                                 "into it", param_hint="--lang")
+    targets = targets or tuple(lang for lang in settings.languages if lang != issue.language)
     engine = Engine(settings.translation)
-    for report in draft_catalogs(settings, issue, targets, engine):
+    progress = TranslationProgress()
+    try:
+        reports = draft_catalogs(settings, issue, targets, engine, progress=progress.update)
+    finally:
+        progress.finish()
+    for report in reports:
+        parts = [counted(report.drafted, "piece") + " drafted", f"{report.kept} kept"]
+        if report.changed:
+            parts.append(f"{report.changed} changed in the source (previous translation kept for review)")
+        parts.append(f"{report.from_memory} from translation memory")
+        if report.close_matches:
+            parts.append(counted(report.close_matches, "close match", "close matches") + " from translation memory")
         action = "wrote" if report.written else "unchanged"
-        click.echo(f"{issue_id} [{report.language}]: {report.drafted} drafted, {report.kept} kept, "
-                   f"{report.from_memory} from translation memory; {action} {shown(report.path)}")
-    click.echo(f"Model calls: {engine.usage.calls} ({engine.usage.sentences} sentences)")
+        click.echo(f"{issue_id} [{report.language}]: {', '.join(parts)}; {action} {shown(report.path)}")
+    click.echo(f"Model calls: {engine.usage.calls} ({counted(engine.usage.sentences, 'sentence')})")
 
 
 @cli.command("status")
-@click.argument("issue_id", metavar="ID")
+@click.argument("issue_id", metavar="[ID]", required=False)
+@click.option("--lang", "languages", multiple=True, metavar="L", help="Only this language (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def status(ctx, issue_id, as_json) -> None:
-    """Per language: approved pieces, machine drafts, changed since approval, untranslated, ready."""
-    from ..catalogs import state
-    from ..workspace import load_issue
+def status(ctx, issue_id, languages, as_json) -> None:
+    """Per language: approved pieces, drafts, changed since approval, untranslated, ready. Without ID: every issue."""
+    from ..errors import NewsletterError
+    from ..workspace import issue_ids, load_issue
+    from .reviewing import status_rows, status_line
 
     settings = load_settings(ctx)
-    issue = load_issue(settings, issue_id)
-    rows = []
-    for language in settings.languages:
-        if language == issue.language:
-            rows.append({"language": language, "source": True, "ready": True})
-            continue
-        review = state(issue, language)
-        rows.append({"language": language, "source": False, "total": review.total, "approved": review.approved,
-                     "machine_drafts": review.drafts, "changed": review.changed,
-                     "untranslated": review.untranslated, "ready": review.ready})
-    if as_json:
-        click.echo(json.dumps({"issue": issue_id, "languages": rows}, indent=1))
+    languages = checked_languages(settings, languages) or settings.languages
+    if issue_id:
+        rows = status_rows(load_issue(settings, issue_id), languages)
+        if as_json:
+            click.echo(json.dumps({"issue": issue_id, "languages": rows}, indent=1, ensure_ascii=False))
+        for row in [] if as_json else rows:
+            click.echo(status_line(row))
         return
-    for row in rows:
-        if row["source"]:
-            click.echo(f"{row['language']}: source language, ready")
+    report = []
+    for one in issue_ids(settings):
+        try:  # one broken issue or catalog does not hide the others
+            report.append({"issue": one, "languages": status_rows(load_issue(settings, one), languages)})
+        except NewsletterError as exc:
+            report.append({"issue": one, "error": exc.message})
+    if as_json:
+        click.echo(json.dumps({"issues": report}, indent=1, ensure_ascii=False))
+        return
+    if not report:
+        click.echo("No issues yet: create one with `mco-newsletter new <id>`.")
+    for item in report:
+        if "error" in item:
+            click.echo(f"{item['issue']}: cannot be read ({item['error']}); `mco-newsletter check` says more")
         else:
-            click.echo(f"{row['language']}: {row['approved']}/{row['total']} approved, {row['machine_drafts']} machine "
-                       f"drafts, {row['changed']} changed since approval, {row['untranslated']} untranslated — "
-                       f"{'ready' if row['ready'] else 'not ready'}")
+            click.echo(f"{item['issue']}: " + " · ".join(status_line(row, short=True) for row in item["languages"]))
 
 
 @cli.command("review")
 @click.argument("issue_id", metavar="ID")
 @click.option("--lang", "language", required=True, metavar="L", help="The language to review.")
+@click.option("--translator", metavar='"NAME <EMAIL>"',
+              help="Who approves: written to the catalog's Last-Translator (default: [translation] translator).")
 @click.pass_context
-def review(ctx, issue_id, language) -> None:
-    """Walk the pieces not yet approved: accept, edit, skip or quit. Every decision is saved at once."""
-    from ..review import run_review
+def review(ctx, issue_id, language, translator) -> None:
+    """Walk the pieces not yet approved: approve, edit, machine draft, skip or quit. Every decision is saved at once."""
+    from ..review import Review, translator_identity
     from ..workspace import load_issue
+    from .reviewing import run_session
 
     settings = load_settings(ctx)
+    checked_languages(settings, (language,))
     issue = load_issue(settings, issue_id)
-    run_review(issue, language)
+    if language == issue.language:
+        raise click.BadParameter(f"issue {issue_id} is written in {language}: its {language} edition is the source, "
+                                 "there is nothing to review", param_hint="--lang")
+    configured = (settings.raw.get("translation") or {}).get("translator")
+    session = Review(issue, language, translator=translator_identity(translator or configured))
+    run_session(session, settings)

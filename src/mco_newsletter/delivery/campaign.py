@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..edition import build_edition, load_catalog, ready_languages
+from ..edition import load_edition, ready_languages
 from ..errors import NewsletterError
 from ..issue import Issue
 from ..render import render
@@ -66,8 +66,7 @@ def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_pre
     tag = placeholder_tag()
     prepared = {}
     for language in languages:
-        catalog = None if language == issue.language else load_catalog(issue, language)
-        edition = build_edition(issue, catalog, language)  # refuses anything not approved
+        edition = load_edition(settings, issue, language)  # refuses anything not approved or against the rules
         rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag))
         prepared[language] = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
     return prepared

@@ -1,12 +1,21 @@
-"""`translate`: merge each language's catalog with the current source, draft what is new or changed, save."""
+"""`translate`: merge each language's catalog with the current source, draft what is new, save.
+
+A changed piece keeps its human translation (fuzzy, with the previous source): it costs no model call.
+If the engine fails on a piece, everything drafted before it is saved and the error names the piece;
+running translate again continues from there.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
-from ..catalogs import catalog_path, fill_drafts, merge, po_bytes, read_catalog, translation_memory, write_catalog
+from ..catalog_files import read_catalog
+from ..catalogs import catalog_path, save_catalog
 from ..errors import NewsletterError
-from .engine import Engine
+from ..merging import fill_drafts, merge, translation_memory
+from .engine import Engine, TranslationFailed, TranslationInterrupted
 
 
 @dataclass(frozen=True)
@@ -14,21 +23,25 @@ class DraftReport:
     """What translate did for one language."""
 
     language: str
-    path: object
+    path: Path
     kept: int
+    changed: int
     from_memory: int
+    close_matches: int
     drafted: int
     written: bool
 
 
-def draft_catalogs(settings, issue, targets: tuple[str, ...], engine: Engine) -> list[DraftReport]:
-    """Bring every target language's catalog up to date; one batched model call per language pair."""
+def draft_catalogs(settings, issue, targets: tuple[str, ...], engine: Engine,
+                   progress: Callable[[str, int, int], None] | None = None) -> list[DraftReport]:
+    """Bring every target language's catalog up to date; progress(language, done, total) after each group."""
     for language in targets:
         if language not in settings.languages:
             raise NewsletterError(f"{language!r} is not one of the newsletter's languages",
-                                  hint=f"choose from {', '.join(settings.languages)}")
+                                  hint=f"choose from {', '.join(settings.languages)}", exit_code=2)
         if language == issue.language:
-            raise NewsletterError(f"issue {issue.id} is written in {language}: there is nothing to translate into it")
+            raise NewsletterError(f"issue {issue.id} is written in {language}: there is nothing to translate into it",
+                                  exit_code=2)
     merged = {}
     for language in targets:
         path = catalog_path(issue, language)
@@ -37,18 +50,37 @@ def draft_catalogs(settings, issue, targets: tuple[str, ...], engine: Engine) ->
                                  contact=settings.sender.reply_to)
     reports = []
     for language, result in merged.items():
-        if result.needs_draft:
-            drafts = engine.translate([piece.source for piece in result.needs_draft], issue.language, language)
-            fill_drafts(result, drafts, f"{engine.name} {engine.describe(issue.language, language)}")
         path = catalog_path(issue, language)
-        new = po_bytes(result.catalog)
-        # An unchanged catalog is not rewritten: its file, and its revision date, stay as they were.
-        changed = not path.is_file() or _without_revision(path.read_bytes()) != _without_revision(new)
-        if changed:
-            write_catalog(path, result.catalog)
-        reports.append(DraftReport(language, path, result.kept, result.from_memory, len(result.needs_draft), changed))
+        if result.needs_draft:
+            note = f"{engine.name} {engine.describe(issue.language, language)}"
+            report = None
+            if progress is not None:
+                progress(language, 0, len(result.needs_draft))
+                report = lambda done, total, language=language: progress(language, done, total)  # noqa: E731
+            try:
+                drafts = engine.translate([piece.source for piece in result.needs_draft], issue.language, language,
+                                          progress=report)
+            except TranslationFailed as failed:
+                fill_drafts(result, failed.done, note)
+                save_catalog(path, result.catalog)
+                raise _failure(issue, language, path, result, failed) from None
+            except TranslationInterrupted as stopped:  # Ctrl-C: what was drafted is kept
+                fill_drafts(result, stopped.done, note)
+                save_catalog(path, result.catalog)
+                raise
+            fill_drafts(result, dict(enumerate(drafts)), note)
+        written = save_catalog(path, result.catalog)
+        reports.append(DraftReport(language, path, result.kept, result.changed, result.from_memory,
+                                   result.close_matches, len(result.needs_draft), written))
     return reports
 
 
-def _without_revision(data: bytes) -> bytes:
-    return b"\n".join(line for line in data.split(b"\n") if not line.startswith(b'"PO-Revision-Date:'))
+def _failure(issue, language: str, path: Path, result, failed: TranslationFailed) -> NewsletterError:
+    piece = result.needs_draft[failed.index]
+    done = len(failed.done)
+    return NewsletterError(
+        f"issues/{issue.id}/issue.md:{piece.line}: the translation engine failed on {piece.context} "
+        f"({issue.language}→{language}): {failed.cause}",
+        hint=f"the {done} {'draft' if done == 1 else 'drafts'} made before it {'is' if done == 1 else 'are'} "
+             f"saved in {path.name}; running translate again continues from there (check [translation] in "
+             "newsletter.toml, or shorten that piece)")

@@ -1,17 +1,24 @@
 """The translation engine: an installed Argos package run directly through SentencePiece and CTranslate2.
 
-All sentences of an issue and language pair go to the model in one batched `translate_batch` call;
-nothing here touches the network (argostranslate's own translate path would fetch a sentence
+Pieces go to the model in groups of about `batch_size` sentences, one batched `translate_batch` call
+per group and package, so that progress can be shown and an error loses only the group it happened
+in; nothing here touches the network (argostranslate's own translate path would fetch a sentence
 splitter on first use).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
-from .markup import sentences, split_markup
+from .markup import spaced_sentences, split_long, split_markup, split_unknown
+from .model_file import position_limit
 from .packages import Package, route
+
+Progress = Callable[[int, int], None]
+SENTENCE_END = re.compile(r"[.!?…]+\s")
 
 
 @dataclass(frozen=True)
@@ -24,6 +31,7 @@ class EngineSettings:
     max_length_factor: float = 2.0
     max_length: int = 0  # a fixed decoding limit in tokens; 0: max_length_factor × the longest sentence
     compute_type: str = "default"  # CTranslate2's: "default" runs the model as stored; "auto", "int8", …
+    max_input_tokens: int = 0  # longest input the model is given; 0: half the positions the model knows
 
 
 @dataclass
@@ -33,6 +41,22 @@ class Usage:
     calls: int = 0
     sentences: int = 0
     packages: list[str] = field(default_factory=list)
+
+
+class TranslationFailed(Exception):
+    """The model failed on one piece; the pieces translated before it are kept."""
+
+    def __init__(self, index: int, done: dict[int, str], cause: BaseException):
+        super().__init__(str(cause))
+        self.index, self.done, self.cause = index, done, cause
+
+
+class TranslationInterrupted(KeyboardInterrupt):
+    """Ctrl-C during translation, carrying the pieces translated until then."""
+
+    def __init__(self, done: dict[int, str]):
+        super().__init__()
+        self.done = done
 
 
 class Model:
@@ -54,6 +78,19 @@ class Model:
         except (RuntimeError, OSError, ValueError) as exc:
             raise NewsletterError(f"{package.path}: cannot load the translation model: {exc}",
                                   hint="reinstall the package with `mco-newsletter models install`") from None
+        self.positions = position_limit(package.path / "model" / "model.bin")
+        # Half the positions: the translation may come out longer than its source and needs room too.
+        self.max_input = settings.max_input_tokens or max(8, self.positions // 2)
+        self._known: dict[str, bool] = {}
+
+    def knows(self, char: str) -> bool:
+        """True when the vocabulary has the character (else the model would answer ⁇)."""
+        if char not in self._known:
+            self._known[char] = self.tokenizer.unk_id() not in self.tokenizer.encode(char)
+        return self._known[char]
+
+    def count(self, text: str) -> int:
+        return len(self.tokenizer.encode(text))
 
     def translate(self, texts: list[str]) -> list[str]:
         """Sentences in, sentences out, in one batched call."""
@@ -64,7 +101,7 @@ class Model:
         limit = self.settings.max_length or int(longest * self.settings.max_length_factor) + 10
         results = self.translator.translate_batch(
             tokens, beam_size=self.settings.beam_size, max_batch_size=self.settings.batch_size,
-            max_decoding_length=limit)
+            max_decoding_length=min(limit, self.positions))
         return [self.tokenizer.decode(result.hypotheses[0]).strip() for result in results]
 
 
@@ -83,45 +120,81 @@ class Engine:
         """Which package(s) a pair goes through, for the catalogs' comments."""
         return " + ".join(p.label for p in route(from_code, to_code))
 
-    def translate(self, pieces: list[str], from_code: str, to_code: str) -> list[str]:
-        """Translate Markdown pieces; every URL, address, number and bit of syntax comes back as it was."""
-        texts = list(pieces)
-        for package in route(from_code, to_code):
+    def translate(self, pieces: list[str], from_code: str, to_code: str,
+                  progress: Progress | None = None) -> list[str]:
+        """Translate Markdown pieces; every URL, address, number and bit of syntax comes back as it was.
+
+        progress(done, total) is called after every group of pieces. If the model fails, TranslationFailed
+        says which piece and carries every piece translated until then.
+        """
+        packages = route(from_code, to_code)
+        done: dict[int, str] = {}
+        try:
+            for group in self._groups(pieces):
+                try:
+                    texts = self._route([pieces[i] for i in group], packages, from_code)
+                except Exception as exc:  # noqa: BLE001 — find the piece that fails; keep the others
+                    self._one_by_one(pieces, group, packages, from_code, done, exc)
+                else:
+                    done.update(zip(group, texts))
+                if progress is not None:
+                    progress(len(done), len(pieces))
+        except KeyboardInterrupt as exc:
+            raise TranslationInterrupted(dict(done)) from exc
+        return [done[i] for i in range(len(pieces))]
+
+    def _groups(self, pieces: list[str]) -> list[list[int]]:
+        """Consecutive pieces in groups of about batch_size sentences."""
+        groups: list[list[int]] = [[]]
+        size = 0
+        for index, piece in enumerate(pieces):
+            if size >= self.settings.batch_size:
+                groups.append([])
+                size = 0
+            groups[-1].append(index)
+            size += 1 + len(SENTENCE_END.findall(piece))  # about the sentences: no need to split them twice
+        return [group for group in groups if group]
+
+    def _one_by_one(self, pieces, group, packages, from_code, done, error) -> None:
+        for index in group:
+            try:
+                done[index] = self._route([pieces[index]], packages, from_code)[0]
+            except Exception as exc:  # noqa: BLE001
+                raise TranslationFailed(index, dict(done), exc) from exc
+        raise TranslationFailed(group[0], dict(done), error) from error  # failed together, not alone
+
+    def _route(self, texts: list[str], packages: list[Package], from_code: str) -> list[str]:
+        for package in packages:
             texts = self._through(package, texts, from_code)
             from_code = package.to_code
         return texts
 
     def _through(self, package: Package, pieces: list[str], language: str) -> list[str]:
+        model = self._model(package)
         plans = []
         batch: list[str] = []
         for piece in pieces:
-            plan = []
+            plan: list = []
             for translate, part in split_markup(piece):
-                if not translate:
-                    plan.append(part)
-                    continue
-                lead, found, trail = sentences(part, language)
-                plan.append((lead, len(batch), len(found), trail))
-                batch.extend(found)
+                for keep, run in (split_unknown(part, model.knows) if translate else [(False, part)]):
+                    if not keep:
+                        plan.append(run)
+                        continue
+                    plan.append(run[: len(run) - len(run.lstrip())])
+                    for sentence, space in spaced_sentences(run, language):
+                        for chunk, gap in split_long(sentence, model.count, model.max_input):
+                            plan += [len(batch), gap]
+                            batch.append(chunk)
+                        plan.append(space)
+                    plan.append(run[len(run.rstrip()):])
             plans.append(plan)
         if batch:
-            model = self._model(package)
             translated = model.translate(batch)
             self.usage.calls += 1
             self.usage.sentences += len(batch)
             if package.label not in self.usage.packages:
                 self.usage.packages.append(package.label)
-        out = []
-        for plan in plans:
-            text = []
-            for item in plan:
-                if isinstance(item, str):
-                    text.append(item)
-                else:
-                    lead, start, count, trail = item
-                    text.append(lead + " ".join(translated[start:start + count]) + trail)
-            out.append("".join(text))
-        return out
+        return ["".join(translated[item] if isinstance(item, int) else item for item in plan) for plan in plans]
 
     def _model(self, package: Package) -> Model:
         key = (package.from_code, package.to_code)

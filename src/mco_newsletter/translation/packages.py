@@ -11,6 +11,7 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from ..errors import NewsletterError
 
@@ -68,8 +69,14 @@ def route(from_code: str, to_code: str, available: list[Package] | None = None) 
         return [by_pair[from_code, PIVOT], by_pair[PIVOT, to_code]]
     have = ", ".join(f"{p.from_code}→{p.to_code}" for p in available) or "none"
     raise NewsletterError(f"no translation package for {from_code}→{to_code} (installed: {have})",
-                          hint=f"mco-newsletter models install {from_code} {to_code}, or install "
-                               f"{from_code}→{PIVOT} and {PIVOT}→{to_code} to go through English")
+                          hint=_install_hint(from_code, to_code))
+
+
+def _install_hint(from_code: str, to_code: str) -> str:
+    direct = f"mco-newsletter models install {from_code} {to_code}"
+    if PIVOT in (from_code, to_code):  # English is one end: there is no way round through it
+        return direct
+    return f"{direct}, or install {from_code}→{PIVOT} and {PIVOT}→{to_code} to go through English"
 
 
 def check_package_file(path: Path) -> dict:
@@ -120,10 +127,14 @@ def _argos():
     return argostranslate.package
 
 
-def install_file(path: Path) -> Package:
-    """Check and install a package file with Argos's installer."""
+def install_file(path: Path, step: Callable[[str], None] | None = None) -> Package:
+    """Check and install a package file with Argos's installer; step(message) says what it is doing."""
+    step = step or (lambda message: None)
+    step(f"Checking {path.name} ({path.stat().st_size / 2**20:.1f} MiB)" if path.is_file() else f"Checking {path}")
     metadata = check_package_file(path)
     packages_dir().mkdir(parents=True, exist_ok=True)
+    step(f"Installing {metadata['from_code']}→{metadata['to_code']} with Argos Translate "
+         "(loading it takes a few seconds)")
     _argos().install_from_path(path)
     for package in installed():
         if (package.from_code, package.to_code) == (metadata["from_code"], metadata["to_code"]):
@@ -131,12 +142,15 @@ def install_file(path: Path) -> Package:
     raise NewsletterError(f"{path}: Argos did not install the package")
 
 
-def install_from_index(from_code: str, to_code: str) -> Package:
+def install_from_index(from_code: str, to_code: str, step: Callable[[str], None] | None = None) -> Package:
     """Download a package from the Argos index and install it (needs the internet)."""
+    step = step or (lambda message: None)
+    step("Loading Argos Translate (a few seconds)")
     package_module = _argos()
     import argostranslate.settings
 
     _reachable(argostranslate.settings.remote_package_index)
+    step("Reading the Argos package index")
     try:
         package_module.update_package_index()
         candidates = [p for p in package_module.get_available_packages()
@@ -146,14 +160,16 @@ def install_from_index(from_code: str, to_code: str) -> Package:
                               hint="offline, download the .argosmodel elsewhere and run "
                                    "`mco-newsletter models install --file PACKAGE.argosmodel`") from None
     if not candidates:
-        raise NewsletterError(f"the Argos index has no {from_code}→{to_code} package",
-                              hint=f"install {from_code}→en and en→{to_code}: translation then goes through English")
+        hint = None if PIVOT in (from_code, to_code) else \
+            f"install {from_code}→{PIVOT} and {PIVOT}→{to_code}: translation then goes through English"
+        raise NewsletterError(f"the Argos index has no {from_code}→{to_code} package", hint=hint)
+    step(f"Downloading {from_code}→{to_code}")
     try:
         downloaded = Path(candidates[0].download())
     except Exception as exc:  # noqa: BLE001
         raise NewsletterError(f"download failed: {exc}",
                               hint="offline, use `mco-newsletter models install --file PACKAGE.argosmodel`") from None
-    return install_file(downloaded)
+    return install_file(downloaded, step)
 
 
 def _reachable(url: str, timeout: float = 5.0) -> None:

@@ -101,7 +101,7 @@ class _IssuePages:
 
 def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _IssuePages:
     """Render every approved edition of an issue (nothing is written until all of them rendered)."""
-    from ..edition import build_edition, load_catalog, ready_languages
+    from ..edition import load_edition, ready_languages
     from ..render import render
     from ..render.locale import format_date
     from .feed import edition_content
@@ -113,8 +113,7 @@ def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _Issu
         switcher = [(code, language_name(code), site.url(f"{issue.id}/{code}.html", page)) for code in languages]
         links = {"index": site.url(f"{language}/index.html", page, folder=True),
                  "feed": site.url(f"{language}/feed.atom", page)}
-        catalog = None if language == issue.language else load_catalog(issue, language)
-        edition = build_edition(issue, catalog, language)
+        edition = load_edition(settings, issue, language)
         rendered = render(edition, settings, archive=True, alternates=switcher, links=links)
         # The pictures lie beside the page: the same relative address works on the site and on disk.
         files.append((page, rendered.browsable_html().encode("utf-8")))

@@ -1,0 +1,72 @@
+"""Fixtures for the translation tests: tiny real Argos packages, built and installed once per session.
+
+Installing goes through Argos's own installer, which imports argostranslate (and torch): seconds per
+install. It runs once per session into a template folder; each test gets its own copy of that folder,
+so a test can add, break or remove packages without touching another test's.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+PAIRS = (("en", "de"), ("en", "ru"), ("de", "en"), ("ru", "en"))
+
+
+@pytest.fixture(scope="session")
+def package_files(tmp_path_factory) -> dict[tuple[str, str], Path]:
+    """Tiny upper-casing packages for en→de, en→ru, de→en and ru→en, built once."""
+    from tiny_argos import build_package
+
+    folder = tmp_path_factory.mktemp("argos-build")
+    return {pair: build_package(folder, *pair) for pair in PAIRS}
+
+
+@pytest.fixture(scope="session")
+def installed_packages(package_files, tmp_path_factory) -> Path:
+    """Every tiny package installed once with Argos's installer, into a session folder copied by `models`."""
+    from mco_newsletter.translation.packages import install_file
+
+    folder = tmp_path_factory.mktemp("argos-installed") / "packages"
+    before = os.environ.get("ARGOS_PACKAGES_DIR")
+    os.environ["ARGOS_PACKAGES_DIR"] = str(folder)
+    try:
+        for path in package_files.values():
+            install_file(path)
+    finally:
+        if before is None:
+            del os.environ["ARGOS_PACKAGES_DIR"]
+        else:
+            os.environ["ARGOS_PACKAGES_DIR"] = before
+    return folder
+
+
+@pytest.fixture
+def models(installed_packages, tmp_path, monkeypatch) -> Path:
+    """This test's own packages folder: a copy of the installed tiny packages, named by $ARGOS_PACKAGES_DIR."""
+    folder = tmp_path / "argos-packages"
+    # Hard links: instant, and a test that removes a package only unlinks its own copy.
+    shutil.copytree(installed_packages, folder, copy_function=os.link)
+    monkeypatch.setenv("ARGOS_PACKAGES_DIR", str(folder))
+    return folder
+
+
+def po(workspace: Path, issue_id: str, language: str):
+    """The catalog of an issue's language in the test workspace."""
+    from mco_newsletter.catalog_files import read_catalog
+
+    return read_catalog(workspace / "issues" / issue_id / f"{language}.po")
+
+
+def approve_all(workspace: Path, issue_id: str, language: str) -> None:
+    """Untick fuzzy on every entry, as a translator would in a PO editor."""
+    from mco_newsletter.catalog_files import read_catalog, write_catalog
+
+    path = workspace / "issues" / issue_id / f"{language}.po"
+    catalog = read_catalog(path)
+    for entry in catalog:
+        entry.fuzzy = False
+    write_catalog(path, catalog)

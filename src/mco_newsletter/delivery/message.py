@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..config import Settings
+from ..errors import NewsletterError
 from ..render import Rendered
 from ..render.mime import MessageTemplate, message_template
 from ..subscribers.tokens import TOKEN_LENGTH
@@ -42,10 +43,16 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
     """Keep what every reader's copy shares, with its message encoded once."""
     subject = subject_prefix + rendered.subject
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
-    template = message_template(subject=subject, text=rendered.text, html=rendered.html,
-                                language=rendered.edition.language, sender_name=settings.sender.name,
-                                sender_address=settings.sender.address, reply_to=settings.sender.reply_to,
-                                list_id=list_id, tag=tag)
+    try:
+        template = message_template(subject=subject, text=rendered.text, html=rendered.html,
+                                    language=rendered.edition.language, sender_name=settings.sender.name,
+                                    sender_address=settings.sender.address, reply_to=settings.sender.reply_to,
+                                    list_id=list_id, tag=tag)
+    except (ValueError, UnicodeError) as exc:
+        raise NewsletterError(f"issue {rendered.edition.issue_id} [{rendered.edition.language}]: the message "
+                              f"cannot be built: {exc}",
+                              hint=f"run `mco-newsletter check {rendered.edition.issue_id}`; nothing was sent "
+                                   "or recorded") from None
     return PreparedEdition(
         issue_id=rendered.edition.issue_id, language=rendered.edition.language, subject=subject,
         html=rendered.html, text=rendered.text, tag=tag, sender_name=settings.sender.name,

@@ -77,7 +77,11 @@ def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_pre
     for language in languages:
         catalog = None if language == issue.language else load_catalog(issue, language)
         edition = build_edition(issue, catalog, language)  # refuses anything not approved
-        rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag))
+        try:
+            rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag))
+        except ValueError as exc:  # a value that cannot go into the message (a header with a line break)
+            raise NewsletterError(f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
+                                  hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded") from None
         prepared[language] = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
     return prepared
 

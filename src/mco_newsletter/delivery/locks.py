@@ -74,11 +74,16 @@ class Claim:
 
 
 def _holder(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        text = ""
-    return text or "a process that is just starting"
+    # The holder writes who it is just after taking the lock: give it a moment to do so.
+    for _ in range(25):
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace").strip()
+        except OSError:
+            text = ""
+        if text:
+            return text
+        time.sleep(POLL_SECONDS)
+    return "a process that is just starting"
 
 
 class Transmissions:

@@ -226,6 +226,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
     ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed})
+    app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
     app.state.site = site
     app.add_middleware(RouteLog)
     return app

@@ -399,3 +399,26 @@ def test_a_full_disk_under_the_outbox(run, workspace, tmp_path):
     rerun = run("send", "2024-05", "--segment", "all", "--yes")
     assert rerun.exit_code == 0, rerun.output
     assert outbox_recipients(workspace) == Counter(addresses)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("timeout = 30\n\n[webhook]", "timeout = -1\n\n[webhook]", "smtp.timeout must be a number of seconds: above 0"),
+    ("timeout = 30\n\n[smtp]", "timeout = 0\n\n[smtp]", "sendgrid.timeout must be a number of seconds: above 0"),
+    ('api_host = "https://api.sendgrid.com"', 'api_host = "http://api.sendgrid.com"', "must start with https://"),
+    ('api_host = "https://api.sendgrid.com"', 'api_host = "https://api.sendgrid.com\\r\\nX: y"', "one line"),
+    ("messages_per_second = 0 ", "messages_per_second = nan ", "smtp.messages_per_second must be a rate"),
+    ("max_age_seconds = 300", "max_age_seconds = -1", "webhook.max_age_seconds must be a number of seconds"),
+    ('host = "localhost"', 'host = "smtp example.org"', "smtp.host 'smtp example.org' is not a host name"),
+    ("retry_max_seconds = 30 ", "retry_max_seconds = inf ", "sending.retry_max_seconds must be a number of seconds"),
+    ("max_retries = 6 ", "max_retries = 1000 ", "sending.max_retries must be between 0 and 100"),
+], ids=["smtp_timeout", "sendgrid_timeout", "http_api_host", "api_host_two_lines", "nan_rate", "max_age",
+        "host_with_space", "infinite_backoff", "max_retries"])
+def test_check_validates_sending_settings_as_they_are_used(run, workspace, old, new, message):
+    """`check` refuses sending values that could not work (non-positive timeouts, http API hosts, NaN …), with the line."""
+    set_setting(workspace, old, new)
+    result = run("check")
+    assert result.exit_code == 1
+    line = next(number for number, text in enumerate((workspace / "newsletter.toml").read_text().splitlines(), 1)
+                if text.startswith(new.split("\n")[0].strip()))
+    reported = [text for text in result.stderr.splitlines() if text.startswith(f"newsletter.toml:{line}: ")]
+    assert reported and message in reported[0], result.stderr

@@ -70,7 +70,7 @@ def scrub_rejects(folder: Path, addresses: set[str]) -> int:
         if len(kept) == len(rows):
             continue
         out = io.StringIO(newline="")
-        csv.writer(out, delimiter=delimiter).writerows(kept)
+        csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
         write_atomically(path, (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"), private=True)
         removed += len(rows) - len(kept)
     return removed

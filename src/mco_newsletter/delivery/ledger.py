@@ -189,6 +189,12 @@ class Ledger:
     def mark_sent(self, accepted: list[tuple[int, str | None]]) -> None:
         """Record that the provider accepted these rows (with its message id, when it gives one)."""
         at = now()
+        if len(accepted) == 1:  # one message (SMTP, per connection): one autocommitted statement
+            (row_id, provider_id), = accepted
+            with self.lock:
+                self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                                " updated_at = ? WHERE id = ?", (provider_id, at, row_id))
+            return
         ids = {provider_id for _, provider_id in accepted}
         with self.lock, self.store.transaction() as db:
             if len(ids) == 1:  # one provider id for the whole request: one statement
@@ -200,25 +206,11 @@ class Ledger:
                                " updated_at = ? WHERE id = ?",
                                [(provider_id, at, row_id) for row_id, provider_id in accepted])
 
-    def hand_over(self, done: tuple[int, str | None] | None, starting: int | None) -> None:
-        """One connection's step: the message just accepted is `sent`, the next one `sending`, in one commit."""
-        at = now()
-        with self.lock:
-            if done is not None and starting is not None:
-                self.db.execute("BEGIN IMMEDIATE")
-            try:
-                if done is not None:
-                    self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                                    " updated_at = ? WHERE id = ?", (done[1], at, done[0]))
-                if starting is not None:
-                    self.db.execute("UPDATE deliveries SET state = 'sending', attempts = attempts + 1, updated_at = ?"
-                                    " WHERE id = ?", (at, starting))
-            except BaseException:
-                if self.db.in_transaction:
-                    self.db.execute("ROLLBACK")
-                raise
-            if self.db.in_transaction:
-                self.db.execute("COMMIT")
+    def mark_in_flight(self, row_ids: set[int]) -> None:
+        """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
+        with self.lock, self.store.transaction() as db:
+            db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id IN (SELECT value FROM json_each(?))"
+                       f" AND state IN {_OPEN}", (json.dumps(sorted(row_ids)),))
 
     def refuse(self, row_id: int, error: str, *, bounce: bool) -> None:
         """A final refusal of one reader's address; with `bounce`, the reader is marked bounced too."""

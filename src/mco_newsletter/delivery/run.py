@@ -15,6 +15,7 @@ from ..errors import NewsletterError
 from ..subscribers.tokens import make_token
 from .addresses import ascii_address
 from .backends import Backend, Recipient
+from .inflight import InFlight
 from .ledger import Campaign, Ledger, Work
 from .message import PreparedEdition
 from .retry import PermanentError, TransientError, backoff
@@ -71,15 +72,14 @@ class BatchReport:
         self.ledger.mark_sent(pairs)
         self._count_accepted(pairs)
 
-    def hand_over(self, done: tuple[int, str | None] | None, starting: Recipient | None) -> None:
-        self.ledger.hand_over(done, starting.row_id if starting else None)
-        if starting is not None:
-            with self.lock:
-                self.started.add(starting.row_id)
-        if done is not None:
-            self._count_accepted([done])
+    def transmitting(self, recipient: Recipient) -> None:
+        self.loop.in_flight.mark(recipient.row_id)
+        with self.lock:
+            self.started.add(recipient.row_id)
 
     def _count_accepted(self, pairs) -> None:
+        # The slot keeps this row until the thread's next message: a row found there later is ignored
+        # once the ledger says `sent`.
         with self.lock:
             for row_id, _ in pairs:
                 self.remaining.pop(row_id, None)
@@ -87,12 +87,14 @@ class BatchReport:
 
     def refused(self, row_id: int, error: str, *, bounce: bool = True) -> None:
         self.ledger.refuse(row_id, error, bounce=bounce)
+        self.loop.in_flight.clear()
         with self.lock:
             self.remaining.pop(row_id, None)
             self.loop.finished(row_id, "refused")
 
     def deferred(self, row_id: int, error: str) -> None:
         self.ledger.mark([row_id], "failed", error=error)  # open: tried again later in this run, or by a rerun
+        self.loop.in_flight.clear()
         with self.lock:
             self.remaining.pop(row_id, None)
             self.deferrals[row_id] = error
@@ -104,8 +106,10 @@ class SendLoop:
     def __init__(self, *, ledger: Ledger, campaign: Campaign, editions: dict[str, PreparedEdition], backend: Backend,
                  secret: bytes, sending: SendingSettings, stop: threading.Event | None = None,
                  window: Callable[[], ContextManager] = nullcontext, progress: Callable[[int], None] = lambda n: None,
-                 on_retry: Callable[[Retry], None] = lambda retry: None, rng: random.Random | None = None):
+                 on_retry: Callable[[Retry], None] = lambda retry: None, rng: random.Random | None = None,
+                 in_flight: InFlight | None = None):
         self.ledger, self.campaign, self.editions, self.backend = ledger, campaign, editions, backend
+        self.in_flight = in_flight or InFlight(None)
         self.secret, self.sending, self.window = secret, sending, window
         self.stop = stop or threading.Event()
         self.progress, self.on_retry, self.rng = progress, on_retry, rng
@@ -120,6 +124,10 @@ class SendLoop:
         return self.outcome.stopped_by is not None or self.stop.is_set()
 
     def run(self) -> Outcome:
+        left = self.in_flight.left_behind()
+        if left:  # messages a killed sender had on the wire: from now on the ledger holds them as `sending`
+            self.ledger.mark_in_flight(left)
+        self.in_flight.reset()
         self.doubtful = dict.fromkeys(self.ledger.in_flight(self.campaign), "crash")
         size = self.backend.batch_size
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
@@ -183,6 +191,8 @@ class SendLoop:
             if error is None:
                 return
             unanswered = error.unanswered & report.remaining.keys()
+            if unanswered:  # recorded as possibly received, should this run die before sending them again
+                self.ledger.mark(unanswered, "sending")
             self.doubtful.update(dict.fromkeys(unanswered, "unanswered"))
             answered = (report.started & report.remaining.keys()) - unanswered
             if answered:  # the provider's answer says these were not taken

@@ -20,7 +20,8 @@ from .addresses import ascii_address
 from .backends import Backend, Recipient, make_backend
 from .campaign import Plan, edition_map, fallback_of, plan_from, prepare_editions, snapshot
 from .ledger import OPEN_STATES, Campaign, Ledger
-from .locks import Claim, Transmissions
+from .inflight import InFlight
+from .locks import LOCKS, Claim, Transmissions
 from .message import PreparedEdition
 from .retry import TransientError
 from .run import Outcome, Retry, SendLoop
@@ -56,10 +57,15 @@ class Sending:
 
     def run(self, *, progress: Callable[[int], None] = lambda n: None,
             on_retry: Callable[[Retry], None] = lambda retry: None) -> Outcome:
-        loop = SendLoop(ledger=self.ledger, campaign=self.campaign, editions=self.editions, backend=self.backend,
-                        secret=self.secret, sending=self.settings.sending, stop=self.stop,
-                        window=self.transmissions.window, progress=progress, on_retry=on_retry)
-        return loop.run()
+        in_flight = InFlight(self.settings.private_dir / LOCKS / f"in-flight-{self.campaign.id}")
+        try:
+            loop = SendLoop(ledger=self.ledger, campaign=self.campaign, editions=self.editions, backend=self.backend,
+                            secret=self.secret, sending=self.settings.sending, stop=self.stop,
+                            window=self.transmissions.window, progress=progress, on_retry=on_retry,
+                            in_flight=in_flight)
+            return loop.run()
+        finally:
+            in_flight.close()
 
     def open_rows(self) -> int:
         return sum(n for states in self.ledger.counts(self.campaign).values()
@@ -128,9 +134,8 @@ class _TestReport:
     def accepted(self, pairs) -> None:
         self.accepted_count += len(pairs)
 
-    def hand_over(self, done, starting) -> None:
-        if done is not None:
-            self.accepted_count += 1
+    def transmitting(self, recipient) -> None:
+        pass
 
     def refused(self, row_id, error, *, bounce=True) -> None:
         self.problems.append(error)

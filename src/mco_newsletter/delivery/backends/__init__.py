@@ -20,8 +20,10 @@ class Recipient(NamedTuple):
 class Report(Protocol):
     """What a backend tells the ledger about each reader, as soon as it knows.
 
-    `starting` comes before readers are transmitted in a way that may reach the provider (a backend
-    whose resend replaces the first copy, like the outbox, need not call it); `accepted` with (row id,
+    `starting` comes before a request's readers are transmitted in a way that may reach the provider
+    (commits them as `sending`); `transmitting` before one reader's message goes out on one connection
+    (cheaper: see delivery/inflight.py). A backend whose resend replaces the first copy, like the
+    outbox, calls neither. `accepted` comes with (row id,
     provider message id) pairs the moment the provider took them; `refused` for an address the
     provider refused for good; `deferred` for one it refused for now (tried again later, the others
     go on). `stop` is set when the person asked to stop: finish what is on the wire, start nothing new.
@@ -33,7 +35,7 @@ class Report(Protocol):
 
     def accepted(self, pairs: list[tuple[int, "str | None"]]) -> None: ...
 
-    def hand_over(self, done: tuple[int, "str | None"] | None, starting: Recipient | None) -> None: ...
+    def transmitting(self, recipient: Recipient) -> None: ...
 
     def refused(self, row_id: int, error: str, *, bounce: bool = True) -> None: ...
 

@@ -147,7 +147,6 @@ class SmtpBackend:
 
     def _drain(self, edition, work, at, report: Report) -> None:
         client = None
-        done = None
         try:
             client = self._take()
             while not report.stop.is_set():
@@ -159,10 +158,9 @@ class SmtpBackend:
                 self.rate.wait()
                 if report.stop.is_set():
                     break
-                # One commit per message: the one before is sent, this one in flight. A crash can
-                # repeat at most the messages in flight, one per connection.
-                report.hand_over(done, recipient)
-                done = None
+                # A crash can repeat at most the messages in flight, one per connection: each is
+                # noted before it goes and committed as sent as soon as the server took it.
+                report.transmitting(recipient)
                 try:
                     transmit(client, edition.sender_address, recipient.email, message)
                 except smtplib.SMTPRecipientsRefused as exc:
@@ -189,10 +187,8 @@ class SmtpBackend:
                     # The message may have been taken just before the connection broke.
                     raise TransientError(f"connection to {self.settings.host} lost: {_reason(exc)}",
                                          unanswered=(recipient.row_id,)) from None
-                done = (recipient.row_id, None)
+                report.accepted([(recipient.row_id, None)])
         finally:
-            if done is not None:
-                report.hand_over(done, None)
             if client is not None:
                 self.idle.put(client)
 

@@ -32,7 +32,7 @@ NONCES = {42: b"n" * 16, 43: b"m" * 16}
 
 
 @pytest.mark.parametrize("change", ["flip_mac", "flip_id", "flip_purpose", "truncate", "extend", "garbage", "empty",
-                                    "wrong_key", "other_nonce", "padding", "plus_slash"])
+                                    "wrong_key", "other_nonce", "padding"])
 def test_tampered_tokens_are_refused(change):
     """Any change to a token, another key, another nonce for the id, or another spelling gives None."""
     secret = b"k" * 32
@@ -55,13 +55,10 @@ def test_tampered_tokens_are_refused(change):
         "wrong_key": token,
         "other_nonce": token,
         "padding": token + "=",
-        "plus_slash": token.replace("-", "+").replace("_", "/"),
     }
     key = b"other key that is long enough!!!!" if change == "wrong_key" else secret
     nonces = {42: b"x" * 16} if change == "other_nonce" else NONCES
     assert read_token(secret, token, nonce_of=NONCES.get) == 42
-    if change == "plus_slash" and candidates[change] == token:
-        pytest.skip("this token has neither - nor _")
     assert read_token(key, candidates[change], nonce_of=nonces.get) is None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
 
@@ -27,6 +28,17 @@ def point_at(workspace, port: int, *, rate: float = 0, connections: int = 4, tim
     text = text.replace("messages_per_second = 0 ", f"messages_per_second = {rate} ")
     text = text.replace("connections = 4\ntimeout = 30\n", f"connections = {connections}\ntimeout = {timeout}\n")
     path.write_text(text, encoding="utf-8")
+
+
+@contextmanager
+def serving(handler: Recording, workspace, *, smtputf8: bool = True):
+    """A recording server for the block's duration, with newsletter.toml pointed at it."""
+    controller = start_recording(handler, smtputf8=smtputf8)
+    try:
+        point_at(workspace, controller.port)
+        yield controller
+    finally:
+        controller.stop()
 
 
 @pytest.fixture
@@ -94,12 +106,8 @@ def test_per_recipient_answers(run, workspace, monkeypatch):
     the reader marked bounced, and the command exits 0 when only refusals remain."""
     addresses = populate(workspace, 12)
     handler = Recording(refuse={addresses[3]}, defer={addresses[1]: 2, addresses[7]: 1})
-    controller = start_recording(handler)
-    try:
-        point_at(workspace, controller.port)
+    with serving(handler, workspace):
         result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
-    finally:
-        controller.stop()
     assert result.exit_code == 0, result.output
     assert Counter(handler.recipients()) == Counter(a for a in addresses if a != addresses[3])
     assert handler.attempts[addresses[1]] == 3 and handler.attempts[addresses[7]] == 2
@@ -115,16 +123,12 @@ def test_a_reader_deferred_for_good_is_left_open_and_a_rerun_sends_only_them(run
     reader is left failed (exit 3) after the retries, and a rerun tries only them."""
     addresses = populate(workspace, 1100)  # two batches
     handler = Recording(defer={addresses[2]: 100})
-    controller = start_recording(handler)
-    try:
-        point_at(workspace, controller.port)
+    with serving(handler, workspace):
         first = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
         assert first.exit_code == 3, first.output
         assert states(run) == {"sent": 1099, "failed": 1}
         handler.defer.clear()
         second = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
-    finally:
-        controller.stop()
     assert second.exit_code == 0, second.output
     assert Counter(handler.recipients()) == Counter(addresses)
 
@@ -152,12 +156,8 @@ def test_international_addresses_travel_in_ascii(run, workspace):
     path.write_text("email,language\nreader@xn--e1afmkfd.xn--p1ai,ru\nleser@пример.рф,de\n", encoding="utf-8")
     assert run("subscribers", "import", str(path)).exit_code == 0
     handler = Recording()
-    controller = start_recording(handler, smtputf8=False)
-    try:
-        point_at(workspace, controller.port)
+    with serving(handler, workspace, smtputf8=False):
         result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
-    finally:
-        controller.stop()
     assert result.exit_code == 0, result.output
     assert sorted(handler.recipients()) == ["leser@xn--e1afmkfd.xn--p1ai", "reader@xn--e1afmkfd.xn--p1ai"]
     for _, rcpt, content in handler.messages:

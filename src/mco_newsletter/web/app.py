@@ -63,7 +63,9 @@ class Site:
 
     def unsubscribe(self, subscriber) -> None:
         with self.lock, self.store.transaction():
-            self.store.set_status(subscriber.id, "unsubscribed")
+            current = self.store.by_id(subscriber.id)
+            if current is not None and current.status == "active":  # a bounce or complaint stays what it is
+                self.store.set_status(subscriber.id, "unsubscribed")
 
     def resubscribe(self, subscriber) -> None:
         with self.lock, self.store.transaction():

@@ -453,3 +453,13 @@ def test_a_webhook_key_that_cannot_be_loaded(run, workspace, monkeypatch):
     checked = run("check")
     assert checked.exit_code == 1
     assert "webhook.public_key cannot be loaded: not a public key" in checked.stderr + checked.stdout
+
+
+def test_unsubscribing_never_softens_a_complaint(server, signer):
+    """A reader marked complained who then uses the one-click link stays complained."""
+    settings = server["settings"]
+    assert signed_post(server, signer, [{"sg_event_id": "c1", "event": "spamreport",
+                                         "email": "cara@example.org"}]).json()["applied"] == 1
+    token = token_for(settings, "cara@example.org")
+    assert httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click").status_code == 200
+    assert status_of(settings, "cara@example.org") == "complained"

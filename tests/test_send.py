@@ -232,6 +232,13 @@ def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
     sent = sorted(str(message_from_bytes(p.read_bytes(), policy=default)["To"])
                   for p in (workspace / "private" / "outbox" / "new").iterdir())
     assert sent == ["reader0@example.org", "reader1@example.org", "reader3@example.org"]
+    store = open_store(settings.database_path)
+    with store.transaction():  # came back (the "subscribe again" button keeps their id)
+        store.resubscribe(store.get("reader2@example.org").id, "asked again")
+    store.close()
+    back = run("send", "2024-05", "--segment", "all", "--yes")
+    assert "Joined the segment since: 1 reader" in back.stdout and "This run: 1 sent" in back.stdout
+    assert outbox_recipients(workspace)["reader2@example.org"] == 1
 
 
 def outbox_recipients(workspace) -> Counter:

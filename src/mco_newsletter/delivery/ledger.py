@@ -74,11 +74,12 @@ class Ledger:
 
     def _newcomers(self, issue_id: str, segment: Segment, campaign: Campaign | None,
                    again: bool) -> tuple[str, list]:
-        """The condition on subscribers `s` for readers a campaign does not hold yet (and, unless
-        `again`, who have no row in another campaign of the same issue)."""
+        """The condition on subscribers `s` for readers a campaign does not hold yet, or skipped when they
+        had left (and, unless `again`, who have no row in another campaign of the same issue)."""
         where, params = segment.where()
         if campaign is not None:
-            where += " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? AND d.subscriber_id = s.id)"
+            where += (" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? AND d.subscriber_id = s.id"
+                      " AND d.state != 'skipped')")
             params = [*params, campaign.id]
         others = [c.id for c in self.campaigns(issue_id) if campaign is None or c.id != campaign.id]
         if others and not again:
@@ -134,9 +135,12 @@ class Ledger:
         mapping = " ".join("WHEN ? THEN ?" for _ in editions) or "WHEN NULL THEN NULL"
         pairs = [value for pair in editions.items() for value in pair]
         edition = f"CASE s.language {mapping} ELSE ? END"
+        # A reader skipped because they had left, and who is back, gets their row reopened.
         cursor = self.db.execute(
             "INSERT INTO deliveries (campaign_id, subscriber_id, language, fallback, updated_at)"
-            f" SELECT ?, s.id, {edition}, {edition} != s.language, ? FROM subscribers s WHERE {where} ORDER BY s.id",
+            f" SELECT ?, s.id, {edition}, {edition} != s.language, ? FROM subscribers s WHERE {where} ORDER BY s.id"
+            " ON CONFLICT (campaign_id, subscriber_id) DO UPDATE SET state = 'pending', language = excluded.language,"
+            " fallback = excluded.fallback, last_error = NULL, updated_at = excluded.updated_at",
             [campaign.id, *pairs, fallback, *pairs, fallback, at, *params])
         return cursor.rowcount
 

@@ -134,20 +134,27 @@ class SendLoop:
             for language in self.ledger.languages(self.campaign):
                 if self.halted:
                     break
-                upcoming = prefetch.submit(self.ledger.work, self.campaign, language, after=0, limit=size)
+                upcoming = prefetch.submit(self._read, language, 0, size)
                 while not self.halted:
-                    rows = upcoming.result()
+                    rows, recipients = upcoming.result()
                     if not rows:
                         break
-                    # Read the next batch while this one is on the wire; reading marks nothing.
-                    upcoming = prefetch.submit(self.ledger.work, self.campaign, language, after=rows[-1].row_id,
-                                               limit=size)
-                    self._batch(self.editions[language], rows)
+                    # Read the next batch (and make its links) while this one is on the wire; reading marks
+                    # nothing, and each reader's state is checked again just before their batch goes out.
+                    upcoming = prefetch.submit(self._read, language, rows[-1].row_id, size)
+                    self._batch(self.editions[language], rows, recipients)
         self._retry_deferred()
         self.outcome.interrupted = self.stop.is_set()
         if not self.halted and not self.ledger.languages(self.campaign):
             self.ledger.finish(self.campaign)
         return self.outcome
+
+    def _read(self, language: str, after: int, size: int) -> tuple[list[Work], dict[int, Recipient]]:
+        rows = self.ledger.work(self.campaign, language, after=after, limit=size)
+        return rows, {row.row_id: self._recipient(row) for row in rows if row.status == "active"}
+
+    def _recipient(self, row: Work) -> Recipient:
+        return Recipient(row.row_id, ascii_address(row.email), make_token(self.secret, row.subscriber_id, row.nonce))
 
     def accepted(self, row_ids: list[int]) -> None:
         """Called (under the report's lock) for rows the provider took."""
@@ -166,7 +173,8 @@ class SendLoop:
             self.outcome.refused += 1
         self.progress(1)
 
-    def _batch(self, edition: PreparedEdition, rows: list[Work]) -> None:
+    def _batch(self, edition: PreparedEdition, rows: list[Work], made: dict[int, Recipient] | None = None) -> None:
+        made = made or {}
         attempt = 0
         while rows and not self.halted:
             report = None
@@ -175,15 +183,15 @@ class SendLoop:
                 rows = self._still_active(rows)
                 if not rows:
                     return
-                recipients = [Recipient(row.row_id, ascii_address(row.email),
-                                        make_token(self.secret, row.subscriber_id, row.nonce)) for row in rows]
+                recipients = [made.get(row.row_id) or self._recipient(row) for row in rows]
                 report = BatchReport(self, recipients)
                 try:
                     self.backend.send(edition, recipients, campaign_id=self.campaign.id, report=report)
                     if report.remaining and not self.stop.is_set():
                         error = TransientError("the backend did not report on every reader")
                 except PermanentError as exc:
-                    self.ledger.mark(list(report.remaining), "pending")  # refused as a whole: none of it went out
+                    # Refused as a whole: none of it went out (rows already in doubt stay so).
+                    self.ledger.mark(report.remaining.keys() - self.doubtful.keys(), "pending")
                     self.outcome.error, self.outcome.stopped_by = exc, exc.message
                 except TransientError as exc:
                     error = exc
@@ -194,14 +202,15 @@ class SendLoop:
             if unanswered:  # recorded as possibly received, should this run die before sending them again
                 self.ledger.mark(unanswered, "sending")
             self.doubtful.update(dict.fromkeys(unanswered, "unanswered"))
-            answered = (report.started & report.remaining.keys()) - unanswered
+            answered = (report.started & report.remaining.keys()) - unanswered - self.doubtful.keys()
             if answered:  # the provider's answer says these were not taken
                 self.ledger.mark(answered, "pending")
             attempt += 1
             left = [row for row in rows if row.row_id in report.remaining]
             if attempt > self.sending.max_retries:
-                # Rows that got no answer stay `sending`: a rerun counts them as possibly received.
-                self.ledger.mark([row.row_id for row in left if row.row_id not in unanswered], "failed",
+                # Rows in doubt (no answer, or left by a crash) stay `sending`: a rerun counts them as
+                # possibly received.
+                self.ledger.mark([row.row_id for row in left if row.row_id not in self.doubtful], "failed",
                                  error=str(error))
                 self.outcome.failed += len(left)
                 self.progress(len(left))

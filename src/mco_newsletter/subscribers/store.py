@@ -286,6 +286,11 @@ class Store:
         """The person subscribed again of their own accord: their address may be held again."""
         self.db.execute("DELETE FROM erased WHERE hash = ?", (erasure_hash,))
 
+    def id_of(self, email: str) -> int | None:
+        """The id of the subscriber with this address (any case), or None."""
+        row = self.db.execute("SELECT id FROM subscribers WHERE email_key = ?", (email_key(email),)).fetchone()
+        return row[0] if row else None
+
     def email_of(self, subscriber_id: int) -> str | None:
         """The address of the subscriber with this id, or None."""
         row = self.db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..delivery.addresses import address_key
 from ..delivery.ledger import Ledger
@@ -38,8 +39,7 @@ class EventReport:
     invalid: int = 0
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """The parts of one event that are used, each checked."""
 
     event_id: str
@@ -109,11 +109,14 @@ def apply_events(store: Store, items: list) -> EventReport:
             if event.kind not in KNOWN:
                 report.unknown += 1
                 continue
-            subscriber_id = _reader(store, ledger, event)
             # A block is the receiving provider refusing the sender for now (its reputation), not the reader's
             # address failing: it is noted on the ledger row and changes nothing about the reader.
             changes_status = event.kind in STATUS_FOR and not event.blocked
-            if subscriber_id is None and (changes_status or event.delivery is not None):
+            if not changes_status and event.delivery is None:
+                report.applied += 1  # nothing to change (processed, open, …): counted, looked up nowhere
+                continue
+            subscriber_id = _reader(store, ledger, event)
+            if subscriber_id is None:
                 report.unmatched += 1
                 continue
             if changes_status:
@@ -135,7 +138,4 @@ def _reader(store: Store, ledger: Ledger, event: Event) -> int | None:
             return None
         email = store.email_of(owner[1])
         return owner[1] if email is not None and address_key(email) == address_key(event.email) else None
-    if event.email:
-        subscriber = store.get(event.email)
-        return subscriber.id if subscriber else None
-    return None
+    return store.id_of(event.email) if event.email else None

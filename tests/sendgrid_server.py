@@ -4,8 +4,11 @@ Every body is validated against Twilio's published OpenAPI spec (tsg_mail_v3.jso
 MCO_NEWSLETTER_SENDGRID_SPEC, default ../shared/specs/sendgrid/tsg_mail_v3.json beside the repository),
 plus what the spec does not say: at most 1,000 personalizations and 1,000 recipients, no address twice
 in one request, a body under 30 MB. Accepted requests get 202 and an X-Message-Id. Faults (429 with
-rate-limit headers, 500/502/503, slow answers, dropped connections) are injected at a given rate,
-always before acceptance, so a faulted request delivered nothing.
+rate-limit headers, 500/502/503, slow answers, dropped connections, a 302 redirect to a page that
+answers GET with 200 as a captive portal does) are injected at a given rate, before acceptance, so
+such a request delivered nothing. One fault comes after acceptance: `slow_accept` records the
+request as accepted, then answers only after `slow_accept_seconds` (a client with a shorter timeout
+never hears that it was accepted).
 
 Run as a script for benchmarks: python tests/sendgrid_server.py [--port N] (prints the port).
 """
@@ -55,12 +58,15 @@ class Faults:
     server_error: float = 0.0
     slow: float = 0.0
     drop: float = 0.0
+    redirect: float = 0.0
+    slow_accept: float = 0.0
     slow_seconds: float = 0.2
+    slow_accept_seconds: float = 1.0
     reset_seconds: float = 0.05
     seed: int = 1
 
     def total(self) -> float:
-        return self.rate_limit + self.server_error + self.slow + self.drop
+        return self.rate_limit + self.server_error + self.slow + self.drop + self.redirect + self.slow_accept
 
 
 @dataclass
@@ -102,7 +108,7 @@ class SendGridServer(ThreadingHTTPServer):
         faults = self.faults
         with self.random_lock:
             roll = self.random.random()
-        for name in ("rate_limit", "server_error", "slow", "drop"):
+        for name in ("rate_limit", "server_error", "slow", "drop", "redirect", "slow_accept"):
             rate = getattr(faults, name)
             if roll < rate:
                 return name
@@ -122,7 +128,10 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        """GET /stats: what the server saw (for benchmarks running it in another process)."""
+        """GET /stats: what the server saw (for benchmarks running it in another process); GET /portal:
+        the page a redirect leads to, answered 200 like a captive portal's."""
+        if self.path == "/portal":
+            return self.answer(200, {"page": "Welcome! Accept the terms to use this network."})
         record = self.server.record
         with record.lock:
             stats = {"requests": record.requests, "accepted_requests": record.accepted_requests,
@@ -161,7 +170,10 @@ class Handler(BaseHTTPRequestHandler):
                 with server.random_lock:
                     status = server.random.choice([500, 502, 503])
                 return self.answer(status, {"errors": [{"message": "internal error", "field": None}]})
-            time.sleep(server.faults.slow_seconds)
+            if fault == "redirect":
+                return self.answer(302, None, {"Location": "/portal"})
+            if fault == "slow":
+                time.sleep(server.faults.slow_seconds)
         body, problems = self.check(raw)
         if problems:
             with server.record.lock:
@@ -175,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
                 server.record.accepted.extend({"to": p["to"]} for p in body["personalizations"])
             if server.keep_bodies:
                 server.record.bodies.append(raw)
+        if fault == "slow_accept":
+            time.sleep(server.faults.slow_accept_seconds)  # accepted: the answer is merely late
         self.answer(202, None, {"X-Message-Id": uuid.uuid4().hex[:22]})
 
     def check(self, raw: bytes) -> tuple[dict | None, list[str]]:

@@ -1,8 +1,9 @@
-"""A minimal SMTP sink on loopback that only counts messages (for the SMTP throughput benchmark).
+"""SMTP servers on loopback: a minimal sink that only counts (for the throughput benchmark), and a
+recording aiosmtpd server for the tests, with per-recipient answers.
 
-Speaks enough ESMTP for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), reads each message
-to its terminating dot and throws it away. Run: python tests/smtp_sink.py [--port N]; it prints the
-port, and `STAT` on its standard input prints "<messages> <bytes>".
+The sink speaks enough ESMTP for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), reads each
+message to its terminating dot and throws it away. Run: python tests/smtp_sink.py [--port N]; it
+prints the port, and `STAT` on its standard input prints "<messages> <bytes>".
 """
 
 from __future__ import annotations
@@ -71,6 +72,67 @@ async def serve(port: int) -> None:
         if line.strip() == b"STAT":
             print(COUNT["messages"], COUNT["bytes"], flush=True)
     server.close()
+
+
+class Recording:
+    """An aiosmtpd handler that keeps every message with its arrival time, and answers RCPT as told:
+    `refuse` addresses get 550, `defer` addresses get 452 for their first N attempts."""
+
+    def __init__(self, *, refuse=(), defer=None, data_delay: float = 0.0):
+        import threading
+        from collections import Counter
+
+        self.refuse = set(refuse)
+        self.defer = dict(defer or {})
+        self.data_delay = data_delay
+        self.attempts: Counter[str] = Counter()
+        self.messages: list[tuple[float, str, bytes]] = []  # (monotonic time, recipient, content)
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's naming)
+        with self.lock:
+            self.attempts[address] += 1
+            attempt = self.attempts[address]
+        if address in self.refuse:
+            return "550 5.1.1 No such mailbox"
+        if attempt <= self.defer.get(address, 0):
+            return "452 4.2.2 Mailbox full, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
+        import time
+
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
+        with self.lock:
+            for rcpt in envelope.rcpt_tos:
+                self.messages.append((time.monotonic(), rcpt, envelope.content))
+        return "250 OK"
+
+    def recipients(self) -> list[str]:
+        with self.lock:
+            return [rcpt for _, rcpt, _ in self.messages]
+
+
+def start_recording(handler: Recording, *, login: tuple[bytes, bytes] | None = None, smtputf8: bool = True):
+    """A running aiosmtpd controller on a free loopback port; `login` requires AUTH with that pair."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = (auth_data.login, auth_data.password) == login
+        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
+
+    with socket.socket() as probe:  # aiosmtpd's controller cannot start on port 0: pick a free port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    options = {"authenticator": authenticate, "auth_require_tls": False} if login else {}
+    controller = Controller(handler, hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8, **options)
+    controller.start()
+    return controller
 
 
 def main() -> None:

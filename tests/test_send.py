@@ -9,6 +9,7 @@ from email.policy import default
 
 import pytest
 
+from conftest import set_setting
 from sendgrid_server import API_KEY, Faults, SendGridServer
 
 FAST_RETRIES = """
@@ -83,7 +84,7 @@ def test_outbox_sends_each_reader_once_with_their_own_link(run, workspace, setti
         email = str(message["To"])
         seen.append(email)
         token = message["List-Unsubscribe"].split("/u/")[1].split(">")[0]
-        assert store.by_id(read_token(secret, token)).email == email
+        assert store.by_id(read_token(secret, token, nonce_of=store.nonce)).email == email
         html = message.get_body(("html",)).get_content()
         assert f"https://digest.example.org/u/{token}" in html and "mcounsub" not in html
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -219,7 +220,7 @@ def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
     store = open_store(settings.database_path)
     issue = load_issue(settings, "2024-05")
     Ledger(store).create(issue_id=issue.id, segment=Segment("all"), editions=edition_map(settings, issue),
-                         snapshot=snapshot(settings, "outbox"))
+                         fallback="en", snapshot=snapshot(settings, "outbox"))
     with store.transaction():
         store.set_status(store.get("reader2@example.org").id, "unsubscribed")
         store.set_status(store.get("reader4@example.org").id, "bounced")
@@ -231,68 +232,204 @@ def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
     sent = sorted(str(message_from_bytes(p.read_bytes(), policy=default)["To"])
                   for p in (workspace / "private" / "outbox" / "new").iterdir())
     assert sent == ["reader0@example.org", "reader1@example.org", "reader3@example.org"]
+    store = open_store(settings.database_path)
+    with store.transaction():  # came back (the "subscribe again" button keeps their id)
+        store.resubscribe(store.get("reader2@example.org").id, "asked again")
+    store.close()
+    back = run("send", "2024-05", "--segment", "all", "--yes")
+    assert "Joined the segment since: 1 reader" in back.stdout and "This run: 1 sent" in back.stdout
+    assert outbox_recipients(workspace)["reader2@example.org"] == 1
 
 
-@pytest.fixture
-def smtp_server(workspace, monkeypatch):
-    """A real aiosmtpd server on loopback requiring login; newsletter.toml pointed at it."""
-    import socket
+def outbox_recipients(workspace) -> Counter:
+    new = workspace / "private" / "outbox" / "new"
+    return Counter(str(message_from_bytes(p.read_bytes(), policy=default)["To"]) for p in new.iterdir()) \
+        if new.exists() else Counter()
 
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.smtp import AuthResult
 
-    received = []
-
-    class Sink:
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's naming)
-            received.append((envelope.rcpt_tos, envelope.content))
-            return "250 OK"
-
-    def authenticate(server, session, envelope, mechanism, auth_data):
-        ok = auth_data.login == b"mco" and auth_data.password == b"s3cret-password"
-        return AuthResult(success=ok, handled=False)  # not handled: aiosmtpd answers 535 itself
-
-    with socket.socket() as probe:  # aiosmtpd's controller cannot start on port 0: pick a free port
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Sink(), hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_require_tls=False)
-    controller.start()
+def test_a_second_segment_skips_readers_who_already_got_the_issue(run, workspace):
+    """`--segment all` then `--segment russia`: nobody gets the issue twice; the plan says how many got it
+    already; --again sends it to them anyway."""
     configure(workspace)
-    text = (workspace / "newsletter.toml").read_text()
-    text = text.replace('host = "localhost"\nport = 587\nsecurity = "starttls"',
-                        f'host = "127.0.0.1"\nport = {port}\nsecurity = "none"')
-    (workspace / "newsletter.toml").write_text(text.replace("timeout = 30\n", "timeout = 5\n"))
-    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_USER", "mco")
-    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "s3cret-password")
-    yield received
-    controller.stop()
+    addresses = populate(workspace, 6)
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    second = run("send", "2024-05", "--segment", "russia", "--yes")
+    assert second.exit_code == 0, second.output
+    assert "Issue 2024-05 to segment 'russia': 0 readers" in second.stdout
+    assert "Already sent: 3 readers got 2024-05 in another campaign" in second.stdout
+    assert outbox_recipients(workspace) == Counter(addresses)
+    (workspace / "newsletter.toml").write_text((workspace / "newsletter.toml").read_text()
+                                               + '\n[segments.press]\ntags_any = ["press"]\n')
+    again = run("send", "2024-05", "--segment", "press", "--again", "--yes")
+    assert again.exit_code == 0, again.output
+    assert "Issue 2024-05 to segment 'press': 3 readers" in again.stdout
+    assert outbox_recipients(workspace) == Counter(addresses) + Counter(addresses[0::2])
 
 
-def test_smtp_through_a_real_server(run, workspace, smtp_server):
-    """SMTP via a real aiosmtpd server on loopback, with login: every reader once, the full message."""
-    addresses = populate(workspace, 40)
-    result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+def test_a_rerun_sends_readers_who_joined_since(run, workspace):
+    """Readers who joined the segment after the campaign are shown and sent by a rerun, once."""
+    configure(workspace)
+    populate(workspace, 3)
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    assert run("subscribers", "add", "late@example.org", "--language", "de").exit_code == 0
+    dry = run("send", "2024-05", "--segment", "all", "--dry-run")
+    assert "Joined the segment since: 1 reader" in dry.stdout and "late@example.org [en]" in dry.stdout
+    rerun = run("send", "2024-05", "--segment", "all", "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    assert "This run: 1 sent" in rerun.stdout
+    assert outbox_recipients(workspace)["late@example.org"] == 1 and sum(outbox_recipients(workspace).values()) == 4
+    assert run("send", "2024-05", "--segment", "all", "--yes").stdout.strip().endswith("Nothing left to send.")
+
+
+@pytest.mark.parametrize("problem", ["no_api_key", "lone_cr_title", "smtp_timeout", "sendgrid_http_host"])
+def test_checked_before_anything_is_written(run, workspace, write_issue, monkeypatch, problem):
+    """A missing key, a title that cannot be a header, a bad setting: refused before any campaign or row exists."""
+    configure(workspace)
+    populate(workspace, 3)
+    backend = "outbox"
+    if problem == "no_api_key":
+        monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+        backend = "sendgrid"
+    elif problem == "lone_cr_title":
+        text = (workspace / "issues" / "2024-05" / "issue.md").read_text(encoding="utf-8")
+        front, rest = text.split("\n", 1)[0], text.split("\n", 1)[1]
+        title = next(line for line in rest.splitlines() if line.startswith("title:"))
+        write_issue("2024-05", front + "\n" + rest.replace(title, 'title: "Digest\\rBcc: x@example.org"'), dedent=False)
+    elif problem == "smtp_timeout":
+        set_setting(workspace, "timeout = 30\n\n[webhook]", "timeout = -1\n\n[webhook]")
+        backend = "smtp"
+    elif problem == "sendgrid_http_host":
+        monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+        monkeypatch.setenv("SENDGRID_API_HOST", "http://api.sendgrid.example")
+        backend = "sendgrid"
+    result = run("send", "2024-05", "--segment", "all", "-b", backend, "--yes")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and (result.stderr.startswith("Error") or ":" in result.stderr)
+    import sqlite3
+
+    with sqlite3.connect(workspace / "private" / "subscribers.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+
+
+def drop_language(workspace, code: str) -> None:
+    """Remove every per-language value of `code` from newsletter.toml (inline tables and [table] lines)."""
+    import re
+
+    path = workspace / "newsletter.toml"
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(rf', {code} = "[^"]*"', "", text)
+    text = re.sub(rf'^{code} = "[^"]*"\n', "", text, flags=re.M)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_reader_language_no_longer_offered_gets_the_fallback(run, workspace):
+    """A subscriber whose language left `languages` is planned and sent the fallback edition, no IntegrityError."""
+    configure(workspace)
+    populate(workspace, 3)
+    set_setting(workspace, 'languages = ["en", "de", "ru"]', 'languages = ["en", "de"]')
+    drop_language(workspace, "ru")
+    dry = run("send", "2024-05", "--segment", "all", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "en edition: 3 (of them 2 as fallback)" in dry.stdout
+    result = run("send", "2024-05", "--segment", "all", "--yes")
     assert result.exit_code == 0, result.output
-    assert "s3cret" not in result.output
-    assert sorted(r[0][0] for r in smtp_server) == sorted(addresses)
-    message = message_from_bytes(smtp_server[0][1], policy=default)
-    assert message.get_content_type() == "multipart/alternative" and message["List-Unsubscribe-Post"]
-    assert not message.defects
+    assert sum(outbox_recipients(workspace).values()) == 3
 
 
-def test_smtp_rate_limit_and_wrong_password(run, workspace, smtp_server, monkeypatch):
-    """messages_per_second paces the send; a refused login is a clear error that shows no password."""
-    import time
+def test_sendgrid_redirect_is_an_error_not_an_acceptance(run, workspace, sendgrid):
+    """A 302 from the API host (a proxy or captive portal answering GET with 200) is an error: nothing recorded as sent."""
+    configure(workspace)
+    populate(workspace, 30)
+    sendgrid.faults = Faults(redirect=1.0)
+    result = run("send", "2024-05", "--segment", "all", "-b", "sendgrid", "--yes")
+    assert result.exit_code == 1, result.output
+    assert "answered 302, a redirect to /portal: nothing was sent" in result.stderr
+    assert sendgrid.record.accepted == []
+    assert ledger_counts(run)[0]["editions"] == {"en": {"pending": 30}}
 
-    text = (workspace / "newsletter.toml").read_text().replace("messages_per_second = 0", "messages_per_second = 40")
-    (workspace / "newsletter.toml").write_text(text)
-    populate(workspace, 20)
-    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "wrong-password")
-    refused = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
-    assert refused.exit_code == 1 and "refused the login" in refused.stderr and "wrong-password" not in refused.output
-    monkeypatch.setenv("MCO_NEWSLETTER_SMTP_PASSWORD", "s3cret-password")
-    start = time.monotonic()
-    assert run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes").exit_code == 0
-    assert time.monotonic() - start >= 19 / 40
-    assert len(smtp_server) == 20
+
+def test_sendgrid_answer_that_never_came_is_counted(run, workspace, sendgrid):
+    """A request SendGrid accepted but answered too late is ambiguous: resent, and its readers are counted
+    and warned about (they may have it twice) — exactly the readers who did get it twice."""
+    configure(workspace, "")
+    set_setting(workspace, "subscription_tracking = false\ntimeout = 30", "subscription_tracking = false\ntimeout = 0.3")
+    addresses = populate(workspace, 3000)
+    sendgrid.faults = Faults(slow_accept=0.4, slow_accept_seconds=0.8, seed=3)
+    sendgrid.random.seed(3)
+    result = run("send", "2024-05", "--segment", "all", "-b", "sendgrid", "--yes")
+    assert result.exit_code == 0, result.output
+    received = Counter(sendgrid.record.recipients())
+    assert set(received) == set(addresses)
+    twice = sum(1 for count in received.values() if count > 1)
+    assert twice >= 1000
+    assert f"{twice:,} readers were in a request that got no answer" in result.stderr
+
+
+def test_test_to_with_the_outbox_keeps_every_edition(run, workspace, settings):
+    """--test-to writes one file per edition (distinct names), each marked [TEST]."""
+    from translated import approve_translations
+
+    configure(workspace)
+    approve_translations(workspace, ("2024-05",), ("de",))
+    result = run("send", "2024-05", "--segment", "all", "--test-to", "editor@example.org")
+    assert result.exit_code == 0, result.output
+    files = list((workspace / "private" / "outbox" / "new").iterdir())
+    languages = sorted(str(message_from_bytes(p.read_bytes(), policy=default)["Content-Language"]) for p in files)
+    assert languages == ["de", "en"]
+
+
+def test_a_full_disk_under_the_outbox(run, workspace, tmp_path):
+    """A full outbox file system: a clear error, no cut-off message in tmp/, unsent rows back to pending, exit 3;
+    after freeing space, a rerun sends the rest, each reader once."""
+    import subprocess
+
+    configure(workspace)
+    addresses = populate(workspace, 40)
+    outbox = workspace / "private" / "outbox"
+    outbox.mkdir(parents=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k,mode=0700", "tmpfs", str(outbox)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+    try:
+        result = run("send", "2024-05", "--segment", "all", "--yes")
+        assert result.exit_code == 3, result.output
+        assert "Error: cannot write to the outbox" in result.stderr and "No space left on device" in result.stderr
+        assert "free some disk space" in result.stderr and "Traceback" not in result.output
+        assert list((outbox / "tmp").iterdir()) == []
+        written = len(list((outbox / "new").iterdir()))
+        assert 0 < written < 40
+        assert ledger_counts(run)[0]["editions"] == {"en": {"sent": written, "pending": 40 - written}}
+        copied = {p.name: p.read_bytes() for p in (outbox / "new").iterdir()}
+    finally:
+        subprocess.run(["umount", str(outbox)], check=True)
+    (outbox / "new").mkdir(parents=True)
+    for name, data in copied.items():
+        (outbox / "new" / name).write_bytes(data)
+    rerun = run("send", "2024-05", "--segment", "all", "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    assert outbox_recipients(workspace) == Counter(addresses)
+
+
+@pytest.mark.parametrize("old,new,message", [
+    ("timeout = 30\n\n[webhook]", "timeout = -1\n\n[webhook]", "smtp.timeout must be a number of seconds: above 0"),
+    ("timeout = 30\n\n[smtp]", "timeout = 0\n\n[smtp]", "sendgrid.timeout must be a number of seconds: above 0"),
+    ('api_host = "https://api.sendgrid.com"', 'api_host = "http://api.sendgrid.com"', "must start with https://"),
+    ('api_host = "https://api.sendgrid.com"', 'api_host = "https://api.sendgrid.com\\r\\nX: y"', "one line"),
+    ("messages_per_second = 0 ", "messages_per_second = nan ", "smtp.messages_per_second must be a rate"),
+    ("max_age_seconds = 300", "max_age_seconds = -1", "webhook.max_age_seconds must be a number of seconds"),
+    ('host = "localhost"', 'host = "smtp example.org"', "smtp.host 'smtp example.org' is not a host name"),
+    ("retry_max_seconds = 30 ", "retry_max_seconds = inf ", "sending.retry_max_seconds must be a number of seconds"),
+    ("max_retries = 6 ", "max_retries = 1000 ", "sending.max_retries must be between 0 and 100"),
+], ids=["smtp_timeout", "sendgrid_timeout", "http_api_host", "api_host_two_lines", "nan_rate", "max_age",
+        "host_with_space", "infinite_backoff", "max_retries"])
+def test_check_validates_sending_settings_as_they_are_used(run, workspace, old, new, message):
+    """`check` refuses sending values that could not work (non-positive timeouts, http API hosts, NaN …), with the line."""
+    set_setting(workspace, old, new)
+    result = run("check")
+    assert result.exit_code == 1
+    line = next(number for number, text in enumerate((workspace / "newsletter.toml").read_text().splitlines(), 1)
+                if text.startswith(new.split("\n")[0].strip()))
+    reported = [text for text in result.stderr.splitlines() if text.startswith(f"newsletter.toml:{line}: ")]
+    assert reported and message in reported[0], result.stderr

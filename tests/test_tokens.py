@@ -21,35 +21,63 @@ def test_round_trip_to_the_subscriber(run, settings):
     store = open_store(settings.database_path)
     subscriber = store.get("reader@example.org")
     secret = unsubscribe_secret(settings.private_dir)
-    token = make_token(secret, subscriber.id)
-    assert store.by_id(read_token(secret, token)) == subscriber
-    decoded = base64.urlsafe_b64decode(token + "=")
+    token = make_token(secret, subscriber.id, store.nonce(subscriber.id))
+    assert store.by_id(read_token(secret, token, nonce_of=store.nonce)) == subscriber
+    decoded = base64.urlsafe_b64decode(token)
     assert b"reader" not in decoded and "reader" not in token
     store.close()
 
 
-@pytest.mark.parametrize("change", ["flip_mac", "flip_id", "truncate", "extend", "garbage", "empty", "wrong_key"])
+NONCES = {42: b"n" * 16, 43: b"m" * 16}
+
+
+@pytest.mark.parametrize("change", ["flip_mac", "flip_id", "flip_purpose", "truncate", "extend", "garbage", "empty",
+                                    "wrong_key", "other_nonce", "padding"])
 def test_tampered_tokens_are_refused(change):
-    """Any change to a token, or another key, gives None."""
+    """Any change to a token, another key, another nonce for the id, or another spelling gives None."""
     secret = b"k" * 32
-    token = make_token(secret, 42)
-    raw = bytearray(base64.urlsafe_b64decode(token + "="))
+    token = make_token(secret, 42, NONCES[42])
+    raw = bytearray(base64.urlsafe_b64decode(token))
     if change == "flip_mac":
         raw[-1] ^= 1
     elif change == "flip_id":
-        raw[7] ^= 1
+        raw[8] ^= 1
+    elif change == "flip_purpose":
+        raw[0] ^= 2
     candidates = {
-        "flip_mac": base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="),
-        "flip_id": base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="),
+        "flip_mac": base64.urlsafe_b64encode(bytes(raw)).decode(),
+        "flip_id": base64.urlsafe_b64encode(bytes(raw)).decode(),
+        "flip_purpose": base64.urlsafe_b64encode(bytes(raw)).decode(),
         "truncate": token[:-1],
         "extend": token + "A",
-        "garbage": "!" * 35,
+        "garbage": "!" * 36,
         "empty": "",
         "wrong_key": token,
+        "other_nonce": token,
+        "padding": token + "=",
     }
     key = b"other key that is long enough!!!!" if change == "wrong_key" else secret
-    assert read_token(secret, token) == 42
-    assert read_token(key, candidates[change]) is None
+    nonces = {42: b"x" * 16} if change == "other_nonce" else NONCES
+    assert read_token(secret, token, nonce_of=NONCES.get) == 42
+    assert read_token(key, candidates[change], nonce_of=nonces.get) is None
+
+
+def test_plus_and_slash_are_never_accepted():
+    """Of many tokens, those holding - or _ are refused when spelled with + or / (one alphabet only)."""
+    secret = b"k" * 32
+    nonces = {number: bytes([number % 256]) * 16 for number in range(1, 300)}
+    tokens = [make_token(secret, number, nonces[number]) for number in nonces]
+    variants = [t.replace("-", "+").replace("_", "/") for t in tokens if "-" in t or "_" in t]
+    assert len(variants) > 100
+    assert all(read_token(secret, variant, nonce_of=nonces.get) is None for variant in variants)
+
+
+def test_a_token_opens_only_its_purpose():
+    """A token made for another purpose (a later preferences or confirmation link) is not an unsubscribe token."""
+    secret = b"k" * 32
+    other = make_token(secret, 42, NONCES[42], purpose=2)
+    assert read_token(secret, other, nonce_of=NONCES.get) is None
+    assert read_token(secret, other, nonce_of=NONCES.get, purpose=2) == 42
 
 
 def test_secret_file_generated_owner_only(tmp_path, monkeypatch):
@@ -79,10 +107,63 @@ def test_secret_from_environment_and_checks(tmp_path, monkeypatch):
 
 def test_rotating_the_secret_invalidates_tokens():
     """A token made under an old secret is not accepted under a new one."""
-    assert read_token(b"n" * 32, make_token(b"o" * 32, 7)) is None
+    assert read_token(b"n" * 32, make_token(b"o" * 32, 42, NONCES[42]), nonce_of=NONCES.get) is None
 
 
 def test_erasure_hash_is_keyed():
     """The erasure hash depends on the key, so the database alone cannot confirm an address."""
     assert erasure_hash(b"a" * 32, "x@example.org") != erasure_hash(b"b" * 32, "x@example.org")
     assert len(erasure_hash(b"a" * 32, "x@example.org")) == 64
+
+
+def test_migration_keeps_every_subscriber_tag_and_delivery(tmp_path):
+    """A database of the previous schema is rebuilt with ids that are never reused, keeping every row and tag."""
+    import sqlite3
+
+    from mco_newsletter.subscribers.store import MIGRATIONS, open_store
+
+    path = tmp_path / "private" / "subscribers.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("PRAGMA foreign_keys = ON")
+    for script in MIGRATIONS[:3]:
+        old.executescript(script)
+    old.execute("PRAGMA user_version = 3")
+    for number in (1, 2, 3):
+        old.execute("INSERT INTO subscribers (id, email, email_key, language, consent_source, consent_at, created_at,"
+                    " updated_at) VALUES (?, ?, ?, 'en', 'test', 't', 't', 't')",
+                    (number, f"r{number}@example.org", f"r{number}@example.org"))
+        old.execute("INSERT INTO subscriber_tags VALUES (?, 'press')", (number,))
+    old.execute("INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES ('x', 'all', '{}', 't')")
+    old.execute("INSERT INTO deliveries (campaign_id, subscriber_id, language, state) VALUES (1, 3, 'en', 'sent')")
+    old.execute("DELETE FROM subscribers WHERE id = 3")  # erased before the upgrade
+    old.close()
+    store = open_store(path)
+    assert [s.id for s in store.subscribers()] == [1, 2]
+    assert all(s.tags == ("press",) for s in store.subscribers())
+    assert store.db.execute("SELECT id, state FROM deliveries").fetchall() == [(1, "sent")]
+    with store.transaction():
+        newcomer = store.add(email="new@example.org", name=None, language="en", tags=(), consent_source="test")
+        store.db.execute("DELETE FROM subscribers WHERE id = ?", (newcomer,))
+        again = store.add(email="again@example.org", name=None, language="en", tags=(), consent_source="test")
+    assert newcomer > 2 and again > newcomer  # never an id that was in use at or after the upgrade
+    assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
+    secret = b"s" * 32
+    nonces = {sid: nonce for sid, nonce in store.db.execute("SELECT id, nonce FROM subscribers")}
+    assert len(set(nonces.values())) == len(nonces) and all(len(n) == 16 for n in nonces.values())
+    legacy_max = store.legacy_token_max_id()
+    # A link sent before the upgrade still unsubscribes its own reader, never a newcomer.
+    assert read_token(secret, legacy_token(secret, 1), nonce_of=nonces.get, legacy_max_id=legacy_max) == 1
+    assert read_token(secret, legacy_token(secret, newcomer), nonce_of=nonces.get, legacy_max_id=legacy_max) is None
+    assert read_token(secret, legacy_token(secret, again), nonce_of=nonces.get, legacy_max_id=legacy_max) is None
+    store.close()
+
+
+def legacy_token(secret: bytes, subscriber_id: int) -> str:
+    """A link as the tool wrote it before tokens carried a purpose and the reader's nonce."""
+    import hashlib
+    import hmac
+
+    payload = subscriber_id.to_bytes(8, "big")
+    mac = hmac.new(secret, b"mco-newsletter unsubscribe v1\x00" + payload, hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(payload + mac).decode("ascii").rstrip("=")

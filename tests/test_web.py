@@ -73,7 +73,8 @@ def token_for(settings, email: str) -> str:
 
     store = open_store(settings.database_path)
     try:
-        return make_token(unsubscribe_secret(settings.private_dir), store.get(email).id)
+        subscriber_id = store.get(email).id
+        return make_token(unsubscribe_secret(settings.private_dir), subscriber_id, store.nonce(subscriber_id))
     finally:
         store.close()
 
@@ -89,7 +90,8 @@ def test_unsubscribe_page_in_the_readers_language(server):
     response = httpx.get(f"{server['url']}/u/{token}")
     assert response.status_code == 200
     assert '<html lang="ru">' in response.text and "Отписаться от рассылки" in response.text
-    assert response.text.count("<button") == 1 and "anna@example.org" in response.text
+    assert response.text.count("<button") == 1 and "a\u2022\u2022\u2022@example.org" in response.text
+    assert "anna" not in response.text  # emails are forwarded: the page never shows the whole address
     csp = response.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "script-src" not in csp and "'sha256-" in csp
     assert response.headers["referrer-policy"] == "no-referrer"
@@ -118,8 +120,8 @@ def test_bad_tokens_all_get_the_same_404(server):
     settings = server["settings"]
     token = token_for(settings, "cara@example.org")
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
-    unknown = make_token(unsubscribe_secret(settings.private_dir), 999_999)
-    answers = [httpx.get(f"{server['url']}/u/{bad}") for bad in (tampered, unknown, "garbage", "x" * 35)]
+    unknown = make_token(unsubscribe_secret(settings.private_dir), 999_999, b"n" * 16)
+    answers = [httpx.get(f"{server['url']}/u/{bad}") for bad in (tampered, unknown, "garbage", "x" * 35, "x" * 36)]
     answers.append(httpx.post(f"{server['url']}/u/{tampered}", content=b"List-Unsubscribe=One-Click"))
     answers.append(httpx.get(f"{server['url']}/nothing/here"))
     assert {a.status_code for a in answers} == {404}
@@ -165,7 +167,8 @@ def test_webhook_applies_events_once(server, signer, run, workspace):
     ]
     response = signed_post(server, signer, events)
     assert response.status_code == 200, response.text
-    assert response.json() == {"received": 5, "applied": 4, "duplicates": 0, "unknown": 1, "unmatched": 1}
+    assert response.json() == {"received": 5, "applied": 3, "duplicates": 0, "unknown": 1, "unmatched": 1,
+                               "invalid": 0}
     assert status_of(settings, "anna@example.org") == "bounced"
     assert status_of(settings, "bernd@example.org") == "complained"
     assert status_of(settings, "cara@example.org") == "active"
@@ -178,7 +181,7 @@ def test_webhook_applies_events_once(server, signer, run, workspace):
 
 
 @pytest.mark.parametrize("case", ["tampered_body", "wrong_key", "no_signature", "no_timestamp", "stale",
-                                  "garbage_signature"])
+                                  "undecodable_signature"])
 def test_webhook_refuses_unsigned_or_replayed(server, signer, case):
     """Anything not freshly signed by the configured key is refused with 403 and changes nothing."""
     settings = server["settings"]
@@ -199,19 +202,22 @@ def test_webhook_refuses_unsigned_or_replayed(server, signer, case):
         old = str(int(time.time()) - 3600)
         headers = {"X-Twilio-Email-Event-Webhook-Timestamp": old,
                    "X-Twilio-Email-Event-Webhook-Signature": signer(old, body)}
-    elif case == "garbage_signature":
-        headers["X-Twilio-Email-Event-Webhook-Signature"] = "!!not base64!!"
+    elif case == "undecodable_signature":
+        headers["X-Twilio-Email-Event-Webhook-Signature"] = "bm90IGEgc2lnbmF0dXJl"
     response = httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
     assert response.status_code == 403
     assert status_of(settings, "anna@example.org") == "active"
 
 
-@pytest.mark.parametrize("body,status", [(b"{not json", 400), (b'{"a": 1}', 400), (b'[{"event": "bounce"}]', 400),
-                                         (b"[1, 2]", 400), (b"\xff\xfe", 403)])
+@pytest.mark.parametrize("body,status", [(b"{not json", 400), (b'{"a": 1}', 400), (b"\xff\xfe", 403),
+                                         (b"[" * 100_000 + b"]" * 100_000, 400)],
+                         ids=["not_json", "not_a_list", "not_utf8", "nested_100000_deep"])
 def test_webhook_malformed_is_400_never_500(server, signer, body, status):
-    """A validly signed but malformed payload is a 400 (bytes that are not even UTF-8 cannot be verified: 403)."""
+    """A validly signed payload that is not a JSON list is a 400, however deep (bytes that are not even
+    UTF-8 cannot be verified: 403)."""
     response = signed_post(server, signer, None, body=body)
     assert response.status_code == status, response.text
+    assert response.headers["content-security-policy"].startswith("default-src 'none'")
 
 
 @pytest.mark.browser
@@ -248,3 +254,210 @@ def test_archive_pages_and_feeds(run, workspace, tmp_path):
     assert (out / "2024-05" / "aktion-suedkorea-2015.png").is_file()
     index = (out / "en" / "index.html").read_text()
     assert 'href="https://digest.example.org/2024-05/en.html"' in index
+
+
+def outbox_links(workspace) -> dict[str, tuple[str, int, int]]:
+    """Each outbox message's reader → (their unsubscribe path, campaign id, ledger row id)."""
+    from email import message_from_bytes
+    from email.policy import default
+
+    links = {}
+    for path in (workspace / "private" / "outbox" / "new").iterdir():
+        message = message_from_bytes(path.read_bytes(), policy=default)
+        url = message["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
+        campaign, row = path.name.split(".")[:2]
+        links[str(message["To"])] = ("/u/" + url.split("/u/", 1)[1], int(campaign), int(row))
+    return links
+
+
+def test_an_erased_readers_link_never_reaches_a_newcomer(server, run, workspace):
+    """The link in an erased reader's email leads nowhere, whoever joined after them (ids are never reused)."""
+    settings = server["settings"]
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    path, _, _ = outbox_links(workspace)["cara@example.org"]  # cara has the highest id
+    assert httpx.get(server["url"] + path).status_code == 200
+    assert run("subscribers", "erase", "cara@example.org", "--yes").exit_code == 0
+    assert run("subscribers", "add", "dora@example.org", "--language", "en").exit_code == 0
+    page = httpx.get(server["url"] + path)
+    assert page.status_code == 404 and "dora" not in page.text
+    httpx.post(server["url"] + path, content=b"List-Unsubscribe=One-Click")
+    assert status_of(settings, "dora@example.org") == "active"
+
+
+def test_a_link_has_one_spelling(server, run, workspace):
+    """Only the exact token that was sent opens the page: other last characters, +/ spellings or padding get 404."""
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    links = outbox_links(workspace)
+    variants = set()
+    for path, _, _ in links.values():
+        token = path[3:]
+        assert httpx.get(server["url"] + path).status_code == 200
+        variants |= {token[:-1] + c for c in "AEIMQUYcgkosw048BCDa-_" if c != token[-1]}
+        variants |= {token.replace("-", "+").replace("_", "/"), token + "=", token + "==", token.swapcase()}
+        variants.discard(token)
+    answers = {httpx.get(f"{server['url']}/u/{variant}").status_code for variant in variants}
+    assert answers == {404}
+
+
+def test_a_late_event_for_an_erased_readers_row_changes_nobody(server, signer, run, workspace):
+    """A spamreport naming an erased reader's ledger row marks nobody, even when a new row exists for others."""
+    settings = server["settings"]
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    _, campaign, row = outbox_links(workspace)["cara@example.org"]
+    assert run("subscribers", "erase", "cara@example.org", "--yes").exit_code == 0
+    assert run("subscribers", "add", "dora@example.org", "--language", "en").exit_code == 0
+    assert run("send", "2023-12", "--segment", "all", "--yes").exit_code == 0
+    response = signed_post(server, signer, [{"sg_event_id": "late-1", "event": "spamreport",
+                                             "email": "cara@example.org", "campaign": str(campaign),
+                                             "delivery": str(row)}])
+    assert response.status_code == 200 and response.json()["unmatched"] == 1
+    assert {status_of(settings, e) for e in ("anna@example.org", "bernd@example.org", "dora@example.org")} == {"active"}
+
+
+@pytest.mark.parametrize("mismatch", ["address", "campaign"])
+def test_an_event_applies_only_when_row_campaign_and_address_agree(server, signer, run, workspace, mismatch):
+    """An event whose ledger row belongs to another address or campaign is unmatched and changes nobody."""
+    settings = server["settings"]
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    _, campaign, row = outbox_links(workspace)["anna@example.org"]
+    event = {"sg_event_id": f"m-{mismatch}", "event": "spamreport", "email": "anna@example.org",
+             "campaign": str(campaign), "delivery": str(row)}
+    if mismatch == "address":
+        event["email"] = "bernd@example.org"
+    else:
+        event["campaign"] = str(campaign + 1)
+    response = signed_post(server, signer, [event])
+    assert response.status_code == 200 and response.json()["unmatched"] == 1
+    assert status_of(settings, "anna@example.org") == "active" and status_of(settings, "bernd@example.org") == "active"
+    agreeing = dict(event, sg_event_id="m-ok", email="anna@example.org", campaign=str(campaign))
+    assert signed_post(server, signer, [agreeing]).json()["applied"] == 1
+    assert status_of(settings, "anna@example.org") == "complained"
+
+
+def test_a_reader_who_left_sees_it_and_can_come_back(server):
+    """A reader who already unsubscribed sees that (address masked) and a button that subscribes them again."""
+    settings = server["settings"]
+    token = token_for(settings, "bernd@example.org")
+    url = f"{server['url']}/u/{token}"
+    httpx.post(url, content=b"List-Unsubscribe=One-Click")
+    page = httpx.get(url)
+    assert page.status_code == 200 and "Sie erhalten diesen Newsletter nicht" in page.text
+    assert "b\u2022\u2022\u2022@example.org" in page.text and "bernd" not in page.text
+    assert 'name="resubscribe" value="yes"' in page.text and "Wieder abonnieren" in page.text
+    back = httpx.post(url, data={"resubscribe": "yes"})
+    assert back.status_code == 200 and "Sie erhalten den Newsletter wieder" in back.text
+    assert status_of(settings, "bernd@example.org") == "active"
+    with sqlite3.connect(settings.database_path) as db:
+        source = db.execute("SELECT consent_source FROM subscribers WHERE email = 'bernd@example.org'").fetchone()[0]
+    assert "unsubscribe link" in source
+    assert "Den Newsletter der" in httpx.get(url).text  # active again: the unsubscribe page
+
+
+def test_a_blocked_bounce_is_not_a_bounce(server, signer, run, workspace):
+    """`bounce` with type `blocked` (the receiving provider refusing the sender for now) leaves the reader active."""
+    settings = server["settings"]
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    _, campaign, row = outbox_links(workspace)["anna@example.org"]
+    event = {"sg_event_id": "b1", "event": "bounce", "type": "blocked", "email": "anna@example.org",
+             "campaign": str(campaign), "delivery": str(row)}
+    assert signed_post(server, signer, [event]).json()["applied"] == 1
+    assert status_of(settings, "anna@example.org") == "active"
+    with sqlite3.connect(settings.database_path) as db:
+        assert db.execute("SELECT provider_event FROM deliveries WHERE id = ?", (row,)).fetchone() == ("blocked",)
+    hard = dict(event, sg_event_id="b2", type="bounce")
+    assert signed_post(server, signer, [hard]).json()["applied"] == 1
+    assert status_of(settings, "anna@example.org") == "bounced"
+
+
+def test_the_webhook_refuses_large_bodies_before_reading_them(server, signer):
+    """A body announced (or found) larger than the cap gets 413, with the security headers."""
+    import socket
+
+    now = str(int(time.time()))
+    headers = {"X-Twilio-Email-Event-Webhook-Timestamp": now,
+               "X-Twilio-Email-Event-Webhook-Signature": signer(now, b"[]"), "Content-Type": "application/json"}
+    host, port = server["url"].rsplit(":", 1)
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=10) as connection:
+        # Announces 300 MB and sends none of it: the answer comes at once, nothing is buffered.
+        request = ("POST /webhooks/sendgrid HTTP/1.1\r\nHost: x\r\nContent-Length: 300000000\r\n"
+                   + "".join(f"{name}: {value}\r\n" for name, value in headers.items()) + "\r\n")
+        connection.sendall(request.encode())
+        answer = connection.recv(65536).decode("latin-1")
+    assert answer.startswith("HTTP/1.1 413") and "content-security-policy" in answer.lower()
+
+    def chunks():
+        for _ in range(80):  # 5 MB without a Content-Length
+            yield b" " * 65536
+
+    streamed = httpx.post(f"{server['url']}/webhooks/sendgrid", content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+
+
+@pytest.mark.parametrize("timestamp", ["\u00b2", "1" * 5000, "-5", "12.5"],
+                         ids=["superscript_two", "5000_digits", "negative", "fraction"])
+def test_malformed_headers_are_400_before_verification(server, signer, timestamp):
+    """A timestamp that is not a plain number (superscript digits, thousands of digits) is a 400, not a 500."""
+    body = b"[]"
+    response = httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers={
+        "X-Twilio-Email-Event-Webhook-Timestamp": timestamp.encode("utf-8"),
+        "X-Twilio-Email-Event-Webhook-Signature": signer(str(int(time.time())), body)})
+    assert response.status_code == 400, response.text
+
+
+def test_one_bad_event_in_a_signed_batch_is_counted_and_skipped(server, signer, run, workspace):
+    """A delivery of 30 nines, a non-object, a missing id: each counted as invalid; the good events still apply."""
+    settings = server["settings"]
+    events = [{"sg_event_id": "ok-1", "event": "spamreport", "email": "anna@example.org"},
+              {"sg_event_id": "bad-1", "event": "bounce", "email": "bernd@example.org", "delivery": "9" * 30,
+               "campaign": "1"},
+              {"sg_event_id": "bad-2", "event": "bounce", "email": "cara@example.org", "delivery": 5},
+              [1, 2], {"event": "bounce"}, "text"]
+    response = signed_post(server, signer, events)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"received": 6, "applied": 1, "duplicates": 0, "unknown": 0, "unmatched": 0,
+                               "invalid": 5}
+    assert status_of(settings, "anna@example.org") == "complained"
+    assert status_of(settings, "bernd@example.org") == "active" and status_of(settings, "cara@example.org") == "active"
+
+
+def test_every_answer_carries_the_security_headers(server, signer):
+    """405s, JSON answers and a 500 carry the same Content-Security-Policy, Referrer-Policy and no-store."""
+    settings = server["settings"]
+    token = token_for(settings, "anna@example.org")
+    answers = [httpx.put(f"{server['url']}/u/{token}"), httpx.get(f"{server['url']}/webhooks/sendgrid"),
+               signed_post(server, signer, [])]
+    assert [a.status_code for a in answers] == [405, 405, 200]
+    with sqlite3.connect(settings.database_path) as db:
+        db.execute("DROP TABLE webhook_events")  # the database is damaged: the webhook fails
+    answers.append(signed_post(server, signer, [{"sg_event_id": "z", "event": "open"}]))
+    assert answers[-1].status_code == 500
+    for response in answers:
+        assert response.headers["content-security-policy"].startswith("default-src 'none'"), response.status_code
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert response.headers["cache-control"] == "no-store"
+        assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_webhook_key_that_cannot_be_loaded(run, workspace, monkeypatch):
+    """A verification key that is not a P-256 public key: a clear error when `serve` starts, and in `check`."""
+    monkeypatch.setenv("SENDGRID_WEBHOOK_PUBLIC_KEY", "bm90IGEga2V5")
+    result = run("serve", "--port", "0")
+    assert result.exit_code == 1 and "Error: the webhook public key cannot be loaded" in result.stderr
+    assert "Traceback" not in result.output
+    monkeypatch.delenv("SENDGRID_WEBHOOK_PUBLIC_KEY")
+    from conftest import set_setting
+
+    set_setting(workspace, '# public_key = "MFkw', 'public_key = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"\n# x = "')
+    checked = run("check")
+    assert checked.exit_code == 1
+    assert "webhook.public_key cannot be loaded: not a public key" in checked.stderr + checked.stdout
+
+
+def test_unsubscribing_never_softens_a_complaint(server, signer):
+    """A reader marked complained who then uses the one-click link stays complained."""
+    settings = server["settings"]
+    assert signed_post(server, signer, [{"sg_event_id": "c1", "event": "spamreport",
+                                         "email": "cara@example.org"}]).json()["applied"] == 1
+    token = token_for(settings, "cara@example.org")
+    assert httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click").status_code == 200
+    assert status_of(settings, "cara@example.org") == "complained"

@@ -129,10 +129,6 @@ def _check_translation(data: dict) -> Iterator[Finding]:
     if compute_type not in COMPUTE_TYPES:
         yield ("translation", "compute_type"), f"unknown translation.compute_type {compute_type!r}", \
             f"use one of {', '.join(COMPUTE_TYPES)}"
-    max_age = data.get("webhook", {}).get("max_age_seconds")
-    if max_age is not None and max_age <= 0:
-        yield ("webhook", "max_age_seconds"), "webhook.max_age_seconds must be positive", \
-            "events older than this are refused as replays; 300 is usual"
 
 
 def _check_donation(donation: dict) -> Iterator[Finding]:

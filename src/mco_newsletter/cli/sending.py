@@ -1,4 +1,4 @@
-"""Commands that send: send, send-status."""
+"""Commands that send: send, send-status. They ask and print; delivery/service.py does the work."""
 
 from __future__ import annotations
 
@@ -6,13 +6,19 @@ import json
 import sys
 import threading
 import time
+from contextlib import contextmanager
 
 import click
 
 from . import cli
-from .subscribers import opened
+from .options import settings as load_settings
 
 EXIT_INCOMPLETE = 3
+EXIT_INTERRUPTED = 130
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 @cli.command("send")
@@ -22,73 +28,110 @@ EXIT_INCOMPLETE = 3
               help="How to send (default: [sending] backend in newsletter.toml).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; send and record nothing.")
 @click.option("--test-to", metavar="EMAIL", help="Send every edition once to this address, marked [TEST]; record nothing.")
+@click.option("--again", is_flag=True, help="Also send to readers who got this issue in another campaign (segment).")
+@click.option("--wait", is_flag=True, help="If another send of this issue is running, wait for it to end instead of refusing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
-def send(ctx, issue_id, segment_name, backend, dry_run, test_to, yes) -> None:
+def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes) -> None:
     """Send an issue to a segment: each reader once, in their language; a rerun resumes."""
-    from ..delivery.backends import make_backend
-    from ..delivery.campaign import edition_map, plan_send, prepare_editions, snapshot
-    from ..delivery.ledger import Ledger
+    from ..delivery.service import plan_send, send_test, start_or_resume
     from ..subscribers.segments import find_segment
-    from ..subscribers.tokens import unsubscribe_secret
+    from ..subscribers.store import open_store
     from ..workspace import load_issue, require_published
 
-    with opened(ctx) as (settings, store):
+    settings = load_settings(ctx)
+    # Each accepted message is a commit of its own: synced by the OS, not waited for (see open_store).
+    store = open_store(settings.database_path, durable_commits=False)
+    try:
         issue = load_issue(settings, issue_id)
         segment = find_segment(settings.segments, segment_name)
         backend_name = backend or settings.sending.backend
         if test_to:
-            _send_test(settings, issue, backend_name, test_to)
+            address = _test_address(test_to)
+            for language in send_test(settings=settings, issue=issue, backend_name=backend_name, address=address):
+                click.echo(f"[TEST] {issue.id} [{language}] sent to {address} via {backend_name}")
             return
         require_published(issue)  # a draft is never sent
-        ledger = Ledger(store)
-        campaign = ledger.find(issue.id, segment.name)
-        if campaign is None:
-            plan = plan_send(settings, store, issue, segment)
-            _show_plan(plan)
-            if dry_run or plan.total == 0:
-                click.echo("Dry run: nothing sent, nothing recorded." if dry_run else "Nobody to send to.")
+        plan = plan_send(settings=settings, store=store, issue=issue, segment=segment, again=again)
+        _show_plan(plan, again)
+        if dry_run:
+            click.echo("Dry run: nothing sent, nothing recorded.")
+            return
+        if plan.total + plan.open_total == 0:
+            click.echo("Nothing left to send." if plan.campaign else "Nobody to send to.")
+            return
+        if not yes:
+            what = (f"Send {issue.id} to {plural(plan.total, 'reader')} of '{segment.name}'" if plan.campaign is None
+                    else f"Resume: send {plural(plan.total + plan.open_total, 'open row')}")
+            if not click.confirm(f"{what} via {backend_name}?"):
+                click.echo("Nothing sent. Nothing changed.")
                 return
-            if not yes:
-                click.confirm(f"Send {issue.id} to {plan.total} readers of '{segment.name}' via {backend_name}?",
-                              abort=True)
-            campaign = ledger.create(issue_id=issue.id, segment=segment, editions=edition_map(settings, issue),
-                                     snapshot=snapshot(settings, backend_name))
-        else:
-            open_rows = _show_resume(ledger, campaign)
-            if not open_rows:
-                click.echo("Nothing left to send.")
-                return
-            if dry_run:
-                click.echo("Dry run: nothing sent, nothing recorded.")
-                return
-            if not yes:
-                click.confirm(f"Resume: send the {open_rows} open rows via {backend_name}?", abort=True)
-        languages = ledger.languages(campaign)
-        editions = prepare_editions(settings, issue, languages)
-        sender = make_backend(backend_name, settings)
-        secret = unsubscribe_secret(settings.private_dir)
+        sending = start_or_resume(settings=settings, store=store, issue=issue, segment=segment,
+                                  backend_name=backend_name, again=again, wait=wait,
+                                  waiting=lambda holder: click.echo(f"Waiting for the send of {issue.id} ({holder}) "
+                                                                    "to end…", err=True))
         try:
-            outcome = _run(ledger, campaign, editions, sender, secret, settings)
+            with _stop_on_interrupt(sending.stop):
+                outcome = _run(sending)
+            counts = sending.counts()
         finally:
-            sender.close()
-        counts = ledger.counts(campaign)
+            sending.close()
+    finally:
+        store.close()
     _summary(outcome, counts)
+    if outcome.error is not None:
+        raise outcome.error
+    if outcome.interrupted:
+        click.echo("Interrupted: the rest is pending; run the same command again to resume.", err=True)
+        ctx.exit(EXIT_INTERRUPTED)
     if any(states.get(s) for states in counts.values() for s in ("pending", "sending", "failed")):
         ctx.exit(EXIT_INCOMPLETE)
 
 
-def _run(ledger, campaign, editions, sender, secret, settings):
-    from ..delivery.run import deliver
+def _test_address(address: str) -> str:
+    from ..subscribers.csv_import import normalize_email
 
-    total = sum(n for states in ledger.counts(campaign).values()
-                for state, n in states.items() if state in ("pending", "sending", "failed"))
+    email, problem = normalize_email(address)
+    if problem:
+        raise click.BadParameter(f"{address!r}: {problem}", param_hint="--test-to")
+    return email
+
+
+@contextmanager
+def _stop_on_interrupt(stop: threading.Event):
+    """Ctrl-C asks the send to stop after the messages or request on the wire; a second one stops at once."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum, frame) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        click.echo("\nStopping after what is on the wire (Ctrl-C again to stop at once)…", err=True)
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _retry_line(retry) -> str:
+    who = plural(retry.readers, "reader") + (" the server put off" if retry.deferred else "")
+    return f"Retry {retry.attempt} of {retry.limit} in {retry.delay:.1f} s for {who}: {retry.reason}"
+
+
+def _run(sending):
+    total = sending.open_rows()
+    on_retry = lambda retry: click.echo(_retry_line(retry), err=True)  # noqa: E731
+    if not sys.stderr.isatty():
+        return sending.run(on_retry=on_retry)
     lock = threading.Lock()
     started = time.monotonic()
     done = [0]
-    if not sys.stderr.isatty():
-        return deliver(ledger=ledger, campaign=campaign, editions=editions, backend=sender, secret=secret,
-                       sending=settings.sending)
 
     def rate(_item) -> str:
         elapsed = time.monotonic() - started
@@ -101,48 +144,26 @@ def _run(ledger, campaign, editions, sender, secret, settings):
                 done[0] += count
                 bar.update(count, done[0])
 
-        return deliver(ledger=ledger, campaign=campaign, editions=editions, backend=sender, secret=secret,
-                       sending=settings.sending, progress=progress)
+        return sending.run(progress=progress, on_retry=on_retry)
 
 
-def _send_test(settings, issue, backend_name, address) -> None:
-    from ..delivery.backends import Recipient, make_backend
-    from ..delivery.campaign import edition_map, prepare_editions
-    from ..subscribers.csv_import import normalize_email
-
-    email, problem = normalize_email(address)
-    if problem:
-        raise click.BadParameter(f"{address!r}: {problem}", param_hint="--test-to")
-    languages = sorted(set(edition_map(settings, issue).values()))
-    editions = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ")
-    sender = make_backend(backend_name, settings)
-    sent = []
-    try:
-        for language, edition in editions.items():
-            sender.send(edition, [Recipient(0, email, "test")], campaign_id=0,
-                        accepted=lambda pairs: sent.extend(pairs), failed=lambda row, error: click.echo(error, err=True))
-            click.echo(f"[TEST] {issue.id} [{language}] sent to {email} via {backend_name}")
-    finally:
-        sender.close()
-
-
-def _show_plan(plan) -> None:
-    click.echo(f"Issue {plan.issue_id} to segment '{plan.segment}': {plan.total} readers")
+def _show_plan(plan, again: bool) -> None:
+    if plan.campaign is None:
+        click.echo(f"Issue {plan.issue_id} to segment '{plan.segment}': {plural(plan.total, 'reader')}")
+    else:
+        click.echo(f"Resuming the campaign of {plan.issue_id} to '{plan.segment}' started {plan.campaign.started_at}")
+        for language, states in sorted(plan.open_rows.items()):
+            click.echo(f"  {language} edition, still open: " + ", ".join(f"{n:,} {state}" for state, n in sorted(states.items())))
+        if plan.total:
+            click.echo(f"Joined the segment since: {plural(plan.total, 'reader')}")
     for language, count in sorted(plan.counts.items()):
-        extra = f" (of them {plan.fallbacks[language]} as fallback)" if plan.fallbacks.get(language) else ""
-        click.echo(f"  {language} edition: {count}{extra}")
+        extra = f" (of them {plan.fallbacks[language]:,} as fallback)" if plan.fallbacks.get(language) else ""
+        click.echo(f"  {language} edition: {count:,}{extra}")
+    if plan.already_sent:
+        note = "sent again with --again" if again else "not sent again; --again would"
+        click.echo(f"Already sent: {plural(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})")
     if plan.first:
         click.echo("First readers: " + ", ".join(f"{email} [{lang}]" for email, lang in plan.first))
-
-
-def _show_resume(ledger, campaign) -> int:
-    counts = ledger.counts(campaign)
-    click.echo(f"Resuming the campaign of {campaign.issue_id} to '{campaign.segment}' started {campaign.started_at}")
-    open_rows = 0
-    for language, states in sorted(counts.items()):
-        click.echo(f"  {language}: " + ", ".join(f"{n} {state}" for state, n in sorted(states.items())))
-        open_rows += sum(states.get(s, 0) for s in ("pending", "sending", "failed"))
-    return open_rows
 
 
 def _summary(outcome, counts) -> None:
@@ -150,13 +171,16 @@ def _summary(outcome, counts) -> None:
     for states in counts.values():
         for state, n in states.items():
             totals[state] = totals.get(state, 0) + n
-    click.echo(f"This run: {outcome.sent} sent, {outcome.failed} failed, {outcome.skipped} skipped "
-               f"(left the list), {outcome.retries} retries.")
+    click.echo(f"This run: {outcome.sent:,} sent, {outcome.failed:,} failed, {outcome.skipped:,} skipped "
+               f"(left the list), {outcome.refused:,} refused by the server, {plural(outcome.retries, 'retry', 'retries')}.")
     if outcome.resent_after_crash:
-        click.echo(f"{outcome.resent_after_crash} readers were in a request interrupted by a crash and were sent "
-                   "again: they may have it twice.", err=True)
-    click.echo("Campaign: " + ", ".join(f"{n} {state}" for state, n in sorted(totals.items())))
-    if outcome.stopped_by:
+        click.echo(f"{plural(outcome.resent_after_crash, 'reader was', 'readers were')} in flight when an earlier run "
+                   "stopped without an answer (a crash or a kill) and got it again: they may have it twice.", err=True)
+    if outcome.resent_unanswered:
+        click.echo(f"{plural(outcome.resent_unanswered, 'reader was', 'readers were')} in a request that got no answer "
+                   "(it may have been accepted) and got it again: they may have it twice.", err=True)
+    click.echo("Campaign: " + ", ".join(f"{n:,} {state}" for state, n in sorted(totals.items())))
+    if outcome.stopped_by and outcome.error is None:
         click.echo(f"Stopped: {outcome.stopped_by}", err=True)
         click.echo("Run the same command again to resume.", err=True)
 
@@ -168,6 +192,7 @@ def _summary(outcome, counts) -> None:
 def send_status(ctx, issue_id, as_json) -> None:
     """Counts per state and per edition of every campaign of an issue."""
     from ..delivery.ledger import Ledger
+    from .subscribers import opened
 
     with opened(ctx) as (_, store):
         ledger = Ledger(store)
@@ -183,4 +208,4 @@ def send_status(ctx, issue_id, as_json) -> None:
         state = "finished " + campaign["finished_at"] if campaign["finished_at"] else "open"
         click.echo(f"{issue_id} → {campaign['segment']} (started {campaign['started_at']}, {state})")
         for language, states in sorted(campaign["editions"].items()):
-            click.echo(f"  {language}: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items())))
+            click.echo(f"  {language}: " + ", ".join(f"{n:,} {s}" for s, n in sorted(states.items())))

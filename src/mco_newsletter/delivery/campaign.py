@@ -9,31 +9,43 @@ from ..edition import load_edition, ready_languages
 from ..errors import NewsletterError
 from ..issue import Issue
 from ..render import render
-from ..subscribers.segments import Segment
-from ..subscribers.store import Store
+from .ledger import Audience, Campaign
 from .message import PreparedEdition, placeholder_tag, prepare, unsubscribe_url
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Who gets which edition: reader language → edition language, and the counts."""
+    """What a run of `send` would do: readers to add per edition, rows still open, readers left out."""
 
     issue_id: str
     segment: str
-    editions: dict[str, str]
+    campaign: Campaign | None
     counts: dict[str, int]
     fallbacks: dict[str, int]
+    already_sent: int
+    open_rows: dict[str, dict[str, int]]
     first: list[tuple[str, str]]
 
     @property
     def total(self) -> int:
+        """Readers this run would add."""
         return sum(self.counts.values())
+
+    @property
+    def open_total(self) -> int:
+        """Rows of the campaign still to send."""
+        return sum(n for states in self.open_rows.values() for n in states.values())
+
+
+def fallback_of(settings: Settings, issue: Issue) -> str:
+    return settings.fallback_language or issue.language
 
 
 def edition_map(settings: Settings, issue: Issue) -> dict[str, str]:
-    """Each reader language → the language of the edition they get (their own when ready, else the fallback)."""
+    """Each reader language → the language of the edition they get (their own when ready, else the fallback).
+    A reader language missing here (no longer in `languages`) gets the fallback too."""
     ready = ready_languages(issue, settings.languages)
-    fallback = settings.fallback_language or issue.language
+    fallback = fallback_of(settings, issue)
     if fallback not in ready:
         raise NewsletterError(
             f"issue {issue.id}: the fallback edition ({fallback}) is not approved, so readers of languages "
@@ -42,23 +54,20 @@ def edition_map(settings: Settings, issue: Issue) -> dict[str, str]:
     return {language: language if language in ready else fallback for language in settings.languages}
 
 
-def plan_send(settings: Settings, store: Store, issue: Issue, segment: Segment, *, first: int = 5) -> Plan:
-    """Count, per edition, the active readers of the segment who would get it."""
+def plan_from(settings: Settings, issue: Issue, segment: str, campaign: Campaign | None, audience: Audience,
+              open_rows: dict[str, dict[str, int]]) -> Plan:
+    """The plan of a run from what the ledger says about the segment."""
     editions = edition_map(settings, issue)
-    by_language = store.count_by_language(segment)
+    fallback = fallback_of(settings, issue)
     counts: dict[str, int] = {}
     fallbacks: dict[str, int] = {}
-    for language, count in by_language.items():
-        edition = editions.get(language, settings.fallback_language or issue.language)
+    for language, count in audience.by_language.items():
+        edition = editions.get(language, fallback)
         counts[edition] = counts.get(edition, 0) + count
         if edition != language:
             fallbacks[edition] = fallbacks.get(edition, 0) + count
-    sample = []
-    for recipient in store.recipients(segment):
-        sample.append((recipient.email, editions.get(recipient.language, issue.language)))
-        if len(sample) >= first:
-            break
-    return Plan(issue.id, segment.name, editions, counts, fallbacks, sample)
+    first = [(email, editions.get(language, fallback)) for email, language in audience.first]
+    return Plan(issue.id, segment, campaign, counts, fallbacks, audience.already_sent, open_rows, first)
 
 
 def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_prefix: str = "") -> dict[str, PreparedEdition]:
@@ -67,7 +76,11 @@ def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_pre
     prepared = {}
     for language in languages:
         edition = load_edition(settings, issue, language)  # refuses anything not approved or against the rules
-        rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag))
+        try:
+            rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag))
+        except ValueError as exc:  # a value that cannot go into the message (a header with a line break)
+            raise NewsletterError(f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
+                                  hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded") from None
         prepared[language] = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
     return prepared
 

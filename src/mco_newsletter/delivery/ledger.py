@@ -1,8 +1,11 @@
 """The ledger: one campaign per issue and segment, one row per reader, moved to `sent` only after acceptance.
 
-States: pending → sending (a request that may have reached the provider) → sent | failed; readers who
-left the list after the campaign started become skipped. A crash between the provider's acceptance and
-the ledger's commit leaves rows in `sending`: they are sent again on resume (at most one request's worth).
+States: pending → sending (a message or request that may have reached the provider) → sent; refused
+(the server refused the address for good) and skipped (the reader left before their turn) are final;
+failed is open (a rerun tries again). Only the process holding the issue's claim (delivery/locks.py)
+writes a campaign's rows, so rows found in `sending` when a claim is taken were left by a dead process.
+
+The ledger owns the campaigns, deliveries and webhook_events tables; subscribers belong to the Store.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from ..subscribers.segments import Segment
 from ..subscribers.store import Store, now
 
 OPEN_STATES = ("pending", "sending", "failed")
+_OPEN = "('pending', 'sending', 'failed')"
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,16 @@ class Work(NamedTuple):
     state: str
     email: str | None
     status: str | None
+    nonce: bytes | None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who a run would add to a campaign: counts per reader language, and who is left out."""
+
+    by_language: dict[str, int]
+    already_sent: int
+    first: list[tuple[str, str]]
 
 
 class Ledger:
@@ -47,9 +61,6 @@ class Ledger:
         self.store = store
         self.db = store.db
         self.lock = threading.Lock()
-        # A killed process loses nothing that was committed (the WAL is in the OS's hands); only a
-        # power cut can lose the last commits, which then are sent again: never lost, at worst twice.
-        self.db.execute("PRAGMA synchronous = NORMAL")
 
     def find(self, issue_id: str, segment: str) -> Campaign | None:
         row = self.db.execute("SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot"
@@ -61,48 +72,123 @@ class Ledger:
                                " FROM campaigns WHERE issue_id = ? ORDER BY id", (issue_id,))
         return [Campaign(*row[:5], json.loads(row[5])) for row in rows]
 
-    def create(self, *, issue_id: str, segment: Segment, editions: dict[str, str], snapshot: dict) -> Campaign:
-        """The campaign and a pending row for every active reader of the segment, in one transaction."""
+    def _newcomers(self, issue_id: str, segment: Segment, campaign: Campaign | None,
+                   again: bool) -> tuple[str, list]:
+        """The condition on subscribers `s` for readers a campaign does not hold yet, or skipped when they
+        had left (and, unless `again`, who have no row in another campaign of the same issue)."""
         where, params = segment.where()
-        mapping = " ".join("WHEN ? THEN ?" for _ in editions)
-        mapping_params = [value for pair in editions.items() for value in pair]
+        if campaign is not None:
+            where += (" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? AND d.subscriber_id = s.id"
+                      " AND d.state != 'skipped')")
+            params = [*params, campaign.id]
+        others = [c.id for c in self.campaigns(issue_id) if campaign is None or c.id != campaign.id]
+        if others and not again:
+            where += (" AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d WHERE d.campaign_id IN"
+                      " (SELECT value FROM json_each(?)) AND d.state != 'skipped')")
+            params = [*params, json.dumps(others)]
+        return where, params
+
+    def audience(self, *, issue_id: str, segment: Segment, campaign: Campaign | None, again: bool,
+                 first: int = 5) -> Audience:
+        """Readers of the segment a run would add, by language; and how many already got the issue in
+        another campaign (left out unless `again`)."""
+        where, params = self._newcomers(issue_id, segment, campaign, again)
+        by_language = dict(self.db.execute(
+            f"SELECT s.language, count(*) FROM subscribers s WHERE {where} GROUP BY s.language", params).fetchall())
+        sample = self.db.execute(f"SELECT s.email, s.language FROM subscribers s WHERE {where} ORDER BY s.id LIMIT ?",
+                                 [*params, first]).fetchall()
+        already = 0
+        if any(c.id != getattr(campaign, "id", None) for c in self.campaigns(issue_id)):
+            counted = sum(by_language.values())
+            other_where, other_params = self._newcomers(issue_id, segment, campaign, again=not again)
+            other = self.db.execute(f"SELECT count(*) FROM subscribers s WHERE {other_where}",
+                                    other_params).fetchone()[0]
+            already = abs(counted - other)
+        return Audience(by_language, already, sample)
+
+    def create(self, *, issue_id: str, segment: Segment, editions: dict[str, str], fallback: str, snapshot: dict,
+               again: bool = False) -> Campaign:
+        """The campaign and a pending row for every reader it should reach, in one transaction."""
         started = now()
         with self.lock, self.store.transaction() as db:
             campaign_id = db.execute(
                 "INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES (?, ?, ?, ?)",
                 (issue_id, segment.name, json.dumps(snapshot, sort_keys=True, default=str), started)).lastrowid
-            db.execute(
-                "INSERT INTO deliveries (campaign_id, subscriber_id, language, fallback, updated_at)"
-                f" SELECT ?, s.id, CASE s.language {mapping} END,"
-                f" CASE s.language {mapping} END != s.language, ?"
-                f" FROM subscribers s WHERE {where} ORDER BY s.id",
-                [campaign_id, *mapping_params, *mapping_params, started, *params])
-        return Campaign(campaign_id, issue_id, segment.name, started, None, snapshot)
+            campaign = Campaign(campaign_id, issue_id, segment.name, started, None, snapshot)
+            self._add_rows(campaign, segment, editions, fallback, again, started, new=True)
+        return campaign
+
+    def add_readers(self, campaign: Campaign, *, segment: Segment, editions: dict[str, str], fallback: str,
+                    again: bool = False) -> int:
+        """Rows for readers who joined the segment since the campaign started; the count added."""
+        at = now()
+        with self.lock, self.store.transaction() as db:
+            added = self._add_rows(campaign, segment, editions, fallback, again, at, new=False)
+            if added:
+                db.execute("UPDATE campaigns SET finished_at = NULL WHERE id = ?", (campaign.id,))
+        return added
+
+    def _add_rows(self, campaign, segment, editions, fallback, again, at, *, new: bool) -> int:
+        where, params = self._newcomers(campaign.issue_id, segment, None if new else campaign, again)
+        # Every reader resolves to an edition: their language's, or the fallback's (also for a language
+        # that is no longer in `languages`).
+        mapping = " ".join("WHEN ? THEN ?" for _ in editions) or "WHEN NULL THEN NULL"
+        pairs = [value for pair in editions.items() for value in pair]
+        edition = f"CASE s.language {mapping} ELSE ? END"
+        # A reader skipped because they had left, and who is back, gets their row reopened.
+        cursor = self.db.execute(
+            "INSERT INTO deliveries (campaign_id, subscriber_id, language, fallback, updated_at)"
+            f" SELECT ?, s.id, {edition}, {edition} != s.language, ? FROM subscribers s WHERE {where} ORDER BY s.id"
+            " ON CONFLICT (campaign_id, subscriber_id) DO UPDATE SET state = 'pending', language = excluded.language,"
+            " fallback = excluded.fallback, last_error = NULL, updated_at = excluded.updated_at",
+            [campaign.id, *pairs, fallback, *pairs, fallback, at, *params])
+        return cursor.rowcount
 
     def languages(self, campaign: Campaign) -> list[str]:
         """Edition languages that still have rows to send."""
         rows = self.db.execute("SELECT DISTINCT language FROM deliveries WHERE campaign_id = ? AND state IN"
-                               " ('pending', 'sending', 'failed') ORDER BY language", (campaign.id,))
+                               f" {_OPEN} ORDER BY language", (campaign.id,))
         return [language for (language,) in rows]
 
     def work(self, campaign: Campaign, language: str, *, after: int, limit: int) -> list[Work]:
-        """The next rows to send of one edition, with the subscriber's current address and status."""
+        """The next rows to send of one edition, with the subscriber's current address, status and nonce."""
         with self.lock:
             rows = self.db.execute(
-                "SELECT d.id, d.subscriber_id, d.state, s.email, s.status FROM deliveries d"
+                "SELECT d.id, d.subscriber_id, d.state, s.email, s.status, s.nonce FROM deliveries d"
                 " LEFT JOIN subscribers s ON s.id = d.subscriber_id"
-                " WHERE d.campaign_id = ? AND d.language = ? AND d.id > ? AND d.state IN ('pending', 'sending', 'failed')"
+                f" WHERE d.campaign_id = ? AND d.language = ? AND d.id > ? AND d.state IN {_OPEN}"
                 " ORDER BY d.id LIMIT ?", (campaign.id, language, after, limit)).fetchall()
         return [Work(*row) for row in rows]
 
+    def rows(self, row_ids: Iterable[int]) -> list[tuple[str, Work]]:
+        """Open rows by id, each with its edition language."""
+        with self.lock:
+            found = self.db.execute(
+                "SELECT d.language, d.id, d.subscriber_id, d.state, s.email, s.status, s.nonce FROM deliveries d"
+                " LEFT JOIN subscribers s ON s.id = d.subscriber_id"
+                f" WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state IN {_OPEN} ORDER BY d.id",
+                (json.dumps(list(row_ids)),)).fetchall()
+        return [(row[0], Work(*row[1:])) for row in found]
+
+    def in_flight(self, campaign: Campaign) -> set[int]:
+        """Rows a dead process left in `sending`: they may have reached the provider."""
+        return {row_id for (row_id,) in self.db.execute(
+            "SELECT id FROM deliveries WHERE campaign_id = ? AND state = 'sending'", (campaign.id,))}
+
+    def still_active(self, row_ids: list[int]) -> set[int]:
+        """Of these rows, those whose reader is still on the list and active, read now (one indexed query)."""
+        with self.lock:
+            return {row_id for (row_id,) in self.db.execute(
+                "SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+                " WHERE d.id IN (SELECT value FROM json_each(?)) AND s.status = 'active'", (json.dumps(row_ids),))}
+
     def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None) -> None:
         """Move rows to a state in one commit; `sending` counts an attempt."""
-        at = now()
         attempt = 1 if state == "sending" else 0
         with self.lock, self.store.transaction() as db:
             db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
                        " WHERE id IN (SELECT value FROM json_each(?))",
-                       (state, attempt, error, at, json.dumps(list(row_ids))))
+                       (state, attempt, error, now(), json.dumps(list(row_ids))))
 
     def mark_sent(self, accepted: list[tuple[int, str | None]]) -> None:
         """Record that the provider accepted these rows (with its message id, when it gives one)."""
@@ -124,6 +210,23 @@ class Ledger:
                                " updated_at = ? WHERE id = ?",
                                [(provider_id, at, row_id) for row_id, provider_id in accepted])
 
+    def mark_in_flight(self, row_ids: set[int]) -> None:
+        """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
+        with self.lock, self.store.transaction() as db:
+            db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id IN (SELECT value FROM json_each(?))"
+                       f" AND state IN {_OPEN}", (json.dumps(sorted(row_ids)),))
+
+    def refuse(self, row_id: int, error: str, *, bounce: bool) -> None:
+        """A final refusal of one reader's address; with `bounce`, the reader is marked bounced too."""
+        at = now()
+        with self.lock, self.store.transaction() as db:
+            db.execute("UPDATE deliveries SET state = 'refused', last_error = ?, updated_at = ? WHERE id = ?",
+                       (error, at, row_id))
+            if bounce:
+                owner = db.execute("SELECT subscriber_id FROM deliveries WHERE id = ?", (row_id,)).fetchone()
+                if owner:
+                    self.store.set_statuses([(owner[0], "bounced")], at)
+
     def finish(self, campaign: Campaign) -> None:
         with self.lock, self.store.transaction() as db:
             db.execute("UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
@@ -142,3 +245,28 @@ class Ledger:
         rows = self.db.execute("SELECT language, count(*) FROM deliveries WHERE campaign_id = ? AND fallback"
                                " GROUP BY language", (campaign.id,))
         return dict(rows.fetchall())
+
+    def forget(self, subscriber_id: int) -> list[tuple[int, int]]:
+        """Delete a reader's rows (inside the caller's transaction); their (campaign id, row id) pairs."""
+        rows = self.db.execute("SELECT campaign_id, id FROM deliveries WHERE subscriber_id = ?",
+                               (subscriber_id,)).fetchall()
+        self.db.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
+        return [(campaign_id, row_id) for campaign_id, row_id in rows]
+
+    def row_owner(self, row_id: int) -> tuple[int, int] | None:
+        """(campaign id, subscriber id) of a ledger row, or None when there is no such row."""
+        row = self.db.execute("SELECT campaign_id, subscriber_id FROM deliveries WHERE id = ?", (row_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def seen_events(self, event_ids: list[str]) -> set[str]:
+        """Which of these provider event ids were applied before."""
+        return {row[0] for row in self.db.execute(
+            "SELECT sg_event_id FROM webhook_events WHERE sg_event_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(event_ids),))}
+
+    def record_events(self, event_ids: list[str], notes: list[tuple[str, int]], at: str) -> None:
+        """Remember applied event ids; note the provider's last word (event, row id) on ledger rows."""
+        self.db.executemany("INSERT INTO webhook_events (sg_event_id, received_at) VALUES (?, ?)",
+                            [(event_id, at) for event_id in event_ids])
+        self.db.executemany("UPDATE deliveries SET provider_event = ?, provider_event_at = ? WHERE id = ?",
+                            [(kind, at, row_id) for kind, row_id in notes])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..config import Settings
+from ..errors import NewsletterError
 from ..render import Rendered
 from ..render.mime import MessageTemplate
 from ..subscribers.tokens import TOKEN_LENGTH
@@ -42,8 +43,14 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
     """Keep what every reader's copy shares, with its message encoded once."""
     subject = subject_prefix + rendered.subject
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
-    # The renderer's template: the sender in the reader's language, the pictures, the bulk headers.
-    template = rendered.message_template(tag=tag, subject_prefix=subject_prefix)
+    try:
+        # The renderer's template: the sender in the reader's language, the pictures, the bulk headers.
+        template = rendered.message_template(tag=tag, subject_prefix=subject_prefix)
+    except (ValueError, UnicodeError) as exc:
+        raise NewsletterError(f"issue {rendered.edition.issue_id} [{rendered.edition.language}]: the message "
+                              f"cannot be built: {exc}",
+                              hint=f"run `mco-newsletter check {rendered.edition.issue_id}`; nothing was sent "
+                                   "or recorded") from None
     return PreparedEdition(
         issue_id=rendered.edition.issue_id, language=rendered.edition.language, subject=subject,
         html=rendered.html, text=rendered.text, tag=tag, sender_name=rendered.envelope.sender_name,

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import random
+from typing import Iterable
 
 from ..errors import NewsletterError
 
 
 class TransientError(Exception):
-    """The provider may accept later: 5xx, 429, a timeout or a dropped connection."""
+    """The provider may accept later: 5xx, 429, a timeout or a dropped connection.
 
-    def __init__(self, message: str, retry_after: float | None = None):
+    `unanswered` names the rows whose request or message may have been accepted although no answer
+    came (a timeout after the request went out): sending them again may give them a second copy.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None, unanswered: Iterable[int] = ()):
         super().__init__(message)
         self.retry_after = retry_after
+        self.unanswered = frozenset(unanswered)
 
 
 class PermanentError(NewsletterError):
-    """The provider refused the request as such (400, 401, 403, 413): retrying cannot help."""
+    """Retrying cannot help now (a refused request, a full disk): the send stops; nothing of the batch
+    that was not accepted went out, so its rows go back to pending."""
 
 
 def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:

@@ -1,15 +1,21 @@
-"""The send loop: take open ledger rows batch by batch, send, retry what the provider did not take, record."""
+"""The send loop: take open ledger rows batch by batch, check each reader just before their batch goes
+out, send, retry what the provider did not take, record every reader's outcome as it is known."""
 
 from __future__ import annotations
 
 import random
-import time
+import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Callable, ContextManager
 
+from ..errors import NewsletterError
 from ..subscribers.tokens import make_token
+from .addresses import ascii_address
 from .backends import Backend, Recipient
+from .inflight import InFlight
 from .ledger import Campaign, Ledger, Work
 from .message import PreparedEdition
 from .retry import PermanentError, TransientError, backoff
@@ -21,97 +27,233 @@ class Outcome:
     """What one run of the loop did."""
 
     sent: int = 0
+    refused: int = 0
     failed: int = 0
     skipped: int = 0
-    resent_after_crash: int = 0
     retries: int = 0
+    resent_after_crash: int = 0
+    resent_unanswered: int = 0
     stopped_by: str | None = None
-    errors: list[str] = field(default_factory=list)
+    error: NewsletterError | None = None
+    interrupted: bool = False
 
 
-def deliver(*, ledger: Ledger, campaign: Campaign, editions: dict[str, PreparedEdition], backend: Backend,
-            secret: bytes, sending: SendingSettings, progress: Callable[[int], None] = lambda n: None,
-            sleep: Callable[[float], None] = time.sleep, rng: random.Random | None = None) -> Outcome:
-    """Send every open row of the campaign; stop at a permanent error or when retries run out."""
-    outcome = Outcome()
-    size = backend.batch_size
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
-        for language in ledger.languages(campaign):
-            edition = editions[language]
-            upcoming = prefetch.submit(_next_batch, ledger, campaign, language, 0, size, secret)
-            while outcome.stopped_by is None:
-                rows, recipients = upcoming.result()
-                if not rows:
+@dataclass(frozen=True)
+class Retry:
+    """A retry about to happen, for the person watching: number `attempt` of `limit`, after `delay` seconds."""
+
+    attempt: int
+    limit: int
+    readers: int
+    reason: str
+    delay: float
+    deferred: bool = False
+
+
+class BatchReport:
+    """The Report a backend fills in for one attempt at one batch (several SMTP threads at once)."""
+
+    def __init__(self, loop: "SendLoop", recipients: list[Recipient]):
+        self.loop = loop
+        self.ledger = loop.ledger
+        self.stop = loop.stop
+        self.remaining = {recipient.row_id: recipient for recipient in recipients}
+        self.started: set[int] = set()
+        self.deferrals: dict[int, str] = {}
+        self.lock = threading.Lock()
+
+    def starting(self, recipients: list[Recipient]) -> None:
+        ids = [recipient.row_id for recipient in recipients]
+        self.ledger.mark(ids, "sending")
+        with self.lock:
+            self.started.update(ids)
+
+    def accepted(self, pairs: list[tuple[int, str | None]]) -> None:
+        self.ledger.mark_sent(pairs)
+        self._count_accepted(pairs)
+
+    def transmitting(self, recipient: Recipient) -> None:
+        self.loop.in_flight.mark(recipient.row_id)
+        with self.lock:
+            self.started.add(recipient.row_id)
+
+    def _count_accepted(self, pairs) -> None:
+        # The slot keeps this row until the thread's next message: a row found there later is ignored
+        # once the ledger says `sent`.
+        with self.lock:
+            for row_id, _ in pairs:
+                self.remaining.pop(row_id, None)
+            self.loop.accepted([row_id for row_id, _ in pairs])
+
+    def refused(self, row_id: int, error: str, *, bounce: bool = True) -> None:
+        self.ledger.refuse(row_id, error, bounce=bounce)
+        self.loop.in_flight.clear()
+        with self.lock:
+            self.remaining.pop(row_id, None)
+            self.loop.finished(row_id, "refused")
+
+    def deferred(self, row_id: int, error: str) -> None:
+        self.ledger.mark([row_id], "failed", error=error)  # open: tried again later in this run, or by a rerun
+        self.loop.in_flight.clear()
+        with self.lock:
+            self.remaining.pop(row_id, None)
+            self.deferrals[row_id] = error
+
+
+class SendLoop:
+    """Sends every open row of a campaign; stops at a permanent error, when retries run out, or on `stop`."""
+
+    def __init__(self, *, ledger: Ledger, campaign: Campaign, editions: dict[str, PreparedEdition], backend: Backend,
+                 secret: bytes, sending: SendingSettings, stop: threading.Event | None = None,
+                 window: Callable[[], ContextManager] = nullcontext, progress: Callable[[int], None] = lambda n: None,
+                 on_retry: Callable[[Retry], None] = lambda retry: None, rng: random.Random | None = None,
+                 in_flight: InFlight | None = None):
+        self.ledger, self.campaign, self.editions, self.backend = ledger, campaign, editions, backend
+        self.in_flight = in_flight or InFlight(None)
+        self.secret, self.sending, self.window = secret, sending, window
+        self.stop = stop or threading.Event()
+        self.progress, self.on_retry, self.rng = progress, on_retry, rng
+        self.outcome = Outcome()
+        self.deferred: dict[int, str] = {}
+        # Rows whose earlier transmission may have been accepted: a dead process's `sending` rows, and
+        # rows of a request that got no answer. Sent again, they are counted as "may have it twice".
+        self.doubtful: dict[int, str] = {}
+
+    @property
+    def halted(self) -> bool:
+        return self.outcome.stopped_by is not None or self.stop.is_set()
+
+    def run(self) -> Outcome:
+        left = self.in_flight.left_behind()
+        if left:  # messages a killed sender had on the wire: from now on the ledger holds them as `sending`
+            self.ledger.mark_in_flight(left)
+        self.in_flight.reset()
+        self.doubtful = dict.fromkeys(self.ledger.in_flight(self.campaign), "crash")
+        size = self.backend.batch_size
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as prefetch:
+            for language in self.ledger.languages(self.campaign):
+                if self.halted:
                     break
-                # Read the next batch while this one is on the wire. Reading marks nothing, so the crash
-                # window stays one request.
-                upcoming = prefetch.submit(_next_batch, ledger, campaign, language, rows[-1].row_id, size, secret)
-                _drop_inactive(ledger, rows, outcome, progress)
-                outcome.resent_after_crash += sum(1 for row in rows if row.state == "sending")
-                if recipients:
-                    _send_batch(ledger, campaign, edition, recipients, backend, sending, outcome, progress, sleep, rng)
-    if outcome.stopped_by is None and not ledger.languages(campaign):
-        ledger.finish(campaign)
-    return outcome
+                upcoming = prefetch.submit(self._read, language, 0, size)
+                while not self.halted:
+                    rows, recipients = upcoming.result()
+                    if not rows:
+                        break
+                    # Read the next batch (and make its links) while this one is on the wire; reading marks
+                    # nothing, and each reader's state is checked again just before their batch goes out.
+                    upcoming = prefetch.submit(self._read, language, rows[-1].row_id, size)
+                    self._batch(self.editions[language], rows, recipients)
+        self._retry_deferred()
+        self.outcome.interrupted = self.stop.is_set()
+        if not self.halted and not self.ledger.languages(self.campaign):
+            self.ledger.finish(self.campaign)
+        return self.outcome
 
+    def _read(self, language: str, after: int, size: int) -> tuple[list[Work], dict[int, Recipient]]:
+        rows = self.ledger.work(self.campaign, language, after=after, limit=size)
+        return rows, {row.row_id: self._recipient(row) for row in rows if row.status == "active"}
 
-def _next_batch(ledger: Ledger, campaign: Campaign, language: str, after: int, limit: int,
-                secret: bytes) -> tuple[list[Work], list[Recipient]]:
-    rows = ledger.work(campaign, language, after=after, limit=limit)
-    return rows, [Recipient(row.row_id, row.email, make_token(secret, row.subscriber_id))
-                  for row in rows if row.status == "active"]
+    def _recipient(self, row: Work) -> Recipient:
+        return Recipient(row.row_id, ascii_address(row.email), make_token(self.secret, row.subscriber_id, row.nonce))
 
+    def accepted(self, row_ids: list[int]) -> None:
+        """Called (under the report's lock) for rows the provider took."""
+        self.outcome.sent += len(row_ids)
+        for row_id in row_ids:
+            reason = self.doubtful.pop(row_id, None)
+            if reason == "crash":
+                self.outcome.resent_after_crash += 1
+            elif reason == "unanswered":
+                self.outcome.resent_unanswered += 1
+        self.progress(len(row_ids))
 
-def _drop_inactive(ledger: Ledger, rows: list[Work], outcome: Outcome, progress) -> None:
-    """Readers who left (or were erased) since the campaign started get nothing."""
-    gone = [row.row_id for row in rows if row.status != "active"]
-    if gone:
-        ledger.mark(gone, "skipped")
-        outcome.skipped += len(gone)
-        progress(len(gone))
+    def finished(self, row_id: int, state: str) -> None:
+        self.doubtful.pop(row_id, None)
+        if state == "refused":
+            self.outcome.refused += 1
+        self.progress(1)
 
-
-def _send_batch(ledger, campaign, edition, recipients, backend, sending, outcome, progress, sleep, rng) -> None:
-    remaining = {recipient.row_id: recipient for recipient in recipients}
-
-    def accepted(pairs: list[tuple[int, str | None]]) -> None:
-        ledger.mark_sent(pairs)
-        for row_id, _ in pairs:
-            remaining.pop(row_id, None)
-        outcome.sent += len(pairs)
-        progress(len(pairs))
-
-    def failed(row_id: int, error: str) -> None:
-        ledger.mark([row_id], "failed", error=error)
-        remaining.pop(row_id, None)
-        outcome.failed += 1
-        progress(1)
-
-    attempt = 0
-    while remaining:
-        batch = list(remaining.values())
-        # Committed before the request: rows found in `sending` after a crash may have reached the provider.
-        ledger.mark([r.row_id for r in batch], "sending")
-        try:
-            backend.send(edition, batch, campaign_id=campaign.id, accepted=accepted, failed=failed)
-            if remaining:  # a backend that returned without a word on some readers: try those again
-                raise TransientError("the backend did not report on every reader")
-        except PermanentError as exc:
-            ledger.mark(list(remaining), "pending")  # refused as a whole: nothing of it went out
-            outcome.stopped_by = exc.message
-            raise
-        except TransientError as exc:
-            attempt += 1
-            outcome.retries += 1
-            if attempt > sending.max_retries:
-                ledger.mark(list(remaining), "failed", error=str(exc))
-                outcome.failed += len(remaining)
-                progress(len(remaining))
-                outcome.errors.append(str(exc))
-                outcome.stopped_by = f"gave up after {sending.max_retries} retries: {exc}"
+    def _batch(self, edition: PreparedEdition, rows: list[Work], made: dict[int, Recipient] | None = None) -> None:
+        made = made or {}
+        attempt = 0
+        while rows and not self.halted:
+            report = None
+            error: TransientError | None = None
+            with self.window():
+                rows = self._still_active(rows)
+                if not rows:
+                    return
+                recipients = [made.get(row.row_id) or self._recipient(row) for row in rows]
+                report = BatchReport(self, recipients)
+                try:
+                    self.backend.send(edition, recipients, campaign_id=self.campaign.id, report=report)
+                    if report.remaining and not self.stop.is_set():
+                        error = TransientError("the backend did not report on every reader")
+                except PermanentError as exc:
+                    # Refused as a whole: none of it went out (rows already in doubt stay so).
+                    self.ledger.mark(report.remaining.keys() - self.doubtful.keys(), "pending")
+                    self.outcome.error, self.outcome.stopped_by = exc, exc.message
+                except TransientError as exc:
+                    error = exc
+            self.deferred.update(report.deferrals)
+            if error is None:
                 return
-            if exc.retry_after is not None:
-                delay = min(exc.retry_after, sending.rate_limit_max_wait_seconds)
-            else:
-                delay = backoff(attempt, sending.retry_base_seconds, sending.retry_max_seconds, rng)
-            sleep(delay)
+            unanswered = error.unanswered & report.remaining.keys()
+            if unanswered:  # recorded as possibly received, should this run die before sending them again
+                self.ledger.mark(unanswered, "sending")
+            self.doubtful.update(dict.fromkeys(unanswered, "unanswered"))
+            answered = (report.started & report.remaining.keys()) - unanswered - self.doubtful.keys()
+            if answered:  # the provider's answer says these were not taken
+                self.ledger.mark(answered, "pending")
+            attempt += 1
+            left = [row for row in rows if row.row_id in report.remaining]
+            if attempt > self.sending.max_retries:
+                # Rows in doubt (no answer, or left by a crash) stay `sending`: a rerun counts them as
+                # possibly received.
+                self.ledger.mark([row.row_id for row in left if row.row_id not in self.doubtful], "failed",
+                                 error=str(error))
+                self.outcome.failed += len(left)
+                self.progress(len(left))
+                self.outcome.stopped_by = f"gave up after {self.sending.max_retries} retries: {error}"
+                return
+            delay = (min(error.retry_after, self.sending.rate_limit_max_wait_seconds) if error.retry_after is not None
+                     else backoff(attempt, self.sending.retry_base_seconds, self.sending.retry_max_seconds, self.rng))
+            self.outcome.retries += 1
+            self.on_retry(Retry(attempt, self.sending.max_retries, len(left), str(error), delay))
+            if self.stop.wait(delay):
+                return
+            rows = left
+
+    def _still_active(self, rows: list[Work]) -> list[Work]:
+        """The rows whose reader is still on the list and active now; the others are skipped."""
+        active = self.ledger.still_active([row.row_id for row in rows])
+        gone = [row.row_id for row in rows if row.row_id not in active]
+        if gone:
+            self.ledger.mark(gone, "skipped")
+            self.outcome.skipped += len(gone)
+            for row_id in gone:
+                self.doubtful.pop(row_id, None)
+            self.progress(len(gone))
+        return [row for row in rows if row.row_id in active] if gone else rows
+
+    def _retry_deferred(self) -> None:
+        """Readers the server put off (4xx for them alone) get their own retries, after everyone else."""
+        attempt = 0
+        while self.deferred and not self.halted:
+            attempt += 1
+            if attempt > self.sending.max_retries:
+                self.outcome.failed += len(self.deferred)
+                self.progress(len(self.deferred))
+                self.outcome.stopped_by = (f"{len(self.deferred)} readers still deferred by the server after "
+                                           f"{self.sending.max_retries} retries: {next(reversed(self.deferred.values()))}")
+                return
+            delay = backoff(attempt, self.sending.retry_base_seconds, self.sending.retry_max_seconds, self.rng)
+            self.outcome.retries += 1
+            self.on_retry(Retry(attempt, self.sending.max_retries, len(self.deferred),
+                                next(reversed(self.deferred.values())), delay, deferred=True))
+            if self.stop.wait(delay):
+                return
+            rows = sorted(self.ledger.rows(list(self.deferred)), key=lambda pair: pair[0])
+            self.deferred.clear()
+            for language, group in groupby(rows, key=lambda pair: pair[0]):
+                self._batch(self.editions[language], [work for _, work in group])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,20 +72,111 @@ SENDING_SCHEMA = {
 
 
 def check_sending(data: dict):
-    """Yield (key path, message, hint) for sending values that are well-typed but wrong."""
+    """Yield (key path, message, hint) for sending values that are well-typed but cannot work as used."""
     sending = data.get("sending", {})
     if sending.get("backend", "outbox") not in BACKENDS:
         yield ("sending", "backend"), f"unknown backend {sending['backend']!r}", f"use one of {', '.join(BACKENDS)}"
-    for key in ("max_retries", "retry_base_seconds", "retry_max_seconds", "rate_limit_max_wait_seconds"):
-        if key in sending and sending[key] < 0:
-            yield ("sending", key), f"sending.{key} must not be negative", None
+    if "outbox" in sending and not sending["outbox"].strip():
+        yield ("sending", "outbox"), "sending.outbox is empty", 'e.g. outbox = "private/outbox"'
+    if not 0 <= sending.get("max_retries", 0) <= 100:
+        yield ("sending", "max_retries"), "sending.max_retries must be between 0 and 100", None
+    for key in ("retry_base_seconds", "retry_max_seconds", "rate_limit_max_wait_seconds"):
+        if key in sending:
+            yield from _seconds(("sending", key), sending[key], allow_zero=True)
+    if sending.get("retry_max_seconds", 30.0) < sending.get("retry_base_seconds", 0.5):
+        yield ("sending", "retry_max_seconds"), "sending.retry_max_seconds is below retry_base_seconds", None
+    grid = data.get("sendgrid", {})
+    if "api_host" in grid and api_host_problem(grid["api_host"]):
+        yield ("sendgrid", "api_host"), f"sendgrid.api_host {grid['api_host']!r} {api_host_problem(grid['api_host'])}", \
+            'use https://api.sendgrid.com (or another https address that answers as SendGrid)'
+    if "timeout" in grid:
+        yield from _seconds(("sendgrid", "timeout"), grid["timeout"])
+    if grid.get("send_at", 0) < 0:
+        yield ("sendgrid", "send_at"), "sendgrid.send_at must be a Unix time (seconds), not negative", None
     smtp = data.get("smtp", {})
     if smtp.get("security", "starttls") not in SMTP_SECURITY:
         yield ("smtp", "security"), f"unknown smtp.security {smtp['security']!r}", f"use one of {', '.join(SMTP_SECURITY)}"
+    host = smtp.get("host", "localhost")
+    if not host or any(ch.isspace() or ch in "/@" for ch in host) or not host.isascii():
+        yield ("smtp", "host"), f"smtp.host {host!r} is not a host name", \
+            "a name such as smtp.example.org or an address (non-ASCII names in their xn-- form)"
     if not 1 <= smtp.get("connections", 1) <= 64:
         yield ("smtp", "connections"), "smtp.connections must be between 1 and 64", None
     if not 0 < smtp.get("port", 25) < 65536:
         yield ("smtp", "port"), "smtp.port must be a TCP port", None
+    if "timeout" in smtp:
+        yield from _seconds(("smtp", "timeout"), smtp["timeout"])
+    if "messages_per_second" in smtp:
+        yield from _seconds(("smtp", "messages_per_second"), smtp["messages_per_second"], allow_zero=True,
+                            what="a rate (0: no limit)")
+    webhook = data.get("webhook", {})
+    if "max_age_seconds" in webhook:
+        yield from _seconds(("webhook", "max_age_seconds"), webhook["max_age_seconds"])
+    if "public_key" in webhook:
+        problem = public_key_problem(webhook["public_key"])
+        if problem:
+            yield ("webhook", "public_key"), f"webhook.public_key cannot be loaded: {problem}", \
+                "paste the verification key from SendGrid's Mail Settings → Event Webhook (base64, one line)"
+
+
+def _seconds(path: tuple[str, str], value, *, allow_zero: bool = False, what: str = "a number of seconds"):
+    limit = 86_400
+    low_ok = value >= 0 if allow_zero else value > 0
+    if isinstance(value, bool) or not math.isfinite(value) or not low_ok or value > limit:
+        bound = "0" if allow_zero else "above 0"
+        yield path, f"{'.'.join(path)} must be {what}: {bound} to {limit:,}, not {value!r}", None
+
+
+def is_loopback(host: str) -> bool:
+    """True for this machine's own addresses: nothing sent there crosses a network."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def api_host_problem(url: str) -> str | None:
+    """Why an API host cannot be used (https only, or http to this machine for tests), or None."""
+    from urllib.parse import urlsplit
+
+    if not url.isascii() or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        return "must be an ASCII address on one line"
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 — raises on a port that is not a number
+    except ValueError:
+        return "is not an address"
+    if not hostname or parts.query or parts.fragment or parts.username:
+        return "is not a plain https address"
+    if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(hostname)):
+        return None
+    return "must start with https://"
+
+
+def public_key_problem(key: str) -> str | None:
+    """Why a webhook verification key cannot be loaded (it must be an EC P-256 public key), or None."""
+    import base64
+    import binascii
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
+        data = base64.b64decode(key.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return "not base64 text"
+    try:
+        loaded = load_der_public_key(data)
+    except (ValueError, TypeError):
+        return "not a public key (base64 of its DER form)"
+    if not isinstance(loaded, ec.EllipticCurvePublicKey) or loaded.curve.name != "secp256r1":
+        return "not an ECDSA P-256 key (SendGrid signs with P-256)"
+    return None
 
 
 def sending_settings(root: Path, data: dict) -> SendingSettings:

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..config import Settings
 from ..errors import NewsletterError
 from ..files import atomic_text_writer
-from .csv_import import normalize_email, spreadsheet_safe, subscriber_address
+from .csv_import import spreadsheet_safe, subscriber_address
 from .store import Store, Subscriber, email_key
 
 EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
@@ -62,16 +62,11 @@ def unsubscribe(store: Store, email: str) -> bool:
 
 
 def erase(store: Store, settings: Settings, email: str) -> bool:
-    """Delete the person's data and remember only the keyed hash; True if they were on the list."""
-    from .tokens import erasure_hash, erasure_key
+    """Delete the person's data (the list, the ledger, the outbox, rejects files, the database's log) and
+    remember only the keyed hash; True if they were on the list (subscribers/erasure.py)."""
+    from .erasure import erase_person
 
-    normalized, _ = normalize_email(email.strip())
-    hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
-    with store.transaction():
-        subscriber = store.get(normalized)
-        store.erase(subscriber.id if subscriber else None, hashed)
-    store.checkpoint()
-    return subscriber is not None
+    return erase_person(store, settings, email)
 
 
 def export_csv(store: Store, out: Path | None) -> int:

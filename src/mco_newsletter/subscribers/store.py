@@ -83,6 +83,73 @@ MIGRATIONS = [
     ALTER TABLE deliveries ADD COLUMN provider_event TEXT;
     ALTER TABLE deliveries ADD COLUMN provider_event_at TEXT;
     """,
+    # 4: ids are never reused (AUTOINCREMENT): an erased reader's old link or a late event for their
+    # ledger row can never reach whoever comes next. Each subscriber gets a random nonce that their
+    # links' MAC covers. Deliveries gain the terminal state `refused` (the server refused the address
+    # for good). The tables are rebuilt keeping every row; `meta` remembers the highest subscriber id
+    # of the old schema, whose links (made without nonce) stay valid for those readers only.
+    """
+    CREATE TABLE subscribers_v4 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        name TEXT,
+        language TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'active'
+            CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained')),
+        consent_source TEXT NOT NULL,
+        consent_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        nonce BLOB NOT NULL DEFAULT (randomblob(16))
+    );
+    INSERT INTO subscribers_v4 (id, email, email_key, name, language, status, consent_source, consent_at,
+                                created_at, updated_at)
+        SELECT id, email, email_key, name, language, status, consent_source, consent_at, created_at, updated_at
+        FROM subscribers ORDER BY id;
+    DELETE FROM subscriber_tags WHERE subscriber_id NOT IN (SELECT id FROM subscribers);
+    DROP TABLE subscribers;
+    ALTER TABLE subscribers_v4 RENAME TO subscribers;
+    CREATE INDEX subscribers_status_language ON subscribers (status, language);
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO meta (key, value) SELECT 'legacy_token_max_id', coalesce(max(id), 0) FROM subscribers;
+    CREATE TABLE campaigns_v4 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        issue_id TEXT NOT NULL,
+        segment TEXT NOT NULL,
+        settings_snapshot TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        UNIQUE (issue_id, segment)
+    );
+    INSERT INTO campaigns_v4 SELECT id, issue_id, segment, settings_snapshot, started_at, finished_at FROM campaigns;
+    CREATE TABLE deliveries_v4 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+        subscriber_id INTEGER NOT NULL,
+        language TEXT NOT NULL,
+        fallback INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped', 'refused')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        provider_id TEXT,
+        updated_at TEXT,
+        provider_event TEXT,
+        provider_event_at TEXT,
+        UNIQUE (campaign_id, subscriber_id)
+    );
+    INSERT INTO deliveries_v4 SELECT id, campaign_id, subscriber_id, language, fallback, state, attempts,
+        last_error, provider_id, updated_at, provider_event, provider_event_at FROM deliveries ORDER BY id;
+    DROP TABLE deliveries;
+    DROP TABLE campaigns;
+    ALTER TABLE campaigns_v4 RENAME TO campaigns;
+    ALTER TABLE deliveries_v4 RENAME TO deliveries;
+    CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id);
+    """,
 ]
 
 
@@ -229,19 +296,54 @@ class Store:
         return self.db.execute("SELECT 1 FROM erased WHERE hash = ?", (erasure_hash,)).fetchone() is not None
 
     def erase(self, subscriber_id: int | None, erasure_hash: str) -> None:
-        """Delete everything about a subscriber; keep only the keyed hash of the address."""
+        """Delete the subscriber and their tags; keep only the keyed hash of the address (the ledger
+        forgets its rows of them in the same transaction: Ledger.forget)."""
         if subscriber_id is not None:
             self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
-            self.db.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
         self.db.execute("INSERT OR IGNORE INTO erased (hash, erased_at) VALUES (?, ?)", (erasure_hash, now()))
 
     def forget_erasure(self, erasure_hash: str) -> None:
         """The person subscribed again of their own accord: their address may be held again."""
         self.db.execute("DELETE FROM erased WHERE hash = ?", (erasure_hash,))
 
-    def checkpoint(self) -> None:
-        """Fold the WAL into the database file, so erased rows leave no copy behind in the WAL."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def id_of(self, email: str) -> int | None:
+        """The id of the subscriber with this address (any case), or None."""
+        row = self.db.execute("SELECT id FROM subscribers WHERE email_key = ?", (email_key(email),)).fetchone()
+        return row[0] if row else None
+
+    def email_of(self, subscriber_id: int) -> str | None:
+        """The address of the subscriber with this id, or None."""
+        row = self.db.execute("SELECT email FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+        return row[0] if row else None
+
+    def resubscribe(self, subscriber_id: int, consent_source: str) -> bool:
+        """A reader who left asks to receive the digest again; True when the status changed."""
+        at = now()
+        cursor = self.db.execute("UPDATE subscribers SET status = 'active', consent_source = ?, consent_at = ?,"
+                                 " updated_at = ? WHERE id = ? AND status != 'active'",
+                                 (consent_source, at, at, subscriber_id))
+        return cursor.rowcount > 0
+
+    def nonce(self, subscriber_id: int) -> bytes | None:
+        """The random value a subscriber's links are bound to (None when there is no such subscriber)."""
+        row = self.db.execute("SELECT nonce FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+        return row[0] if row else None
+
+    def legacy_token_max_id(self) -> int:
+        """The highest subscriber id of the schema before links carried a nonce (0: none)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'legacy_token_max_id'").fetchone()
+        return int(row[0]) if row else 0
+
+    def set_statuses(self, changes: list[tuple[int, str]], at: str | None = None) -> None:
+        """Apply (subscriber id, status) changes from providers' reports; a complaint is never softened."""
+        at = at or now()
+        self.db.executemany("UPDATE subscribers SET status = :status, updated_at = :at"
+                            " WHERE id = :id AND status NOT IN ('complained', :status)",
+                            [{"id": sid, "status": status, "at": at} for sid, status in changes])
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """Fold the WAL into the database file (and empty it); SQLite's (busy, log pages, checkpointed pages)."""
+        return tuple(self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone())
 
 
 _SELECT = ("SELECT s.id, s.email, s.name, s.language,"
@@ -255,11 +357,15 @@ def _subscriber(row) -> Subscriber:
 
 
 def open_store(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S,
-               on_wait: Callable[[list[str]], None] | None = None) -> Store:
+               on_wait: Callable[[list[str]], None] | None = None, durable_commits: bool = True) -> Store:
     """Open (creating and migrating as needed) the subscriber database at path.
 
     Another writer is waited for up to busy_timeout seconds; on_wait(holders) is called once when the
     wait passes WAIT_NOTICE_S, with the programs that have the database open.
+
+    Every commit is synced to disk unless durable_commits is False: `send` records each accepted
+    message with a commit of its own, and there a power cut may lose the last commits (their
+    readers are sent again, never lost); a killed process loses nothing either way (WAL).
     """
     try:
         prepare_private_file(path)
@@ -273,8 +379,7 @@ def open_store(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S,
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         with waiting(path, on_wait):
             connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("PRAGMA synchronous = FULL")
-            connection.execute("PRAGMA foreign_keys = ON")
+            connection.execute(f"PRAGMA synchronous = {'FULL' if durable_commits else 'NORMAL'}")
             # Deleted rows are overwritten, not left in free pages: erasure means erasure.
             connection.execute("PRAGMA secure_delete = ON")
             _migrate(connection)
@@ -299,7 +404,12 @@ def _migrate(connection: sqlite3.Connection) -> None:
         raise NewsletterError(f"the subscriber database has schema version {version}, newer than this tool knows",
                               hint="upgrade mco-newsletter")
     if version == len(MIGRATIONS):
+        connection.execute("PRAGMA foreign_keys = ON")
         return
+    # Rebuilding a table drops the old one: with foreign keys on, that would delete every row that
+    # refers to it (subscriber tags). They are off during migrations (the pragma cannot change inside
+    # a transaction) and checked before the commit.
+    connection.execute("PRAGMA foreign_keys = OFF")
     connection.execute("BEGIN IMMEDIATE")
     try:
         # Another process may have migrated while we waited for the lock.
@@ -308,7 +418,12 @@ def _migrate(connection: sqlite3.Connection) -> None:
             for statement in filter(str.strip, script.split(";")):
                 connection.execute(statement)
             connection.execute(f"PRAGMA user_version = {number}")
+        broken = connection.execute("PRAGMA foreign_key_check").fetchone()
+        if broken:
+            raise NewsletterError(f"migrating the subscriber database broke a reference in {broken[0]}",
+                                  hint="nothing was changed; please report this")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+    connection.execute("PRAGMA foreign_keys = ON")

@@ -1,28 +1,40 @@
 """The ASGI application of `mco-newsletter serve`: one-click unsubscribe and SendGrid's signed event webhook.
 
 Logs name the route, never the path: a path holds a reader's token. Every failure to find a reader
-gets the same 404 page, whatever the reason.
+gets the same 404 page, whatever the reason. Every answer, errors included, carries the security headers.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from ..config import Settings
-from .pages import render_page, security_headers
+from ..errors import NewsletterError
+from .pages import mask_address, render_page, security_headers
 
 log = logging.getLogger("mco_newsletter.web")
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
-ONE_CLICK = b"List-Unsubscribe=One-Click"
+ONE_CLICK = "One-Click"
+# SendGrid posts batches of well under 1 MB; nothing larger is read, whatever it claims to be.
+MAX_EVENTS_BYTES = 4 * 1024 * 1024
+MAX_FORM_BYTES = 4096
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"[A-Za-z0-9+/]{1,250}={0,2}")
+
+
+class TooLarge(Exception):
+    """The request body is larger than the route reads."""
 
 
 class Site:
@@ -33,28 +45,44 @@ class Site:
         from ..subscribers.tokens import unsubscribe_secret
 
         self.settings = settings
-        self.store = open_store(settings.database_path)
-        self.secret = unsubscribe_secret(settings.private_dir)
-        self.lock = threading.Lock()
         self.verifier = None
         if settings.webhook_public_key:
-            from sendgrid.helpers.eventwebhook import EventWebhook
-
-            self.verifier = EventWebhook(settings.webhook_public_key)
+            self.verifier = _verifier(settings.webhook_public_key)
+        self.store = open_store(settings.database_path)
+        self.secret = unsubscribe_secret(settings.private_dir)
+        self.legacy_max_id = self.store.legacy_token_max_id()
+        self.lock = threading.Lock()
 
     def reader(self, token: str):
         from ..subscribers.tokens import read_token
 
-        subscriber_id = read_token(self.secret, token)
-        if subscriber_id is None:
-            return None
         with self.lock:
-            return self.store.by_id(subscriber_id)
+            subscriber_id = read_token(self.secret, token, nonce_of=self.store.nonce,
+                                       legacy_max_id=self.legacy_max_id)
+            return None if subscriber_id is None else self.store.by_id(subscriber_id)
 
     def unsubscribe(self, subscriber) -> None:
         with self.lock, self.store.transaction():
-            if self.store.by_id(subscriber.id).status == "active":
+            current = self.store.by_id(subscriber.id)
+            if current is not None and current.status == "active":  # a bounce or complaint stays what it is
                 self.store.set_status(subscriber.id, "unsubscribed")
+
+    def resubscribe(self, subscriber) -> None:
+        with self.lock, self.store.transaction():
+            self.store.resubscribe(subscriber.id, "asked again through their unsubscribe link")
+
+
+def _verifier(key: str):
+    from sendgrid.helpers.eventwebhook import EventWebhook
+
+    from ..delivery.settings import public_key_problem
+
+    problem = public_key_problem(key)
+    if problem:
+        raise NewsletterError(f"the webhook public key cannot be loaded: {problem}",
+                              hint="set [webhook] public_key (or SENDGRID_WEBHOOK_PUBLIC_KEY) to the verification "
+                                   "key from SendGrid's Mail Settings → Event Webhook")
+    return EventWebhook(key.strip())
 
 
 def page(site: Site, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
@@ -62,14 +90,35 @@ def page(site: Site, template: str, language: str, status: int = 200, **context)
     return HTMLResponse(html, status_code=status, headers=security_headers(html))
 
 
+def answer(data: dict, status: int = 200) -> JSONResponse:
+    return JSONResponse(data, status_code=status, headers=security_headers())
+
+
+def plain(text: str, status: int) -> PlainTextResponse:
+    return PlainTextResponse(text, status_code=status, headers=security_headers())
+
+
 def not_found(site: Site, request: Request) -> HTMLResponse:
     """The one answer for every token that leads nowhere, in the language the browser prefers."""
     from babel import negotiate_locale
 
     wanted = [part.split(";")[0].strip().replace("-", "_")
-              for part in request.headers.get("accept-language", "").split(",") if part.strip()]
+              for part in request.headers.get("accept-language", "")[:500].split(",") if part.strip()]
     language = negotiate_locale(wanted, site.settings.languages) or site.settings.source_language
     return page(site, "not_found.html.j2", language, status=404)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused (TooLarge) by its Content-Length or once more than `limit` bytes arrived."""
+    length = request.headers.get("content-length")
+    if length is not None and (not _TIMESTAMP.fullmatch(length) or int(length) > limit):
+        raise TooLarge
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return bytes(body)
 
 
 async def unsubscribe_page(request: Request) -> Response:
@@ -77,13 +126,22 @@ async def unsubscribe_page(request: Request) -> Response:
     reader = await run_in_threadpool(site.reader, request.path_params["token"])
     if reader is None:
         return not_found(site, request)
+    shown = mask_address(reader.email)
     if request.method == "POST":
-        body = await request.body()
-        # RFC 8058: mail clients POST "List-Unsubscribe=One-Click"; our own button posts its form.
-        if ONE_CLICK in body or b"confirm=yes" in body or not body:
+        try:
+            form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
+        except TooLarge:
+            return plain("Request too large", 413)
+        # RFC 8058: mail clients POST "List-Unsubscribe=One-Click"; our own pages post their buttons.
+        if form.get("resubscribe") == ["yes"] and not form.get("List-Unsubscribe"):
+            await run_in_threadpool(site.resubscribe, reader)
+            return page(site, "resubscribed.html.j2", reader.language, email=shown)
+        if form.get("List-Unsubscribe") == [ONE_CLICK] or form.get("confirm") == ["yes"] or not form:
             await run_in_threadpool(site.unsubscribe, reader)
-            return page(site, "unsubscribed.html.j2", reader.language, email=reader.email)
-    return page(site, "unsubscribe.html.j2", reader.language, email=reader.email)
+            return page(site, "unsubscribed.html.j2", reader.language, email=shown)
+    if reader.status != "active":
+        return page(site, "left.html.j2", reader.language, email=shown)
+    return page(site, "unsubscribe.html.j2", reader.language, email=shown)
 
 
 async def sendgrid_events(request: Request) -> Response:
@@ -91,27 +149,32 @@ async def sendgrid_events(request: Request) -> Response:
 
     site: Site = request.app.state.site
     if site.verifier is None:
-        return JSONResponse({"error": "webhook not configured"}, status_code=403)
+        return answer({"error": "webhook not configured"}, 403)
     signature = request.headers.get(SIGNATURE_HEADER)
     timestamp = request.headers.get(TIMESTAMP_HEADER)
-    body = await request.body()
-    if not signature or not timestamp or not timestamp.isdigit():
-        return JSONResponse({"error": "missing signature"}, status_code=403)
+    if not signature or not timestamp:
+        return answer({"error": "missing signature"}, 403)
+    if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+        return answer({"error": "malformed signature or timestamp"}, 400)
     if abs(time.time() - int(timestamp)) > site.settings.webhook_max_age_seconds:
-        return JSONResponse({"error": "stale timestamp"}, status_code=403)
+        return answer({"error": "stale timestamp"}, 403)
+    try:
+        body = await read_body(request, MAX_EVENTS_BYTES)
+    except TooLarge:
+        return answer({"error": "payload too large"}, 413)
     if not _verified(site, body, signature, timestamp):
-        return JSONResponse({"error": "bad signature"}, status_code=403)
+        return answer({"error": "bad signature"}, 403)
     try:
         events = parse_events(body)
     except MalformedEvents as exc:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return answer({"error": str(exc)}, 400)
 
     def apply():
         with site.lock:
             return apply_events(site.store, events)
 
     report = await run_in_threadpool(apply)
-    return JSONResponse(report.__dict__)
+    return answer(report.__dict__)
 
 
 def _verified(site: Site, body: bytes, signature: str, timestamp: str) -> bool:
@@ -122,7 +185,8 @@ def _verified(site: Site, body: bytes, signature: str, timestamp: str) -> bool:
 
 
 class RouteLog:
-    """ASGI middleware: one log line per request with the route's template, status and time; no path, no token."""
+    """ASGI middleware: one log line per request with the route's template, status and time; no path, no token.
+    It also gives any answer that lacks them the security headers."""
 
     def __init__(self, app):
         self.app = app
@@ -136,6 +200,10 @@ class RouteLog:
         async def sending(message):
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(name.lower().encode("latin-1"), value.encode("latin-1"))
+                         for name, value in security_headers().items() if name.lower().encode("latin-1") not in present]
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, receive, sending)
@@ -145,14 +213,22 @@ class RouteLog:
 
 
 def create_app(settings: Settings) -> Starlette:
-    """The application, ready for uvicorn."""
+    """The application, ready for uvicorn (a key that cannot be loaded is an error here, at start-up)."""
     async def nowhere(request: Request, exc) -> Response:
         return not_found(request.app.state.site, request)
 
+    async def not_allowed(request: Request, exc) -> Response:
+        return plain("Method not allowed", 405)
+
+    async def failed(request: Request, exc) -> Response:
+        return plain("Internal error", 500)
+
+    site = Site(settings)
     app = Starlette(routes=[
         Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
-    ], exception_handlers={404: nowhere})
-    app.state.site = Site(settings)
+    ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed})
+    app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
+    app.state.site = site
     app.add_middleware(RouteLog)
     return app

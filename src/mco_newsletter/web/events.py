@@ -1,21 +1,32 @@
-"""SendGrid event webhook payloads → subscriber status and ledger updates, each event applied once."""
+"""SendGrid event webhook payloads → subscriber status and ledger updates, each event applied once.
+
+An event that names a ledger row (the `delivery` custom argument `send` attached) applies only when
+that row exists, belongs to the event's campaign and was sent to the event's address: a late event
+can never reach another reader. A malformed event in a signed batch is counted and skipped.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from ..subscribers.store import Store, email_key, now
+from ..delivery.addresses import address_key
+from ..delivery.ledger import Ledger
+from ..subscribers.store import Store, now
 
 # Event type → the subscriber status it means (a complaint is never softened by a later event).
 STATUS_FOR = {"bounce": "bounced", "dropped": "bounced", "spamreport": "complained",
               "unsubscribe": "unsubscribed", "group_unsubscribe": "unsubscribed"}
 LEDGER_EVENTS = ("delivered", "bounce")
 KNOWN = set(STATUS_FOR) | set(LEDGER_EVENTS) | {"processed", "deferred", "open", "click", "group_resubscribe"}
+_ID = re.compile(r"[0-9]{1,18}")  # SQLite integers; anything longer names no row of ours
+MAX_TEXT = 512
 
 
 class MalformedEvents(ValueError):
-    """The payload is not a list of events that each have an sg_event_id and an event type."""
+    """The payload is not a JSON list."""
 
 
 @dataclass
@@ -25,76 +36,106 @@ class EventReport:
     duplicates: int = 0
     unknown: int = 0
     unmatched: int = 0
+    invalid: int = 0
 
 
-def parse_events(body: bytes) -> list[dict]:
-    """The events of a webhook body, or MalformedEvents saying what is wrong."""
+class Event(NamedTuple):
+    """The parts of one event that are used, each checked."""
+
+    event_id: str
+    kind: str
+    email: str | None
+    campaign: int | None
+    delivery: int | None
+    blocked: bool
+
+
+def parse_events(body: bytes) -> list:
+    """The items of a webhook body, or MalformedEvents saying what is wrong."""
     try:
         events = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedEvents(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedEvents("not JSON: nested too deeply") from None
     if not isinstance(events, list):
         raise MalformedEvents("expected a JSON list of events")
-    for number, event in enumerate(events):
-        if not isinstance(event, dict) or not isinstance(event.get("sg_event_id"), str) \
-                or not isinstance(event.get("event"), str):
-            raise MalformedEvents(f"event {number} has no sg_event_id or event type")
     return events
 
 
-def apply_events(store: Store, events: list[dict]) -> EventReport:
+def checked(item) -> Event | None:
+    """The event, or None when a value it needs is missing or malformed."""
+    if not isinstance(item, dict):
+        return None
+    event_id, kind, email = item.get("sg_event_id"), item.get("event"), item.get("email")
+    if not (isinstance(event_id, str) and 0 < len(event_id) <= MAX_TEXT and isinstance(kind, str)
+            and len(kind) <= MAX_TEXT and (email is None or (isinstance(email, str) and len(email) <= MAX_TEXT))):
+        return None
+    numbers = []
+    for key in ("campaign", "delivery"):
+        value = item.get(key)
+        if value is None:
+            numbers.append(None)
+        elif isinstance(value, str) and _ID.fullmatch(value):
+            numbers.append(int(value))
+        else:
+            return None  # custom_args arrive as strings; anything else is not ours
+    return Event(event_id, kind, email, numbers[0], numbers[1], kind == "bounce" and item.get("type") == "blocked")
+
+
+def apply_events(store: Store, items: list) -> EventReport:
     """Apply new events in one transaction; events seen before (same sg_event_id) change nothing."""
-    report = EventReport(received=len(events))
+    report = EventReport(received=len(items))
+    events = []
+    for item in items:
+        event = checked(item)
+        if event is None:
+            report.invalid += 1
+        else:
+            events.append(event)
+    ledger = Ledger(store)
     at = now()
-    with store.transaction() as db:
-        ids = json.dumps([event["sg_event_id"] for event in events])
-        seen = {row[0] for row in db.execute(
-            "SELECT sg_event_id FROM webhook_events WHERE sg_event_id IN (SELECT value FROM json_each(?))", (ids,))}
+    with store.transaction():
+        seen = ledger.seen_events([event.event_id for event in events])
         fresh = []
         for event in events:
-            if event["sg_event_id"] in seen:
+            if event.event_id in seen:
                 report.duplicates += 1
                 continue
-            seen.add(event["sg_event_id"])
+            seen.add(event.event_id)
             fresh.append(event)
-        db.executemany("INSERT INTO webhook_events (sg_event_id, received_at) VALUES (?, ?)",
-                       [(event["sg_event_id"], at) for event in fresh])
-        statuses, ledger = [], []
+        statuses, notes = [], []
         for event in fresh:
-            kind = event["event"]
-            if kind not in KNOWN:
+            if event.kind not in KNOWN:
                 report.unknown += 1
                 continue
-            row_id = _ledger_row(event)
-            subscriber_id = _subscriber(db, event, row_id)
-            if kind in STATUS_FOR:
-                if subscriber_id is None:
-                    report.unmatched += 1
-                else:
-                    statuses.append({"status": STATUS_FOR[kind], "at": at, "id": subscriber_id})
-            if kind in LEDGER_EVENTS and row_id is not None:
-                ledger.append((kind, at, row_id))
+            # A block is the receiving provider refusing the sender for now (its reputation), not the reader's
+            # address failing: it is noted on the ledger row and changes nothing about the reader.
+            changes_status = event.kind in STATUS_FOR and not event.blocked
+            if not changes_status and event.delivery is None:
+                report.applied += 1  # nothing to change (processed, open, …): counted, looked up nowhere
+                continue
+            subscriber_id = _reader(store, ledger, event)
+            if subscriber_id is None:
+                report.unmatched += 1
+                continue
+            if changes_status:
+                statuses.append((subscriber_id, STATUS_FOR[event.kind]))
+            if event.kind in LEDGER_EVENTS and event.delivery is not None:
+                notes.append(("blocked" if event.blocked else event.kind, event.delivery))
             report.applied += 1
-        db.executemany("UPDATE subscribers SET status = :status, updated_at = :at"
-                       " WHERE id = :id AND status NOT IN ('complained', :status)", statuses)
-        db.executemany("UPDATE deliveries SET provider_event = ?, provider_event_at = ? WHERE id = ?", ledger)
+        ledger.record_events([event.event_id for event in fresh], notes, at)
+        store.set_statuses(statuses, at)
     return report
 
 
-def _ledger_row(event: dict) -> int | None:
-    # custom_args arrive flattened into the event: {"campaign": "3", "delivery": "1234", …}
-    value = event.get("delivery")
-    return int(value) if isinstance(value, (str, int)) and str(value).isdigit() else None
-
-
-def _subscriber(db, event: dict, row_id: int | None) -> int | None:
-    if row_id is not None:
-        row = db.execute("SELECT subscriber_id FROM deliveries WHERE id = ?", (row_id,)).fetchone()
-        if row:
-            return row[0]
-    email = event.get("email")
-    if isinstance(email, str):
-        row = db.execute("SELECT id FROM subscribers WHERE email_key = ?", (email_key(email),)).fetchone()
-        if row:
-            return row[0]
-    return None
+def _reader(store: Store, ledger: Ledger, event: Event) -> int | None:
+    """The subscriber the event is about: by its ledger row when it names one (row, campaign and address
+    must agree), otherwise by its address."""
+    if event.delivery is not None:
+        owner = ledger.row_owner(event.delivery)
+        if owner is None or owner[0] != event.campaign or event.email is None:
+            return None
+        email = store.email_of(owner[1])
+        return owner[1] if email is not None and address_key(email) == address_key(event.email) else None
+    return store.id_of(event.email) if event.email else None

@@ -22,8 +22,9 @@ def render_page(settings: Settings, template: str, language: str, **context) -> 
         identity=settings.identity.of(language), reply_to=settings.sender.reply_to, **context)
 
 
-def security_headers(html: str) -> dict[str, str]:
-    """No scripts, no third-party anything, the inline style allowed by its hash, no referrer."""
+def security_headers(html: str = "") -> dict[str, str]:
+    """No scripts, no third-party anything, the inline style allowed by its hash, no referrer.
+    Answers that are not pages (JSON, plain text) get the same headers with no style at all."""
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
                       for style in STYLE_RE.findall(html))
     return {
@@ -33,3 +34,9 @@ def security_headers(html: str) -> dict[str, str]:
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",
     }
+
+
+def mask_address(email: str) -> str:
+    """An address as a page may show it to whoever holds the link (emails get forwarded): a•••@example.org."""
+    local, _, domain = email.rpartition("@")
+    return f"{local[:1]}\u2022\u2022\u2022@{domain}"

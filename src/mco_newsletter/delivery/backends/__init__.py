@@ -2,43 +2,65 @@
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple, Protocol
+import threading
+from typing import NamedTuple, Protocol
 
 from ...errors import NewsletterError
 from ..message import PreparedEdition
 
 
 class Recipient(NamedTuple):
-    """One reader of a batch: the ledger row, the address, and the token of their unsubscribe link."""
+    """One reader of a batch: the ledger row, the address as it travels, and their link's token."""
 
     row_id: int
     email: str
     token: str
 
 
-Accepted = Callable[[list[tuple[int, "str | None"]]], None]
-Failed = Callable[[int, str], None]
+class Report(Protocol):
+    """What a backend tells the ledger about each reader, as soon as it knows.
+
+    `starting` comes before a request's readers are transmitted in a way that may reach the provider
+    (commits them as `sending`); `transmitting` before one reader's message goes out on one connection
+    (cheaper: see delivery/inflight.py). A backend whose resend replaces the first copy, like the
+    outbox, calls neither. `accepted` comes with (row id,
+    provider message id) pairs the moment the provider took them; `refused` for an address the
+    provider refused for good; `deferred` for one it refused for now (tried again later, the others
+    go on). `stop` is set when the person asked to stop: finish what is on the wire, start nothing new.
+    """
+
+    stop: threading.Event
+
+    def starting(self, recipients: list[Recipient]) -> None: ...
+
+    def accepted(self, pairs: list[tuple[int, "str | None"]]) -> None: ...
+
+    def transmitting(self, recipient: Recipient) -> None: ...
+
+    def refused(self, row_id: int, error: str, *, bounce: bool = True) -> None: ...
+
+    def deferred(self, row_id: int, error: str) -> None: ...
 
 
 class Backend(Protocol):
-    """Sends one edition to a batch of readers, reporting each acceptance as soon as it is known.
+    """Sends one edition to a batch of readers, reporting on each reader as soon as it is known.
 
-    `accepted` is called with (row id, provider message id) pairs the moment the provider took them;
-    `failed` for a reader the provider refused for good. A whole-batch problem raises TransientError
-    (retry what was not yet accepted) or PermanentError (stop).
+    A whole-batch problem raises TransientError (retry what was not yet accepted; `unanswered` when a
+    request may have been accepted without the answer arriving) or PermanentError (stop).
     """
 
     name: str
     batch_size: int
 
     def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
-             accepted: Accepted, failed: Failed) -> None: ...
+             report: Report) -> None: ...
 
     def close(self) -> None: ...
 
 
 def make_backend(name: str, settings) -> Backend:
-    """The backend called `name`, configured from settings."""
+    """The backend called `name`, configured from settings; its settings and secrets are checked here,
+    before anything is recorded."""
     if name == "outbox":
         from .outbox import OutboxBackend
 

@@ -14,9 +14,9 @@ from queue import Empty, SimpleQueue
 
 from ...errors import NewsletterError
 from ..message import PreparedEdition, personal_message
-from ..retry import TransientError
-from ..settings import SmtpSettings
-from . import Accepted, Failed, Recipient
+from ..retry import PermanentError, TransientError
+from ..settings import SmtpSettings, is_loopback
+from . import Recipient, Report
 
 USER_ENV = "MCO_NEWSLETTER_SMTP_USER"
 PASSWORD_ENV = "MCO_NEWSLETTER_SMTP_PASSWORD"
@@ -80,13 +80,18 @@ class SmtpBackend:
 
     def __init__(self, settings: SmtpSettings):
         self.settings = settings
-        # Rows accepted are recorded one by one, so a large batch does not widen the crash window: at most
-        # one message per connection can be in flight when the process dies.
-        self.batch_size = 1000
+        # Each batch is one transmission window (an erasure waits for it to end), so a batch lasts
+        # about two seconds at most when a rate is set; without one, 1,000 messages take a fraction of that.
+        rate = settings.messages_per_second
+        self.batch_size = max(settings.connections, min(1000, int(rate * 2))) if rate > 0 else 1000
         self.user = os.environ.get(USER_ENV)
         self.password = os.environ.get(PASSWORD_ENV)
         if bool(self.user) != bool(self.password):
             raise NewsletterError(f"set both {USER_ENV} and {PASSWORD_ENV}, or neither")
+        if self.user and settings.security == "none" and not is_loopback(settings.host):
+            raise NewsletterError(
+                f"refusing to send the SMTP password to {settings.host} over a connection without TLS",
+                hint='set [smtp] security = "starttls" or "tls" (cleartext login is allowed to this machine only)')
         self.idle: SimpleQueue[smtplib.SMTP] = SimpleQueue()
         self.rate = RateLimit(settings.messages_per_second)
         self.pool = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
@@ -105,13 +110,15 @@ class SmtpBackend:
             if self.user:
                 self._login(client)
         except smtplib.SMTPAuthenticationError:
-            raise NewsletterError(f"the SMTP server {settings.host} refused the login",
-                                  hint=f"check {USER_ENV} and {PASSWORD_ENV}") from None
+            raise PermanentError(f"the SMTP server {settings.host} refused the login",
+                                 hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent") from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
-            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {exc}") from None
+            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {_reason(exc)}") from None
         return client
 
     def _login(self, client: smtplib.SMTP) -> None:
+        if self.settings.security == "none" and not is_loopback(self.settings.host):
+            raise NewsletterError(f"refusing to log in to {self.settings.host} without TLS")
         # PLAIN (inside TLS) when offered, and only PLAIN: smtplib.login() would go on to try the other
         # mechanisms after a refusal, and some servers answer a second attempt by going silent.
         if "plain" in client.esmtp_features.get("auth", "").lower().split():
@@ -123,57 +130,76 @@ class SmtpBackend:
             client.login(self.user, self.password)
 
     def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
-             accepted: Accepted, failed: Failed) -> None:
+             report: Report) -> None:
         at = dt.datetime.now(dt.timezone.utc)
         work: SimpleQueue[Recipient] = SimpleQueue()
         for recipient in recipients:
             work.put(recipient)
         workers = min(self.settings.connections, len(recipients))
-        results = [self.pool.submit(self._drain, edition, work, at, accepted, failed) for _ in range(workers)]
+        results = [self.pool.submit(self._drain, edition, work, at, report) for _ in range(workers)]
         errors = [exc for exc in (future.exception() for future in results) if exc is not None]
         for error in errors:
             if not isinstance(error, TransientError):
                 raise error
         if errors:
-            raise errors[0]
+            raise TransientError(str(errors[0]), errors[0].retry_after,
+                                 unanswered=frozenset().union(*(error.unanswered for error in errors)))
 
-    def _drain(self, edition, work, at, accepted: Accepted, failed: Failed) -> None:
-        client = self._take()
+    def _drain(self, edition, work, at, report: Report) -> None:
+        client = None
         try:
-            while True:
+            client = self._take()
+            while not report.stop.is_set():
                 try:
                     recipient = work.get_nowait()
                 except Empty:
                     break
                 message = personal_message(edition, recipient.email, recipient.token, at)
                 self.rate.wait()
+                if report.stop.is_set():
+                    break
+                # A crash can repeat at most the messages in flight, one per connection: each is
+                # noted before it goes and committed as sent as soon as the server took it.
+                report.transmitting(recipient)
                 try:
                     transmit(client, edition.sender_address, recipient.email, message)
                 except smtplib.SMTPRecipientsRefused as exc:
                     code, reason = next(iter(exc.recipients.values()))
-                    if code >= 500:
-                        failed(recipient.row_id, f"refused by the server: {code} {_text(reason)}")
-                        continue
-                    raise TransientError(f"{code} {_text(reason)}") from None
-                except smtplib.SMTPNotSupportedError as exc:
-                    failed(recipient.row_id, str(exc))
+                    self._answer(report, recipient, code, reason)
                     continue
-                except smtplib.SMTPResponseException as exc:
-                    if 500 <= exc.smtp_code < 600 and not isinstance(exc, smtplib.SMTPSenderRefused):
-                        failed(recipient.row_id, f"refused by the server: {exc.smtp_code} {_text(exc.smtp_error)}")
-                        continue
+                except smtplib.SMTPNotSupportedError as exc:
+                    # The address is fine; this server cannot carry it. Final for this campaign, not a bounce.
+                    report.refused(recipient.row_id, str(exc), bounce=False)
+                    continue
+                except smtplib.SMTPSenderRefused as exc:
                     self._discard(client)
                     client = None
-                    raise TransientError(f"{exc.smtp_code} {_text(exc.smtp_error)}") from None
-                except CONNECTION_ERRORS as exc:
+                    text = f"the server refused the sender address: {exc.smtp_code} {_text(exc.smtp_error)}"
+                    if exc.smtp_code >= 500:
+                        raise PermanentError(text, hint="check [sender] address and what the relay allows") from None
+                    raise TransientError(text) from None
+                except smtplib.SMTPDataError as exc:
+                    self._answer(report, recipient, exc.smtp_code, exc.smtp_error)
+                    continue
+                except (smtplib.SMTPResponseException, *CONNECTION_ERRORS) as exc:
                     self._discard(client)
                     client = None
-                    raise TransientError(f"connection to {self.settings.host} lost: {exc}") from None
-                # One commit per message: a crash can repeat at most the messages in flight, one per connection.
-                accepted([(recipient.row_id, None)])
+                    # The message may have been taken just before the connection broke.
+                    raise TransientError(f"connection to {self.settings.host} lost: {_reason(exc)}",
+                                         unanswered=(recipient.row_id,)) from None
+                report.accepted([(recipient.row_id, None)])
         finally:
             if client is not None:
                 self.idle.put(client)
+
+    @staticmethod
+    def _answer(report: Report, recipient: Recipient, code: int, reason) -> None:
+        """The server's word on one reader: 5xx refuses the address for good, 4xx for now."""
+        text = f"{code} {_text(reason)}"
+        if code >= 500:
+            report.refused(recipient.row_id, f"refused by the server: {text}")
+        else:
+            report.deferred(recipient.row_id, f"deferred by the server: {text}")
 
     def _take(self) -> smtplib.SMTP:
         try:
@@ -199,3 +225,7 @@ class SmtpBackend:
                 client.quit()
             except (smtplib.SMTPException, *CONNECTION_ERRORS):
                 client.close()
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -1,0 +1,102 @@
+"""Erasure: every copy the tool made of a person's address goes, or the person is told which one could not.
+
+The subscriber row, tags and ledger rows (in one transaction, while no batch is on the wire), the
+outbox messages meant for them, the rows naming them in the rejects files under private/rejects/,
+and the old pages in the database's write-ahead log (a checkpoint that must complete).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from pathlib import Path
+
+from ..config import Settings
+from ..errors import NewsletterError
+from .store import Store, email_key
+
+REJECTS = "rejects"
+PAUSE_SECONDS = 120.0  # the longest a send's current batch may take to end before the erasure gives up
+CHECKPOINT_SECONDS = 10.0
+_ADDRESS = re.compile(r"[^\s,;<>\"'()]+@[^\s,;<>\"'()]+")
+
+
+def erase_person(store: Store, settings: Settings, email: str) -> bool:
+    """Delete the person's data everywhere the tool put it; keep only the keyed hash. True if they were on the list."""
+    from ..delivery.backends.outbox import remove_reader_messages
+    from ..delivery.ledger import Ledger
+    from ..delivery.locks import transmissions_paused
+    from .csv_import import normalize_email
+    from .tokens import erasure_hash, erasure_key
+
+    given = email.strip()
+    normalized, _ = normalize_email(given)
+    hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
+    ledger = Ledger(store)
+    # A send checks every batch's readers inside its transmission window: once this block ends, no
+    # message to this reader can go out, and none is on the wire.
+    with transmissions_paused(settings.private_dir, timeout=PAUSE_SECONDS):
+        with store.transaction():
+            subscriber = store.get(normalized)
+            rows = ledger.forget(subscriber.id) if subscriber else []
+            store.erase(subscriber.id if subscriber else None, hashed)
+    addresses = {given, normalized, *([subscriber.email] if subscriber else [])}
+    for address in addresses:
+        remove_reader_messages(settings.sending.outbox, rows, address)
+    scrub_rejects(settings.private_dir / REJECTS, addresses)
+    complete_checkpoint(store, seconds=CHECKPOINT_SECONDS)
+    return subscriber is not None
+
+
+def scrub_rejects(folder: Path, addresses: set[str]) -> int:
+    """Remove every row that holds one of the addresses from the CSV files in `folder`; rows removed."""
+    from ..delivery.addresses import address_key
+    from ..files import write_atomically
+
+    if not folder.is_dir():
+        return 0
+    keys = {address_key(address) for address in addresses if "@" in address}
+    removed = 0
+    for path in sorted(folder.glob("*.csv")):
+        raw = path.read_bytes()
+        bom = raw.startswith(b"\xef\xbb\xbf")
+        text = raw.decode("utf-8-sig", "replace")
+        first = text.split("\n", 1)[0]
+        delimiter = ";" if first.count(";") > first.count(",") else ","
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+        kept = [row for row in rows if not any(_holds(cell, keys, address_key) for cell in row)]
+        if len(kept) == len(rows):
+            continue
+        out = io.StringIO(newline="")
+        csv.writer(out, delimiter=delimiter, lineterminator="\r\n" if "\r\n" in text else "\n").writerows(kept)
+        write_atomically(path, (b"\xef\xbb\xbf" if bom else b"") + out.getvalue().encode("utf-8"), private=True)
+        removed += len(rows) - len(kept)
+    return removed
+
+
+def _holds(cell: str, keys: set[str], address_key) -> bool:
+    return "@" in cell and any(address_key(found.lstrip("'")) in keys for found in _ADDRESS.findall(cell))
+
+
+def complete_checkpoint(store: Store, *, seconds: float) -> None:
+    """Fold the write-ahead log into the database file and empty it, retrying while another connection
+    reads an older snapshot; an error saying so when that does not end within `seconds`."""
+    deadline = time.monotonic() + seconds
+    timeout = store.db.execute("PRAGMA busy_timeout").fetchone()[0]
+    store.db.execute("PRAGMA busy_timeout = 100")  # each try waits briefly; the loop bounds the whole wait
+    try:
+        while True:
+            busy, log, done = store.checkpoint()
+            if busy == 0 and log == done:
+                return
+            if time.monotonic() > deadline:
+                raise NewsletterError(
+                    "the person is erased from the list, but another program is reading the subscriber database, "
+                    f"so older copies of the deleted rows remain in {store.path.name}-wal for now",
+                    hint="end the other mco-newsletter commands (serve, send, …), then run the same erase again "
+                         "to finish the job")
+            time.sleep(0.05)
+    finally:
+        store.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")

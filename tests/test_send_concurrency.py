@@ -1,0 +1,127 @@
+"""Real processes sending at once, and people leaving while a send runs: one sender per issue, nobody
+mailed after they left or after `erase` answered, and Ctrl-C stopping after what is on the wire."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+
+from smtp_sink import Recording, start_recording
+from test_send import populate
+from test_send_smtp import point_at, states
+
+
+@pytest.fixture
+def slow_smtp(workspace):
+    """A recording SMTP server without login, and newsletter.toml pointed at it at `rate` messages a second."""
+    handler = Recording()
+    controller = start_recording(handler)
+
+    def configure(rate: float) -> Recording:
+        point_at(workspace, controller.port, rate=rate)
+        return handler
+
+    yield configure
+    controller.stop()
+
+
+def sender(workspace, *extra: str) -> subprocess.Popen:
+    command = [sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "send", "2024-05",
+               "--segment", "all", "-b", "smtp", "--yes", *extra]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MCO_NEWSLETTER_SMTP")}
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def wait_for(condition, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_two_senders_at_once_one_sends_the_other_names_it(workspace, slow_smtp, run):
+    """Two `send` processes started together: exactly one sends, the other refuses naming it; each reader once."""
+    server = slow_smtp(rate=100)
+    addresses = populate(workspace, 300)
+    first, second = sender(workspace), sender(workspace)
+    results = {process.pid: (process.wait(timeout=120), *process.communicate()) for process in (first, second)}
+    codes = sorted(code for code, _, _ in results.values())
+    assert codes == [0, 1], results
+    winner = next(pid for pid, (code, _, _) in results.items() if code == 0)
+    loser_err = next(err for code, _, err in results.values() if code == 1)
+    assert f"Error: another send of 2024-05 is running (pid {winner}, segment 'all'" in loser_err
+    assert "IntegrityError" not in loser_err and "Traceback" not in loser_err
+    assert Counter(server.recipients()) == Counter(addresses)
+    assert states(run) == {"sent": 300}
+
+
+def test_a_waiting_sender_starts_when_the_first_ends(workspace, slow_smtp, run):
+    """With --wait the second sender waits for the first, then finds nothing left: each reader once, both exit 0."""
+    server = slow_smtp(rate=100)
+    addresses = populate(workspace, 200)
+    first = sender(workspace)
+    wait_for(lambda: len(server.recipients()) >= 5)
+    second = sender(workspace, "--wait")
+    out, err = second.communicate(timeout=120)
+    assert second.returncode == 0, err
+    assert "Waiting for the send of 2024-05 (pid" in err
+    assert first.wait(timeout=60) == 0
+    assert Counter(server.recipients()) == Counter(addresses)
+
+
+def test_readers_who_leave_during_the_send_get_nothing(workspace, slow_smtp, run):
+    """Readers who unsubscribe or are erased while a send runs get nothing after they left: each reader's
+    state is read just before their batch goes out, and `erase` answers only when none of it is on the wire."""
+    server = slow_smtp(rate=40)
+    addresses = populate(workspace, 160)
+    process = sender(workspace)
+    wait_for(lambda: len(server.recipients()) >= 5)
+    unsubscribed, erased = addresses[120:130], [addresses[150], addresses[40]]
+    for address in unsubscribed:
+        assert run("subscribers", "unsubscribe", address).exit_code == 0
+    erased_at = {}
+    for address in erased:
+        result = run("subscribers", "erase", address, "--yes")
+        assert result.exit_code == 0, result.output
+        erased_at[address] = time.monotonic()
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 0, err
+    received = server.recipients()
+    assert not set(unsubscribed) & set(received)
+    for at, rcpt, _ in server.messages:
+        if rcpt in erased_at:
+            assert at < erased_at[rcpt], f"{rcpt} was mailed after `erase` answered"
+    assert addresses[150] not in received
+
+
+def test_ctrl_c_stops_after_the_messages_on_the_wire(workspace, slow_smtp, run):
+    """SIGINT stops the send after the messages in flight (at most one per connection), exit 130; a rerun
+    sends the rest, each reader once."""
+    server = slow_smtp(rate=20)
+    addresses = populate(workspace, 200)
+    process = sender(workspace)
+    wait_for(lambda: len(server.recipients()) >= 10)
+    at_signal = len(server.recipients())
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    after = len(server.recipients()) - at_signal
+    assert after <= 5, f"{after} messages went out after Ctrl-C"
+    assert "Traceback" not in err
+    counts = states(run)
+    assert counts.get("sent") == len(server.recipients()) and "sending" not in counts
+    point_at(workspace, server_port(workspace))
+    rerun = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert rerun.exit_code == 0, rerun.output
+    assert Counter(server.recipients()) == Counter(addresses)
+
+
+def server_port(workspace) -> int:
+    text = (workspace / "newsletter.toml").read_text(encoding="utf-8")
+    return int(text.split('host = "127.0.0.1"\nport = ', 1)[1].split("\n", 1)[0])

@@ -166,6 +166,32 @@ def test_sendgrid_request_shape(run, workspace, sendgrid):
         assert personalization["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
+def test_sendgrid_carries_the_pictures_and_the_bulk_headers(run, workspace, sendgrid):
+    """With embedded pictures (the default), every cid: in the HTML has an inline attachment with that Content-ID,
+    holding the picture itself; Precedence, X-Auto-Response-Suppress and Feedback-ID travel as in SMTP mail."""
+    import base64
+    import re
+
+    configure(workspace)
+    populate(workspace, 2, languages=("en",))
+    sendgrid.keep_bodies = True
+    assert run("send", "2024-05", "--segment", "all", "-b", "sendgrid", "--yes").exit_code == 0
+    [raw] = sendgrid.record.bodies
+    body = json.loads(raw)
+    html = next(c["value"] for c in body["content"] if c["type"] == "text/html")
+    referenced = set(re.findall(r'src="cid:([^"]+)"', html))
+    assert referenced, "the sample issue has a picture: the HTML should embed it"
+    attachments = {a["content_id"]: a for a in body.get("attachments", [])}
+    assert set(attachments) == referenced
+    for attachment in attachments.values():
+        assert attachment["disposition"] == "inline"
+        assert attachment["type"] == "image/png"
+        assert base64.b64decode(attachment["content"]).startswith(b"\x89PNG\r\n\x1a\n")
+    assert body["headers"]["Precedence"] == "bulk"
+    assert body["headers"]["X-Auto-Response-Suppress"] == "OOF, AutoReply"
+    assert body["headers"]["Feedback-ID"].startswith("2024-05:en:")
+
+
 def test_sendgrid_sandbox_and_schedule(run, workspace, sendgrid):
     """sandbox_mode and send_at come from settings."""
     configure(workspace)

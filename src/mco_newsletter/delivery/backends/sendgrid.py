@@ -12,6 +12,7 @@ connection dropped after the request went out) may have been accepted: its reade
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import os
@@ -20,6 +21,7 @@ import time
 from urllib.error import URLError
 
 from ...errors import NewsletterError
+from ...render.mime import BULK_HEADERS
 from ..message import PreparedEdition, list_unsubscribe
 from ..retry import PermanentError, TransientError
 from ..settings import SendGridSettings, api_host_problem
@@ -53,6 +55,15 @@ def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign
         },
         "mail_settings": {"sandbox_mode": {"enable": settings.sandbox_mode}},
     }
+    template = edition.template
+    body["headers"].update({name: value for name, value in BULK_HEADERS})
+    if template.feedback_id:
+        body["headers"]["Feedback-ID"] = template.feedback_id
+    if template.pictures:
+        # Embedded pictures travel as inline attachments whose Content-ID the HTML's cid: addresses name.
+        body["attachments"] = [{"content": base64.b64encode(picture.data).decode("ascii"), "type": picture.mime_type,
+                                "filename": picture.name.rsplit("/", 1)[-1], "disposition": "inline",
+                                "content_id": picture.cid} for picture in template.pictures]
     if settings.send_at:
         body["send_at"] = settings.send_at
     return body

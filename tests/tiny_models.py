@@ -1,7 +1,7 @@
 """Fixtures for the translation tests: tiny real Argos packages, built and installed once per session.
 
-Installing goes through Argos's own installer, which imports argostranslate (and torch): seconds per
-install. It runs once per session into a template folder; each test gets its own copy of that folder,
+Installing runs once per session into a template folder (the tool's own installer, which gives the folder
+Argos's installer gives: tests/test_packages_install.py); each test gets its own copy of that folder,
 so a test can add, break or remove packages without touching another test's.
 """
 
@@ -27,7 +27,7 @@ def package_files(tmp_path_factory) -> dict[tuple[str, str], Path]:
 
 @pytest.fixture(scope="session")
 def installed_packages(package_files, tmp_path_factory) -> Path:
-    """Every tiny package installed once with Argos's installer, into a session folder copied by `models`."""
+    """Every tiny package installed once, into a session folder copied by `models`."""
     from mco_newsletter.translation.packages import install_file
 
     folder = tmp_path_factory.mktemp("argos-installed") / "packages"

@@ -114,32 +114,45 @@ def check_package_file(path: Path) -> dict:
     return metadata
 
 
+ARGOS_EXTRA = "pip install 'mco-newsletter[argos]'"
+
+
 def _argos():
+    """Argos Translate's package module (only to download from its index: the extra `argos` brings it)."""
     # argostranslate reads these at import time: point it at the same folder we list, and again on
     # every call, since a long-lived process may have imported it for another folder.
     folder = packages_dir()
     os.environ["ARGOS_PACKAGES_DIR"] = str(folder)
-    import argostranslate.package
-    import argostranslate.settings
-
+    try:
+        import argostranslate.package
+        import argostranslate.settings
+    except ImportError:
+        raise NewsletterError("downloading from the Argos package index needs Argos Translate, which is not "
+                              "installed", hint=f"{ARGOS_EXTRA} (it brings torch, about 1.5 GB), or download "
+                                                "the .argosmodel elsewhere and run `mco-newsletter models "
+                                                "install --file PACKAGE.argosmodel`") from None
     argostranslate.settings.package_data_dir = folder
     argostranslate.settings.package_dirs = [folder]
     return argostranslate.package
 
 
 def install_file(path: Path, step: Callable[[str], None] | None = None) -> Package:
-    """Check and install a package file with Argos's installer; step(message) says what it is doing."""
+    """Check and install a package file; step(message) says what it is doing.
+
+    The result is the folder Argos's own installer makes (the archive unpacked into the packages
+    folder), made without importing Argos (and torch): unpacked beside it first, then moved into place.
+    """
+    from .unpack import unpack_package
+
     step = step or (lambda message: None)
     step(f"Checking {path.name} ({path.stat().st_size / 2**20:.1f} MiB)" if path.is_file() else f"Checking {path}")
     metadata = check_package_file(path)
-    packages_dir().mkdir(parents=True, exist_ok=True)
-    step(f"Installing {metadata['from_code']}→{metadata['to_code']} with Argos Translate "
-         "(loading it takes a few seconds)")
-    _argos().install_from_path(path)
+    step(f"Installing {metadata['from_code']}→{metadata['to_code']} into {packages_dir()}")
+    unpack_package(path, packages_dir())
     for package in installed():
         if (package.from_code, package.to_code) == (metadata["from_code"], metadata["to_code"]):
             return package
-    raise NewsletterError(f"{path}: Argos did not install the package")
+    raise NewsletterError(f"{path}: the package was unpacked but its metadata.json names no usable language pair")
 
 
 def install_from_index(from_code: str, to_code: str, step: Callable[[str], None] | None = None) -> Package:

@@ -70,6 +70,34 @@ def test_bad_values_are_reported_at_their_line(workspace, old, new, message):
     assert found[0][0] == line_of(workspace, new)
 
 
+IBAN = 'iban = "FI35 8146 9710 3001 03"'
+BIC = 'bic = "DABAFIHH"'
+
+
+@pytest.mark.parametrize("old,new,reason", [
+    (IBAN, 'iban = "FI35 8146 9710 3001 04"', "its check digits do not match the rest (a typing error?)"),
+    (IBAN, 'iban = "XX35 8146 9710 3001 03"', "'XX' is not the code of a country that uses IBANs"),
+    (IBAN, 'iban = "FI35 8146 9710 3001 031"', "an IBAN of Finland has 18 characters, this one has 19"),
+    (IBAN, 'iban = "FI35 8146 9710 3001 0Ä"', "it may hold only letters, digits and spaces"),
+    (IBAN, 'iban = "358146971030010300"', "it must start with a two-letter country code and two check digits"),
+    (IBAN, 'iban = "GB58 1234 6016 1331 9268 19"', "the account part is not laid out as in an IBAN of United Kingdom"),
+    (IBAN, 'iban = "BE41 5390 0754 7035"', "the account number's own check digits do not match"),
+    (BIC, 'bic = "DABAFIHHX"', "it has 9 characters; a BIC has 8 or 11"),
+    (BIC, 'bic = "DABAXXHH"', "'XX' (its 5th and 6th characters) is not a country code"),
+    (BIC, 'bic = "DAB1FIHH"', "a BIC is 4 letters for the bank, 2 for its country"),
+], ids=["checksum", "country", "length", "character", "no_country", "layout", "national_checksum",
+        "bic_length", "bic_country", "bic_layout"])
+def test_bank_codes_say_what_to_fix(workspace, old, new, reason):
+    """A wrong IBAN or BIC is reported with the first thing to fix: characters, country, length, check digits."""
+    set_setting(workspace, old, new)
+    _, problems = problems_of(workspace)
+    key = new.split(" = ")[0]
+    mine = [text for line, text in problems if line == line_of(workspace, new) and text.startswith(f"donation.{key}")]
+    value = new.split(" = ")[1].strip('"')
+    kind = "IBAN" if key == "iban" else "BIC/SWIFT code"
+    assert len(mine) == 1 and mine[0].startswith(f"donation.{key} {value!r} is not a valid {kind}: {reason}"), problems
+
+
 def test_invalid_toml_reports_the_line(workspace):
     """A TOML syntax error is one problem at the line where it happens."""
     set_setting(workspace, 'bank = "Danske Bank"', 'bank = "Danske Bank')

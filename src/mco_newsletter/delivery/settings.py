@@ -113,6 +113,8 @@ def check_sending(data: dict):
     if "max_age_seconds" in webhook:
         yield from _seconds(("webhook", "max_age_seconds"), webhook["max_age_seconds"])
     if "public_key" in webhook:
+        from ..web.signature import public_key_problem
+
         problem = public_key_problem(webhook["public_key"])
         if problem:
             yield ("webhook", "public_key"), f"webhook.public_key cannot be loaded: {problem}", \
@@ -156,27 +158,6 @@ def api_host_problem(url: str) -> str | None:
     if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(hostname)):
         return None
     return "must start with https://"
-
-
-def public_key_problem(key: str) -> str | None:
-    """Why a webhook verification key cannot be loaded (it must be an EC P-256 public key), or None."""
-    import base64
-    import binascii
-
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import load_der_public_key
-
-    try:
-        data = base64.b64decode(key.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return "not base64 text"
-    try:
-        loaded = load_der_public_key(data)
-    except (ValueError, TypeError):
-        return "not a public key (base64 of its DER form)"
-    if not isinstance(loaded, ec.EllipticCurvePublicKey) or loaded.curve.name != "secp256r1":
-        return "not an ECDSA P-256 key (SendGrid signs with P-256)"
-    return None
 
 
 def sending_settings(root: Path, data: dict) -> SendingSettings:

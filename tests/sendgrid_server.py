@@ -8,7 +8,8 @@ rate-limit headers, 500/502/503, slow answers, dropped connections, a 302 redire
 answers GET with 200 as a captive portal does) are injected at a given rate, before acceptance, so
 such a request delivered nothing. One fault comes after acceptance: `slow_accept` records the
 request as accepted, then answers only after `slow_accept_seconds` (a client with a shorter timeout
-never hears that it was accepted).
+never hears that it was accepted). `close_after_answer` closes each connection right after its answer,
+as a server does with idle kept-alive connections; `record.connections` counts the connections opened.
 
 Run as a script for benchmarks: python tests/sendgrid_server.py [--port N] (prints the port).
 """
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -75,6 +77,7 @@ class Record:
 
     accepted: list[dict] = field(default_factory=list)
     requests: int = 0
+    connections: int = 0
     accepted_requests: int = 0
     faults: dict[str, int] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
@@ -99,6 +102,7 @@ class SendGridServer(ThreadingHTTPServer):
         self.record = Record()
         self.keep_bodies = keep_bodies
         self.keep_personalizations = keep_personalizations
+        self.close_after_answer = False
 
     @property
     def url(self) -> str:
@@ -126,6 +130,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args) -> None:  # quiet: tests read the record, not a log
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.record.lock:
+            self.server.record.connections += 1
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         """GET /stats: what the server saw (for benchmarks running it in another process); GET /portal:
@@ -225,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(data)
+        if self.server.close_after_answer:  # no "Connection: close": the client finds out by itself
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            self.close_connection = True
 
 
 def main() -> None:

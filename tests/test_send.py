@@ -307,7 +307,8 @@ def test_a_rerun_sends_readers_who_joined_since(run, workspace):
     assert run("send", "2024-05", "--segment", "all", "--yes").stdout.strip().endswith("Nothing left to send.")
 
 
-@pytest.mark.parametrize("problem", ["no_api_key", "lone_cr_title", "smtp_timeout", "sendgrid_http_host"])
+@pytest.mark.parametrize("problem", ["no_api_key", "api_key_two_lines", "lone_cr_title", "smtp_timeout",
+                                     "sendgrid_http_host"])
 def test_checked_before_anything_is_written(run, workspace, write_issue, monkeypatch, problem):
     """A missing key, a title that cannot be a header, a bad setting: refused before any campaign or row exists."""
     configure(workspace)
@@ -315,6 +316,9 @@ def test_checked_before_anything_is_written(run, workspace, write_issue, monkeyp
     backend = "outbox"
     if problem == "no_api_key":
         monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
+        backend = "sendgrid"
+    elif problem == "api_key_two_lines":  # would split the Authorization header
+        monkeypatch.setenv("SENDGRID_API_KEY", "SG.first-line\r\nX-Injected: yes")
         backend = "sendgrid"
     elif problem == "lone_cr_title":
         text = (workspace / "issues" / "2024-05" / "issue.md").read_text(encoding="utf-8")

@@ -7,7 +7,8 @@ import base64
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mco_newsletter.web.signature import KeyProblem, load_public_key, public_key_problem, verify
 

@@ -3,7 +3,7 @@
 The verification key is what SendGrid's Mail Settings → Event Webhook shows: base64 of the key's DER
 SubjectPublicKeyInfo (a PEM block of the same is taken too); the signature header is base64 of a DER
 ECDSA signature. The arithmetic is starkbank-ecdsa's, pure Python (the library SendGrid's own SDK used
-for this until 6.11): about 8 ms a check, one check per batch of up to thousands of events, and 0.1 MB
+for this until 6.11): 4–8 ms a check, one check per batch of up to thousands of events, and 0.1 MB
 installed where cryptography takes 17. Whatever is malformed (key, signature, body) means "not signed
 by SendGrid" and never an exception past verify().
 """

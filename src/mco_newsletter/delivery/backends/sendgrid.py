@@ -5,7 +5,7 @@ List-Unsubscribe headers. custom_args carry only the campaign id and the ledger 
 about the reader but the address itself reaches SendGrid. Tracking is off unless settings say so.
 
 The request goes through the standard library (api_connection.py: one kept-alive TLS connection,
-a timeout, nothing followed), not SendGrid's SDK, which would add 20 MB for a POST.
+a timeout, nothing followed), not SendGrid's SDK, which would bring 19 MiB for one POST.
 Only 202 (200 in sandbox mode) is an acceptance. A redirect is an error, never followed: whatever
 answered it (a proxy, a captive portal) is not SendGrid accepting the mail. A request whose answer
 never came (a timeout, a connection dropped after the request went out) may have been accepted:

@@ -10,6 +10,8 @@ import sys
 import time
 from collections import Counter
 
+import pytest
+
 from sendgrid_server import API_KEY, Faults, SendGridServer
 from test_send import configure, populate
 
@@ -94,13 +96,15 @@ def test_outbox_sigkill_is_exactly_once(workspace, settings):
     assert kills == 10, kills
 
 
-def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
+def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings, pipelining):
     """After a SIGKILL during an SMTP send, the rerun says "may have it twice" for at most one reader per
-    connection (the messages in flight), and nobody else got it twice."""
+    connection (the messages in flight; with PIPELINING too, where the next reader's commands are already
+    on the wire), and nobody else got it twice."""
     from smtp_sink import Recording, start_recording
     from test_send_smtp import point_at
 
-    handler = Recording(data_delay=0.02)
+    handler = Recording(data_delay=0.02, pipelining=pipelining)
     controller = start_recording(handler)
     try:
         point_at(workspace, controller.port, rate=60)

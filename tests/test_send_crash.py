@@ -130,3 +130,24 @@ def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings, p
     assert len(reported) <= 1
     in_flight_count = int(reported[0].split(" ")[0]) if reported else 0
     assert twice <= in_flight_count <= 4, final.stderr  # true, and no wider than one message per connection
+
+
+def test_in_flight_notes_left_in_the_old_layout_count_as_on_the_wire(tmp_path):
+    """A note file left by the layout before taken rows were noted (1,024 slots, each a message on the
+    wire) is read as such: none of its rows counts as taken (that could leave a reader unsent)."""
+    from mco_newsletter.delivery.inflight import OLD_SIZE, REGION, SLOT, InFlight
+
+    path = tmp_path / "locks" / "in-flight-1"
+    path.parent.mkdir(mode=0o700)
+    old = bytearray(OLD_SIZE)
+    for slot, row_id in ((0, 11), (1, 12), (REGION + 1, 13)):
+        old[slot * SLOT:(slot + 1) * SLOT] = row_id.to_bytes(SLOT, "big")
+    path.write_bytes(bytes(old))
+    notes = InFlight(path)
+    assert notes.left_behind() == ({11, 12, 13}, set())
+    notes.reset()
+    notes.mark(21)
+    notes.take(21)
+    notes.mark(22)
+    notes.close()
+    assert InFlight(path).left_behind() == ({22}, {21})

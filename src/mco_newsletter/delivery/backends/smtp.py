@@ -233,7 +233,7 @@ class _Answers:
         self.report.transmitting(recipient)
 
     def accepted(self, recipient: Recipient) -> None:
-        self.report.accepted([(recipient.row_id, None)])
+        self.report.taken(recipient)
 
     def answered(self, recipient: Recipient, reply: Reply) -> None:
         """5xx refuses the address for good, 4xx for now."""

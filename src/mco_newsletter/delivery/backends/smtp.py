@@ -19,7 +19,7 @@ from ..message import PreparedEdition
 from ..retry import PermanentError, TransientError
 from ..settings import SmtpSettings, is_loopback
 from . import Recipient, Report
-from .smtp_wire import ConnectionLost, Outgoing, Reply, SenderRefused, Session, wire_edition, wire_message
+from .smtp_wire import ConnectionLost, Outgoing, Reply, SenderRefused, Session, reason, wire_edition, wire_message
 
 USER_ENV = "MCO_NEWSLETTER_SMTP_USER"
 PASSWORD_ENV = "MCO_NEWSLETTER_SMTP_PASSWORD"
@@ -99,7 +99,7 @@ class SmtpBackend:
                                  hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent") from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
             self._discard(client)
-            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {_reason(exc)}") from None
+            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {reason(exc)}") from None
         except BaseException:
             self._discard(client)
             raise
@@ -242,7 +242,3 @@ class _Answers:
             self.report.refused(recipient.row_id, f"refused by the server: {text}")
         else:
             self.report.deferred(recipient.row_id, f"deferred by the server: {text}")
-
-
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

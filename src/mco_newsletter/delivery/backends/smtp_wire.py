@@ -202,7 +202,7 @@ class Session:
                     break
             return replies
         except (OSError, ValueError) as exc:
-            raise ConnectionLost(_reason(exc), unanswered=previous) from None
+            raise ConnectionLost(reason(exc), unanswered=previous) from None
 
     def _reply(self) -> Reply:
         """The next reply, all its lines read."""
@@ -238,5 +238,6 @@ class Session:
         self._reply()
 
 
-def _reason(exc: BaseException) -> str:
+def reason(exc: BaseException) -> str:
+    """What went wrong, in words (an OSError's own text rather than its number)."""
     return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__

@@ -1,13 +1,16 @@
 """SMTP sending figures: messages per second at a local sink that only counts, sender CPU per message, peak memory.
 
 Run from the repository: python bench/send_smtp.py [--readers 20000] [--connections 4] [--rounds 3]
-[--compare /path/to/other/src]
-The sink (tests/smtp_sink.py) runs in its own process; `send` runs in a child process so its CPU time
+[--compare /path/to/other/src] [--sink-reply-each]
+(a copy of another version's code: mkdir /tmp/main && git archive main src | tar -x -C /tmp/main, then
+--compare /tmp/main/src). The sink (tests/smtp_sink.py) runs in its own process; `send` runs in a child process so its CPU time
 and peak memory are its own. Messages are the real 2024-05 editions (about 40–50 KB each with their
 text part). With --compare, each round runs the other code (for example a copy of main's src/) and this
 code one after the other, in alternating order, on copies of the same workspace: sender and sink share
 the machine's cores, so figures taken minutes apart under other load do not compare; rounds that
-alternate do, and CPU per message is the figure least moved by load.
+alternate do, and CPU per message is the figure least moved by load. The sink answers all the
+commands that arrived together in one write, as Postfix does; with --sink-reply-each it writes each
+answer on its own, as aiosmtpd does and as the sink did when the peer's figures below were taken.
 
 The peer (issue 15): listmonk v6.2.0 tuned (concurrency 50, rate 1000, 10 connections), run side by
 side with this script in an earlier session on this machine with the same sink: 2,060 messages/s at
@@ -54,14 +57,14 @@ def run_once(template: Path, folder: Path, src: Path, sink: CountingSink) -> dic
     return {**figures, **counted, "end_to_end": messages / figures["seconds"],
             "at_sink": messages / counted["span"] if counted["span"] else 0.0,
             "cpu_ms": figures["cpu"] / max(messages, 1) * 1000, "sink_cpu_ms": counted["cpu"] / max(messages, 1) * 1000,
-            "rounds_per_message": counted["rounds"] / max(messages, 1)}
+            "writes_per_message": counted["rounds"] / max(messages, 1)}
 
 
 def describe(name: str, run: dict) -> str:
     return (f"{name}: {run['messages']:,} messages ({run['bytes'] / max(run['messages'], 1) / 1024:.1f} KiB each) "
             f"in {run['seconds']:.1f} s; {run['at_sink']:,.0f} messages/s at the sink, {run['end_to_end']:,.0f} end to "
             f"end; sender CPU {run['cpu_ms']:.3f} ms/message (sink {run['sink_cpu_ms']:.3f}); "
-            f"{run['rounds_per_message']:.2f} round trips/message; peak memory "
+            f"{run['writes_per_message']:.2f} sink writes/message; peak memory "
             f"{run['rss_mib']:.0f} MiB; exit {run['exit']}")
 
 
@@ -71,16 +74,20 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--compare", type=Path, help="another src/ folder, run alternately with this one")
+    parser.add_argument("--sink-reply-each", action="store_true",
+                        help="the sink writes each reply on its own (as aiosmtpd does) instead of all it has at once "
+                             "(as Postfix does)")
     args = parser.parse_args()
     print(f"machine: {platform.node()} {platform.machine()} · {os.cpu_count()} cores · Python "
-          f"{platform.python_version()} · load average {' '.join(f'{n:.1f}' for n in os.getloadavg())}")
+          f"{platform.python_version()} · load average {' '.join(f'{n:.1f}' for n in os.getloadavg())} · sink "
+          f"{'writes each reply on its own' if args.sink_reply_each else 'writes all its replies at once'}")
     codes = {"this": REPO / "src"}
     if args.compare:
         codes = {"other": args.compare.resolve(), **codes}
     for src in codes.values():  # compiled once, as an installed package is: no run pays for compiling
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True,
                        env={key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"})
-    sink = CountingSink()
+    sink = CountingSink(reply_each=args.sink_reply_each)
     folder = Path(tempfile.mkdtemp(prefix="mco-smtp-bench-"))
     runs: dict[str, list[dict]] = {name: [] for name in codes}
     try:

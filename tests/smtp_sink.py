@@ -3,10 +3,11 @@ protocol tests), and a recording aiosmtpd server for the tests, with per-recipie
 
 The sink speaks enough ESMTP for smtplib (EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), offers
 PIPELINING (unless --no-pipelining), reads each message to its terminating dot and throws it away. It
-answers everything that has arrived in one write, and counts those writes (`rounds`: each is a wait
+answers everything that has arrived in one write, as Postfix does (--reply-each: one write per reply,
+as aiosmtpd does), and counts those writes (`rounds`: each is a wait
 for the client) and the commands that came before the answer to the one before them (`early`: a
 pipelining client; the body after 354 does not count). Run: python tests/smtp_sink.py [--port N]
-[--no-pipelining]; it prints the port, and `STAT` on its standard input prints what it counted since
+[--no-pipelining] [--reply-each]; it prints the port, and `STAT` on its standard input prints what it counted since
 the last STAT: "<messages> <bytes> <CPU seconds> <seconds from the first message to the last> <rounds>
 <early>". CountingSink runs it from Python.
 """
@@ -26,6 +27,7 @@ EHLO = [b"250-sink", b"250-PIPELINING", b"250-8BITMIME", b"250-SIZE 52428800", b
 
 class SinkProtocol(asyncio.Protocol):
     pipelining = True
+    reply_each = False
 
     def connection_made(self, transport) -> None:
         self.transport = transport
@@ -37,6 +39,9 @@ class SinkProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         self._take()
+        self._flush()
+
+    def _flush(self) -> None:
         if self.replies:
             COUNT["rounds"] += 1
             self.transport.write(b"".join(self.replies))
@@ -61,6 +66,8 @@ class SinkProtocol(asyncio.Protocol):
                 self.in_data = False
                 self.replies.append(b"250 2.0.0 queued\r\n")
                 COUNT["early"] += b"\n" in self.buffer
+                if self.reply_each:
+                    self._flush()
                 continue
             end = self.buffer.find(b"\r\n")
             if end < 0:
@@ -70,6 +77,8 @@ class SinkProtocol(asyncio.Protocol):
             self.command(line)
             if not self.in_data:
                 COUNT["early"] += b"\n" in self.buffer
+            if self.reply_each:
+                self._flush()
 
     def command(self, line: bytes) -> None:
         verb = line[:4]
@@ -89,8 +98,8 @@ class SinkProtocol(asyncio.Protocol):
             self.replies.append(b"502 not implemented\r\n")
 
 
-async def serve(port: int, pipelining: bool) -> None:
-    SinkProtocol.pipelining = pipelining
+async def serve(port: int, pipelining: bool, reply_each: bool) -> None:
+    SinkProtocol.pipelining, SinkProtocol.reply_each = pipelining, reply_each
     loop = asyncio.get_running_loop()
     server = await loop.create_server(SinkProtocol, "127.0.0.1", port)
     print(server.sockets[0].getsockname()[1], flush=True)
@@ -109,8 +118,8 @@ async def serve(port: int, pipelining: bool) -> None:
 class CountingSink:
     """The sink in its own process; `take()` returns what it counted since the last call."""
 
-    def __init__(self, *, pipelining: bool = True):
-        options = [] if pipelining else ["--no-pipelining"]
+    def __init__(self, *, pipelining: bool = True, reply_each: bool = False):
+        options = ([] if pipelining else ["--no-pipelining"]) + (["--reply-each"] if reply_each else [])
         self.process = subprocess.Popen([sys.executable, str(Path(__file__)), *options], stdin=subprocess.PIPE,
                                         stdout=subprocess.PIPE, text=True)
         self.port = int(self.process.stdout.readline())
@@ -217,8 +226,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="SMTP sink that counts messages")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--no-pipelining", dest="pipelining", action="store_false")
+    parser.add_argument("--reply-each", action="store_true")
     args = parser.parse_args()
-    asyncio.run(serve(args.port, args.pipelining))
+    asyncio.run(serve(args.port, args.pipelining, args.reply_each))
 
 
 if __name__ == "__main__":

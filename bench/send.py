@@ -53,23 +53,27 @@ def make_workspace(folder: Path, readers: int) -> Path:
     return root
 
 
-def run_child(root: Path, backend: str, env: dict) -> dict:
-    """Run `send --backend …` in a child process; return its wall time, peak RSS and exit code."""
+def run_child(root: Path, backend: str, env: dict, src: Path = REPO / "src") -> dict:
+    """Run `send --backend …` in a child process with the code in `src`; return its wall time, CPU time
+    (user + system, all threads, start-up included), peak RSS and exit code."""
     code = (
         "import resource, sys, time\n"
         "from mco_newsletter.cli import main\n"
         "start = time.perf_counter()\n"
         "try:\n    main()\n"
         "except SystemExit as exit:\n    code = exit.code\n"
-        "print('BENCH', time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
-        "code, file=sys.stderr)\n")
+        "usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "print('BENCH', time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, code, "
+        "file=sys.stderr)\n")
     result = subprocess.run([sys.executable, "-c", code, "--workspace", str(root), "send", "2024-05", "--segment",
-                             "all", "--backend", backend, "--yes"], env={**os.environ, **env,
-                                                                         "PYTHONPATH": str(REPO / "src")},
+                             "all", "--backend", backend, "--yes"], env={**os.environ, **env, "PYTHONPATH": str(src)},
                             capture_output=True, text=True)
-    line = next(line for line in result.stderr.splitlines() if line.startswith("BENCH"))
-    _, seconds, rss_kib, code = line.split()
-    return {"seconds": float(seconds), "rss_mib": int(rss_kib) / 1024, "exit": code, "stdout": result.stdout}
+    line = next((line for line in result.stderr.splitlines() if line.startswith("BENCH")), None)
+    if line is None:
+        raise SystemExit(f"the send did not run:\n{result.stderr}")
+    _, seconds, cpu, rss_kib, code = line.split()
+    return {"seconds": float(seconds), "cpu": float(cpu), "rss_mib": int(rss_kib) / 1024, "exit": code,
+            "stdout": result.stdout}
 
 
 def run_send(root: Path, server_url: str) -> dict:

@@ -10,6 +10,8 @@ import sys
 import time
 from collections import Counter
 
+import pytest
+
 from sendgrid_server import API_KEY, Faults, SendGridServer
 from test_send import configure, populate
 
@@ -94,13 +96,15 @@ def test_outbox_sigkill_is_exactly_once(workspace, settings):
     assert kills == 10, kills
 
 
-def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings):
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
+def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings, pipelining):
     """After a SIGKILL during an SMTP send, the rerun says "may have it twice" for at most one reader per
-    connection (the messages in flight), and nobody else got it twice."""
+    connection (the messages in flight; with PIPELINING too, where the next reader's commands are already
+    on the wire), and nobody else got it twice."""
     from smtp_sink import Recording, start_recording
     from test_send_smtp import point_at
 
-    handler = Recording(data_delay=0.02)
+    handler = Recording(data_delay=0.02, pipelining=pipelining)
     controller = start_recording(handler)
     try:
         point_at(workspace, controller.port, rate=60)
@@ -126,3 +130,24 @@ def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings):
     assert len(reported) <= 1
     in_flight_count = int(reported[0].split(" ")[0]) if reported else 0
     assert twice <= in_flight_count <= 4, final.stderr  # true, and no wider than one message per connection
+
+
+def test_in_flight_notes_left_in_the_old_layout_count_as_on_the_wire(tmp_path):
+    """A note file left by the layout before taken rows were noted (1,024 slots, each a message on the
+    wire) is read as such: none of its rows counts as taken (that could leave a reader unsent)."""
+    from mco_newsletter.delivery.inflight import OLD_SIZE, REGION, SLOT, InFlight
+
+    path = tmp_path / "locks" / "in-flight-1"
+    path.parent.mkdir(mode=0o700)
+    old = bytearray(OLD_SIZE)
+    for slot, row_id in ((0, 11), (1, 12), (REGION + 1, 13)):
+        old[slot * SLOT:(slot + 1) * SLOT] = row_id.to_bytes(SLOT, "big")
+    path.write_bytes(bytes(old))
+    notes = InFlight(path)
+    assert notes.left_behind() == ({11, 12, 13}, set())
+    notes.reset()
+    notes.mark(21)
+    notes.take(21)
+    notes.mark(22)
+    notes.close()
+    assert InFlight(path).left_behind() == ({22}, {21})

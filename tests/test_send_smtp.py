@@ -187,3 +187,145 @@ def test_test_to_with_smtp_down_is_a_clear_error(run, workspace):
     assert result.exit_code == 1
     assert "Error: the [en] test message could not be sent via smtp: cannot connect" in result.stderr
     assert "Traceback" not in result.output
+
+
+@pytest.fixture
+def counting_sink(workspace):
+    """The counting sink (tests/smtp_sink.py) in its own process; newsletter.toml pointed at it."""
+    from smtp_sink import CountingSink
+
+    sinks = []
+
+    def start(*, pipelining: bool = True) -> CountingSink:
+        sink = CountingSink(pipelining=pipelining)
+        sinks.append(sink)
+        point_at(workspace, sink.port)
+        return sink
+
+    yield start
+    for sink in sinks:
+        sink.close()
+
+
+def test_pipelining_sends_each_message_in_one_round_trip(run, workspace, counting_sink):
+    """To a server that offers PIPELINING, a message's body goes with the next message's MAIL, RCPT and
+    DATA: about one wait for the server per message instead of four."""
+    sink = counting_sink(pipelining=True)
+    populate(workspace, 200)
+    result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 0, result.output
+    counted = sink.take()
+    assert counted["messages"] == 200
+    assert counted["early"] >= 150  # commands that came before the answer to the one before them
+    assert counted["rounds"] <= 1.5 * 200, counted
+
+
+def test_no_pipelining_to_a_server_that_does_not_offer_it(run, workspace, counting_sink):
+    """A server without PIPELINING gets each command only after it answered the one before."""
+    sink = counting_sink(pipelining=False)
+    populate(workspace, 50)
+    result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 0, result.output
+    counted = sink.take()
+    assert counted["messages"] == 50 and counted["early"] == 0, counted
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
+def test_answers_in_the_middle_of_a_pipelined_group(run, workspace, pipelining):
+    """Refusals at RCPT (550, 452) and at the end of the data (554, 451) count for their reader alone; the
+    messages pipelined around them arrive whole, each once, and the refused transaction is reset."""
+    addresses = populate(workspace, 30)
+    handler = Recording(pipelining=pipelining, refuse={addresses[3]}, defer={addresses[4]: 1},
+                        reject_data={addresses[5]: ("554 5.6.0 Content refused", 99),
+                                     addresses[6]: ("451 4.3.0 Try again later", 1)})
+    with serving(handler, workspace):
+        result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 0, result.output
+    assert Counter(handler.recipients()) == Counter(a for a in addresses if a not in (addresses[3], addresses[5]))
+    assert states(run) == {"sent": 28, "refused": 2}
+    assert "2 refused by the server" in result.stdout
+    for _, rcpt, content in handler.messages:
+        message = message_from_bytes(content, policy=default)
+        assert message["To"] == rcpt and not message.defects
+    for refused in (addresses[3], addresses[5]):
+        assert json.loads(run("subscribers", "show", refused, "--json").stdout)["status"] == "bounced"
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
+def test_a_connection_cut_after_a_message_went_out_reports_only_that_reader(run, workspace, pipelining):
+    """The server takes a message and the connection breaks before its answer: that reader (and only that
+    one, not the next reader whose commands were already sent) is sent again and reported as possibly
+    having it twice."""
+    addresses = populate(workspace, 40)
+    handler = Recording(pipelining=pipelining, drop={addresses[10]: "data"})
+    with serving(handler, workspace):
+        result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 0, result.output
+    received = Counter(handler.recipients())
+    assert received == Counter({**Counter(addresses), addresses[10]: 2})
+    assert "1 reader was in a request that got no answer" in result.stderr
+    assert states(run) == {"sent": 40}
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
+def test_a_connection_cut_before_a_message_went_out_is_not_in_doubt(run, workspace, pipelining):
+    """The connection breaks while the server reads a reader's RCPT: no message of theirs went out, so
+    nobody is reported as possibly having it twice, and everyone gets it once."""
+    addresses = populate(workspace, 40)
+    handler = Recording(pipelining=pipelining, drop={addresses[10]: "rcpt"})
+    with serving(handler, workspace):
+        result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 0, result.output
+    assert Counter(handler.recipients()) == Counter(addresses)
+    assert "may have it twice" not in result.output
+    assert states(run) == {"sent": 40}
+
+
+def test_lines_that_start_with_a_dot_arrive_as_written(run, workspace, settings):
+    """The edition is dot-stuffed once for the wire: the parts a reader receives decode to exactly the
+    rendered text and HTML with their own link, dots at the start of encoded lines included."""
+    from mco_newsletter.delivery.campaign import prepare_editions
+    from mco_newsletter.workspace import load_issue
+
+    addresses = populate(workspace, 3, languages=("en",))
+    handler = Recording(pipelining=True)
+    with serving(handler, workspace):
+        assert run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes").exit_code == 0
+    edition = prepare_editions(settings, load_issue(settings, "2024-05"), ["en"])["en"]
+    assert b"\r\n." in edition.template.body  # the case this test is about
+    assert sorted(handler.recipients()) == sorted(addresses)
+    for _, rcpt, content in handler.messages:
+        message = message_from_bytes(content, policy=default)
+        token = message["List-Unsubscribe"].split("/u/")[1].split(">")[0]
+        parts = {part.get_content_type(): part.get_content() for part in message.walk()
+                 if part.get_content_maintype() == "text"}
+        assert parts["text/plain"].replace("\r\n", "\n") == edition.text.replace(edition.tag, token).replace("\r\n", "\n")
+        assert parts["text/html"].replace("\r\n", "\n") == edition.html.replace(edition.tag, token).replace("\r\n", "\n")
+
+
+def test_each_copy_is_the_reader_message_dot_stuffed(render_edition, settings, monkeypatch):
+    """A reader's copy from the edition stuffed once is byte for byte their message stuffed whole, with
+    lines starting with a dot in the text and HTML (quoted-printable) and in a Russian (base64) edition."""
+    import dataclasses
+    import datetime as dt
+
+    from mco_newsletter.delivery.backends import Recipient
+    from mco_newsletter.delivery.backends.smtp_wire import dot_stuffed, wire_edition, wire_message
+    from mco_newsletter.delivery.message import personal_message, placeholder_tag, prepare
+    from mco_newsletter.render import mime
+
+    from types import SimpleNamespace
+
+    # What is random in a message (its Message-ID, and a boundary when the body is encoded afresh), fixed.
+    monkeypatch.setattr(mime, "make_msgid", lambda domain: f"<fixed@{domain}>")
+    monkeypatch.setattr(mime, "secrets", SimpleNamespace(token_hex=lambda n: "0" * 2 * n))
+    at = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)
+    tag = placeholder_tag()
+    dotted = dataclasses.replace(render_edition("2024-05"), text=".A line with a dot\n..two\n.\nend\n")
+    for rendered in (render_edition("2024-05"), render_edition("2024-05", "ru"), dotted):
+        edition = prepare(rendered, settings, tag)
+        for token in ("T" * len(tag), "a-b_c" * 7 + "d", "short"):  # the tag's place, and encoded afresh
+            recipient = Recipient(1, "reader@example.org", token)
+            expected = dot_stuffed(personal_message(edition, recipient.email, token, at))
+            assert wire_message(wire_edition(edition), edition, recipient, at) == expected
+    assert b"\r\n.." in dot_stuffed(personal_message(prepare(dotted, settings, tag), "r@example.org", "T" * len(tag), at))

@@ -210,6 +210,12 @@ class Ledger:
                                " updated_at = ? WHERE id = ?",
                                [(provider_id, at, row_id) for row_id, provider_id in accepted])
 
+    def record_taken(self, row_ids: set[int]) -> None:
+        """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded."""
+        with self.lock, self.store.transaction() as db:
+            db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ? WHERE id IN"
+                       f" (SELECT value FROM json_each(?)) AND state IN {_OPEN}", (now(), json.dumps(sorted(row_ids))))
+
     def mark_in_flight(self, row_ids: set[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
         with self.lock, self.store.transaction() as db:

@@ -77,6 +77,15 @@ class BatchReport:
         with self.lock:
             self.started.add(recipient.row_id)
 
+    def taken(self, recipient: Recipient) -> None:
+        # Noted beside the in-flight note at once (a killed process leaves the note for the next run),
+        # committed as `sent` a region full at a time, and after the batch.
+        in_flight = self.loop.in_flight
+        if in_flight.take(recipient.row_id):
+            self.ledger.mark_sent([(row_id, None) for row_id in in_flight.taken()])
+            in_flight.committed()
+        self._count_accepted([(recipient.row_id, None)])
+
     def _count_accepted(self, pairs) -> None:
         # The slot keeps this row until the thread's next message: a row found there later is ignored
         # once the ledger says `sent`.
@@ -124,9 +133,11 @@ class SendLoop:
         return self.outcome.stopped_by is not None or self.stop.is_set()
 
     def run(self) -> Outcome:
-        left = self.in_flight.left_behind()
-        if left:  # messages a killed sender had on the wire: from now on the ledger holds them as `sending`
-            self.ledger.mark_in_flight(left)
+        on_wire, taken = self.in_flight.left_behind()
+        if taken:  # messages the server took from a killed sender before it recorded them
+            self.ledger.record_taken(taken)
+        if on_wire - taken:  # messages a killed sender had on the wire: from now on the ledger holds them as `sending`
+            self.ledger.mark_in_flight(on_wire - taken)
         self.in_flight.reset()
         self.doubtful = dict.fromkeys(self.ledger.in_flight(self.campaign), "crash")
         size = self.backend.batch_size
@@ -186,7 +197,10 @@ class SendLoop:
                 recipients = [made.get(row.row_id) or self._recipient(row) for row in rows]
                 report = BatchReport(self, recipients)
                 try:
-                    self.backend.send(edition, recipients, campaign_id=self.campaign.id, report=report)
+                    try:
+                        self.backend.send(edition, recipients, campaign_id=self.campaign.id, report=report)
+                    finally:
+                        self._commit_taken()
                     if report.remaining and not self.stop.is_set():
                         error = TransientError("the backend did not report on every reader")
                 except PermanentError as exc:
@@ -223,6 +237,13 @@ class SendLoop:
             if self.stop.wait(delay):
                 return
             rows = left
+
+    def _commit_taken(self) -> None:
+        """Record as sent what the connections noted as taken (no connection is sending now)."""
+        taken = self.in_flight.taken(every_thread=True)
+        if taken:
+            self.ledger.mark_sent([(row_id, None) for row_id in taken])
+            self.in_flight.committed(every_thread=True)
 
     def _still_active(self, rows: list[Work]) -> list[Work]:
         """The rows whose reader is still on the list and active now; the others are skipped."""

@@ -137,6 +137,9 @@ class _TestReport:
     def transmitting(self, recipient) -> None:
         pass
 
+    def taken(self, recipient) -> None:
+        self.accepted_count += 1
+
     def refused(self, row_id, error, *, bounce=True) -> None:
         self.problems.append(error)
 

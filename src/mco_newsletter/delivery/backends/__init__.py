@@ -23,8 +23,9 @@ class Report(Protocol):
     `starting` comes before a request's readers are transmitted in a way that may reach the provider
     (commits them as `sending`); `transmitting` before one reader's message goes out on one connection
     (cheaper: see delivery/inflight.py). A backend whose resend replaces the first copy, like the
-    outbox, calls neither. `accepted` comes with (row id,
-    provider message id) pairs the moment the provider took them; `refused` for an address the
+    outbox, calls neither. `accepted` comes with (row id, provider message id) pairs the moment the
+    provider took them; `taken` when the server took the message `transmitting` announced on this
+    connection (noted beside it, committed in groups); `refused` for an address the
     provider refused for good; `deferred` for one it refused for now (tried again later, the others
     go on). `stop` is set when the person asked to stop: finish what is on the wire, start nothing new.
     """
@@ -36,6 +37,8 @@ class Report(Protocol):
     def accepted(self, pairs: list[tuple[int, "str | None"]]) -> None: ...
 
     def transmitting(self, recipient: Recipient) -> None: ...
+
+    def taken(self, recipient: Recipient) -> None: ...
 
     def refused(self, row_id: int, error: str, *, bounce: bool = True) -> None: ...
 

@@ -1,4 +1,5 @@
-"""The SMTP backend: smtplib over STARTTLS or TLS, connections kept open and shared out over threads."""
+"""The SMTP backend: connections opened by smtplib (STARTTLS or TLS, login), kept open across batches,
+one sending thread each; the messages themselves go through smtp_wire (pipelined when offered)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, SimpleQueue
+from typing import NamedTuple
 
 from ...errors import NewsletterError
-from ..message import PreparedEdition, personal_message
+from ..message import PreparedEdition
 from ..retry import PermanentError, TransientError
 from ..settings import SmtpSettings, is_loopback
 from . import Recipient, Report
+from .smtp_wire import ConnectionLost, Outgoing, Reply, SenderRefused, Session, reason, wire_edition, wire_message
 
 USER_ENV = "MCO_NEWSLETTER_SMTP_USER"
 PASSWORD_ENV = "MCO_NEWSLETTER_SMTP_PASSWORD"
@@ -24,34 +27,11 @@ CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, s
                      OSError)
 
 
-def transmit(client: smtplib.SMTP, sender: str, recipient: str, message: bytes) -> None:
-    """MAIL, RCPT, DATA for one message that already has CRLF line ends (smtplib.sendmail would run two
-    regular expressions over every 45 KB message to make sure; dot-stuffing is all that is left to do)."""
-    options = []
-    if not (sender.isascii() and recipient.isascii()):
-        if not client.has_extn("smtputf8"):
-            raise smtplib.SMTPNotSupportedError("the server cannot take a non-ASCII address (no SMTPUTF8)")
-        options = ["SMTPUTF8"]
-    code, reply = client.mail(sender, options)
-    if code != 250:
-        client.rset()
-        raise smtplib.SMTPSenderRefused(code, reply, sender)
-    code, reply = client.rcpt(recipient)
-    if code not in (250, 251):
-        client.rset()
-        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
-    code, reply = client.docmd("DATA")
-    if code != 354:
-        client.rset()
-        raise smtplib.SMTPDataError(code, reply)
-    client.send(message.replace(b"\r\n.", b"\r\n..") + b".\r\n")
-    code, reply = client.getreply()
-    if code != 250:
-        raise smtplib.SMTPDataError(code, reply)
+class Connection(NamedTuple):
+    """An open SMTP connection: smtplib's client (to close it) and the session that carries the messages."""
 
-
-def _text(reply) -> str:
-    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
+    client: smtplib.SMTP
+    session: Session
 
 
 class RateLimit:
@@ -92,12 +72,16 @@ class SmtpBackend:
             raise NewsletterError(
                 f"refusing to send the SMTP password to {settings.host} over a connection without TLS",
                 hint='set [smtp] security = "starttls" or "tls" (cleartext login is allowed to this machine only)')
-        self.idle: SimpleQueue[smtplib.SMTP] = SimpleQueue()
+        self.idle: SimpleQueue[Connection] = SimpleQueue()
+        self.wired: dict[int, tuple[PreparedEdition, PreparedEdition]] = {}
+        self.lock = threading.Lock()
         self.rate = RateLimit(settings.messages_per_second)
         self.pool = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
 
-    def connect(self) -> smtplib.SMTP:
+    def connect(self, sender: str) -> Connection:
+        """A new connection, greeted and logged in, ready to send as `sender`."""
         settings = self.settings
+        client = None
         try:
             if settings.security == "tls":
                 client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
@@ -110,11 +94,18 @@ class SmtpBackend:
             if self.user:
                 self._login(client)
         except smtplib.SMTPAuthenticationError:
+            self._discard(client)
             raise PermanentError(f"the SMTP server {settings.host} refused the login",
                                  hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent") from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
-            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {_reason(exc)}") from None
-        return client
+            self._discard(client)
+            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {reason(exc)}") from None
+        except BaseException:
+            self._discard(client)
+            raise
+        session = Session(client.sock, sender=sender, pipelining=client.has_extn("pipelining"),
+                          smtputf8=client.has_extn("smtputf8"))
+        return Connection(client, session)
 
     def _login(self, client: smtplib.SMTP) -> None:
         if self.settings.security == "none" and not is_loopback(self.settings.host):
@@ -135,8 +126,9 @@ class SmtpBackend:
         work: SimpleQueue[Recipient] = SimpleQueue()
         for recipient in recipients:
             work.put(recipient)
+        wire = self._wire(edition)
         workers = min(self.settings.connections, len(recipients))
-        results = [self.pool.submit(self._drain, edition, work, at, report) for _ in range(workers)]
+        results = [self.pool.submit(self._drain, edition, wire, work, at, report) for _ in range(workers)]
         errors = [exc for exc in (future.exception() for future in results) if exc is not None]
         for error in errors:
             if not isinstance(error, TransientError):
@@ -145,87 +137,108 @@ class SmtpBackend:
             raise TransientError(str(errors[0]), errors[0].retry_after,
                                  unanswered=frozenset().union(*(error.unanswered for error in errors)))
 
-    def _drain(self, edition, work, at, report: Report) -> None:
-        client = None
-        try:
-            client = self._take()
+    def _wire(self, edition: PreparedEdition) -> PreparedEdition:
+        """The edition dot-stuffed for the wire, made once per edition."""
+        with self.lock:
+            kept = self.wired.get(id(edition))
+            if kept is None or kept[0] is not edition:
+                kept = self.wired[id(edition)] = (edition, wire_edition(edition))
+            return kept[1]
+
+    def _drain(self, edition: PreparedEdition, wire: PreparedEdition, work: SimpleQueue, at,
+               report: Report) -> None:
+        """Send from the shared queue over one connection until it is empty (or `stop`)."""
+        connection = self._take(edition.sender_address)
+        session = connection.session
+
+        def next_message() -> Outgoing | None:
             while not report.stop.is_set():
                 try:
                     recipient = work.get_nowait()
                 except Empty:
-                    break
-                message = personal_message(edition, recipient.email, recipient.token, at)
-                self.rate.wait()
-                if report.stop.is_set():
-                    break
-                # A crash can repeat at most the messages in flight, one per connection: each is
-                # noted before it goes and committed as sent as soon as the server took it.
-                report.transmitting(recipient)
-                try:
-                    transmit(client, edition.sender_address, recipient.email, message)
-                except smtplib.SMTPRecipientsRefused as exc:
-                    code, reason = next(iter(exc.recipients.values()))
-                    self._answer(report, recipient, code, reason)
+                    return None
+                problem = session.cannot_carry(recipient.email)
+                if problem:  # the address is fine; this server cannot carry it: final for this campaign, not a bounce
+                    report.refused(recipient.row_id, problem, bounce=False)
                     continue
-                except smtplib.SMTPNotSupportedError as exc:
-                    # The address is fine; this server cannot carry it. Final for this campaign, not a bounce.
-                    report.refused(recipient.row_id, str(exc), bounce=False)
-                    continue
-                except smtplib.SMTPSenderRefused as exc:
-                    self._discard(client)
-                    client = None
-                    text = f"the server refused the sender address: {exc.smtp_code} {_text(exc.smtp_error)}"
-                    if exc.smtp_code >= 500:
-                        raise PermanentError(text, hint="check [sender] address and what the relay allows") from None
-                    raise TransientError(text) from None
-                except smtplib.SMTPDataError as exc:
-                    self._answer(report, recipient, exc.smtp_code, exc.smtp_error)
-                    continue
-                except (smtplib.SMTPResponseException, *CONNECTION_ERRORS) as exc:
-                    self._discard(client)
-                    client = None
-                    # The message may have been taken just before the connection broke.
-                    raise TransientError(f"connection to {self.settings.host} lost: {_reason(exc)}",
-                                         unanswered=(recipient.row_id,)) from None
-                report.accepted([(recipient.row_id, None)])
-        finally:
-            if client is not None:
-                self.idle.put(client)
+                return Outgoing(recipient, wire_message(wire, edition, recipient, at))
+            return None
 
-    @staticmethod
-    def _answer(report: Report, recipient: Recipient, code: int, reason) -> None:
-        """The server's word on one reader: 5xx refuses the address for good, 4xx for now."""
-        text = f"{code} {_text(reason)}"
-        if code >= 500:
-            report.refused(recipient.row_id, f"refused by the server: {text}")
-        else:
-            report.deferred(recipient.row_id, f"deferred by the server: {text}")
-
-    def _take(self) -> smtplib.SMTP:
         try:
-            return self.idle.get_nowait()
-        except Empty:
-            return self.connect()
+            session.send(next_message, _Answers(report, self.rate))
+        except SenderRefused as exc:
+            self._discard(connection.client)
+            text = f"the server refused the sender address: {exc.reply.code} {exc.reply.text}"
+            if exc.reply.code >= 500:
+                raise PermanentError(text, hint="check [sender] address and what the relay allows") from None
+            raise TransientError(text) from None
+        except ConnectionLost as exc:
+            self._discard(connection.client)
+            # A message whose answer never came may have been taken just before the connection broke.
+            raise TransientError(f"connection to {self.settings.host} lost: {exc}",
+                                 unanswered=(exc.unanswered.row_id,) if exc.unanswered else ()) from None
+        except BaseException:
+            self._discard(connection.client)
+            raise
+        self.idle.put(connection)
+
+    def _take(self, sender: str) -> Connection:
+        while True:
+            try:
+                connection = self.idle.get_nowait()
+            except Empty:
+                return self.connect(sender)
+            if connection.session.sender == sender:
+                return connection
+            self._quit(connection)
 
     @staticmethod
     def _discard(client) -> None:
+        if client is None:
+            return
         try:
             client.close()
         except Exception:  # noqa: BLE001 — closing a broken connection may fail in many ways
             pass
 
+    def _quit(self, connection: Connection) -> None:
+        try:
+            connection.session.quit()
+        except (OSError, ValueError, ConnectionLost):
+            pass
+        self._discard(connection.client)
+
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         while True:
             try:
-                client = self.idle.get_nowait()
+                connection = self.idle.get_nowait()
             except Empty:
                 break
-            try:
-                client.quit()
-            except (smtplib.SMTPException, *CONNECTION_ERRORS):
-                client.close()
+            self._quit(connection)
 
 
-def _reason(exc: BaseException) -> str:
-    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+class _Answers:
+    """The session's word on each reader, passed on to the ledger's report."""
+
+    def __init__(self, report: Report, rate: RateLimit):
+        self.report = report
+        self.rate = rate
+
+    def transmitting(self, recipient: Recipient) -> None:
+        # The rate counts messages as their bodies go out (the server has said 354 to this one).
+        self.rate.wait()
+        # A crash can repeat at most the messages in flight, one per connection: each is noted before
+        # its body goes and committed as sent as soon as the server took it.
+        self.report.transmitting(recipient)
+
+    def accepted(self, recipient: Recipient) -> None:
+        self.report.taken(recipient)
+
+    def answered(self, recipient: Recipient, reply: Reply) -> None:
+        """5xx refuses the address for good, 4xx for now."""
+        text = f"{reply.code} {reply.text}"
+        if reply.code >= 500:
+            self.report.refused(recipient.row_id, f"refused by the server: {text}")
+        else:
+            self.report.deferred(recipient.row_id, f"deferred by the server: {text}")

@@ -244,18 +244,3 @@ def _check_date(meta: dict, lines: dict[str, int], path: Path, first: int, probl
             pass
     problems.append(Problem(path, lines.get("date", first), f"'date' {value!r} is not a date",
                             "write it as YYYY-MM-DD, e.g. 2024-07-09"))
-
-
-def local_images(intro, sections) -> set[str]:
-    """File names of the pictures that lie in the issue's folder (not http(s) addresses)."""
-    from .pictures import is_local
-
-    blocks = list(intro) + [block for section in sections for block in section.blocks]
-    found = set()
-    while blocks:
-        block = blocks.pop()
-        if block.kind == "image" and is_local(block.src):
-            found.add(block.src)
-        elif block.kind == "quote":
-            blocks.extend(block.blocks)
-    return found

@@ -7,6 +7,7 @@ from pathlib import Path
 from .catalog_files import KEEP_THE_FILE, CatalogSyntaxError, read_catalog
 from .catalogs import APPROVED
 from .errors import NewsletterError, Problem
+from .glossary import GlossaryError
 from .translation_rules import LOST
 
 
@@ -25,6 +26,8 @@ def catalog_problems(folder: Path, issue, languages: tuple[str, ...]) -> list[Pr
                 read_catalog(path)  # not a translation of this issue's: still a file translators may break
                 continue
             _, _, states = current_view(issue, language)
+        except GlossaryError:
+            continue  # said once, at the glossary's own line (glossary_problems)
         except CatalogSyntaxError as exc:
             problems.append(Problem(path, exc.line, f"not a valid PO file: {exc.reason}", KEEP_THE_FILE))
             continue

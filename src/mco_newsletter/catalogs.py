@@ -10,6 +10,7 @@ view (merging.py), so they never disagree about a piece.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,7 @@ from .issue import Image, ItemList, Paragraph, Quote, Section
 from .translation_rules import Finding, blocking, check_translation, overrides
 
 MACHINE = "machine translation: "
+SCORE = re.compile(r" · score (-?\d+(?:\.\d+)?)$")
 MEMORY = "translation memory: approved in issue "
 CHANGED = "changed since approval"
 APPROVED, DRAFT, CHANGED_STATE, UNTRANSLATED = "approved", "draft", "changed", "untranslated"
@@ -48,6 +50,15 @@ class PieceState:
     @property
     def machine(self) -> bool:
         return self.entry is not None and any(note.startswith(MACHINE) for note in self.entry.notes)
+
+    @property
+    def score(self) -> float | None:
+        """How sure the model was of this machine draft (0 is certain, lower is less sure); None if not said."""
+        for note in self.entry.notes if self.entry is not None else ():
+            match = SCORE.search(note) if note.startswith(MACHINE) else None
+            if match:
+                return float(match.group(1))
+        return None
 
 
 @dataclass(frozen=True)
@@ -133,8 +144,9 @@ def approved(entry: Entry | None) -> bool:
     return entry is not None and bool(entry.string) and not entry.fuzzy
 
 
-def piece_states(issue, catalog: Catalog | None) -> list[PieceState]:
-    """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view)."""
+def piece_states(issue, catalog: Catalog | None, glossary=None) -> list[PieceState]:
+    """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view);
+    with a glossary (glossary.py), a translation lacking a required term is a finding too."""
     entries = {entry.key: entry for entry in catalog} if catalog is not None else {}
     states = []
     for piece in pieces(issue):
@@ -148,12 +160,20 @@ def piece_states(issue, catalog: Catalog | None) -> list[PieceState]:
             status = CHANGED_STATE
         else:
             status = DRAFT
-        findings = tuple(check_translation(piece.context, piece.source, translation))
+        findings = check_translation(piece.context, piece.source, translation)
+        if glossary:
+            findings += glossary.findings(piece.source, translation)
+        findings = tuple(findings)
         accepted = overrides(entry.comments) if entry is not None else set()
         problems = tuple(blocking(list(findings), accepted))
         overridden = tuple(sorted({f.rule for f in findings if f not in problems}))
         states.append(PieceState(piece, status, translation, entry, findings, problems, overridden))
     return states
+
+
+def machine_note(engine: str, score: float | None) -> str:
+    """The extracted comment of a machine draft: which engine, and the model's score when it gave one."""
+    return MACHINE + engine + ("" if score is None else f" · score {score:.2f}".replace("-0.00", "0.00"))
 
 
 def count_states(language: str, states: list[PieceState], exists: bool) -> State:

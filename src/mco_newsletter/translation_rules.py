@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 OVERRIDE = "override:"
-OVERRIDABLE = ("links", "emails", "numbers")
+OVERRIDABLE = ("links", "emails", "numbers", "glossary")  # glossary: see glossary.py
 LOST = "⁇"
 # Pieces shown as plain text (subject, preheader, alt text, captions, keywords); the rest is inline Markdown.
 PLAIN = re.compile(r"^(title|preheader|keywords/\d+)$|/(alt|caption)$")

@@ -59,6 +59,7 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
 
 def check_all(root: Path, issue_id: str | None = None) -> Findings:
     """Every problem and warning in the settings and in one issue (or all of them), in file order."""
+    from .glossary import glossary_problems
     from .render.privacy import issue_findings
     from .scaffold import scaffold_problems
 
@@ -67,6 +68,7 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
     if settings is not None:
         problems += _check_templates(settings)
         problems += _check_database_ignored(settings)
+        problems += glossary_problems(settings)
         warnings += _settings_warnings(settings)
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"

@@ -202,3 +202,55 @@ def test_review_without_a_catalog_says_what_to_do(run, language):
     """review of a language with no catalog yet names the translate command, with --lang."""
     result = run("review", "2024-05", "--lang", language)
     assert result.exit_code == 1 and f"translate 2024-05 --lang {language}" in result.stderr
+
+
+def test_two_translators_lose_nothing(run, workspace, models):
+    """Two reviews of one language: an approval of a piece someone else changed since it was shown is a conflict
+    carrying their text, never an overwrite; approving again, knowing, takes the new text."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.review import Review, version
+    from mco_newsletter.workspace import load_issue
+
+    run("translate", "2023-12", "--lang", "de")
+    settings = load_settings(workspace)
+    anna = Review(load_issue(settings, "2023-12"), "de", translator="Anna <anna@example.org>")
+    boris = Review(load_issue(settings, "2023-12"), "de", translator="Boris <boris@example.org>")
+    seen_by_anna = version(anna.state("title"))
+    assert boris.approve("title", "Boris' Titel 2023", expected=version(boris.state("title"))).approved
+    decision = anna.approve("title", "Annas Titel 2023", expected=seen_by_anna)
+    assert not decision.approved and decision.conflict.translation == "Boris' Titel 2023"
+    assert decision.conflict.status == "approved"
+    title = next(m for m in po(workspace, "2023-12", "de") if m.context == "title")
+    assert title.string == "Boris' Titel 2023" and not title.fuzzy
+    assert anna.save_draft("title", "Annas Entwurf 2023", expected=seen_by_anna).conflict is not None
+    assert anna.approve("title", "Annas Titel 2023", expected=version(decision.conflict)).approved
+    title = next(m for m in po(workspace, "2023-12", "de") if m.context == "title")
+    assert title.string == "Annas Titel 2023"
+    assert boris.approve("preheader", expected=version(boris.state("preheader"))).approved  # other pieces: no conflict
+    assert {m.context: m.fuzzy for m in po(workspace, "2023-12", "de")}["preheader"] is False
+
+
+def test_terminal_review_shows_a_conflict(workspace, run, models):
+    """On a terminal, a piece approved elsewhere while it was on screen is shown as a conflict with both texts;
+    the other translator's approval stays until this one approves again."""
+    import pexpect
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.review import Review
+    from mco_newsletter.workspace import load_issue
+
+    run("translate", "2023-12", "--lang", "de")
+    child = spawn(workspace, "review", "2023-12", "--lang", "de")
+    child.expect(r"\[q\] quit \[s\]: ")
+    other = Review(load_issue(load_settings(workspace), "2023-12"), "de", translator="Boris <boris@example.org>")
+    assert other.approve("title", "Titel von Boris 2023").approved
+    child.sendline("a")
+    child.expect("Someone else changed this piece since it was shown \\(approved\\): Titel von Boris 2023")
+    child.expect("Your text: DIGEST DECEMBER 2023")
+    child.expect(r"\[q\] quit \[s\]: ")
+    assert next(m for m in po(workspace, "2023-12", "de") if m.context == "title").string == "Titel von Boris 2023"
+    child.sendline("s")
+    child.expect(r"\[2/12\] preheader")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    assert next(m for m in po(workspace, "2023-12", "de") if m.context == "title").string == "Titel von Boris 2023"

@@ -80,19 +80,19 @@ class Glossary:
                                     + (f" ({term.note})" if term.note else "") + "; the translation does not have it")
                 for term in self.in_source(source) if not contains(translation, term.target)]
 
-    def split(self, text: str) -> list[tuple[bool, str]]:
-        """The text as (translate?, part) pairs, every term replaced by its target and kept from the model."""
+    def replaced(self, text: str) -> list[tuple[bool, str]]:
+        """The text as (as is?, part) pairs: False for the runs between terms, True for a term's target."""
         if self._pattern is None:
-            return [(True, text)]
+            return [(False, text)]
         parts: list[tuple[bool, str]] = []
         position = 0
         for match in self._pattern.finditer(text):
             if match.start() > position:
-                parts.append((True, text[position:match.start()]))
-            parts.append((False, self._by_source[match.group().casefold()].target))
+                parts.append((False, text[position:match.start()]))
+            parts.append((True, self._by_source[match.group().casefold()].target))
             position = match.end()
-        if position < len(text) or not parts:
-            parts.append((True, text[position:]))
+        if position < len(text):
+            parts.append((False, text[position:]))
         return parts
 
 

@@ -182,7 +182,7 @@ class Engine:
     def _route(self, texts: list[str], packages: list[Package], from_code: str, glossary=None) -> list[Draft]:
         # Each text in parts: the glossary's terms (already their targets) and the runs between them, which
         # alone travel through every package of the route.
-        plans = [glossary.split(text) if glossary else [(True, text)] for text in texts]
+        plans = [_with_terms(text, glossary) if glossary else [(True, text)] for text in texts]
         runs = [part for plan in plans for translate, part in plan if translate]
         scores: list[float | None] = [None] * len(runs)
         for package in packages:
@@ -247,3 +247,16 @@ class Engine:
 def _worst(a: float | None, b: float | None) -> float | None:
     """The lower of two scores, either of which may be missing."""
     return b if a is None else a if b is None else min(a, b)
+
+
+def _with_terms(text: str, glossary) -> list[tuple[bool, str]]:
+    """The text as (translate?, part) pairs: a glossary term in its words becomes its target, kept from the model;
+    link targets, URLs and addresses stay in the parts the model gets (which keep them as written)."""
+    plan: list[tuple[bool, str]] = []
+    for words, part in split_markup(text):
+        for as_is, run in (glossary.replaced(part) if words else [(False, part)]):
+            if not as_is and plan and plan[-1][0]:
+                plan[-1] = (True, plan[-1][1] + run)
+            else:
+                plan.append((not as_is, run))
+    return plan

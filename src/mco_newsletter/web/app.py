@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from ..config import Settings
 from .pages import render_page, security_headers
+from .review_routes import review_routes
 
 log = logging.getLogger("mco_newsletter.web")
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -152,6 +153,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=[
         Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
+        *review_routes(settings),
     ], exception_handlers={404: nowhere})
     app.state.site = Site(settings)
     app.add_middleware(RouteLog)

@@ -68,33 +68,33 @@ def test_a_translator_reviews_an_issue(review_site, context, workspace, run):
     as_a_translator_left_it(workspace)
     page = context.new_page()
     page.goto(review_site["link"])
-    expect(page.locator("ul.issues li")).to_contain_text("1 of 23 approved")
+    expect(page.locator("ul.issues li")).to_contain_text("1 von 23 freigegeben")
     page.click("text=2024-05")
     order = order_on(page)
     assert order[:4] == ["title", "section-1/heading", "preheader", "intro/2"]  # need, then the least sure
     assert order[-1] == "keywords/1" and len(order) == 23
     changed = page.locator("#piece-section-1_heading")
-    assert changed.locator("ins").inner_text() == " again" and "Previous translation" in changed.inner_text()
+    assert changed.locator("ins").inner_text() == " again" and "Bisherige Übersetzung" in changed.inner_text()
     preview = page.frame_locator("#preview")
     expect(preview.locator("h1 mark.mco-source")).to_have_text("Digest May 2024", timeout=WAIT)
     page.evaluate("window.stayed = true")  # gone if the page reloads
 
     page.fill("#t-piece-title", "Überblick Mai 2024")
     page.click("#piece-title button[value=approve]")
-    expect(page.locator("#progress")).to_have_text("2 of 23 approved", timeout=WAIT)
+    expect(page.locator("#progress")).to_have_text("2 von 23 freigegeben", timeout=WAIT)
     expect(preview.locator("h1")).to_have_text("Überblick Mai 2024", timeout=WAIT)
     assert preview.locator("h1 mark").count() == 0
     expect(page.locator("#t-piece-section-1_heading")).to_be_focused()  # on to the next piece
     page.click("#piece-section-1_heading button[value=skip]")
     expect(page.locator("#t-piece-preheader")).to_be_focused()
     page.keyboard.press("Control+Enter")  # approve the preheader as it is, and go on
-    expect(page.locator("#progress")).to_have_text("3 of 23 approved", timeout=WAIT)
+    expect(page.locator("#progress")).to_have_text("3 von 23 freigegeben", timeout=WAIT)
     expect(page.locator("#t-piece-intro_2")).to_be_focused()
     page.keyboard.press("Control+Enter")
-    expect(page.locator("#progress")).to_have_text("4 of 23 approved", timeout=WAIT)
+    expect(page.locator("#progress")).to_have_text("4 von 23 freigegeben", timeout=WAIT)
     page.fill("#t-piece-intro_1_caption", "Aktion in Südkorea, 2015. Foto: Connection e.V.")
     page.click("#piece-intro_1_caption button[value=draft]")
-    expect(page.locator("#piece-intro_1_caption .outcome")).to_have_text("Saved as a draft.", timeout=WAIT)
+    expect(page.locator("#piece-intro_1_caption .outcome")).to_have_text("Als Entwurf gespeichert.", timeout=WAIT)
     assert page.evaluate("window.stayed") is True
 
     entries = {m.context: m for m in po(workspace, "2024-05", "de")}
@@ -109,7 +109,7 @@ def test_a_translator_reviews_an_issue(review_site, context, workspace, run):
     header = (workspace / "issues" / "2024-05" / "de.po").read_text(encoding="utf-8")
     assert '"Last-Translator: Anna Petrova <anna@example.org>\\n"' in header
     page.reload()
-    expect(page.locator("#progress")).to_have_text("4 of 23 approved")
+    expect(page.locator("#progress")).to_have_text("4 von 23 freigegeben")
     assert order_on(page)[:2] == ["section-1/heading", "intro/1/caption"]  # the saved draft: a person's, first
 
 
@@ -128,7 +128,7 @@ def test_on_a_phone(review_site, browser, workspace, run):
         frame = page.locator("#preview").bounding_box()
         assert frame["y"] > last_piece["y"] and frame["width"] <= 375
         page.click("#piece-title button[value=approve]")
-        expect(page.locator("#progress")).to_have_text("1 of 23 approved", timeout=WAIT)
+        expect(page.locator("#progress")).to_have_text("1 von 23 freigegeben", timeout=WAIT)
         assert horizontal_overflow(page) == 0
         assert status_de(run)["approved"] == 1
     finally:
@@ -155,8 +155,8 @@ def test_without_javascript(review_site, browser, workspace, run):
         page.goto(review_site["page"])
         page.fill("#t-piece-title", "Überblick Mai 2024")
         page.click("#piece-title button[value=approve]")
-        expect(page.locator(".notice")).to_have_text("Approved: title.")
-        expect(page.locator("#progress")).to_have_text("1 of 23 approved")
+        expect(page.locator(".notice")).to_have_text("Freigegeben: title.")
+        expect(page.locator("#progress")).to_have_text("1 von 23 freigegeben")
         assert "done=approved" in page.url and page.url.endswith("#piece-preheader")
         page.fill("#t-piece-preheader", "Ohne Zahl")
         page.fill("#t-piece-section-2_1", "Kein Artikel, keine Jahre.")

@@ -22,7 +22,9 @@ DRAFT, SOURCE, END = "\u2e19", "\u2e2a", "\u2051"  # palm branch, two dots over 
 MARKS = DRAFT + SOURCE + END
 MARK_STYLE = ("mark.mco-draft{background:#fff1c2;color:#1f2328;outline:2px dashed #c99a00;outline-offset:1px}"
               "mark.mco-source{background:#fde2e1;color:#1f2328;outline:2px dashed #b42318;outline-offset:1px}")
-TAG_OR_TEXT = re.compile(r"(<[^>]*>)")
+MARKED_TAG = re.compile(f"<[^>]*[{MARKS}][^>]*>")
+MARK = re.compile(f"[{MARKS}]")
+MARKUP = {DRAFT: '<mark class="mco-draft">', SOURCE: '<mark class="mco-source">', END: "</mark>"}
 STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
 
@@ -63,17 +65,12 @@ def preview_html(settings, issue, language: str, states, *, pictures_url: str) -
         head = _unmarked(head) + f"<style>{MARK_STYLE}</style></head>"
     else:
         head, body = "", page
-    return head + "".join(_unmarked(part) if part.startswith("<") else _marked(part)
-                          for part in TAG_OR_TEXT.split(body))
+    body = MARKED_TAG.sub(lambda tag: _unmarked(tag.group()), body)  # inside a tag (alt="…"): dropped
+    return head + MARK.sub(lambda mark: MARKUP[mark.group()], body)
 
 
 def _unmarked(text: str) -> str:
-    return text.translate({ord(mark): None for mark in MARKS})
-
-
-def _marked(text: str) -> str:
-    return text.replace(DRAFT, '<mark class="mco-draft">').replace(SOURCE, '<mark class="mco-source">') \
-        .replace(END, "</mark>")
+    return MARK.sub("", text)
 
 
 def preview_headers(page: str) -> dict[str, str]:

@@ -51,6 +51,27 @@ class ReviewSite:
         self.settings = settings
         self.registry = open_registry(settings)
         self.throttle = Throttle()
+        self._issues: dict[str, tuple] = {}
+
+    def issue(self, issue_id: str):
+        """The issue (as load_issue gives it), parsed again only when its file changed."""
+        from ..issue import issue_path
+        from ..workspace import load_issue, require_issue_id
+
+        require_issue_id(issue_id)
+        try:
+            stat = issue_path(self.settings.issues_dir, issue_id).stat()
+            seen = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            seen = None
+        cached = self._issues.get(issue_id)
+        if seen is not None and cached is not None and cached[0] == seen:
+            return cached[1]
+        issue = load_issue(self.settings, issue_id)
+        if len(self._issues) > 256:
+            self._issues.clear()
+        self._issues[issue_id] = (seen, issue)
+        return issue
 
     def translator(self, token: str):
         return self.registry.by_token(token)
@@ -60,12 +81,10 @@ class ReviewSite:
 
         NewsletterError when it is theirs but cannot be read now (no catalog yet, a broken file).
         """
-        from ..workspace import load_issue
-
         if language not in translator.languages or language not in self.settings.languages:
             return None
         try:
-            issue = load_issue(self.settings, issue_id)
+            issue = self.issue(issue_id)
         except NewsletterError:
             return None
         if issue.language == language:
@@ -76,12 +95,12 @@ class ReviewSite:
         """Every issue with a catalog in one of the translator's languages, newest first, with its progress."""
         from ..catalogs import count_states
         from ..merging import current_view
-        from ..workspace import issue_ids, load_issue
+        from ..workspace import issue_ids
 
         rows = []
         for issue_id in reversed(issue_ids(self.settings)):
             try:
-                issue = load_issue(self.settings, issue_id)
+                issue = self.issue(issue_id)
                 for code in translator.languages:
                     if code == issue.language or code not in self.settings.languages:
                         continue

@@ -111,6 +111,8 @@ def test_a_translator_reviews_an_issue(review_site, context, workspace, run):
     page.reload()
     expect(page.locator("#progress")).to_have_text("4 von 23 freigegeben")
     assert order_on(page)[:2] == ["section-1/heading", "intro/1/caption"]  # the saved draft: a person's, first
+    terminal = run("review", "2024-05", "--lang", "de", input="q\n")  # the terminal sees what the browser did
+    assert "[1/19] keywords/2 · draft" in terminal.stdout
 
 
 def test_on_a_phone(review_site, browser, workspace, run):
@@ -278,8 +280,8 @@ def test_nothing_leaves_the_server(review_site, context):
 
 @pytest.mark.parametrize("width,scheme", [(1280, "light"), (375, "light"), (1280, "dark")])
 def test_axe_finds_nothing_serious(review_site, browser, workspace, width, scheme):
-    """axe-core finds no serious or critical violation on the start page, the issue page (with a refusal and a
-    conflict on it), the preview and the page of a catalog that cannot be read."""
+    """axe-core finds no serious or critical violation on the start page, the 404 of a bad link, the issue page
+    (with a refusal on it), the preview, the page of a refused form and the page of a catalog that cannot be read."""
     from test_reader_view import axe_violations
 
     # bypass_csp: axe-core is injected as an inline script, which the pages rightly refuse.
@@ -288,6 +290,8 @@ def test_axe_finds_nothing_serious(review_site, browser, workspace, width, schem
         page = opened.new_page()
         page.goto(review_site["link"])
         assert axe_violations(page) == []
+        assert page.goto(review_site["link"] + "x").status == 404
+        assert axe_violations(page) == []
         page.goto(review_site["page"])
         page.fill("#t-piece-section-2_1", "Ohne Zahlen.")
         page.click("#piece-section-2_1 button[value=approve]")
@@ -295,6 +299,11 @@ def test_axe_finds_nothing_serious(review_site, browser, workspace, width, schem
         page.evaluate("document.querySelector('details.approved')?.setAttribute('open', '')")
         assert axe_violations(page) == []
         page.goto(review_site["page"] + "/preview")
+        assert axe_violations(page) == []
+        page.goto(review_site["page"])
+        page.evaluate("document.querySelector('#piece-title input[name=csrf]').value = 'not the key'")
+        page.click("#piece-title button[value=approve]")  # refused: the script falls back to the plain form
+        page.locator("text=Dieses Formular wurde nicht angenommen").wait_for(timeout=WAIT)
         assert axe_violations(page) == []
         path = workspace / "issues" / "2024-05" / "de.po"
         path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "broken\n', encoding="utf-8")

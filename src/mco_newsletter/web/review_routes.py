@@ -90,7 +90,7 @@ def review_routes(settings) -> list[Route]:
             return Response("The form is incomplete.", status_code=400, media_type="text/plain",
                             headers=security_headers(""))
         context, action = form["piece"], form["action"]
-        outcome = await run_in_threadpool(decide, review, context=context, action=action, expected=form.get("version"),
+        outcome = await run_in_threadpool(decide, review, context=context, action=action, expected=form.get("version", ""),
                                           text=form.get("translation", "").replace("\r\n", "\n").strip())
         decision = outcome.decision
         result = "skipped" if decision is None else "conflict" if decision.conflict is not None else \

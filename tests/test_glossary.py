@@ -57,9 +57,9 @@ def test_a_missing_term_is_flagged_and_can_be_approved_anyway(run, workspace, mo
     write_glossary(workspace, "en-de", GLOSSARY_DE)
     checked = run("check", "2024-05")
     assert checked.exit_code == 1
-    assert "de.po:" in checked.stderr and "intro/2: glossary: “Movement of Conscientious Objectors” is translated " \
-                                          "as “Bewegung der Kriegsdienstverweigerer” (the organisation's name)" \
-        in checked.stderr
+    said = ("intro/2: glossary: “Movement of Conscientious Objectors” is translated as “Bewegung der "
+            "Kriegsdienstverweigerer” (the organisation's name)")
+    assert "de.po:" in checked.stderr and said in checked.stderr
     row = next(r for r in json.loads(run("status", "2024-05", "--json").stdout)["languages"] if r["language"] == "de")
     assert row["broken"] == 1 and not row["ready"]
     path = workspace / "issues" / "2024-05" / "de.po"

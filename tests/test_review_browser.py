@@ -43,7 +43,8 @@ def as_a_translator_left_it(workspace):
     for context in ("section-1/heading", "keywords/1"):
         entries[context].fuzzy = False
     for context, score in (("intro/2", "-1.00"), ("preheader", "-2.00")):
-        entries[context].notes = [note.rsplit(" · score ", 1)[0] + f" · score {score}" for note in entries[context].notes]
+        notes = entries[context].notes
+        entries[context].notes = [note.rsplit(" · score ", 1)[0] + f" · score {score}" for note in notes]
     write_catalog(path, catalog)
     issue_md = workspace / "issues" / "2024-05" / "issue.md"
     issue_md.write_text(issue_md.read_text(encoding="utf-8").replace(

@@ -111,8 +111,9 @@ class Review:
     def _load(self) -> None:
         path, merged, _ = current_view(self.issue, self.language)
         if merged is None:
-            raise NewsletterError(f"no {self.language} catalog for issue {self.issue.id}",
-                                  hint=f"draft one with `mco-newsletter translate {self.issue.id} --lang {self.language}`")
+            issue_id, language = self.issue.id, self.language
+            raise NewsletterError(f"no {language} catalog for issue {issue_id}",
+                                  hint=f"draft one with `mco-newsletter translate {issue_id} --lang {language}`")
         self.path: Path = path
         self.merged: Merge = merged
         self._read_as = _signature(path)
@@ -154,7 +155,7 @@ class Review:
         return next((state for state in self.states() if state.piece.context == context), None)
 
     def check(self, context: str, text: str) -> list[Finding]:
-        """What the translation rules (and the glossary) say of `text` as that piece's translation, overrides applied."""
+        """What the translation rules and the glossary say of `text` as that piece's translation, overrides applied."""
         state = self.state(context)
         accepted = overrides(state.entry.comments) if state.entry is not None else set()
         found = check_translation(context, state.piece.source, text) + self.glossary.findings(state.piece.source, text)

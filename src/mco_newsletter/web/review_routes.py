@@ -90,8 +90,9 @@ def review_routes(settings) -> list[Route]:
             return Response("The form is incomplete.", status_code=400, media_type="text/plain",
                             headers=security_headers(""))
         context, action = form["piece"], form["action"]
-        outcome = await run_in_threadpool(decide, review, context=context, action=action, expected=form.get("version", ""),
-                                          text=form.get("translation", "").replace("\r\n", "\n").strip())
+        text = form.get("translation", "").replace("\r\n", "\n").strip()  # browsers send CRLF line ends
+        outcome = await run_in_threadpool(decide, review, context=context, action=action, text=text,
+                                          expected=form.get("version", ""))
         decision = outcome.decision
         result = "skipped" if decision is None else "conflict" if decision.conflict is not None else \
             "approved" if decision.approved else "saved" if decision.saved else "refused" if decision.refused \

@@ -12,13 +12,20 @@ from .translation_rules import LOST
 
 
 def catalog_problems(folder: Path, issue, languages: tuple[str, ...]) -> list[Problem]:
-    """Problems of the PO files of one issue folder: broken files, approved pieces against the rules, ⁇ drafts.
+    """Problems of the PO files of one issue folder: broken files, approved pieces against the rules, ⁇ drafts."""
+    return catalog_findings(folder, issue, languages)[0]
+
+
+def catalog_findings(folder: Path, issue, languages: tuple[str, ...]) -> tuple[list[Problem], list[Problem]]:
+    """Problems (as catalog_problems) and warnings of the PO files of one issue folder: the warnings are approved
+    pieces lacking a glossary term, which hold nothing back.
 
     `issue` may be None (its issue.md is broken): the files are still read, so a broken catalog is named.
     """
     from .merging import current_view
 
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     for path in sorted(folder.glob("*.po")):
         language = path.stem
         try:
@@ -42,7 +49,10 @@ def catalog_problems(folder: Path, issue, languages: tuple[str, ...]) -> list[Pr
                     hint = (f"correct it with `{review}`, or approve the difference there with [o] (an override)"
                             if finding.overridable else f"correct it with `{review}` or in a PO editor")
                     problems.append(Problem(path, line, f"{state.piece.context}: {finding.message}", hint))
+                warnings += [Problem(path, line, f"{state.piece.context}: {finding.message}",
+                                     f"correct it with `{review}` or in a PO editor, or accept it there with "
+                                     "[o] (an override)") for finding in state.terms]
             elif LOST in state.translation and LOST not in state.piece.source:
                 problems.append(Problem(path, line, f"{state.piece.context}: the draft holds {LOST}: the model lost "
                                                     "characters here", f"compare it with the source in `{review}`"))
-    return problems
+    return problems, warnings

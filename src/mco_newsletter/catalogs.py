@@ -44,8 +44,11 @@ class PieceState:
     translation: str
     entry: Entry | None = field(compare=False, repr=False)
     findings: tuple[Finding, ...] = ()
-    problems: tuple[Finding, ...] = ()  # findings no override accepts
+    problems: tuple[Finding, ...] = ()  # findings of the translation rules no override accepts
     overridden: tuple[str, ...] = ()
+    # Glossary terms missing and not accepted: a flag (check warns, review refuses to approve without an
+    # override), never a reason to hold an edition back, as a changed link or number is.
+    terms: tuple[Finding, ...] = ()
 
     @property
     def machine(self) -> bool:
@@ -73,6 +76,7 @@ class State:
     untranslated: int
     exists: bool
     broken: int = 0  # approved pieces that break the translation rules
+    terms: int = 0  # approved pieces lacking a glossary term (no override)
     overridden: int = 0  # approved pieces whose differences an override accepts
     lost: int = 0  # drafts that still hold ⁇
 
@@ -160,14 +164,13 @@ def piece_states(issue, catalog: Catalog | None, glossary=None) -> list[PieceSta
             status = CHANGED_STATE
         else:
             status = DRAFT
-        findings = check_translation(piece.context, piece.source, translation)
-        if glossary:
-            findings += glossary.findings(piece.source, translation)
-        findings = tuple(findings)
+        rules = check_translation(piece.context, piece.source, translation)
+        missing = glossary.findings(piece.source, translation) if glossary else []
         accepted = overrides(entry.comments) if entry is not None else set()
-        problems = tuple(blocking(list(findings), accepted))
-        overridden = tuple(sorted({f.rule for f in findings if f not in problems}))
-        states.append(PieceState(piece, status, translation, entry, findings, problems, overridden))
+        problems, terms = tuple(blocking(rules, accepted)), tuple(blocking(missing, accepted))
+        overridden = tuple(sorted({f.rule for f in rules + missing if f not in problems + terms}))
+        states.append(PieceState(piece, status, translation, entry, tuple(rules + missing), problems, overridden,
+                                 terms))
     return states
 
 
@@ -185,6 +188,7 @@ def count_states(language: str, states: list[PieceState], exists: bool) -> State
     return State(language, len(states), by_status[APPROVED], by_status[DRAFT], by_status[CHANGED_STATE],
                  by_status[UNTRANSLATED], exists,
                  broken=sum(1 for state in approved_states if state.problems),
+                 terms=sum(1 for state in approved_states if state.terms),
                  overridden=sum(1 for state in approved_states if state.overridden and not state.problems),
                  lost=sum(1 for state in states if state.status != APPROVED and "⁇" in state.translation
                           and "⁇" not in state.piece.source))

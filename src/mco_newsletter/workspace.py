@@ -77,7 +77,7 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
         paths = [issue_path(issues_dir, issue_id)]
     else:
         paths = sorted(issues_dir.glob(f"*/{ISSUE_FILE}"))
-    from .catalog_checks import catalog_problems
+    from .catalog_checks import catalog_findings
 
     for path in paths:
         issue, found = read_issue(path, languages=languages)
@@ -86,7 +86,9 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
             refused, noted = issue_findings(issue, settings.privacy)
             problems += refused + scaffold_problems(settings, issue)
             warnings += noted
-        problems += catalog_problems(path.parent, issue, tuple(languages or ()))
+        refused, noted = catalog_findings(path.parent, issue, tuple(languages or ()))
+        problems += refused
+        warnings += noted
     return Findings(problems, warnings)
 
 

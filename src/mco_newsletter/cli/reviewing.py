@@ -36,6 +36,7 @@ def status_rows(issue, languages) -> list[dict]:
         rows.append({"language": language, "source": False, "exists": review.exists, "total": review.total,
                      "approved": review.approved, "machine_drafts": review.drafts, "changed": review.changed,
                      "untranslated": review.untranslated, "broken": review.broken, "lost": review.lost,
+                     "glossary": review.terms,
                      "overrides": [{"piece": s.piece.context, "rules": list(s.overridden)}
                                    for s in states if s.status == APPROVED and s.overridden and not s.problems],
                      "ready": review.ready})
@@ -55,6 +56,9 @@ def status_line(row: dict, short: bool = False) -> str:
             f"{row['untranslated']} untranslated — {'ready' if row['ready'] else 'not ready'}")
     if row["broken"]:
         text += f"; {counted(row['broken'], 'approved piece breaks', 'approved pieces break')} the translation rules " \
+                "(`mco-newsletter check` says where)"
+    if row["glossary"]:
+        text += f"; {counted(row['glossary'], 'approved piece lacks', 'approved pieces lack')} a glossary term " \
                 "(`mco-newsletter check` says where)"
     if row["overrides"]:
         text += f"; {counted(len(row['overrides']), 'override')}: " + ", ".join(

@@ -61,7 +61,7 @@ def piece_view(state, *, text: str | None = None, decision: Decision | None = No
         confidence=None if score is None else round(100 * math.exp(score)),
         changes=tuple(word_changes(entry.previous_id, state.piece.source)) if changed else (),
         previous=state.translation if changed else "", memory=origin(state),
-        warnings=tuple(finding.message for finding in shown_state.problems),
+        warnings=tuple(finding.message for finding in shown_state.problems + shown_state.terms),
         refused=tuple(finding.message for finding in decision.refused) if decision is not None else (),
         overridable=decision.overridable if decision is not None else False,
         conflict=conflict, outcome=outcome)

@@ -43,11 +43,11 @@ def add_translator(run, name: str, *languages: str, email: str | None = None) ->
 
 
 @pytest.fixture
-def review_site(workspace, run, models):
+def review_site(workspace, run, drafted):
     """Issue 2024-05 drafted in German, Anna's link for German, and the server: {url, token, settings, link}."""
     from mco_newsletter.config import load_settings
 
-    assert run("translate", "2024-05", "--lang", "de").exit_code == 0
+    drafted("2024-05", "de")
     token = add_translator(run, "Anna Petrova", "de", email="anna@example.org")
     settings = load_settings(workspace)
     url, stop = serve_app(settings)

@@ -32,9 +32,10 @@ def test_machine_drafts_keep_the_required_term(run, workspace, models):
     assert "CONSCIENTIOUS" not in intro
 
 
-def test_without_a_glossary_the_model_translates_the_term(run, workspace, models):
-    """The same piece without a glossary: the model's own (upper-cased) words, so the test above can fail."""
-    run("translate", "2024-05", "--lang", "de")
+def test_without_a_glossary_the_model_translates_the_term(workspace, drafted):
+    """The same piece without a glossary (the session's drafts, by the same `translate`): the model's own
+    (upper-cased) words, so the test above can fail."""
+    drafted("2024-05", "de")
     intro = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2").string
     assert "MOVEMENT OF CONSCIENTIOUS OBJECTORS" in intro
 
@@ -48,10 +49,10 @@ def test_terms_in_links_and_addresses_are_left_alone(run, workspace, write_issue
     assert text == "THE [ДСО TEAM](https://mco.example/MCO) ANSWERS AT mco@example.org."
 
 
-def test_a_missing_term_is_flagged_and_can_be_approved_anyway(run, workspace, models):
+def test_a_missing_term_is_flagged_and_can_be_approved_anyway(run, workspace, drafted):
     """An approved piece lacking the term: check warns at its line and status counts it, but the edition still
     renders (a term is not a changed link); review refuses to approve it and [o] records the exception."""
-    run("translate", "2024-05", "--lang", "de")
+    drafted("2024-05", "de")
     approve_all(workspace, "2024-05", "de")
     assert "warning" not in run("check", "2024-05").stderr
     write_glossary(workspace, "en-de", GLOSSARY_DE)
@@ -107,14 +108,14 @@ def test_a_glossary_of_an_unknown_pair_is_named(run, workspace):
         in result.stderr
 
 
-def test_drafts_carry_the_models_score_and_come_least_confident_first(run, workspace, models):
+def test_drafts_carry_the_models_score_and_come_least_confident_first(workspace, drafted):
     """translate writes the model's score beside each machine draft; review orders the pieces by need: changed
     since approval first, then drafts from the least confident up, approved pieces last."""
     from mco_newsletter.config import load_settings
     from mco_newsletter.review import Review
     from mco_newsletter.workspace import load_issue
 
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")  # as `translate` wrote them
     notes = [m.notes for m in po(workspace, "2023-12", "de") if m.id]
     assert all(any(" · score " in note for note in entry) for entry in notes)
     path = workspace / "issues" / "2023-12" / "de.po"

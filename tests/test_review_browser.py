@@ -8,7 +8,7 @@ import json
 import pytest
 
 from conftest import VALID_FRONT
-from review_server import add_translator, review_site, serve_app  # noqa: F401  (a fixture)
+from review_server import review_site  # noqa: F401  (a fixture)
 from tiny_models import po
 
 pytestmark = pytest.mark.browser
@@ -240,27 +240,20 @@ def test_a_glossary_miss_is_flagged_and_approved_anyway(review_site, context, wo
     assert not entry.fuzzy and entry.comments[-1].startswith("override: glossary — approved by Anna Petrova")
 
 
-def test_a_dropped_link_is_refused_next_to_the_piece(workspace, write_issue, run, context, models):
+def test_a_dropped_link_is_refused_next_to_the_piece(review_site, workspace, write_issue, run, context, models):
     """A translation that drops the source's link is not approved, and says why inside its own piece."""
     from playwright.sync_api import expect
 
-    from mco_newsletter.config import load_settings
-
     write_issue("links", VALID_FRONT + "\nRead [our report](https://example.org/report?a=1&b=2) today.\n\n"
                 "Another paragraph.\n")
-    run("translate", "links", "--lang", "de")
-    token = add_translator(run, "Boris", "de")
-    url, stop = serve_app(load_settings(workspace))
-    try:
-        page = context.new_page()
-        page.goto(f"{url}/review/{token}/links/de")
-        page.fill("#t-piece-intro_1", "Lesen Sie heute unseren Bericht.")
-        page.click("#piece-intro_1 button[value=approve]")
-        refusal = page.locator("#piece-intro_1 .refused")
-        expect(refusal).to_contain_text("missing https://example.org/report?a=1&b=2", timeout=WAIT)
-        assert page.locator(".refused").count() == 1
-    finally:
-        stop()
+    assert run("translate", "links", "--lang", "de").exit_code == 0
+    page = context.new_page()
+    page.goto(f"{review_site['link']}/links/de")
+    page.fill("#t-piece-intro_1", "Lesen Sie heute unseren Bericht.")
+    page.click("#piece-intro_1 button[value=approve]")
+    refusal = page.locator("#piece-intro_1 .refused")
+    expect(refusal).to_contain_text("missing https://example.org/report?a=1&b=2", timeout=WAIT)
+    assert page.locator(".refused").count() == 1
     assert next(m for m in po(workspace, "links", "de") if m.context == "intro/1").fuzzy
 
 
@@ -279,36 +272,55 @@ def test_nothing_leaves_the_server(review_site, context):
     assert any(url.endswith("/review/static/review.js") for url in asked)
 
 
-@pytest.mark.parametrize("width,scheme", [(1280, "light"), (375, "light"), (1280, "dark")])
-def test_axe_finds_nothing_serious(review_site, browser, workspace, width, scheme):
-    """axe-core finds no serious or critical violation on the start page, the 404 of a bad link, the issue page
-    (with a refusal on it), the preview, the page of a refused form and the page of a catalog that cannot be read."""
+def axe_on(opened, review_site, workspace, every_page: bool) -> None:
+    """axe-core on the start page, the issue page with a refusal on it and its approved pieces unfolded, and the
+    preview; with every_page also on the 404 of a bad link, a refused form's page and a broken catalog's page."""
     from test_reader_view import axe_violations
 
-    # bypass_csp: axe-core is injected as an inline script, which the pages rightly refuse.
-    opened = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme, bypass_csp=True)
-    try:
-        page = opened.new_page()
-        page.goto(review_site["link"])
-        assert axe_violations(page) == []
+    page = opened.new_page()
+    page.goto(review_site["link"])
+    assert axe_violations(page) == []
+    if every_page:
         assert page.goto(review_site["link"] + "x").status == 404
         assert axe_violations(page) == []
-        page.goto(review_site["page"])
-        page.fill("#t-piece-section-2_1", "Ohne Zahlen.")
-        page.click("#piece-section-2_1 button[value=approve]")
-        page.locator("#piece-section-2_1 .refused").wait_for(timeout=WAIT)
-        page.evaluate("document.querySelector('details.approved')?.setAttribute('open', '')")
-        assert axe_violations(page) == []
-        page.goto(review_site["page"] + "/preview")
-        assert axe_violations(page) == []
-        page.goto(review_site["page"])
-        page.evaluate("document.querySelector('#piece-title input[name=csrf]').value = 'not the key'")
-        page.click("#piece-title button[value=approve]")  # refused: the script falls back to the plain form
-        page.locator("text=Dieses Formular wurde nicht angenommen").wait_for(timeout=WAIT)
-        assert axe_violations(page) == []
-        path = workspace / "issues" / "2024-05" / "de.po"
-        path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "broken\n', encoding="utf-8")
-        assert page.goto(review_site["page"]).status == 503
-        assert axe_violations(page) == []
+    page.goto(review_site["page"])
+    page.fill("#t-piece-section-2_1", "Ohne Zahlen.")
+    page.click("#piece-section-2_1 button[value=approve]")
+    page.locator("#piece-section-2_1 .refused").wait_for(timeout=WAIT)
+    page.evaluate("document.querySelector('details.approved')?.setAttribute('open', '')")
+    assert axe_violations(page) == []
+    page.goto(review_site["page"] + "/preview")
+    assert axe_violations(page) == []
+    if not every_page:
+        return
+    page.goto(review_site["page"])
+    page.evaluate("document.querySelector('#piece-title input[name=csrf]').value = 'not the key'")
+    page.click("#piece-title button[value=approve]")  # refused: the script falls back to the plain form
+    page.locator("text=Dieses Formular wurde nicht angenommen").wait_for(timeout=WAIT)
+    assert axe_violations(page) == []
+    path = workspace / "issues" / "2024-05" / "de.po"
+    path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "broken\n', encoding="utf-8")
+    assert page.goto(review_site["page"]).status == 503
+    assert axe_violations(page) == []
+
+
+def test_axe_finds_nothing_serious(review_site, browser, workspace):
+    """axe-core finds no serious or critical violation on any review page: the start page, the 404 of a bad link,
+    the issue page (with a refusal on it), the preview, a refused form's page and a broken catalog's page."""
+    # bypass_csp: axe-core is injected as an inline script, which the pages rightly refuse.
+    opened = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
+    try:
+        axe_on(opened, review_site, workspace, every_page=True)
+    finally:
+        opened.close()
+
+
+def test_axe_on_a_phone_in_the_dark(review_site, browser, workspace):
+    """At a phone's width in dark mode, the pages whose layout and colours change most pass axe-core too (the
+    light colours are checked above, on every page)."""
+    opened = browser.new_context(viewport={"width": 375, "height": 740}, color_scheme="dark", bypass_csp=True)
+    try:
+        assert opened.new_page().evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+        axe_on(opened, review_site, workspace, every_page=False)
     finally:
         opened.close()

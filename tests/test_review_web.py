@@ -115,9 +115,9 @@ def test_odd_forms_are_answered_not_crashed(review_site, workspace):
     assert (workspace / "issues" / "2024-05" / "de.po").read_bytes() == before
 
 
-def test_a_translator_sees_only_their_languages(review_site, run, workspace, models):
+def test_a_translator_sees_only_their_languages(review_site, run, workspace, drafted):
     """The start page lists each issue in the translator's languages with its progress, and nothing else."""
-    run("translate", "2023-12", "--lang", "de", "--lang", "ru")
+    drafted("2023-12", "de", "ru")
     token = add_translator(run, "Boris", "ru")
     start = httpx.get(f"{review_site['url']}/review/{token}", headers={"Accept-Language": "en"}).text
     assert "2023-12" in start and "2024-05" not in start and "/2023-12/ru" in start

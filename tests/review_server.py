@@ -8,13 +8,14 @@ import time
 import pytest
 
 
-def serve_app(settings):
-    """`serve`'s application under a real uvicorn server on a loopback port; returns (base url, stop)."""
+def serve_app(settings, app=None):
+    """`serve`'s application (or the one given, made by create_app) under a real uvicorn server on a loopback
+    port; returns (base url, stop)."""
     import uvicorn
 
     from mco_newsletter.web.app import create_app
 
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
+    config = uvicorn.Config(app or create_app(settings), host="127.0.0.1", port=0, log_level="warning",
                             access_log=False, lifespan="off")
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)

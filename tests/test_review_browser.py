@@ -74,6 +74,7 @@ def test_a_translator_reviews_an_issue(review_site, context, workspace, run):
     order = order_on(page)
     assert order[:4] == ["title", "section-1/heading", "preheader", "intro/2"]  # need, then the least sure
     assert order[-1] == "keywords/1" and len(order) == 23
+    assert page.locator("details.approved:not([open]) #piece-keywords_1").count() == 1  # approved: folded
     changed = page.locator("#piece-section-1_heading")
     assert changed.locator("ins").inner_text() == " again" and "Bisherige Übersetzung" in changed.inner_text()
     preview = page.frame_locator("#preview")

@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from review_server import add_translator, review_site  # noqa: F401  (a fixture)
+from review_server import add_translator, review_site, serve_app  # noqa: F401  (a fixture)
 from tiny_models import po
 
 
@@ -31,6 +31,66 @@ def test_post_without_the_form_key_is_refused(review_site, workspace):
     answer = httpx.post(review_site["page"], data={**sent, "csrf": fields["csrf"]})
     assert answer.status_code == 303 and "done=approved" in answer.headers["location"]
     assert next(m for m in po(workspace, "2024-05", "de") if m.context == "title").string == "Überblick Mai 2024"
+
+
+def test_an_approval_changes_only_its_piece(review_site, workspace):
+    """An approval in the browser rewrites the catalog's header and that one entry: every other entry stays byte
+    for byte (no churn)."""
+    path = workspace / "issues" / "2024-05" / "de.po"
+    before = path.read_text(encoding="utf-8").split("\n\n")
+    fields = form_of(httpx.get(review_site["page"]).text, "preheader")
+    answer = httpx.post(review_site["page"], data={**fields, "translation": "Razzien in Moskau.", "action": "approve"})
+    assert answer.status_code == 303
+    after = path.read_text(encoding="utf-8").split("\n\n")
+    assert len(after) == len(before)
+    changed = [old for old, new in zip(before, after) if old != new]
+    assert len(changed) == 2 and 'msgid ""\n' in changed[0] and 'msgctxt "preheader"' in changed[1]
+
+
+def test_the_rules_warn_before_approval(review_site, workspace):
+    """A draft holding ⁇ and another number than its source shows both warnings inside its piece, before anyone
+    presses Approve."""
+    from mco_newsletter.catalog_files import read_catalog, write_catalog
+
+    path = workspace / "issues" / "2024-05" / "de.po"
+    catalog = read_catalog(path)
+    next(entry for entry in catalog if entry.context == "title").string = "Überblick ⁇ Mai 2025"
+    write_catalog(path, catalog)
+    page = httpx.get(review_site["page"]).text
+    title = page.split('id="piece-title"', 1)[1].split("</article>", 1)[0]
+    warnings = title.split('<ul class="warnings">', 1)[1].split("</ul>", 1)[0]
+    assert "contains ⁇" in warnings and "the numbers differ from the source" in warnings
+    assert '<ul class="warnings">' not in page.split('id="piece-preheader"', 1)[1].split("</article>", 1)[0]
+
+
+def test_the_review_pages_never_read_subscriber_data(workspace, run, drafted):
+    """With a subscriber in the database, no review page or decision runs a single statement on the subscriber
+    database, and none shows their address."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.web.app import create_app
+
+    assert run("subscribers", "add", "reader.at.risk@example.org", "--lang", "de").exit_code == 0
+    drafted("2024-05", "de")
+    token = add_translator(run, "Anna Petrova", "de")
+    settings = load_settings(workspace)
+    app = create_app(settings)
+    statements = []
+    app.state.site.store.db.set_trace_callback(statements.append)
+    url, stop = serve_app(settings, app)
+    try:
+        page = f"{url}/review/{token}/2024-05/de"
+        answers = [httpx.get(f"{url}/review/{token}"), httpx.get(page), httpx.get(page + "/preview"),
+                   httpx.get(f"{url}/review/{token[:-2]}xx")]
+        fields = form_of(answers[1].text, "title")
+        answers.append(httpx.post(page, data={**fields, "translation": "Überblick Mai 2024", "action": "approve"},
+                                  follow_redirects=True))
+    finally:
+        stop()
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 404, 200]
+    assert not any("reader.at.risk" in answer.text for answer in answers)
+    assert statements == []
+    app.state.site.store.by_id(1)  # the trace sees what the store reads
+    assert statements
 
 
 def test_every_answer_carries_the_strict_headers(review_site):

@@ -22,22 +22,18 @@ def write_glossary(workspace, pair: str, text: str):
     return path
 
 
-def test_machine_drafts_keep_the_required_term(run, workspace, models):
-    """With glossary/en-de.csv the tiny model (which upper-cases) leaves the term to the glossary: its target
-    comes back exactly, the rest is the model's."""
+def test_machine_drafts_keep_the_required_term(run, workspace, write_issue, models):
+    """Without a glossary the tiny model (which upper-cases) translates the term itself; with glossary/en-de.csv
+    it leaves the term to the glossary: its target comes back exactly, the rest is the model's."""
+    write_issue("terms", VALID_FRONT + "\nGreetings from the Movement of Conscientious Objectors. In May, raids.\n")
+    assert run("translate", "terms", "--lang", "de").exit_code == 0
+    intro = next(m for m in po(workspace, "terms", "de") if m.context == "intro/1").string
+    assert intro == "GREETINGS FROM THE MOVEMENT OF CONSCIENTIOUS OBJECTORS. IN MAY, RAIDS."
+    (workspace / "issues" / "terms" / "de.po").unlink()
     write_glossary(workspace, "en-de", GLOSSARY_DE)
-    assert run("translate", "2024-05", "--lang", "de").exit_code == 0
-    intro = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2").string
-    assert "FROM THE Bewegung der Kriegsdienstverweigerer. IN MAY" in intro
-    assert "CONSCIENTIOUS" not in intro
-
-
-def test_without_a_glossary_the_model_translates_the_term(workspace, drafted):
-    """The same piece without a glossary (the session's drafts, by the same `translate`): the model's own
-    (upper-cased) words, so the test above can fail."""
-    drafted("2024-05", "de")
-    intro = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2").string
-    assert "MOVEMENT OF CONSCIENTIOUS OBJECTORS" in intro
+    assert run("translate", "terms", "--lang", "de").exit_code == 0
+    intro = next(m for m in po(workspace, "terms", "de") if m.context == "intro/1").string
+    assert intro == "GREETINGS FROM THE Bewegung der Kriegsdienstverweigerer. IN MAY, RAIDS."
 
 
 def test_terms_in_links_and_addresses_are_left_alone(run, workspace, write_issue, models):

@@ -111,7 +111,9 @@ def settings(workspace: Path):
 @pytest.fixture
 def run(workspace: Path):
     """Run the CLI inside the test workspace; returns click's Result."""
-    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, translation, web  # noqa: F401  (registers the commands)
+    # Importing a command module registers its commands.
+    from mco_newsletter.cli import (cli, editions, issues, sending, subscribers, translation,  # noqa: F401
+                                    translators, web)
 
     def invoke(*args: str, input: str | None = None):
         return CliRunner().invoke(cli, ["--workspace", str(workspace), *args], input=input,

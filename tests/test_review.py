@@ -41,9 +41,9 @@ def spawn(workspace: Path, *args: str, env: dict | None = None):
                          env={**os.environ, "COLUMNS": "200", **(env or {})}, dimensions=(40, 200))
 
 
-def test_review_session(run, workspace, models):
+def test_review_session(run, workspace, drafted):
     """review: approve, edit inline, skip, quit; each decision saved at once; status follows."""
-    run("translate", "2023-12", "--lang", "ru")
+    drafted("2023-12", "ru")
     session = run("review", "2023-12", "--lang", "ru", input="a\ni\nМой заголовок, 2024\ns\nq\n")
     assert session.exit_code == 0, session.output
     assert "[1/12] title · draft" in session.stdout and "Source:  Digest December 2023" in session.stdout
@@ -59,10 +59,10 @@ def test_review_session(run, workspace, models):
     assert (ru["approved"], ru["machine_drafts"], ru["ready"]) == (2, 10, False)
 
 
-def test_review_and_status_agree_after_a_source_edit(run, workspace, models):
+def test_review_and_status_agree_after_a_source_edit(run, workspace, drafted):
     """After a one-word source edit (translate not rerun), status and review both show the changed piece, with
     the source diff and the approved translation ready to adjust."""
-    run("translate", "2024-05", "--lang", "de")
+    drafted("2024-05", "de")
     approve_all(workspace, "2024-05", "de")
     approved_text = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2").string
     issue_md = workspace / "issues" / "2024-05" / "issue.md"
@@ -81,9 +81,9 @@ def test_review_and_status_agree_after_a_source_edit(run, workspace, models):
     assert "Nothing to review" in run("review", "2024-05", "--lang", "de").stdout
 
 
-def test_machine_draft_on_request(run, workspace, models):
+def test_machine_draft_on_request(run, workspace, models, drafted):
     """After a source edit the previous translation stays; [m] asks the model for a fresh draft, [a] approves it."""
-    run("translate", "2024-05", "--lang", "de")
+    drafted("2024-05", "de")
     approve_all(workspace, "2024-05", "de")
     issue_md = workspace / "issues" / "2024-05" / "issue.md"
     issue_md.write_text(issue_md.read_text(encoding="utf-8").replace("Enjoy reading!", "Enjoy reading, friends!"),
@@ -95,9 +95,9 @@ def test_machine_draft_on_request(run, workspace, models):
     assert not entry.fuzzy and entry.string.endswith("ENJOY READING, FRIENDS!") and entry.previous_id is None
 
 
-def test_inline_edit_is_prefilled_with_the_draft(workspace, run, models):
+def test_inline_edit_is_prefilled_with_the_draft(workspace, run, drafted):
     """On a terminal, [i] puts the current draft on the edit line: the translator adjusts it instead of retyping."""
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")
     child = spawn(workspace, "review", "2023-12", "--lang", "de")
     child.expect(r"\[q\] quit \[s\]: ")
     child.sendline("i")
@@ -111,9 +111,9 @@ def test_inline_edit_is_prefilled_with_the_draft(workspace, run, models):
     assert title.string == "DIGEST DECEMBER 2023 (überarbeitet)" and not title.fuzzy
 
 
-def test_editor_shows_the_source_as_comments(run, workspace, models, tmp_path, monkeypatch):
+def test_editor_shows_the_source_as_comments(run, workspace, tmp_path, monkeypatch, drafted):
     """$EDITOR opens the draft below the source written as comments; what is saved is approved, comments dropped."""
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")
     editor = fake_editor(tmp_path / "bin", "my-editor", "Digest Dezember 2023")
     monkeypatch.setenv("EDITOR", str(editor))
     session = run("review", "2023-12", "--lang", "de", input="e\nq\n")
@@ -125,9 +125,9 @@ def test_editor_shows_the_source_as_comments(run, workspace, models, tmp_path, m
     assert title.string == "Digest Dezember 2023" and not title.fuzzy
 
 
-def test_no_editor_set_never_asks_which_editor(run, workspace, models, tmp_path, monkeypatch):
+def test_no_editor_set_never_asks_which_editor(run, workspace, tmp_path, monkeypatch, drafted):
     """Without $EDITOR, review opens a plain editor: never Debian's sensible-editor, which asks to select one."""
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")
     folder = tmp_path / "bin"
     fake_editor(folder, "sensible-editor", "WRONG")
     fake_editor(folder, "vi", "Von Hand übersetzt")
@@ -141,11 +141,11 @@ def test_no_editor_set_never_asks_which_editor(run, workspace, models, tmp_path,
     assert title.string == "Von Hand übersetzt"
 
 
-def test_interrupt_keeps_every_decision(workspace, run, models):
+def test_interrupt_keeps_every_decision(workspace, run, drafted):
     """Ctrl-C in the middle of a review keeps what was decided, and an edit not yet approved as a draft; exit 130."""
     import pexpect
 
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")
     child = spawn(workspace, "review", "2023-12", "--lang", "de")
     child.expect(r"\[q\] quit \[s\]: ")
     child.sendline("a")
@@ -160,12 +160,12 @@ def test_interrupt_keeps_every_decision(workspace, run, models):
     assert not entries["title"].fuzzy and entries["preheader"].fuzzy
 
 
-def test_last_translator_is_who_approved(run, workspace, models):
+def test_last_translator_is_who_approved(run, workspace, drafted):
     """Approving records Last-Translator from --translator, else from [translation] translator; a bad value is a
     usage error."""
     from mco_newsletter.catalog_files import read_catalog
 
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")
     path = workspace / "issues" / "2023-12" / "de.po"
     assert read_catalog(path).header_value("Last-Translator") == "machine translation"
     run("review", "2023-12", "--lang", "de", "--translator", "Anna Petrova <anna@example.org>", input="a\nq\n")
@@ -177,10 +177,10 @@ def test_last_translator_is_who_approved(run, workspace, models):
     assert bad.exit_code == 2 and 'is not written as "Name <address>"' in bad.stderr
 
 
-def test_close_match_from_translation_memory(run, workspace, write_issue, models):
+def test_close_match_from_translation_memory(run, workspace, write_issue, models, drafted):
     """A piece ≥ 80 % like one approved in another issue gets that translation as a fuzzy draft naming its origin,
     with the earlier source as `#| msgid`, instead of a machine draft; review shows the difference."""
-    run("translate", "2023-12", "--lang", "de")
+    drafted("2023-12", "de")
     approve_all(workspace, "2023-12", "de")
     heading = "Protests by mobilised wives are taking place in Russia"
     edited = "Protests by mobilised wives are still taking place in Russia"
@@ -202,3 +202,55 @@ def test_review_without_a_catalog_says_what_to_do(run, language):
     """review of a language with no catalog yet names the translate command, with --lang."""
     result = run("review", "2024-05", "--lang", language)
     assert result.exit_code == 1 and f"translate 2024-05 --lang {language}" in result.stderr
+
+
+def test_two_translators_lose_nothing(run, workspace, drafted):
+    """Two reviews of one language: an approval of a piece someone else changed since it was shown is a conflict
+    carrying their text, never an overwrite; approving again, knowing, takes the new text."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.review import Review, version
+    from mco_newsletter.workspace import load_issue
+
+    drafted("2023-12", "de")
+    settings = load_settings(workspace)
+    anna = Review(load_issue(settings, "2023-12"), "de", translator="Anna <anna@example.org>")
+    boris = Review(load_issue(settings, "2023-12"), "de", translator="Boris <boris@example.org>")
+    seen_by_anna = version(anna.state("title"))
+    assert boris.approve("title", "Boris' Titel 2023", expected=version(boris.state("title"))).approved
+    decision = anna.approve("title", "Annas Titel 2023", expected=seen_by_anna)
+    assert not decision.approved and decision.conflict.translation == "Boris' Titel 2023"
+    assert decision.conflict.status == "approved"
+    title = next(m for m in po(workspace, "2023-12", "de") if m.context == "title")
+    assert title.string == "Boris' Titel 2023" and not title.fuzzy
+    assert anna.save_draft("title", "Annas Entwurf 2023", expected=seen_by_anna).conflict is not None
+    assert anna.approve("title", "Annas Titel 2023", expected=version(decision.conflict)).approved
+    title = next(m for m in po(workspace, "2023-12", "de") if m.context == "title")
+    assert title.string == "Annas Titel 2023"
+    assert boris.approve("preheader", expected=version(boris.state("preheader"))).approved  # other pieces: no conflict
+    assert {m.context: m.fuzzy for m in po(workspace, "2023-12", "de")}["preheader"] is False
+
+
+def test_terminal_review_shows_a_conflict(workspace, run, drafted):
+    """On a terminal, a piece approved elsewhere while it was on screen is shown as a conflict with both texts;
+    the other translator's approval stays until this one approves again."""
+    import pexpect
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.review import Review
+    from mco_newsletter.workspace import load_issue
+
+    drafted("2023-12", "de")
+    child = spawn(workspace, "review", "2023-12", "--lang", "de")
+    child.expect(r"\[q\] quit \[s\]: ")
+    other = Review(load_issue(load_settings(workspace), "2023-12"), "de", translator="Boris <boris@example.org>")
+    assert other.approve("title", "Titel von Boris 2023").approved
+    child.sendline("a")
+    child.expect("Someone else changed this piece since it was shown \\(approved\\): Titel von Boris 2023")
+    child.expect("Your text: DIGEST DECEMBER 2023")
+    child.expect(r"\[q\] quit \[s\]: ")
+    assert next(m for m in po(workspace, "2023-12", "de") if m.context == "title").string == "Titel von Boris 2023"
+    child.sendline("s")
+    child.expect(r"\[2/12\] preheader")
+    child.sendline("q")
+    child.expect(pexpect.EOF)
+    assert next(m for m in po(workspace, "2023-12", "de") if m.context == "title").string == "Titel von Boris 2023"

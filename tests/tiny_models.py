@@ -54,6 +54,41 @@ def models(installed_packages, tmp_path, monkeypatch) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def drafted_catalogs(installed_packages, tmp_path_factory) -> dict[str, bytes]:
+    """Both sample issues machine-drafted in German and Russian by a real `translate`, once per session:
+    {catalog path inside the workspace: its bytes}. Loading the model costs seconds on a busy machine; the
+    tests that only need drafts to review take these instead of translating again."""
+    from click.testing import CliRunner
+
+    from conftest import SAMPLE_ISSUES, copy_sample
+    from mco_newsletter.cli import cli, translation  # noqa: F401  (registers `translate`)
+
+    root = copy_sample(tmp_path_factory.mktemp("drafted") / "ws")
+    with pytest.MonkeyPatch.context() as patch:
+        for name in [name for name in os.environ if name.startswith("MCO_NEWSLETTER_")]:
+            patch.delenv(name)
+        patch.setenv("ARGOS_PACKAGES_DIR", str(installed_packages))
+        for issue_id in SAMPLE_ISSUES:
+            result = CliRunner().invoke(cli, ["--workspace", str(root), "translate", issue_id,
+                                              "--lang", "de", "--lang", "ru"])
+            assert result.exit_code == 0, result.output
+    return {path.relative_to(root).as_posix(): path.read_bytes() for path in (root / "issues").glob("*/*.po")}
+
+
+@pytest.fixture
+def drafted(workspace, drafted_catalogs):
+    """drafted(issue_id, *languages): put the session's machine drafts of a sample issue into this workspace,
+    as `translate` would have written them."""
+
+    def draft(issue_id: str, *languages: str) -> None:
+        for language in languages:
+            path = f"issues/{issue_id}/{language}.po"
+            (workspace / path).write_bytes(drafted_catalogs[path])
+
+    return draft
+
+
 def po(workspace: Path, issue_id: str, language: str):
     """The catalog of an issue's language in the test workspace."""
     from mco_newsletter.catalog_files import read_catalog

@@ -10,6 +10,7 @@ view (merging.py), so they never disagree about a piece.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -19,6 +20,7 @@ from .issue import Image, ItemList, Paragraph, Quote, Section
 from .translation_rules import Finding, blocking, check_translation, overrides
 
 MACHINE = "machine translation: "
+SCORE = re.compile(r" · score (-?\d+(?:\.\d+)?)$")
 MEMORY = "translation memory: approved in issue "
 CHANGED = "changed since approval"
 APPROVED, DRAFT, CHANGED_STATE, UNTRANSLATED = "approved", "draft", "changed", "untranslated"
@@ -42,12 +44,24 @@ class PieceState:
     translation: str
     entry: Entry | None = field(compare=False, repr=False)
     findings: tuple[Finding, ...] = ()
-    problems: tuple[Finding, ...] = ()  # findings no override accepts
+    problems: tuple[Finding, ...] = ()  # findings of the translation rules no override accepts
     overridden: tuple[str, ...] = ()
+    # Glossary terms missing and not accepted: a flag (check warns, review refuses to approve without an
+    # override), never a reason to hold an edition back, as a changed link or number is.
+    terms: tuple[Finding, ...] = ()
 
     @property
     def machine(self) -> bool:
         return self.entry is not None and any(note.startswith(MACHINE) for note in self.entry.notes)
+
+    @property
+    def score(self) -> float | None:
+        """How sure the model was of this machine draft (0 is certain, lower is less sure); None if not said."""
+        for note in self.entry.notes if self.entry is not None else ():
+            match = SCORE.search(note) if note.startswith(MACHINE) else None
+            if match:
+                return float(match.group(1))
+        return None
 
 
 @dataclass(frozen=True)
@@ -62,6 +76,7 @@ class State:
     untranslated: int
     exists: bool
     broken: int = 0  # approved pieces that break the translation rules
+    terms: int = 0  # approved pieces lacking a glossary term (no override)
     overridden: int = 0  # approved pieces whose differences an override accepts
     lost: int = 0  # drafts that still hold ⁇
 
@@ -133,8 +148,9 @@ def approved(entry: Entry | None) -> bool:
     return entry is not None and bool(entry.string) and not entry.fuzzy
 
 
-def piece_states(issue, catalog: Catalog | None) -> list[PieceState]:
-    """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view)."""
+def piece_states(issue, catalog: Catalog | None, glossary=None) -> list[PieceState]:
+    """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view);
+    with a glossary (glossary.py), a translation lacking a required term is a finding too."""
     entries = {entry.key: entry for entry in catalog} if catalog is not None else {}
     states = []
     for piece in pieces(issue):
@@ -148,12 +164,19 @@ def piece_states(issue, catalog: Catalog | None) -> list[PieceState]:
             status = CHANGED_STATE
         else:
             status = DRAFT
-        findings = tuple(check_translation(piece.context, piece.source, translation))
+        rules = check_translation(piece.context, piece.source, translation)
+        missing = glossary.findings(piece.source, translation) if glossary else []
         accepted = overrides(entry.comments) if entry is not None else set()
-        problems = tuple(blocking(list(findings), accepted))
-        overridden = tuple(sorted({f.rule for f in findings if f not in problems}))
-        states.append(PieceState(piece, status, translation, entry, findings, problems, overridden))
+        problems, terms = tuple(blocking(rules, accepted)), tuple(blocking(missing, accepted))
+        overridden = tuple(sorted({f.rule for f in rules + missing if f not in problems + terms}))
+        states.append(PieceState(piece, status, translation, entry, tuple(rules + missing), problems, overridden,
+                                 terms))
     return states
+
+
+def machine_note(engine: str, score: float | None) -> str:
+    """The extracted comment of a machine draft: which engine, and the model's score when it gave one."""
+    return MACHINE + engine + ("" if score is None else f" · score {score:.2f}".replace("-0.00", "0.00"))
 
 
 def count_states(language: str, states: list[PieceState], exists: bool) -> State:
@@ -165,6 +188,7 @@ def count_states(language: str, states: list[PieceState], exists: bool) -> State
     return State(language, len(states), by_status[APPROVED], by_status[DRAFT], by_status[CHANGED_STATE],
                  by_status[UNTRANSLATED], exists,
                  broken=sum(1 for state in approved_states if state.problems),
+                 terms=sum(1 for state in approved_states if state.terms),
                  overridden=sum(1 for state in approved_states if state.overridden and not state.problems),
                  lost=sum(1 for state in states if state.status != APPROVED and "⁇" in state.translation
                           and "⁇" not in state.piece.source))

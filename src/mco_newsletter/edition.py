@@ -34,9 +34,11 @@ def build_edition(issue: Issue, catalog=None, language: str | None = None, *, al
     language = language or issue.language
     if language != issue.language:
         from .catalogs import piece_states
+        from .glossary import glossary_for
         from .merging import merge
 
-        states = piece_states(issue, merge(issue, language, catalog).catalog) if catalog is not None else None
+        states = piece_states(issue, merge(issue, language, catalog).catalog, glossary_for(issue, language)) \
+            if catalog is not None else None
         return _translated(issue, language, states, allow_drafts, where=f"issues/{issue.id}/{language}.po")
     return Edition(
         issue_id=issue.id,

@@ -15,7 +15,8 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from .catalog_files import Catalog, Entry, read_catalog
-from .catalogs import CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, count_states, piece_states, pieces
+from .catalogs import (CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, count_states, machine_note,
+                       piece_states, pieces)
 from .errors import NewsletterError
 from .translation_rules import OVERRIDE
 
@@ -205,23 +206,26 @@ def _previous(piece: Piece, current: list[Entry], used: set[int]) -> Entry | Non
     return best
 
 
-def fill_drafts(merged: Merge, drafts: dict[int, str], engine_note: str) -> None:
-    """Put machine drafts (by index into needs_draft) into the merged catalog, flagged fuzzy and labelled."""
+def fill_drafts(merged: Merge, drafts: dict, engine_note: str) -> None:
+    """Put machine drafts (translation.engine.Draft, by index into needs_draft) into the merged catalog, flagged
+    fuzzy and labelled with the engine and the model's score (`#. machine translation: argos … · score -0.42`)."""
     for index, draft in drafts.items():
         piece = merged.needs_draft[index]
         entry = merged.catalog.get(piece.source, piece.context)
-        entry.string = draft
+        entry.string = draft.text
         entry.fuzzy = True
-        entry.notes = [note for note in entry.notes if note == CHANGED] + [MACHINE + engine_note]
+        entry.notes = [note for note in entry.notes if note == CHANGED] + [machine_note(engine_note, draft.score)]
 
 
 def current_view(issue, language: str) -> tuple[Path, Merge | None, list]:
     """The catalog of a language as every command sees it: read, merged with the current source; its piece states."""
+    from .glossary import glossary_for
+
     path = catalog_path(issue, language)
     if not path.is_file():
         return path, None, piece_states(issue, None)
     merged = merge(issue, language, read_catalog(path))
-    return path, merged, piece_states(issue, merged.catalog)
+    return path, merged, piece_states(issue, merged.catalog, glossary_for(issue, language))
 
 
 def language_state(issue, language: str):

@@ -1,18 +1,29 @@
 """Reviewing one language of an issue: the pieces' state, approving under the translation rules, saving drafts.
 
-The domain of review, apart from its faces (the terminal session in cli/reviewing.py; a browser page
-can use the same calls). Every decision is written to the PO file at once, atomically, with
-Last-Translator set to whoever decided; an approval the rules refuse is not written, and says why.
+The domain of review, apart from its faces (the terminal session in cli/reviewing.py, the browser pages
+in web/review_pages.py): both make the same calls, so they never disagree. Every decision is written to
+the PO file at once, atomically, with Last-Translator set to whoever decided; an approval the rules
+refuse is not written, and says why. Several translators may work on one language at once (a browser
+and a terminal, two browsers): each decision locks the catalog, reads what is on disk now and compares
+the piece with the version the translator saw; a piece someone else changed meanwhile is a conflict
+showing both texts, never a silent overwrite.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import fcntl
+import hashlib
+import os
+import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
 
-from .catalogs import APPROVED, CHANGED, MACHINE, PieceState, piece_states, save_catalog
+from .catalogs import (APPROVED, CHANGED, CHANGED_STATE, DRAFT, MACHINE, UNTRANSLATED, PieceState, count_states,
+                       piece_states, save_catalog)
 from .errors import NewsletterError
 from .merging import CLOSE_MEMORY, Merge, current_view
 from .translation_rules import Finding, blocking, check_translation, override_comment, overrides
@@ -20,10 +31,12 @@ from .translation_rules import Finding, blocking, check_translation, override_co
 
 @dataclass(frozen=True)
 class Decision:
-    """What became of an approval: approved (and saved), or refused with the findings that stopped it."""
+    """What became of a decision: done (and saved), refused with the findings that stopped it, or a conflict."""
 
     approved: bool
     refused: tuple[Finding, ...] = ()
+    conflict: PieceState | None = None  # the piece as it stands now: someone changed it since it was shown
+    saved: bool = False  # a draft was written
 
     @property
     def overridable(self) -> bool:
@@ -42,21 +55,69 @@ def translator_identity(value: str | None) -> str | None:
     return f"{name} <{address}>"
 
 
+def version(state: PieceState) -> str:
+    """A short fingerprint of what a translator was shown of a piece: its source, status and translation."""
+    seen = "\0".join((state.piece.source, state.status, state.translation))
+    return hashlib.sha256(seen.encode("utf-8")).hexdigest()[:16]
+
+
+def word_changes(before: str, after: str) -> list[tuple[str, str]]:
+    """The change between two texts word by word, as ("same" | "removed" | "added", text) runs."""
+    old, new = re.findall(r"\S+|\s+", before), re.findall(r"\S+|\s+", after)
+    runs = []
+    for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+        if tag == "equal":
+            runs.append(("same", "".join(old[a1:a2])))
+            continue
+        if a2 > a1:
+            runs.append(("removed", "".join(old[a1:a2])))
+        if b2 > b1:
+            runs.append(("added", "".join(new[b1:b2])))
+    return runs
+
+
+def origin(state: PieceState) -> str | None:
+    """Where a draft came from when it is not the model: the translation memory's comment, if any."""
+    comments = state.entry.comments if state.entry is not None else []
+    return next((comment for comment in comments if comment.startswith(CLOSE_MEMORY)), None)
+
+
+@contextmanager
+def catalog_lock(path: Path):
+    """Hold the lock of the catalogs of an issue folder: one decision at a time, across threads and processes."""
+    # The folder, not the file: the file is replaced by every atomic write, the folder stays.
+    handle = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
 class Review:
     """One language of one issue under review: its merged catalog and the state of every piece."""
 
     def __init__(self, issue, language: str, *, translator: str | None = None):
+        from .glossary import glossary_for
+
         if language == issue.language:
             raise NewsletterError(f"issue {issue.id} is written in {language}: its {language} edition is the source, "
                                   "there is nothing to review", exit_code=2)
-        path, merged, _ = current_view(issue, language)
-        if merged is None:
-            raise NewsletterError(f"no {language} catalog for issue {issue.id}",
-                                  hint=f"draft one with `mco-newsletter translate {issue.id} --lang {language}`")
         self.issue, self.language, self.translator = issue, language, translator
+        self.glossary = glossary_for(issue, language)
+        self.decided = 0
+        self._load()
+
+    def _load(self) -> None:
+        path, merged, _ = current_view(self.issue, self.language)
+        if merged is None:
+            issue_id, language = self.issue.id, self.language
+            raise NewsletterError(f"no {language} catalog for issue {issue_id}",
+                                  hint=f"draft one with `mco-newsletter translate {issue_id} --lang {language}`")
         self.path: Path = path
         self.merged: Merge = merged
-        self.decided = 0
+        self._read_as = _signature(path)
+        self._states: list[PieceState] | None = None
 
     @property
     def catalog(self):
@@ -64,62 +125,126 @@ class Review:
 
     def states(self) -> list[PieceState]:
         """Every piece with its current state (what status counts)."""
-        return piece_states(self.issue, self.catalog)
+        if self._states is None:
+            self._states = piece_states(self.issue, self.catalog, self.glossary)
+        return self._states
+
+    def counts(self):
+        """The counts status shows: approved of total, drafts, changed, untranslated."""
+        return count_states(self.language, self.states(), True)
 
     def todo(self) -> list[PieceState]:
         """The pieces not approved yet, in reading order."""
         return [state for state in self.states() if state.status != APPROVED]
 
-    def state(self, context: str) -> PieceState:
-        return next(state for state in self.states() if state.piece.context == context)
+    def by_need(self) -> list[PieceState]:
+        """Every piece in the order that needs a human most: untranslated and changed since approval (reading
+        order), then drafts — a person's or the translation memory's first, then machine drafts from the least
+        confident up — and approved pieces last."""
+        def need(numbered: tuple[int, PieceState]) -> tuple:
+            number, state = numbered
+            if state.status in (UNTRANSLATED, CHANGED_STATE):
+                return 0, 0, 0.0, number
+            if state.status == DRAFT:
+                return (1, 1, state.score or 0.0, number) if state.machine else (1, 0, 0.0, number)
+            return 2, 0, 0.0, number
+
+        return [state for _, state in sorted(enumerate(self.states()), key=need)]
+
+    def state(self, context: str) -> PieceState | None:
+        return next((state for state in self.states() if state.piece.context == context), None)
 
     def check(self, context: str, text: str) -> list[Finding]:
-        """What the translation rules say of `text` as the translation of that piece (overrides applied)."""
+        """What the translation rules and the glossary say of `text` as that piece's translation, overrides applied."""
         state = self.state(context)
         accepted = overrides(state.entry.comments) if state.entry is not None else set()
-        return blocking(check_translation(context, state.piece.source, text), accepted)
+        found = check_translation(context, state.piece.source, text) + self.glossary.findings(state.piece.source, text)
+        return blocking(found, accepted)
 
-    def approve(self, context: str, text: str | None = None, *, override: bool = False) -> Decision:
+    @contextmanager
+    def _fresh(self):
+        """The catalog locked and as it is on disk now (read again only if another hand wrote it)."""
+        with catalog_lock(self.path):
+            if _signature(self.path) != self._read_as:
+                self._load()
+            try:
+                yield
+            finally:
+                self._states = None  # a decision changes the entries the states were made of
+
+    def approve(self, context: str, text: str | None = None, *, override: bool = False,
+                expected: str | None = None) -> Decision:
         """Approve the piece's translation (or `text`); with override=True, accept the legitimate differences
-        the rules find and record that in the catalog. Saved at once when approved."""
-        state = self.state(context)
-        entry = state.entry
-        text = state.translation if text is None else text
-        if not text.strip():
-            return Decision(False, (Finding("empty", "an empty translation cannot be approved"),))
-        refused = self.check(context, text)
-        if refused and override and all(finding.overridable for finding in refused):
-            entry.comments = [c for c in entry.comments if not c.lower().startswith("override:")]
-            entry.comments.append(override_comment([f.rule for f in refused], self.translator or "",
-                                                   dt.date.today().isoformat()))
-            refused = []
-        if refused:
-            return Decision(False, tuple(refused))
-        if text != entry.string:
-            entry.notes = [note for note in entry.notes if not note.startswith(MACHINE)]
-        entry.string = text
-        entry.fuzzy = False
-        entry.previous_id = entry.previous_context = None
-        entry.notes = [note for note in entry.notes if note != CHANGED]
-        entry.comments = [c for c in entry.comments if not c.startswith(CLOSE_MEMORY)]
-        self._save()
-        return Decision(True)
+        the rules find and record that in the catalog. Saved at once when approved. With `expected` (the
+        version() the translator saw), a piece changed since then by someone else is a conflict."""
+        with self._fresh():
+            state = self.state(context)
+            if state is None:
+                return Decision(False, (_gone(context),))
+            text = state.translation if text is None else text
+            if expected is not None and version(state) != expected:
+                if text != state.translation:
+                    return Decision(False, conflict=state)
+                if state.status == APPROVED:
+                    return Decision(True)  # approved meanwhile, with the very same text
+            entry = state.entry
+            if not text.strip():
+                return Decision(False, (Finding("empty", "an empty translation cannot be approved"),))
+            refused = self.check(context, text)
+            if refused and override and all(finding.overridable for finding in refused):
+                entry.comments = [c for c in entry.comments if not c.lower().startswith("override:")]
+                entry.comments.append(override_comment([f.rule for f in refused], self.translator or "",
+                                                       dt.date.today().isoformat()))
+                refused = []
+            if refused:
+                return Decision(False, tuple(refused))
+            if text != entry.string:
+                entry.notes = [note for note in entry.notes if not note.startswith(MACHINE)]
+            entry.string = text
+            entry.fuzzy = False
+            entry.previous_id = entry.previous_context = None
+            entry.notes = [note for note in entry.notes if note != CHANGED]
+            entry.comments = [c for c in entry.comments if not c.startswith(CLOSE_MEMORY)]
+            self._save()
+            return Decision(True)
 
-    def save_draft(self, context: str, text: str) -> None:
+    def save_draft(self, context: str, text: str, *, expected: str | None = None) -> Decision:
         """Keep `text` as the piece's translation without approving it (fuzzy, no longer a machine draft)."""
-        entry = self.state(context).entry
-        if text == entry.string and entry.fuzzy:
-            return
-        entry.string = text
-        entry.fuzzy = True
-        entry.notes = [note for note in entry.notes if not note.startswith(MACHINE)]
-        self._save()
+        with self._fresh():
+            state = self.state(context)
+            if state is None:
+                return Decision(False, (_gone(context),))
+            if expected is not None and version(state) != expected:
+                if text != state.translation:
+                    return Decision(False, conflict=state)
+                return Decision(False)  # someone saved or approved this very text meanwhile: nothing to add
+            entry = state.entry
+            if text == entry.string and entry.fuzzy:
+                return Decision(False)
+            entry.string = text
+            entry.fuzzy = True
+            entry.notes = [note for note in entry.notes if not note.startswith(MACHINE)]
+            self._save()
+            return Decision(False, saved=True)
 
     def machine_draft(self, context: str, engine) -> str:
         """A fresh machine draft of the piece's current source (shown, not saved until approved or kept)."""
         state = self.state(context)
-        return engine.translate([state.piece.source], self.issue.language, self.language)[0]
+        return engine.translate([state.piece.source], self.issue.language, self.language, glossary=self.glossary)[0]
 
     def _save(self) -> None:
         save_catalog(self.path, self.catalog, translator=self.translator)
+        self._read_as = _signature(self.path)
         self.decided += 1
+
+
+def _gone(context: str) -> Finding:
+    return Finding("gone", f"{context} is no longer a piece of the issue: its source was changed since it was shown")
+
+
+def _signature(path: Path) -> tuple:
+    try:
+        stat = path.stat()
+    except OSError:
+        return ()
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns

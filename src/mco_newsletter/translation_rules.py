@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 
 OVERRIDE = "override:"
-OVERRIDABLE = ("links", "emails", "numbers")
+OVERRIDABLE = ("links", "emails", "numbers", "glossary")  # glossary: see glossary.py
 LOST = "⁇"
 # Pieces shown as plain text (subject, preheader, alt text, captions, keywords); the rest is inline Markdown.
 PLAIN = re.compile(r"^(title|preheader|keywords/\d+)$|/(alt|caption)$")
@@ -44,8 +45,14 @@ def is_plain(context: str) -> bool:
 
 def check_translation(context: str, source: str, translation: str) -> list[Finding]:
     """Every way `translation` (of the piece at `context`) breaks the rules; empty when it passes."""
+    return list(_checked(context, source, translation))
+
+
+@lru_cache(maxsize=8192)
+def _checked(context: str, source: str, translation: str) -> tuple[Finding, ...]:
+    # Every command and every review page checks every piece: the same texts, mostly unchanged since last time.
     if not translation:
-        return []
+        return ()
     found = _dialect(context, translation)
     if LOST in translation and LOST not in source:
         found.append(Finding("lost", f"contains {LOST}: the model lost characters here; compare with the source"))
@@ -54,7 +61,7 @@ def check_translation(context: str, source: str, translation: str) -> list[Findi
         finding = _compare(rule, what, source_parts[rule], translated_parts[rule])
         if finding:
             found.append(finding)
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 def overrides(comments: list[str]) -> set[str]:

@@ -59,6 +59,7 @@ def check(root: Path, issue_id: str | None = None) -> list[Problem]:
 
 def check_all(root: Path, issue_id: str | None = None) -> Findings:
     """Every problem and warning in the settings and in one issue (or all of them), in file order."""
+    from .glossary import glossary_problems
     from .render.privacy import issue_findings
     from .scaffold import scaffold_problems
 
@@ -67,6 +68,7 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
     if settings is not None:
         problems += _check_templates(settings)
         problems += _check_database_ignored(settings)
+        problems += glossary_problems(settings)
         warnings += _settings_warnings(settings)
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"
@@ -75,7 +77,7 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
         paths = [issue_path(issues_dir, issue_id)]
     else:
         paths = sorted(issues_dir.glob(f"*/{ISSUE_FILE}"))
-    from .catalog_checks import catalog_problems
+    from .catalog_checks import catalog_findings
 
     for path in paths:
         issue, found = read_issue(path, languages=languages)
@@ -84,7 +86,9 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
             refused, noted = issue_findings(issue, settings.privacy)
             problems += refused + scaffold_problems(settings, issue)
             warnings += noted
-        problems += catalog_problems(path.parent, issue, tuple(languages or ()))
+        refused, noted = catalog_findings(path.parent, issue, tuple(languages or ()))
+        problems += refused
+        warnings += noted
     return Findings(problems, warnings)
 
 

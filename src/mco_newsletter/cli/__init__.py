@@ -83,7 +83,8 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
 
 def main() -> None:
     """Console entry point."""
-    from . import editions, issues, sending, subscribers, translation, web  # noqa: F401  (registers the commands)
+    # Importing a command module registers its commands.
+    from . import editions, issues, sending, subscribers, translation, translators, web  # noqa: F401
 
     cli(prog_name="mco-newsletter")
 

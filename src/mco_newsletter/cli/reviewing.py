@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import difflib
 import os
-import re
 import shutil
 import sys
 
@@ -12,7 +10,7 @@ import click
 
 from ..catalogs import APPROVED, CHANGED_STATE, DRAFT, UNTRANSLATED, count_states
 from ..errors import NewsletterError
-from ..merging import CLOSE_MEMORY
+from ..review import origin, version, word_changes
 
 CHOICES = {"a": "approve", "e": "edit in $EDITOR", "i": "edit here", "m": "machine draft", "s": "skip", "q": "quit"}
 EDITORS = ("editor", "nano", "vi")  # Debian's `editor` alternative never asks; `sensible-editor` does
@@ -38,6 +36,7 @@ def status_rows(issue, languages) -> list[dict]:
         rows.append({"language": language, "source": False, "exists": review.exists, "total": review.total,
                      "approved": review.approved, "machine_drafts": review.drafts, "changed": review.changed,
                      "untranslated": review.untranslated, "broken": review.broken, "lost": review.lost,
+                     "glossary": review.terms,
                      "overrides": [{"piece": s.piece.context, "rules": list(s.overridden)}
                                    for s in states if s.status == APPROVED and s.overridden and not s.problems],
                      "ready": review.ready})
@@ -57,6 +56,9 @@ def status_line(row: dict, short: bool = False) -> str:
             f"{row['untranslated']} untranslated — {'ready' if row['ready'] else 'not ready'}")
     if row["broken"]:
         text += f"; {counted(row['broken'], 'approved piece breaks', 'approved pieces break')} the translation rules " \
+                "(`mco-newsletter check` says where)"
+    if row["glossary"]:
+        text += f"; {counted(row['glossary'], 'approved piece lacks', 'approved pieces lack')} a glossary term " \
                 "(`mco-newsletter check` says where)"
     if row["overrides"]:
         text += f"; {counted(len(row['overrides']), 'override')}: " + ", ".join(
@@ -87,8 +89,9 @@ def run_session(session, settings) -> None:
         interrupted = True
         click.echo("")
     finally:
-        for context, text in pending.items():  # an edit never approved is kept as a draft, not lost
-            session.save_draft(context, text)
+        for context, (text, seen) in pending.items():  # an edit never approved is kept as a draft, not lost
+            if session.save_draft(context, text, expected=seen).conflict is not None:
+                click.echo(f"Not kept as a draft: {context} was changed by someone else meanwhile. Your text:\n{text}")
     click.echo(f"{counted(session.decided, 'decision')} saved to {session.path}.")
     if interrupted:
         raise KeyboardInterrupt  # exit 130, after saying what was kept
@@ -98,8 +101,10 @@ def _piece(session, state, number: int, total: int, settings, engines: list, pen
     context = state.piece.context
     text, label = state.translation, None
     refused = None
+    seen = version(state)  # what this translator was shown: a change by someone else is a conflict
     while True:
-        _show(session.state(context), number, total, text, label, refused)
+        current = session.state(context)
+        _show(current, number, total, text, label, refused)
         choices = dict(CHOICES)
         if refused is not None and refused.overridable:
             choices["o"] = "approve anyway (the override is recorded)"
@@ -113,19 +118,29 @@ def _piece(session, state, number: int, total: int, settings, engines: list, pen
 
                 engines.append(Engine(settings.translation))
             text, label = session.machine_draft(context, engines[0]), "Machine draft"
-            pending[context] = text
+            pending[context] = (text, seen)
             continue
         if choice in ("e", "i"):
-            edited = _edit_in_editor(session, state, text) if choice == "e" else _edit_here(text)
+            edited = _edit_in_editor(session, current, text) if choice == "e" else _edit_here(text)
             if edited is None:
                 continue
             text, label = edited, "Your text"
-            pending[context] = text
-        decision = session.approve(context, text, override=choice == "o")
+            pending[context] = (text, seen)
+        decision = session.approve(context, text, override=choice == "o", expected=seen)
         if decision.approved:
             pending.pop(context, None)
             return choice
+        if decision.conflict is not None:
+            _conflict(decision.conflict, text)
+            seen, refused = version(decision.conflict), None  # approving again takes this text over theirs
+            continue
         refused = decision
+
+
+def _conflict(theirs, text: str) -> None:
+    click.secho("  ! Someone else changed this piece since it was shown "
+                f"({theirs.status}): {theirs.translation or '(untranslated)'}", fg="yellow")
+    click.echo(f"  Your text: {text or '(empty)'}\n  [a] approves your text over theirs; [s] leaves theirs.")
 
 
 def _show(state, number: int, total: int, text: str, label: str | None, refused) -> None:
@@ -138,9 +153,9 @@ def _show(state, number: int, total: int, text: str, label: str | None, refused)
     else:
         click.echo(f"Source:  {state.piece.source}")
     if label is None:
-        origin = next((c for c in (entry.comments if entry else []) if c.startswith(CLOSE_MEMORY)), None)
-        label = ("Previous translation" if entry is not None and entry.previous_id and not origin
-                 else f"Draft ({origin})" if origin else "Machine draft" if state.machine else "Draft")
+        memory = origin(state)
+        label = ("Previous translation" if entry is not None and entry.previous_id and not memory
+                 else f"Draft ({memory})" if memory else "Machine draft" if state.machine else "Draft")
     click.echo(f"{label}: {text or '(untranslated)'}")
     for finding in (refused.refused if refused is not None else state.findings):
         click.secho(f"  ! {finding.message}", fg="yellow")
@@ -150,17 +165,9 @@ def _show(state, number: int, total: int, text: str, label: str | None, refused)
 
 def word_diff(before: str, after: str) -> str:
     """The change between two texts, word by word: 'Enjoy [-reading!-]{+reading, friends!+}'."""
-    old, new = re.findall(r"\S+|\s+", before), re.findall(r"\S+|\s+", after)
-    out = []
-    for tag, a1, a2, b1, b2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if tag == "equal":
-            out.append("".join(old[a1:a2]))
-            continue
-        if a2 > a1:
-            out.append(click.style("[-" + "".join(old[a1:a2]) + "-]", fg="red"))
-        if b2 > b1:
-            out.append(click.style("{+" + "".join(new[b1:b2]) + "+}", fg="green"))
-    return "".join(out)
+    shown = {"same": lambda text: text, "removed": lambda text: click.style(f"[-{text}-]", fg="red"),
+             "added": lambda text: click.style(f"{{+{text}+}}", fg="green")}
+    return "".join(shown[kind](text) for kind, text in word_changes(before, after))
 
 
 def _edit_here(text: str) -> str | None:

@@ -14,6 +14,7 @@ from typing import Callable
 from ..catalog_files import read_catalog
 from ..catalogs import catalog_path, save_catalog
 from ..errors import NewsletterError
+from ..glossary import glossary_for
 from ..merging import fill_drafts, merge, translation_memory
 from .engine import Engine, TranslationFailed, TranslationInterrupted
 
@@ -58,8 +59,8 @@ def draft_catalogs(settings, issue, targets: tuple[str, ...], engine: Engine,
                 progress(language, 0, len(result.needs_draft))
                 report = lambda done, total, language=language: progress(language, done, total)  # noqa: E731
             try:
-                drafts = engine.translate([piece.source for piece in result.needs_draft], issue.language, language,
-                                          progress=report)
+                drafts = engine.drafts([piece.source for piece in result.needs_draft], issue.language, language,
+                                       progress=report, glossary=glossary_for(issue, language))
             except TranslationFailed as failed:
                 fill_drafts(result, failed.done, note)
                 save_catalog(path, result.catalog)

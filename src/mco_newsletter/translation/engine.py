@@ -22,6 +22,15 @@ SENTENCE_END = re.compile(r"[.!?…]+\s")
 
 
 @dataclass(frozen=True)
+class Draft:
+    """A machine translation and how sure the model was: its lowest sentence score (log-probability per
+    token, 0 is certain; None when no text went to the model, e.g. a number alone)."""
+
+    text: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
 class EngineSettings:
     """[translation] in newsletter.toml."""
 
@@ -46,7 +55,7 @@ class Usage:
 class TranslationFailed(Exception):
     """The model failed on one piece; the pieces translated before it are kept."""
 
-    def __init__(self, index: int, done: dict[int, str], cause: BaseException):
+    def __init__(self, index: int, done: dict[int, Draft], cause: BaseException):
         super().__init__(str(cause))
         self.index, self.done, self.cause = index, done, cause
 
@@ -54,7 +63,7 @@ class TranslationFailed(Exception):
 class TranslationInterrupted(KeyboardInterrupt):
     """Ctrl-C during translation, carrying the pieces translated until then."""
 
-    def __init__(self, done: dict[int, str]):
+    def __init__(self, done: dict[int, Draft]):
         super().__init__()
         self.done = done
 
@@ -92,8 +101,9 @@ class Model:
     def count(self, text: str) -> int:
         return len(self.tokenizer.encode(text))
 
-    def translate(self, texts: list[str]) -> list[str]:
-        """Sentences in, sentences out, in one batched call."""
+    def translate(self, texts: list[str]) -> list[tuple[str, float]]:
+        """Sentences in, (sentence, score) out, in one batched call; the score is CTranslate2's log-probability
+        per token (length_penalty 1), so that long and short sentences compare."""
         if not texts:
             return []
         tokens = self.tokenizer.encode(texts, out_type=str)
@@ -101,8 +111,8 @@ class Model:
         limit = self.settings.max_length or int(longest * self.settings.max_length_factor) + 10
         results = self.translator.translate_batch(
             tokens, beam_size=self.settings.beam_size, max_batch_size=self.settings.batch_size,
-            max_decoding_length=min(limit, self.positions))
-        return [self.tokenizer.decode(result.hypotheses[0]).strip() for result in results]
+            max_decoding_length=min(limit, self.positions), return_scores=True)
+        return [(self.tokenizer.decode(result.hypotheses[0]).strip(), result.scores[0]) for result in results]
 
 
 class Engine:
@@ -121,22 +131,28 @@ class Engine:
         return " + ".join(p.label for p in route(from_code, to_code))
 
     def translate(self, pieces: list[str], from_code: str, to_code: str,
-                  progress: Progress | None = None) -> list[str]:
-        """Translate Markdown pieces; every URL, address, number and bit of syntax comes back as it was.
+                  progress: Progress | None = None, glossary=None) -> list[str]:
+        """Translate Markdown pieces; every URL, address, number and bit of syntax comes back as it was."""
+        return [draft.text for draft in self.drafts(pieces, from_code, to_code, progress, glossary)]
+
+    def drafts(self, pieces: list[str], from_code: str, to_code: str,
+               progress: Progress | None = None, glossary=None) -> list[Draft]:
+        """Translate Markdown pieces, each with the model's score; a glossary's terms (glossary.py) are kept
+        out of the model and come back as their required targets.
 
         progress(done, total) is called after every group of pieces. If the model fails, TranslationFailed
         says which piece and carries every piece translated until then.
         """
         packages = route(from_code, to_code)
-        done: dict[int, str] = {}
+        done: dict[int, Draft] = {}
         try:
             for group in self._groups(pieces):
                 try:
-                    texts = self._route([pieces[i] for i in group], packages, from_code)
+                    drafts = self._route([pieces[i] for i in group], packages, from_code, glossary)
                 except Exception as exc:  # noqa: BLE001 — find the piece that fails; keep the others
-                    self._one_by_one(pieces, group, packages, from_code, done, exc)
+                    self._one_by_one(pieces, group, packages, from_code, done, exc, glossary)
                 else:
-                    done.update(zip(group, texts))
+                    done.update(zip(group, drafts))
                 if progress is not None:
                     progress(len(done), len(pieces))
         except KeyboardInterrupt as exc:
@@ -155,21 +171,39 @@ class Engine:
             size += 1 + len(SENTENCE_END.findall(piece))  # about the sentences: no need to split them twice
         return [group for group in groups if group]
 
-    def _one_by_one(self, pieces, group, packages, from_code, done, error) -> None:
+    def _one_by_one(self, pieces, group, packages, from_code, done, error, glossary) -> None:
         for index in group:
             try:
-                done[index] = self._route([pieces[index]], packages, from_code)[0]
+                done[index] = self._route([pieces[index]], packages, from_code, glossary)[0]
             except Exception as exc:  # noqa: BLE001
                 raise TranslationFailed(index, dict(done), exc) from exc
         raise TranslationFailed(group[0], dict(done), error) from error  # failed together, not alone
 
-    def _route(self, texts: list[str], packages: list[Package], from_code: str) -> list[str]:
+    def _route(self, texts: list[str], packages: list[Package], from_code: str, glossary=None) -> list[Draft]:
+        # Each text in parts: the glossary's terms (already their targets) and the runs between them, which
+        # alone travel through every package of the route.
+        plans = [_with_terms(text, glossary) if glossary else [(True, text)] for text in texts]
+        runs = [part for plan in plans for translate, part in plan if translate]
+        scores: list[float | None] = [None] * len(runs)
         for package in packages:
-            texts = self._through(package, texts, from_code)
+            translated = self._through(package, runs, from_code)
+            runs = [text for text, _ in translated]
+            # Log-probabilities of the hops add up: a route through English is as sure as both steps together.
+            scores = [before if score is None else (before or 0.0) + score
+                      for (_, score), before in zip(translated, scores)]
             from_code = package.to_code
-        return texts
+        drafts, at = [], 0
+        for plan in plans:
+            parts, worst = [], None
+            for translate, part in plan:
+                if translate:
+                    part, worst = runs[at], _worst(worst, scores[at])
+                    at += 1
+                parts.append(part)
+            drafts.append(Draft("".join(parts), worst))
+        return drafts
 
-    def _through(self, package: Package, pieces: list[str], language: str) -> list[str]:
+    def _through(self, package: Package, pieces: list[str], language: str) -> list[tuple[str, float | None]]:
         model = self._model(package)
         plans = []
         batch: list[str] = []
@@ -188,13 +222,19 @@ class Engine:
                         plan.append(space)
                     plan.append(run[len(run.rstrip()):])
             plans.append(plan)
+        translated: list[tuple[str, float]] = []
         if batch:
             translated = model.translate(batch)
             self.usage.calls += 1
             self.usage.sentences += len(batch)
             if package.label not in self.usage.packages:
                 self.usage.packages.append(package.label)
-        return ["".join(translated[item] if isinstance(item, int) else item for item in plan) for plan in plans]
+        out = []
+        for plan in plans:
+            used = [translated[item] for item in plan if isinstance(item, int)]
+            text = "".join(translated[item][0] if isinstance(item, int) else item for item in plan)
+            out.append((text, min((score for _, score in used), default=None)))
+        return out
 
     def _model(self, package: Package) -> Model:
         key = (package.from_code, package.to_code)
@@ -202,3 +242,21 @@ class Engine:
             if key not in self.models:
                 self.models[key] = Model(package, self.settings)
             return self.models[key]
+
+
+def _worst(a: float | None, b: float | None) -> float | None:
+    """The lower of two scores, either of which may be missing."""
+    return b if a is None else a if b is None else min(a, b)
+
+
+def _with_terms(text: str, glossary) -> list[tuple[bool, str]]:
+    """The text as (translate?, part) pairs: a glossary term in its words becomes its target, kept from the model;
+    link targets, URLs and addresses stay in the parts the model gets (which keep them as written)."""
+    plan: list[tuple[bool, str]] = []
+    for words, part in split_markup(text):
+        for as_is, run in (glossary.replaced(part) if words else [(False, part)]):
+            if not as_is and plan and plan[-1][0]:
+                plan[-1] = (True, plan[-1][1] + run)
+            else:
+                plan.append((not as_is, run))
+    return plan

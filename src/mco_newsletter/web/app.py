@@ -21,6 +21,7 @@ from starlette.routing import Route
 from ..config import Settings
 from ..errors import NewsletterError
 from .pages import mask_address, render_page, security_headers
+from .review_routes import review_routes
 
 log = logging.getLogger("mco_newsletter.web")
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -220,6 +221,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(routes=[
         Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
+        *review_routes(settings),
     ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed})
     app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
     app.state.site = site

@@ -22,14 +22,19 @@ def render_page(settings: Settings, template: str, language: str, **context) -> 
         identity=settings.identity.of(language), reply_to=settings.sender.reply_to, **context)
 
 
-def security_headers(html: str = "") -> dict[str, str]:
+def security_headers(html: str = "", *, directives: dict[str, str] | None = None) -> dict[str, str]:
     """No scripts, no third-party anything, the inline style allowed by its hash, no referrer.
-    Answers that are not pages (JSON, plain text) get the same headers with no style at all."""
+    Answers that are not pages (JSON, plain text) get the same headers with no style at all.
+
+    `directives` adds to or replaces the policy's own, for a page that needs more of its own origin (the
+    review pages: {"script-src": "'self'"} for their script file, {"frame-src": "'self'"} for the preview).
+    """
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
                       for style in STYLE_RE.findall(html))
+    policy = {"default-src": "'none'", "style-src": hashes or "'none'", "img-src": "'self'", "form-action": "'self'",
+              "base-uri": "'none'", "frame-ancestors": "'none'", **(directives or {})}
     return {
-        "Content-Security-Policy": f"default-src 'none'; style-src {hashes or chr(39) + 'none' + chr(39)}; "
-                                   "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "Content-Security-Policy": "; ".join(f"{name} {value}".strip() for name, value in policy.items()),
         "Referrer-Policy": "no-referrer",
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "no-store",

@@ -1,0 +1,41 @@
+"""Slowing down a client that keeps presenting bad review links: guessing a link must cost time.
+
+A link's token is 256 random bits, so guessing cannot succeed; the throttle makes trying expensive and
+visible all the same. It lives in memory (a restart forgets it), counts failures per client address
+(behind the reverse proxy, uvicorn's proxy headers give the reader's address) within a window, and
+holds at most `max_clients` addresses, forgetting the longest quiet first.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict, deque
+
+
+class Throttle:
+    """How long to wait before answering a client's next bad link."""
+
+    def __init__(self, *, free: int = 5, window_seconds: float = 600.0, first_delay: float = 0.5,
+                 max_delay: float = 8.0, max_clients: int = 10_000, clock=time.monotonic):
+        self.free, self.window, self.first_delay, self.max_delay = free, window_seconds, first_delay, max_delay
+        self.max_clients = max_clients
+        self.clock = clock
+        self.failures: OrderedDict[str, deque] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def failed(self, client: str) -> float:
+        """Record a bad link from `client`; the seconds to wait before answering it (0 for the first few)."""
+        now = self.clock()
+        with self.lock:
+            times = self.failures.pop(client, None) or deque()
+            while times and now - times[0] > self.window:
+                times.popleft()
+            times.append(now)
+            self.failures[client] = times  # most recent last
+            while len(self.failures) > self.max_clients:
+                self.failures.popitem(last=False)
+            over = len(times) - self.free
+        if over <= 0:
+            return 0.0
+        return min(self.max_delay, self.first_delay * 2 ** (over - 1))

@@ -1,0 +1,133 @@
+"""The glossary: terms kept out of the model and put back as required, flagged by review, status and check."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import VALID_FRONT
+from tiny_models import approve_all, po
+
+GLOSSARY_DE = ("source,target,note\n"
+               "Movement of Conscientious Objectors,Bewegung der Kriegsdienstverweigerer,the organisation's name\n"
+               "MCO,MCO,\n")
+
+
+def write_glossary(workspace, pair: str, text: str):
+    """Write glossary/<pair>.csv in the test workspace."""
+    path = workspace / "glossary" / f"{pair}.csv"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_machine_drafts_keep_the_required_term(run, workspace, write_issue, models):
+    """Without a glossary the tiny model (which upper-cases) translates the term itself; with glossary/en-de.csv
+    it leaves the term to the glossary: its target comes back exactly, the rest is the model's."""
+    write_issue("terms", VALID_FRONT + "\nGreetings from the Movement of Conscientious Objectors. In May, raids.\n")
+    assert run("translate", "terms", "--lang", "de").exit_code == 0
+    intro = next(m for m in po(workspace, "terms", "de") if m.context == "intro/1").string
+    assert intro == "GREETINGS FROM THE MOVEMENT OF CONSCIENTIOUS OBJECTORS. IN MAY, RAIDS."
+    (workspace / "issues" / "terms" / "de.po").unlink()
+    write_glossary(workspace, "en-de", GLOSSARY_DE)
+    assert run("translate", "terms", "--lang", "de").exit_code == 0
+    intro = next(m for m in po(workspace, "terms", "de") if m.context == "intro/1").string
+    assert intro == "GREETINGS FROM THE Bewegung der Kriegsdienstverweigerer. IN MAY, RAIDS."
+
+
+def test_terms_in_links_and_addresses_are_left_alone(run, workspace, write_issue, models):
+    """A term inside a link target or an e-mail address is not replaced; in the link's words it is."""
+    write_glossary(workspace, "en-ru", "source,target,note\nMCO,ДСО,Движение сознательных отказчиков\n")
+    write_issue("links", VALID_FRONT + "\nThe [MCO team](https://mco.example/MCO) answers at mco@example.org.\n")
+    run("translate", "links", "--lang", "ru")
+    text = next(m for m in po(workspace, "links", "ru") if m.context == "intro/1").string
+    assert text == "THE [ДСО TEAM](https://mco.example/MCO) ANSWERS AT mco@example.org."
+
+
+def test_a_missing_term_is_flagged_and_can_be_approved_anyway(run, workspace, drafted):
+    """An approved piece lacking the term: check warns at its line and status counts it, but the edition still
+    renders (a term is not a changed link); review refuses to approve it and [o] records the exception."""
+    drafted("2024-05", "de")
+    approve_all(workspace, "2024-05", "de")
+    assert "warning" not in run("check", "2024-05").stderr
+    write_glossary(workspace, "en-de", GLOSSARY_DE)
+    checked = run("check", "2024-05")
+    said = ("intro/2: glossary: “Movement of Conscientious Objectors” is translated as “Bewegung der "
+            "Kriegsdienstverweigerer” (the organisation's name)")
+    assert checked.exit_code == 0 and "(1 warning)" in checked.stdout
+    assert "de.po:" in checked.stderr and f"{said}; the translation does not have it" in checked.stderr
+    row = next(r for r in json.loads(run("status", "2024-05", "--json").stdout)["languages"] if r["language"] == "de")
+    assert row["glossary"] == 1 and row["broken"] == 0 and row["ready"]
+    assert "1 approved piece lacks a glossary term" in run("status", "2024-05", "--lang", "de").stdout
+    assert run("render", "2024-05", "--lang", "de", "--out", str(workspace / "out")).exit_code == 0
+    path = workspace / "issues" / "2024-05" / "de.po"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('msgctxt "intro/2"', '#, fuzzy\nmsgctxt "intro/2"'), encoding="utf-8")
+    session = run("review", "2024-05", "--lang", "de", "--translator", "Anna <anna@example.org>", input="a\no\n")
+    assert "! glossary: “Movement of Conscientious Objectors”" in session.stdout
+    assert "[o] approves it anyway" in session.stdout and "1 decision saved" in session.stdout
+    entry = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2")
+    assert not entry.fuzzy and entry.comments[-1].startswith("override: glossary — approved by Anna")
+    assert "warning" not in run("check", "2024-05").stderr
+    assert "intro/2 (glossary)" in run("status", "2024-05", "--lang", "de").stdout
+
+
+def test_inflected_targets_count(workspace):
+    """A target with a Russian or German ending changed still counts as there; another word does not."""
+    from mco_newsletter.glossary import contains
+
+    assert contains("право на альтернативную гражданскую службу", "альтернативная гражданская служба")
+    assert contains("für Kriegsdienstverweigerern", "Kriegsdienstverweigerer")
+    assert contains("the MCO's lawyers", "MCO")
+    assert not contains("право на военную службу", "альтернативная гражданская служба")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("term,translation\nA,B\n", "glossary/en-de.csv:1: the header row must name the columns source and target"),
+    ("source,target\nA,\n", "glossary/en-de.csv:2: a term needs both a source and a target"),
+    ("source,target\nA,B\na,C\n", "glossary/en-de.csv:3: “a” is already translated as “B” at line 2"),
+    ("source,target\nA,B,C\n", "glossary/en-de.csv:2: more values than the header has columns"),
+])
+def test_a_broken_glossary_is_named_by_check(run, workspace, text, message):
+    """check reports a glossary that cannot be read, at its line, once."""
+    write_glossary(workspace, "en-de", text)
+    result = run("check")
+    assert result.exit_code == 1 and result.stderr.count(message) == 1, result.stderr
+
+
+def test_a_glossary_of_an_unknown_pair_is_named(run, workspace):
+    """glossary/en-fr.csv in a newsletter without French: check says how to name it."""
+    write_glossary(workspace, "en-fr", "source,target\nA,B\n")
+    result = run("check")
+    assert result.exit_code == 1 and "glossary/en-fr.csv: not the glossary of two of the newsletter's languages" \
+        in result.stderr
+
+
+def test_drafts_carry_the_models_score_and_come_least_confident_first(workspace, drafted):
+    """translate writes the model's score beside each machine draft; review orders the pieces by need: changed
+    since approval first, then drafts from the least confident up, approved pieces last."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.review import Review
+    from mco_newsletter.workspace import load_issue
+
+    drafted("2023-12", "de")  # as `translate` wrote them
+    notes = [m.notes for m in po(workspace, "2023-12", "de") if m.id]
+    assert all(any(" · score " in note for note in entry) for entry in notes)
+    path = workspace / "issues" / "2023-12" / "de.po"
+    scores = iter(["-0.90", "-0.10", "-2.50"])  # title, preheader, keywords/1: as a real model, some less sure
+    lines = []
+    for line in path.read_text(encoding="utf-8").split("\n"):
+        score = next(scores, None) if line.startswith("#. machine translation:") else None
+        lines.append(line.rsplit(" · score ", 1)[0] + f" · score {score}" if score else line)
+    path.write_text("\n".join(lines), encoding="utf-8")
+    settings = load_settings(workspace)
+    review = Review(load_issue(settings, "2023-12"), "de")
+    assert review.approve("title").approved and review.approve("intro/1").approved
+    issue_md = workspace / "issues" / "2023-12" / "issue.md"
+    issue_md.write_text(issue_md.read_text(encoding="utf-8").replace("title: Digest December 2023",
+                                                                      "title: Digest of December 2023"))
+    review = Review(load_issue(settings, "2023-12"), "de")
+    order = [state.piece.context for state in review.by_need()]
+    assert order[:3] == ["title", "keywords/1", "preheader"] and order[-1] == "intro/1"
+    assert review.state("keywords/1").score == -2.5 and review.state("title").status == "changed"

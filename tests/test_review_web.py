@@ -1,0 +1,199 @@
+"""The review pages over HTTP on a real uvicorn server: who gets in, forms and their keys, headers, the throttle."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+
+import httpx
+import pytest
+
+from review_server import add_translator, review_site, serve_app  # noqa: F401  (a fixture)
+from tiny_models import po
+
+
+def form_of(html: str, context: str) -> dict:
+    """The hidden fields of a piece's form on the page, as a browser would send them."""
+    article = html.split(f'id="piece-{context.replace("/", "_")}"', 1)[1]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', article.split("</form>", 1)[0]))
+
+
+def test_post_without_the_form_key_is_refused(review_site, workspace):
+    """A POST without the CSRF form key, or with another, is a 403 and changes nothing; with it, it is taken."""
+    page = httpx.get(review_site["page"]).text
+    fields = form_of(page, "title")
+    before = (workspace / "issues" / "2024-05" / "de.po").read_bytes()
+    sent = {"piece": "title", "version": fields["version"], "translation": "Überblick Mai 2024", "action": "approve"}
+    assert httpx.post(review_site["page"], data=sent).status_code == 403
+    assert httpx.post(review_site["page"], data={**sent, "csrf": "x" * 32}).status_code == 403
+    assert (workspace / "issues" / "2024-05" / "de.po").read_bytes() == before
+    answer = httpx.post(review_site["page"], data={**sent, "csrf": fields["csrf"]})
+    assert answer.status_code == 303 and "done=approved" in answer.headers["location"]
+    assert next(m for m in po(workspace, "2024-05", "de") if m.context == "title").string == "Überblick Mai 2024"
+
+
+def test_an_approval_changes_only_its_piece(review_site, workspace):
+    """An approval in the browser rewrites the catalog's header and that one entry: every other entry stays byte
+    for byte (no churn)."""
+    path = workspace / "issues" / "2024-05" / "de.po"
+    before = path.read_text(encoding="utf-8").split("\n\n")
+    fields = form_of(httpx.get(review_site["page"]).text, "preheader")
+    answer = httpx.post(review_site["page"], data={**fields, "translation": "Razzien in Moskau.", "action": "approve"})
+    assert answer.status_code == 303
+    after = path.read_text(encoding="utf-8").split("\n\n")
+    assert len(after) == len(before)
+    changed = [old for old, new in zip(before, after) if old != new]
+    assert len(changed) == 2 and 'msgid ""\n' in changed[0] and 'msgctxt "preheader"' in changed[1]
+
+
+def test_the_rules_warn_before_approval(review_site, workspace):
+    """A draft holding ⁇ and another number than its source shows both warnings inside its piece, before anyone
+    presses Approve."""
+    from mco_newsletter.catalog_files import read_catalog, write_catalog
+
+    path = workspace / "issues" / "2024-05" / "de.po"
+    catalog = read_catalog(path)
+    next(entry for entry in catalog if entry.context == "title").string = "Überblick ⁇ Mai 2025"
+    write_catalog(path, catalog)
+    page = httpx.get(review_site["page"]).text
+    title = page.split('id="piece-title"', 1)[1].split("</article>", 1)[0]
+    warnings = title.split('<ul class="warnings">', 1)[1].split("</ul>", 1)[0]
+    assert "contains ⁇" in warnings and "the numbers differ from the source" in warnings
+    assert '<ul class="warnings">' not in page.split('id="piece-preheader"', 1)[1].split("</article>", 1)[0]
+
+
+def test_the_review_pages_never_read_subscriber_data(workspace, run, drafted):
+    """With a subscriber in the database, no review page or decision runs a single statement on the subscriber
+    database, and none shows their address."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.web.app import create_app
+
+    assert run("subscribers", "add", "reader.at.risk@example.org", "--lang", "de").exit_code == 0
+    drafted("2024-05", "de")
+    token = add_translator(run, "Anna Petrova", "de")
+    settings = load_settings(workspace)
+    app = create_app(settings)
+    statements = []
+    app.state.site.store.db.set_trace_callback(statements.append)
+    url, stop = serve_app(settings, app)
+    try:
+        page = f"{url}/review/{token}/2024-05/de"
+        answers = [httpx.get(f"{url}/review/{token}"), httpx.get(page), httpx.get(page + "/preview"),
+                   httpx.get(f"{url}/review/{token[:-2]}xx")]
+        fields = form_of(answers[1].text, "title")
+        answers.append(httpx.post(page, data={**fields, "translation": "Überblick Mai 2024", "action": "approve"},
+                                  follow_redirects=True))
+    finally:
+        stop()
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 404, 200]
+    assert not any("reader.at.risk" in answer.text for answer in answers)
+    assert statements == []
+    app.state.site.store.by_id(1)  # the trace sees what the store reads
+    assert statements
+
+
+def test_every_answer_carries_the_strict_headers(review_site):
+    """Pages, the preview, the script, JSON answers and redirects: strict CSP, no referrer, no caching; the pages
+    load script only from the server itself, never inline, and the preview runs no script at all, sandboxed."""
+    page = httpx.get(review_site["page"])
+    fields = form_of(page.text, "title")
+    answers = {
+        "start": httpx.get(review_site["link"]), "page": page, "preview": httpx.get(review_site["page"] + "/preview"),
+        "script": httpx.get(review_site["url"] + "/review/static/review.js"),
+        "json": httpx.post(review_site["page"], data={**fields, "piece": "title", "translation": "Titel 2024",
+                                                        "action": "draft"}, headers={"Accept": "application/json"}),
+        "redirect": httpx.post(review_site["page"], data={**fields, "piece": "preheader", "action": "skip"}),
+    }
+    for name, answer in answers.items():
+        assert answer.status_code in (200, 303), name
+        assert answer.headers["referrer-policy"] == "no-referrer" and answer.headers["cache-control"] == "no-store"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        csp = answer.headers["content-security-policy"]
+        assert csp.startswith("default-src 'none'") and "unsafe-inline" not in csp and "http" not in csp, name
+    assert "script-src 'self'" in answers["page"].headers["content-security-policy"]
+    assert "<script src=" in page.text and "<script>" not in page.text
+    preview_csp = answers["preview"].headers["content-security-policy"]
+    assert "script-src" not in preview_csp and "sandbox" in preview_csp and "frame-ancestors 'self'" in preview_csp
+    assert answers["json"].json()["result"] == "saved"
+
+
+def test_bad_links_get_the_readers_404_and_are_slowed_down(review_site):
+    """Unknown, malformed and other people's links all get the reader's neutral 404; after a few from one client
+    each answer waits longer."""
+    neutral = httpx.get(review_site["url"] + "/u/garbage")
+    token = review_site["token"]
+    bad = [f"/review/{token[:-2]}xx", "/review/garbage", f"/review/{token[:-2]}xx/2024-05/de", "/review/x/y/z/preview"]
+    started = time.monotonic()
+    answers = [httpx.get(review_site["url"] + path) for path in bad]
+    assert time.monotonic() - started < 2
+    assert {a.status_code for a in answers} == {404} and {a.text for a in answers} == {neutral.text}
+    for path in (f"/review/{token}/2024-05/ru", f"/review/{token}/2024-05/en", f"/review/{token}/1999-01/de",
+                 f"/review/{token}/2024-05/de/preview/issue.md"):  # a real link, but not theirs to open
+        assert httpx.get(review_site["url"] + path).status_code == 404
+    httpx.get(review_site["url"] + "/review/" + "a" * 43)  # the fifth bad link in a row
+    started = time.monotonic()
+    answer = httpx.get(review_site["url"] + "/review/" + "b" * 43)
+    assert answer.status_code == 404 and time.monotonic() - started >= 0.45
+    started = time.monotonic()
+    assert httpx.get(review_site["link"]).status_code == 200 and time.monotonic() - started < 1  # the good link
+
+
+def test_the_throttle_doubles_and_forgets():
+    """Five bad links are free; then each waits twice as long, up to a limit; an old failure is forgotten."""
+    from mco_newsletter.web.throttle import Throttle
+
+    now = [0.0]
+    throttle = Throttle(free=5, window_seconds=600, first_delay=0.5, max_delay=4, clock=lambda: now[0])
+    delays = [throttle.failed("203.0.113.9") for _ in range(10)]
+    assert delays == [0, 0, 0, 0, 0, 0.5, 1, 2, 4, 4]
+    assert throttle.failed("198.51.100.7") == 0
+    now[0] = 601
+    assert throttle.failed("203.0.113.9") == 0
+
+
+def test_logs_name_routes_never_tokens(review_site, caplog):
+    """The server's log lines name the route of a review page, never the token in its path."""
+    caplog.set_level(logging.INFO, logger="mco_newsletter.web")
+    httpx.get(review_site["page"])
+    httpx.get(review_site["page"] + "/preview")
+    lines = [record.getMessage() for record in caplog.records]
+    assert any("/review/{token}/{issue_id}/{language}" in line for line in lines)
+    assert not any(review_site["token"] in line for line in lines)
+
+
+def test_odd_forms_are_answered_not_crashed(review_site, workspace):
+    """A form without an action, an unknown piece, a body too long for a form: a plain answer, nothing written."""
+    page = httpx.get(review_site["page"]).text
+    fields = form_of(page, "title")
+    before = (workspace / "issues" / "2024-05" / "de.po").read_bytes()
+    assert httpx.post(review_site["page"], data={**fields, "action": "delete"}).status_code == 400
+    gone = httpx.post(review_site["page"], data={**fields, "piece": "section-9/9", "action": "approve"})
+    assert gone.status_code == 303
+    huge = httpx.post(review_site["page"], data={**fields, "translation": "x" * 300_000, "action": "draft"})
+    assert huge.status_code == 413
+    assert (workspace / "issues" / "2024-05" / "de.po").read_bytes() == before
+
+
+def test_a_translator_sees_only_their_languages(review_site, run, workspace, drafted):
+    """The start page lists each issue in the translator's languages with its progress, and nothing else."""
+    drafted("2023-12", "de", "ru")
+    token = add_translator(run, "Boris", "ru")
+    start = httpx.get(f"{review_site['url']}/review/{token}", headers={"Accept-Language": "en"}).text
+    assert "2023-12" in start and "2024-05" not in start and "/2023-12/ru" in start
+    anna = httpx.get(review_site["link"]).text
+    assert anna.index("2024-05") < anna.index("2023-12")  # newest first
+
+
+@pytest.mark.parametrize("broken", ["catalog", "glossary"])
+def test_a_broken_file_is_said_not_crashed(review_site, workspace, broken):
+    """A catalog or glossary that cannot be read: a page naming file and line (503), never a traceback."""
+    if broken == "catalog":
+        path = workspace / "issues" / "2024-05" / "de.po"
+        path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "broken\n', encoding="utf-8")
+    else:
+        path = workspace / "glossary" / "en-de.csv"
+        path.parent.mkdir()
+        path.write_text("term\nx\n", encoding="utf-8")
+    answer = httpx.get(review_site["page"])
+    assert answer.status_code == 503 and f"{path.name}:" in answer.text and "Traceback" not in answer.text

@@ -12,8 +12,10 @@ from typing import Callable, Iterator, NamedTuple
 from ..errors import NewsletterError
 from .lock_wait import holders, waiting
 from .segments import Segment
+from .signup_schema import SIGNUP_MIGRATION
 
-STATUSES = ("active", "unsubscribed", "bounced", "complained")
+# pending: signed up on the web, not yet confirmed (in no segment: segments hold active readers only).
+STATUSES = ("active", "pending", "unsubscribed", "bounced", "complained")
 # Writers wait this long for one another (transactions are short; a large import takes seconds).
 # After WAIT_NOTICE_S (lock_wait.py) the person is told who holds the database.
 BUSY_TIMEOUT_S = 30
@@ -150,6 +152,8 @@ MIGRATIONS = [
     ALTER TABLE deliveries_v4 RENAME TO deliveries;
     CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id);
     """,
+    # 5: sign-up with double opt-in (subscribers/signup_schema.py).
+    SIGNUP_MIGRATION,
 ]
 
 
@@ -175,6 +179,7 @@ class Subscriber:
     consent_at: str
     created_at: str
     updated_at: str
+    consent_version: str | None = None  # the version of the consent text a reader confirmed (web sign-up)
 
 
 def now() -> str:
@@ -248,9 +253,11 @@ class Store:
         row = self.db.execute(f"{_SELECT} WHERE s.id = ?", (subscriber_id,)).fetchone()
         return _subscriber(row) if row else None
 
-    def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
-        """Every subscriber (or the active ones of a segment), in id order, streamed."""
+    def subscribers(self, segment: Segment | None = None, status: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (or the active ones of a segment, or those of one status), in id order, streamed."""
         where, params = segment.where() if segment else ("1", [])
+        if status is not None:
+            where, params = f"{where} AND s.status = ?", [*params, status]
         cursor = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.id", params)
         for row in cursor:
             yield _subscriber(row)
@@ -272,13 +279,13 @@ class Store:
         return dict(rows.fetchall())
 
     def add(self, *, email: str, name: str | None, language: str, tags: tuple[str, ...],
-            consent_source: str, at: str | None = None) -> int:
-        """Insert a new active subscriber; return its id."""
+            consent_source: str, at: str | None = None, status: str = "active") -> int:
+        """Insert a new subscriber (active unless told otherwise); return its id."""
         at = at or now()
         cursor = self.db.execute(
             "INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-            (email, email_key(email), name, language, consent_source, at, at, at))
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (email, email_key(email), name, language, status, consent_source, at, at, at))
         subscriber_id = cursor.lastrowid
         self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",
                             [(subscriber_id, tag) for tag in tags])
@@ -299,7 +306,8 @@ class Store:
         """Delete the subscriber and their tags; keep only the keyed hash of the address (the ledger
         forgets its rows of them in the same transaction: Ledger.forget)."""
         if subscriber_id is not None:
-            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))  # its sign-up request too
+        self.db.execute("DELETE FROM mail_log WHERE hash = ?", (erasure_hash,))
         self.db.execute("INSERT OR IGNORE INTO erased (hash, erased_at) VALUES (?, ?)", (erasure_hash, now()))
 
     def forget_erasure(self, erasure_hash: str) -> None:
@@ -320,7 +328,7 @@ class Store:
         """A reader who left asks to receive the digest again; True when the status changed."""
         at = now()
         cursor = self.db.execute("UPDATE subscribers SET status = 'active', consent_source = ?, consent_at = ?,"
-                                 " updated_at = ? WHERE id = ? AND status != 'active'",
+                                 " consent_version = NULL, updated_at = ? WHERE id = ? AND status != 'active'",
                                  (consent_source, at, at, subscriber_id))
         return cursor.rowcount > 0
 
@@ -348,7 +356,8 @@ class Store:
 
 _SELECT = ("SELECT s.id, s.email, s.name, s.language,"
            " (SELECT group_concat(t.tag, char(31)) FROM subscriber_tags t WHERE t.subscriber_id = s.id),"
-           " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at FROM subscribers s")
+           " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at, s.consent_version"
+           " FROM subscribers s")
 
 
 def _subscriber(row) -> Subscriber:

@@ -45,7 +45,7 @@ def prepare_mail(settings: Settings, kind: str, language: str, **context) -> Pre
     env = environment_for(settings.templates_dir, settings.locales_dir, language)
     module = env.get_template(f"mail/{kind}.txt.j2").make_module(dict(
         context, lang=language, name=settings.name_for(language), identity=settings.identity.of(language),
-        link=f"{settings.base_url}/{page}/{tag}", days=settings.signup.confirm_days, reply_to=settings.sender.reply_to))
+        link=f"{settings.base_url}/{page}/{tag}", reply_to=settings.sender.reply_to))
     subject, text = str(module.subject), re.sub(r"\n{3,}", "\n\n", str(module).strip() + "\n")
     html = text_as_html(text, subject, language, text_direction(language))
     sender_name = settings.sender.name.of(language)
@@ -200,13 +200,17 @@ class ReaderMail:
         return sent
 
     def _edition(self, kind: str, language: str) -> PreparedEdition:
-        from ..render.locale import catalog_path
+        """The kind's message in a language, made again when its words change, and each day for the date
+        until which a confirmation link is valid."""
+        from ..render.locale import catalog_path, format_date
 
         po = catalog_path(self.settings.locales_dir, language)
-        version = po.stat().st_mtime_ns if po.is_file() else 0
+        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.settings.signup.confirm_days)).date()
+        version = (po.stat().st_mtime_ns if po.is_file() else 0, until)
         cached = self.editions.get((kind, language))
         if cached is None or cached[0] != version:
-            cached = self.editions[(kind, language)] = (version, prepare_mail(self.settings, kind, language))
+            edition = prepare_mail(self.settings, kind, language, valid_until=format_date(until, language))
+            cached = self.editions[(kind, language)] = (version, edition)
         return cached[1]
 
     def _access_edition(self, mail: Mail) -> PreparedEdition | None:

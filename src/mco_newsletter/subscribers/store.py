@@ -10,12 +10,10 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 from ..errors import NewsletterError
+from . import STATUSES  # noqa: F401  (re-exported: the statuses a subscriber may have)
 from .lock_wait import holders, waiting
 from .segments import Segment
 from .signup_schema import SIGNUP_MIGRATION
-
-# pending: signed up on the web, not yet confirmed (in no segment: segments hold active readers only).
-STATUSES = ("active", "pending", "unsubscribed", "bounced", "complained")
 # Writers wait this long for one another (transactions are short; a large import takes seconds).
 # After WAIT_NOTICE_S (lock_wait.py) the person is told who holds the database.
 BUSY_TIMEOUT_S = 30

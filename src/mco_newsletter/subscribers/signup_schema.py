@@ -34,6 +34,7 @@ SIGNUP_MIGRATION = """
         SELECT id, email, email_key, name, language, status, consent_source, consent_at, created_at, updated_at,
                nonce
         FROM subscribers ORDER BY id;
+    DELETE FROM subscriber_tags WHERE subscriber_id NOT IN (SELECT id FROM subscribers);
     DELETE FROM sqlite_sequence WHERE name = 'subscribers_v5';
     INSERT INTO sqlite_sequence (name, seq) SELECT 'subscribers_v5', seq FROM sqlite_sequence
         WHERE name = 'subscribers';

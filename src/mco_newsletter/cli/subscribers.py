@@ -231,8 +231,9 @@ def segments(ctx, as_json) -> None:
     public = {name: segment for name, segment in current.segments.items() if segment.public}
     if as_json:
         click.echo(json.dumps({name: {"languages": {lang: counts[name].get(lang, 0) for lang in current.languages},
-                                      "total": sum(counts[name].values()), "public": name in public,
-                                      **({"label": dict(public[name].label.values)} if name in public else {})}
+                                      "total": sum(counts[name].values()),
+                                      **({"public": True, "label": dict(public[name].label.values)}
+                                         if name in public else {})}
                                for name in names}, ensure_ascii=False, indent=1))
         return
     width = max(map(len, names))

@@ -159,11 +159,14 @@ class ReaderMail:
         return True
 
     def _run(self) -> None:
+        purged = time.monotonic()  # the pages purged as they started
         while True:
+            if time.monotonic() - purged >= PURGE_EVERY_S:  # a server that runs for months purges hourly
+                self.desk.submit(lambda store: purge_expired(store, dt.datetime.now(dt.timezone.utc)))
+                purged = time.monotonic()
             try:
                 batch = [self.queue.get(timeout=PURGE_EVERY_S)]
             except Empty:
-                self.desk.submit(lambda store: purge_expired(store, dt.datetime.now(dt.timezone.utc)))
                 continue
             while len(batch) < BATCH:
                 try:

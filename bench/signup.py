@@ -83,6 +83,12 @@ def peak_rss_mib(pid: int) -> float:
     return 0.0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_size(total: int, connections: int) -> str:
     folder = Path(tempfile.mkdtemp(prefix="mco-signup-bench-"))
     root = copy_workspace(folder)
@@ -100,6 +106,7 @@ def run_size(total: int, connections: int) -> str:
             except OSError:
                 time.sleep(0.05)
         outbox = root / "private" / "outbox" / "new"
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
         statuses = asyncio.run(post_all(port, total, connections))
         answered = time.perf_counter() - started
@@ -108,6 +115,7 @@ def run_size(total: int, connections: int) -> str:
         seconds = time.perf_counter() - started
         mails = sum(1 for _ in os.scandir(outbox))
         peak = peak_rss_mib(server.pid)
+        cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.terminate()
         server.wait()
@@ -116,7 +124,8 @@ def run_size(total: int, connections: int) -> str:
     subprocess.run(["rm", "-rf", str(folder)], check=True)
     return (f"{total:>7,} sign-ups: answered {statuses} in {answered:.2f} s; {mails:,} confirmation emails in the "
             f"outbox after {seconds:.2f} s = {total / seconds:,.0f} sign-ups/s (target 500/s → "
-            f"{total / seconds / 500:.2f}× of target); {pending:,} pending; server peak memory {peak:.0f} MiB")
+            f"{total / seconds / 500:.2f}× of target); {pending:,} pending; server CPU {cpu * 1000 / total:.2f} ms per "
+            f"sign-up; server peak memory {peak:.0f} MiB")
 
 
 def main() -> None:

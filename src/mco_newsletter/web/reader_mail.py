@@ -189,8 +189,11 @@ class ReaderMail:
                                                                               for _ in range(n)])
 
     def _send(self, batch: list[Mail]) -> list[Mail]:
+        ids = sorted({mail.subscriber_id for mail in batch})
         with self.site.lock:  # an erasure since the request: that reader gets nothing
-            batch = [mail for mail in batch if self.site.store.email_of(mail.subscriber_id) == mail.email]
+            held = dict(self.site.store.db.execute(
+                f"SELECT id, email FROM subscribers WHERE id IN ({', '.join('?' * len(ids))})", ids))
+        batch = [mail for mail in batch if held.get(mail.subscriber_id) == mail.email]
         groups: dict = {}
         for mail in batch:
             key = (mail.kind, mail.language) if mail.kind != ACCESS_MAIL else (mail.kind, mail.subscriber_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
+import time
 from functools import lru_cache, partial
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -100,14 +100,17 @@ class ReaderPages:
                     languages=self.settings.languages, consent_version=consent_version(self.settings), **context)
 
     def check_inbox(self, language: str) -> HTMLResponse:
-        """The one answer to every sign-up, rendered once per language (and again when its words change)."""
-        po = catalog_path(self.settings.locales_dir, language)
-        version = po.stat().st_mtime_ns if po.is_file() else 0
+        """The one answer to every sign-up, rendered once per language (and again, within a second, when its
+        words change)."""
         cached = self.answers.get(language)
-        if cached is None or cached[0] != version:
-            html = self.page("check_inbox.html.j2", language).body
-            cached = self.answers[language] = (version, html, security_headers(html.decode("utf-8")))
-        return HTMLResponse(cached[1], headers=cached[2])
+        if cached is None or time.monotonic() - cached[0] > 1.0:
+            po = catalog_path(self.settings.locales_dir, language)
+            version = po.stat().st_mtime_ns if po.is_file() else 0
+            if cached is None or cached[1] != version:
+                html = self.page("check_inbox.html.j2", language).body
+                cached = (0.0, version, html, security_headers(html.decode("utf-8")))
+            cached = self.answers[language] = (time.monotonic(), *cached[1:])
+        return HTMLResponse(cached[2], headers=cached[3])
 
     async def form(self, request: Request) -> Response:
         """GET /subscribe: the form in the browser's language; POST: a sign-up."""

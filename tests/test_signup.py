@@ -143,6 +143,22 @@ def test_an_invalid_address_is_explained_on_the_form(browser, site, workspace, l
     page.context.close()
 
 
+@pytest.mark.browser
+def test_the_honeypot_is_hidden_from_people_and_drops_bots(browser, site, workspace):
+    """Nobody sees the `website` field; a form posted with it filled (as bots do) gets the same answer, and
+    nothing is stored or sent."""
+    page = reader_page(browser, site, "de")
+    page.goto(site["url"] + "/subscribe")
+    assert not page.is_visible("#website") and page.is_visible("#email")
+    page.fill("#email", "bot@example.org")
+    page.evaluate("document.getElementById('website').value = 'https://spam.example'")  # what a bot fills in
+    page.click("button[type=submit]")
+    page.wait_for_selector("#inbox")
+    settle(site)
+    assert row(site["settings"], "bot@example.org") is None and outbox(workspace) == []
+    page.context.close()
+
+
 def test_one_confirmation_email_an_hour_even_after_a_restart(site, workspace):
     """The same address signing up again within the hour gets no second email, also after `serve` restarts."""
     settings = site["settings"]

@@ -176,3 +176,15 @@ def test_check_refuses_wrong_sign_up_settings(workspace, run, table, message):
     result = run("check")
     assert result.exit_code == 1 and message in result.output
     assert "newsletter.toml:" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("template", ["pages/preferences.html.j2", "mail/signup-confirm.txt.j2"])
+def test_check_renders_the_reader_pages_and_emails(workspace, run, template):
+    """`check` renders the sign-up and preferences pages and their emails: a misspelt variable is found there."""
+    assert run("check").exit_code == 0
+    path = workspace / "templates" / template
+    text = path.read_text(encoding="utf-8")
+    end = text.rfind("{% endblock %}") if "{% extends" in text else len(text)  # inside the page's block
+    path.write_text(text[:end] + "{{ misspelt }}\n" + text[end:], encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1 and f"templates/{template}:" in result.output and "'misspelt' is undefined" in result.output

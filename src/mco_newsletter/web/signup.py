@@ -67,6 +67,45 @@ def _consent_version(path: Path, mtime_ns: int) -> str:
     return hashlib.sha256("\x00".join(words).encode("utf-8")).hexdigest()[:8]
 
 
+def reader_context(settings) -> dict:
+    """What every reader page may show besides its own values: the topics, the languages, the consent version."""
+    return {"topics": public_topics(settings.segments), "native_name": native_name, "languages": settings.languages,
+            "consent_version": consent_version(settings)}
+
+
+def sample_renders(settings, language: str):
+    """The reader pages and emails rendered with sample values, for `check` (template_check.py): a template
+    edited into an error is found there, not by a reader."""
+    from ..subscribers.preferences import HeldRecord
+    from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, NOTICE_MAIL, Request
+    from ..subscribers.store import Subscriber
+    from .pages import render_page
+    from .preferences import record_context
+    from .reader_mail import prepare_mail
+
+    at = "2024-01-31T12:00:00+00:00"
+    reader = Subscriber(1, "reader@example.org", "A name", language, ("courts",), "active", "web sign-up", at, at, at,
+                        "0123abcd")
+    request = Request(1, language, None, ("courts",), b"", at, at, None)
+    masked = {"email": "r\u2022\u2022\u2022@example.org"}
+    pages = {
+        "subscribe.html.j2": {"switch": "", "values": {"email": "reader@"}, "error": "invalid"},
+        "check_inbox.html.j2": {}, "too_many.html.j2": {}, "expired.html.j2": {},
+        "confirm.html.j2": {**masked, "request": request, "labels": ["A topic"]},
+        "confirmed.html.j2": masked,
+        "preferences.html.j2": {**masked, "reader": reader, "notice": "saved", "name_shown": "A\u2022\u2022\u2022",
+                                "chosen": ["courts"], "labels": ["A topic"]},
+    }
+    for name, context in pages.items():
+        if (settings.templates_dir / "pages" / name).is_file():
+            yield lambda name=name, context=context: render_page(settings, name, language, **reader_context(settings),
+                                                                 **context)
+    record = record_context(settings, HeldRecord(reader, request, (("2024-05", "sent", at),)), language)
+    for kind, context in ((CONFIRM_MAIL, {"valid_until": "31 January 2024"}), (NOTICE_MAIL, {}), (ACCESS_MAIL, record)):
+        if (settings.templates_dir / "mail" / f"{kind}.txt.j2").is_file():
+            yield lambda kind=kind, context=context: prepare_mail(settings, kind, language, **context)
+
+
 def first(form: dict, key: str) -> str:
     return form.get(key, [""])[0]
 
@@ -96,8 +135,7 @@ class ReaderPages:
         self.desk.submit(lambda store: purge_expired(store, utc_now())).result()  # every start purges
 
     def page(self, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
-        return page(self.site, template, language, status, topics=self.topics, native_name=native_name,
-                    languages=self.settings.languages, consent_version=consent_version(self.settings), **context)
+        return page(self.site, template, language, status, **reader_context(self.settings), **context)
 
     def check_inbox(self, language: str) -> HTMLResponse:
         """The one answer to every sign-up, rendered once per language (and again, within a second, when its

@@ -114,7 +114,7 @@ def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: 
         if row[3] == "pending":
             store.db.execute("UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?",
                              (form.language, when, subscriber_id))
-    earlier = request_of(store, subscriber_id)
+    earlier = request_of(store, subscriber_id) if row is not None else None
     # A live request keeps its nonce, so the link already sent stays good; a new one gets a fresh nonce.
     live = earlier is not None and earlier.confirmed_at is None and not earlier.expired(at)
     nonce = earlier.nonce if live else secrets.token_bytes(16)

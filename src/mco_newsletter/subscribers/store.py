@@ -285,8 +285,9 @@ class Store:
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (email, email_key(email), name, language, status, consent_source, at, at, at))
         subscriber_id = cursor.lastrowid
-        self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",
-                            [(subscriber_id, tag) for tag in tags])
+        if tags:
+            self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",
+                                [(subscriber_id, tag) for tag in tags])
         return subscriber_id
 
     def set_status(self, subscriber_id: int, status: str) -> bool:

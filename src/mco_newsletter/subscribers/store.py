@@ -398,6 +398,19 @@ def open_store(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S,
     return Store(connection, path, on_wait)
 
 
+def open_reader(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Store:
+    """A second, read-only connection to a database open_store has prepared: in WAL mode it reads while a
+    writer commits, so that a thread that only looks never waits for another's transaction."""
+    from urllib.parse import quote
+
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=busy_timeout,
+                                     isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise _database_error(exc, path) from None
+    return Store(connection, path)
+
+
 def _database_error(exc: sqlite3.Error, path: Path) -> NewsletterError:
     from ..errors import database_error
 

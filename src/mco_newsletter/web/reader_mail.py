@@ -111,9 +111,12 @@ class ReaderMail:
     def __init__(self, site, desk):
         from ..delivery.backends import make_backend
 
+        from ..subscribers.store import open_reader
+
         self.site = site
         self.settings: Settings = site.settings
         self.desk = desk
+        self.reading = open_reader(self.settings.database_path)  # this thread's own: it never waits for the desk
         self.backend = make_backend(self.settings.sending.backend, self.settings)  # a bad setting stops start-up
         self.queue: Queue = Queue(maxsize=QUEUE_SIZE)
         self.held_back: set[str] = set()  # hashes of addresses with a mail on its way (changed in the desk)
@@ -190,9 +193,8 @@ class ReaderMail:
 
     def _send(self, batch: list[Mail]) -> list[Mail]:
         ids = sorted({mail.subscriber_id for mail in batch})
-        with self.site.lock:  # an erasure since the request: that reader gets nothing
-            held = dict(self.site.store.db.execute(
-                f"SELECT id, email FROM subscribers WHERE id IN ({', '.join('?' * len(ids))})", ids))
+        held = dict(self.reading.db.execute(  # an erasure since the request: that reader gets nothing
+            f"SELECT id, email FROM subscribers WHERE id IN ({', '.join('?' * len(ids))})", ids))
         batch = [mail for mail in batch if held.get(mail.subscriber_id) == mail.email]
         groups: dict = {}
         for mail in batch:
@@ -210,21 +212,22 @@ class ReaderMail:
         until which a confirmation link is valid."""
         from ..render.locale import catalog_path, format_date
 
+        cached = self.editions.get((kind, language))
+        if cached is not None and time.monotonic() - cached[0] < 1.0:
+            return cached[2]
         po = catalog_path(self.settings.locales_dir, language)
         until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.settings.signup.confirm_days)).date()
         version = (po.stat().st_mtime_ns if po.is_file() else 0, until)
-        cached = self.editions.get((kind, language))
-        if cached is None or cached[0] != version:
-            edition = prepare_mail(self.settings, kind, language, valid_until=format_date(until, language))
-            cached = self.editions[(kind, language)] = (version, edition)
-        return cached[1]
+        edition = cached[2] if cached is not None and cached[1] == version else prepare_mail(
+            self.settings, kind, language, valid_until=format_date(until, language))
+        self.editions[(kind, language)] = (time.monotonic(), version, edition)
+        return edition
 
     def _access_edition(self, mail: Mail) -> PreparedEdition | None:
         from ..subscribers.preferences import held_record
         from .preferences import record_context
 
-        with self.site.lock:
-            record = held_record(self.site.store, mail.subscriber_id)
+        record = held_record(self.reading, mail.subscriber_id)
         if record is None:
             return None
         return prepare_mail(self.settings, ACCESS_MAIL, mail.language,

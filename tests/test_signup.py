@@ -140,6 +140,8 @@ def test_an_invalid_address_is_explained_on_the_form(browser, site, workspace, l
     assert page.get_attribute("#email", "aria-invalid") == "true"
     assert page.input_value("#email") == "not an address@"
     assert database_dump(site["settings"]).count("@") == 0 and outbox(workspace) == []
+    page.click("nav a[hreflang=en]")  # the language links lead on from the page the form was posted to
+    assert page.url == site["url"] + "/subscribe/en" and page.inner_text("h1") == "Subscribe to the newsletter"
     page.context.close()
 
 

@@ -119,7 +119,7 @@ class ReaderMail:
         self.reading = open_reader(self.settings.database_path)  # this thread's own: it never waits for the desk
         self.backend = make_backend(self.settings.sending.backend, self.settings)  # a bad setting stops start-up
         self.queue: Queue = Queue(maxsize=QUEUE_SIZE)
-        self.held_back: set[str] = set()  # hashes of addresses with a mail on its way (changed in the desk)
+        self.held_back: set = set()  # Mail.limit_key of each mail on its way (added at the desk, as it is claimed)
         self.editions: dict = {}
         self.thread = threading.Thread(target=self._run, name="reader-mail", daemon=True)
         self.thread.start()

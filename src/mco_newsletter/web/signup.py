@@ -155,7 +155,7 @@ class ReaderPages:
         language = browser_language(request.headers.get("accept-language", ""), self.settings.languages,
                                     self.settings.source_language)
         if request.method == "POST":
-            return await self.sign_up(request, language)
+            return await self.sign_up(request, language, switch="subscribe/")
         return self.page("subscribe.html.j2", language, switch="subscribe/", values={}, error=None)
 
     async def form_in(self, request: Request) -> Response:
@@ -164,10 +164,11 @@ class ReaderPages:
         if language not in self.settings.languages:
             return not_found(self.site, request)
         if request.method == "POST":
-            return await self.sign_up(request, language)
+            return await self.sign_up(request, language, switch="")
         return self.page("subscribe.html.j2", language, switch="", values={}, error=None)
 
-    async def sign_up(self, request: Request, language: str) -> Response:
+    async def sign_up(self, request: Request, language: str, *, switch: str) -> Response:
+        """A sign-up: `switch` is how the form page's language links start from the path it was posted to."""
         from ..subscribers.csv_import import subscriber_address
 
         try:
@@ -186,7 +187,7 @@ class ReaderPages:
         if problem:
             values = {"email": given[:MAX_EMAIL], "name": first(form, "name")[:MAX_NAME],
                       "topics": form.get("topics", [])}
-            return self.page("subscribe.html.j2", language, status=400, switch="", values=values,
+            return self.page("subscribe.html.j2", language, status=400, switch=switch, values=values,
                              error="missing" if not given else "invalid")
         chosen = tuple(topic.name for topic in self.topics if topic.name in form.get("topics", []))
         signup = SignupForm(email, language, clean_name(first(form, "name")), chosen)

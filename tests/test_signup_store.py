@@ -42,7 +42,8 @@ def signed_up(desk, email: str, *, language: str = "de", topics=("courts",), at=
 def test_migration_keeps_ids_nonces_and_the_counter(tmp_path):
     """A database of schema 4 gains `pending` and the sign-up tables; every row, nonce and tag stays, and an id
     given before (even to a reader since erased) is never given again."""
-    from mco_newsletter.subscribers.store import MIGRATIONS, open_store
+    from mco_newsletter.subscribers.migrations import MIGRATIONS
+    from mco_newsletter.subscribers.store import open_store
 
     path = tmp_path / "private" / "subscribers.sqlite3"
     path.parent.mkdir(mode=0o700)

@@ -22,9 +22,10 @@ def browser():
         yield instance
 
 
-def reader_page(browser, served, language: str):
-    """A fresh page whose browser prefers `language`, recording every address it loads anything from."""
-    context = browser.new_context(locale=language, bypass_csp=True, viewport={"width": 375, "height": 800})
+def reader_page(browser, served, language: str, *, bypass_csp: bool = True):
+    """A fresh page whose browser prefers `language`, recording every address it loads anything from
+    (bypass_csp=False: under the pages' own Content-Security-Policy, as a reader's browser is; axe needs it off)."""
+    context = browser.new_context(locale=language, bypass_csp=bypass_csp, viewport={"width": 375, "height": 800})
     page = context.new_page()
     page.loaded = []
     page.on("request", lambda request: page.loaded.append(request.url))
@@ -39,14 +40,16 @@ def only_from(page, served) -> None:
 @pytest.mark.browser
 def test_german_sign_up_confirmed_in_the_browser(browser, site, workspace):
     """Sign up in German → a German confirmation in the outbox → its link → Confirm → active, German, in the
-    chosen topic, with the consent record and no IP address anywhere."""
+    chosen topic, with the consent record (the German consent text shown, its version) and no IP address anywhere."""
     from mco_newsletter.web.signup import consent_version
 
     settings = site["settings"]
-    page = reader_page(browser, site, "de-DE")
+    page = reader_page(browser, site, "de-DE", bypass_csp=False)
     page.goto(site["url"] + "/subscribe")
     assert page.evaluate("document.documentElement.lang") == "de"
     assert page.inner_text("h1") == "Newsletter abonnieren"
+    assert page.inner_text(".consent").startswith("Ich möchte den Newsletter der ")
+    assert f"Fassung des Einwilligungstextes: {consent_version(settings)}" in page.inner_text("body")
     page.fill("#email", "Greta@Example.org")
     page.fill("#name", "Greta")
     page.check("text=Gerichtsverfahren")
@@ -62,6 +65,7 @@ def test_german_sign_up_confirmed_in_the_browser(browser, site, workspace):
     assert "Jemand, wahrscheinlich Sie" in text_of(message)
     page.goto(link_in(message, "confirm", site))
     assert page.inner_text("h1") == "Bestätigen Sie Ihr Abonnement"
+    assert page.inner_text(".consent").startswith("Ich möchte den Newsletter der ")
     body = page.inner_text("body")
     assert "G•••@example.org" in body and "Greta@" not in body and "Gerichtsverfahren" in body
     assert row(settings, "Greta@example.org")["status"] == "pending"  # opening the link confirms nothing
@@ -148,8 +152,8 @@ def test_an_invalid_address_is_explained_on_the_form(browser, site, workspace, l
 @pytest.mark.browser
 def test_the_honeypot_is_hidden_from_people_and_drops_bots(browser, site, workspace):
     """Nobody sees the `website` field; a form posted with it filled (as bots do) gets the same answer, and
-    nothing is stored or sent."""
-    page = reader_page(browser, site, "de")
+    nothing is stored or sent. Under the page's own Content-Security-Policy: the style that hides it is allowed."""
+    page = reader_page(browser, site, "de", bypass_csp=False)
     page.goto(site["url"] + "/subscribe")
     assert not page.is_visible("#website") and page.is_visible("#email")
     page.fill("#email", "bot@example.org")
@@ -240,8 +244,8 @@ def test_serve_purges_expired_sign_ups_when_it_starts(site, workspace):
 
 
 def test_a_tampered_or_misused_link_is_the_neutral_404(site, run, workspace):
-    """A changed confirmation token, a reader's unsubscribe token on /confirm, a confirmation token on /u and /p:
-    one identical 404 page, and nothing changes."""
+    """A changed confirmation token, a reader's unsubscribe token on /confirm, a confirmation token on /u and /p, a
+    changed reader token on /p: one identical 404 page, and nothing changes."""
     from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
 
     settings = site["settings"]
@@ -260,10 +264,13 @@ def test_a_tampered_or_misused_link_is_the_neutral_404(site, run, workspace):
                httpx.post(f"{site['url']}/confirm/{reader_token}", data={"confirm": "yes"}),
                httpx.get(f"{site['url']}/u/{token}"), httpx.get(f"{site['url']}/p/{token}"),
                httpx.post(f"{site['url']}/p/{token}", data={"action": "save", "language": "ru"}),
+               httpx.get(f"{site['url']}/p/{reader_token[:-2]}{'AA' if reader_token[-2:] != 'AA' else 'BB'}"),
+               httpx.post(f"{site['url']}/p/{reader_token[:-1]}", data={"action": "unsubscribe"}),
                httpx.get(f"{site['url']}/subscribe/xx"), httpx.get(f"{site['url']}/u/garbage")]
     assert {answer.status_code for answer in answers} == {404}
     assert len({answer.text for answer in answers}) == 1
     assert row(settings, "new@example.org")["status"] == "pending"
+    assert row(settings, "reader@example.org")["status"] == "active"
 
 
 def test_a_get_never_confirms(site, workspace):
@@ -283,18 +290,105 @@ def test_a_get_never_confirms(site, workspace):
     assert httpx.post(link, data={"confirm": "yes"}).text == confirmed.text  # twice is harmless
 
 
-def test_the_form_accepts_a_plain_html_form_from_elsewhere(site, workspace):
-    """docs/web.md's embeddable form: a cross-site POST with the documented fields signs up (topics included)."""
-    settings = site["settings"]
-    answer = httpx.post(site["url"] + "/subscribe", headers={"Origin": "https://mco.example.org"},
-                        content=b"email=embed%40example.org&language=ru&name=&topics=courts&topics=actions"
-                                b"&topics=unknown&website=")
-    assert answer.status_code == 200 and '<html lang="ru">' in answer.text and "Проверьте почту" in answer.text
+@pytest.mark.browser
+def test_the_embeddable_form_of_the_docs_signs_up_from_another_site(browser, site, workspace):
+    """The plain HTML form docs/web.md shows, pasted into a page elsewhere, signs up in the language and topics
+    picked on it (a topic that is not public is ignored) and answers in that language."""
+    import re
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "web.md").read_text(encoding="utf-8")
+    [form] = re.findall(r"```html\n(<form .*?</form>)\n```", docs, re.S)
+    page = reader_page(browser, site, "en")
+    page.set_content(form.replace('action="https://digest.example.org/subscribe"', f'action="{site["url"]}/subscribe"'))
+    assert not page.is_visible("input[name=website]")
+    page.fill("input[name=email]", "embed@example.org")
+    page.check("input[name=language][value=ru]")
+    page.check("input[name=topics][value=courts]")
+    page.evaluate("""() => { const extra = document.createElement('input');  // what a crafted form may add
+        Object.assign(extra, {type: 'hidden', name: 'topics', value: 'russia'});
+        document.querySelector('form').append(extra); }""")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#inbox")
+    assert page.url == site["url"] + "/subscribe" and page.evaluate("document.documentElement.lang") == "ru"
+    assert page.inner_text("h1") == "Проверьте почту"
     [message] = wait_for_mail(workspace, 1)
     assert message["Content-Language"] == "ru"
     httpx.post(link_in(message, "confirm", site), data={"confirm": "yes"})
-    assert tags_of(settings, "embed@example.org") == {"courts", "actions"}
-    assert row(settings, "embed@example.org")["name"] is None
+    held = row(site["settings"], "embed@example.org")
+    assert (held["status"], held["language"], held["name"]) == ("active", "ru", None)
+    assert tags_of(site["settings"], "embed@example.org") == {"courts"}
+    page.context.close()
+
+
+def test_a_link_lasts_the_days_the_settings_give(workspace):
+    """[signup] confirm_days sets when a confirmation link expires, and the email names that day in its language."""
+    import datetime as dt
+
+    from mco_newsletter.render.locale import format_date
+    from reader_pages import add_topics
+
+    add_topics(workspace)
+    with (workspace / "newsletter.toml").open("a", encoding="utf-8") as handle:
+        handle.write("\n[signup]\nconfirm_days = 2\n")
+    with serving(workspace) as served:
+        sign_up(served, "soon@example.org", "de")
+        [message] = wait_for_mail(workspace, 1)
+        with sqlite3.connect(served["settings"].database_path) as db:
+            asked, expires = map(dt.datetime.fromisoformat,
+                                 db.execute("SELECT requested_at, expires_at FROM signup_requests").fetchone())
+    assert expires - asked == dt.timedelta(days=2)
+    words = " ".join(f"Der Link ist bis zum {format_date(expires.date(), 'de')} gültig.".split())
+    assert words in " ".join(text_of(message).split())
+
+
+def test_the_consent_version_follows_the_words(workspace):
+    """The consent text's version changes when its English words change, not when only the template around them
+    does."""
+    import os
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.web.signup import CONSENT_TEMPLATE, consent_version
+
+    settings = load_settings(workspace)
+    path = settings.templates_dir / CONSENT_TEMPLATE
+    text = path.read_text(encoding="utf-8")
+    versions = [consent_version(settings)]
+    for changed in (text.replace("{% macro consent_text() %}", "{% macro consent_text() %}\n"),
+                    text.replace("contain no tracking", "contain no tracking of any kind")):
+        assert changed != text
+        stamp = path.stat().st_mtime_ns
+        path.write_text(changed, encoding="utf-8")
+        os.utime(path, ns=(stamp + 10**9, stamp + 10**9))  # a new file time, however coarse the clock
+        versions.append(consent_version(settings))
+    assert versions[0] == versions[1] != versions[2] and len(versions[2]) == 8
+
+
+def test_reader_pages_send_no_referrer_and_log_no_token(site, run, workspace, caplog):
+    """The form, the inbox answer, the confirmation and preferences pages carry the strict CSP, no referrer and
+    no-store; the log names their routes, never a token or an address."""
+    import logging
+
+    from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
+
+    caplog.set_level(logging.INFO, logger="mco_newsletter.web")
+    settings = site["settings"]
+    assert run("subscribers", "add", "reader@example.org", "--language", "en").exit_code == 0
+    with sqlite3.connect(settings.database_path) as db:
+        reader_id, nonce = db.execute("SELECT id, nonce FROM subscribers").fetchone()
+    reader_token = make_token(unsubscribe_secret(settings.private_dir), reader_id, nonce)
+    answers = [httpx.get(site["url"] + "/subscribe"), sign_up(site, "new@example.org")]
+    link = link_in(wait_for_mail(workspace, 1)[0], "confirm", site)
+    answers += [httpx.get(link), httpx.post(link, data={"confirm": "yes"}), httpx.get(f"{site['url']}/p/{reader_token}"),
+                httpx.post(f"{site['url']}/p/{reader_token}", data={"action": "save", "language": "de"})]
+    assert [answer.status_code for answer in answers] == [200] * 6
+    for answer in answers:
+        assert answer.headers["content-security-policy"].startswith("default-src 'none'; style-src 'sha256-")
+        assert answer.headers["referrer-policy"] == "no-referrer" and answer.headers["cache-control"] == "no-store"
+    lines = [record.getMessage() for record in caplog.records]
+    assert {"/subscribe", "/confirm/{token}", "/p/{token}"} <= {line.split()[1] for line in lines}
+    for secret in (link.rsplit("/", 1)[1], reader_token, "new@", "reader@", "example.org"):
+        assert not any(secret in line for line in lines), secret
 
 
 def test_a_large_form_is_refused(site):

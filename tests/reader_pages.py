@@ -125,6 +125,31 @@ def database_dump(settings) -> str:
         return "\n".join(repr(values) for table in tables for values in db.execute(f"SELECT * FROM {table}"))
 
 
+def reader_token(settings, email: str) -> str:
+    """The reader's link token (unsubscribe and preferences pages), made as `send` makes it."""
+    from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
+
+    with sqlite3.connect(settings.database_path) as db:
+        reader_id, nonce = db.execute("SELECT id, nonce FROM subscribers WHERE email = ?", (email,)).fetchone()
+    return make_token(unsubscribe_secret(settings.private_dir), reader_id, nonce)
+
+
+# What the pages' dark scheme changes: colours only (templates/pages/base.html.j2, form_style.html.j2).
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+
+
+def accessibility_problems(page) -> list:
+    """axe-core's serious and critical findings on the page: every rule in the light scheme, the colour rules in
+    the dark one."""
+    from test_reader_view import axe_violations
+
+    found = []
+    for scheme, rules in (("light", None), ("dark", COLOUR_RULES)):
+        page.emulate_media(color_scheme=scheme)
+        found += [(scheme, violation) for violation in axe_violations(page, rules)]
+    return found
+
+
 def sign_up(served, email: str, language: str = "de", *, client: str | None = None, **fields):
     """POST /subscribe as the embedded plain HTML form does."""
     import httpx

@@ -129,7 +129,7 @@ def test_links_carry_their_colour_inline(write_issue, render_edition):
     write_issue("links", VALID_FRONT + "\nSee [the report](https://example.org/r).\n\n- [one](https://example.org/1)\n")
     html = render_edition("links").html
     links = re.findall(r"<a [^>]*>", html)
-    assert len(links) == 4  # the two of the issue, view in browser, unsubscribe
+    assert len(links) == 5  # the two of the issue, view in browser, manage preferences, unsubscribe
     assert all(re.search(r'style="[^"]*color:#[0-9a-f]{6}', link) for link in links), links
     assert "overflow-wrap:anywhere" not in html.replace(" ", "")
 

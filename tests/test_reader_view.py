@@ -45,12 +45,15 @@ def test_no_horizontal_overflow(browser, translated, tmp_path, issue_id, languag
         page.close()
 
 
-def axe_violations(page) -> list[dict]:
-    """axe-core's serious and critical violations on the page (axe.min.js from the axe-playwright-python wheel)."""
+def axe_violations(page, rules: list[str] | None = None) -> list[dict]:
+    """axe-core's serious and critical violations on the page (axe.min.js from the axe-playwright-python wheel,
+    added once per document); `rules` runs only those rules."""
     from importlib.resources import files
 
-    page.add_script_tag(content=(files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8"))
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(content=(files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8"))
+    options = {"resultTypes": ["violations"], **({"runOnly": {"type": "rule", "values": rules}} if rules else {})}
+    result = page.evaluate("options => axe.run(document, options)", options)
     return [{"id": v["id"], "impact": v["impact"], "nodes": [n["failureSummary"] + " @ " + n["html"][:160]
                                                             for n in v["nodes"][:3]]}
             for v in result["violations"] if v["impact"] in ("serious", "critical")]

@@ -6,7 +6,6 @@ import base64
 import json
 import logging
 import sqlite3
-import threading
 import time
 
 import httpx
@@ -46,25 +45,10 @@ def readers(run):
 @pytest.fixture
 def server(workspace, signer, readers):
     """`serve`'s application under a real uvicorn server on a loopback port."""
-    import uvicorn
+    from reader_pages import serving
 
-    from mco_newsletter.config import load_settings
-    from mco_newsletter.web.app import create_app
-
-    settings = load_settings(workspace)
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
-                            access_log=False, lifespan="off")
-    instance = uvicorn.Server(config)
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if instance.started:
-            break
-        time.sleep(0.01)
-    port = instance.servers[0].sockets[0].getsockname()[1]
-    yield {"url": f"http://127.0.0.1:{port}", "settings": settings}
-    instance.should_exit = True
-    thread.join(timeout=10)
+    with serving(workspace) as served:
+        yield served
 
 
 def token_for(settings, email: str) -> str:

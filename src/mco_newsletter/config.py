@@ -67,6 +67,7 @@ class Settings:
     webhook_max_age_seconds: float = 300.0
     translation: object = None  # translation.engine.EngineSettings
     privacy: object = None  # render.privacy.PrivacySettings
+    signup: object = None  # subscribers.signup_settings.SignupSettings
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
@@ -230,6 +231,7 @@ REGISTERED = (
     ("translation", ".settings_sections", "TRANSLATION_SCHEMA", None, "translation_settings"),
     ("segments", ".settings_sections", "SEGMENTS_SCHEMA", "check_segments", "segments"),
     ("privacy", ".render.privacy", "SCHEMA", "check", "build"),
+    ("signup", ".subscribers.signup_settings", "SCHEMA", "check", "build"),
 )
 
 

@@ -16,6 +16,7 @@ TRANSLATION_SCHEMA = {
 SEGMENTS_SCHEMA = {
     "segments": Table(each=Table(optional={
         "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,
+        "public": bool, "label": (str, dict),
     })),
 }
 
@@ -32,7 +33,8 @@ def segments(root: Path, data: dict) -> dict:
     """Every [segments.NAME] table as a Segment."""
     from .subscribers.segments import segment_from_table
 
-    return {name: segment_from_table(name, table) for name, table in data.get("segments", {}).items()}
+    return {name: segment_from_table(name, table, data["source_language"])
+            for name, table in data.get("segments", {}).items()}
 
 
 def check_segments(data: dict) -> Iterator[Finding]:
@@ -52,3 +54,27 @@ def check_segments(data: dict) -> Iterator[Finding]:
                         yield ("segments", name, key), \
                             f"segment {name!r} names language {code!r}, which is not in languages", \
                             f"use some of {', '.join(map(str, languages))}"
+        yield from _check_public(data, name, table)
+
+
+def _check_public(data: dict, name: str, table: dict) -> Iterator[Finding]:
+    """A public segment is a topic readers choose: tags_any alone, and a label in their language."""
+    from .localized import check_localized
+
+    if not table.get("public"):
+        if "label" in table:
+            yield ("segments", name, "label"), f"segments.{name}.label is shown only for a public segment", \
+                "add public = true, or remove the label"
+        return
+    if not table.get("tags_any"):
+        yield ("segments", name, "public"), f"public segment {name!r} has no tags_any", \
+            "a reader's choice adds the first tag of tags_any: give it one, e.g. tags_any = [\"courts\"]"
+    for key in ("languages", "tags_all", "exclude_tags"):
+        if table.get(key):
+            yield ("segments", name, key), f"public segment {name!r} cannot have {key}", \
+                "a reader chooses a topic for themselves: define it by tags_any alone"
+    if "label" not in table:
+        yield ("segments", name, "public"), f"public segment {name!r} has no label", \
+            "add label = { en = \"…\", de = \"…\" }: readers choose it by that name"
+    else:
+        yield from check_localized(data, ("segments", name, "label"), one_line=True)

@@ -88,6 +88,9 @@ def _renders(settings: Settings, language: str):
     for name, context in pages.items():
         if (settings.templates_dir / "pages" / name).is_file():
             yield lambda name=name, context=context: render_page(settings, name, language, **context)
+    from .web.signup import sample_renders
+
+    yield from sample_renders(settings, language)  # sign-up, confirmation, preferences and their emails
 
 
 def _render_problem(settings: Settings, exc: Exception) -> Problem:

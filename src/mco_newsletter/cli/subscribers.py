@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from . import cli
+from ..subscribers import STATUSES
 from .options import counted, one_language_option, require_languages, settings as load_settings, shown, yes_option
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
@@ -107,17 +108,19 @@ def _show_rejects(csv_file: Path, report) -> None:
 
 @subscribers.command("list")
 @click.option("--segment", "-s", metavar="S", help="Only the active subscribers of this segment.")
+@click.option("--status", type=click.Choice(STATUSES), help="Only the subscribers with this status "
+              "(pending: signed up on the web, not yet confirmed).")
 @json_option
 @click.pass_context
-def list_command(ctx, segment, as_json) -> None:
-    """List subscribers (all of them, or the active ones of a segment)."""
+def list_command(ctx, segment, status, as_json) -> None:
+    """List subscribers (all of them, the active ones of a segment, or those of one status)."""
     import dataclasses
 
     from ..subscribers.segments import find_segment
 
     with opened(ctx) as (current, store):
         chosen = find_segment(current.segments, segment) if segment else None
-        rows = store.subscribers(chosen)
+        rows = store.subscribers(chosen, status=status)
         if as_json:
             click.echo(json.dumps([dataclasses.asdict(s) for s in rows], ensure_ascii=False, indent=1))
             return
@@ -135,19 +138,43 @@ def list_command(ctx, segment, as_json) -> None:
 @json_option
 @click.pass_context
 def show(ctx, email, as_json) -> None:
-    """Show everything held about one subscriber."""
+    """Show everything held about one subscriber, with their consent record and any sign-up awaiting confirmation."""
     import dataclasses
 
-    from ..subscribers.roster import require
+    from ..subscribers.roster import EXPORT_COLUMNS as EXPORT_ORDER, require
+    from ..subscribers.signups import request_of
 
     with opened(ctx) as (_, store):
         subscriber = require(store, email)
+        request = request_of(store, subscriber.id)
     data = dataclasses.asdict(subscriber)
+    # The consent record together: where, when, and which version of the consent text (web sign-ups).
+    data = {key: data[key] for key in (*EXPORT_ORDER, *(key for key in data if key not in EXPORT_ORDER))}
+    signup = None if request is None else {key: value for key, value in dataclasses.asdict(request).items()
+                                           if key not in ("subscriber_id", "nonce")}
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, indent=1))
+        click.echo(json.dumps({**data, "signup": signup}, ensure_ascii=False, indent=1))
         return
     for key, value in data.items():
         click.echo(f"{key:15} {', '.join(value) if isinstance(value, tuple) else ('' if value is None else value)}")
+    if signup is not None:
+        state = f"confirmed {signup['confirmed_at']}" if signup["confirmed_at"] else f"expires {signup['expires_at']}"
+        topics = f", topics {', '.join(signup['topics'])}" if signup["topics"] else ""
+        click.echo(f"{'signup':15} {signup['language']}{topics}, asked {signup['requested_at']}, {state}")
+
+
+@subscribers.command("purge-pending")
+@click.pass_context
+def purge_pending(ctx) -> None:
+    """Delete web sign-ups whose confirmation link expired unused (serve does it too, as it starts)."""
+    import datetime as dt
+
+    from ..subscribers.signups import purge_expired
+
+    with opened(ctx) as (_, store):
+        with store.transaction():
+            purged = purge_expired(store, dt.datetime.now(dt.timezone.utc))
+    click.echo(f"Purged {counted(purged, 'unconfirmed sign-up')}.")
 
 
 @subscribers.command("unsubscribe")
@@ -201,12 +228,18 @@ def segments(ctx, as_json) -> None:
     with opened(ctx) as (current, store):
         names = [ALL, *current.segments]
         counts = {name: store.count_by_language(find_segment(current.segments, name)) for name in names}
+    public = {name: segment for name, segment in current.segments.items() if segment.public}
     if as_json:
         click.echo(json.dumps({name: {"languages": {lang: counts[name].get(lang, 0) for lang in current.languages},
-                                      "total": sum(counts[name].values())} for name in names}, indent=1))
+                                      "total": sum(counts[name].values()),
+                                      **({"public": True, "label": dict(public[name].label.values)}
+                                         if name in public else {})}
+                               for name in names}, ensure_ascii=False, indent=1))
         return
     width = max(map(len, names))
     click.echo(f"{'segment':{width}}  " + "  ".join(f"{lang:>6}" for lang in current.languages) + "   total")
     for name in names:
+        # A public segment is a topic readers choose on the web: marked with the label they see.
+        topic = f"  public: {public[name].label}" if name in public else ""
         click.echo(f"{name:{width}}  " + "  ".join(f"{counts[name].get(lang, 0):>6}" for lang in current.languages)
-                   + f"  {sum(counts[name].values()):>6}")
+                   + f"  {sum(counts[name].values()):>6}{topic}")

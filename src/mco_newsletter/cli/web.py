@@ -16,7 +16,8 @@ from .options import counted, json_option, settings as load_settings, shown
 @click.option("--port", default=8025, show_default=True, type=int, help="Port to listen on.")
 @click.pass_context
 def serve(ctx, host, port) -> None:
-    """Serve the one-click unsubscribe pages and SendGrid's signed event webhook."""
+    """Serve the sign-up, confirmation, preferences and one-click unsubscribe pages and SendGrid's signed event
+    webhook (sign-ups that expired unconfirmed are deleted as it starts)."""
     import logging
 
     import uvicorn

@@ -16,7 +16,9 @@ from ..subscribers.tokens import TOKEN_LENGTH
 
 @dataclass(frozen=True)
 class PreparedEdition:
-    """One edition, rendered once; `tag` stands where each reader's unsubscribe token goes."""
+    """One edition, rendered once; `tag` stands where each reader's link token goes (their unsubscribe and
+    preferences links share it). bulk=False: a message to one person that is not the newsletter (a sign-up's
+    confirmation), without List-Unsubscribe and the list's headers."""
 
     issue_id: str
     language: str
@@ -30,6 +32,7 @@ class PreparedEdition:
     list_id: str
     base_url: str
     template: MessageTemplate
+    bulk: bool = True
 
 
 def placeholder_tag() -> str:
@@ -64,6 +67,11 @@ def unsubscribe_url(base_url: str, token: str) -> str:
     return f"{base_url}/u/{token}"
 
 
+def preferences_url(base_url: str, token: str) -> str:
+    """The reader's preferences page: language, topics, what is held (the same token as unsubscribing)."""
+    return f"{base_url}/p/{token}"
+
+
 def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
     """The mailto alternative of List-Unsubscribe: the token in the subject says who wants to leave."""
     # Tokens are URL-safe base64 (letters, digits, - and _): nothing in them needs quoting.
@@ -75,5 +83,6 @@ def list_unsubscribe(edition: PreparedEdition, token: str) -> str:
 
 
 def personal_message(edition: PreparedEdition, email: str, token: str, at: dt.datetime | None = None) -> bytes:
-    """The complete message one reader gets: the edition with their own unsubscribe link and headers."""
-    return edition.template.fill(to=email, token=token, list_unsubscribe=list_unsubscribe(edition, token), now=at)
+    """The complete message one reader gets: the edition with their own links and unsubscribe headers."""
+    return edition.template.fill(to=email, token=token, now=at,
+                                 list_unsubscribe=list_unsubscribe(edition, token) if edition.bulk else None)

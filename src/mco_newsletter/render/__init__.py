@@ -91,8 +91,8 @@ def envelope(settings: Settings, edition: Edition) -> Envelope:
 
 
 def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None = None,
-           to: str | None = None, now: dt.datetime | None = None, archive: bool = False,
-           alternates: tuple | list = (), links: dict | None = None) -> Rendered:
+           preferences_url: str | None = None, to: str | None = None, now: dt.datetime | None = None,
+           archive: bool = False, alternates: tuple | list = (), links: dict | None = None) -> Rendered:
     """Render an edition to HTML, text and a MIME message.
 
     archive=True renders the web archive's page: no unsubscribe or view-in-browser link, pictures
@@ -104,6 +104,7 @@ def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None 
     from .pictures import edition_pictures
 
     unsubscribe_url = unsubscribe_url or f"{settings.base_url}/u/{PREVIEW_TOKEN}"
+    preferences_url = preferences_url or f"{settings.base_url}/p/{PREVIEW_TOKEN}"
     subject = ("[DRAFT] " if edition.draft else "") + edition.title
     sent_by = envelope(settings, edition)
     # Header values first: a control character stops here with its name, before anything is built from it.
@@ -112,6 +113,7 @@ def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None 
     mode = "linked" if archive else settings.privacy.images
     pictures = edition_pictures(settings, edition, mode)
     context = _context(edition, settings, unsubscribe_url)
+    context["preferences_url"] = preferences_url
     context.update(archive=archive, alternates=alternates, links=links or {}, picture_src=pictures.src)
     html_template, text_template = templates_for(settings.templates_dir, settings.locales_dir, edition.language)
     try:

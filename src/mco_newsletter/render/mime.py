@@ -68,18 +68,21 @@ class MessageTemplate:
         tag = self.tag.encode("ascii")
         return b"".join(p.encode(tag, tag) if isinstance(p, Slot) else p for p in self.pieces)
 
-    def fill(self, *, to: str, token: str, list_unsubscribe: str, now: dt.datetime | None = None) -> bytes:
-        """One reader's message: their address, their token, their unsubscribe header."""
-        for name, value in (("To", to), ("List-Unsubscribe", list_unsubscribe)):
+    def fill(self, *, to: str, token: str, list_unsubscribe: str | None, now: dt.datetime | None = None) -> bytes:
+        """One reader's message: their address, their token, their unsubscribe header (None: a message
+        to one person that is not the newsletter, such as a sign-up's confirmation, has none)."""
+        for name, value in (("To", to), ("List-Unsubscribe", list_unsubscribe or "")):
             check_header_value(name, value)
-        head = b"".join((
+        parts = [
             b"To: ", to.encode("utf-8"), CRLF,  # raw UTF-8 for an internationalized address (RFC 6532)
             b"Date: ", _date(now or dt.datetime.now(dt.timezone.utc)), CRLF,
             b"Message-ID: ", make_msgid(domain=self.domain).encode("ascii"), CRLF,
+        ]
+        if list_unsubscribe is not None:
             # "<https…>, <mailto…>": one address per line, so no header line grows past the URL itself.
-            b"List-Unsubscribe: ", list_unsubscribe.replace(", ", ",\r\n ").encode("ascii"), CRLF,
-            b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
-        ))
+            parts += [b"List-Unsubscribe: ", list_unsubscribe.replace(", ", ",\r\n ").encode("ascii"), CRLF,
+                      b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
+        head = b"".join(parts)
         if not self.tag:
             return self.head + head + b"".join(self.pieces)
         # Same length, same safe characters: the token takes the tag's place in the encoded bytes;
@@ -101,12 +104,15 @@ def _date(moment: dt.datetime) -> bytes:
 
 def message_template(*, subject: str, text: str, html: str, language: str, sender_name: str, sender_address: str,
                      reply_to: str, list_id: str, tag: str, pictures: tuple = (),
-                     feedback_id: str = "") -> MessageTemplate:
-    """Encode what every reader's copy of an edition shares; `pictures` (ShownPicture) travel inside it."""
+                     feedback_id: str = "", bulk: bool = True) -> MessageTemplate:
+    """Encode what every reader's copy of an edition shares; `pictures` (ShownPicture) travel inside it.
+    bulk=False: a message to one person (a sign-up's confirmation), without the list's headers."""
     # "=_" never occurs in quoted-printable or base64 output, so the boundary cannot collide with a body.
     boundary = "=_" + secrets.token_hex(16)
     headers = [("Subject", subject), ("From", (sender_name, sender_address)), ("Reply-To", reply_to),
-               ("Content-Language", language), ("List-Id", (sender_name, list_id)), *BULK_HEADERS]
+               ("Content-Language", language)]
+    if bulk:
+        headers += [("List-Id", (sender_name, list_id)), *BULK_HEADERS]
     if feedback_id:
         headers.append(("Feedback-ID", feedback_id))
     headers += [("MIME-Version", "1.0"), ("Content-Type", f'multipart/alternative; boundary="{boundary}"')]

@@ -130,7 +130,10 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
         new, changed, new_tags = [], [], []
         for row in rows:
             key = email_key(row.email)
-            if key not in existing and erased and erasure_hash(erasure_key, key) in erased:
+            # A web sign-up not yet confirmed is not on the list: it neither re-adds an erased address
+            # nor counts as someone who left.
+            pending = key in existing and existing[key][3] == "pending"
+            if (key not in existing or pending) and erased and erasure_hash(erasure_key, key) in erased:
                 report.erased += 1
                 continue
             if key not in existing:
@@ -140,8 +143,8 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
                 continue
             sid, name, language, status = existing[key]
             missing_tags = set(row.tags) - tags_of.get(sid, set())
-            reactivate = status != "active" and resubscribe
-            if status != "active" and not resubscribe:
+            reactivate = status != "active" and (resubscribe or pending)
+            if status != "active" and not reactivate:
                 report.kept_inactive += 1
                 continue
             name_changes = row.name is not None and row.name != name
@@ -151,7 +154,8 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
             changed.append({"name": row.name if name_changes else name, "language": row.language,
                             "reactivate": reactivate, "source": consent_source, "at": at, "id": sid})
             new_tags += [(key, tag) for tag in missing_tags]
-            report.resubscribed += reactivate
+            report.added += pending
+            report.resubscribed += reactivate and not pending
             report.updated += not reactivate
         db.executemany("INSERT INTO subscribers (email, email_key, name, language, status, consent_source,"
                        " consent_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)", new)
@@ -159,6 +163,7 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
                        " status = CASE WHEN :reactivate THEN 'active' ELSE status END,"
                        " consent_source = CASE WHEN :reactivate THEN :source ELSE consent_source END,"
                        " consent_at = CASE WHEN :reactivate THEN :at ELSE consent_at END,"
+                       " consent_version = CASE WHEN :reactivate THEN NULL ELSE consent_version END,"
                        " updated_at = :at WHERE id = :id", changed)
         db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag)"
                        " SELECT id, ? FROM subscribers WHERE email_key = ?", [(t, k) for k, t in new_tags])

@@ -13,7 +13,7 @@ from .csv_import import spreadsheet_safe, subscriber_address
 from .store import Store, Subscriber, email_key
 
 EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
-                  "created_at", "updated_at")
+                  "consent_version", "created_at", "updated_at")
 
 
 def add_subscriber(store: Store, settings: Settings, *, email: str, language: str, tags: tuple[str, ...],
@@ -30,6 +30,11 @@ def add_subscriber(store: Store, settings: Settings, *, email: str, language: st
     hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
     with store.transaction():
         existing = store.get(normalized)
+        if existing is not None and existing.status == "pending":
+            # A web sign-up not yet confirmed: the organisation's own addition takes its place (an erased
+            # address still needs --resubscribe below).
+            store.db.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+            existing = None
         if existing is not None:
             if existing.status == "active":
                 raise NewsletterError(f"{normalized} is already subscribed",

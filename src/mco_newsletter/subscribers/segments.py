@@ -19,6 +19,18 @@ class Segment:
     tags_all: tuple[str, ...] = ()
     exclude_tags: tuple[str, ...] = ()
     description: str = ""
+    # A public segment is a topic readers choose themselves on the sign-up and preferences pages: it is
+    # defined by tags_any alone, choosing it adds the first of them, leaving it removes them all.
+    public: bool = False
+    label: object = None  # Localized: the topic's name as readers see it, per language
+
+    def label_in(self, language: str) -> str:
+        """The topic's name in a reader's language."""
+        return self.label.of(language) if self.label is not None else self.name
+
+    def chosen_by(self, tags) -> bool:
+        """Whether a reader with these tags chose this topic."""
+        return any(tag in tags for tag in self.tags_any)
 
     def where(self) -> tuple[str, list]:
         """An SQL condition on subscribers `s` and its parameters."""
@@ -41,14 +53,24 @@ class Segment:
         return " AND ".join(clauses), params
 
 
-def segment_from_table(name: str, table: dict) -> Segment:
+def segment_from_table(name: str, table: dict, source_language: str = "en") -> Segment:
     """A Segment from its [segments.NAME] table (already validated)."""
+    from ..localized import Localized
+
+    label = table.get("label")
     return Segment(name=name,
                    languages=tuple(table.get("languages", ())),
                    tags_any=tuple(table.get("tags_any", ())),
                    tags_all=tuple(table.get("tags_all", ())),
                    exclude_tags=tuple(table.get("exclude_tags", ())),
-                   description=table.get("description", ""))
+                   description=table.get("description", ""),
+                   public=bool(table.get("public", False)),
+                   label=None if label is None else Localized(label, source_language))
+
+
+def public_topics(segments: dict[str, Segment]) -> list[Segment]:
+    """The segments readers may choose themselves, in the order newsletter.toml gives them."""
+    return [segment for segment in segments.values() if segment.public]
 
 
 def find_segment(segments: dict[str, Segment], name: str) -> Segment:

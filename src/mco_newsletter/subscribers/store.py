@@ -1,4 +1,5 @@
-"""The subscriber store: one SQLite file (WAL, owner-only), schema migrations, and the queries on it."""
+"""The subscriber store: one SQLite file (WAL, owner-only), migrated as it opens (migrations.py), and the queries
+on it."""
 
 from __future__ import annotations
 
@@ -10,147 +11,14 @@ from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
 from ..errors import NewsletterError
+from . import STATUSES  # noqa: F401  (re-exported: the statuses a subscriber may have)
 from .lock_wait import holders, waiting
+from .migrations import MIGRATIONS, migrate  # noqa: F401  (MIGRATIONS re-exported for older imports)
 from .segments import Segment
 
-STATUSES = ("active", "unsubscribed", "bounced", "complained")
 # Writers wait this long for one another (transactions are short; a large import takes seconds).
 # After WAIT_NOTICE_S (lock_wait.py) the person is told who holds the database.
 BUSY_TIMEOUT_S = 30
-
-MIGRATIONS = [
-    # 1: subscribers, their tags, and the keyed hashes of erased addresses.
-    """
-    CREATE TABLE subscribers (
-        id INTEGER PRIMARY KEY,
-        email TEXT NOT NULL,
-        email_key TEXT NOT NULL UNIQUE,
-        name TEXT,
-        language TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'active'
-            CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained')),
-        consent_source TEXT NOT NULL,
-        consent_at TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL
-    );
-    CREATE INDEX subscribers_status_language ON subscribers (status, language);
-    CREATE TABLE subscriber_tags (
-        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
-        tag TEXT NOT NULL,
-        PRIMARY KEY (subscriber_id, tag)
-    ) WITHOUT ROWID;
-    CREATE INDEX subscriber_tags_tag ON subscriber_tags (tag, subscriber_id);
-    CREATE TABLE erased (
-        hash TEXT PRIMARY KEY,
-        erased_at TEXT NOT NULL
-    ) WITHOUT ROWID;
-    """,
-    # 2: the delivery ledger. A campaign sends one issue to one segment; a delivery is one reader's
-    # row in it. Rows name the subscriber by id only: the ledger holds no address.
-    """
-    CREATE TABLE campaigns (
-        id INTEGER PRIMARY KEY,
-        issue_id TEXT NOT NULL,
-        segment TEXT NOT NULL,
-        settings_snapshot TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        UNIQUE (issue_id, segment)
-    );
-    CREATE TABLE deliveries (
-        id INTEGER PRIMARY KEY,
-        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
-        subscriber_id INTEGER NOT NULL,
-        language TEXT NOT NULL,
-        fallback INTEGER NOT NULL DEFAULT 0,
-        state TEXT NOT NULL DEFAULT 'pending'
-            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        provider_id TEXT,
-        updated_at TEXT,
-        UNIQUE (campaign_id, subscriber_id)
-    );
-    CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id);
-    """,
-    # 3: what SendGrid's event webhook reported: each event once, and the last word per ledger row.
-    """
-    CREATE TABLE webhook_events (
-        sg_event_id TEXT PRIMARY KEY,
-        received_at TEXT NOT NULL
-    ) WITHOUT ROWID;
-    ALTER TABLE deliveries ADD COLUMN provider_event TEXT;
-    ALTER TABLE deliveries ADD COLUMN provider_event_at TEXT;
-    """,
-    # 4: ids are never reused (AUTOINCREMENT): an erased reader's old link or a late event for their
-    # ledger row can never reach whoever comes next. Each subscriber gets a random nonce that their
-    # links' MAC covers. Deliveries gain the terminal state `refused` (the server refused the address
-    # for good). The tables are rebuilt keeping every row; `meta` remembers the highest subscriber id
-    # of the old schema, whose links (made without nonce) stay valid for those readers only.
-    """
-    CREATE TABLE subscribers_v4 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        email TEXT NOT NULL,
-        email_key TEXT NOT NULL UNIQUE,
-        name TEXT,
-        language TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'active'
-            CHECK (status IN ('active', 'unsubscribed', 'bounced', 'complained')),
-        consent_source TEXT NOT NULL,
-        consent_at TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        updated_at TEXT NOT NULL,
-        nonce BLOB NOT NULL DEFAULT (randomblob(16))
-    );
-    INSERT INTO subscribers_v4 (id, email, email_key, name, language, status, consent_source, consent_at,
-                                created_at, updated_at)
-        SELECT id, email, email_key, name, language, status, consent_source, consent_at, created_at, updated_at
-        FROM subscribers ORDER BY id;
-    DELETE FROM subscriber_tags WHERE subscriber_id NOT IN (SELECT id FROM subscribers);
-    DROP TABLE subscribers;
-    ALTER TABLE subscribers_v4 RENAME TO subscribers;
-    CREATE INDEX subscribers_status_language ON subscribers (status, language);
-    CREATE TABLE meta (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    ) WITHOUT ROWID;
-    INSERT INTO meta (key, value) SELECT 'legacy_token_max_id', coalesce(max(id), 0) FROM subscribers;
-    CREATE TABLE campaigns_v4 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        issue_id TEXT NOT NULL,
-        segment TEXT NOT NULL,
-        settings_snapshot TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT,
-        UNIQUE (issue_id, segment)
-    );
-    INSERT INTO campaigns_v4 SELECT id, issue_id, segment, settings_snapshot, started_at, finished_at FROM campaigns;
-    CREATE TABLE deliveries_v4 (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
-        subscriber_id INTEGER NOT NULL,
-        language TEXT NOT NULL,
-        fallback INTEGER NOT NULL DEFAULT 0,
-        state TEXT NOT NULL DEFAULT 'pending'
-            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped', 'refused')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        provider_id TEXT,
-        updated_at TEXT,
-        provider_event TEXT,
-        provider_event_at TEXT,
-        UNIQUE (campaign_id, subscriber_id)
-    );
-    INSERT INTO deliveries_v4 SELECT id, campaign_id, subscriber_id, language, fallback, state, attempts,
-        last_error, provider_id, updated_at, provider_event, provider_event_at FROM deliveries ORDER BY id;
-    DROP TABLE deliveries;
-    DROP TABLE campaigns;
-    ALTER TABLE campaigns_v4 RENAME TO campaigns;
-    ALTER TABLE deliveries_v4 RENAME TO deliveries;
-    CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id);
-    """,
-]
 
 
 class Recipient(NamedTuple):
@@ -175,6 +43,7 @@ class Subscriber:
     consent_at: str
     created_at: str
     updated_at: str
+    consent_version: str | None = None  # the version of the consent text a reader confirmed (web sign-up)
 
 
 def now() -> str:
@@ -248,9 +117,11 @@ class Store:
         row = self.db.execute(f"{_SELECT} WHERE s.id = ?", (subscriber_id,)).fetchone()
         return _subscriber(row) if row else None
 
-    def subscribers(self, segment: Segment | None = None) -> Iterator[Subscriber]:
-        """Every subscriber (or the active ones of a segment), in id order, streamed."""
+    def subscribers(self, segment: Segment | None = None, status: str | None = None) -> Iterator[Subscriber]:
+        """Every subscriber (or the active ones of a segment, or those of one status), in id order, streamed."""
         where, params = segment.where() if segment else ("1", [])
+        if status is not None:
+            where, params = f"{where} AND s.status = ?", [*params, status]
         cursor = self.db.execute(f"{_SELECT} WHERE {where} ORDER BY s.id", params)
         for row in cursor:
             yield _subscriber(row)
@@ -272,16 +143,17 @@ class Store:
         return dict(rows.fetchall())
 
     def add(self, *, email: str, name: str | None, language: str, tags: tuple[str, ...],
-            consent_source: str, at: str | None = None) -> int:
-        """Insert a new active subscriber; return its id."""
+            consent_source: str, at: str | None = None, status: str = "active") -> int:
+        """Insert a new subscriber (active unless told otherwise); return its id."""
         at = at or now()
         cursor = self.db.execute(
             "INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
-            " created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)",
-            (email, email_key(email), name, language, consent_source, at, at, at))
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (email, email_key(email), name, language, status, consent_source, at, at, at))
         subscriber_id = cursor.lastrowid
-        self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",
-                            [(subscriber_id, tag) for tag in tags])
+        if tags:
+            self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",
+                                [(subscriber_id, tag) for tag in tags])
         return subscriber_id
 
     def set_status(self, subscriber_id: int, status: str) -> bool:
@@ -299,7 +171,8 @@ class Store:
         """Delete the subscriber and their tags; keep only the keyed hash of the address (the ledger
         forgets its rows of them in the same transaction: Ledger.forget)."""
         if subscriber_id is not None:
-            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))
+            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))  # its sign-up request too
+        self.db.execute("DELETE FROM mail_log WHERE hash = ?", (erasure_hash,))
         self.db.execute("INSERT OR IGNORE INTO erased (hash, erased_at) VALUES (?, ?)", (erasure_hash, now()))
 
     def forget_erasure(self, erasure_hash: str) -> None:
@@ -320,7 +193,7 @@ class Store:
         """A reader who left asks to receive the digest again; True when the status changed."""
         at = now()
         cursor = self.db.execute("UPDATE subscribers SET status = 'active', consent_source = ?, consent_at = ?,"
-                                 " updated_at = ? WHERE id = ? AND status != 'active'",
+                                 " consent_version = NULL, updated_at = ? WHERE id = ? AND status != 'active'",
                                  (consent_source, at, at, subscriber_id))
         return cursor.rowcount > 0
 
@@ -348,7 +221,8 @@ class Store:
 
 _SELECT = ("SELECT s.id, s.email, s.name, s.language,"
            " (SELECT group_concat(t.tag, char(31)) FROM subscriber_tags t WHERE t.subscriber_id = s.id),"
-           " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at FROM subscribers s")
+           " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at, s.consent_version"
+           " FROM subscribers s")
 
 
 def _subscriber(row) -> Subscriber:
@@ -382,12 +256,25 @@ def open_store(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S,
             connection.execute(f"PRAGMA synchronous = {'FULL' if durable_commits else 'NORMAL'}")
             # Deleted rows are overwritten, not left in free pages: erasure means erasure.
             connection.execute("PRAGMA secure_delete = ON")
-            _migrate(connection)
+            migrate(connection)
     except sqlite3.Error as exc:
         if connection is not None:
             connection.close()
         raise _database_error(exc, path) from None
     return Store(connection, path, on_wait)
+
+
+def open_reader(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Store:
+    """A second, read-only connection to a database open_store has prepared: in WAL mode it reads while a
+    writer commits, so that a thread that only looks never waits for another's transaction."""
+    from urllib.parse import quote
+
+    try:
+        connection = sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=busy_timeout,
+                                     isolation_level=None, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise _database_error(exc, path) from None
+    return Store(connection, path)
 
 
 def _database_error(exc: sqlite3.Error, path: Path) -> NewsletterError:
@@ -396,34 +283,3 @@ def _database_error(exc: sqlite3.Error, path: Path) -> NewsletterError:
     name = getattr(exc, "sqlite_errorname", "")
     locked = name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in str(exc)
     return database_error(exc, path, holders(path) if locked else None)
-
-
-def _migrate(connection: sqlite3.Connection) -> None:
-    version = connection.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
-        raise NewsletterError(f"the subscriber database has schema version {version}, newer than this tool knows",
-                              hint="upgrade mco-newsletter")
-    if version == len(MIGRATIONS):
-        connection.execute("PRAGMA foreign_keys = ON")
-        return
-    # Rebuilding a table drops the old one: with foreign keys on, that would delete every row that
-    # refers to it (subscriber tags). They are off during migrations (the pragma cannot change inside
-    # a transaction) and checked before the commit.
-    connection.execute("PRAGMA foreign_keys = OFF")
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        # Another process may have migrated while we waited for the lock.
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in filter(str.strip, script.split(";")):
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {number}")
-        broken = connection.execute("PRAGMA foreign_key_check").fetchone()
-        if broken:
-            raise NewsletterError(f"migrating the subscriber database broke a reference in {broken[0]}",
-                                  hint="nothing was changed; please report this")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-    connection.execute("PRAGMA foreign_keys = ON")

@@ -29,7 +29,11 @@ SECRET_ENV = "MCO_NEWSLETTER_SECRET"
 SECRET_FILE = "unsubscribe.key"
 ERASURE_ENV = "MCO_NEWSLETTER_ERASURE_KEY"
 ERASURE_FILE = "erasure.key"
-UNSUBSCRIBE = 1  # the purpose byte of unsubscribe links; later purposes (preferences, confirmation) take 2, 3, …
+# The purpose byte. The unsubscribe and preferences pages share the reader's one link token: they sit
+# side by side in every email, so whoever holds one holds the other (docs/web.md). A sign-up's
+# confirmation link has its own purpose, bound to the request's nonce, not the subscriber's.
+UNSUBSCRIBE = 1
+CONFIRM = 2
 _DOMAIN = b"mco-newsletter reader token v2\x00"
 _MAC_BYTES = 18
 TOKEN_LENGTH = 36  # base64url of 1 + 8 + 18 bytes

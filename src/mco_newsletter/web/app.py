@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from ..config import Settings
 from ..errors import NewsletterError
-from .pages import mask_address, render_page, security_headers
+from .pages import browser_language, mask_address, render_page, security_headers
 from .review_routes import review_routes
 
 log = logging.getLogger("mco_newsletter.web")
@@ -99,11 +99,8 @@ def plain(text: str, status: int) -> PlainTextResponse:
 
 def not_found(site: Site, request: Request) -> HTMLResponse:
     """The one answer for every token that leads nowhere, in the language the browser prefers."""
-    from babel import negotiate_locale
-
-    wanted = [part.split(";")[0].strip().replace("-", "_")
-              for part in request.headers.get("accept-language", "")[:500].split(",") if part.strip()]
-    language = negotiate_locale(wanted, site.settings.languages) or site.settings.source_language
+    language = browser_language(request.headers.get("accept-language", ""), site.settings.languages,
+                                site.settings.source_language)
     return page(site, "not_found.html.j2", language, status=404)
 
 
@@ -217,11 +214,14 @@ def create_app(settings: Settings) -> Starlette:
     async def failed(request: Request, exc) -> Response:
         return plain("Internal error", 500)
 
+    from .signup import reader_routes
+
     site = Site(settings)
     app = Starlette(routes=[
         Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
         *review_routes(settings),
+        *reader_routes(site),  # sign-up, confirmation and preferences (web/signup.py, web/preferences.py)
     ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed})
     app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
     app.state.site = site

@@ -45,3 +45,12 @@ def mask_address(email: str) -> str:
     """An address as a page may show it to whoever holds the link (emails get forwarded): a•••@example.org."""
     local, _, domain = email.rpartition("@")
     return f"{local[:1]}\u2022\u2022\u2022@{domain}"
+
+
+def browser_language(accept_language: str, languages, default: str) -> str:
+    """The configured language the browser prefers most (its Accept-Language header), else `default`."""
+    from babel import negotiate_locale
+
+    wanted = [part.split(";")[0].strip().replace("-", "_")
+              for part in accept_language[:500].split(",") if part.strip()]
+    return negotiate_locale(wanted, languages) or default

@@ -47,7 +47,8 @@ class OutboxBackend:
             for recipient in recipients:
                 if report.stop.is_set():
                     break
-                name = message_name(campaign_id, recipient.row_id) if recipient.row_id else self._test_name(edition)
+                name = (message_name(campaign_id, recipient.row_id) if recipient.row_id and edition.bulk
+                        else self._test_name(edition))
                 self._write(name, personal_message(edition, recipient.email, recipient.token, at))
                 done.append((recipient.row_id, name))
         except OSError as exc:
@@ -75,8 +76,10 @@ class OutboxBackend:
 
     @staticmethod
     def _test_name(edition: PreparedEdition) -> str:
+        # A test send, or a message to one person that is not the newsletter (named by its kind: signup-confirm, …).
         stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
-        return f"test.{edition.issue_id}.{edition.language}.{stamp}.{secrets.token_hex(4)}{SUFFIX}"
+        kind = "test." if edition.bulk else ""
+        return f"{kind}{edition.issue_id}.{edition.language}.{stamp}.{secrets.token_hex(6)}{SUFFIX}"
 
     def close(self) -> None:
         pass

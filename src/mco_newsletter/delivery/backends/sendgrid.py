@@ -44,12 +44,12 @@ def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign
         "reply_to": {"email": edition.reply_to},
         "subject": edition.subject,
         "content": [{"type": "text/plain", "value": edition.text}, {"type": "text/html", "value": edition.html}],
-        "headers": {"Content-Language": edition.language, "List-Id": f"{edition.sender_name} <{edition.list_id}>"},
+        "headers": {"Content-Language": edition.language},
         "personalizations": [{
             "to": [{"email": recipient.email}],
             "substitutions": {edition.tag: recipient.token},
-            "headers": {"List-Unsubscribe": list_unsubscribe(edition, recipient.token),
-                        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"},
+            **({"headers": {"List-Unsubscribe": list_unsubscribe(edition, recipient.token),
+                            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}} if edition.bulk else {}),
             "custom_args": {"campaign": str(campaign_id), "delivery": str(recipient.row_id)},
         } for recipient in recipients],
         "categories": [edition.issue_id, edition.language],
@@ -61,7 +61,8 @@ def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign
         "mail_settings": {"sandbox_mode": {"enable": settings.sandbox_mode}},
     }
     template = edition.template
-    body["headers"].update({name: value for name, value in BULK_HEADERS})
+    if edition.bulk:  # a sign-up's confirmation goes to one person: not the list's mail
+        body["headers"].update({"List-Id": f"{edition.sender_name} <{edition.list_id}>", **dict(BULK_HEADERS)})
     if template.feedback_id:
         body["headers"]["Feedback-ID"] = template.feedback_id
     if template.pictures:

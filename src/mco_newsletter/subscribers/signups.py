@@ -1,0 +1,215 @@
+"""Web sign-up with double opt-in: the request, its confirmation, the per-address mail limit, and the purge.
+
+A sign-up never tells the form's user anything about the address: every state leads to the same
+answer, and at most one email. A new address (or an erased one: it is the person's own new consent)
+becomes a `pending` subscriber, in no segment; a reader who left keeps their status. Either way
+the request (language, name, topics) waits in `signup_requests` until the reader confirms through the
+link in the confirmation email, or it expires and is purged. An active reader gets a notice instead.
+Each function works inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Iterable
+
+from .segments import Segment
+from .store import Store, email_key
+
+MAIL_INTERVAL_S = 3600  # at most one sign-up email (confirmation or notice) per address per hour
+PENDING_SOURCE = "web sign-up, not yet confirmed"
+CONFIRMED_SOURCE = "web sign-up, confirmed by email"
+CONFIRM_MAIL, NOTICE_MAIL, ACCESS_MAIL = "signup-confirm", "signup-notice", "subject-access"
+# The mail log's kinds: confirmation and notice share one limit; subject access has its own.
+LIMIT_KIND = {CONFIRM_MAIL: "signup", NOTICE_MAIL: "signup", ACCESS_MAIL: "access"}
+
+
+@dataclass(frozen=True)
+class SignupForm:
+    """What the form asked for, checked: a normalized address, a known language, public topic names."""
+
+    email: str
+    language: str
+    name: str | None
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Mail:
+    """An email one reader is due: which kind, to whom, in which language, with the token of its link."""
+
+    kind: str
+    subscriber_id: int
+    email: str
+    language: str
+    token: str
+    address_hash: str
+
+    @property
+    def limit_key(self) -> tuple[str, str]:
+        """What the one-an-hour limit counts: the address (by its hash) and the kind's limit."""
+        return self.address_hash, LIMIT_KIND[self.kind]
+
+
+@dataclass(frozen=True)
+class Request:
+    """A sign-up waiting for its confirmation (or confirmed, until it expires)."""
+
+    subscriber_id: int
+    language: str
+    name: str | None
+    topics: tuple[str, ...]
+    nonce: bytes
+    requested_at: str
+    expires_at: str
+    confirmed_at: str | None
+
+    def expired(self, at: dt.datetime) -> bool:
+        return self.expires_at <= stamp(at)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """The unsubscribe secret (link tokens) and the erasure key (hashes of addresses)."""
+
+    secret: bytes
+    erasure: bytes
+
+    def address_hash(self, email: str) -> str:
+        from .tokens import erasure_hash
+
+        return erasure_hash(self.erasure, email_key(email))
+
+
+def stamp(at: dt.datetime) -> str:
+    """A moment as the store keeps it (UTC, ISO 8601, whole seconds)."""
+    return at.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: int, at: dt.datetime,
+                   held_back: set = frozenset()) -> Mail | None:
+    """Record a sign-up; the email it is due, or None when the address had one within the hour
+    (or has one on its way: `held_back` holds their Mail.limit_key)."""
+    from .tokens import CONFIRM, UNSUBSCRIBE, make_token
+
+    hashed = keys.address_hash(form.email)
+    quiet = not mail_due(store, hashed, CONFIRM_MAIL, at, held_back)
+    row = store.db.execute("SELECT id, email, language, status, nonce FROM subscribers WHERE email_key = ?",
+                           (email_key(form.email),)).fetchone()
+    if row is not None and row[3] == "active":
+        # Nothing changes for a reader who is on the list; they hear that someone asked.
+        subscriber_id, email, language, _, nonce = row
+        return None if quiet else Mail(NOTICE_MAIL, subscriber_id, email, language,
+                                       make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE), hashed)
+    when = stamp(at)
+    if row is None:
+        subscriber_id = store.add(email=form.email, name=None, language=form.language, tags=(),
+                                  consent_source=PENDING_SOURCE, at=when, status="pending")
+        email = form.email
+    else:
+        subscriber_id, email = row[0], row[1]
+        if row[3] == "pending":
+            store.db.execute("UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?",
+                             (form.language, when, subscriber_id))
+    earlier = request_of(store, subscriber_id) if row is not None else None
+    # A live request keeps its nonce, so the link already sent stays good; a new one gets a fresh nonce.
+    live = earlier is not None and earlier.confirmed_at is None and not earlier.expired(at)
+    nonce = earlier.nonce if live else secrets.token_bytes(16)
+    store.db.execute(
+        "INSERT OR REPLACE INTO signup_requests (subscriber_id, language, name, topics, nonce, requested_at,"
+        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (subscriber_id, form.language, form.name, json.dumps(list(form.topics)), nonce, when,
+         stamp(at + dt.timedelta(days=confirm_days))))
+    if quiet:
+        return None
+    return Mail(CONFIRM_MAIL, subscriber_id, email, form.language,
+                make_token(keys.secret, subscriber_id, nonce, CONFIRM), hashed)
+
+
+def request_of(store: Store, subscriber_id: int) -> Request | None:
+    """The subscriber's sign-up request, or None."""
+    row = store.db.execute("SELECT subscriber_id, language, name, topics, nonce, requested_at, expires_at,"
+                           " confirmed_at FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,)).fetchone()
+    if row is None:
+        return None
+    return Request(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:])
+
+
+def request_nonce(store: Store, subscriber_id: int) -> bytes | None:
+    """What a confirmation link is bound to: the request's nonce (None: no request)."""
+    row = store.db.execute("SELECT nonce FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,)).fetchone()
+    return row[0] if row else None
+
+
+def confirm(store: Store, subscriber_id: int, *, topics: list[Segment], consent_version: str, keys: Keys,
+            at: dt.datetime) -> str:
+    """Make the request's reader active in its language and topics, with the consent record.
+    Returns "confirmed", "already" (confirmed before), "expired" or "missing"."""
+    from .preferences import set_topics
+
+    request = request_of(store, subscriber_id)
+    email = store.email_of(subscriber_id)
+    if request is None or email is None:
+        return "missing"
+    if request.confirmed_at is not None:
+        return "already"
+    if request.expired(at):
+        return "expired"
+    when = stamp(at)
+    store.db.execute(
+        "UPDATE subscribers SET status = 'active', language = ?, name = coalesce(?, name), consent_source = ?,"
+        " consent_version = ?, consent_at = ?, updated_at = ? WHERE id = ?",
+        (request.language, request.name, CONFIRMED_SOURCE, consent_version, when, when, subscriber_id))
+    set_topics(store, subscriber_id, set(request.topics), topics)
+    # The request is kept (without its choices) until it expires, so that the link answers "confirmed".
+    store.db.execute("UPDATE signup_requests SET confirmed_at = ?, name = NULL, topics = '[]'"
+                     " WHERE subscriber_id = ?", (when, subscriber_id))
+    store.forget_erasure(keys.address_hash(email))  # their own new consent: they may be held again
+    return "confirmed"
+
+
+def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datetime,
+                   held_back: set = frozenset()) -> Mail | None:
+    """The subject-access email a reader asked for on their preferences page (to their own address), or None
+    when one went out within the hour or is on its way."""
+    from .tokens import UNSUBSCRIBE, make_token
+
+    row = store.db.execute("SELECT email, language, nonce FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+    if row is None:
+        return None
+    email, language, nonce = row
+    hashed = keys.address_hash(email)
+    if not mail_due(store, hashed, ACCESS_MAIL, at, held_back):
+        return None
+    return Mail(ACCESS_MAIL, subscriber_id, email, language, make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE),
+                hashed)
+
+
+def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime, held_back: set = frozenset()) -> bool:
+    """Whether an email of this kind may go to the address: none within the hour, none on its way."""
+    limit = LIMIT_KIND[kind]
+    if (address_hash, limit) in held_back:
+        return False
+    row = store.db.execute("SELECT sent_at FROM mail_log WHERE hash = ? AND kind = ?", (address_hash, limit)).fetchone()
+    return row is None or row[0] <= at.timestamp() - MAIL_INTERVAL_S
+
+
+def log_mail(store: Store, sent: Iterable[tuple[str, str]], at: dt.datetime) -> None:
+    """Note that emails went out: (address hash, kind) pairs."""
+    store.db.executemany("INSERT OR REPLACE INTO mail_log (hash, kind, sent_at) VALUES (?, ?, ?)",
+                         [(hashed, LIMIT_KIND[kind], int(at.timestamp())) for hashed, kind in sent])
+
+
+def purge_expired(store: Store, at: dt.datetime) -> int:
+    """Delete pending subscribers whose request expired (or who have none), expired requests, and mail log
+    entries older than the limit; return how many pending subscribers were deleted."""
+    when = stamp(at)
+    cursor = store.db.execute(
+        "DELETE FROM subscribers WHERE status = 'pending' AND id NOT IN"
+        " (SELECT subscriber_id FROM signup_requests WHERE expires_at > ?)", (when,))
+    store.db.execute("DELETE FROM signup_requests WHERE expires_at <= ?", (when,))
+    store.db.execute("DELETE FROM mail_log WHERE sent_at <= ?", (int(at.timestamp()) - MAIL_INTERVAL_S,))
+    return cursor.rowcount

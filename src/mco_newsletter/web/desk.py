@@ -1,0 +1,87 @@
+"""One writer for the reader pages: their short transactions, committed together.
+
+Every commit is synced to disk (the subscriber store's promise), and a sync costs milliseconds: one
+transaction per sign-up would cap the server at a few hundred a second. The desk runs whatever
+requests are waiting in one transaction, each inside a savepoint of its own (one that fails is rolled
+back alone), commits once, and only then answers each of them: nothing is answered before it is on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from concurrent.futures import Future
+from queue import Empty, SimpleQueue
+from typing import Callable, TypeVar
+
+from ..subscribers.store import Store
+
+T = TypeVar("T")
+MAX_BATCH = 256
+log = logging.getLogger("mco_newsletter.web")
+
+
+class Desk:
+    """Runs work(store) calls in the site's store, a batch at a time, in a thread of its own."""
+
+    def __init__(self, site):
+        self.site = site
+        self.queue: SimpleQueue = SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="desk", daemon=True)
+        self.thread.start()
+
+    def submit(self, work: Callable[[Store], T]) -> Future:
+        """Queue work; its Future holds the result once the transaction that ran it is committed."""
+        future: Future = Future()
+        self.queue.put((work, future))
+        return future
+
+    async def do(self, work: Callable[[Store], T]) -> T:
+        """Run work and wait (without blocking the event loop) until it is committed."""
+        return await asyncio.wrap_future(self.submit(work))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self.queue.get_nowait()
+                except Empty:
+                    break
+                if item is None:
+                    self.queue.put(None)  # stop after this batch
+                    break
+                batch.append(item)
+            self._commit(batch)
+
+    def _commit(self, batch: list) -> None:
+        store = self.site.store
+        outcomes = []
+        try:
+            with self.site.lock, store.transaction():
+                for work, future in batch:
+                    store.db.execute("SAVEPOINT work")
+                    try:
+                        outcomes.append((future, work(store), None))
+                    except Exception as exc:  # noqa: BLE001 — handed to the request that asked
+                        store.db.execute("ROLLBACK TO work")
+                        outcomes.append((future, None, exc))
+                    store.db.execute("RELEASE work")
+        except BaseException as exc:  # noqa: BLE001 — the commit failed: none of the batch holds
+            log.error("a write to the subscriber database failed: %s", type(exc).__name__)
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for future, value, exc in outcomes:
+            if exc is None:
+                future.set_result(value)
+            else:
+                future.set_exception(exc)

@@ -1,0 +1,114 @@
+"""/p/<token>: the reader's own page. Change the language (the next issue comes in it) and the public topics,
+unsubscribe or come back, see what is held, and have the full record sent to the address itself.
+
+The link is the reader's unsubscribe token (the two links sit side by side in every email, so whoever
+holds one holds the other; docs/web.md). Emails are forwarded: whoever holds the link sees the address
+and the name only masked, and what they can change anyway; the full record goes only to the address.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..subscribers.preferences import HeldRecord, change, chosen_topics
+from ..subscribers.signups import request_access
+from .app import MAX_FORM_BYTES, TooLarge, not_found, plain, read_body
+from .pages import mask_address
+from .signup import first, native_name, utc_now
+
+PREFERENCES_SOURCE = "asked again through their preferences page"
+
+
+def mask_name(name: str | None) -> str | None:
+    """A name as the page may show it to whoever holds the link: its first letter."""
+    return f"{name.strip()[:1]}\u2022\u2022\u2022" if name and name.strip() else None
+
+
+def record_context(settings, record: HeldRecord, language: str) -> dict:
+    """What the subject-access email shows (templates/mail/subject-access.txt.j2): everything held."""
+    from ..subscribers.segments import public_topics
+
+    subscriber = record.subscriber
+    topics = public_topics(settings.segments)
+    return {"record": subscriber, "language_name": native_name(subscriber.language),
+            "topic_labels": [topic.label_in(language) for topic in topics if topic.chosen_by(subscriber.tags)],
+            "request": record.request, "request_language": native_name(record.request.language)
+            if record.request else "", "deliveries": record.deliveries}
+
+
+class Preferences:
+    """The preferences page's GET and its four POST actions: save, unsubscribe, resubscribe, access."""
+
+    def __init__(self, pages):
+        self.pages = pages
+        self.site = pages.site
+
+    def reader(self, token: str):
+        from ..subscribers.tokens import read_token
+
+        site = self.site
+        with site.lock:
+            subscriber_id = read_token(site.secret, token, nonce_of=site.store.nonce)
+            return None if subscriber_id is None else site.store.by_id(subscriber_id)
+
+    async def handle(self, request: Request) -> Response:
+        token = request.path_params["token"]
+        reader = await run_in_threadpool(self.reader, token)
+        if reader is None:
+            return not_found(self.site, request)
+        notice = None
+        if request.method == "POST":
+            try:
+                form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"),
+                                keep_blank_values=True, max_num_fields=100)
+            except TooLarge:
+                return plain("Request too large", 413)
+            notice = await self.act(reader, first(form, "action"), form)
+            reader = await run_in_threadpool(self.reader, token)
+            if reader is None:  # erased in the meantime
+                return not_found(self.site, request)
+        chosen = chosen_topics(reader.tags, self.pages.topics)
+        return self.pages.page("preferences.html.j2", reader.language, reader=reader, notice=notice,
+                               email=mask_address(reader.email), name_shown=mask_name(reader.name), chosen=chosen,
+                               labels=[t.label_in(reader.language) for t in self.pages.topics if t.name in chosen])
+
+    async def act(self, reader, action: str, form: dict) -> str | None:
+        """Do what the button asked; the notice the page then shows (None: nothing was asked)."""
+        pages = self.pages
+        if action == "save":
+            language = first(form, "language")
+            chosen = {topic.name for topic in pages.topics if topic.name in form.get("topics", [])}
+            await pages.desk.do(partial(change, subscriber_id=reader.id, chosen=chosen, topics=pages.topics,
+                                        language=language if language in self.site.settings.languages
+                                        else reader.language))
+            return "saved"
+        if action == "unsubscribe":
+            await pages.desk.do(partial(_unsubscribe, subscriber_id=reader.id))
+            return "unsubscribed"
+        if action == "resubscribe":
+            await pages.desk.do(lambda store: store.resubscribe(reader.id, PREFERENCES_SOURCE))
+            return "resubscribed"
+        if action == "access":
+            await pages.mail.send_after(partial(request_access, subscriber_id=reader.id, keys=pages.keys,
+                                                at=utc_now()))
+            return "access"
+        return None
+
+
+def _unsubscribe(store, *, subscriber_id: int) -> None:
+    # Only an active reader becomes unsubscribed: a bounce or complaint stays what it is.
+    from ..subscribers.store import now
+
+    store.db.execute("UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ? AND status = 'active'",
+                     (now(), subscriber_id))
+
+
+def preference_routes(pages) -> list[Route]:
+    """The preferences page's route."""
+    return [Route("/p/{token}", Preferences(pages).handle, methods=["GET", "POST"])]

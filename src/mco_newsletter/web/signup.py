@@ -1,0 +1,248 @@
+"""Sign-up with double opt-in: /subscribe (the browser's language) and /subscribe/<lang>, the form's POST (also
+from a plain HTML form embedded elsewhere, docs/web.md), and /confirm/<token> with its one Confirm button.
+
+Every sign-up that passes the form's checks gets the same "check your inbox" page, whatever the
+address's state, rendered once per language: the form never tells whether someone is on the list.
+A GET never changes anything; only the Confirm button's POST confirms, so that link scanners that
+follow every link in an email confirm nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from functools import lru_cache, partial
+from pathlib import Path
+from urllib.parse import parse_qs
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from ..control_characters import CONTROL_RE
+from ..render.locale import catalog_path
+from ..subscribers.segments import public_topics
+from ..subscribers.signups import Keys, SignupForm, confirm, request_of, request_nonce, request_signup, purge_expired
+from .app import MAX_FORM_BYTES, TooLarge, not_found, page, plain, read_body
+from .pages import browser_language, mask_address, security_headers
+
+MAX_EMAIL = 254
+MAX_NAME = 200
+CONSENT_TEMPLATE = "pages/consent.html.j2"
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@lru_cache(maxsize=16)
+def native_name(code: str) -> str:
+    """A language's name in itself (Deutsch, русский → Русский), or its code when babel does not know it."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        name = Locale.parse(code).get_display_name(code) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+    return name[:1].upper() + name[1:]
+
+
+def consent_version(settings) -> str:
+    """The version of the consent text: the first 8 hex digits of SHA-256 over its source words (the msgid in
+    templates/pages/consent.html.j2). Changing the words makes a new version; translations follow them."""
+    path = settings.templates_dir / CONSENT_TEMPLATE
+    return _consent_version(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _consent_version(path: Path, mtime_ns: int) -> str:
+    from jinja2.ext import babel_extract
+
+    with path.open("rb") as handle:
+        found = babel_extract(handle, ("_", "gettext"), [], {"trim_blocks": "true", "lstrip_blocks": "true"})
+        words = [part for _, _, message, _ in found for part in ((message,) if isinstance(message, str) else message)
+                 if isinstance(part, str)]
+    return hashlib.sha256("\x00".join(words).encode("utf-8")).hexdigest()[:8]
+
+
+def reader_context(settings) -> dict:
+    """What every reader page may show besides its own values: the topics, the languages, the consent version."""
+    return {"topics": public_topics(settings.segments), "native_name": native_name, "languages": settings.languages,
+            "consent_version": consent_version(settings)}
+
+
+def sample_renders(settings, language: str):
+    """The reader pages and emails rendered with sample values, for `check` (template_check.py): a template
+    edited into an error is found there, not by a reader."""
+    from ..subscribers.preferences import HeldRecord
+    from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, NOTICE_MAIL, Request
+    from ..subscribers.store import Subscriber
+    from .pages import render_page
+    from .preferences import record_context
+    from .reader_mail import prepare_mail
+
+    at = "2024-01-31T12:00:00+00:00"
+    reader = Subscriber(1, "reader@example.org", "A name", language, ("courts",), "active", "web sign-up", at, at, at,
+                        "0123abcd")
+    request = Request(1, language, None, ("courts",), b"", at, at, None)
+    masked = {"email": "r\u2022\u2022\u2022@example.org"}
+    pages = {
+        "subscribe.html.j2": {"switch": "", "values": {"email": "reader@"}, "error": "invalid"},
+        "check_inbox.html.j2": {}, "too_many.html.j2": {}, "expired.html.j2": {},
+        "confirm.html.j2": {**masked, "request": request, "labels": ["A topic"]},
+        "confirmed.html.j2": masked,
+        "preferences.html.j2": {**masked, "reader": reader, "notice": "saved", "name_shown": "A\u2022\u2022\u2022",
+                                "chosen": ["courts"], "labels": ["A topic"]},
+    }
+    for name, context in pages.items():
+        if (settings.templates_dir / "pages" / name).is_file():
+            yield lambda name=name, context=context: render_page(settings, name, language, **reader_context(settings),
+                                                                 **context)
+    record = record_context(settings, HeldRecord(reader, request, (("2024-05", "sent", at),)), language)
+    for kind, context in ((CONFIRM_MAIL, {"valid_until": "31 January 2024"}), (NOTICE_MAIL, {}), (ACCESS_MAIL, record)):
+        if (settings.templates_dir / "mail" / f"{kind}.txt.j2").is_file():
+            yield lambda kind=kind, context=context: prepare_mail(settings, kind, language, **context)
+
+
+def first(form: dict, key: str) -> str:
+    return form.get(key, [""])[0]
+
+
+def clean_name(value: str) -> str | None:
+    """A name as given, on one line, without control characters, at most MAX_NAME characters."""
+    return " ".join(CONTROL_RE.sub(" ", value).split())[:MAX_NAME] or None
+
+
+class ReaderPages:
+    """What the reader pages share: the site, one writer (desk), the mail worker and the per-client limit."""
+
+    def __init__(self, site):
+        from ..subscribers.tokens import erasure_key
+        from .client_limit import ClientLimit
+        from .desk import Desk
+        from .reader_mail import ReaderMail
+
+        self.site = site
+        self.settings = site.settings
+        self.keys = Keys(site.secret, erasure_key(self.settings.private_dir))
+        self.topics = public_topics(self.settings.segments)
+        self.desk = Desk(site)
+        self.mail = ReaderMail(site, self.desk)
+        self.clients = ClientLimit(self.settings.signup.client_limit)
+        self.answers: dict = {}
+        self.desk.submit(lambda store: purge_expired(store, utc_now())).result()  # every start purges
+
+    def page(self, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
+        return page(self.site, template, language, status, **reader_context(self.settings), **context)
+
+    def check_inbox(self, language: str) -> HTMLResponse:
+        """The one answer to every sign-up, rendered once per language (and again, within a second, when its
+        words change)."""
+        cached = self.answers.get(language)
+        if cached is None or time.monotonic() - cached[0] > 1.0:
+            po = catalog_path(self.settings.locales_dir, language)
+            version = po.stat().st_mtime_ns if po.is_file() else 0
+            if cached is None or cached[1] != version:
+                html = self.page("check_inbox.html.j2", language).body
+                cached = (0.0, version, html, security_headers(html.decode("utf-8")))
+            cached = self.answers[language] = (time.monotonic(), *cached[1:])
+        return HTMLResponse(cached[2], headers=cached[3])
+
+    async def form(self, request: Request) -> Response:
+        """GET /subscribe: the form in the browser's language; POST: a sign-up."""
+        language = browser_language(request.headers.get("accept-language", ""), self.settings.languages,
+                                    self.settings.source_language)
+        if request.method == "POST":
+            return await self.sign_up(request, language, switch="subscribe/")
+        return self.page("subscribe.html.j2", language, switch="subscribe/", values={}, error=None)
+
+    async def form_in(self, request: Request) -> Response:
+        """GET /subscribe/<lang>: the form in that language; POST: a sign-up."""
+        language = request.path_params["language"]
+        if language not in self.settings.languages:
+            return not_found(self.site, request)
+        if request.method == "POST":
+            return await self.sign_up(request, language, switch="")
+        return self.page("subscribe.html.j2", language, switch="", values={}, error=None)
+
+    async def sign_up(self, request: Request, language: str, *, switch: str) -> Response:
+        """A sign-up: `switch` is how the form page's language links start from the path it was posted to."""
+        from ..subscribers.csv_import import subscriber_address
+
+        try:
+            form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"),
+                            keep_blank_values=True, max_num_fields=100)
+        except TooLarge:
+            return plain("Request too large", 413)
+        if first(form, "language") in self.settings.languages:
+            language = first(form, "language")
+        if not self.clients.allow(request.client.host if request.client else ""):
+            return self.page("too_many.html.j2", language, status=429)
+        if first(form, "website"):
+            return self.check_inbox(language)  # the honeypot: only bots fill a field nobody sees
+        given = first(form, "email").strip()
+        email, problem = subscriber_address(given) if given and len(given) <= MAX_EMAIL else (given, "invalid")
+        if problem:
+            values = {"email": given[:MAX_EMAIL], "name": first(form, "name")[:MAX_NAME],
+                      "topics": form.get("topics", [])}
+            return self.page("subscribe.html.j2", language, status=400, switch=switch, values=values,
+                             error="missing" if not given else "invalid")
+        chosen = tuple(topic.name for topic in self.topics if topic.name in form.get("topics", []))
+        signup = SignupForm(email, language, clean_name(first(form, "name")), chosen)
+        await self.mail.send_after(partial(request_signup, form=signup, keys=self.keys, at=utc_now(),
+                                           confirm_days=self.settings.signup.confirm_days))
+        return self.check_inbox(language)
+
+    def _find_request(self, token: str):
+        from ..subscribers.tokens import CONFIRM, read_token
+
+        site = self.site
+        with site.lock:
+            subscriber_id = read_token(site.secret, token, nonce_of=partial(request_nonce, site.store),
+                                       purpose=CONFIRM)
+            if subscriber_id is None:
+                return None
+            subscriber, request = site.store.by_id(subscriber_id), request_of(site.store, subscriber_id)
+        return None if subscriber is None or request is None else (subscriber, request)
+
+    async def confirmation(self, request: Request) -> Response:
+        """GET /confirm/<token>: what will happen, and one Confirm button; its POST confirms."""
+        found = await run_in_threadpool(self._find_request, request.path_params["token"])
+        if found is None:
+            return not_found(self.site, request)
+        subscriber, signup = found
+        language = signup.language
+        shown = mask_address(subscriber.email)
+        outcome = "already" if signup.confirmed_at else "expired" if signup.expired(utc_now()) else "open"
+        if request.method == "POST" and outcome == "open":
+            try:
+                form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
+            except TooLarge:
+                return plain("Request too large", 413)
+            if form.get("confirm") == ["yes"]:
+                outcome = await self.desk.do(partial(
+                    confirm, subscriber_id=subscriber.id, topics=self.topics, keys=self.keys, at=utc_now(),
+                    consent_version=consent_version(self.settings)))
+        if outcome in ("confirmed", "already"):
+            return self.page("confirmed.html.j2", language, email=shown)
+        if outcome == "expired":
+            return self.page("expired.html.j2", language, status=410)
+        if outcome == "missing":
+            return not_found(self.site, request)
+        return self.page("confirm.html.j2", language, email=shown, request=signup,
+                         labels=[t.label_in(language) for t in self.topics if t.name in signup.topics])
+
+
+def reader_routes(site) -> list[Route]:
+    """The routes of the reader pages, sharing one ReaderPages (which purges expired sign-ups as it starts)."""
+    from .preferences import preference_routes
+
+    pages = ReaderPages(site)
+    return [
+        Route("/subscribe", pages.form, methods=["GET", "POST"]),
+        Route("/subscribe/{language}", pages.form_in, methods=["GET", "POST"]),
+        Route("/confirm/{token}", pages.confirmation, methods=["GET", "POST"]),
+        *preference_routes(pages),
+    ]

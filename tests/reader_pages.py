@@ -1,0 +1,159 @@
+"""What the sign-up and preferences tests share: `serve`'s application on a real uvicorn server, public topics
+in the workspace, the outbox as the reader's inbox, and a look into the database as an outsider would take it."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.policy import default
+
+import pytest
+
+TOPICS = """
+[segments.courts]
+description = "Readers who follow the court cases"
+public = true
+tags_any = ["courts"]
+label = { en = "Court cases", de = "Gerichtsverfahren", ru = "Судебные дела" }
+
+[segments.actions]
+public = true
+tags_any = ["actions"]
+label = { en = "Actions and protests", de = "Aktionen und Proteste", ru = "Акции и протесты" }
+"""
+
+
+def add_topics(workspace) -> None:
+    """Two public topics (segments readers choose themselves) in the workspace's newsletter.toml."""
+    with (workspace / "newsletter.toml").open("a", encoding="utf-8") as handle:
+        handle.write(TOPICS)
+
+
+@contextmanager
+def serving(workspace):
+    """`serve`'s application (a fresh start: it purges expired sign-ups) on a loopback port, for the block."""
+    import uvicorn
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.web.app import create_app
+
+    settings = load_settings(workspace)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(1000):
+        if server.started:
+            break
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield {"url": f"http://127.0.0.1:{port}", "settings": settings, "app": app}
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def site(workspace):
+    """The workspace with public topics, served."""
+    add_topics(workspace)
+    with serving(workspace) as served:
+        yield served
+
+
+def outbox(workspace) -> list:
+    """Every message in the outbox, oldest first, parsed."""
+    folder = workspace / "private" / "outbox" / "new"
+    paths = sorted(folder.iterdir(), key=lambda path: path.stat().st_mtime_ns) if folder.is_dir() else []
+    return [message_from_bytes(path.read_bytes(), policy=default) for path in paths]
+
+
+def wait_for_mail(workspace, count: int, timeout: float = 15.0) -> list:
+    """The outbox once it holds `count` messages (sign-up emails go out just after the answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = outbox(workspace)
+        if len(messages) >= count or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.05)
+
+
+def settle(served) -> None:
+    """Wait until the server's mail queue is empty (for tests that expect no new message)."""
+    for route in served["app"].routes:
+        pages = getattr(getattr(route.endpoint, "__self__", None), "mail", None)
+        if pages is not None:
+            assert pages.idle(15), "reader mail queue did not empty"
+            return
+
+
+def text_of(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def link_in(message, page: str, served) -> str:
+    """The message's link to `page` (confirm, p), pointed at the test server instead of base_url."""
+    found = re.search(rf"https://digest\.example\.org(/{page}/[A-Za-z0-9_-]+)", text_of(message))
+    assert found, text_of(message)
+    return served["url"] + found.group(1)
+
+
+def row(settings, email: str):
+    """The subscriber's row as the database holds it (status, language, consent record), or None."""
+    with sqlite3.connect(settings.database_path) as db:
+        db.row_factory = sqlite3.Row
+        found = db.execute("SELECT * FROM subscribers WHERE email = ?", (email,)).fetchone()
+        return dict(found) if found else None
+
+
+def tags_of(settings, email: str) -> set[str]:
+    with sqlite3.connect(settings.database_path) as db:
+        return {tag for (tag,) in db.execute("SELECT t.tag FROM subscriber_tags t JOIN subscribers s"
+                                             " ON s.id = t.subscriber_id WHERE s.email = ?", (email,))}
+
+
+def database_dump(settings) -> str:
+    """Every value in every table, as text: what someone who took the database file would read."""
+    with sqlite3.connect(settings.database_path) as db:
+        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return "\n".join(repr(values) for table in tables for values in db.execute(f"SELECT * FROM {table}"))
+
+
+def reader_token(settings, email: str) -> str:
+    """The reader's link token (unsubscribe and preferences pages), made as `send` makes it."""
+    from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
+
+    with sqlite3.connect(settings.database_path) as db:
+        reader_id, nonce = db.execute("SELECT id, nonce FROM subscribers WHERE email = ?", (email,)).fetchone()
+    return make_token(unsubscribe_secret(settings.private_dir), reader_id, nonce)
+
+
+# What the pages' dark scheme changes: colours only (templates/pages/base.html.j2, form_style.html.j2).
+COLOUR_RULES = ["color-contrast", "link-in-text-block"]
+
+
+def accessibility_problems(page) -> list:
+    """axe-core's serious and critical findings on the page: every rule in the light scheme, the colour rules in
+    the dark one."""
+    from test_reader_view import axe_violations
+
+    found = []
+    for scheme, rules in (("light", None), ("dark", COLOUR_RULES)):
+        page.emulate_media(color_scheme=scheme)
+        found += [(scheme, violation) for violation in axe_violations(page, rules)]
+    return found
+
+
+def sign_up(served, email: str, language: str = "de", *, client: str | None = None, **fields):
+    """POST /subscribe as the embedded plain HTML form does."""
+    import httpx
+
+    headers = {"X-Forwarded-For": client} if client else {}
+    return httpx.post(served["url"] + "/subscribe", data={"email": email, "language": language, **fields},
+                      headers=headers)

@@ -1,0 +1,56 @@
+"""Sign-up emails through each backend `serve` may be configured with: the confirmation as SendGrid's spec
+accepts it, and as an SMTP server receives it."""
+
+from __future__ import annotations
+
+import json
+from email import message_from_bytes
+from email.policy import default
+
+from conftest import set_setting
+from reader_pages import add_topics, outbox, row, serving, settle, sign_up, text_of
+from test_signup import CONFIRM_DE
+
+
+def test_the_confirmation_goes_through_sendgrid_when_that_is_the_backend(workspace, monkeypatch):
+    """With `backend = "sendgrid"` the confirmation is a request the spec-validating server accepts: the reader's
+    link as a substitution, no List-Unsubscribe, no ledger row named."""
+    from sendgrid_server import API_KEY, SendGridServer
+
+    server = SendGridServer(keep_bodies=True).start()
+    monkeypatch.setenv("SENDGRID_API_KEY", API_KEY)
+    monkeypatch.setenv("SENDGRID_API_HOST", server.url)
+    set_setting(workspace, 'backend = "outbox"', 'backend = "sendgrid"')
+    add_topics(workspace)
+    try:
+        with serving(workspace) as served:
+            sign_up(served, "sg@example.org", "ru")
+            settle(served)
+            row_of = row(served["settings"], "sg@example.org")
+    finally:
+        server.shutdown()
+    assert server.record.invalid == [] and server.record.recipients() == ["sg@example.org"]
+    [personalization] = server.record.accepted
+    assert "headers" not in personalization and personalization["custom_args"] == {"campaign": "0", "delivery": "1"}
+    [token] = personalization["substitutions"].values()
+    body = json.loads(server.record.bodies[0])
+    assert body["subject"] == "Пожалуйста, подтвердите подписку" and "List-Id" not in body["headers"]
+    assert f"/confirm/{next(iter(personalization['substitutions']))}" in body["content"][0]["value"]
+    assert len(token) == 36 and row_of["status"] == "pending" and outbox(workspace) == []
+
+
+def test_the_confirmation_goes_through_smtp_when_that_is_the_backend(workspace):
+    """With `backend = "smtp"` the confirmation arrives at the SMTP server, in the chosen language."""
+    from smtp_sink import Recording
+    from test_send_smtp import serving as smtp_serving
+
+    handler = Recording()
+    with smtp_serving(handler, workspace):
+        set_setting(workspace, 'backend = "outbox"', 'backend = "smtp"')
+        with serving(workspace) as served:
+            sign_up(served, "smtp@example.org", "de")
+            settle(served)
+    [(_, recipient, content)] = handler.messages
+    message = message_from_bytes(content, policy=default)
+    assert recipient == "smtp@example.org" and message["Subject"] == CONFIRM_DE
+    assert "/confirm/" in text_of(message)

@@ -307,6 +307,42 @@ def test_last_resort_handler_and_debug(workspace, tmp_path, how):
         assert "hint: " in result.stderr
     else:
         assert "Traceback (most recent call last)" in result.stderr and "NotADirectoryError" in result.stderr
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "--debug"])
+@pytest.mark.parametrize("case", ["damaged-database", "undefined-variable"])
+def test_last_resort_handler_with_database_and_template_errors(run, workspace, settings, tmp_path, case, debug):
+    """A sqlite3 error (a damaged database under `subscribers list`) and a Jinja2 error (a template naming an
+    undefined variable under `render`) reach the last-resort handler as one `Error: …` line and a hint, exit 1;
+    --debug shows the traceback of the very exception instead."""
+    import os
+
+    if case == "damaged-database":
+        assert run("subscribers", "add", "reader@example.org", "--language", "en").exit_code == 0
+        data = bytearray(settings.database_path.read_bytes())
+        data[4096:] = b"\xa5" * (len(data) - 4096)  # every page but the schema's root is garbage
+        settings.database_path.write_bytes(bytes(data))
+        command = ["subscribers", "list"]
+        said, hint, raised = ("Error: the subscriber database is damaged or unreadable: database disk image is "
+                              "malformed", "hint: restore it from a backup", "sqlite3.DatabaseError: ")
+    else:
+        line = break_template(workspace, "email.txt.j2", "{{ name }}", "{{ nmae }}")
+        command = ["render", "2023-12", "--out", str(tmp_path / "out")]
+        said, hint, raised = (f"Error: {workspace / 'templates' / 'email.txt.j2'}:{line}: template error: 'nmae' "
+                              "is undefined", "hint: fix the template; `mco-newsletter check` compiles every template",
+                              "jinja2.exceptions.UndefinedError: 'nmae' is undefined")
+    env = {name: value for name, value in os.environ.items() if name != "MCO_NEWSLETTER_DEBUG"}
+    result = subprocess.run([sys.executable, "-m", "mco_newsletter", *(["--debug"] if debug else []),
+                             "--workspace", str(workspace), *command], capture_output=True, text=True, timeout=120,
+                            env=env)
+    assert result.returncode == 1, result.stderr
+    if debug:
+        assert "Traceback (most recent call last)" in result.stderr and raised in result.stderr
+        assert not any(line.startswith("Error: ") for line in result.stderr.splitlines())
+    else:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2 and lines[0] == said and lines[1].startswith("  " + hint), result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "out" / "2023-12" / "en.html").exists()
+
+
 def test_check_warns_without_postal_address(run, workspace):
     """Without postal_address check warns (the footer lacks it) but does not fail."""
     text = (workspace / "newsletter.toml").read_text(encoding="utf-8")

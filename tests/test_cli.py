@@ -205,6 +205,24 @@ def test_render_with_a_broken_template(run, workspace, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("flag", ["-y", "--yes"])
+def test_send_yes_skips_the_question(run, workspace, flag):
+    """`send -y` (as `--yes`) sends without asking, with nothing on standard input; without it the question stops
+    a send that gets no answer."""
+    from test_send import configure, populate
+
+    configure(workspace)
+    populate(workspace, 2)
+    asked = run("send", "2024-05", "--segment", "all", input="")
+    assert asked.exit_code == 1 and "Send 2024-05 to 2 readers of 'all' via outbox?" in asked.output
+    assert "no answer to the question" in asked.stderr
+    outbox = workspace / "private" / "outbox" / "new"
+    assert not outbox.exists() or not any(outbox.iterdir())
+    result = run("send", "2024-05", "--segment", "all", flag, input="")
+    assert result.exit_code == 0, result.output
+    assert "via outbox?" not in result.output and len(list(outbox.iterdir())) == 2
+
+
 def test_declining_a_confirmation_is_not_an_error(run):
     """Answering no to erase or send changes nothing and exits 0 with a sentence, not 'Aborted!'."""
     assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0

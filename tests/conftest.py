@@ -71,13 +71,15 @@ def clean_environment(monkeypatch):
             monkeypatch.delenv(name)
 
 
-def copy_sample(root: Path) -> Path:
-    """Make `root` a pristine workspace: tests/sample's settings and issues, this repository's templates and locales."""
+def copy_sample(root: Path, repo: Path = REPO) -> Path:
+    """Make `root` a pristine workspace: tests/sample's settings and issues, the repository's templates and locales
+    (`repo` is this repository; a test may point it at a copy of its own)."""
+    sample = repo / "tests" / "sample"
     root.mkdir()
-    shutil.copy(SAMPLE / "newsletter.toml", root / "newsletter.toml")
-    shutil.copytree(SAMPLE / "issues", root / "issues")
+    shutil.copy(sample / "newsletter.toml", root / "newsletter.toml")
+    shutil.copytree(sample / "issues", root / "issues")
     for folder in ("templates", "locales"):
-        shutil.copytree(REPO / folder, root / folder)
+        shutil.copytree(repo / folder, root / folder)
     return root
 
 

@@ -205,6 +205,24 @@ def test_render_with_a_broken_template(run, workspace, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("flag", ["-y", "--yes"])
+def test_send_yes_skips_the_question(run, workspace, flag):
+    """`send -y` (as `--yes`) sends without asking, with nothing on standard input; without it the question stops
+    a send that gets no answer."""
+    from test_send import configure, populate
+
+    configure(workspace)
+    populate(workspace, 2)
+    asked = run("send", "2024-05", "--segment", "all", input="")
+    assert asked.exit_code == 1 and "Send 2024-05 to 2 readers of 'all' via outbox?" in asked.output
+    assert "no answer to the question" in asked.stderr
+    outbox = workspace / "private" / "outbox" / "new"
+    assert not outbox.exists() or not any(outbox.iterdir())
+    result = run("send", "2024-05", "--segment", "all", flag, input="")
+    assert result.exit_code == 0, result.output
+    assert "via outbox?" not in result.output and len(list(outbox.iterdir())) == 2
+
+
 def test_declining_a_confirmation_is_not_an_error(run):
     """Answering no to erase or send changes nothing and exits 0 with a sentence, not 'Aborted!'."""
     assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
@@ -307,6 +325,42 @@ def test_last_resort_handler_and_debug(workspace, tmp_path, how):
         assert "hint: " in result.stderr
     else:
         assert "Traceback (most recent call last)" in result.stderr and "NotADirectoryError" in result.stderr
+@pytest.mark.parametrize("debug", [False, True], ids=["plain", "--debug"])
+@pytest.mark.parametrize("case", ["damaged-database", "undefined-variable"])
+def test_last_resort_handler_with_database_and_template_errors(run, workspace, settings, tmp_path, case, debug):
+    """A sqlite3 error (a damaged database under `subscribers list`) and a Jinja2 error (a template naming an
+    undefined variable under `render`) reach the last-resort handler as one `Error: …` line and a hint, exit 1;
+    --debug shows the traceback of the very exception instead."""
+    import os
+
+    if case == "damaged-database":
+        assert run("subscribers", "add", "reader@example.org", "--language", "en").exit_code == 0
+        data = bytearray(settings.database_path.read_bytes())
+        data[4096:] = b"\xa5" * (len(data) - 4096)  # every page but the schema's root is garbage
+        settings.database_path.write_bytes(bytes(data))
+        command = ["subscribers", "list"]
+        said = "Error: the subscriber database is damaged or unreadable: database disk image is malformed"
+        hint, raised = "hint: restore it from a backup", "sqlite3.DatabaseError: "
+    else:
+        line = break_template(workspace, "email.txt.j2", "{{ name }}", "{{ nmae }}")
+        command = ["render", "2023-12", "--out", str(tmp_path / "out")]
+        said = f"Error: {workspace / 'templates' / 'email.txt.j2'}:{line}: template error: 'nmae' is undefined"
+        hint = "hint: fix the template; `mco-newsletter check` compiles every template"
+        raised = "jinja2.exceptions.UndefinedError: 'nmae' is undefined"
+    env = {name: value for name, value in os.environ.items() if name != "MCO_NEWSLETTER_DEBUG"}
+    result = subprocess.run([sys.executable, "-m", "mco_newsletter", *(["--debug"] if debug else []),
+                             "--workspace", str(workspace), *command], capture_output=True, text=True, timeout=120,
+                            env=env, check=False)
+    assert result.returncode == 1, result.stderr
+    if debug:
+        assert "Traceback (most recent call last)" in result.stderr and raised in result.stderr
+        assert not any(line.startswith("Error: ") for line in result.stderr.splitlines())
+    else:
+        lines = result.stderr.splitlines()
+        assert len(lines) == 2 and lines[0] == said and lines[1].startswith("  " + hint), result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "out" / "2023-12" / "en.html").exists()
+
+
 def test_check_warns_without_postal_address(run, workspace):
     """Without postal_address check warns (the footer lacks it) but does not fail."""
     text = (workspace / "newsletter.toml").read_text(encoding="utf-8")

@@ -48,6 +48,10 @@ def fill(folder: Path, leave: int = 0) -> Path:
     return filler
 
 
+# What a person can do about an output folder on a read-only disk (not the error said again).
+ERO_HINT = "\n  hint: that disk is mounted read-only: write somewhere else, or mount it read-write"
+
+
 def refused(result, *texts: str) -> None:
     """The command failed with exit 1 and a sentence holding every text, never a traceback."""
     assert result.exit_code == 1, result.output
@@ -74,7 +78,8 @@ def test_read_only_database(run, small_disk, database_on):
     database_on(small_disk)
     read_only(small_disk)
     for args in (("subscribers", "add", "new@example.org", "--language", "en"), ("subscribers", "list")):
-        refused(run(*args), "Error: the subscriber database", "read-only")
+        refused(run(*args), "Error: the subscriber database", "read-only",
+                "\n  hint: mount that disk read-write, or set [database] path to a writable place")
 
 
 def test_full_database(run, workspace, small_disk, database_on):
@@ -168,9 +173,10 @@ def test_export_into_a_missing_or_read_only_folder(run, tmp_path, small_disk):
     """export --out into a missing folder or onto a read-only disk is an error, not a traceback."""
     run("subscribers", "add", READER, "--language", "en")
     refused(run("subscribers", "export", "--out", str(tmp_path / "nowhere" / "export.csv")),
-            "the folder", "does not exist")
+            "the folder", "does not exist", "\n  hint: create the folder first, or give another --out")
     read_only(small_disk)
-    refused(run("subscribers", "export", "--out", str(small_disk / "export.csv")), "Read-only file system")
+    refused(run("subscribers", "export", "--out", str(small_disk / "export.csv")), "Read-only file system",
+            "\n  hint: choose a folder you can write to")
 
 
 def test_render_into_a_missing_read_only_or_blocked_folder(run, tmp_path, small_disk):
@@ -178,7 +184,8 @@ def test_render_into_a_missing_read_only_or_blocked_folder(run, tmp_path, small_
     created = run("render", "2023-12", "--out", str(tmp_path / "new" / "deeper"))
     assert created.exit_code == 0 and (tmp_path / "new" / "deeper" / "2023-12" / "en.html").is_file()
     (tmp_path / "afile").write_text("in the way")
-    refused(run("render", "2023-12", "--out", str(tmp_path / "afile" / "out")), "Error:", "afile")
+    refused(run("render", "2023-12", "--out", str(tmp_path / "afile" / "out")), "Error:", "afile",
+            "\n  hint: a file stands where that path needs a folder: choose another path")
     read_only(small_disk)
-    refused(run("render", "2023-12", "--out", str(small_disk / "out")), "Read-only file system")
-    refused(run("archive", "--out", str(small_disk / "archive")), "Read-only file system")
+    refused(run("render", "2023-12", "--out", str(small_disk / "out")), "Read-only file system", ERO_HINT)
+    refused(run("archive", "--out", str(small_disk / "archive")), "Read-only file system", ERO_HINT)

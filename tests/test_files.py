@@ -163,3 +163,40 @@ def test_rendered_editions_and_archive_follow_the_umask(run, workspace, tmp_path
     assert written
     for path in written:
         assert mode(path) == (0o755 if path.is_dir() else 0o644), path
+
+
+@pytest.mark.parametrize("mask,expected", [(0o022, 0o644), (0o002, 0o664)], ids=["umask-022", "umask-002"])
+def test_catalogs_follow_the_umask(run, workspace, write_issue, models, mask, expected):
+    """translate and review write PO catalogs translators can share: 0666 filtered by the umask, also when review
+    replaces a catalog that was owner-only."""
+    from conftest import VALID_FRONT
+
+    write_issue("modes", VALID_FRONT + "\nOne short paragraph.\n")
+    catalog = workspace / "issues" / "modes" / "de.po"
+    with umask(mask):
+        assert run("translate", "modes", "--lang", "de").exit_code == 0
+        assert mode(catalog) == expected
+        catalog.chmod(0o600)
+        session = run("review", "modes", "--lang", "de", input="a\nq\n")
+        assert session.exit_code == 0 and "1 decision saved" in session.stdout, session.output
+    assert mode(catalog) == expected
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o022], ids=["umask-000", "umask-022"])
+def test_outbox_messages_are_owner_only_whatever_the_umask(run, workspace, mask):
+    """Every message a send or a test send puts in the outbox (it holds addresses and tokens) is 0600, in
+    folders of 0700, whatever the umask."""
+    from test_send import configure, populate
+
+    configure(workspace)
+    with umask(mask):
+        populate(workspace, 3)
+        assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+        assert run("send", "2024-05", "--segment", "all", "--test-to", "me@example.org").exit_code == 0
+    outbox = workspace / "private" / "outbox"
+    messages = [path for path in outbox.rglob("*") if path.is_file()]
+    assert len(messages) == 4, messages
+    for path in messages:
+        assert mode(path) == 0o600, path
+    for folder in [outbox, *(path for path in outbox.rglob("*") if path.is_dir())]:
+        assert mode(folder) == 0o700, folder

@@ -203,6 +203,37 @@ def test_header_values_with_control_characters_are_refused(value):
             fold(*header)
 
 
+INJECTED = "\r\nBcc: victim@evil.example"
+
+
+@pytest.mark.parametrize("field", ["base_url", "reply_to", "token"])
+@pytest.mark.parametrize("backend", ["message", "sendgrid"])
+def test_list_unsubscribe_is_refused_where_it_is_built(settings, backend, field):
+    """A base_url, reply address (the mailto) or token carrying CR/LF that got past check is refused where the
+    List-Unsubscribe header is built, for the .eml/SMTP message and for SendGrid's request alike: no Bcc: header."""
+    import dataclasses
+    import re
+
+    from mco_newsletter.delivery.backends import Recipient
+    from mco_newsletter.delivery.backends.sendgrid import request_body
+    from mco_newsletter.delivery.campaign import prepare_editions
+    from mco_newsletter.delivery.message import personal_message
+    from mco_newsletter.errors import NewsletterError
+    from mco_newsletter.workspace import load_issue
+
+    edition = prepare_editions(settings, load_issue(settings, "2023-12"), ["en"])["en"]
+    token = "A" * len(edition.tag)
+    if field == "token":
+        token = token[:10] + INJECTED
+    else:
+        edition = dataclasses.replace(edition, **{field: getattr(edition, field) + INJECTED})
+    with pytest.raises(NewsletterError, match=re.escape(f"List-Unsubscribe header cannot hold the control character {chr(13)!r}")):
+        if backend == "message":
+            personal_message(edition, "reader@example.org", token)
+        else:
+            request_body(edition, [Recipient(1, "reader@example.org", token)], 1, settings.sending.sendgrid)
+
+
 def test_per_language_sender_name_with_a_line_break_is_refused_by_check(workspace):
     """A sender name for one language holding a line break is a problem at its line, never a header."""
     from conftest import set_setting

@@ -19,27 +19,32 @@ def test_workspace_is_the_sample(workspace):
     assert not (workspace / "private").exists()
 
 
-def test_repository_changes_do_not_reach_the_workspace(tmp_path, run):
-    """A new issue, an approved catalog and a changed setting in the repository root are not in a new workspace."""
-    extra = REPO / "issues" / "zz-probe-of-the-suite"
-    catalog = REPO / "issues" / SAMPLE_ISSUES[0] / "zz-probe.po"
-    settings = REPO / "newsletter.toml"
-    original = settings.read_bytes()
-    try:
-        extra.mkdir(parents=True)
-        (extra / "issue.md").write_text(VALID_FRONT + "\nA month of real use.\n", encoding="utf-8")
-        catalog.write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
-        settings.write_bytes(original + b'\n# zz-probe-of-the-suite: a setting the organisation changed\n')
-        fresh = copy_sample(tmp_path / "fresh")
-        assert not (fresh / "issues" / extra.name).exists()
-        assert not (fresh / "issues" / SAMPLE_ISSUES[0] / catalog.name).exists()
-        assert b"zz-probe" not in (fresh / "newsletter.toml").read_bytes()
-        result = run("check")
-        assert result.exit_code == 0 and "zz-probe" not in result.output
-    finally:
-        settings.write_bytes(original)
-        catalog.unlink(missing_ok=True)
-        shutil.rmtree(extra, ignore_errors=True)
+def test_repository_changes_do_not_reach_the_workspace(tmp_path):
+    """A new issue, an approved catalog and a changed setting in the repository root are not in a new workspace.
+
+    The month of real use happens in a copy of the repository's folders, never in the checkout itself (other
+    test processes read it at the same time, and a killed run must not leave a probe behind)."""
+    from click.testing import CliRunner
+
+    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, translation, web  # noqa: F401
+
+    repo = tmp_path / "repo"
+    for folder in ("issues", "templates", "locales", "tests/sample"):
+        shutil.copytree(REPO / folder, repo / folder)
+    shutil.copy(REPO / "newsletter.toml", repo / "newsletter.toml")
+    extra = repo / "issues" / "zz-probe-of-the-suite"
+    extra.mkdir()
+    (extra / "issue.md").write_text(VALID_FRONT + "\nA month of real use.\n", encoding="utf-8")
+    catalog = repo / "issues" / SAMPLE_ISSUES[0] / "zz-probe.po"
+    catalog.write_text('msgid ""\nmsgstr ""\n', encoding="utf-8")
+    settings = repo / "newsletter.toml"
+    settings.write_bytes(settings.read_bytes() + b"\n# zz-probe-of-the-suite: a setting the organisation changed\n")
+    fresh = copy_sample(tmp_path / "fresh", repo)
+    assert sorted(p.name for p in (fresh / "issues").iterdir()) == list(SAMPLE_ISSUES)
+    assert not list((fresh / "issues").glob("*/*.po"))
+    assert (fresh / "newsletter.toml").read_bytes() == (SAMPLE / "newsletter.toml").read_bytes()
+    result = CliRunner().invoke(cli, ["--workspace", str(fresh), "check"], catch_exceptions=False)
+    assert result.exit_code == 0 and "zz-probe" not in result.output, result.output
 
 
 def test_the_callers_environment_does_not_reach_the_tests(tmp_path):

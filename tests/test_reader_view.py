@@ -27,20 +27,24 @@ def browser():
 @pytest.mark.parametrize("issue_id,language", EDITIONS)
 @pytest.mark.parametrize("width", [375, 600])
 def test_no_horizontal_overflow(browser, translated, tmp_path, issue_id, language, width):
-    """At 375 and 600 CSS pixels nothing scrolls sideways and the content is at most 600 px wide."""
+    """At 375 and 600 CSS pixels, in the light and the dark scheme, nothing scrolls sideways and the content is at
+    most 600 px wide."""
     from mco_newsletter.render.browser import horizontal_overflow, open_page
     from mco_newsletter.render.writer import write_edition
 
     html = write_edition(translated(issue_id, language), tmp_path)[0]
     page = open_page(browser, html, width)
     try:
-        assert page.evaluate("window.innerWidth") == width
-        assert horizontal_overflow(page) == 0
-        widest = page.evaluate("Math.max(...[...document.querySelectorAll('body *')]"
-                               ".map(e => e.getBoundingClientRect().right))")
-        assert widest <= min(width, 600) + 0.5
-        body_text = page.inner_text("body")
-        assert "IBAN" in body_text
+        for scheme in ("light", "dark"):
+            page.emulate_media(color_scheme=scheme)
+            assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (scheme == "dark")
+            assert page.evaluate("window.innerWidth") == width
+            assert horizontal_overflow(page) == 0, scheme
+            widest = page.evaluate("Math.max(...[...document.querySelectorAll('body *')]"
+                                   ".map(e => e.getBoundingClientRect().right))")
+            assert widest <= min(width, 600) + 0.5, scheme
+            body_text = page.inner_text("body")
+            assert "IBAN" in body_text
     finally:
         page.close()
 

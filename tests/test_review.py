@@ -197,6 +197,85 @@ def test_close_match_from_translation_memory(run, workspace, write_issue, models
     assert "Protests by mobilised wives are {+still +}taking place in Russia" in session.stdout
 
 
+def approved_earlier_issue(workspace, write_issue, issue_id: str, heading: str) -> None:
+    """An earlier issue whose one section heading is `heading`, with an approved German catalog (the memory) written
+    as a translator would: every piece in capitals, like the tiny model's drafts."""
+    from mco_newsletter.catalog_files import Entry, write_catalog
+    from mco_newsletter.catalogs import catalog_path, pieces
+    from mco_newsletter.issue import parse_issue
+    from mco_newsletter.merging import new_catalog
+
+    path = write_issue(issue_id, VALID_FRONT + f"\nWhat happened in issue {issue_id}.\n\n## {heading}\n\n"
+                                               "Details follow.\n")
+    issue = parse_issue(path)
+    catalog = new_catalog(issue, "de")
+    catalog.entries += [Entry(piece.source, piece.source.upper(), context=piece.context, flags=["no-python-format"])
+                        for piece in pieces(issue)]
+    write_catalog(catalog_path(issue, "de"), catalog)
+
+
+@pytest.mark.parametrize("remembered,offered", [
+    ("Protests by wives of the mobilised take place in Russia", False),  # 75 % like the new heading
+    ("Rallies by mobilised wives are taking place in Moscow", True),  # 80 %
+], ids=["75-percent", "80-percent"])
+def test_close_match_threshold(run, workspace, write_issue, models, remembered, offered):
+    """A piece approved in another issue is offered as a draft from 80 % likeness; under it the piece gets the
+    machine draft, with no trace of the weaker match."""
+    from mco_newsletter.merging import similarity
+
+    heading = "Protests by mobilised wives are taking place in Russia"
+    likeness = similarity(heading, remembered)
+    assert (0.8 <= likeness < 0.81) if offered else (0.7 < likeness < 0.8)  # the case is what it says
+    approved_earlier_issue(workspace, write_issue, "2023-01", remembered)
+    write_issue("later", VALID_FRONT + f"\nA new intro that no issue had before.\n\n## {heading}\n\nNew words.\n")
+    result = run("translate", "later", "--lang", "de")
+    assert result.exit_code == 0, result.output
+    entry = next(m for m in po(workspace, "later", "de") if m.id == heading)
+    machine = any(note.startswith("machine translation") for note in entry.notes)
+    assert entry.fuzzy
+    if offered:
+        assert "1 close match from translation memory" in result.stdout
+        assert entry.string == remembered.upper() and entry.previous_id == remembered and not machine
+        assert entry.comments == [f"translation memory: {int(likeness * 100)}% like a piece approved in issue 2023-01"]
+    else:
+        assert "close match" not in result.stdout
+        assert entry.string == heading.upper() and entry.previous_id is None and machine
+        assert not any("translation memory" in comment for comment in entry.comments)
+
+
+@pytest.mark.parametrize("closest_first", [True, False], ids=["closest-first", "closest-last"])
+def test_the_closest_match_ranks_first_and_the_machine_draft_stays_on_request(run, workspace, write_issue, models,
+                                                                               closest_first):
+    """Of several approved pieces like the new one, the closest is the draft (whichever issue came first), in place
+    of the machine draft; review's [m] still gives the machine draft, and approving it drops the memory note."""
+    from mco_newsletter.merging import similarity
+
+    heading = "Protests by mobilised wives are taking place in Moscow"
+    closest, weaker, weakest = ("Protests by mobilised wives are taking place in Moscow today",
+                                "Protests by mobilised mothers are taking place in Russia",
+                                "Protests of mobilised wives took place in Russia")
+    assert similarity(heading, closest) > similarity(heading, weaker) >= 0.8 > similarity(heading, weakest)
+    order = [closest, weaker, weakest] if closest_first else [weakest, weaker, closest]
+    for number, remembered in enumerate(order, 1):
+        approved_earlier_issue(workspace, write_issue, f"2023-0{number}", remembered)
+    origin = f"2023-0{order.index(closest) + 1}"
+    write_issue("later", VALID_FRONT + f"\nA new intro that no issue had before.\n\n## {heading}\n\nNew words.\n")
+    assert run("translate", "later", "--lang", "de").exit_code == 0
+    entry = next(m for m in po(workspace, "later", "de") if m.id == heading)
+    assert entry.string == closest.upper() and entry.previous_id == closest
+    percent = int(similarity(heading, closest) * 100)
+    assert entry.comments == [f"translation memory: {percent}% like a piece approved in issue {origin}"]
+    assert not any(note.startswith("machine translation") for note in entry.notes)
+    pieces = [m.context for m in po(workspace, "later", "de") if m.id and m.fuzzy]
+    choices = "".join("m\na\n" if context == entry.context else "s\n" for context in pieces)
+    session = run("review", "later", "--lang", "de", input=choices + "q\n")
+    assert session.exit_code == 0, session.output
+    assert "Draft (translation memory: " in session.stdout and f"Machine draft: {heading.upper()}" in session.stdout
+    approved = next(m for m in po(workspace, "later", "de") if m.id == heading)
+    assert not approved.fuzzy and approved.string == heading.upper()
+    assert approved.comments == [] and approved.previous_id is None
+
+
 @pytest.mark.parametrize("language", ["de", "ru"])
 def test_review_without_a_catalog_says_what_to_do(run, language):
     """review of a language with no catalog yet names the translate command, with --lang."""

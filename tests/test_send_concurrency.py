@@ -13,7 +13,7 @@ from collections import Counter
 import pytest
 
 from smtp_sink import Recording, start_recording
-from test_send import populate
+from test_send import populate, sendgrid  # noqa: F401  (a fixture)
 from test_send_smtp import point_at, states
 
 
@@ -125,3 +125,51 @@ def test_ctrl_c_stops_after_the_messages_on_the_wire(workspace, slow_smtp, run):
 def server_port(workspace) -> int:
     text = (workspace / "newsletter.toml").read_text(encoding="utf-8")
     return int(text.split('host = "127.0.0.1"\nport = ', 1)[1].split("\n", 1)[0])
+
+
+def test_rows_in_sending_are_taken_only_when_their_owner_is_gone(workspace, settings, sendgrid):
+    """Rows in `sending` whose owner is alive (a real `send` waiting for SendGrid's answer) are left alone: a second
+    run refuses naming that owner and changes nothing; once the owner is killed, the next run takes exactly those
+    rows, sends them again and says they may have it twice."""
+    import sqlite3
+
+    from sendgrid_server import Faults
+    from test_send import configure
+
+    def ledger() -> dict[str, str]:
+        with sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True) as db:
+            return dict(db.execute("SELECT s.email, d.state FROM deliveries d JOIN subscribers s "
+                                   "ON s.id = d.subscriber_id"))
+
+    def in_flight() -> set[str]:
+        return {address for address, state in ledger().items() if state == "sending"}
+
+    def send() -> list[str]:
+        return [sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "send", "2024-05",
+                "--segment", "all", "-b", "sendgrid", "--yes"]
+
+    configure(workspace)
+    addresses = populate(workspace, 1050, languages=("en",))  # a request of 1,000, then 50 readers
+    sendgrid.faults = Faults(slow_accept=1.0, slow_accept_seconds=60)  # accepted, then no answer for a minute
+    owner = subprocess.Popen(send(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # Every request on the wire has reached the server, which took it and keeps its answer back.
+        wait_for(lambda: in_flight() and in_flight() == set(sendgrid.record.recipients()))
+        before, received = ledger(), sorted(sendgrid.record.recipients())
+        assert owner.poll() is None and len(received) == len(set(received)) == 1000
+        second = subprocess.run(send(), capture_output=True, text=True, timeout=30, check=False)
+        assert second.returncode == 1, second.stderr
+        assert f"Error: another send of 2024-05 is running (pid {owner.pid}, segment 'all'" in second.stderr
+        assert ledger() == before and sorted(sendgrid.record.recipients()) == received
+    finally:
+        owner.kill()
+        owner.wait(timeout=30)
+    sendgrid.faults = Faults()
+    third = subprocess.run(send(), capture_output=True, text=True, timeout=60, check=False)
+    assert third.returncode == 0, third.stderr
+    assert f"{len(received):,} readers were in flight when an earlier run stopped without an answer" in third.stderr
+    assert set(ledger().values()) == {"sent"}
+    counts = Counter(sendgrid.record.recipients())
+    assert set(counts) == set(addresses)
+    twice = {address for address, count in counts.items() if count == 2}
+    assert twice == set(received) and max(counts.values()) == 2

@@ -186,6 +186,8 @@ def test_test_to_with_smtp_down_is_a_clear_error(run, workspace):
     result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--test-to", "editor@example.org")
     assert result.exit_code == 1
     assert "Error: the [en] test message could not be sent via smtp: cannot connect" in result.stderr
+    assert "\n  hint: check that the server is reachable and its settings are right; nothing was recorded" in \
+        result.stderr
     assert "Traceback" not in result.output
 
 

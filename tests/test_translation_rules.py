@@ -184,3 +184,71 @@ def test_lost_characters_in_a_draft_are_flagged(run, approved_issue):
     session = run("review", "rules", "--lang", "de", input="q\n")
     assert "! contains ⁇: the model lost characters here" in session.stdout
     assert "1 draft holds ⁇" in run("status", "rules").stdout
+
+
+PICTURE = "aktion-suedkorea-2015.png"
+
+
+@pytest.fixture
+def pictured_issue(run, workspace, write_issue, models):
+    """An issue with one picture (alt text and caption) between two paragraphs, drafted into German and approved."""
+    import shutil
+
+    path = write_issue("pics", VALID_FRONT + f'\nA first paragraph.\n\n![Two soldiers]({PICTURE} "A caption.")\n\n'
+                                             "A second paragraph.\n")
+    shutil.copy(workspace / "issues" / "2024-05" / PICTURE, path.parent / PICTURE)
+    assert run("translate", "pics", "--lang", "de").exit_code == 0
+    approve_all(workspace, "pics", "de")
+    assert run("check").exit_code == 0
+    return workspace
+
+
+@pytest.mark.parametrize("translation", [
+    f"Ein erster Absatz. ![Zwei Soldaten]({PICTURE})",
+    f"Ein erster Absatz.\n\n![Zwei Soldaten]({PICTURE})",
+], ids=["inline", "own-paragraph"])
+def test_a_translation_may_not_add_a_picture(run, pictured_issue, tmp_path, translation):
+    """A translation that shows the issue's picture a second time (the source's image count is 1) is refused by
+    check at its line, refused on approval in review with no override offered, and render writes nothing."""
+    line = set_translation(pictured_issue, "pics", "de", "intro/1", translation)
+    message = f"issues/pics/de.po:{line}: intro/1: an image the source does not have: '{PICTURE}'"
+    result = run("check")
+    assert result.exit_code == 1 and message in result.stderr
+    render = run("render", "pics", "--lang", "de", "--out", str(tmp_path / "out"))
+    assert render.exit_code == 1 and message in render.stderr
+    assert not (tmp_path / "out" / "pics" / "de.html").exists()
+
+    from mco_newsletter.catalog_files import read_catalog, write_catalog
+
+    path = pictured_issue / "issues" / "pics" / "de.po"
+    catalog = read_catalog(path)
+    next(e for e in catalog if e.context == "intro/1").fuzzy = True
+    write_catalog(path, catalog)
+    one_line = translation.replace("\n\n", " ")
+    # "o" is not among the choices for a picture: click asks again, and the session ends with "q".
+    session = run("review", "pics", "--lang", "de", input=f"i\n{one_line}\na\no\nq\n")
+    assert session.exit_code == 0, session.output
+    assert f"! an image the source does not have: '{PICTURE}'" in session.stdout
+    assert "Not approved." in session.stdout and "[o] approve anyway" not in session.stdout
+    entry = next(e for e in po(pictured_issue, "pics", "de") if e.context == "intro/1")
+    assert entry.fuzzy and entry.string == one_line  # kept as a draft, never approved
+
+
+def test_an_approved_edition_shows_the_sources_pictures_whatever_the_translation(run, pictured_issue, tmp_path):
+    """A picture is the source's, not a piece: alt text and caption translated into image Markdown stay words, so
+    the German edition has exactly the source's one picture — a translation can neither drop one nor add one."""
+    import re
+
+    set_translation(pictured_issue, "pics", "de", "intro/2/alt", "![](https://tracker.example/p.gif)")
+    set_translation(pictured_issue, "pics", "de", "intro/2/caption", "Bildunterschrift ![x](bild.png)")
+    check = run("check")
+    assert check.exit_code == 0, check.output
+    out = tmp_path / "out"
+    assert run("render", "pics", "--out", str(out)).exit_code == 0
+    pictures = {language: re.findall(r"<img\b[^>]*>", (out / "pics" / f"{language}.html").read_text())
+                for language in ("en", "de")}
+    assert len(pictures["en"]) == len(pictures["de"]) == 1
+    assert f'src="{PICTURE}"' in pictures["de"][0] and "tracker.example" in pictures["de"][0]  # as alt text
+    assert re.findall(r'src="([^"]*)"', pictures["de"][0]) == re.findall(r'src="([^"]*)"', pictures["en"][0])
+    text = (out / "pics" / "de.txt").read_text()
+    assert "Bildunterschrift ![x](bild.png)" in text and not (out / "pics" / "bild.png").exists()

@@ -298,6 +298,44 @@ def test_a_late_event_for_an_erased_readers_row_changes_nobody(server, signer, r
     assert {status_of(settings, e) for e in ("anna@example.org", "bernd@example.org", "dora@example.org")} == {"active"}
 
 
+@pytest.mark.parametrize("left", ["erased", "resubscribed"])
+def test_ids_are_never_reused_so_an_old_event_misses_the_new_row(server, signer, run, workspace, left):
+    """A reader erased (or unsubscribed and resubscribed, which replaces their subscriber row) and back with the same
+    address gets a new subscriber id and, in the same campaign, a new ledger row id above every earlier one; a late
+    event for the old row, same address and campaign, is unmatched — only the id tells the two rows apart."""
+    settings = server["settings"]
+
+    def ids() -> tuple[int, int, int]:
+        with sqlite3.connect(settings.database_path) as db:
+            subscriber = db.execute("SELECT id FROM subscribers WHERE email = 'cara@example.org'").fetchone()[0]
+            newest = db.execute("SELECT max(id) FROM deliveries").fetchone()[0]
+            row = db.execute("SELECT max(id) FROM deliveries WHERE subscriber_id = ?", (subscriber,)).fetchone()[0]
+        return subscriber, newest, row
+
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    _, campaign, old_row = outbox_links(workspace)["cara@example.org"]
+    old_subscriber, newest, row = ids()
+    assert row == old_row == newest  # cara's is the last row: the one a reusing database would hand out again
+    if left == "erased":
+        assert run("subscribers", "erase", "cara@example.org", "--yes").exit_code == 0
+    else:
+        assert run("subscribers", "unsubscribe", "cara@example.org").exit_code == 0
+    assert run("subscribers", "add", "cara@example.org", "--language", "en", "--resubscribe").exit_code == 0
+    rerun = run("send", "2024-05", "--segment", "all", "--yes")
+    assert rerun.exit_code == 0 and "1 sent" in rerun.output, rerun.output
+    subscriber, _, new_row = ids()
+    assert subscriber > old_subscriber and new_row > old_row
+    response = signed_post(server, signer, [{"sg_event_id": f"late-{left}", "event": "spamreport",
+                                             "email": "cara@example.org", "campaign": str(campaign),
+                                             "delivery": str(old_row)}])
+    assert response.status_code == 200 and response.json()["unmatched"] == 1
+    assert status_of(settings, "cara@example.org") == "active"
+    current = signed_post(server, signer, [{"sg_event_id": f"now-{left}", "event": "spamreport",
+                                            "email": "cara@example.org", "campaign": str(campaign),
+                                            "delivery": str(new_row)}])
+    assert current.json()["applied"] == 1 and status_of(settings, "cara@example.org") == "complained"
+
+
 @pytest.mark.parametrize("mismatch", ["address", "campaign"])
 def test_an_event_applies_only_when_row_campaign_and_address_agree(server, signer, run, workspace, mismatch):
     """An event whose ledger row belongs to another address or campaign is unmatched and changes nobody."""

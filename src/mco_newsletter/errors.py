@@ -79,7 +79,7 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
         hints = {errno.ENOSPC: "free some disk space, then run the command again (nothing half-written was kept)",
                  errno.EACCES: "check the permissions of that file or folder",
                  errno.EPERM: "check the permissions of that file or folder",
-                 errno.EROFS: "the file system is read-only",
+                 errno.EROFS: "that disk is mounted read-only: write somewhere else, or mount it read-write",
                  errno.ENOENT: "check that the path exists",
                  errno.ENOTDIR: "a file stands where that path needs a folder: choose another path",
                  errno.EISDIR: "that path is a folder: give a file name",

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from ..config import Settings
 from ..errors import NewsletterError
 from ..render import Rendered
-from ..render.mime import MessageTemplate
+from ..render.mime import MessageTemplate, check_header_value
 from ..subscribers.tokens import TOKEN_LENGTH
 
 
@@ -79,7 +79,11 @@ def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
 
 
 def list_unsubscribe(edition: PreparedEdition, token: str) -> str:
-    return f"<{unsubscribe_url(edition.base_url, token)}>, <{unsubscribe_mailto(edition, token)}>"
+    """The reader's List-Unsubscribe value, checked here as well as by `check`: SendGrid's request carries it
+    as it is, without MessageTemplate.fill, and a line break in it would forge headers (a Bcc:)."""
+    value = f"<{unsubscribe_url(edition.base_url, token)}>, <{unsubscribe_mailto(edition, token)}>"
+    check_header_value("List-Unsubscribe", value)
+    return value
 
 
 def personal_message(edition: PreparedEdition, email: str, token: str, at: dt.datetime | None = None) -> bytes:

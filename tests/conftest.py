@@ -156,19 +156,25 @@ def set_setting(workspace: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-@pytest.fixture
-def render_edition(settings):
-    """Render an issue of the test workspace; `language` forces another language's template words."""
+def render_issue(settings, issue_id: str, language: str | None = None, **changes):
+    """Render an issue of a workspace; `language` forces another language's template words."""
     import dataclasses
 
     from mco_newsletter.edition import build_edition
     from mco_newsletter.render import render
     from mco_newsletter.workspace import load_issue
 
+    edition = build_edition(load_issue(settings, issue_id))
+    if language or changes:
+        edition = dataclasses.replace(edition, language=language or edition.language, **changes)
+    return render(edition, settings)
+
+
+@pytest.fixture
+def render_edition(settings):
+    """Render an issue of the test workspace; `language` forces another language's template words."""
+
     def rendered(issue_id: str, language: str | None = None, **changes):
-        edition = build_edition(load_issue(settings, issue_id))
-        if language or changes:
-            edition = dataclasses.replace(edition, language=language or edition.language, **changes)
-        return render(edition, settings)
+        return render_issue(settings, issue_id, language, **changes)
 
     return rendered

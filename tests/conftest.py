@@ -99,6 +99,21 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the tool's own launcher, render/browser.py) for every browser test of this worker.
+
+    Starting Chromium takes seconds; a test opens its own page (browser.new_page: a fresh context, no cookies
+    or storage shared with other tests) and closes it. Started at the first test that asks for it. While it
+    runs, Playwright's event loop counts as running on the main thread: a test that needs asyncio.run()
+    there runs it in a thread of its own.
+    """
+    from mco_newsletter.render.browser import chromium
+
+    with chromium() as instance:
+        yield instance
+
+
 def copy_sample(root: Path) -> Path:
     """Make `root` a pristine workspace: tests/sample's settings and issues, this repository's templates and locales."""
     root.mkdir()

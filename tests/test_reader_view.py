@@ -15,14 +15,6 @@ from translated import translated  # noqa: F401  (a fixture)
 EDITIONS = [(issue_id, language) for issue_id in SAMPLE_ISSUES for language in ("en", "de", "ru")]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from mco_newsletter.render.browser import chromium
-
-    with chromium() as instance:
-        yield instance
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("issue_id,language", EDITIONS)
 @pytest.mark.parametrize("width", [375, 600])

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import SAMPLE_ISSUES, copy_sample, render_issue
+from conftest import SAMPLE_ISSUES, built_once, copy_sample, render_issue
 from translated import translated  # noqa: F401  (a fixture)
 
 EDITIONS = [(issue_id, language) for issue_id in SAMPLE_ISSUES for language in ("en", "de", "ru")]
@@ -158,29 +158,35 @@ def test_preview_screenshot(workspace, tmp_path):
     assert int.from_bytes(header[16:20], "big") == 375
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spam_reports(tmp_path_factory) -> dict[tuple[str, str], str]:
     """SpamAssassin's test-mode output for each edition's message (rendered in a pristine workspace).
 
-    One offline run over all six message files: loading the rules takes seconds, and SpamAssassin scores
-    each file given on its own (no auto-welcomelist is loaded: one message's score cannot move another's).
+    One offline run over all six message files, once for all test workers: loading the rules takes
+    seconds, and SpamAssassin scores each file given on its own (no auto-welcomelist is loaded: one
+    message's score cannot move another's).
     """
-    from mco_newsletter.config import load_settings
+    def score(folder):
+        from mco_newsletter.config import load_settings
 
-    spamassassin = shutil.which("spamassassin")
-    assert spamassassin, "spamassassin (Debian package spamassassin) is needed"
-    root = tmp_path_factory.mktemp("spamassassin")
-    settings = load_settings(copy_sample(root / "ws"))
-    files = []
-    for issue_id, language in EDITIONS:
-        files.append(root / f"{issue_id}-{language}.eml")
-        files[-1].write_bytes(render_issue(settings, issue_id, language).eml)
-    result = subprocess.run([spamassassin, "-L", "-t", *map(str, files)], capture_output=True, timeout=300)
-    output = result.stdout.decode("utf-8", "replace")
-    # Each message comes back with SpamAssassin's headers on top (a spam one wrapped in a new message).
-    reports = re.split(r"(?m)^(?=X-Spam-Checker-Version: )", output)[1:]
-    assert len(reports) == len(files), output[-3000:]
-    return {edition: report for edition, report in zip(EDITIONS, reports)}
+        spamassassin = shutil.which("spamassassin")
+        assert spamassassin, "spamassassin (Debian package spamassassin) is needed"
+        settings = load_settings(copy_sample(folder / "ws"))
+        files = []
+        for issue_id, language in EDITIONS:
+            files.append(folder / f"{issue_id}-{language}.eml")
+            files[-1].write_bytes(render_issue(settings, issue_id, language).eml)
+        result = subprocess.run([spamassassin, "-L", "-t", *map(str, files)], capture_output=True, timeout=300)
+        output = result.stdout.decode("utf-8", "replace")
+        # Each message comes back with SpamAssassin's headers on top (a spam one wrapped in a new message).
+        reports = re.split(r"(?m)^(?=X-Spam-Checker-Version: )", output)[1:]
+        assert len(reports) == len(files), output[-3000:]
+        for path, report in zip(files, reports):
+            path.with_suffix(".report").write_text(report, encoding="utf-8")
+
+    folder = built_once(tmp_path_factory, "spamassassin", score)
+    return {(issue_id, language): (folder / f"{issue_id}-{language}.report").read_text(encoding="utf-8")
+            for issue_id, language in EDITIONS}
 
 
 @pytest.mark.spamassassin

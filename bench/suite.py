@@ -6,7 +6,8 @@ only addition is that folder's src/ (how the worktrees' .venv is made). Then, ro
 ref's whole suite in turn: `python -m pytest -q -p no:cacheprovider` (what `./test` runs after its
 install, with the ref's own pytest options: from issue 15 on, one worker per core). Prints per run the
 wall time, the CPU time of the suite's processes (user + sys of every waited-for child), the load average
-before it started, and pytest's summary line; then each ref's median and the ratio to the first ref.
+before it started, pytest's summary line and any failed test; then each ref's median and the ratio to
+the first ref.
 Target (issue 15): the whole suite under 2.5 minutes on a 2-core machine.
 """
 
@@ -47,13 +48,15 @@ def run_suite(python: Path, folder: Path) -> tuple[float, float, str]:
     """One whole run: wall seconds, CPU seconds of its processes, pytest's last line."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=folder,
+    done = subprocess.run([str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE"], cwd=folder,
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     lines = done.stdout.strip().splitlines()
-    return wall, cpu, lines[-1] if lines else f"exit {done.returncode}: {done.stderr[-300:]}"
+    failures = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    summary = lines[-1] if lines else f"exit {done.returncode}: {done.stderr[-300:]}"
+    return wall, cpu, "\n  ".join([summary, *failures])
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ import argparse
 import os
 import platform
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,9 @@ def main() -> None:
     parser.add_argument("refs", nargs="*", default=["HEAD"])
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
+    # Started in the background (`cmd &`), this process inherits SIGINT ignored, and so would the suite's
+    # processes: the Ctrl-C tests would wait for an exit that never comes.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     # The tests find the shared seeds and specs beside the repository; a copy in /tmp has none beside it.
     os.environ.setdefault("MCO_NEWSLETTER_SHARED", str(REPO.parent / "shared"))
     print(f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")

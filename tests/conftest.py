@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import textwrap
 from pathlib import Path
+from typing import Callable
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +21,11 @@ SHARED = Path(os.environ.get("MCO_NEWSLETTER_SHARED", REPO.parent / "shared"))
 SAMPLE_ISSUES = ("2023-12", "2024-05")
 # The tiny translation packages: built and installed once per session (tests/tiny_models.py).
 pytest_plugins = ("tiny_models",)
+# CTranslate2's OpenMP threads spin while they wait for work: on a machine whose cores are all busy (two
+# test workers, or anything else) a spinning thread takes the core from the one it waits for, and the
+# tiny model's half-second translation took 30 s. Passive threads sleep instead. Set before anything
+# loads libgomp (it reads the variable once); children (the CLI in a subprocess) inherit it.
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 
 VALID_FRONT = """\
 ---
@@ -69,6 +76,42 @@ def clean_environment(monkeypatch):
     for name in list(os.environ):
         if (name.startswith("MCO_NEWSLETTER_") and name not in KEPT_ENVIRONMENT) or name in SCRUBBED_ENVIRONMENT:
             monkeypatch.delenv(name)
+
+
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder `name`, filled by build(folder) once per test run, shared by every pytest-xdist worker.
+
+    Workers share the parent of their base temp folder (fresh for each run); a lock makes the first worker
+    build while the others wait, and a marker file says the build finished (a build that failed is redone).
+    Tests only read the folder (copy it to change it).
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / f"{name}.built").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            (root / f"{name}.built").touch()
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the tool's own launcher, render/browser.py) for every browser test of this worker.
+
+    Starting Chromium takes seconds; a test opens its own page (browser.new_page: a fresh context, no cookies
+    or storage shared with other tests) and closes it. Started at the first test that asks for it. While it
+    runs, Playwright's event loop counts as running on the main thread: a test that needs asyncio.run()
+    there runs it in a thread of its own.
+    """
+    from mco_newsletter.render.browser import chromium
+
+    with chromium() as instance:
+        yield instance
 
 
 def copy_sample(root: Path, repo: Path = REPO) -> Path:
@@ -132,19 +175,25 @@ def set_setting(workspace: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-@pytest.fixture
-def render_edition(settings):
-    """Render an issue of the test workspace; `language` forces another language's template words."""
+def render_issue(settings, issue_id: str, language: str | None = None, **changes):
+    """Render an issue of a workspace; `language` forces another language's template words."""
     import dataclasses
 
     from mco_newsletter.edition import build_edition
     from mco_newsletter.render import render
     from mco_newsletter.workspace import load_issue
 
+    edition = build_edition(load_issue(settings, issue_id))
+    if language or changes:
+        edition = dataclasses.replace(edition, language=language or edition.language, **changes)
+    return render(edition, settings)
+
+
+@pytest.fixture
+def render_edition(settings):
+    """Render an issue of the test workspace; `language` forces another language's template words."""
+
     def rendered(issue_id: str, language: str | None = None, **changes):
-        edition = build_edition(load_issue(settings, issue_id))
-        if language or changes:
-            edition = dataclasses.replace(edition, language=language or edition.language, **changes)
-        return render(edition, settings)
+        return render_issue(settings, issue_id, language, **changes)
 
     return rendered

@@ -92,9 +92,9 @@ def test_feed_entries_carry_the_whole_edition(run, workspace, tmp_path):
 
 
 @pytest.mark.browser
-def test_relative_urls_browse_from_disk(run, workspace, tmp_path):
+def test_relative_urls_browse_from_disk(run, workspace, tmp_path, browser):
     """--relative-urls: from an edition page on disk, the index, the feed, the other edition and the picture open."""
-    from mco_newsletter.render.browser import chromium, open_page
+    from mco_newsletter.render.browser import open_page
 
     approve_translations(workspace, issue_ids=("2024-05",), languages=("ru",))
     out = tmp_path / "archive"
@@ -102,8 +102,8 @@ def test_relative_urls_browse_from_disk(run, workspace, tmp_path):
     page_html = (out / "2024-05" / "ru.html").read_text()
     assert "https://digest.example.org/" not in re.sub(r'href="https://digest\.example\.org/(?:2024-05/en\.html|u/)',
                                                        "", page_html).split("<body", 1)[1]
-    with chromium() as browser:
-        page = open_page(browser, out / "2024-05" / "ru.html", 600)
+    page = open_page(browser, out / "2024-05" / "ru.html", 600)
+    try:
         assert page.evaluate("[...document.images].map(i => i.naturalWidth)") == [600]
         targets = page.evaluate("[...document.querySelectorAll('a[href]')].map(a => a.href)")
         for target in targets:
@@ -113,6 +113,8 @@ def test_relative_urls_browse_from_disk(run, workspace, tmp_path):
         assert page.url.endswith("/ru/index.html")
         page.click("text=Дайджест за май 2024")
         assert page.url.endswith("/2024-05/ru.html")
+    finally:
+        page.close()
 
 
 def test_archive_json(run, write_issue, tmp_path):

@@ -118,18 +118,20 @@ def test_each_mode_is_accepted_and_others_refused(workspace, images):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("images", ["embedded", "linked"])
-def test_render_and_preview_show_pictures_offline(run, workspace, tmp_path, images):
+def test_render_and_preview_show_pictures_offline(run, workspace, tmp_path, browser, images):
     """The HTML that render writes shows its pictures from the files beside it, in Chromium with no network."""
-    from mco_newsletter.render.browser import chromium, open_page
+    from mco_newsletter.render.browser import open_page
 
     mode(workspace, images)
     out = tmp_path / "out"
     assert run("render", "2024-05", "--out", str(out)).exit_code == 0
     html = out / "2024-05" / "en.html"
     assert (out / "2024-05" / "aktion-suedkorea-2015.png").is_file()
-    with chromium() as browser:
-        page = open_page(browser, html, 600)
+    page = open_page(browser, html, 600)
+    try:
         loaded = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth)")
+    finally:
+        page.close()
     assert loaded == [600]
 
 

@@ -50,9 +50,11 @@ def test_repository_changes_do_not_reach_the_workspace(tmp_path):
 def test_the_callers_environment_does_not_reach_the_tests(tmp_path):
     """With MCO_NEWSLETTER_DB and MCO_NEWSLETTER_WORKSPACE set by the caller, a test still uses its own workspace."""
     leak = tmp_path / "leak" / "subscribers.sqlite3"
-    env = {**os.environ, "MCO_NEWSLETTER_DB": str(leak), "MCO_NEWSLETTER_WORKSPACE": str(REPO)}
+    # The inner run is a plain one (-n 0), not one more worker of this run's pytest-xdist.
+    env = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST_")},
+           "MCO_NEWSLETTER_DB": str(leak), "MCO_NEWSLETTER_WORKSPACE": str(REPO)}
     test = str(Path(__file__).parent / "test_subscribers.py") + "::test_database_and_folder_are_owner_only"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", test],
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", test],
                             capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert result.returncode == 0, result.stdout[-3000:]
     assert not leak.exists()

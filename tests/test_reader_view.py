@@ -9,18 +9,10 @@ import subprocess
 
 import pytest
 
-from conftest import SAMPLE_ISSUES
+from conftest import SAMPLE_ISSUES, built_once, copy_sample, render_issue
 from translated import translated  # noqa: F401  (a fixture)
 
 EDITIONS = [(issue_id, language) for issue_id in SAMPLE_ISSUES for language in ("en", "de", "ru")]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from mco_newsletter.render.browser import chromium
-
-    with chromium() as instance:
-        yield instance
 
 
 @pytest.mark.browser
@@ -173,15 +165,43 @@ def test_preview_screenshot(workspace, tmp_path):
     assert int.from_bytes(header[16:20], "big") == 375
 
 
+@pytest.fixture(scope="session")
+def spam_reports(tmp_path_factory) -> dict[tuple[str, str], str]:
+    """SpamAssassin's test-mode output for each edition's message (rendered in a pristine workspace).
+
+    One offline run over all six message files, once for all test workers: loading the rules takes
+    seconds, and SpamAssassin scores each file given on its own (no auto-welcomelist is loaded: one
+    message's score cannot move another's).
+    """
+    def score(folder):
+        from mco_newsletter.config import load_settings
+
+        spamassassin = shutil.which("spamassassin")
+        assert spamassassin, "spamassassin (Debian package spamassassin) is needed"
+        settings = load_settings(copy_sample(folder / "ws"))
+        files = []
+        for issue_id, language in EDITIONS:
+            files.append(folder / f"{issue_id}-{language}.eml")
+            files[-1].write_bytes(render_issue(settings, issue_id, language).eml)
+        result = subprocess.run([spamassassin, "-L", "-t", *map(str, files)], capture_output=True, timeout=300)
+        output = result.stdout.decode("utf-8", "replace")
+        # Each message comes back with SpamAssassin's headers on top (a spam one wrapped in a new message).
+        reports = re.split(r"(?m)^(?=X-Spam-Checker-Version: )", output)[1:]
+        assert len(reports) == len(files), output[-3000:]
+        for path, report in zip(files, reports):
+            path.with_suffix(".report").write_text(report, encoding="utf-8")
+
+    folder = built_once(tmp_path_factory, "spamassassin", score)
+    return {(issue_id, language): (folder / f"{issue_id}-{language}.report").read_text(encoding="utf-8")
+            for issue_id, language in EDITIONS}
+
+
 @pytest.mark.spamassassin
 @pytest.mark.parametrize("issue_id,language", EDITIONS)
-def test_spamassassin_score_below_3(render_edition, issue_id, language):
+def test_spamassassin_score_below_3(spam_reports, issue_id, language):
     """SpamAssassin, offline (-L), scores every edition's message below 3."""
-    spamassassin = shutil.which("spamassassin")
-    assert spamassassin, "spamassassin (Debian package spamassassin) is needed"
-    eml = render_edition(issue_id, language).eml
-    result = subprocess.run([spamassassin, "-L", "-t"], input=eml, capture_output=True, timeout=120)
-    report = result.stdout.decode("utf-8", "replace")
+    report = spam_reports[issue_id, language]
+    assert f"Feedback-ID: {issue_id}:{language}:" in report, report[:2000]  # the report is this edition's
     match = re.search(r"X-Spam-Status: \w+, score=(-?[\d.]+)", report)
     assert match, report[-2000:]
     assert float(match.group(1)) < 3, report[report.find("Content analysis details"):]

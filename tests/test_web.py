@@ -205,18 +205,18 @@ def test_webhook_malformed_is_400_never_500(server, signer, body, status):
 
 
 @pytest.mark.browser
-def test_browser_unsubscribe_click(server):
+def test_browser_unsubscribe_click(server, browser):
     """In headless Chromium: open the link, click the button, read the confirmation in Russian."""
-    from mco_newsletter.render.browser import chromium
-
     token = token_for(server["settings"], "anna@example.org")
-    with chromium() as browser:
-        page = browser.new_page(viewport={"width": 375, "height": 700})
+    page = browser.new_page(viewport={"width": 375, "height": 700})
+    try:
         page.goto(f"{server['url']}/u/{token}")
         assert page.evaluate("document.documentElement.lang") == "ru"
         page.click("button")
         page.wait_for_selector("#done")
         assert page.inner_text("#done") == "Вы отписались"
+    finally:
+        page.close()
     assert status_of(server["settings"], "anna@example.org") == "unsubscribed"
 
 

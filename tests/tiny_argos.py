@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import zipfile
 from pathlib import Path
 
@@ -52,9 +53,26 @@ def train_sentencepiece() -> bytes:
     return model.getvalue()
 
 
+def _transformer_spec():
+    """ctranslate2.specs, imported without torch when nothing has loaded torch yet.
+
+    ctranslate2.specs imports torch whenever it is installed (argostranslate's test extra brings it): seconds
+    of start-up per process, for nothing here, since the tiny model's weights are numpy arrays and save to
+    the same bytes either way.
+    """
+    if "ctranslate2.specs" not in sys.modules and "torch" not in sys.modules:
+        sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` raise ImportError
+        try:
+            from ctranslate2.specs import transformer_spec
+        finally:
+            del sys.modules["torch"]
+    from ctranslate2.specs import transformer_spec
+    return transformer_spec
+
+
 def build_spec(pieces: list[str]):
     """The copy-and-upper-case Transformer over the given vocabulary."""
-    from ctranslate2.specs import transformer_spec
+    transformer_spec = _transformer_spec()
 
     vocab = len(pieces)
     index = {piece: number for number, piece in enumerate(pieces)}

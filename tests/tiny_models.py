@@ -1,6 +1,7 @@
-"""Fixtures for the translation tests: tiny real Argos packages, built and installed once per session.
+"""Fixtures for the translation tests: tiny real Argos packages, built and installed once per test run.
 
-Installing runs once per session into a template folder (the tool's own installer, which gives the folder
+Building and installing run once per run (once for all pytest-xdist workers: conftest.built_once) into a
+template folder (the tool's own installer, which gives the folder
 Argos's installer gives: tests/test_packages_install.py); each test gets its own copy of that folder,
 so a test can add, break or remove packages without touching another test's.
 """
@@ -19,29 +20,36 @@ PAIRS = (("en", "de"), ("en", "ru"), ("de", "en"), ("ru", "en"))
 @pytest.fixture(scope="session")
 def package_files(tmp_path_factory) -> dict[tuple[str, str], Path]:
     """Tiny upper-casing packages for en→de, en→ru, de→en and ru→en, built once."""
+    from conftest import built_once
     from tiny_argos import build_package
 
-    folder = tmp_path_factory.mktemp("argos-build")
-    return {pair: build_package(folder, *pair) for pair in PAIRS}
+    def build(folder: Path) -> None:
+        for pair in PAIRS:
+            build_package(folder, *pair)
+
+    folder = built_once(tmp_path_factory, "argos-build", build)
+    return {(source, target): folder / f"translate-{source}_{target}-1_0.argosmodel" for source, target in PAIRS}
 
 
 @pytest.fixture(scope="session")
 def installed_packages(package_files, tmp_path_factory) -> Path:
-    """Every tiny package installed once, into a session folder copied by `models`."""
+    """Every tiny package installed once, into a folder copied by `models`."""
+    from conftest import built_once
     from mco_newsletter.translation.packages import install_file
 
-    folder = tmp_path_factory.mktemp("argos-installed") / "packages"
-    before = os.environ.get("ARGOS_PACKAGES_DIR")
-    os.environ["ARGOS_PACKAGES_DIR"] = str(folder)
-    try:
-        for path in package_files.values():
-            install_file(path)
-    finally:
-        if before is None:
-            del os.environ["ARGOS_PACKAGES_DIR"]
-        else:
-            os.environ["ARGOS_PACKAGES_DIR"] = before
-    return folder
+    def install(folder: Path) -> None:
+        before = os.environ.get("ARGOS_PACKAGES_DIR")
+        os.environ["ARGOS_PACKAGES_DIR"] = str(folder)
+        try:
+            for path in package_files.values():
+                install_file(path)
+        finally:
+            if before is None:
+                del os.environ["ARGOS_PACKAGES_DIR"]
+            else:
+                os.environ["ARGOS_PACKAGES_DIR"] = before
+
+    return built_once(tmp_path_factory, "argos-installed", install)
 
 
 @pytest.fixture

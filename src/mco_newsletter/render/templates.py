@@ -26,6 +26,38 @@ def _yaml_scalar(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+@lru_cache(maxsize=1)
+def compiled_templates():
+    """Templates compiled once per process, for every environment below, by name and source.
+
+    The environments differ only in their folder and their gettext, which the compiled code looks up when
+    it runs, so a template's code depends on its name and source alone: `send` renders each language in
+    an environment of its own, and the tests render hundreds of workspaces holding copies of the same
+    templates/. A template whose source changed is compiled anew (its checksum is part of the key).
+    """
+    from jinja2.bccache import Bucket, BytecodeCache
+
+    class CompiledTemplates(BytecodeCache):
+        def __init__(self) -> None:
+            self.compiled: dict[str, bytes] = {}
+
+        def get_bucket(self, environment, name: str, filename: str | None, source: str) -> Bucket:
+            checksum = self.get_source_checksum(source)
+            bucket = Bucket(environment, self.get_cache_key(f"{name}|{checksum}"), checksum)
+            self.load_bytecode(bucket)
+            return bucket
+
+        def load_bytecode(self, bucket: Bucket) -> None:
+            code = self.compiled.get(bucket.key)
+            if code is not None:
+                bucket.bytecode_from_string(code)
+
+        def dump_bytecode(self, bucket: Bucket) -> None:
+            self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+    return CompiledTemplates()
+
+
 @lru_cache(maxsize=16)
 def environment(templates_dir: Path, locales_dir: Path, language: str, locales_mtime: int):
     """A Jinja2 environment whose gettext speaks `language`."""
@@ -42,6 +74,7 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, locales_m
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=compiled_templates(),
     )
     env.install_gettext_translations(translations(locales_dir, language), newstyle=True)
     env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar)

@@ -136,7 +136,7 @@ def test_render_and_preview_show_pictures_offline(run, workspace, tmp_path, brow
 
 
 @pytest.mark.browser
-def test_preview_shows_pictures_from_local_files(workspace, tmp_path):
+def test_preview_shows_pictures_from_local_files(workspace, tmp_path, browser):
     """In both picture modes the page `preview` opens in the browser shows its picture from a local file: Chromium,
     with every web request refused, loads it at full width and asks no remote address for anything."""
     import os
@@ -144,34 +144,34 @@ def test_preview_shows_pictures_from_local_files(workspace, tmp_path):
     import subprocess
     import sys
 
-    from mco_newsletter.render.browser import chromium
 
     opened = tmp_path / "opened.txt"
-    browser = tmp_path / "browser"  # a real program in $BROWSER: it notes the address it was asked to open
-    browser.write_text(f"#!{sys.executable}\nimport sys\nopen({str(opened)!r}, 'w').write(sys.argv[-1])\n")
-    browser.chmod(browser.stat().st_mode | stat.S_IXUSR)
+    program = tmp_path / "browser"  # a real program in $BROWSER: it notes the address it was asked to open
+    program.write_text(f"#!{sys.executable}\nimport sys\nopen({str(opened)!r}, 'w').write(sys.argv[-1])\n")
+    program.chmod(program.stat().st_mode | stat.S_IXUSR)
     urls = []
     for images in ("embedded", "linked"):
         mode(workspace, images)
         out = tmp_path / images
         result = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "preview",
                                  "2024-05", "--out", str(out)], capture_output=True, text=True, timeout=120,
-                                env={**os.environ, "BROWSER": str(browser)}, check=False)
+                                env={**os.environ, "BROWSER": str(program)}, check=False)
         assert result.returncode == 0 and "Opening " in result.stdout, result.stderr
         page = out / "2024-05" / "en.html"
         assert opened.read_text() == page.resolve().as_uri()
         sources = re.findall(r'<img\b[^>]*\bsrc="([^"]*)"', page.read_text(encoding="utf-8"))
         assert sources == ["aktion-suedkorea-2015.png"], images  # beside the page: not on base_url, not cid:
         urls.append(opened.read_text())
-    with chromium() as instance:
-        for url in urls:
-            requested: list[str] = []
-            page = instance.new_page(viewport={"width": 600, "height": 800})
-            page.on("request", lambda request, seen=requested: seen.append(request.url))
-            page.route("http*://**/*", lambda route: route.abort())
-            page.goto(url, wait_until="load")
-            assert page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth)") == [600], url
-            assert requested and all(address.startswith(("file://", "data:")) for address in requested), requested
+    for url in urls:
+        requested: list[str] = []
+        page = browser.new_page(viewport={"width": 600, "height": 800})
+        page.on("request", lambda request, seen=requested: seen.append(request.url))
+        page.route("http*://**/*", lambda route: route.abort())
+        page.goto(url, wait_until="load")
+        images = page.evaluate("[...document.images].map(i => i.complete && i.naturalWidth)")
+        page.close()
+        assert images == [600], url
+        assert requested and all(address.startswith(("file://", "data:")) for address in requested), requested
 
 
 @pytest.mark.parametrize("src,allowed,message", [

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from reader_pages import outbox, row, settle, site, tags_of, text_of, wait_for_mail  # noqa: F401
-from test_signup import browser, only_from, reader_page  # noqa: F401
+from test_signup import only_from, reader_page
 from translated import translated  # noqa: F401  (a fixture)
 
 

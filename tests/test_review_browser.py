@@ -15,14 +15,6 @@ pytestmark = pytest.mark.browser
 WAIT = 20_000  # ms: the machine may be busy
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from mco_newsletter.render.browser import chromium
-
-    with chromium() as instance:
-        yield instance
-
-
 @pytest.fixture
 def context(browser):
     """A fresh browser profile at a desktop width (closed after the test)."""

@@ -15,14 +15,6 @@ from reader_pages import (database_dump, link_in, outbox, row, serving, settle, 
 CONFIRM_DE = "Bitte bestätigen Sie Ihr Abonnement"
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from mco_newsletter.render.browser import chromium
-
-    with chromium() as instance:
-        yield instance
-
-
 def reader_page(browser, served, language: str, *, bypass_csp: bool = True):
     """A fresh page whose browser prefers `language`, recording every address it loads anything from
     (bypass_csp=False: under the pages' own Content-Security-Policy, as a reader's browser is; axe needs it off)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import threading
 import time
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -36,27 +35,18 @@ def add_topics(workspace) -> None:
 @contextmanager
 def serving(workspace):
     """`serve`'s application (a fresh start: it purges expired sign-ups) on a loopback port, for the block."""
-    import uvicorn
+    from review_server import serve_app
 
     from mco_newsletter.config import load_settings
     from mco_newsletter.web.app import create_app
 
     settings = load_settings(workspace)
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False,
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(1000):
-        if server.started:
-            break
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    url, stop = serve_app(settings, app)
     try:
-        yield {"url": f"http://127.0.0.1:{port}", "settings": settings, "app": app}
+        yield {"url": url, "settings": settings, "app": app}
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        stop()
 
 
 @pytest.fixture

@@ -7,6 +7,9 @@ from email.policy import default
 from email.utils import parsedate_to_datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from conftest import SAMPLE_ISSUES
 from translated import translated  # noqa: F401  (a fixture)
@@ -169,6 +172,20 @@ def test_each_part_takes_the_shorter_encoding(translated):
             assert len(rendered.eml) < all_qp  # the whole message is smaller than its bodies were in quoted-printable
 
 
+@hypothesis_settings(max_examples=400, deadline=None)
+@given(text=st.text(st.sampled_from("ab =.\n\tжё€😀"), max_size=300))
+def test_the_shorter_encoding_wins_at_every_mix_of_scripts(text):
+    """Whatever the mix of ASCII and other scripts, a part is base64 exactly when that is shorter than quoted-printable."""
+    import base64
+
+    from mco_newsletter.render.mime import _text_part, quoted_printable
+
+    raw = text.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
+    qp_length, base64_length = len(quoted_printable(text)), len(base64.encodebytes(raw).replace(b"\n", b"\r\n"))
+    chosen = b"".join(piece for piece in _text_part("plain", text, "") if isinstance(piece, bytes))
+    assert (b"base64" in chosen.split(b"\r\n\r\n")[0]) == (base64_length < qp_length), (qp_length, base64_length)
+
+
 @pytest.mark.parametrize("language", ["ru", "de"])
 @pytest.mark.parametrize("token", ["AAAAAAAAMDl-Ew-DTTMBdvJsEWmc3O-A0M4", "short-token"])
 def test_template_fill_in_base64_parts(workspace, translated, language, token):
@@ -269,7 +286,7 @@ Text.
 def test_token_goes_into_any_position_of_either_encoding(alphabet):
     """Wherever the placeholder stands (any offset in its 3-byte group, twice in a row, at the very end), the
     filled message decodes to the text with the reader's token: base64 for Cyrillic, quoted-printable for ASCII."""
-    from hypothesis import given, settings as hypothesis_settings, strategies as st
+
 
     from mco_newsletter.render.mime import message_template
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from functools import lru_cache
 
 from markupsafe import Markup, escape
@@ -74,12 +73,6 @@ _TOGETHER = re.compile(
 _DIGITS = re.compile(r"\d+")
 
 
-class _Wrapper(textwrap.TextWrapper):
-    """textwrap that breaks lines at ordinary spaces only: a no-break space holds words together."""
-
-    wordsep_simple_re = re.compile(r"([\t\n\x0b\x0c\r ]+)")
-
-
 def keep_together(text: str) -> str:
     """Join numbers, amounts and dates with no-break spaces, so that a line never breaks inside them."""
     chars = None
@@ -94,12 +87,57 @@ def keep_together(text: str) -> str:
 def wrap(text: str, width: int = 72, indent: str = "", first: str | None = None) -> str:
     """Wrap plain text to `width`, never breaking a word, an address, a number, an amount or a date in two."""
     first = indent if first is None else first
-    lines = []
+    lines: list[str] = []
     for number, part in enumerate(keep_together(text).split("\n")):
-        wrapper = _Wrapper(width=width, initial_indent=first if number == 0 else indent, subsequent_indent=indent,
-                           break_long_words=False, break_on_hyphens=False)
-        lines.extend(wrapper.wrap(part) or [indent.rstrip()])
+        lines.extend(_wrap_line(part, width, first if number == 0 else indent, indent) or [indent.rstrip()])
     return "\n".join(lines)
+
+
+# textwrap turns each of these into a space (after expanding tabs). A run of other whitespace standing alone
+# between spaces (a lone no-break space) is a chunk textwrap drops at a line's ends: such rare lines go to
+# textwrap itself. Every whitespace character but the space is unprintable, so most lines skip both checks.
+_TO_SPACE = str.maketrans("\n\x0b\x0c\r", "    ")
+_LONE_OTHER_SPACE = re.compile(r"(?:^| )[^\S ]+(?= |$)")
+
+
+def _wrap_line(text: str, width: int, first: str, indent: str) -> list[str]:
+    """One line of text wrapped as textwrap.TextWrapper(break_long_words=False, break_on_hyphens=False) would,
+    breaking at ordinary spaces only; textwrap's chunk-by-chunk loop was a quarter of a render's time."""
+    if width <= 0:
+        raise ValueError(f"invalid width {width!r} (must be > 0)")
+    if not text.isprintable():
+        text = text.expandtabs().translate(_TO_SPACE)
+        if _LONE_OTHER_SPACE.search(text):
+            return _textwrap_line(text, width, first, indent)
+    lines: list[str] = []
+    start, end = 0, len(text)
+    while start < end:
+        prefix = indent if lines else first
+        room = width - len(prefix)
+        if end - start <= room:
+            line = text[start:].rstrip(" ")
+            start = end
+        else:
+            cut = text.rfind(" ", start, start + max(room + 1, 0))
+            if cut < 0:  # one word longer than the line: it stands alone, unbroken
+                cut = text.find(" ", start)
+                cut = end if cut < 0 else cut
+            line = text[start:cut].rstrip(" ")
+            start = cut
+        while start < end and text[start] == " ":  # the spaces a line breaks at are dropped
+            start += 1
+        if line:
+            lines.append(prefix + line)
+    return lines
+
+
+def _textwrap_line(text: str, width: int, first: str, indent: str) -> list[str]:
+    import textwrap
+
+    wrapper = textwrap.TextWrapper(width=width, initial_indent=first, subsequent_indent=indent,
+                                   break_long_words=False, break_on_hyphens=False)
+    wrapper.wordsep_simple_re = re.compile(r"([\t\n\x0b\x0c\r ]+)")
+    return wrapper.wrap(text)
 
 
 @lru_cache(maxsize=4096)

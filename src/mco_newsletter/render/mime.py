@@ -151,11 +151,19 @@ def _bodies(text: str, html: str, boundary: str, pictures: tuple = (), tag: str 
     return _merged(pieces)
 
 
+_ASCII = bytes(range(128))
+
+
 def _text_part(subtype: str, body: str, tag: str) -> list:
     raw = body.replace("\r\n", "\n").replace("\n", "\r\n").encode("utf-8")
-    qp = quoted_printable(body, keep_whole=tag)
-    # base64: 4 characters per 3 bytes, plus a line end every 76 characters.
-    use_base64 = (len(raw) + 2) // 3 * 4 * 78 // 76 < len(qp)
+    # base64: 4 characters per 3 bytes, and CRLF after every 76 characters and at the end.
+    base64_characters = (len(raw) + 2) // 3 * 4
+    base64_length = base64_characters + 2 * -(-base64_characters // 76)
+    # Quoted-printable writes every byte past ASCII as three: when that alone is longer than base64 (Cyrillic
+    # text), base64 it is, without encoding the body twice.
+    longer = len(raw) + 2 * len(raw.translate(None, _ASCII)) > base64_length
+    qp = None if longer else quoted_printable(body, keep_whole=tag)
+    use_base64 = qp is None or base64_length < len(qp)
     encoding = "base64" if use_base64 else "quoted-printable"
     pieces: list = [f'Content-Type: text/{subtype}; charset="utf-8"'.encode(), CRLF,
                     f"Content-Transfer-Encoding: {encoding}".encode(), CRLF, CRLF]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 from conftest import set_setting
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 NASTY = "<script>alert(1)</script> {{ 7*7 }} <mj-section> Tom & Jerry"
 # In the Markdown body raw HTML is refused by the checker; written with Markdown's escapes it is text.
@@ -126,3 +129,26 @@ See *our* [report](https://example.org/r?a=1&b=2) or write to [us](mailto:x@exam
     assert "<em>our</em>" in rendered.html
     assert "See our report (https://example.org/r?a=1&b=2) or write to us (x@example.org)." in \
         " ".join(rendered.text.split())
+
+
+_PIECES = [*"ab ж\t.,:;-()]#%+=>\"'{}$@^|/😀", "https://x.org", " \n", "*", "_", "[", "![", "<", "&amp;", "&", "\\", "`",
+           "~", "\r", "\0", "  \n"]
+
+
+@hypothesis_settings(max_examples=500, deadline=None)
+@given(text=st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_inline_markup_is_markdown_its_own(text):
+    """Text with or without Markdown in it comes out exactly as markdown-it renders it, as HTML and as plain text
+    (plain text skips the parser)."""
+    from markdown_it import MarkdownIt
+
+    from mco_newsletter.render import markup
+
+    markup.inline_html.cache_clear()
+    markup.inline_text.cache_clear()
+    parser = MarkdownIt("commonmark", {"html": False})
+    assert str(markup.inline_html(text)) == parser.renderInline(text).strip()
+    expected = "".join(token.content if token.type != "softbreak" else " "
+                       for token in parser.parseInline(text)[0].children or [] if token.type in ("text", "softbreak"))
+    if not (set(text) & set("[<!\n`")):  # no links, pictures, code or breaks: the text part is the text tokens
+        assert markup.inline_text(text) == expected

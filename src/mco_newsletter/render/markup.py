@@ -16,6 +16,17 @@ def _markdown():
     return MarkdownIt("commonmark", {"html": False})
 
 
+# The characters at which CommonMark's inline rules (emphasis, links, pictures, autolinks, HTML, entities,
+# escapes, code, line breaks) can start, and those its input normalisation replaces. A text without any of them
+# comes out of markdown-it as one text token: the text itself, escaped for HTML. Most paragraphs are such text,
+# and skipping the parser halves the cost of rendering them (tests/test_escaping.py holds the two equal).
+_MARKDOWN_INLINE = re.compile(r"[\n\r\0\\`*_\[!<&~]")
+
+
+def _escape_html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
 @lru_cache(maxsize=4096)
 def inline_html(text: str, link_style: str = "") -> Markup:
     """Markdown inline text as HTML; every character of the source text is escaped.
@@ -23,6 +34,8 @@ def inline_html(text: str, link_style: str = "") -> Markup:
     `link_style` goes inline on every link: mail clients that strip <style> (Gmail for other
     accounts) keep an attribute, so links keep the colour that marks them.
     """
+    if not _MARKDOWN_INLINE.search(text):  # nothing Markdown would act on: its output is the escaped text
+        return Markup(_escape_html(text).strip())
     html = _markdown().renderInline(text).strip()
     if link_style:
         html = html.replace("<a href=", f'<a style="{escape(link_style)}" href=')
@@ -32,6 +45,8 @@ def inline_html(text: str, link_style: str = "") -> Markup:
 @lru_cache(maxsize=4096)
 def inline_text(text: str) -> str:
     """Markdown inline text as plain text: markers dropped, links written as 'label (address)'."""
+    if not _MARKDOWN_INLINE.search(text):
+        return text
     tokens = _markdown().parseInline(text)[0].children or []
     out: list[str] = []
     links: list[tuple[str, int]] = []

@@ -50,8 +50,12 @@ def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[
         problems.append(Problem(path, line + 2, message, hint))
         return None, {}, body, end + 1
     try:
-        node = yaml.compose(block, Loader=_Loader)
-        meta = yaml.load(block, Loader=_Loader)
+        loader = _Loader(block)  # one reading: the nodes (with their lines), then the values built from them
+        try:
+            node = loader.get_single_node()
+            meta = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1

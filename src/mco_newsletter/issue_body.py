@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 from .errors import NewsletterError, Problem
 from .issue import Block, Image, ItemList, Paragraph, Quote, Section
-from .pictures import is_local, picture_file, picture_name
+from .control_characters import CONTROL_RE
+from .pictures import is_local, picture_name, verified_picture
 
 LINK_SCHEMES = ("http", "https", "mailto")
 DEFINITION_RE = re.compile(r" {0,3}\[([^\]]+)\]:")
@@ -127,7 +128,7 @@ class _Reader:
             # The file name itself, not markdown-it's percent-encoded form: `фото.png`, `my photo.png`.
             src = picture_name(src)
             try:
-                picture_file(self.path.parent, src)
+                verified_picture(self.path.parent, src)
             except NewsletterError as exc:
                 self.problem(node, exc.message, exc.hint)
         elif urlsplit(src).scheme not in IMAGE_SCHEMES:
@@ -156,8 +157,6 @@ class _Reader:
 
 def inline_problem(node) -> tuple[str, str | None] | None:
     """What the dialect refuses in one node of inline text, as (message, hint); translations get the same check."""
-    from .control_characters import CONTROL_RE
-
     if node.type == "text" and CONTROL_RE.search(node.content):
         # Only an entity gets here (&#7;): a written control character was replaced before parsing.
         found = CONTROL_RE.search(node.content).group()

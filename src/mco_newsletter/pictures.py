@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -51,6 +52,31 @@ def picture_problem(folder: Path, src: str) -> str | None:
     except NewsletterError as exc:
         return exc.message
     return None
+
+
+def verified_picture(folder: Path, src: str) -> Picture:
+    """picture_file's answer, asked again whenever the folder or the file's entry changed in any way.
+
+    Verifying walks every component of the path (a few hundred microseconds); a render repeats it only
+    when an lstat of the folder or of the picture's own entry differs from the verified one.
+    """
+    name = picture_name(src)
+    if "/" in name or not name:
+        return picture_file(folder, src)
+    try:
+        entries = (_signature(os.lstat(folder)), _signature(os.lstat(folder / name)))
+    except OSError:
+        return picture_file(folder, src)  # says what is wrong
+    return _verified_cached(folder, src, entries)
+
+
+@lru_cache(maxsize=64)
+def _verified_cached(folder: Path, src: str, entries: tuple) -> Picture:
+    return picture_file(folder, src)
+
+
+def _signature(info: os.stat_result) -> tuple:
+    return info.st_dev, info.st_ino, info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns
 
 
 def picture_file(folder: Path, src: str) -> Picture:

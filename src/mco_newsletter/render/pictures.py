@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import NewsletterError
 from ..files import write_atomically
-from ..pictures import picture_file, picture_name
+from ..pictures import verified_picture
 
 # The email's column is 600 px with 24 px of padding on each side; 2× for high-density screens.
 SHOWN_WIDTH = 552
@@ -44,36 +43,11 @@ class ShownPicture:
 
 def shown_picture(root: Path, folder: Path, src: str, *, domain: str = "mco-newsletter") -> ShownPicture:
     """The picture `src` of the issue in `folder`, resized for the email (cached under `root`)."""
-    picture = _verified(folder, src)
+    picture = verified_picture(folder, src)
     stat = picture.path.stat()
     data, digest = _shown_bytes(root, picture.path, picture.mime_type, stat.st_mtime_ns, stat.st_size)
     # Derived from the content only: the same picture has the same id in every edition and every run.
     return ShownPicture(picture.name, picture.mime_type, data, f"{digest[:24]}@{domain}")
-
-
-def _verified(folder: Path, src: str):
-    """picture_file's answer, asked again whenever the folder or the file's entry changed in any way.
-
-    Verifying walks every component of the path (a few hundred microseconds); a render repeats it only
-    when an lstat of the folder or of the picture's own entry differs from the verified one.
-    """
-    name = picture_name(src)
-    if "/" in name or not name:
-        return picture_file(folder, src)
-    try:
-        entries = (_signature(os.lstat(folder)), _signature(os.lstat(folder / name)))
-    except OSError:
-        return picture_file(folder, src)  # says what is wrong
-    return _verified_cached(folder, src, entries)
-
-
-@lru_cache(maxsize=64)
-def _verified_cached(folder: Path, src: str, entries: tuple):
-    return picture_file(folder, src)
-
-
-def _signature(stat) -> tuple:
-    return stat.st_dev, stat.st_ino, stat.st_mode, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 @lru_cache(maxsize=64)

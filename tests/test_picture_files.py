@@ -131,3 +131,26 @@ def test_archive_copies_only_a_verified_picture(settings, write_issue, database_
     assert any(issue_id == "pics" and any("is not a PNG file" in reason for reason in reasons)
                for issue_id, reasons in report.broken), report.broken
     assert SECRET.encode() not in every_byte(tmp_path / "archive")
+
+
+@pytest.mark.parametrize("swap", ["symlink", "same_size_text"])
+def test_a_picture_checked_once_is_checked_again_after_any_change(settings, write_issue, database_with_a_reader, swap):
+    """The parser keeps a picture's verdict only while its entry is unchanged: a picture swapped for a link to the
+    database, or rewritten in place with text of the same size, is refused by the next parse in the same process."""
+    from mco_newsletter.issue import read_issue
+
+    path = picture_issue(write_issue, "map.png")
+    picture = path.parent / "map.png"
+    picture.write_bytes(PNG)
+    issue, problems = read_issue(path)
+    assert issue is not None and problems == []
+    if swap == "symlink":
+        picture.unlink()
+        os.symlink(database_with_a_reader, picture)
+        expected = "picture 'map.png' leads outside the issue's folder"
+    else:
+        with picture.open("r+b") as handle:  # same inode, same size: only its content and times change
+            handle.write(b"not a picture at all, only text")
+        expected = "picture 'map.png' is not a PNG file"
+    issue, problems = read_issue(path)
+    assert issue is None and any(expected in problem.message for problem in problems), problems

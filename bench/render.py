@@ -1,6 +1,8 @@
 """Milliseconds per edition for the whole pipeline (parse → HTML + text + MIME), and `--help` as a process.
 
-Run from the repository: python bench/render.py [--rounds N]
+Run from the repository: python bench/render.py [--rounds N] [--against REF [--pairs K]]
+--against REF: the same bench on the code of a git ref (`git archive`d into a temporary folder) and on this
+tree, alternating K pairs of runs in one session; prints each run's median and the ratio of the medians.
 Targets (issue 2): under 5 ms per edition after warm-up; `mco-newsletter --help` under 0.3 s.
 Issue 12: the same with the issue's pictures embedded in the message ([privacy] images = "embedded"; the
 resized picture comes from build/.cache/pictures after the first render, as in real use).
@@ -10,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -68,11 +73,39 @@ def time_help(runs: int) -> tuple[list[float], list[float]]:
     return helps, bares
 
 
+def side_by_side(ref: str, pairs: int, rounds: int) -> None:
+    """This tree and `ref`, run after run in alternation: each run's median, then the ratio of the medians."""
+    with tempfile.TemporaryDirectory(prefix="render-bench-") as folder:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+        trees = {"this tree": REPO, ref: Path(folder)}
+        medians: dict[str, list[float]] = {name: [] for name in trees}
+        environment = {**os.environ, "MCO_NEWSLETTER_SHARED": os.environ.get(
+            "MCO_NEWSLETTER_SHARED", str(REPO.parent / "shared"))}
+        for pair in range(pairs):
+            for name, tree in (trees.items() if pair % 2 == 0 else reversed(trees.items())):
+                out = subprocess.run([sys.executable, str(tree / "bench" / "render.py"), "--rounds", str(rounds),
+                                      "--help-runs", "1"], capture_output=True, text=True, check=True,
+                                     env=environment, cwd=tree).stdout
+                median = float(re.search(r"median ([0-9.]+) ms", out)[1])
+                medians[name].append(median)
+                print(f"pair {pair + 1}: {name:>12}: median {median:.2f} ms  (load {os.getloadavg()[0]:.2f})",
+                      flush=True)
+    ours, theirs = (statistics.median(medians[name]) for name in trees)
+    print(f"median of the runs: this tree {ours:.2f} ms, {ref} {theirs:.2f} ms → {ours / theirs:.2f}× "
+          f"({'faster' if ours < theirs else 'slower'}); target 5 ms → {ours / 5:.2f}× of target")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=50, help="rounds over the six editions (default 50)")
     parser.add_argument("--help-runs", type=int, default=10, help="runs of `--help` (default 10)")
+    parser.add_argument("--against", metavar="REF", help="compare with the code of this git ref, side by side")
+    parser.add_argument("--pairs", type=int, default=3, help="alternating pairs of runs with --against (default 3)")
     args = parser.parse_args()
+    if args.against:
+        side_by_side(args.against, args.pairs, args.rounds)
+        return
     print(f"machine: {platform.node()} {platform.machine()} · Python {platform.python_version()} · "
           f"{platform.platform()}")
     samples = time_editions(args.rounds)

@@ -152,3 +152,28 @@ def test_inline_markup_is_markdown_its_own(text):
                        for token in parser.parseInline(text)[0].children or [] if token.type in ("text", "softbreak"))
     if not (set(text) & set("[<!\n`")):  # no links, pictures, code or breaks: the text part is the text tokens
         assert markup.inline_text(text) == expected
+
+
+def test_template_gettext_is_jinjas_newstyle_gettext(tmp_path):
+    """`_()` in the templates behaves as jinja2's newstyle gettext: a translation is markup in HTML templates and
+    its keywords are escaped, plain text in text templates, and %-formatted in both."""
+    from babel.support import NullTranslations
+    from jinja2 import DictLoader, Environment
+
+    from mco_newsletter.render.templates import HTML_TEMPLATE, _autoescape, environment
+
+    sources = {name: '{{ _("Terms & <b>conditions</b> of %(name)s", name=name) }}|{{ _("100%% sure") }}|'
+                     '{{ _("%(a)s < %(b)s", a=name, b=1) }}'
+               for name in ("page.html.j2", "part.txt.j2")}
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / HTML_TEMPLATE).write_text("<mjml></mjml>", encoding="utf-8")
+    for name, source in sources.items():
+        (templates / name).write_text(source, encoding="utf-8")
+    ours = environment(templates, tmp_path / "locales", "en", 0)
+    reference = Environment(loader=DictLoader(sources), autoescape=_autoescape, extensions=["jinja2.ext.i18n"])
+    reference.install_gettext_translations(NullTranslations(), newstyle=True)
+    for name in sources:
+        expected = reference.get_template(name).render(name="<script>&")
+        assert ours.get_template(name).render(name="<script>&") == expected, name
+    assert "&lt;script&gt;&amp;" in ours.get_template("page.html.j2").render(name="<script>&")

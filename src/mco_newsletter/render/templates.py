@@ -76,9 +76,25 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, locales_m
         lstrip_blocks=True,
         bytecode_cache=compiled_templates(),
     )
-    env.install_gettext_translations(translations(locales_dir, language), newstyle=True)
+    words = translations(locales_dir, language)
+    env.install_gettext_translations(words, newstyle=True)
+    env.globals["_"] = _gettext(words.gettext)
     env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar)
     return env
+
+
+def _gettext(translate):
+    """`_()` as jinja2's newstyle gettext behaves (escaped in markup templates, %-formatted with its keywords,
+    always), called straight: jinja2's alias looks `gettext` up and calls through the context twice more."""
+    from jinja2 import pass_context
+    from markupsafe import Markup
+
+    @pass_context
+    def gettext(context, string: str, /, **variables):
+        text = translate(string)
+        return (Markup(text) if context.eval_ctx.autoescape else text) % variables
+
+    return gettext
 
 
 def environment_for(templates_dir: Path, locales_dir: Path, language: str):

@@ -135,8 +135,8 @@ def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple
         return None, [Problem(path, line, f"not UTF-8 text ({exc.reason})", "save the file as UTF-8")]
     text = text.replace("\r\n", "\n")
     problems: list[Problem] = control_problems(text, path)
-    # Replaced, not removed, so that the parsers below count the same lines and report the other problems.
-    text = CONTROL_RE.sub("\ufffd", text)
+    if problems:  # replaced, not removed, so that the parsers below count the same lines and report the rest
+        text = CONTROL_RE.sub("\ufffd", text)
     meta, lines, body, offset = split_front_matter(text, path, problems)
     if meta is not None:
         _check_meta(meta, lines, path, languages, problems)

@@ -64,10 +64,11 @@ def bytecode(venv: Path) -> float:
     return int(done.stdout.splitlines()[-1].split()[0]) / 1024
 
 
-def sizes(stage: str, venv: Path, empty: int) -> None:
+def sizes(stage: str, venv: Path, empty: int, empty_bytecode: float) -> None:
     added = kibibytes(venv) - empty
-    print(f"  {stage}: venv {kibibytes(venv) / 1024:.0f} MiB, the install adds {added / 1024:.1f} MiB "
-          f"({added * 1024 / 1e6:.1f} MB; target under 300 MB), of it __pycache__ {bytecode(venv):.1f} MiB")
+    print(f"  {stage}: venv {kibibytes(venv) / 1024:.1f} MiB, the install adds {added / 1024:.1f} MiB "
+          f"({added * 1024 / 1e6:.1f} MB; target under 300 MB), of it __pycache__ "
+          f"{bytecode(venv) - empty_bytecode:.1f} MiB")
 
 
 def run(command: str, source: Path, env: dict) -> tuple[float, subprocess.CompletedProcess]:
@@ -102,8 +103,9 @@ def measure(ref: str, folder: Path, top: int, no_compile: bool, month: bool) -> 
     archive = subprocess.run(["git", "-C", str(REPO), "archive", ref], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(source)], input=archive, check=True)
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    empty = kibibytes(venv)
-    env = {**os.environ, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+    empty, empty_bytecode = kibibytes(venv), bytecode(venv)
+    # As on a user's machine: Python writes the bytecode of what it imports (this machine's shells say not to).
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
            "ARGOS_PACKAGES_DIR": str(folder / "models" / "packages")}
     pip = PIP.replace("pip install", "pip install --no-compile") if no_compile else PIP
     install_time, done = run(pip, source, env)
@@ -112,10 +114,11 @@ def measure(ref: str, folder: Path, top: int, no_compile: bool, month: bool) -> 
         print(f"{ref}: the README's first command failed (exit {rendered.returncode}):\n{rendered.stderr[-2000:]}")
         return
     again, _ = run(RENDER, source, env)
-    print(f"{ref}{' (pip --no-compile)' if no_compile else ''}: empty venv {empty / 1024:.0f} MiB; README's first "
+    print(f"{ref}{' (pip --no-compile)' if no_compile else ''}: empty venv {empty / 1024:.1f} MiB "
+          f"({empty_bytecode:.1f} MiB of it pip's and setuptools' __pycache__); README's first "
           f"command {install_time + render_time:.1f} s (pip {install_time:.1f} s, first render {render_time:.2f} s, "
           f"second render {again:.2f} s)")
-    sizes("after the README's first command", venv, empty)
+    sizes("after the README's first command", venv, empty, empty_bytecode)
     print("  " + rendered.stdout.strip().splitlines()[0])
     if month:
         (folder / "models" / "packages").mkdir(parents=True)
@@ -127,7 +130,7 @@ def measure(ref: str, folder: Path, top: int, no_compile: bool, month: bool) -> 
             if done.returncode != 0:
                 print(f"  {command!r} failed (exit {done.returncode}): {done.stderr[-500:]}")
         sizes(f"after a month's use ({len(MONTH) + 1} commands, {spent:.1f} s; serve's first page {first_serve:.2f} s)",
-              venv, empty)
+              venv, empty, empty_bytecode)
     table = subprocess.run([str(venv / "bin" / "python"), "-c", PER_DISTRIBUTION.replace("TOP", str(top))],
                            capture_output=True, text=True, check=True).stdout
     print(table, end="")

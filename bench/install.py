@@ -105,8 +105,9 @@ def measure(ref: str, folder: Path, top: int, no_compile: bool, month: bool) -> 
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     empty, empty_bytecode = kibibytes(venv), bytecode(venv)
     # As on a user's machine: Python writes the bytecode of what it imports (this machine's shells say not to).
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "VIRTUAL_ENV": str(venv), "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-           "ARGOS_PACKAGES_DIR": str(folder / "models" / "packages")}
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+    env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+               ARGOS_PACKAGES_DIR=str(folder / "models" / "packages"))
     pip = PIP.replace("pip install", "pip install --no-compile") if no_compile else PIP
     install_time, done = run(pip, source, env)
     render_time, rendered = run(RENDER, source, env) if done.returncode == 0 else (0.0, done)

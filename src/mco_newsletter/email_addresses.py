@@ -107,7 +107,8 @@ def checked_domain(domain: str) -> tuple[str, str]:
 
     after = "The part after the @-sign"
     if (extra := len(domain) - MAX_DOMAIN) > 0:
-        raise InvalidAddress(f"The email address is too long after the @-sign ({extra} {_plural(extra, 'character')} too many).")
+        raise InvalidAddress(f"The email address is too long after the @-sign "
+                             f"({extra} {_plural(extra, 'character')} too many).")
     if bad := {c for c in domain if not _DOMAIN_CHARACTER.match(c) or not _uts46_valid(c)}:
         raise InvalidAddress(f"{after} contains invalid characters: {_shown(bad)}.")
     _check_safe(domain)

@@ -64,15 +64,15 @@ def _check_languages(data: dict) -> Iterator[Finding]:
 
 
 def _check_addresses(data: dict) -> Iterator[Finding]:
-    from email_validator import EmailNotValidError, validate_email
+    from .email_addresses import InvalidAddress, checked_address
 
     sender = data["sender"]
     for key in ("address", "reply_to"):
         if key not in sender:
             continue
         try:
-            validate_email(sender[key], check_deliverability=False)
-        except EmailNotValidError as exc:
+            checked_address(sender[key])
+        except InvalidAddress as exc:
             yield ("sender", key), f"sender.{key} {sender[key]!r} is not a valid address: {exc}", \
                 "write a plain address such as digest@example.org"
 

@@ -143,11 +143,11 @@ def _translator(row) -> Translator:
 
 
 def _checked_email(address: str) -> str:
-    from email_validator import EmailNotValidError, validate_email
+    from .email_addresses import InvalidAddress, checked_address
 
     try:
-        return validate_email(address, check_deliverability=False).normalized
-    except EmailNotValidError as exc:
+        return checked_address(address).normalized
+    except InvalidAddress as exc:
         raise NewsletterError(f"{address!r} is not an e-mail address: {exc}", exit_code=2) from None
 
 

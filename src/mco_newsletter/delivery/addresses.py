@@ -20,14 +20,14 @@ def ascii_address(email: str) -> str:
 
 @lru_cache(maxsize=4096)
 def ascii_domain(domain: str) -> str:
-    """A domain in IDNA (punycode) form, as email-validator computes it; the domain itself if it cannot be."""
+    """A domain in IDNA (punycode) form, as the address check computes it; the domain itself if it cannot be."""
     if domain.isascii():
         return domain.lower()
-    from email_validator import EmailNotValidError, validate_email
+    from ..email_addresses import InvalidAddress, checked_domain
 
     try:
-        return validate_email(f"x@{domain}", check_deliverability=False).ascii_domain or domain
-    except EmailNotValidError:
+        return checked_domain(domain)[1]
+    except InvalidAddress:
         return domain
 
 

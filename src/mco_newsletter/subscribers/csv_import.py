@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
+from ..email_addresses import InvalidAddress, checked_address
 from ..errors import NewsletterError
 from .store import Store, email_key, now
 
@@ -264,11 +263,6 @@ def _check_row(values, line, header, position, languages, default_language, extr
     return "", Row(line, email, cell("name") or None, language, tuple(dict.fromkeys([*tags, *extra_tags])))
 
 
-# Plain ASCII addresses, the great majority, take a fast path that gives email-validator's own result:
-# a dot-atom local part is returned unchanged, and the domain is checked (and lowercased) once per domain.
-_PLAIN = re.compile(r"[A-Za-z0-9_%+-]+(?:\.[A-Za-z0-9_%+-]+)*@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)")
-
-
 def subscriber_address(address: str) -> tuple[str, str | None]:
     """normalize_email's answer, but an address beginning with a formula character is refused too.
 
@@ -280,26 +274,8 @@ def subscriber_address(address: str) -> tuple[str, str | None]:
 
 
 def normalize_email(address: str) -> tuple[str, str | None]:
-    """The normalized address and None, or the input and the reason it is not valid (email-validator's rules)."""
-    plain = _PLAIN.fullmatch(address)
-    if plain and len(address) <= 254 and address.index("@") <= 64:
-        domain, problem = _check_domain(plain.group(1))
-        if problem is None:
-            return address[: address.index("@") + 1] + domain, None
-    from email_validator import EmailNotValidError, validate_email
-
+    """The normalized address and None, or the input and the reason it is not valid (email_addresses.py)."""
     try:
-        return validate_email(address, check_deliverability=False).normalized, None
-    except EmailNotValidError as exc:
+        return checked_address(address).normalized, None
+    except InvalidAddress as exc:
         return address, str(exc)
-
-
-@lru_cache(maxsize=65536)
-def _check_domain(domain: str) -> tuple[str, str | None]:
-    # Readers share a few thousand domains at most: each is validated once, not once per row.
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        return validate_email(f"x@{domain}", check_deliverability=False).domain, None
-    except EmailNotValidError as exc:
-        return domain, str(exc)

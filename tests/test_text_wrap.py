@@ -31,7 +31,7 @@ _PIECES = st.sampled_from(["a", "bb", "слово", "x" * 15, "https://example.o
                            " ", " ", "   ", "\t", "\r", "\x0b", "\x0c", "\n", "\xa0", "\u2003", "\x1c", "-", "é"])
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=600, deadline=None)
 @given(pieces=st.lists(_PIECES, max_size=60), width=st.integers(1, 80),
        indent=st.sampled_from(["", "   ", "> ", ">    "]), first=st.sampled_from(["", " * ", "12. ", ">  * ", "  "]))
 @example(pieces=["\xa0", " ", "a"], width=5, indent="", first="  ")

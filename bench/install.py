@@ -2,7 +2,7 @@
 
 Run from the repository: python bench/install.py [REF ...] (git refs; default HEAD)
 For each ref, in turn: `git archive` of it into a temporary folder, `python -m venv`, then the README's
-first command there (`pip install -c constraints.txt -e . && mco-newsletter render 2024-05`), timed.
+first command there, as that ref's README writes it (the first line of its first code block), timed.
 Prints the venv's size (du -sm), what the install added to an empty venv, the wall time, and the
 biggest distributions (the files each one's RECORD lists). pip uses its usual cache and indexes.
 Target (issue 15): the base install under 300 MB.
@@ -22,8 +22,6 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-README_COMMAND = "pip install -q -c constraints.txt -e . && mco-newsletter render 2024-05"
-PIP, RENDER = README_COMMAND.split(" && ")
 COMMANDS = ["archive", "check", "models", "models install", "models list", "new", "preview", "render", "review",
             "segments", "send", "send-status", "serve", "status", "subscribers", "subscribers add",
             "subscribers erase", "subscribers export", "subscribers import", "subscribers list",
@@ -97,6 +95,14 @@ def serve_once(source: Path, env: dict) -> float:
         server.wait()
 
 
+def readme_command(source: Path) -> tuple[str, str]:
+    """The README's first command (install && render), as the ref's own README writes it; pip made quiet."""
+    readme = (source / "README.md").read_text(encoding="utf-8")
+    command = readme.split("```sh\n", 1)[1].splitlines()[0].split("#", 1)[0].strip()
+    pip, render = command.split(" && ")
+    return pip.replace("pip install", "pip install -q", 1), render
+
+
 def measure(ref: str, folder: Path, top: int, no_compile: bool, month: bool) -> None:
     source, venv = folder / "src", folder / "venv"
     source.mkdir(parents=True)
@@ -108,13 +114,15 @@ def measure(ref: str, folder: Path, top: int, no_compile: bool, month: bool) -> 
     env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     env.update(VIRTUAL_ENV=str(venv), PATH=f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
                ARGOS_PACKAGES_DIR=str(folder / "models" / "packages"))
-    pip = PIP.replace("pip install", "pip install --no-compile") if no_compile else PIP
+    pip, render = readme_command(source)
+    if no_compile and "--no-compile" not in pip:
+        pip = pip.replace("pip install", "pip install --no-compile")
     install_time, done = run(pip, source, env)
-    render_time, rendered = run(RENDER, source, env) if done.returncode == 0 else (0.0, done)
+    render_time, rendered = run(render, source, env) if done.returncode == 0 else (0.0, done)
     if rendered.returncode != 0:
         print(f"{ref}: the README's first command failed (exit {rendered.returncode}):\n{rendered.stderr[-2000:]}")
         return
-    again, _ = run(RENDER, source, env)
+    again, _ = run(render, source, env)
     print(f"{ref}{' (pip --no-compile)' if no_compile else ''}: empty venv {empty / 1024:.1f} MiB "
           f"({empty_bytecode:.1f} MiB of it pip's and setuptools' __pycache__); README's first "
           f"command {install_time + render_time:.1f} s (pip {install_time:.1f} s, first render {render_time:.2f} s, "

@@ -99,6 +99,22 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     return folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bytecode_cache(tmp_path_factory):
+    """The CLI processes the tests start keep their compiled modules for the run in its shared temp folder, even
+    where the caller forbids writing them beside the sources (PYTHONDONTWRITEBYTECODE): otherwise each of them
+    (a hundred or so, the crash tests' senders among them) compiles the tool's modules again, a fifth of its
+    start-up. The test processes themselves are left as they are (compiling other packages again would show
+    those packages' own warnings)."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder = str(root / "pycache")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = folder
+    yield
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium (the tool's own launcher, render/browser.py) for every browser test of this worker.

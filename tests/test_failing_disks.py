@@ -107,36 +107,48 @@ def test_damaged_database(run, settings):
 
 
 HOLDER = """
-import sqlite3, sys, time
+import select, sqlite3, sys
 connection = sqlite3.connect(sys.argv[1], isolation_level=None)
 connection.execute("BEGIN IMMEDIATE")
 print("holding", flush=True)
-time.sleep(float(sys.argv[2]))
+select.select([sys.stdin], [], [], float(sys.argv[2]))  # until the test writes a line (or at most this long)
 connection.execute("COMMIT")
 """
 
 
 def hold_lock(database: Path, seconds: float) -> subprocess.Popen:
+    """A process holding the database's write lock until a line arrives on its stdin (at most `seconds`)."""
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(database), str(seconds)], stdout=subprocess.PIPE,
-                              text=True)
+                              stdin=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
     return holder
 
 
 def test_locked_database_says_who_holds_it(workspace, settings, run):
     """While another program holds the database, the command says who after a short wait, then goes on."""
+    from mco_newsletter.subscribers.lock_wait import WAIT_NOTICE_S
+
     assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
-    holder = hold_lock(settings.database_path, 6)
+    holder = hold_lock(settings.database_path, 60)
     try:
         started = time.monotonic()
-        result = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace),
-                                 "subscribers", "add", "second@example.org", "--language", "en"],
-                                capture_output=True, text=True, timeout=120)
+        adding = subprocess.Popen([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace),
+                                   "subscribers", "add", "second@example.org", "--language", "en"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        # The lock is released once the notice is out (an event, not a fixed hold): the command must still be
+        # waiting then, and finish after.
+        notice = adding.stderr.readline()
+        waited = time.monotonic() - started
+        still_waiting = adding.poll() is None
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        out, err = adding.communicate(timeout=120)
     finally:
         holder.wait(timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert f"Waiting for the subscriber database: in use by pid {holder.pid} (" in result.stderr
-    assert time.monotonic() - started >= 5
+    assert notice.startswith(f"Waiting for the subscriber database: in use by pid {holder.pid} ("), notice + err
+    assert still_waiting and waited >= WAIT_NOTICE_S
+    assert adding.returncode == 0, err
+    assert run("subscribers", "list").output.count("second@example.org") == 1
 
 
 def test_locked_database_gives_up_naming_the_holder(settings, run):

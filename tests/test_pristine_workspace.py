@@ -50,11 +50,13 @@ def test_repository_changes_do_not_reach_the_workspace(tmp_path):
 def test_the_callers_environment_does_not_reach_the_tests(tmp_path):
     """With MCO_NEWSLETTER_DB and MCO_NEWSLETTER_WORKSPACE set by the caller, a test still uses its own workspace."""
     leak = tmp_path / "leak" / "subscribers.sqlite3"
-    # The inner run is a plain one (-n 0), not one more worker of this run's pytest-xdist.
+    # The inner run is a plain one (-n 0), not one more worker of this run's pytest-xdist. What it proves lies in
+    # tests/conftest.py, so it loads no installed plugin but xdist (for the -n of the project's addopts): importing
+    # hypothesis, Playwright's and the others took most of its two seconds of CPU.
     env = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST_")},
-           "MCO_NEWSLETTER_DB": str(leak), "MCO_NEWSLETTER_WORKSPACE": str(REPO)}
+           "MCO_NEWSLETTER_DB": str(leak), "MCO_NEWSLETTER_WORKSPACE": str(REPO), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
     test = str(Path(__file__).parent / "test_subscribers.py") + "::test_database_and_folder_are_owner_only"
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", test],
-                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin",
+                             "-n", "0", test], capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert result.returncode == 0, result.stdout[-3000:]
     assert not leak.exists()

@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 
+from conftest import set_setting
 from sendgrid_server import API_KEY, Faults, SendGridServer
 from test_send import configure, populate
 
@@ -58,6 +59,8 @@ def test_sigkill_ten_times_then_resume(workspace, settings):
             process.wait()
             kills += 1
             window.update(in_flight(settings.database_path))
+        # The resume is what is checked now, not the kills: the server answers at once (14 requests, 3 s less).
+        server.faults = Faults()
         final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
         assert final.returncode == 0, final.stderr
     finally:
@@ -77,7 +80,7 @@ def test_outbox_sigkill_is_exactly_once(workspace, settings):
     """With the outbox, a resend after a kill rewrites the same file: exactly one message per reader.
     Each kill lands while files are being written (after a random number of new ones)."""
     configure(workspace)
-    addresses = populate(workspace, 6000)
+    addresses = populate(workspace, 3000)
     command = [sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "send", "2024-05",
                "--segment", "all", "--yes"]
     new = workspace / "private" / "outbox" / "new"
@@ -88,7 +91,7 @@ def test_outbox_sigkill_is_exactly_once(workspace, settings):
     rng = random.Random(7)
     kills = 0
     while kills < 10:
-        target = written() + rng.randrange(20, 400)  # at most 4,000 of the 6,000 over ten kills: it never finishes
+        target = written() + rng.randrange(20, 200)  # at most 2,000 of the 3,000 over ten kills: it never finishes
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         while process.poll() is None and written() < target:
             time.sleep(0.005)
@@ -130,6 +133,8 @@ def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings, p
             time.sleep(0.005)
         process.kill()
         process.wait()
+        # The rerun's report is checked, not its pace: the other 270 readers at full speed (4.5 s less).
+        set_setting(workspace, "messages_per_second = 60 ", "messages_per_second = 0 ")
         final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     finally:
         controller.stop()

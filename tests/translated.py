@@ -43,17 +43,21 @@ def approve_translations(workspace: Path, issue_ids=SAMPLE_ISSUES, languages=LAN
 def translated(workspace):
     """Render an edition of a sample issue in its real language: en as written, de and ru from approved catalogs."""
     from mco_newsletter.config import load_settings
-    from mco_newsletter.edition import load_edition
-    from mco_newsletter.render import render
-    from mco_newsletter.workspace import load_issue
 
     approve_translations(workspace)
 
     def rendered(issue_id: str, language: str, settings=None):
-        settings = settings or load_settings(workspace)
-        issue = load_issue(settings, issue_id)
-        edition = load_edition(settings, issue, language)
-        assert not edition.draft
-        return render(edition, settings)
+        return render_translated(settings or load_settings(workspace), issue_id, language)
 
     return rendered
+
+
+def render_translated(settings, issue_id: str, language: str):
+    """The edition of a sample issue in `language` (approved, not a draft), rendered."""
+    from mco_newsletter.edition import load_edition
+    from mco_newsletter.render import render
+    from mco_newsletter.workspace import load_issue
+
+    edition = load_edition(settings, load_issue(settings, issue_id), language)
+    assert not edition.draft
+    return render(edition, settings)

@@ -16,10 +16,13 @@ from functools import lru_cache
 
 _ATEXT = r"a-zA-Z0-9_!#\$%&'\*\+\-/=\?\^`\{\|\}~"
 _DOT_ATOM = re.compile(f"[{_ATEXT}]+(?:\\.[{_ATEXT}]+)*")
-# RFC 6531: an internationalised local part may also hold any character from U+0080 up.
-_DOT_ATOM_INTL = re.compile(f"[{_ATEXT}\u0080-\U0010FFFF]+(?:\\.[{_ATEXT}\u0080-\U0010FFFF]+)*")
-_LOCAL_CHARACTER = re.compile(f"[.{_ATEXT}\u0080-\U0010FFFF]")
-_DOMAIN_CHARACTER = re.compile("[a-zA-Z0-9.\\-\u0080-\U0010FFFF]")
+# RFC 6531: an internationalised local part may also hold any character from U+0080 up, written as "not
+# ASCII": a class spanning U+0080–U+10FFFF costs Python's regex compiler ~9 ms, paid by every command's start.
+_NOT_ASCII = "[^\\x00-\\x7f]"
+_INTL_ATOM = f"(?:[{_ATEXT}]|{_NOT_ASCII})+"
+_DOT_ATOM_INTL = re.compile(f"{_INTL_ATOM}(?:\\.{_INTL_ATOM})*")
+_LOCAL_CHARACTER = re.compile(f"[.{_ATEXT}]|{_NOT_ASCII}")
+_DOMAIN_CHARACTER = re.compile(f"[a-zA-Z0-9.\\-]|{_NOT_ASCII}")
 _LABEL = r"(?:(?:[a-zA-Z0-9][a-zA-Z0-9\-]*)?[a-zA-Z0-9])"
 _HOSTNAME = re.compile(f"{_LABEL}(?:\\.{_LABEL})*")
 # RFC 2142's role mailboxes, which are case-insensitive by definition.

@@ -148,9 +148,10 @@ def test_inline_markup_is_markdown_its_own(text):
     markup.inline_text.cache_clear()
     parser = MarkdownIt("commonmark", {"html": False})
     assert str(markup.inline_html(text)) == parser.renderInline(text).strip()
-    expected = "".join(token.content if token.type != "softbreak" else " "
-                       for token in parser.parseInline(text)[0].children or [] if token.type in ("text", "softbreak"))
-    if not (set(text) & set("[<!\n`")):  # no links, pictures, code or breaks: the text part is the text tokens
+    breaks = {"softbreak": " ", "hardbreak": "\n"}  # a line ending ("\n" or "\r") is a space, after "\\" a new line
+    expected = "".join(breaks.get(token.type, token.content) for token in parser.parseInline(text)[0].children or []
+                       if token.type in ("text", *breaks))
+    if not (set(text) & set("[<!`")):  # no links, pictures or code: the text part is the text tokens and breaks
         assert markup.inline_text(text) == expected
 
 

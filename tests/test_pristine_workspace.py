@@ -55,8 +55,11 @@ def test_the_callers_environment_does_not_reach_the_tests(tmp_path):
     # hypothesis, Playwright's and the others took most of its two seconds of CPU.
     env = {**{key: value for key, value in os.environ.items() if not key.startswith("PYTEST_XDIST_")},
            "MCO_NEWSLETTER_DB": str(leak), "MCO_NEWSLETTER_WORKSPACE": str(REPO), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    # Its temporary folders go under this test's own: with pytest's numbered ones, at its exit it would delete the
+    # oldest kept run's (a whole suite's, seconds of disk work) and could take a folder another run still reads.
     test = str(Path(__file__).parent / "test_subscribers.py") + "::test_database_and_folder_are_owner_only"
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "xdist.plugin",
-                             "-n", "0", test], capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
+                             "-n", "0", "--basetemp", str(tmp_path / "inner"), test],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=REPO)
     assert result.returncode == 0, result.stdout[-3000:]
     assert not leak.exists()

@@ -131,7 +131,7 @@ def test_the_preferences_page_is_accessible_in_the_readers_language(browser, sit
     from reader_pages import accessibility_problems, reader_token
 
     assert run("subscribers", "add", "vera@example.org", "--language", language, "--tag", "courts").exit_code == 0
-    page = reader_page(browser, site, "en")
+    page = reader_page(browser, site, "en", axe=True)
     page.goto(f"{site['url']}/p/{reader_token(site['settings'], 'vera@example.org')}")
     for action in (None, "save", "unsubscribe", "resubscribe", "access"):
         if action:

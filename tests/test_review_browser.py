@@ -265,55 +265,57 @@ def test_nothing_leaves_the_server(review_site, context):
     assert any(url.endswith("/review/static/review.js") for url in asked)
 
 
-def axe_on(opened, review_site, workspace, every_page: bool) -> None:
+def axe_on(browser, review_site, workspace, every_page: bool, **view) -> None:
     """axe-core on the start page, the issue page with a refusal on it and its approved pieces unfolded, and the
-    preview; with every_page also on the 404 of a bad link, a refused form's page and a broken catalog's page."""
-    from test_reader_view import axe_violations
+    preview; with every_page also on the 404 of a bad link, a refused form's page and a broken catalog's page.
+    `view`: the browser context's viewport and colour scheme."""
+    from test_reader_view import axe_violations, with_axe
 
-    page = opened.new_page()
-    page.goto(review_site["link"])
-    assert axe_violations(page) == []
-    if every_page:
-        assert page.goto(review_site["link"] + "x").status == 404
+    opened = with_axe(browser.new_context(**view))
+    # The preview's policy is a sandbox without scripts, axe-core's included: it alone is checked with the
+    # policy set aside (its styles are inline and allowed by their hashes, so it looks the same).
+    sandbox_off = with_axe(browser.new_context(**view, bypass_csp=True))
+    try:
+        page = opened.new_page()
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (view.get("color_scheme") == "dark")
+        page.goto(review_site["link"])
         assert axe_violations(page) == []
-    page.goto(review_site["page"])
-    page.fill("#t-piece-section-2_1", "Ohne Zahlen.")
-    page.click("#piece-section-2_1 button[value=approve]")
-    page.locator("#piece-section-2_1 .refused").wait_for(timeout=WAIT)
-    page.evaluate("document.querySelector('details.approved')?.setAttribute('open', '')")
-    assert axe_violations(page) == []
-    page.goto(review_site["page"] + "/preview")
-    assert axe_violations(page) == []
-    if not every_page:
-        return
-    page.goto(review_site["page"])
-    page.evaluate("document.querySelector('#piece-title input[name=csrf]').value = 'not the key'")
-    page.click("#piece-title button[value=approve]")  # refused: the script falls back to the plain form
-    page.locator("text=Dieses Formular wurde nicht angenommen").wait_for(timeout=WAIT)
-    assert axe_violations(page) == []
-    path = workspace / "issues" / "2024-05" / "de.po"
-    path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "broken\n', encoding="utf-8")
-    assert page.goto(review_site["page"]).status == 503
-    assert axe_violations(page) == []
+        if every_page:
+            assert page.goto(review_site["link"] + "x").status == 404
+            assert axe_violations(page) == []
+        page.goto(review_site["page"])
+        page.fill("#t-piece-section-2_1", "Ohne Zahlen.")
+        page.click("#piece-section-2_1 button[value=approve]")
+        page.locator("#piece-section-2_1 .refused").wait_for(timeout=WAIT)
+        page.evaluate("document.querySelector('details.approved')?.setAttribute('open', '')")
+        assert axe_violations(page) == []
+        preview = sandbox_off.new_page()
+        preview.goto(review_site["page"] + "/preview")
+        assert axe_violations(preview) == []
+        if not every_page:
+            return
+        page.goto(review_site["page"])
+        page.evaluate("document.querySelector('#piece-title input[name=csrf]').value = 'not the key'")
+        page.click("#piece-title button[value=approve]")  # refused: the script falls back to the plain form
+        page.locator("text=Dieses Formular wurde nicht angenommen").wait_for(timeout=WAIT)
+        assert axe_violations(page) == []
+        path = workspace / "issues" / "2024-05" / "de.po"
+        path.write_text(path.read_text(encoding="utf-8") + '\nmsgid "broken\n', encoding="utf-8")
+        assert page.goto(review_site["page"]).status == 503
+        assert axe_violations(page) == []
+    finally:
+        opened.close()
+        sandbox_off.close()
 
 
 def test_axe_finds_nothing_serious(review_site, browser, workspace):
     """axe-core finds no serious or critical violation on any review page: the start page, the 404 of a bad link,
     the issue page (with a refusal on it), the preview, a refused form's page and a broken catalog's page."""
-    # bypass_csp: axe-core is injected as an inline script, which the pages rightly refuse.
-    opened = browser.new_context(viewport={"width": 1280, "height": 900}, bypass_csp=True)
-    try:
-        axe_on(opened, review_site, workspace, every_page=True)
-    finally:
-        opened.close()
+    axe_on(browser, review_site, workspace, every_page=True, viewport={"width": 1280, "height": 900})
 
 
 def test_axe_on_a_phone_in_the_dark(review_site, browser, workspace):
     """At a phone's width in dark mode, the pages whose layout and colours change most pass axe-core too (the
     light colours are checked above, on every page)."""
-    opened = browser.new_context(viewport={"width": 375, "height": 740}, color_scheme="dark", bypass_csp=True)
-    try:
-        assert opened.new_page().evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
-        axe_on(opened, review_site, workspace, every_page=False)
-    finally:
-        opened.close()
+    axe_on(browser, review_site, workspace, every_page=False, viewport={"width": 375, "height": 740},
+           color_scheme="dark")

@@ -15,11 +15,13 @@ from reader_pages import (database_dump, link_in, outbox, row, serving, settle, 
 CONFIRM_DE = "Bitte bestätigen Sie Ihr Abonnement"
 
 
-def reader_page(browser, served, language: str, *, bypass_csp: bool = True):
-    """A fresh page whose browser prefers `language`, recording every address it loads anything from
-    (bypass_csp=False: under the pages' own Content-Security-Policy, as a reader's browser is; axe needs it off)."""
-    context = browser.new_context(locale=language, bypass_csp=bypass_csp, viewport={"width": 375, "height": 800})
-    page = context.new_page()
+def reader_page(browser, served, language: str, *, axe: bool = False):
+    """A fresh page whose browser prefers `language`, under the pages' own Content-Security-Policy as a reader's
+    browser is, recording every address it loads anything from; with axe, axe-core in every document."""
+    from test_reader_view import with_axe
+
+    context = browser.new_context(locale=language, viewport={"width": 375, "height": 800})
+    page = (with_axe(context) if axe else context).new_page()
     page.loaded = []
     page.on("request", lambda request: page.loaded.append(request.url))
     return page
@@ -37,7 +39,7 @@ def test_german_sign_up_confirmed_in_the_browser(browser, site, workspace):
     from mco_newsletter.web.signup import consent_version
 
     settings = site["settings"]
-    page = reader_page(browser, site, "de-DE", bypass_csp=False)
+    page = reader_page(browser, site, "de-DE")
     page.goto(site["url"] + "/subscribe")
     assert page.evaluate("document.documentElement.lang") == "de"
     assert page.inner_text("h1") == "Newsletter abonnieren"
@@ -146,7 +148,7 @@ def test_an_invalid_address_is_explained_on_the_form(browser, site, workspace, l
 def test_the_honeypot_is_hidden_from_people_and_drops_bots(browser, site, workspace):
     """Nobody sees the `website` field; a form posted with it filled (as bots do) gets the same answer, and
     nothing is stored or sent. Under the page's own Content-Security-Policy: the style that hides it is allowed."""
-    page = reader_page(browser, site, "de", bypass_csp=False)
+    page = reader_page(browser, site, "de")
     page.goto(site["url"] + "/subscribe")
     assert not page.is_visible("#website") and page.is_visible("#email")
     page.fill("#email", "bot@example.org")
@@ -396,7 +398,7 @@ def test_every_sign_up_page_is_accessible_in_the_readers_language(browser, works
     with (workspace / "newsletter.toml").open("a", encoding="utf-8") as handle:
         handle.write("\n[signup]\nclient_limit = 2\n")  # the browser's third sign-up meets the limit
     with serving(workspace) as site:
-        page = reader_page(browser, site, language)
+        page = reader_page(browser, site, language, axe=True)
         seen = []
 
         def check() -> None:

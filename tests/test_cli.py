@@ -12,10 +12,13 @@ from conftest import VALID_FRONT, set_setting
 
 
 def every_command(group, path=()):
-    """(words, command) for every command and subcommand below `group`, walking nested groups."""
+    """(words, command) for every command and subcommand below `group`, walking nested groups as --help does
+    (list_commands and get_command: the commands load when named)."""
     import click
 
-    for name, command in sorted(group.commands.items()):
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
         yield (*path, name), command
         if isinstance(command, click.Group):
             yield from every_command(command, (*path, name))
@@ -23,7 +26,7 @@ def every_command(group, path=()):
 
 def test_every_command_has_help():
     """Every command and subcommand, at any depth, explains itself and each of its options in --help."""
-    from mco_newsletter.cli import cli, editions, issues, sending, subscribers, translation, web  # noqa: F401
+    from mco_newsletter.cli import cli
 
     runner = CliRunner()
     found = list(every_command(cli))
@@ -39,6 +42,42 @@ def test_every_command_has_help():
         for param in command.params:
             if param.param_type_name == "option" and not param.hidden:
                 assert param.help and param.help.strip(), (path, param.name)
+
+
+def test_each_command_is_in_the_module_that_loads_it():
+    """COMMAND_MODULES names, for every command the package defines, the module that defines it: no command is
+    missing from --help or unreachable, and none is listed that does not exist."""
+    import importlib
+    import pkgutil
+
+    import mco_newsletter.cli as package
+    from mco_newsletter.cli import COMMAND_MODULES, cli
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    defined = {name: command.callback.__module__ if command.callback else None for name, command in cli.commands.items()}
+    for name, command in cli.commands.items():  # a group's callback may live in the same module as its commands
+        if command.callback is None:
+            defined[name] = next(iter(command.commands.values())).callback.__module__
+    assert defined == {name: f"{package.__name__}.{module}" for name, module in COMMAND_MODULES.items()}
+
+
+@pytest.mark.parametrize("command,module,absent", [("send", "sending", "mco_newsletter.cli.translation"),
+                                                   ("render", "editions", "mco_newsletter.cli.sending"),
+                                                   ("serve", "web", "mco_newsletter.catalogs")])
+def test_a_command_loads_only_its_own_module(command, module, absent):
+    """`send` started by cron or after a crash does not import the translation and review code (nor the other
+    commands' modules); the command itself is there with its options."""
+    script = ("import sys\nfrom mco_newsletter.cli import main\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "print(sorted(name for name in sys.modules if name.startswith('mco_newsletter.cli.')))\n"
+              f"print({absent!r} in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", script, command, "--help"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    *help_text, modules, loaded = result.stdout.strip().splitlines()
+    assert f"Usage: mco-newsletter {command} [OPTIONS]" in help_text[0]
+    assert loaded == "False", modules
+    assert f"mco_newsletter.cli.{module}" in modules
 
 
 def test_check_clean_workspace(run):

@@ -1,4 +1,5 @@
-"""Fixtures for the translation tests: tiny real Argos packages, built and installed once per test run.
+"""Fixtures for the translation tests: tiny real Argos packages, built and installed once per test run, and
+the sample issues drafted with them once per run.
 
 Building and installing run once per run (once for all pytest-xdist workers: conftest.built_once) into a
 template folder (the tool's own installer, which gives the folder
@@ -64,23 +65,26 @@ def models(installed_packages, tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def drafted_catalogs(installed_packages, tmp_path_factory) -> dict[str, bytes]:
-    """Both sample issues machine-drafted in German and Russian by a real `translate`, once per session:
-    {catalog path inside the workspace: its bytes}. Loading the model costs seconds on a busy machine; the
-    tests that only need drafts to review take these instead of translating again."""
+    """Both sample issues machine-drafted in German and Russian by a real `translate`, once per run (for every
+    pytest-xdist worker): {catalog path inside the workspace: its bytes}. Loading the model costs seconds on a
+    busy machine; the tests that only need drafts to review take these instead of translating again."""
     from click.testing import CliRunner
 
-    from conftest import SAMPLE_ISSUES, copy_sample
-    from mco_newsletter.cli import cli, translation  # noqa: F401  (registers `translate`)
+    from conftest import SAMPLE_ISSUES, built_once, copy_sample
+    from mco_newsletter.cli import cli
 
-    root = copy_sample(tmp_path_factory.mktemp("drafted") / "ws")
-    with pytest.MonkeyPatch.context() as patch:
-        for name in [name for name in os.environ if name.startswith("MCO_NEWSLETTER_")]:
-            patch.delenv(name)
-        patch.setenv("ARGOS_PACKAGES_DIR", str(installed_packages))
-        for issue_id in SAMPLE_ISSUES:
-            result = CliRunner().invoke(cli, ["--workspace", str(root), "translate", issue_id,
-                                              "--lang", "de", "--lang", "ru"])
-            assert result.exit_code == 0, result.output
+    def draft(folder: Path) -> None:
+        root = copy_sample(folder / "ws")
+        with pytest.MonkeyPatch.context() as patch:
+            for name in [name for name in os.environ if name.startswith("MCO_NEWSLETTER_")]:
+                patch.delenv(name)
+            patch.setenv("ARGOS_PACKAGES_DIR", str(installed_packages))
+            for issue_id in SAMPLE_ISSUES:
+                result = CliRunner().invoke(cli, ["--workspace", str(root), "translate", issue_id,
+                                                  "--lang", "de", "--lang", "ru"])
+                assert result.exit_code == 0, result.output
+
+    root = built_once(tmp_path_factory, "drafted", draft) / "ws"
     return {path.relative_to(root).as_posix(): path.read_bytes() for path in (root / "issues").glob("*/*.po")}
 
 

@@ -26,6 +26,10 @@ pytest_plugins = ("tiny_models",)
 # tiny model's half-second translation took 30 s. Passive threads sleep instead. Set before anything
 # loads libgomp (it reads the variable once); children (the CLI in a subprocess) inherit it.
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# And one thread per process: the workers already fill the cores, and at the tiny model's size two threads wait
+# on each other more than they compute (a 40-sentence batch: 0.60 s of CPU on one thread, 1.2 s on two, and
+# slower too). A test that sets [translation] threads still gets its number.
+os.environ["OMP_NUM_THREADS"] = "1"
 
 VALID_FRONT = """\
 ---

@@ -142,8 +142,8 @@ def accessibility_problems(page) -> list:
 
 def sign_up(served, email: str, language: str = "de", *, client: str | None = None, **fields):
     """POST /subscribe as the embedded plain HTML form does."""
-    import httpx
+    import loopback
 
     headers = {"X-Forwarded-For": client} if client else {}
-    return httpx.post(served["url"] + "/subscribe", data={"email": email, "language": language, **fields},
-                      headers=headers)
+    return loopback.post(served["url"] + "/subscribe", data={"email": email, "language": language, **fields},
+                         headers=headers)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 import sqlite3
 
-import httpx
 import pytest
 
+import loopback
 from reader_pages import outbox, row, settle, site, tags_of, text_of, wait_for_mail  # noqa: F401
 from test_signup import only_from, reader_page
 from translated import translated  # noqa: F401  (a fixture)
@@ -40,8 +40,8 @@ def test_every_email_links_to_the_preferences_page_beside_an_unchanged_list_unsu
     html = message.get_body(("html",)).get_content()
     assert f'href="https://digest.example.org/p/{token}"' in html and "Manage preferences" in html
     assert f"Manage preferences:\r\nhttps://digest.example.org/p/{token}" in text_of(message)
-    assert httpx.get(f"{site['url']}/p/{token}").status_code == 200
-    one_click = httpx.post(f"{site['url']}/u/{token}", content=b"List-Unsubscribe=One-Click",
+    assert loopback.get(f"{site['url']}/p/{token}").status_code == 200
+    one_click = loopback.post(f"{site['url']}/u/{token}", content=b"List-Unsubscribe=One-Click",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert one_click.status_code == 200 and row(site["settings"], reader)["status"] == "unsubscribed"
 
@@ -69,7 +69,7 @@ def test_changing_the_language_changes_which_edition_the_next_send_gives(browser
 
 def test_whoever_holds_the_link_sees_only_masked_data(site, reader, workspace):
     """Emails get forwarded: the page shows the address and name masked and only public topics, never the rest."""
-    page = httpx.get(f"{site['url']}/p/{sent_token(workspace, reader)}")
+    page = loopback.get(f"{site['url']}/p/{sent_token(workspace, reader)}")
     assert page.status_code == 200 and '<html lang="en">' in page.text
     assert "a\u2022\u2022\u2022@example.org" in page.text and "A\u2022\u2022\u2022" in page.text
     for secret in ("anna", "Anna", "Petrova", "russia", "donor"):
@@ -81,7 +81,7 @@ def test_the_full_record_goes_to_the_address_itself_once_an_hour(site, reader, w
     """"Email me the full record" sends everything held to the reader's own address (at most once an hour)."""
     url = f"{site['url']}/p/{sent_token(workspace, reader)}"
     for _ in range(2):
-        answer = httpx.post(url, data={"action": "access"})
+        answer = loopback.post(url, data={"action": "access"})
         assert answer.status_code == 200 and "The full record is being sent to your address" in answer.text
         settle(site)
     records = [m for m in outbox(workspace) if m["Subject"] == "What we hold about you"]
@@ -99,29 +99,29 @@ def test_topics_leaving_and_coming_back(site, reader, run, workspace):
     a complaint is never softened by it."""
     settings = site["settings"]
     url = f"{site['url']}/p/{sent_token(workspace, reader)}"
-    httpx.post(url, data={"action": "save", "language": "en", "topics": ["actions", "no-such-topic"]})
+    loopback.post(url, data={"action": "save", "language": "en", "topics": ["actions", "no-such-topic"]})
     assert tags_of(settings, reader) == {"russia", "donor", "actions"}
-    left = httpx.post(url, data={"action": "unsubscribe"})
+    left = loopback.post(url, data={"action": "unsubscribe"})
     assert "You are unsubscribed." in left.text and 'value="resubscribe"' in left.text
     assert row(settings, reader)["status"] == "unsubscribed"
-    back = httpx.post(url, data={"action": "resubscribe"})
+    back = loopback.post(url, data={"action": "resubscribe"})
     assert "You receive the newsletter again." in back.text
     held = row(settings, reader)
     assert held["status"] == "active" and held["consent_source"] == "asked again through their preferences page"
     assert run("subscribers", "unsubscribe", reader).exit_code == 0
     with sqlite3.connect(settings.database_path) as db:
         db.execute("UPDATE subscribers SET status = 'complained' WHERE email = ?", (reader,))
-    httpx.post(url, data={"action": "unsubscribe"})
+    loopback.post(url, data={"action": "unsubscribe"})
     assert row(settings, reader)["status"] == "complained"
 
 
 def test_an_erased_readers_preferences_link_leads_nowhere(site, reader, run, workspace):
     """After an erasure the preferences link is the neutral 404, like every link that leads nowhere."""
     url = f"{site['url']}/p/{sent_token(workspace, reader)}"
-    assert httpx.get(url).status_code == 200
+    assert loopback.get(url).status_code == 200
     assert run("subscribers", "erase", reader, "--yes").exit_code == 0
-    gone = httpx.get(url)
-    assert gone.status_code == 404 and gone.text == httpx.get(f"{site['url']}/u/garbage").text
+    gone = loopback.get(url)
+    assert gone.status_code == 404 and gone.text == loopback.get(f"{site['url']}/u/garbage").text
 
 
 @pytest.mark.browser

@@ -6,9 +6,9 @@ import logging
 import re
 import time
 
-import httpx
 import pytest
 
+import loopback
 from review_server import add_translator, review_site, serve_app  # noqa: F401  (a fixture)
 from tiny_models import po
 
@@ -21,14 +21,14 @@ def form_of(html: str, context: str) -> dict:
 
 def test_post_without_the_form_key_is_refused(review_site, workspace):
     """A POST without the CSRF form key, or with another, is a 403 and changes nothing; with it, it is taken."""
-    page = httpx.get(review_site["page"]).text
+    page = loopback.get(review_site["page"]).text
     fields = form_of(page, "title")
     before = (workspace / "issues" / "2024-05" / "de.po").read_bytes()
     sent = {"piece": "title", "version": fields["version"], "translation": "Überblick Mai 2024", "action": "approve"}
-    assert httpx.post(review_site["page"], data=sent).status_code == 403
-    assert httpx.post(review_site["page"], data={**sent, "csrf": "x" * 32}).status_code == 403
+    assert loopback.post(review_site["page"], data=sent).status_code == 403
+    assert loopback.post(review_site["page"], data={**sent, "csrf": "x" * 32}).status_code == 403
     assert (workspace / "issues" / "2024-05" / "de.po").read_bytes() == before
-    answer = httpx.post(review_site["page"], data={**sent, "csrf": fields["csrf"]})
+    answer = loopback.post(review_site["page"], data={**sent, "csrf": fields["csrf"]})
     assert answer.status_code == 303 and "done=approved" in answer.headers["location"]
     assert next(m for m in po(workspace, "2024-05", "de") if m.context == "title").string == "Überblick Mai 2024"
 
@@ -38,8 +38,8 @@ def test_an_approval_changes_only_its_piece(review_site, workspace):
     for byte (no churn)."""
     path = workspace / "issues" / "2024-05" / "de.po"
     before = path.read_text(encoding="utf-8").split("\n\n")
-    fields = form_of(httpx.get(review_site["page"]).text, "preheader")
-    answer = httpx.post(review_site["page"], data={**fields, "translation": "Razzien in Moskau.", "action": "approve"})
+    fields = form_of(loopback.get(review_site["page"]).text, "preheader")
+    answer = loopback.post(review_site["page"], data={**fields, "translation": "Razzien in Moskau.", "action": "approve"})
     assert answer.status_code == 303
     after = path.read_text(encoding="utf-8").split("\n\n")
     assert len(after) == len(before)
@@ -56,7 +56,7 @@ def test_the_rules_warn_before_approval(review_site, workspace):
     catalog = read_catalog(path)
     next(entry for entry in catalog if entry.context == "title").string = "Überblick ⁇ Mai 2025"
     write_catalog(path, catalog)
-    page = httpx.get(review_site["page"]).text
+    page = loopback.get(review_site["page"]).text
     title = page.split('id="piece-title"', 1)[1].split("</article>", 1)[0]
     warnings = title.split('<ul class="warnings">', 1)[1].split("</ul>", 1)[0]
     assert "contains ⁇" in warnings and "the numbers differ from the source" in warnings
@@ -79,10 +79,10 @@ def test_the_review_pages_never_read_subscriber_data(workspace, run, drafted):
     url, stop = serve_app(settings, app)
     try:
         page = f"{url}/review/{token}/2024-05/de"
-        answers = [httpx.get(f"{url}/review/{token}"), httpx.get(page), httpx.get(page + "/preview"),
-                   httpx.get(f"{url}/review/{token[:-2]}xx")]
+        answers = [loopback.get(f"{url}/review/{token}"), loopback.get(page), loopback.get(page + "/preview"),
+                   loopback.get(f"{url}/review/{token[:-2]}xx")]
         fields = form_of(answers[1].text, "title")
-        answers.append(httpx.post(page, data={**fields, "translation": "Überblick Mai 2024", "action": "approve"},
+        answers.append(loopback.post(page, data={**fields, "translation": "Überblick Mai 2024", "action": "approve"},
                                   follow_redirects=True))
     finally:
         stop()
@@ -96,14 +96,14 @@ def test_the_review_pages_never_read_subscriber_data(workspace, run, drafted):
 def test_every_answer_carries_the_strict_headers(review_site):
     """Pages, the preview, the script, JSON answers and redirects: strict CSP, no referrer, no caching; the pages
     load script only from the server itself, never inline, and the preview runs no script at all, sandboxed."""
-    page = httpx.get(review_site["page"])
+    page = loopback.get(review_site["page"])
     fields = form_of(page.text, "title")
     answers = {
-        "start": httpx.get(review_site["link"]), "page": page, "preview": httpx.get(review_site["page"] + "/preview"),
-        "script": httpx.get(review_site["url"] + "/review/static/review.js"),
-        "json": httpx.post(review_site["page"], data={**fields, "piece": "title", "translation": "Titel 2024",
+        "start": loopback.get(review_site["link"]), "page": page, "preview": loopback.get(review_site["page"] + "/preview"),
+        "script": loopback.get(review_site["url"] + "/review/static/review.js"),
+        "json": loopback.post(review_site["page"], data={**fields, "piece": "title", "translation": "Titel 2024",
                                                         "action": "draft"}, headers={"Accept": "application/json"}),
-        "redirect": httpx.post(review_site["page"], data={**fields, "piece": "preheader", "action": "skip"}),
+        "redirect": loopback.post(review_site["page"], data={**fields, "piece": "preheader", "action": "skip"}),
     }
     for name, answer in answers.items():
         assert answer.status_code in (200, 303), name
@@ -121,22 +121,22 @@ def test_every_answer_carries_the_strict_headers(review_site):
 def test_bad_links_get_the_readers_404_and_are_slowed_down(review_site):
     """Unknown, malformed and other people's links all get the reader's neutral 404; after a few from one client
     each answer waits longer."""
-    neutral = httpx.get(review_site["url"] + "/u/garbage")
+    neutral = loopback.get(review_site["url"] + "/u/garbage")
     token = review_site["token"]
     bad = [f"/review/{token[:-2]}xx", "/review/garbage", f"/review/{token[:-2]}xx/2024-05/de", "/review/x/y/z/preview"]
     started = time.monotonic()
-    answers = [httpx.get(review_site["url"] + path) for path in bad]
+    answers = [loopback.get(review_site["url"] + path) for path in bad]
     assert time.monotonic() - started < 2
     assert {a.status_code for a in answers} == {404} and {a.text for a in answers} == {neutral.text}
     for path in (f"/review/{token}/2024-05/ru", f"/review/{token}/2024-05/en", f"/review/{token}/1999-01/de",
                  f"/review/{token}/2024-05/de/preview/issue.md"):  # a real link, but not theirs to open
-        assert httpx.get(review_site["url"] + path).status_code == 404
-    httpx.get(review_site["url"] + "/review/" + "a" * 43)  # the fifth bad link in a row
+        assert loopback.get(review_site["url"] + path).status_code == 404
+    loopback.get(review_site["url"] + "/review/" + "a" * 43)  # the fifth bad link in a row
     started = time.monotonic()
-    answer = httpx.get(review_site["url"] + "/review/" + "b" * 43)
+    answer = loopback.get(review_site["url"] + "/review/" + "b" * 43)
     assert answer.status_code == 404 and time.monotonic() - started >= 0.45
     started = time.monotonic()
-    assert httpx.get(review_site["link"]).status_code == 200 and time.monotonic() - started < 1  # the good link
+    assert loopback.get(review_site["link"]).status_code == 200 and time.monotonic() - started < 1  # the good link
 
 
 def test_the_throttle_doubles_and_forgets():
@@ -155,8 +155,8 @@ def test_the_throttle_doubles_and_forgets():
 def test_logs_name_routes_never_tokens(review_site, caplog):
     """The server's log lines name the route of a review page, never the token in its path."""
     caplog.set_level(logging.INFO, logger="mco_newsletter.web")
-    httpx.get(review_site["page"])
-    httpx.get(review_site["page"] + "/preview")
+    loopback.get(review_site["page"])
+    loopback.get(review_site["page"] + "/preview")
     lines = [record.getMessage() for record in caplog.records]
     assert any("/review/{token}/{issue_id}/{language}" in line for line in lines)
     assert not any(review_site["token"] in line for line in lines)
@@ -164,13 +164,13 @@ def test_logs_name_routes_never_tokens(review_site, caplog):
 
 def test_odd_forms_are_answered_not_crashed(review_site, workspace):
     """A form without an action, an unknown piece, a body too long for a form: a plain answer, nothing written."""
-    page = httpx.get(review_site["page"]).text
+    page = loopback.get(review_site["page"]).text
     fields = form_of(page, "title")
     before = (workspace / "issues" / "2024-05" / "de.po").read_bytes()
-    assert httpx.post(review_site["page"], data={**fields, "action": "delete"}).status_code == 400
-    gone = httpx.post(review_site["page"], data={**fields, "piece": "section-9/9", "action": "approve"})
+    assert loopback.post(review_site["page"], data={**fields, "action": "delete"}).status_code == 400
+    gone = loopback.post(review_site["page"], data={**fields, "piece": "section-9/9", "action": "approve"})
     assert gone.status_code == 303
-    huge = httpx.post(review_site["page"], data={**fields, "translation": "x" * 300_000, "action": "draft"})
+    huge = loopback.post(review_site["page"], data={**fields, "translation": "x" * 300_000, "action": "draft"})
     assert huge.status_code == 413
     assert (workspace / "issues" / "2024-05" / "de.po").read_bytes() == before
 
@@ -179,9 +179,9 @@ def test_a_translator_sees_only_their_languages(review_site, run, workspace, dra
     """The start page lists each issue in the translator's languages with its progress, and nothing else."""
     drafted("2023-12", "de", "ru")
     token = add_translator(run, "Boris", "ru")
-    start = httpx.get(f"{review_site['url']}/review/{token}", headers={"Accept-Language": "en"}).text
+    start = loopback.get(f"{review_site['url']}/review/{token}", headers={"Accept-Language": "en"}).text
     assert "2023-12" in start and "2024-05" not in start and "/2023-12/ru" in start
-    anna = httpx.get(review_site["link"]).text
+    anna = loopback.get(review_site["link"]).text
     assert anna.index("2024-05") < anna.index("2023-12")  # newest first
 
 
@@ -195,5 +195,5 @@ def test_a_broken_file_is_said_not_crashed(review_site, workspace, broken):
         path = workspace / "glossary" / "en-de.csv"
         path.parent.mkdir()
         path.write_text("term\nx\n", encoding="utf-8")
-    answer = httpx.get(review_site["page"])
+    answer = loopback.get(review_site["page"])
     assert answer.status_code == 503 and f"{path.name}:" in answer.text and "Traceback" not in answer.text

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 
-import httpx
 import pytest
 
+import loopback
 import reader_pages
 from reader_pages import (database_dump, link_in, outbox, row, serving, settle, sign_up, site, tags_of,  # noqa: F401
                           text_of, wait_for_mail)
@@ -104,7 +104,7 @@ def test_every_state_gets_the_same_answer_and_at_most_one_email(site, run, works
     with sqlite3.connect(settings.database_path) as db:
         assert db.execute("SELECT count(*) FROM subscribers WHERE email = 'new@example.org'").fetchone() == (1,)
     for email in ("left@example.org", "gone@example.org"):
-        httpx.post(link_in(mails[email], "confirm", site), data={"confirm": "yes"})
+        loopback.post(link_in(mails[email], "confirm", site), data={"confirm": "yes"})
         assert row(settings, email)["status"] == "active"
         assert row(settings, email)["language"] == "de"  # the language they asked for on the form
 
@@ -120,7 +120,7 @@ def test_an_erased_address_is_never_re_added_by_an_import_while_pending(site, ru
     imported = run("subscribers", "import", str(workspace / "list.csv"), "--resubscribe")
     assert imported.exit_code == 0 and "1 erased addresses not re-added" in imported.output
     assert row(settings, "gone@example.org")["status"] == "pending"
-    httpx.post(link_in(message, "confirm", site), data={"confirm": "yes"})
+    loopback.post(link_in(message, "confirm", site), data={"confirm": "yes"})
     assert row(settings, "gone@example.org")["status"] == "active"
 
 
@@ -213,15 +213,15 @@ def test_an_expired_link_says_so_and_is_purged(site, run, workspace):
     link = link_in(message, "confirm", site)
     with sqlite3.connect(settings.database_path) as db:
         db.execute("UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00'")
-    for answer in (httpx.get(link), httpx.post(link, data={"confirm": "yes"})):
+    for answer in (loopback.get(link), loopback.post(link, data={"confirm": "yes"})):
         assert answer.status_code == 410 and "Dieser Link ist abgelaufen" in answer.text
     assert row(settings, "late@example.org")["status"] == "pending"
     assert run("subscribers", "list", "--status", "pending").output.startswith("late@example.org\tde\tpending")
     purged = run("subscribers", "purge-pending")
     assert purged.exit_code == 0 and "Purged 1 unconfirmed sign-up." in purged.output
     assert row(settings, "late@example.org") is None
-    gone = httpx.get(link)
-    assert gone.status_code == 404 and gone.text == httpx.get(site["url"] + "/u/garbage").text
+    gone = loopback.get(link)
+    assert gone.status_code == 404 and gone.text == loopback.get(site["url"] + "/u/garbage").text
 
 
 def test_serve_purges_expired_sign_ups_when_it_starts(site, workspace):
@@ -249,15 +249,15 @@ def test_a_tampered_or_misused_link_is_the_neutral_404(site, run, workspace):
     token = link.rsplit("/", 1)[1]
     reader_token = reader_pages.reader_token(settings, "reader@example.org")
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
-    answers = [httpx.get(f"{site['url']}/confirm/{tampered}"),
-               httpx.post(f"{site['url']}/confirm/{tampered}", data={"confirm": "yes"}),
-               httpx.get(f"{site['url']}/confirm/{reader_token}"),
-               httpx.post(f"{site['url']}/confirm/{reader_token}", data={"confirm": "yes"}),
-               httpx.get(f"{site['url']}/u/{token}"), httpx.get(f"{site['url']}/p/{token}"),
-               httpx.post(f"{site['url']}/p/{token}", data={"action": "save", "language": "ru"}),
-               httpx.get(f"{site['url']}/p/{reader_token[:-2]}{'AA' if reader_token[-2:] != 'AA' else 'BB'}"),
-               httpx.post(f"{site['url']}/p/{reader_token[:-1]}", data={"action": "unsubscribe"}),
-               httpx.get(f"{site['url']}/subscribe/xx"), httpx.get(f"{site['url']}/u/garbage")]
+    answers = [loopback.get(f"{site['url']}/confirm/{tampered}"),
+               loopback.post(f"{site['url']}/confirm/{tampered}", data={"confirm": "yes"}),
+               loopback.get(f"{site['url']}/confirm/{reader_token}"),
+               loopback.post(f"{site['url']}/confirm/{reader_token}", data={"confirm": "yes"}),
+               loopback.get(f"{site['url']}/u/{token}"), loopback.get(f"{site['url']}/p/{token}"),
+               loopback.post(f"{site['url']}/p/{token}", data={"action": "save", "language": "ru"}),
+               loopback.get(f"{site['url']}/p/{reader_token[:-2]}{'AA' if reader_token[-2:] != 'AA' else 'BB'}"),
+               loopback.post(f"{site['url']}/p/{reader_token[:-1]}", data={"action": "unsubscribe"}),
+               loopback.get(f"{site['url']}/subscribe/xx"), loopback.get(f"{site['url']}/u/garbage")]
     assert {answer.status_code for answer in answers} == {404}
     assert len({answer.text for answer in answers}) == 1
     assert row(settings, "new@example.org")["status"] == "pending"
@@ -271,14 +271,14 @@ def test_a_get_never_confirms(site, workspace):
     [message] = wait_for_mail(workspace, 1)
     link = link_in(message, "confirm", site)
     for _ in range(3):
-        page = httpx.get(link)
+        page = loopback.get(link)
         assert page.status_code == 200 and page.text.count("<button") == 1
-    assert httpx.head(link).status_code in (200, 405)
-    assert httpx.post(link, data={}).status_code == 200
+    assert loopback.head(link).status_code in (200, 405)
+    assert loopback.post(link, data={}).status_code == 200
     assert row(settings, "scanned@example.org")["status"] == "pending"
-    confirmed = httpx.post(link, data={"confirm": "yes"})
+    confirmed = loopback.post(link, data={"confirm": "yes"})
     assert confirmed.status_code == 200 and row(settings, "scanned@example.org")["status"] == "active"
-    assert httpx.post(link, data={"confirm": "yes"}).text == confirmed.text  # twice is harmless
+    assert loopback.post(link, data={"confirm": "yes"}).text == confirmed.text  # twice is harmless
 
 
 @pytest.mark.browser
@@ -305,7 +305,7 @@ def test_the_embeddable_form_of_the_docs_signs_up_from_another_site(browser, sit
     assert page.inner_text("h1") == "Проверьте почту"
     [message] = wait_for_mail(workspace, 1)
     assert message["Content-Language"] == "ru"
-    httpx.post(link_in(message, "confirm", site), data={"confirm": "yes"})
+    loopback.post(link_in(message, "confirm", site), data={"confirm": "yes"})
     held = row(site["settings"], "embed@example.org")
     assert (held["status"], held["language"], held["name"]) == ("active", "ru", None)
     assert tags_of(site["settings"], "embed@example.org") == {"courts"}
@@ -364,10 +364,10 @@ def test_reader_pages_send_no_referrer_and_log_no_token(site, run, workspace, ca
     settings = site["settings"]
     assert run("subscribers", "add", "reader@example.org", "--language", "en").exit_code == 0
     reader_token = reader_pages.reader_token(settings, "reader@example.org")
-    answers = [httpx.get(site["url"] + "/subscribe"), sign_up(site, "new@example.org")]
+    answers = [loopback.get(site["url"] + "/subscribe"), sign_up(site, "new@example.org")]
     link = link_in(wait_for_mail(workspace, 1)[0], "confirm", site)
-    answers += [httpx.get(link), httpx.post(link, data={"confirm": "yes"}), httpx.get(f"{site['url']}/p/{reader_token}"),
-                httpx.post(f"{site['url']}/p/{reader_token}", data={"action": "save", "language": "de"})]
+    answers += [loopback.get(link), loopback.post(link, data={"confirm": "yes"}), loopback.get(f"{site['url']}/p/{reader_token}"),
+                loopback.post(f"{site['url']}/p/{reader_token}", data={"action": "save", "language": "de"})]
     assert [answer.status_code for answer in answers] == [200] * 6
     for answer in answers:
         assert answer.headers["content-security-policy"].startswith("default-src 'none'; style-src 'sha256-")
@@ -380,7 +380,7 @@ def test_reader_pages_send_no_referrer_and_log_no_token(site, run, workspace, ca
 
 def test_a_large_form_is_refused(site):
     """A sign-up body over 4 KB is refused with 413 before it is read."""
-    answer = httpx.post(site["url"] + "/subscribe", content=b"email=" + b"a" * 5000)
+    answer = loopback.post(site["url"] + "/subscribe", content=b"email=" + b"a" * 5000)
     assert answer.status_code == 413 and answer.headers["content-security-policy"].startswith("default-src 'none'")
 
 

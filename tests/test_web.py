@@ -8,8 +8,9 @@ import logging
 import sqlite3
 import time
 
-import httpx
 import pytest
+
+import loopback
 
 
 def key_pair():
@@ -71,7 +72,7 @@ def status_of(settings, email: str) -> str:
 def test_unsubscribe_page_in_the_readers_language(server):
     """GET shows a page in the reader's language with one button, strict CSP and no referrer."""
     token = token_for(server["settings"], "anna@example.org")
-    response = httpx.get(f"{server['url']}/u/{token}")
+    response = loopback.get(f"{server['url']}/u/{token}")
     assert response.status_code == 200
     assert '<html lang="ru">' in response.text and "Отписаться от рассылки" in response.text
     assert response.text.count("<button") == 1 and "a\u2022\u2022\u2022@example.org" in response.text
@@ -88,10 +89,10 @@ def test_one_click_post_is_idempotent(server):
     settings = server["settings"]
     token = token_for(settings, "bernd@example.org")
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
-    first = httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click", headers=headers)
+    first = loopback.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click", headers=headers)
     assert first.status_code == 200 and "Sie haben den Newsletter abbestellt" in first.text
     assert status_of(settings, "bernd@example.org") == "unsubscribed"
-    again = httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click", headers=headers)
+    again = loopback.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click", headers=headers)
     assert again.status_code == 200 and again.text == first.text
     assert status_of(settings, "bernd@example.org") == "unsubscribed"
     assert status_of(settings, "anna@example.org") == "active"
@@ -105,9 +106,9 @@ def test_bad_tokens_all_get_the_same_404(server):
     token = token_for(settings, "cara@example.org")
     tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
     unknown = make_token(unsubscribe_secret(settings.private_dir), 999_999, b"n" * 16)
-    answers = [httpx.get(f"{server['url']}/u/{bad}") for bad in (tampered, unknown, "garbage", "x" * 35, "x" * 36)]
-    answers.append(httpx.post(f"{server['url']}/u/{tampered}", content=b"List-Unsubscribe=One-Click"))
-    answers.append(httpx.get(f"{server['url']}/nothing/here"))
+    answers = [loopback.get(f"{server['url']}/u/{bad}") for bad in (tampered, unknown, "garbage", "x" * 35, "x" * 36)]
+    answers.append(loopback.post(f"{server['url']}/u/{tampered}", content=b"List-Unsubscribe=One-Click"))
+    answers.append(loopback.get(f"{server['url']}/nothing/here"))
     assert {a.status_code for a in answers} == {404}
     assert len({a.text for a in answers}) == 1
     assert "cara" not in answers[0].text
@@ -118,8 +119,8 @@ def test_logs_hold_no_token_or_address(server, caplog):
     """The server's log lines name routes, never the token in the path or an address."""
     caplog.set_level(logging.INFO, logger="mco_newsletter.web")
     token = token_for(server["settings"], "anna@example.org")
-    httpx.get(f"{server['url']}/u/{token}")
-    httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click")
+    loopback.get(f"{server['url']}/u/{token}")
+    loopback.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click")
     lines = [record.getMessage() for record in caplog.records]
     assert any("/u/{token}" in line for line in lines)
     assert not any(token in line or "anna" in line for line in lines)
@@ -131,7 +132,7 @@ def signed_post(server, sign, events, *, timestamp=None, body=None, signature=No
     headers = {"X-Twilio-Email-Event-Webhook-Timestamp": timestamp,
                "X-Twilio-Email-Event-Webhook-Signature": signature or sign(timestamp, body),
                "Content-Type": "application/json"}
-    return httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
+    return loopback.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
 
 
 def test_webhook_applies_events_once(server, signer, run, workspace):
@@ -188,7 +189,7 @@ def test_webhook_refuses_unsigned_or_replayed(server, signer, case):
                    "X-Twilio-Email-Event-Webhook-Signature": signer(old, body)}
     elif case == "undecodable_signature":
         headers["X-Twilio-Email-Event-Webhook-Signature"] = "bm90IGEgc2lnbmF0dXJl"
-    response = httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
+    response = loopback.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
     assert response.status_code == 403
     assert status_of(settings, "anna@example.org") == "active"
 
@@ -259,12 +260,12 @@ def test_an_erased_readers_link_never_reaches_a_newcomer(server, run, workspace)
     settings = server["settings"]
     assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
     path, _, _ = outbox_links(workspace)["cara@example.org"]  # cara has the highest id
-    assert httpx.get(server["url"] + path).status_code == 200
+    assert loopback.get(server["url"] + path).status_code == 200
     assert run("subscribers", "erase", "cara@example.org", "--yes").exit_code == 0
     assert run("subscribers", "add", "dora@example.org", "--language", "en").exit_code == 0
-    page = httpx.get(server["url"] + path)
+    page = loopback.get(server["url"] + path)
     assert page.status_code == 404 and "dora" not in page.text
-    httpx.post(server["url"] + path, content=b"List-Unsubscribe=One-Click")
+    loopback.post(server["url"] + path, content=b"List-Unsubscribe=One-Click")
     assert status_of(settings, "dora@example.org") == "active"
 
 
@@ -273,8 +274,8 @@ def test_a_link_has_one_spelling(server, run, workspace):
     assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
     links = outbox_links(workspace)
     variants = set()
-    # One client for the hundred requests: httpx.get builds a TLS context per call (most of this test's CPU).
-    with httpx.Client(base_url=server["url"]) as client:
+    # One client for the hundred requests.
+    with loopback.Client(base_url=server["url"]) as client:
         for path, _, _ in links.values():
             token = path[3:]
             assert client.get(path).status_code == 200
@@ -363,18 +364,18 @@ def test_a_reader_who_left_sees_it_and_can_come_back(server):
     settings = server["settings"]
     token = token_for(settings, "bernd@example.org")
     url = f"{server['url']}/u/{token}"
-    httpx.post(url, content=b"List-Unsubscribe=One-Click")
-    page = httpx.get(url)
+    loopback.post(url, content=b"List-Unsubscribe=One-Click")
+    page = loopback.get(url)
     assert page.status_code == 200 and "Sie erhalten diesen Newsletter nicht" in page.text
     assert "b\u2022\u2022\u2022@example.org" in page.text and "bernd" not in page.text
     assert 'name="resubscribe" value="yes"' in page.text and "Wieder abonnieren" in page.text
-    back = httpx.post(url, data={"resubscribe": "yes"})
+    back = loopback.post(url, data={"resubscribe": "yes"})
     assert back.status_code == 200 and "Sie erhalten den Newsletter wieder" in back.text
     assert status_of(settings, "bernd@example.org") == "active"
     with sqlite3.connect(settings.database_path) as db:
         source = db.execute("SELECT consent_source FROM subscribers WHERE email = 'bernd@example.org'").fetchone()[0]
     assert "unsubscribe link" in source
-    assert "Den Newsletter der" in httpx.get(url).text  # active again: the unsubscribe page
+    assert "Den Newsletter der" in loopback.get(url).text  # active again: the unsubscribe page
 
 
 def test_a_blocked_bounce_is_not_a_bounce(server, signer, run, workspace):
@@ -413,7 +414,7 @@ def test_the_webhook_refuses_large_bodies_before_reading_them(server, signer):
         for _ in range(80):  # 5 MB without a Content-Length
             yield b" " * 65536
 
-    streamed = httpx.post(f"{server['url']}/webhooks/sendgrid", content=chunks(), headers=headers)
+    streamed = loopback.post(f"{server['url']}/webhooks/sendgrid", content=chunks(), headers=headers)
     assert streamed.status_code == 413
 
 
@@ -422,7 +423,7 @@ def test_the_webhook_refuses_large_bodies_before_reading_them(server, signer):
 def test_malformed_headers_are_400_before_verification(server, signer, timestamp):
     """A timestamp that is not a plain number (superscript digits, thousands of digits) is a 400, not a 500."""
     body = b"[]"
-    response = httpx.post(f"{server['url']}/webhooks/sendgrid", content=body, headers={
+    response = loopback.post(f"{server['url']}/webhooks/sendgrid", content=body, headers={
         "X-Twilio-Email-Event-Webhook-Timestamp": timestamp.encode("utf-8"),
         "X-Twilio-Email-Event-Webhook-Signature": signer(str(int(time.time())), body)})
     assert response.status_code == 400, response.text
@@ -448,7 +449,7 @@ def test_every_answer_carries_the_security_headers(server, signer):
     """405s, JSON answers and a 500 carry the same Content-Security-Policy, Referrer-Policy and no-store."""
     settings = server["settings"]
     token = token_for(settings, "anna@example.org")
-    answers = [httpx.put(f"{server['url']}/u/{token}"), httpx.get(f"{server['url']}/webhooks/sendgrid"),
+    answers = [loopback.Client().put(f"{server['url']}/u/{token}"), loopback.get(f"{server['url']}/webhooks/sendgrid"),
                signed_post(server, signer, [])]
     assert [a.status_code for a in answers] == [405, 405, 200]
     with sqlite3.connect(settings.database_path) as db:
@@ -483,5 +484,5 @@ def test_unsubscribing_never_softens_a_complaint(server, signer):
     assert signed_post(server, signer, [{"sg_event_id": "c1", "event": "spamreport",
                                          "email": "cara@example.org"}]).json()["applied"] == 1
     token = token_for(settings, "cara@example.org")
-    assert httpx.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click").status_code == 200
+    assert loopback.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click").status_code == 200
     assert status_of(settings, "cara@example.org") == "complained"

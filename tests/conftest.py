@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 from typing import Callable
@@ -30,6 +31,14 @@ os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
 # on each other more than they compute (a 40-sentence batch: 0.60 s of CPU on one thread, 1.2 s on two, and
 # slower too). A test that sets [translation] threads still gets its number.
 os.environ["OMP_NUM_THREADS"] = "1"
+# Compiled modules are kept as Python keeps them by default (__pycache__ beside the sources, which git ignores),
+# even where the caller's environment says PYTHONDONTWRITEBYTECODE: otherwise each of the hundred or so CLI
+# processes the tests start (the crash tests' senders among them) and each test worker compiles the tool's
+# modules again, a fifth of a command's start-up. (A run-wide PYTHONPYCACHEPREFIX did keep them, but Python
+# then ignores every __pycache__ beside the sources: the Argos test compiled torch, stanza and spacy anew, 60 MB
+# and ten seconds a run.)
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 VALID_FRONT = """\
 ---
@@ -40,6 +49,17 @@ preheader: A short line.
 keywords: [Russia]
 ---
 """
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """`-n auto` (the project's addopts): one test worker more than the cores. The tests wait about a seventh of
+    their time (on Chromium, a server, a process they started), and the extra worker fills those waits; a fourth
+    on two cores only adds its own start-up. Measured on 2 cores, alternating runs: 3 workers 126-137 s,
+    2 workers 143-147 s, 4 workers 148-150 s. PYTEST_XDIST_AUTO_NUM_WORKERS still decides when set."""
+    given = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
+    if given:
+        return int(given)
+    return len(os.sched_getaffinity(0)) + 1
 
 
 @pytest.fixture(autouse=True)
@@ -101,22 +121,6 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
             build(folder)
             (root / f"{name}.built").touch()
     return folder
-
-
-@pytest.fixture(scope="session", autouse=True)
-def bytecode_cache(tmp_path_factory):
-    """The CLI processes the tests start keep their compiled modules for the run in its shared temp folder, even
-    where the caller forbids writing them beside the sources (PYTHONDONTWRITEBYTECODE): otherwise each of them
-    (a hundred or so, the crash tests' senders among them) compiles the tool's modules again, a fifth of its
-    start-up. The test processes themselves are left as they are (compiling other packages again would show
-    those packages' own warnings)."""
-    root = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        root = root.parent
-    folder = str(root / "pycache")
-    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    os.environ["PYTHONPYCACHEPREFIX"] = folder
-    yield
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,8 @@ Run from the repository: python bench/suite.py [REF ...] [--rounds N] (git refs;
 For each ref: `git archive` into a temporary folder and a virtualenv on the system site-packages whose
 only addition is that folder's src/ (how the worktrees' .venv is made). Then, round after round, each
 ref's whole suite in turn: `python -m pytest -q -p no:cacheprovider` (what `./test` runs after its
-install, with the ref's own pytest options: from issue 15 on, one worker per core). Prints per run the
+install, with the ref's own pytest options: from issue 15 on, one worker per core; from 2026-11-22 (night)
+one more than the cores). Prints per run the
 wall time, the CPU time of the suite's processes (user + sys of every waited-for child), the load average
 before it started, pytest's summary line and any failed test; then each ref's median and the ratio to
 the first ref.

@@ -55,10 +55,7 @@ def test_each_command_is_in_the_module_that_loads_it():
 
     for module in pkgutil.iter_modules(package.__path__):
         importlib.import_module(f"{package.__name__}.{module.name}")
-    defined = {name: command.callback.__module__ if command.callback else None for name, command in cli.commands.items()}
-    for name, command in cli.commands.items():  # a group's callback may live in the same module as its commands
-        if command.callback is None:
-            defined[name] = next(iter(command.commands.values())).callback.__module__
+    defined = {name: command.callback.__module__ for name, command in cli.commands.items()}
     assert defined == {name: f"{package.__name__}.{module}" for name, module in COMMAND_MODULES.items()}
 
 

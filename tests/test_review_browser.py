@@ -277,7 +277,8 @@ def axe_on(browser, review_site, workspace, every_page: bool, **view) -> None:
     sandbox_off = with_axe(browser.new_context(**view, bypass_csp=True))
     try:
         page = opened.new_page()
-        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == (view.get("color_scheme") == "dark")
+        dark = view.get("color_scheme") == "dark"
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches") == dark
         page.goto(review_site["link"])
         assert axe_violations(page) == []
         if every_page:

@@ -39,7 +39,8 @@ def test_an_approval_changes_only_its_piece(review_site, workspace):
     path = workspace / "issues" / "2024-05" / "de.po"
     before = path.read_text(encoding="utf-8").split("\n\n")
     fields = form_of(loopback.get(review_site["page"]).text, "preheader")
-    answer = loopback.post(review_site["page"], data={**fields, "translation": "Razzien in Moskau.", "action": "approve"})
+    answer = loopback.post(review_site["page"],
+                           data={**fields, "translation": "Razzien in Moskau.", "action": "approve"})
     assert answer.status_code == 303
     after = path.read_text(encoding="utf-8").split("\n\n")
     assert len(after) == len(before)
@@ -99,7 +100,8 @@ def test_every_answer_carries_the_strict_headers(review_site):
     page = loopback.get(review_site["page"])
     fields = form_of(page.text, "title")
     answers = {
-        "start": loopback.get(review_site["link"]), "page": page, "preview": loopback.get(review_site["page"] + "/preview"),
+        "start": loopback.get(review_site["link"]), "page": page,
+        "preview": loopback.get(review_site["page"] + "/preview"),
         "script": loopback.get(review_site["url"] + "/review/static/review.js"),
         "json": loopback.post(review_site["page"], data={**fields, "piece": "title", "translation": "Titel 2024",
                                                         "action": "draft"}, headers={"Accept": "application/json"}),

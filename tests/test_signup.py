@@ -366,7 +366,8 @@ def test_reader_pages_send_no_referrer_and_log_no_token(site, run, workspace, ca
     reader_token = reader_pages.reader_token(settings, "reader@example.org")
     answers = [loopback.get(site["url"] + "/subscribe"), sign_up(site, "new@example.org")]
     link = link_in(wait_for_mail(workspace, 1)[0], "confirm", site)
-    answers += [loopback.get(link), loopback.post(link, data={"confirm": "yes"}), loopback.get(f"{site['url']}/p/{reader_token}"),
+    answers += [loopback.get(link), loopback.post(link, data={"confirm": "yes"}),
+                loopback.get(f"{site['url']}/p/{reader_token}"),
                 loopback.post(f"{site['url']}/p/{reader_token}", data={"action": "save", "language": "de"})]
     assert [answer.status_code for answer in answers] == [200] * 6
     for answer in answers:

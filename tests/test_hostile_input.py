@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -43,16 +44,22 @@ def test_yaml_anchor_alone_is_refused(write_issue, run):
     assert result.exit_code == 1 and "issue.md:2: front matter may not use YAML anchors" in result.stderr
 
 
-@pytest.mark.parametrize("value", ["[" * 30000, "{a: " * 15000, "\n" + "".join("  " * i + "- \n" for i in range(200))],
+@pytest.mark.parametrize(("value", "line"), [("[" * 30000, 6), ("{a: " * 15000, 6),
+                                             ("\n" + "".join("  " * i + "- \n" for i in range(200)), 16)],
                          ids=["brackets", "braces", "indented"])
-def test_deeply_nested_front_matter_is_refused(workspace, value):
-    """30,000 nested brackets are a problem at their line, not a segmentation fault (run as a process)."""
+def test_deeply_nested_front_matter_is_refused(workspace, value, line):
+    """30,000 nested brackets are a problem at their line, not a segmentation fault (run as a process).
+
+    What is asserted is the behaviour (refused at the keywords line, exit 1, no traceback), not the words: which
+    of the tool's depth check and PyYAML's own (6.0.4 has one) speaks first depends on PyYAML's version."""
     path = workspace / "issues" / "deep" / "issue.md"
     path.parent.mkdir(parents=True)
     path.write_text(VALID_FRONT.replace("keywords: [Russia]", "keywords: " + value) + "\nText.\n", encoding="utf-8")
     result = cli_process(workspace, "check", "deep")
     assert result.returncode == 1, result.stderr[-2000:]
-    assert "front matter is nested too deeply" in result.stderr
+    first = result.stderr.splitlines()[0]
+    assert re.match(rf"issues/deep/issue\.md:{line}: front matter ", first), result.stderr[-2000:]
+    assert "nest" in first and "1 problem found." in result.stderr
     assert "Traceback" not in result.stderr
 
 

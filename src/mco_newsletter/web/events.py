@@ -8,6 +8,7 @@ can never reach another reader. A malformed event in a signed batch is counted a
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -21,12 +22,20 @@ STATUS_FOR = {"bounce": "bounced", "dropped": "bounced", "spamreport": "complain
               "unsubscribe": "unsubscribed", "group_unsubscribe": "unsubscribed"}
 LEDGER_EVENTS = ("delivered", "bounce")
 KNOWN = set(STATUS_FOR) | set(LEDGER_EVENTS) | {"processed", "deferred", "open", "click", "group_resubscribe"}
+log = logging.getLogger("mco_newsletter.web")
 _ID = re.compile(r"[0-9]{1,18}")  # SQLite integers; anything longer names no row of ours
 MAX_TEXT = 512
+MAX_DIGITS = 40  # no number SendGrid sends is longer; a longer one makes its event malformed
+MAX_DEPTH = 20  # an event nested deeper than this is not SendGrid's
 
 
 class MalformedEvents(ValueError):
     """The payload is not a JSON list."""
+
+
+class _Unreadable:
+    """A number in an event that no event of ours holds (longer than Python reads by default): the event that
+    holds it is malformed, the batch around it is not."""
 
 
 @dataclass
@@ -51,21 +60,34 @@ class Event(NamedTuple):
 
 
 def parse_events(body: bytes) -> list:
-    """The items of a webhook body, or MalformedEvents saying what is wrong."""
+    """The items of a webhook body, or MalformedEvents (whose words are ours: the parser's are not shown)."""
     try:
-        events = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedEvents(f"not JSON: {exc}") from None
-    except RecursionError:
-        raise MalformedEvents("not JSON: nested too deeply") from None
+        events = json.loads(body, parse_int=_integer)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise MalformedEvents("not a JSON list of events") from None
     if not isinstance(events, list):
-        raise MalformedEvents("expected a JSON list of events")
+        raise MalformedEvents("not a JSON list of events")
     return events
+
+
+def _integer(digits: str) -> int | _Unreadable:
+    # int() refuses more than 4,300 digits (CVE-2020-10735); SendGrid's numbers are timestamps and ids.
+    return int(digits) if len(digits) <= MAX_DIGITS else _Unreadable()
+
+
+def _holds_unreadable(value, depth: int = 0) -> bool:
+    if isinstance(value, _Unreadable):
+        return True
+    if isinstance(value, dict):
+        value = value.values()
+    elif not isinstance(value, list):
+        return False
+    return any(_holds_unreadable(item, depth + 1) for item in value) if depth < MAX_DEPTH else True
 
 
 def checked(item) -> Event | None:
     """The event, or None when a value it needs is missing or malformed."""
-    if not isinstance(item, dict):
+    if not isinstance(item, dict) or _holds_unreadable(item):
         return None
     event_id, kind, email = item.get("sg_event_id"), item.get("event"), item.get("email")
     if not (isinstance(event_id, str) and 0 < len(event_id) <= MAX_TEXT and isinstance(kind, str)
@@ -93,6 +115,9 @@ def apply_events(store: Store, items: list) -> EventReport:
             report.invalid += 1
         else:
             events.append(event)
+    if report.invalid:  # counted in the answer too; the log names no address or id
+        log.warning("webhook: %d malformed event%s skipped", report.invalid,
+                    "" if report.invalid == 1 else "s")
     ledger = Ledger(store)
     at = now()
     with store.transaction():

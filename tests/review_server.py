@@ -14,9 +14,10 @@ def serve_app(settings, app=None):
     import uvicorn
 
     from mco_newsletter.web.app import create_app
+    from mco_newsletter.web.server import server_options
 
     config = uvicorn.Config(app or create_app(settings), host="127.0.0.1", port=0, log_level="warning",
-                            access_log=False, lifespan="off")
+                            lifespan="off", **server_options())
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
     thread.start()

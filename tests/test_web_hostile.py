@@ -5,8 +5,15 @@ headers, never a traceback, and what is valid beside it still applies."""
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
 
 import pytest
+import uvicorn
 
 from test_web import readers, server, signed_post, signer, status_of  # noqa: F401
 
@@ -16,6 +23,80 @@ def assert_secured(headers) -> None:
     assert headers["content-security-policy"].startswith("default-src 'none'"), headers
     assert headers["referrer-policy"] == "no-referrer" and headers["x-content-type-options"] == "nosniff"
     assert headers["cache-control"] == "no-store"
+
+
+def raw_answer(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send bytes as they are and read the answer until the server closes: (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(request)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    return int(status_line.split()[1]), {k.strip().lower(): v.strip() for k, v in
+                                         (line.split(":", 1) for line in lines)}, body
+
+
+@pytest.fixture
+def serve_process(workspace):
+    """`mco-newsletter serve` as the organisation runs it, in a process of its own on a free loopback port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "serve",
+                                "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env={**os.environ})
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode()
+            time.sleep(0.05)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GARBAGE\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n",
+    b"GET /subscribe HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+    b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(32),  # a TLS hello sent to the plain HTTP port
+], ids=["request_line", "header_name", "two_lengths", "tls_hello"])
+def test_the_servers_own_400_answers_carry_the_security_headers(serve_process, request_bytes):
+    """What uvicorn answers itself, before any application sees the request, carries the same headers as every
+    other answer of `serve` (checked over a raw socket against the real command)."""
+    status, headers, body = raw_answer(serve_process, request_bytes)
+    assert status == 400
+    assert_secured(headers)
+    assert headers["content-length"] == str(len(body))
+
+
+@pytest.mark.parametrize("protocol", ["h11", "httptools"])
+def test_both_http_parsers_give_their_400s_the_headers(workspace, protocol):
+    """Whichever parser uvicorn runs (httptools, or h11 where it is missing), its 400 carries the headers."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.web.app import create_app
+    from mco_newsletter.web.server import server_options
+
+    settings = load_settings(workspace)
+    instance = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=0, log_level="warning",
+                                             lifespan="off", **server_options(protocol)))
+    thread = threading.Thread(target=instance.run, daemon=True)
+    thread.start()
+    while not instance.started:
+        time.sleep(0.01)
+    try:
+        port = instance.servers[0].sockets[0].getsockname()[1]
+        status, headers, _ = raw_answer(port, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: y\r\n\r\n")
+        assert status == 400
+        assert_secured(headers)
+    finally:
+        instance.should_exit = True
+        thread.join(timeout=10)
 
 
 def test_a_huge_number_in_one_event_skips_that_event_only(server, signer, caplog):
@@ -49,3 +130,13 @@ def test_a_webhook_body_that_is_not_json_is_refused_in_our_words(server, signer,
     assert response.status_code == 400
     assert response.json() == {"error": "not a JSON list of events"}
     assert_secured(response.headers)
+
+
+def test_a_websocket_upgrade_is_answered_by_the_application(serve_process):
+    """`serve` has no WebSocket route: an upgrade request gets the application's own answer, with the headers
+    (a WebSocket layer would refuse it with an answer of its own)."""
+    status, headers, _ = raw_answer(serve_process, b"GET /subscribe HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                                    b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                                    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nConnection: close\r\n\r\n")
+    assert status == 200
+    assert_secured(headers)

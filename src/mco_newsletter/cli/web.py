@@ -23,14 +23,14 @@ def serve(ctx, host, port) -> None:
     import uvicorn
 
     from ..web.app import create_app
+    from ..web.server import server_options
 
     settings = load_settings(ctx)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not settings.webhook_public_key:
         click.echo("Note: no [webhook] public_key: /webhooks/sendgrid answers 403 until one is set.", err=True)
     # uvicorn's access log would write every path, and a path holds a reader's token: ours logs routes.
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, server_header=False,
-                log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **server_options())
 
 
 @cli.command("archive")

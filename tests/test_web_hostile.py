@@ -15,7 +15,11 @@ import time
 import pytest
 import uvicorn
 
+import loopback
+from reader_pages import reader_token, row, site  # noqa: F401
 from test_web import readers, server, signed_post, signer, status_of  # noqa: F401
+
+MANY_FIELDS = "&".join(f"f{number}=x" for number in range(101)) + "&email=many%40example.org&action=save"
 
 
 def assert_secured(headers) -> None:
@@ -23,6 +27,21 @@ def assert_secured(headers) -> None:
     assert headers["content-security-policy"].startswith("default-src 'none'"), headers
     assert headers["referrer-policy"] == "no-referrer" and headers["x-content-type-options"] == "nosniff"
     assert headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize("page", ["/subscribe", "/subscribe/de", "/p/{token}"])
+def test_a_form_of_more_than_100_fields_is_a_400(site, run, caplog, page):
+    """More than 100 fields on the sign-up or preferences form: 400 as the review form answers, no traceback, and
+    nothing changes."""
+    caplog.set_level(logging.INFO)
+    assert run("subscribers", "add", "anna@example.org", "--language", "en").exit_code == 0
+    path = page.format(token=reader_token(site["settings"], "anna@example.org"))
+    answer = loopback.post(site["url"] + path, content=MANY_FIELDS.encode(),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.status_code == 400, answer.text
+    assert_secured(answer.headers)
+    assert "Traceback" not in caplog.text and "ValueError" not in answer.text + caplog.text
+    assert row(site["settings"], "many@example.org") is None
 
 
 def raw_answer(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:

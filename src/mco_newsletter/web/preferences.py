@@ -9,7 +9,6 @@ and the name only masked, and what they can change anyway; the full record goes 
 from __future__ import annotations
 
 from functools import partial
-from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -18,7 +17,8 @@ from starlette.routing import Route
 
 from ..subscribers.preferences import HeldRecord, change, chosen_topics
 from ..subscribers.signups import request_access
-from .app import MAX_FORM_BYTES, TooLarge, not_found, plain, read_body
+from .app import not_found
+from .forms import form_fields
 from .pages import mask_address
 from .signup import first, native_name, utc_now
 
@@ -64,11 +64,9 @@ class Preferences:
             return not_found(self.site, request)
         notice = None
         if request.method == "POST":
-            try:
-                form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"),
-                                keep_blank_values=True, max_num_fields=100)
-            except TooLarge:
-                return plain("Request too large", 413)
+            form = await form_fields(request)
+            if isinstance(form, Response):
+                return form
             notice = await self.act(reader, first(form, "action"), form)
             reader = await run_in_threadpool(self.reader, token)
             if reader is None:  # erased in the meantime

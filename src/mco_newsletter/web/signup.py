@@ -14,7 +14,6 @@ import hashlib
 import time
 from functools import lru_cache, partial
 from pathlib import Path
-from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -25,7 +24,8 @@ from ..control_characters import CONTROL_RE
 from ..render.locale import catalog_path
 from ..subscribers.segments import public_topics
 from ..subscribers.signups import Keys, SignupForm, confirm, request_of, request_nonce, request_signup, purge_expired
-from .app import MAX_FORM_BYTES, TooLarge, not_found, page, plain, read_body
+from .app import not_found, page
+from .forms import form_fields
 from .pages import browser_language, mask_address, security_headers
 
 MAX_EMAIL = 254
@@ -171,11 +171,9 @@ class ReaderPages:
         """A sign-up: `switch` is how the form page's language links start from the path it was posted to."""
         from ..subscribers.csv_import import subscriber_address
 
-        try:
-            form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"),
-                            keep_blank_values=True, max_num_fields=100)
-        except TooLarge:
-            return plain("Request too large", 413)
+        form = await form_fields(request)
+        if isinstance(form, Response):
+            return form
         if first(form, "language") in self.settings.languages:
             language = first(form, "language")
         if not self.clients.allow(request.client.host if request.client else ""):
@@ -217,10 +215,9 @@ class ReaderPages:
         shown = mask_address(subscriber.email)
         outcome = "already" if signup.confirmed_at else "expired" if signup.expired(utc_now()) else "open"
         if request.method == "POST" and outcome == "open":
-            try:
-                form = parse_qs((await read_body(request, MAX_FORM_BYTES)).decode("utf-8", "replace"))
-            except TooLarge:
-                return plain("Request too large", 413)
+            form = await form_fields(request)
+            if isinstance(form, Response):
+                return form
             if form.get("confirm") == ["yes"]:
                 outcome = await self.desk.do(partial(
                     confirm, subscriber_id=subscriber.id, topics=self.topics, keys=self.keys, at=utc_now(),

@@ -154,6 +154,19 @@ def test_the_throttle_doubles_and_forgets():
     assert throttle.failed("203.0.113.9") == 0
 
 
+def test_the_throttle_counts_an_ipv6_network_as_one_client_and_holds_no_address():
+    """Bad links from the addresses of one IPv6 /64 (or IPv4 written as IPv4-mapped IPv6) count together; the
+    throttle holds no client address as it was given."""
+    from mco_newsletter.web.throttle import Throttle
+
+    throttle = Throttle(free=2, first_delay=0.5, clock=lambda: 0.0)
+    delays = [throttle.failed(f"2001:db8:5:6::{number:x}") for number in range(1, 5)]
+    assert delays == [0, 0, 0.5, 1] and throttle.failed("2001:db8:5:7::1") == 0
+    assert [throttle.failed(client) for client in ("192.0.2.4", "::ffff:192.0.2.4", "192.0.2.4")] == [0, 0, 0.5]
+    held = repr(throttle.failures)
+    assert "2001" not in held and "192.0.2.4" not in held
+
+
 def test_logs_name_routes_never_tokens(review_site, caplog):
     """The server's log lines name the route of a review page, never the token in its path."""
     caplog.set_level(logging.INFO, logger="mco_newsletter.web")

@@ -2,19 +2,46 @@
 
 A client is the IP address uvicorn reports (behind the organisation's proxy, the one it forwards in
 X-Forwarded-For: uvicorn trusts that header from the addresses in --forwarded-allow-ips, 127.0.0.1 by
-default). Even in memory it is held only as a keyed hash under a key made at start-up, and forgotten
-when its hour is over, so the table stays as small as the last hour's clients.
+default), and an IPv6 client is its whole /64: one household or server is given a /64, and every address
+in it is theirs to use. Even in memory a client is held only as a keyed hash under a key made at start-up
+(ClientKey), and forgotten when its hour is over, so the table stays as small as the last hour's clients.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
 import threading
 import time
 
 WINDOW_S = 3600.0
 MAX_CLIENTS = 100_000  # beyond this many clients an hour, the oldest are forgotten first
+IPV6_CLIENT_PREFIX = 64
+
+
+def client_group(host: str) -> str:
+    """What counts as one client: an IPv4 address (also written as IPv4-mapped IPv6), an IPv6 /64, or the text
+    as given when it is not an IP address."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])  # a zone index (fe80::1%eth0) names no other client
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX), strict=False))
+    return str(address)
+
+
+class ClientKey:
+    """A client's name as the limits hold it: a keyed hash of its group under a key that lives in memory only."""
+
+    def __init__(self):
+        self.key = secrets.token_bytes(16)
+
+    def __call__(self, host: str) -> bytes:
+        return hashlib.blake2b(client_group(host).encode("utf-8", "replace"), key=self.key, digest_size=12).digest()
 
 
 class ClientLimit:
@@ -24,7 +51,7 @@ class ClientLimit:
         self.limit = limit
         self.window = window
         self.max_clients = max_clients
-        self.key = secrets.token_bytes(16)
+        self.key = ClientKey()
         # client hash → [start of its window, sign-ups in it]; in the order the windows started
         self.counts: dict[bytes, list] = {}
         self.lock = threading.Lock()
@@ -34,7 +61,7 @@ class ClientLimit:
         if not self.limit:
             return True
         now = time.monotonic() if now is None else now
-        key = hashlib.blake2b(client.encode("utf-8", "replace"), key=self.key, digest_size=12).digest()
+        key = self.key(client)
         with self.lock:
             self._forget(now)
             entry = self.counts.get(key)

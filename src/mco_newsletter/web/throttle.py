@@ -1,9 +1,10 @@
 """Slowing down a client that keeps presenting bad review links: guessing a link must cost time.
 
 A link's token is 256 random bits, so guessing cannot succeed; the throttle makes trying expensive and
-visible all the same. It lives in memory (a restart forgets it), counts failures per client address
-(behind the reverse proxy, uvicorn's proxy headers give the reader's address) within a window, and
-holds at most `max_clients` addresses, forgetting the longest quiet first.
+visible all the same. It lives in memory (a restart forgets it), counts failures per client (behind the
+reverse proxy, uvicorn's proxy headers give the reader's address; an IPv6 client is its /64) within a
+window, holds each client only as a keyed hash (client_limit.ClientKey), and holds at most `max_clients`
+of them, forgetting the longest quiet first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
+
+from .client_limit import ClientKey
 
 
 class Throttle:
@@ -21,12 +24,14 @@ class Throttle:
         self.free, self.window, self.first_delay, self.max_delay = free, window_seconds, first_delay, max_delay
         self.max_clients = max_clients
         self.clock = clock
-        self.failures: OrderedDict[str, deque] = OrderedDict()
+        self.key = ClientKey()
+        self.failures: OrderedDict[bytes, deque] = OrderedDict()
         self.lock = threading.Lock()
 
     def failed(self, client: str) -> float:
         """Record a bad link from `client`; the seconds to wait before answering it (0 for the first few)."""
         now = self.clock()
+        client = self.key(client)
         with self.lock:
             times = self.failures.pop(client, None) or deque()
             while times and now - times[0] > self.window:

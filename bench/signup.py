@@ -36,6 +36,7 @@ label = { en = "Court cases", de = "Gerichtsverfahren", ru = "Судебные �
 
 [signup]
 client_limit = 1000
+emails_per_hour = 0
 """
 LANGUAGES = ("en", "de", "ru")
 CLIENTS = 1000

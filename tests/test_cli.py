@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 
@@ -371,8 +372,13 @@ def test_last_resort_handler_with_database_and_template_errors(run, workspace, s
 
     if case == "damaged-database":
         assert run("subscribers", "add", "reader@example.org", "--language", "en").exit_code == 0
+        with sqlite3.connect(settings.database_path) as db:  # the schema's pages (it outgrew one page)
+            kept = {page for (page,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")}
+            size = db.execute("PRAGMA page_size").fetchone()[0]
         data = bytearray(settings.database_path.read_bytes())
-        data[4096:] = b"\xa5" * (len(data) - 4096)  # every page but the schema's root is garbage
+        for page in range(2, len(data) // size + 1):  # every page but the schema's is garbage
+            if page not in kept:
+                data[(page - 1) * size:page * size] = b"\xa5" * size
         settings.database_path.write_bytes(bytes(data))
         command = ["subscribers", "list"]
         said = "Error: the subscriber database is damaged or unreadable: database disk image is malformed"

@@ -120,6 +120,58 @@ def test_erasure_removes_the_sign_up_and_its_mail_log(desk, run):
     assert counts == [0, 0, 0]
 
 
+def test_a_link_sent_before_requests_had_ids_still_confirms(tmp_path):
+    """A sign-up waiting in a database of schema 5: after the upgrade its link (which names the subscriber) still
+    opens and confirms its request, and a new request's id is above every subscriber id ever given."""
+    from mco_newsletter.subscribers.migrations import MIGRATIONS
+    from mco_newsletter.subscribers.signups import Keys, SignupForm, confirm, request_nonce, request_signup
+    from mco_newsletter.subscribers.store import open_store
+    from mco_newsletter.subscribers.tokens import CONFIRM, make_token, read_token
+
+    path = tmp_path / "private" / "subscribers.sqlite3"
+    path.parent.mkdir(mode=0o700)
+    old = sqlite3.connect(path, isolation_level=None)
+    old.executescript(";".join(MIGRATIONS[:5]) + "; PRAGMA user_version = 5")
+    for number in (1, 2, 3):
+        old.execute("INSERT INTO subscribers (email, email_key, language, status, consent_source, consent_at,"
+                    " created_at, updated_at) VALUES (?, ?, 'en', 'pending', 'web', 't', 't', 't')",
+                    (f"r{number}@x.org", f"r{number}@x.org"))
+    old.execute("INSERT INTO signup_requests (subscriber_id, language, name, topics, nonce, requested_at, expires_at)"
+                " VALUES (2, 'ru', 'Rita', '[]', ?, '2026-11-01T00:00:00+00:00', '2026-11-08T00:00:00+00:00')",
+                (b"n" * 16,))
+    old.execute("DELETE FROM subscribers WHERE id = 3")
+    old.close()
+    keys = Keys(b"s" * 32, b"e" * 32)
+    link = make_token(keys.secret, 2, b"n" * 16, CONFIRM)
+    store = open_store(path)
+    request_id = read_token(keys.secret, link, nonce_of=lambda number: request_nonce(store, number), purpose=CONFIRM)
+    assert request_id == 2
+    with store.transaction():
+        assert confirm(store, request_id, topics=[], consent_version="v", keys=keys, at=NOW) == "confirmed"
+        mail = request_signup(store, SignupForm("n@x.org", "de", None, ()), keys=keys, confirm_days=7, at=NOW)
+    assert store.by_id(2).status == "active" and (store.by_id(2).language, store.by_id(2).name) == ("ru", "Rita")
+    assert mail.request_id == 4  # not 1, 2 or 3: a subscriber's id, whose old link would name it
+    store.close()
+
+
+def test_erasure_removes_a_queued_sign_up_and_its_mailboxs_mail_log(desk, run):
+    """A sign-up still queued (answered, not yet worked through) and the mail log's note of the address's mailbox
+    (user+tag@ → user@) go with an erasure of the address."""
+    from mco_newsletter.subscribers.signup_queue import queue_signup
+    from mco_newsletter.subscribers.signups import SignupForm, log_mail
+
+    settings, store, keys = desk
+    mail = signed_up(desk, "erin+news@example.org")
+    with store.transaction():
+        log_mail(store, [(mail.address_hash, mail.kind)], NOW)
+        queue_signup(store, SignupForm("erin+news@example.org", "de", "Erin", ()),
+                     address_hash=keys.address_hash("erin+news@example.org"), at=NOW)
+    assert run("subscribers", "erase", "erin+news@example.org", "--yes").exit_code == 0
+    counts = [store.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+              for table in ("subscribers", "signup_requests", "mail_log", "signup_queue")]
+    assert counts == [0, 0, 0, 0]
+
+
 def test_the_consent_record_on_the_command_line(desk, run):
     """`list --status pending` finds the sign-up; `show` gives the consent record (source, time, text version)
     and the request; `purge-pending` leaves what has not expired."""
@@ -132,7 +184,7 @@ def test_the_consent_record_on_the_command_line(desk, run):
     listed = run("subscribers", "list", "--status", "pending")
     assert listed.stdout.splitlines() == ["waiting@example.org\tde\tpending\t", "yes@example.org\tde\tpending\t"]
     with store.transaction():
-        assert confirm(store, mail.subscriber_id, topics=public_topics(settings.segments), consent_version="abc12345",
+        assert confirm(store, mail.request_id, topics=public_topics(settings.segments), consent_version="abc12345",
                        keys=keys, at=dt.datetime.now(dt.timezone.utc)) == "confirmed"
     shown = run("subscribers", "show", "yes@example.org").stdout
     assert "consent_source  web sign-up, confirmed by email" in shown and "consent_version abc12345" in shown
@@ -167,7 +219,9 @@ def test_segments_marks_the_public_topics(workspace, run):
     ('[segments.t]\ntags_any = ["t"]\nlabel = "T"\n', "segments.t.label is shown only for a public segment"),
     ('[signup]\nconfirm_days = 0\n', "signup.confirm_days must be 1 to 90, not 0"),
     ('[signup]\nclient_limit = -1\n', "signup.client_limit must be 0 or more, not -1"),
-], ids=["no_tags", "languages", "no_label", "unknown_language", "label_not_public", "confirm_days", "client_limit"])
+    ('[signup]\nemails_per_hour = -5\n', "signup.emails_per_hour must be 0 or more, not -5"),
+], ids=["no_tags", "languages", "no_label", "unknown_language", "label_not_public", "confirm_days", "client_limit",
+        "emails_per_hour"])
 def test_check_refuses_wrong_sign_up_settings(workspace, run, table, message):
     """`check` names a public segment readers could not choose, or a [signup] value out of range, with its line."""
     with (workspace / "newsletter.toml").open("a", encoding="utf-8") as handle:

@@ -151,7 +151,7 @@ def show(ctx, email, as_json) -> None:
     # The consent record together: where, when, and which version of the consent text (web sign-ups).
     data = {key: data[key] for key in (*EXPORT_ORDER, *(key for key in data if key not in EXPORT_ORDER))}
     signup = None if request is None else {key: value for key, value in dataclasses.asdict(request).items()
-                                           if key not in ("subscriber_id", "nonce")}
+                                           if key not in ("id", "subscriber_id", "nonce")}
     if as_json:
         click.echo(json.dumps({**data, "signup": signup}, ensure_ascii=False, indent=1))
         return

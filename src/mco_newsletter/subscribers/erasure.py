@@ -29,11 +29,13 @@ def erase_person(store: Store, settings: Settings, email: str) -> bool:
     from ..delivery.ledger import Ledger
     from ..delivery.locks import transmissions_paused
     from .csv_import import normalize_email
+    from .signups import mailbox_key
     from .tokens import erasure_hash, erasure_key
 
     given = email.strip()
     normalized, _ = normalize_email(given)
-    hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
+    key = erasure_key(settings.private_dir)
+    hashed = erasure_hash(key, email_key(normalized))
     ledger = Ledger(store)
     # A send checks every batch's readers inside its transmission window: once this block ends, no
     # message to this reader can go out, and none is on the wire.
@@ -41,7 +43,7 @@ def erase_person(store: Store, settings: Settings, email: str) -> bool:
         with store.transaction():
             subscriber = store.get(normalized)
             rows = ledger.forget(subscriber.id) if subscriber else []
-            store.erase(subscriber.id if subscriber else None, hashed)
+            store.erase(subscriber.id if subscriber else None, hashed, erasure_hash(key, mailbox_key(normalized)))
     addresses = {given, normalized, *([subscriber.email] if subscriber else [])}
     for address in addresses:
         remove_reader_messages(settings.sending.outbox, rows, address)

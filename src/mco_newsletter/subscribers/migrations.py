@@ -199,6 +199,46 @@ MIGRATIONS = [
         PRIMARY KEY (hash, kind)
     ) WITHOUT ROWID
 """,
+    # 6: each sign-up is a request of its own. A second sign-up for a waiting address no longer rewrites the
+    # first: `signup_requests` gains an id (AUTOINCREMENT), which a confirmation link names instead of the
+    # subscriber, so each link confirms exactly what was asked with it. A request kept from before takes
+    # its subscriber's id as its own, so the links already sent keep working; new ids start above every
+    # subscriber id ever given. `signup_queue` holds a sign-up as it arrived (the answer waits for that
+    # write alone, the same for every address) until it is worked through just after; `hash` is the keyed
+    # hash of the address, so that an erasure finds it.
+    """
+    CREATE TABLE signup_requests_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        language TEXT NOT NULL,
+        name TEXT,
+        topics TEXT NOT NULL DEFAULT '[]',
+        nonce BLOB NOT NULL,
+        requested_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        confirmed_at TEXT
+    );
+    INSERT INTO signup_requests_v6 (id, subscriber_id, language, name, topics, nonce, requested_at, expires_at,
+                                    confirmed_at)
+        SELECT subscriber_id, subscriber_id, language, name, topics, nonce, requested_at, expires_at, confirmed_at
+        FROM signup_requests ORDER BY subscriber_id;
+    DELETE FROM sqlite_sequence WHERE name = 'signup_requests_v6';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'signup_requests_v6', coalesce(max(seq), 0) FROM sqlite_sequence
+        WHERE name = 'subscribers';
+    DROP TABLE signup_requests;
+    ALTER TABLE signup_requests_v6 RENAME TO signup_requests;
+    CREATE INDEX signup_requests_subscriber ON signup_requests (subscriber_id);
+    CREATE INDEX signup_requests_expiry ON signup_requests (expires_at);
+    CREATE TABLE signup_queue (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL,
+        language TEXT NOT NULL,
+        name TEXT,
+        topics TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    )
+""",
 ]
 
 

@@ -1,4 +1,5 @@
-"""[signup] in newsletter.toml: how long a confirmation link lasts, and how many sign-ups one client may make."""
+"""[signup] in newsletter.toml: how long a confirmation link lasts, how many sign-ups one client may make, and how
+many sign-up emails the site sends an hour at most."""
 
 from __future__ import annotations
 
@@ -7,17 +8,20 @@ from typing import Iterator
 
 from ..schema import Finding, Table
 
-SCHEMA = {"signup": Table(optional={"confirm_days": int, "client_limit": int})}
+SCHEMA = {"signup": Table(optional={"confirm_days": int, "client_limit": int, "emails_per_hour": int})}
 MAX_CONFIRM_DAYS = 90
 
 
 @dataclass(frozen=True)
 class SignupSettings:
-    """Web sign-up: confirmation links are valid `confirm_days` days; one client (an IP address, held in
-    memory only) may post `client_limit` sign-ups an hour (0: no limit, for a server behind a proxy that limits)."""
+    """Web sign-up: confirmation links are valid `confirm_days` days; one client (an IP address or IPv6 /64, held
+    in memory only) may post `client_limit` sign-ups an hour (0: no limit, for a server behind a proxy that
+    limits); the site sends at most `emails_per_hour` sign-up emails (confirmations and notices) an hour,
+    however many clients ask (0: no ceiling)."""
 
     confirm_days: int = 7
     client_limit: int = 10
+    emails_per_hour: int = 500
 
 
 def check(data: dict) -> Iterator[Finding]:
@@ -31,6 +35,10 @@ def check(data: dict) -> Iterator[Finding]:
     if isinstance(limit, int) and limit < 0:
         yield ("signup", "client_limit"), f"signup.client_limit must be 0 or more, not {limit}", \
             "the sign-ups one client may post per hour (0: no limit)"
+    ceiling = table.get("emails_per_hour", 500)
+    if isinstance(ceiling, int) and ceiling < 0:
+        yield ("signup", "emails_per_hour"), f"signup.emails_per_hour must be 0 or more, not {ceiling}", \
+            "the sign-up emails the site sends per hour at most, whoever asks (0: no ceiling)"
 
 
 def build(root, data: dict) -> SignupSettings:

@@ -1,10 +1,13 @@
-"""Web sign-up with double opt-in: the request, its confirmation, the per-address mail limit, and the purge.
+"""Web sign-up with double opt-in: the request, its confirmation, the per-mailbox mail limit, and the purge.
 
 A sign-up never tells the form's user anything about the address: every state leads to the same
 answer, and at most one email. A new address (or an erased one: it is the person's own new consent)
 becomes a `pending` subscriber, in no segment; a reader who left keeps their status. Either way
 the request (language, name, topics) waits in `signup_requests` until the reader confirms through the
-link in the confirmation email, or it expires and is purged. An active reader gets a notice instead.
+link in the confirmation email, or it expires and is purged. Each sign-up that is mailed is a request
+of its own, and its link confirms exactly what was asked with it: a second sign-up for the same address
+(perhaps a stranger's) changes nothing the first link confirms. A sign-up that gets no email (its mailbox
+had one within the hour) records nothing: no link could ever confirm it. An active reader gets a notice.
 Each function works inside the caller's transaction.
 """
 
@@ -14,7 +17,7 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .segments import Segment
 from .store import Store, email_key
@@ -46,11 +49,12 @@ class Mail:
     email: str
     language: str
     token: str
-    address_hash: str
+    address_hash: str  # of the mailbox (mailbox_key): what the one-an-hour limit counts
+    request_id: int | None = None  # the sign-up request a confirmation's link names
 
     @property
     def limit_key(self) -> tuple[str, str]:
-        """What the one-an-hour limit counts: the address (by its hash) and the kind's limit."""
+        """What the one-an-hour limit counts: the mailbox (by its hash) and the kind's limit."""
         return self.address_hash, LIMIT_KIND[self.kind]
 
 
@@ -58,6 +62,7 @@ class Mail:
 class Request:
     """A sign-up waiting for its confirmation (or confirmed, until it expires)."""
 
+    id: int
     subscriber_id: int
     language: str
     name: str | None
@@ -79,9 +84,24 @@ class Keys:
     erasure: bytes
 
     def address_hash(self, email: str) -> str:
+        """The keyed hash of the address (what erasure keeps)."""
         from .tokens import erasure_hash
 
         return erasure_hash(self.erasure, email_key(email))
+
+    def mailbox_hash(self, email: str) -> str:
+        """The keyed hash of the mailbox the address reaches (mailbox_key): what the mail limits count."""
+        from .tokens import erasure_hash
+
+        return erasure_hash(self.erasure, mailbox_key(email))
+
+
+def mailbox_key(email: str) -> str:
+    """The mailbox an address reaches: its key without a sub-address tag (user+tag@ → user@, RFC 5233), so that
+    one mailbox's many spellings count as one for the mail limits. Other providers' conventions are not guessed."""
+    local, _, domain = email_key(email).rpartition("@")
+    base = local.split("+", 1)[0]
+    return f"{base or local}@{domain}"
 
 
 def stamp(at: dt.datetime) -> str:
@@ -90,68 +110,73 @@ def stamp(at: dt.datetime) -> str:
 
 
 def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: int, at: dt.datetime,
-                   held_back: set = frozenset()) -> Mail | None:
-    """Record a sign-up; the email it is due, or None when the address had one within the hour
-    (or has one on its way: `held_back` holds their Mail.limit_key)."""
+                   held_back: set = frozenset(), may_mail: Callable[[], bool] = lambda: True) -> Mail | None:
+    """Record a sign-up; the email it is due. None, with nothing recorded, when its mailbox had one within the
+    hour (or has one on its way: `held_back` holds their Mail.limit_key) or when may_mail() says no more
+    sign-up emails may go out now (the site-wide ceiling; asked only for an email that is otherwise due)."""
     from .tokens import CONFIRM, UNSUBSCRIBE, make_token
 
-    hashed = keys.address_hash(form.email)
-    quiet = not mail_due(store, hashed, CONFIRM_MAIL, at, held_back)
+    hashed = keys.mailbox_hash(form.email)
+    if not mail_due(store, hashed, CONFIRM_MAIL, at, held_back) or not may_mail():
+        return None
     row = store.db.execute("SELECT id, email, language, status, nonce FROM subscribers WHERE email_key = ?",
                            (email_key(form.email),)).fetchone()
     if row is not None and row[3] == "active":
         # Nothing changes for a reader who is on the list; they hear that someone asked.
         subscriber_id, email, language, _, nonce = row
-        return None if quiet else Mail(NOTICE_MAIL, subscriber_id, email, language,
-                                       make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE), hashed)
+        return Mail(NOTICE_MAIL, subscriber_id, email, language,
+                    make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE), hashed)
     when = stamp(at)
     if row is None:
         subscriber_id = store.add(email=form.email, name=None, language=form.language, tags=(),
                                   consent_source=PENDING_SOURCE, at=when, status="pending")
         email = form.email
     else:
-        subscriber_id, email = row[0], row[1]
-        if row[3] == "pending":
-            store.db.execute("UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?",
-                             (form.language, when, subscriber_id))
-    earlier = request_of(store, subscriber_id) if row is not None else None
-    # A live request keeps its nonce, so the link already sent stays good; a new one gets a fresh nonce.
-    live = earlier is not None and earlier.confirmed_at is None and not earlier.expired(at)
-    nonce = earlier.nonce if live else secrets.token_bytes(16)
-    store.db.execute(
-        "INSERT OR REPLACE INTO signup_requests (subscriber_id, language, name, topics, nonce, requested_at,"
-        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        subscriber_id, email = row[0], row[1]  # a waiting row keeps what its first request asked
+    nonce = secrets.token_bytes(16)
+    request_id = store.db.execute(
+        "INSERT INTO signup_requests (subscriber_id, language, name, topics, nonce, requested_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
         (subscriber_id, form.language, form.name, json.dumps(list(form.topics)), nonce, when,
-         stamp(at + dt.timedelta(days=confirm_days))))
-    if quiet:
-        return None
-    return Mail(CONFIRM_MAIL, subscriber_id, email, form.language,
-                make_token(keys.secret, subscriber_id, nonce, CONFIRM), hashed)
+         stamp(at + dt.timedelta(days=confirm_days)))).lastrowid
+    return Mail(CONFIRM_MAIL, subscriber_id, email, form.language, make_token(keys.secret, request_id, nonce, CONFIRM),
+                hashed, request_id)
+
+
+_REQUEST = ("SELECT id, subscriber_id, language, name, topics, nonce, requested_at, expires_at, confirmed_at"
+            " FROM signup_requests")
+
+
+def _request(row) -> Request | None:
+    return None if row is None else Request(row[0], row[1], row[2], row[3], tuple(json.loads(row[4])), *row[5:])
 
 
 def request_of(store: Store, subscriber_id: int) -> Request | None:
-    """The subscriber's sign-up request, or None."""
-    row = store.db.execute("SELECT subscriber_id, language, name, topics, nonce, requested_at, expires_at,"
-                           " confirmed_at FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,)).fetchone()
-    if row is None:
-        return None
-    return Request(row[0], row[1], row[2], tuple(json.loads(row[3])), *row[4:])
+    """The subscriber's newest sign-up request, or None."""
+    return _request(store.db.execute(f"{_REQUEST} WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
+                                     (subscriber_id,)).fetchone())
 
 
-def request_nonce(store: Store, subscriber_id: int) -> bytes | None:
-    """What a confirmation link is bound to: the request's nonce (None: no request)."""
-    row = store.db.execute("SELECT nonce FROM signup_requests WHERE subscriber_id = ?", (subscriber_id,)).fetchone()
+def request_by_id(store: Store, request_id: int) -> Request | None:
+    """The sign-up request a confirmation link names, or None."""
+    return _request(store.db.execute(f"{_REQUEST} WHERE id = ?", (request_id,)).fetchone())
+
+
+def request_nonce(store: Store, request_id: int) -> bytes | None:
+    """What a confirmation link is bound to: its request's nonce (None: no such request)."""
+    row = store.db.execute("SELECT nonce FROM signup_requests WHERE id = ?", (request_id,)).fetchone()
     return row[0] if row else None
 
 
-def confirm(store: Store, subscriber_id: int, *, topics: list[Segment], consent_version: str, keys: Keys,
+def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_version: str, keys: Keys,
             at: dt.datetime) -> str:
-    """Make the request's reader active in its language and topics, with the consent record.
-    Returns "confirmed", "already" (confirmed before), "expired" or "missing"."""
+    """Make the request's reader active in the language, name and topics asked for with it, with the consent
+    record. Returns "confirmed", "already" (this request or another of the reader's was confirmed before),
+    "expired" or "missing"."""
     from .preferences import set_topics
 
-    request = request_of(store, subscriber_id)
-    email = store.email_of(subscriber_id)
+    request = request_by_id(store, request_id)
+    email = store.email_of(request.subscriber_id) if request is not None else None
     if request is None or email is None:
         return "missing"
     if request.confirmed_at is not None:
@@ -162,11 +187,12 @@ def confirm(store: Store, subscriber_id: int, *, topics: list[Segment], consent_
     store.db.execute(
         "UPDATE subscribers SET status = 'active', language = ?, name = coalesce(?, name), consent_source = ?,"
         " consent_version = ?, consent_at = ?, updated_at = ? WHERE id = ?",
-        (request.language, request.name, CONFIRMED_SOURCE, consent_version, when, when, subscriber_id))
-    set_topics(store, subscriber_id, set(request.topics), topics)
-    # The request is kept (without its choices) until it expires, so that the link answers "confirmed".
+        (request.language, request.name, CONFIRMED_SOURCE, consent_version, when, when, request.subscriber_id))
+    set_topics(store, request.subscriber_id, set(request.topics), topics)
+    # Every request of the reader is settled by this one (the others' links then answer "confirmed" and change
+    # nothing); each is kept without its choices until it expires, so that its link still answers.
     store.db.execute("UPDATE signup_requests SET confirmed_at = ?, name = NULL, topics = '[]'"
-                     " WHERE subscriber_id = ?", (when, subscriber_id))
+                     " WHERE subscriber_id = ? AND confirmed_at IS NULL", (when, request.subscriber_id))
     store.forget_erasure(keys.address_hash(email))  # their own new consent: they may be held again
     return "confirmed"
 
@@ -181,7 +207,7 @@ def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datet
     if row is None:
         return None
     email, language, nonce = row
-    hashed = keys.address_hash(email)
+    hashed = keys.mailbox_hash(email)
     if not mail_due(store, hashed, ACCESS_MAIL, at, held_back):
         return None
     return Mail(ACCESS_MAIL, subscriber_id, email, language, make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE),
@@ -189,7 +215,7 @@ def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datet
 
 
 def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime, held_back: set = frozenset()) -> bool:
-    """Whether an email of this kind may go to the address: none within the hour, none on its way."""
+    """Whether an email of this kind may go to the mailbox (by its hash): none within the hour, none on its way."""
     limit = LIMIT_KIND[kind]
     if (address_hash, limit) in held_back:
         return False
@@ -198,7 +224,7 @@ def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime, held_b
 
 
 def log_mail(store: Store, sent: Iterable[tuple[str, str]], at: dt.datetime) -> None:
-    """Note that emails went out: (address hash, kind) pairs."""
+    """Note that emails went out: (mailbox hash, kind) pairs."""
     store.db.executemany("INSERT OR REPLACE INTO mail_log (hash, kind, sent_at) VALUES (?, ?, ?)",
                          [(hashed, LIMIT_KIND[kind], int(at.timestamp())) for hashed, kind in sent])
 
@@ -213,3 +239,10 @@ def purge_expired(store: Store, at: dt.datetime) -> int:
     store.db.execute("DELETE FROM signup_requests WHERE expires_at <= ?", (when,))
     store.db.execute("DELETE FROM mail_log WHERE sent_at <= ?", (int(at.timestamp()) - MAIL_INTERVAL_S,))
     return cursor.rowcount
+
+
+def mails_sent_since(store: Store, kind: str, since: dt.datetime) -> list[int]:
+    """When the emails of this kind's limit noted in the mail log went out, since `since` (Unix seconds, oldest
+    first): each mailbox is noted once an hour, so within the hour that is every email of the kind."""
+    return [sent for (sent,) in store.db.execute("SELECT sent_at FROM mail_log WHERE kind = ? AND sent_at > ?"
+                                                 " ORDER BY sent_at", (LIMIT_KIND[kind], int(since.timestamp())))]

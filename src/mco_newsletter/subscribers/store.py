@@ -167,12 +167,14 @@ class Store:
     def is_erased(self, erasure_hash: str) -> bool:
         return self.db.execute("SELECT 1 FROM erased WHERE hash = ?", (erasure_hash,)).fetchone() is not None
 
-    def erase(self, subscriber_id: int | None, erasure_hash: str) -> None:
-        """Delete the subscriber and their tags; keep only the keyed hash of the address (the ledger
-        forgets its rows of them in the same transaction: Ledger.forget)."""
+    def erase(self, subscriber_id: int | None, erasure_hash: str, mailbox_hash: str | None = None) -> None:
+        """Delete the subscriber and their tags, a sign-up of the address still queued and the mail log's notes
+        of the address and its mailbox; keep only the keyed hash of the address (the ledger forgets its rows of
+        them in the same transaction: Ledger.forget)."""
         if subscriber_id is not None:
-            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))  # its sign-up request too
-        self.db.execute("DELETE FROM mail_log WHERE hash = ?", (erasure_hash,))
+            self.db.execute("DELETE FROM subscribers WHERE id = ?", (subscriber_id,))  # its sign-up requests too
+        self.db.execute("DELETE FROM signup_queue WHERE hash = ?", (erasure_hash,))
+        self.db.execute("DELETE FROM mail_log WHERE hash IN (?, ?)", (erasure_hash, mailbox_hash or erasure_hash))
         self.db.execute("INSERT OR IGNORE INTO erased (hash, erased_at) VALUES (?, ?)", (erasure_hash, now()))
 
     def forget_erasure(self, erasure_hash: str) -> None:

@@ -4,18 +4,21 @@ the subject-access record. A worker thread sends them through the configured bac
 The page a sign-up answers never waits for a mail, nor takes longer because one is sent: whatever the
 address's state, it answers at once. Each kind is rendered once per language from templates/mail/ with
 a placeholder where the reader's token goes (the subject-access record, which is the person's own, is
-rendered for them). An address gets at most one sign-up email and one record an hour: the mail log
-notes each one sent (signups.log_mail); one on its way is held back in memory. A mail that could not
-be sent is not noted, so the person can simply ask again; the log names kinds and counts, never an address.
+rendered for them). A mailbox (the address without a +tag) gets at most one sign-up email and one record
+an hour: the mail log notes each one sent (signups.log_mail); one on its way is held back in memory. A mail
+that could not be sent is not noted, so the person can simply ask again; the log names kinds and counts,
+never an address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import re
 import threading
 import time
+from concurrent.futures import Future
 from queue import Empty, Full, Queue
 from urllib.parse import urlsplit
 
@@ -121,12 +124,14 @@ class ReaderMail:
         self.queue: Queue = Queue(maxsize=QUEUE_SIZE)
         self.held_back: set = set()  # Mail.limit_key of each mail on its way (added at the desk, as it is claimed)
         self.editions: dict = {}
+        self.hourly: list = []  # what else runs each hour beside the purge (ReaderPages: sign-ups left queued)
         self.thread = threading.Thread(target=self._run, name="reader-mail", daemon=True)
         self.thread.start()
 
-    async def send_after(self, work) -> Mail | None:
-        """Run work(store, held_back=…) at the desk; once it is committed, queue the mail it returns.
-        The mail's address is held back from that moment, so that no second mail of its kind is queued."""
+    def submit(self, work) -> Future:
+        """Run work(store, held_back=…) at the desk; once it is committed, queue the mail it returns (its Future
+        holds that Mail, or None). The mail's mailbox is held back from the moment the work returns, so that
+        no second mail of its kind is queued."""
         claimed = []
 
         def claim(store):
@@ -136,14 +141,19 @@ class ReaderMail:
                 claimed.append(mail.limit_key)
             return mail
 
-        try:
-            mail = await self.desk.do(claim)
-        except BaseException:
-            self.held_back.difference_update(claimed)  # the commit failed: nothing was recorded or queued
-            raise
-        if mail is not None:
-            self._post(mail)
-        return mail
+        def committed(future: Future) -> None:
+            if future.exception() is not None:  # the commit failed: nothing was recorded or queued
+                self.held_back.difference_update(claimed)
+            elif future.result() is not None:
+                self._post(future.result())
+
+        future = self.desk.submit(claim)
+        future.add_done_callback(committed)
+        return future
+
+    async def send_after(self, work) -> Mail | None:
+        """submit(work), waiting (without blocking the event loop) until the mail it returns is queued."""
+        return await asyncio.wrap_future(self.submit(work))
 
     def _post(self, mail: Mail) -> None:
         try:
@@ -166,6 +176,8 @@ class ReaderMail:
         while True:
             if time.monotonic() - purged >= PURGE_EVERY_S:  # a server that runs for months purges hourly
                 self.desk.submit(lambda store: purge_expired(store, dt.datetime.now(dt.timezone.utc)))
+                for task in self.hourly:
+                    task()
                 purged = time.monotonic()
             try:
                 batch = [self.queue.get(timeout=PURGE_EVERY_S)]

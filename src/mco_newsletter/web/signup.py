@@ -2,7 +2,9 @@
 from a plain HTML form embedded elsewhere, docs/web.md), and /confirm/<token> with its one Confirm button.
 
 Every sign-up that passes the form's checks gets the same "check your inbox" page, whatever the
-address's state, rendered once per language: the form never tells whether someone is on the list.
+address's state, rendered once per language: the form never tells whether someone is on the list. Nor does
+the time it takes: the answer waits for one write that is the same for every address (the sign-up queued,
+subscribers/signup_queue.py), and everything that depends on the address is done after it is sent.
 A GET never changes anything; only the Confirm button's POST confirms, so that link scanners that
 follow every link in an email confirm nothing.
 """
@@ -11,10 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
+import threading
 import time
 from functools import lru_cache, partial
 from pathlib import Path
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -23,11 +28,14 @@ from starlette.routing import Route
 from ..control_characters import CONTROL_RE
 from ..render.locale import catalog_path
 from ..subscribers.segments import public_topics
-from ..subscribers.signups import Keys, SignupForm, confirm, request_of, request_nonce, request_signup, purge_expired
+from ..subscribers.signup_queue import queue_signup, queued, work_through
+from ..subscribers.signups import (CONFIRM_MAIL, Keys, SignupForm, confirm, mails_sent_since, purge_expired,
+                                   request_by_id, request_nonce)
 from .app import not_found, page
 from .forms import form_fields
 from .pages import browser_language, mask_address, security_headers
 
+log = logging.getLogger("mco_newsletter.web")
 MAX_EMAIL = 254
 MAX_NAME = 200
 CONSENT_TEMPLATE = "pages/consent.html.j2"
@@ -86,7 +94,7 @@ def sample_renders(settings, language: str):
     at = "2024-01-31T12:00:00+00:00"
     reader = Subscriber(1, "reader@example.org", "A name", language, ("courts",), "active", "web sign-up", at, at, at,
                         "0123abcd")
-    request = Request(1, language, None, ("courts",), b"", at, at, None)
+    request = Request(1, 1, language, None, ("courts",), b"", at, at, None)
     masked = {"email": "r\u2022\u2022\u2022@example.org"}
     pages = {
         "subscribe.html.j2": {"switch": "", "values": {"email": "reader@"}, "error": "invalid"},
@@ -116,12 +124,14 @@ def clean_name(value: str) -> str | None:
 
 
 class ReaderPages:
-    """What the reader pages share: the site, one writer (desk), the mail worker and the per-client limit."""
+    """What the reader pages share: the site, one writer (desk), the mail worker, the per-client limit, the
+    site-wide ceiling on sign-up emails, and the sign-ups queued but not yet worked through."""
 
     def __init__(self, site):
         from ..subscribers.tokens import erasure_key
         from .client_limit import ClientLimit
         from .desk import Desk
+        from .mail_ceiling import WINDOW_S, MailCeiling
         from .reader_mail import ReaderMail
 
         self.site = site
@@ -132,14 +142,49 @@ class ReaderPages:
         self.mail = ReaderMail(site, self.desk)
         self.clients = ClientLimit(self.settings.signup.client_limit)
         self.answers: dict = {}
+        self.waiting: set[int] = set()  # ids of queued sign-ups not yet worked through
+        self.waiting_lock = threading.Lock()
         self.desk.submit(lambda store: purge_expired(store, utc_now())).result()  # every start purges
+        sent = self.desk.submit(lambda store: mails_sent_since(
+            store, CONFIRM_MAIL, utc_now() - dt.timedelta(seconds=WINDOW_S))).result()
+        self.ceiling = MailCeiling(self.settings.signup.emails_per_hour, sent=sent)
+        self.mail.hourly.append(self.resume_queued)
+        self.resume_queued()  # sign-ups a stopped server left queued
+
+    def resume_queued(self) -> None:
+        """Work through every sign-up still queued (left by a server that stopped, or whose turn was missed)."""
+        for queue_id in self.desk.submit(queued).result():
+            self.work_through(queue_id)
+
+    def work_through(self, queue_id: int) -> None:
+        """Record a queued sign-up (whatever its address's state calls for) and queue its email, at the desk."""
+        with self.waiting_lock:
+            self.waiting.add(queue_id)
+        future = self.mail.submit(partial(work_through, queue_id=queue_id, keys=self.keys,
+                                          confirm_days=self.settings.signup.confirm_days, may_mail=self.ceiling.take))
+        future.add_done_callback(partial(self._worked_through, queue_id))
+
+    def _worked_through(self, queue_id: int, future) -> None:
+        if future.exception() is not None:  # the row stays queued: the next hour, or the next start, tries again
+            log.error("a queued sign-up could not be recorded: %s", type(future.exception()).__name__)
+        with self.waiting_lock:
+            self.waiting.discard(queue_id)
+
+    def idle(self, timeout: float = 10.0) -> bool:
+        """Wait until every queued sign-up is worked through and its email sent (or given up); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while self.waiting:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.01)
+        return self.mail.idle(max(0.0, deadline - time.monotonic()))
 
     def page(self, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
         return page(self.site, template, language, status, **reader_context(self.settings), **context)
 
-    def check_inbox(self, language: str) -> HTMLResponse:
+    def check_inbox(self, language: str, after: BackgroundTask | None = None) -> HTMLResponse:
         """The one answer to every sign-up, rendered once per language (and again, within a second, when its
-        words change)."""
+        words change); `after` runs once it is sent."""
         cached = self.answers.get(language)
         if cached is None or time.monotonic() - cached[0] > 1.0:
             po = catalog_path(self.settings.locales_dir, language)
@@ -148,7 +193,7 @@ class ReaderPages:
                 html = self.page("check_inbox.html.j2", language).body
                 cached = (0.0, version, html, security_headers(html.decode("utf-8")))
             cached = self.answers[language] = (time.monotonic(), *cached[1:])
-        return HTMLResponse(cached[2], headers=cached[3])
+        return HTMLResponse(cached[2], headers=cached[3], background=after)
 
     async def form(self, request: Request) -> Response:
         """GET /subscribe: the form in the browser's language; POST: a sign-up."""
@@ -189,20 +234,25 @@ class ReaderPages:
                              error="missing" if not given else "invalid")
         chosen = tuple(topic.name for topic in self.topics if topic.name in form.get("topics", []))
         signup = SignupForm(email, language, clean_name(first(form, "name")), chosen)
-        await self.mail.send_after(partial(request_signup, form=signup, keys=self.keys, at=utc_now(),
-                                           confirm_days=self.settings.signup.confirm_days))
-        return self.check_inbox(language)
+        # The one write the answer waits for, the same whatever the address's state: nothing about the address
+        # is looked up before the answer is sent; work_through does that after it (subscribers/signup_queue.py).
+        queue_id = await self.desk.do(partial(queue_signup, form=signup, address_hash=self.keys.address_hash(email),
+                                              at=utc_now()))
+        with self.waiting_lock:
+            self.waiting.add(queue_id)
+        return self.check_inbox(language, after=BackgroundTask(self._after_answer, queue_id))
+
+    async def _after_answer(self, queue_id: int) -> None:
+        self.work_through(queue_id)
 
     def _find_request(self, token: str):
         from ..subscribers.tokens import CONFIRM, read_token
 
         site = self.site
         with site.lock:
-            subscriber_id = read_token(site.secret, token, nonce_of=partial(request_nonce, site.store),
-                                       purpose=CONFIRM)
-            if subscriber_id is None:
-                return None
-            subscriber, request = site.store.by_id(subscriber_id), request_of(site.store, subscriber_id)
+            request_id = read_token(site.secret, token, nonce_of=partial(request_nonce, site.store), purpose=CONFIRM)
+            request = None if request_id is None else request_by_id(site.store, request_id)
+            subscriber = None if request is None else site.store.by_id(request.subscriber_id)
         return None if subscriber is None or request is None else (subscriber, request)
 
     async def confirmation(self, request: Request) -> Response:
@@ -220,7 +270,7 @@ class ReaderPages:
                 return form
             if form.get("confirm") == ["yes"]:
                 outcome = await self.desk.do(partial(
-                    confirm, subscriber_id=subscriber.id, topics=self.topics, keys=self.keys, at=utc_now(),
+                    confirm, request_id=signup.id, topics=self.topics, keys=self.keys, at=utc_now(),
                     consent_version=consent_version(self.settings)))
         if outcome in ("confirmed", "already"):
             return self.page("confirmed.html.j2", language, email=shown)

@@ -1,0 +1,41 @@
+"""Sign-ups as they arrived, before anything about their address is looked at.
+
+The sign-up form's answer must not depend on whether the address is on the list, not even in the time it
+takes. So the answer waits for one write only, the same for every address: the form's values go into
+`signup_queue`. Whatever depends on the address (a pending subscriber, a request, which email, or none)
+is worked out from that row after the answer is sent (signups.request_signup), and the row is deleted in
+the same transaction. A row left by a server that stopped in between is worked through when it starts again.
+The row holds the keyed hash of the address, so that an erasure finds it (Store.erase).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from .signups import Mail, SignupForm, request_signup, stamp
+from .store import Store
+
+
+def queue_signup(store: Store, form: SignupForm, *, address_hash: str, at: dt.datetime) -> int:
+    """Keep the sign-up as it arrived; its row id."""
+    return store.db.execute(
+        "INSERT INTO signup_queue (email, language, name, topics, hash, received_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (form.email, form.language, form.name, json.dumps(list(form.topics)), address_hash, stamp(at))).lastrowid
+
+
+def queued(store: Store) -> list[int]:
+    """The ids of the sign-ups still waiting to be worked through, oldest first."""
+    return [row_id for (row_id,) in store.db.execute("SELECT id FROM signup_queue ORDER BY id")]
+
+
+def work_through(store: Store, queue_id: int, *, held_back: set = frozenset(), **options) -> Mail | None:
+    """Record the queued sign-up as signups.request_signup does (options: keys, confirm_days, may_mail) and
+    delete its row; the email it is due. None when it is no longer queued (worked through, or erased)."""
+    row = store.db.execute("SELECT email, language, name, topics, received_at FROM signup_queue WHERE id = ?",
+                           (queue_id,)).fetchone()
+    if row is None:
+        return None
+    store.db.execute("DELETE FROM signup_queue WHERE id = ?", (queue_id,))
+    form = SignupForm(row[0], row[1], row[2], tuple(json.loads(row[3])))
+    return request_signup(store, form, at=dt.datetime.fromisoformat(row[4]), held_back=held_back, **options)

@@ -52,6 +52,18 @@ class Problem:
         return text
 
 
+class DatabaseError(NewsletterError):
+    """The subscriber database cannot be read or changed now: locked, full, read-only or damaged.
+
+    `cause` says which in words fit for a server's log and its answers: no path, and no holder's command line
+    (which may name an address).
+    """
+
+    def __init__(self, message: str, hint: str | None = None, *, cause: str | None = None):
+        super().__init__(message, hint)
+        self.cause = cause or message
+
+
 class ProblemsError(NewsletterError):
     """One or more problems found in the workspace's files."""
 
@@ -122,11 +134,12 @@ def template_location(exc: BaseException, templates_dir: Path | None = None) -> 
     return name, line
 
 
-def database_error(exc, path: Path | None = None, holders: list[str] | None = None) -> NewsletterError:
+def database_error(exc, path: Path | None = None, holders: list[str] | None = None) -> DatabaseError:
     """The sentence for an SQLite error: locked (and by whom), read-only, full, damaged, or not a database.
 
     SQLite's own words ("unable to open database file", "disk I/O error") do not say which, so the
-    database's folder is looked at too when its path is known.
+    database's folder is looked at too when its path is known. The error's `cause` is the sentence without the
+    path and the holders (a server logs it, and tells a client).
     """
     import os
 
@@ -136,31 +149,38 @@ def database_error(exc, path: Path | None = None, holders: list[str] | None = No
     folder = path.parent if path else None
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
         held = f": in use by {', '.join(holders)}" if holders else " by another program"
-        return NewsletterError(f"the subscriber database is locked{held}",
-                               "wait until it ends, then run the command again")
+        return DatabaseError(f"the subscriber database is locked{held}",
+                             "wait until it ends, then run the command again",
+                             cause="the subscriber database is locked by another program")
     if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and folder and folder.is_dir():
         try:
             disk = os.statvfs(folder)
         except OSError:
             disk = None
         if disk is not None and disk.f_flag & os.ST_RDONLY:
-            return NewsletterError(f"the subscriber database{where} is on a read-only file system",
-                                   "mount that disk read-write, or set [database] path to a writable place")
+            return DatabaseError(f"the subscriber database{where} is on a read-only file system",
+                                 "mount that disk read-write, or set [database] path to a writable place",
+                                 cause="the subscriber database is on a read-only file system")
         room = disk.f_bavail * disk.f_frsize if disk is not None else None
         if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            return NewsletterError(f"the subscriber database{where} (or its folder) is not writable by you",
-                                   "check the owner and permissions of the file and its folder")
+            return DatabaseError(f"the subscriber database{where} (or its folder) is not writable by you",
+                                 "check the owner and permissions of the file and its folder",
+                                 cause="the subscriber database (or its folder) is not writable")
         if room is not None and room < 256 * 1024:
             name = "SQLITE_FULL"
     if name.startswith("SQLITE_FULL") or "full" in text:
-        return NewsletterError(f"the disk holding the subscriber database{where} is full",
-                               "free some disk space, then run the command again (the unfinished change was "
-                               "rolled back: nothing half-written was kept)")
+        return DatabaseError(f"the disk holding the subscriber database{where} is full",
+                             "free some disk space, then run the command again (the unfinished change was "
+                             "rolled back: nothing half-written was kept)",
+                             cause="the disk holding the subscriber database is full")
     if name.startswith("SQLITE_NOTADB"):
-        return NewsletterError(f"{path or 'the database'}: cannot open the subscriber database: {text}",
-                               "is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB")
+        return DatabaseError(f"{path or 'the database'}: cannot open the subscriber database: {text}",
+                             "is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB",
+                             cause=f"the subscriber database cannot be opened: {text}")
     if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return NewsletterError(f"the subscriber database{where} is read-only: {text}",
-                               "check the owner and permissions of the file and its folder")
-    return NewsletterError(f"the subscriber database{where} is damaged or unreadable: {text}",
-                           "restore it from a backup (and keep the damaged file for inspection)")
+        return DatabaseError(f"the subscriber database{where} is read-only: {text}",
+                             "check the owner and permissions of the file and its folder",
+                             cause=f"the subscriber database is read-only: {text}")
+    return DatabaseError(f"the subscriber database{where} is damaged or unreadable: {text}",
+                         "restore it from a backup (and keep the damaged file for inspection)",
+                         cause=f"the subscriber database is damaged or unreadable: {text}")

@@ -79,6 +79,7 @@ def _renders(settings: Settings, language: str):
         "unsubscribe.html.j2": {"email": "reader@example.org"},
         "unsubscribed.html.j2": {"email": "reader@example.org"},
         "not_found.html.j2": {},
+        "unavailable.html.j2": {},
     }
     yield lambda: render(sample_edition(settings, language), settings)
     yield lambda: render(sample_edition(settings, language, draft=True), settings)

@@ -107,6 +107,10 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def wait_at_most(self, seconds: float) -> None:
+        """From now on, wait at most `seconds` for another program's write (then the database is reported locked)."""
+        self.db.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+
     def get(self, email: str) -> Subscriber | None:
         """The subscriber with this address (any case), or None."""
         row = self.db.execute(f"{_SELECT} WHERE s.email_key = ?", (email_key(email),)).fetchone()

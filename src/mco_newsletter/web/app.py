@@ -2,14 +2,23 @@
 
 Logs name the route, never the path: a path holds a reader's token. Every failure to find a reader
 gets the same 404 page, whatever the reason. Every answer, errors included, carries the security headers.
+
+Pages that only read use a read-only connection of their own, so no write (this server's or another program's)
+makes them wait. A change that the database cannot take (locked for longer than WRITE_WAIT_S, a full or
+read-only disk, damage) is never answered as done: 503 with Retry-After (readers, mail clients and SendGrid
+come back), a page in the reader's language, and one log line naming the cause.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
+import sqlite3
 import threading
 import time
+from contextlib import contextmanager
+from typing import Iterator
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
@@ -19,7 +28,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route
 
 from ..config import Settings
-from ..errors import NewsletterError
+from ..errors import DatabaseError, NewsletterError
 from .pages import browser_language, mask_address, render_page, security_headers
 from .review_routes import review_routes
 
@@ -32,6 +41,12 @@ MAX_EVENTS_BYTES = 4 * 1024 * 1024
 MAX_FORM_BYTES = 4096
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{1,250}={0,2}")
+# A change waits at most this long for another write (an import, a send's commit, the lock of another program)
+# before the page says "try again later": a reader is never kept waiting for half a minute.
+WRITE_WAIT_S = 2
+RETRY_AFTER_S = 60
+# Errors of the disk itself: the same 503 as a database that cannot take a change.
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 
 
 class TooLarge(Exception):
@@ -39,10 +54,11 @@ class TooLarge(Exception):
 
 
 class Site:
-    """The settings, the subscriber store and the keys the routes share (one SQLite connection, locked)."""
+    """The settings, the subscriber store and the keys the routes share: one connection that writes (`store`,
+    under `lock`) and one that only reads (`reading()`)."""
 
     def __init__(self, settings: Settings):
-        from ..subscribers.store import open_store
+        from ..subscribers.store import open_reader, open_store
         from ..subscribers.tokens import unsubscribe_secret
 
         self.settings = settings
@@ -50,27 +66,51 @@ class Site:
         if settings.webhook_public_key:
             self.verifier = _verifier(settings.webhook_public_key)
         self.store = open_store(settings.database_path)
+        self.reader_store = open_reader(settings.database_path, busy_timeout=WRITE_WAIT_S)
+        self.read_lock = threading.Lock()
         self.secret = unsubscribe_secret(settings.private_dir)
         self.legacy_max_id = self.store.legacy_token_max_id()
         self.lock = threading.Lock()
 
+    def serving(self) -> None:
+        """Start-up is over (it may wait for the database as long as a command does): from now on a change
+        waits at most WRITE_WAIT_S for another writer."""
+        self.store.wait_at_most(WRITE_WAIT_S)
+
+    @contextmanager
+    def reading(self) -> Iterator:
+        """The read-only connection: in WAL mode it reads while anything else writes."""
+        with self.read_lock:
+            yield self.reader_store
+
+    @contextmanager
+    def locked(self) -> Iterator:
+        """The connection that writes, for this thread alone; DatabaseError when another change holds it for
+        longer than WRITE_WAIT_S."""
+        if not self.lock.acquire(timeout=WRITE_WAIT_S):
+            raise DatabaseError("the subscriber database is busy with another change",
+                                cause=f"the subscriber database is busy: a change waited {WRITE_WAIT_S} s for another")
+        try:
+            yield self.store
+        finally:
+            self.lock.release()
+
     def reader(self, token: str):
         from ..subscribers.tokens import read_token
 
-        with self.lock:
-            subscriber_id = read_token(self.secret, token, nonce_of=self.store.nonce,
-                                       legacy_max_id=self.legacy_max_id)
-            return None if subscriber_id is None else self.store.by_id(subscriber_id)
+        with self.reading() as store:
+            subscriber_id = read_token(self.secret, token, nonce_of=store.nonce, legacy_max_id=self.legacy_max_id)
+            return None if subscriber_id is None else store.by_id(subscriber_id)
 
     def unsubscribe(self, subscriber) -> None:
-        with self.lock, self.store.transaction():
-            current = self.store.by_id(subscriber.id)
+        with self.locked() as store, store.transaction():
+            current = store.by_id(subscriber.id)
             if current is not None and current.status == "active":  # a bounce or complaint stays what it is
-                self.store.set_status(subscriber.id, "unsubscribed")
+                store.set_status(subscriber.id, "unsubscribed")
 
     def resubscribe(self, subscriber) -> None:
-        with self.lock, self.store.transaction():
-            self.store.resubscribe(subscriber.id, "asked again through their unsubscribe link")
+        with self.locked() as store, store.transaction():
+            store.resubscribe(subscriber.id, "asked again through their unsubscribe link")
 
 
 def _verifier(key: str):
@@ -104,6 +144,32 @@ def not_found(site: Site, request: Request) -> HTMLResponse:
     return page(site, "not_found.html.j2", language, status=404)
 
 
+def not_written(site: Site, request: Request, exc: Exception) -> Response:
+    """The answer to a change the database (or the disk) could not take: nothing was recorded, so 503 with
+    Retry-After; a page in the reader's language (a route sets request.state.language once it knows it), JSON for
+    the webhook. One log line names the route and the cause: no traceback, no path, no address."""
+    from ..errors import database_error
+
+    if isinstance(exc, DatabaseError):
+        cause = exc.cause
+    elif isinstance(exc, sqlite3.Error):
+        cause = database_error(exc, site.settings.database_path).cause
+    else:
+        cause = f"the disk failed: {exc.strerror or type(exc).__name__}"  # not str(exc): it names the file
+    route = getattr(request.scope.get("route"), "path", "(no route)")
+    log.warning("%s %s: nothing recorded, answered 503: %s", request.method, route, cause)
+    if request.url.path.startswith("/webhooks/"):
+        response: Response = answer({"error": f"nothing recorded: {cause}; try again later"}, 503)
+    else:
+        language = getattr(request.state, "language", None) or request.path_params.get("language")
+        if language not in site.settings.languages:
+            language = browser_language(request.headers.get("accept-language", ""), site.settings.languages,
+                                        site.settings.source_language)
+        response = page(site, "unavailable.html.j2", language, status=503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused (TooLarge) by its Content-Length or once more than `limit` bytes arrived."""
     length = request.headers.get("content-length")
@@ -122,6 +188,7 @@ async def unsubscribe_page(request: Request) -> Response:
     reader = await run_in_threadpool(site.reader, request.path_params["token"])
     if reader is None:
         return not_found(site, request)
+    request.state.language = reader.language
     shown = mask_address(reader.email)
     if request.method == "POST":
         try:
@@ -168,8 +235,8 @@ async def sendgrid_events(request: Request) -> Response:
         return answer({"error": str(exc)}, 400)
 
     def apply():
-        with site.lock:
-            return apply_events(site.store, events)
+        with site.locked() as store:
+            return apply_events(store, events)
 
     report = await run_in_threadpool(apply)
     return answer(report.__dict__)
@@ -214,6 +281,11 @@ def create_app(settings: Settings) -> Starlette:
     async def failed(request: Request, exc) -> Response:
         return plain("Internal error", 500)
 
+    async def storage_failed(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, OSError) and exc.errno not in DISK_ERRORS:
+            raise exc  # not the disk: a bug, shown in full by `failed`
+        return not_written(request.app.state.site, request, exc)
+
     from .signup import reader_routes
 
     site = Site(settings)
@@ -222,7 +294,9 @@ def create_app(settings: Settings) -> Starlette:
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
         *review_routes(settings),
         *reader_routes(site),  # sign-up, confirmation and preferences (web/signup.py, web/preferences.py)
-    ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed})
+    ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed, DatabaseError: storage_failed,
+                           sqlite3.Error: storage_failed, OSError: storage_failed})
+    site.serving()
     app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
     app.state.site = site
     app.add_middleware(RouteLog)

@@ -4,12 +4,13 @@ Every commit is synced to disk (the subscriber store's promise), and a sync cost
 transaction per sign-up would cap the server at a few hundred a second. The desk runs whatever
 requests are waiting in one transaction, each inside a savepoint of its own (one that fails is rolled
 back alone), commits once, and only then answers each of them: nothing is answered before it is on disk.
+A batch that cannot be committed (the database locked for longer than the site waits, a full disk) hands the
+error to every request in it; each request's answer (web/app.py) says what happened.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from concurrent.futures import Future
 from queue import Empty, SimpleQueue
@@ -19,7 +20,6 @@ from ..subscribers.store import Store
 
 T = TypeVar("T")
 MAX_BATCH = 256
-log = logging.getLogger("mco_newsletter.web")
 
 
 class Desk:
@@ -66,17 +66,18 @@ class Desk:
         store = self.site.store
         outcomes = []
         try:
-            with self.site.lock, store.transaction():
+            with self.site.locked(), store.transaction():
                 for work, future in batch:
                     store.db.execute("SAVEPOINT work")
                     try:
                         outcomes.append((future, work(store), None))
                     except Exception as exc:  # noqa: BLE001 — handed to the request that asked
+                        if not store.db.in_transaction:
+                            raise  # SQLite rolled the whole transaction back itself (a full disk)
                         store.db.execute("ROLLBACK TO work")
                         outcomes.append((future, None, exc))
                     store.db.execute("RELEASE work")
         except BaseException as exc:  # noqa: BLE001 — the commit failed: none of the batch holds
-            log.error("a write to the subscriber database failed: %s", type(exc).__name__)
             for _, future in batch:
                 future.set_exception(exc)
             return

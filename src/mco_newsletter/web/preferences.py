@@ -52,16 +52,16 @@ class Preferences:
     def reader(self, token: str):
         from ..subscribers.tokens import read_token
 
-        site = self.site
-        with site.lock:
-            subscriber_id = read_token(site.secret, token, nonce_of=site.store.nonce)
-            return None if subscriber_id is None else site.store.by_id(subscriber_id)
+        with self.site.reading() as store:  # never waits for a write
+            subscriber_id = read_token(self.site.secret, token, nonce_of=store.nonce)
+            return None if subscriber_id is None else store.by_id(subscriber_id)
 
     async def handle(self, request: Request) -> Response:
         token = request.path_params["token"]
         reader = await run_in_threadpool(self.reader, token)
         if reader is None:
             return not_found(self.site, request)
+        request.state.language = reader.language  # for the answer should a change not be recorded (web/app.py)
         notice = None
         if request.method == "POST":
             form = await form_fields(request)

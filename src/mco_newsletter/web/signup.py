@@ -221,6 +221,7 @@ class ReaderPages:
             return form
         if first(form, "language") in self.settings.languages:
             language = first(form, "language")
+        request.state.language = language  # for the answer should the sign-up not be recorded (web/app.py)
         if not self.clients.allow(request.client.host if request.client else ""):
             return self.page("too_many.html.j2", language, status=429)
         if first(form, "website"):
@@ -248,11 +249,10 @@ class ReaderPages:
     def _find_request(self, token: str):
         from ..subscribers.tokens import CONFIRM, read_token
 
-        site = self.site
-        with site.lock:
-            request_id = read_token(site.secret, token, nonce_of=partial(request_nonce, site.store), purpose=CONFIRM)
-            request = None if request_id is None else request_by_id(site.store, request_id)
-            subscriber = None if request is None else site.store.by_id(request.subscriber_id)
+        with self.site.reading() as store:  # never waits for a write
+            request_id = read_token(self.site.secret, token, nonce_of=partial(request_nonce, store), purpose=CONFIRM)
+            request = None if request_id is None else request_by_id(store, request_id)
+            subscriber = None if request is None else store.by_id(request.subscriber_id)
         return None if subscriber is None or request is None else (subscriber, request)
 
     async def confirmation(self, request: Request) -> Response:
@@ -261,7 +261,7 @@ class ReaderPages:
         if found is None:
             return not_found(self.site, request)
         subscriber, signup = found
-        language = signup.language
+        language = request.state.language = signup.language
         shown = mask_address(subscriber.email)
         outcome = "already" if signup.confirmed_at else "expired" if signup.expired(utc_now()) else "open"
         if request.method == "POST" and outcome == "open":

@@ -3,12 +3,19 @@
 Public outputs (rendered editions, the archive, PO catalogs) follow the umask, so a web server or a
 translator's tool can read them. Private ones (database, keys, outbox, exports, rejects) are 0600 in
 folders that are 0700, whatever existed before.
+
+A file is written beside its target under a name of the tool's own (`.<name>.<random>.mco-newsletter.tmp`),
+locked (flock) while its writer lives. A killed writer leaves it; the next write of the same target removes
+it, and so may anyone who finds it unlocked (`remove_abandoned`): never a file whose writer still runs, nor
+another program's file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import re
 import secrets
 import stat
 from contextlib import contextmanager
@@ -17,6 +24,8 @@ from typing import BinaryIO, Iterator, TextIO
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
+TEMPORARY_SUFFIX = ".mco-newsletter.tmp"
+_RANDOM = r"\.[0-9a-f]{12}" + re.escape(TEMPORARY_SUFFIX)
 
 
 def current_umask() -> int:
@@ -76,38 +85,144 @@ def make_public_folder(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
+def is_temporary(path: Path) -> bool:
+    """True when `path` has the name of one of the tool's own unfinished files (for any target)."""
+    return path.name.startswith(".") and re.search(_RANDOM + "$", path.name) is not None
+
+
+def remove_abandoned(temporary: Path) -> bool:
+    """Remove one of the tool's unfinished files if its writer is gone (nobody holds its lock); True if removed."""
+    if not is_temporary(temporary):
+        return False
+    try:
+        handle = os.open(temporary, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False  # gone meanwhile, or not ours to open
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return False
+        temporary.unlink()  # under the lock: its writer cannot be starting on it
+        return True
+    except OSError:
+        return False  # locked: a writer is at work on it
+    finally:
+        os.close(handle)
+
+
+def remove_leftovers(path: Path) -> list[Path]:
+    """Remove the unfinished files killed writers of `path` left beside it; the ones removed."""
+    pattern = re.compile(re.escape(f".{path.name}") + _RANDOM)
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return [path.parent / name for name in names
+            if pattern.fullmatch(name) and remove_abandoned(path.parent / name)]
+
+
+def _locked_temporary(path: Path) -> tuple[Path, int]:
+    """A new file beside `path` under the tool's temporary name, created owner-only and locked (flock)."""
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}{TEMPORARY_SUFFIX}"
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+        fcntl.flock(handle, fcntl.LOCK_EX)  # waits only while remove_abandoned looks at it
+        try:
+            ours = os.stat(temporary, follow_symlinks=False).st_ino == os.fstat(handle).st_ino
+        except FileNotFoundError:
+            ours = False
+        if ours:
+            return temporary, handle
+        os.close(handle)  # removed as abandoned in the instant before the lock: make another
+
+
 @contextmanager
-def atomic_writer(path: Path, *, private: bool) -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, *, private: bool, noted_in: Path | None = None) -> Iterator[BinaryIO]:
     """A binary stream whose content replaces `path` only when the block ends without an error.
 
     The data is written to a temporary file beside `path`, fsynced, renamed over it, and the folder
     is fsynced: after a crash or a power cut `path` holds the old content or the new, never half.
+    Unfinished files that killed writers of `path` left are removed first. With `noted_in`, a note
+    there names the unfinished file while it is written (see abandoned_writes).
     """
     folder = path.parent
     if private:
         make_private_folder(folder)
     else:
         make_public_folder(folder)
+    remove_leftovers(path)
     mode = PRIVATE_FILE if private else public_mode()
-    temporary = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    temporary, handle = _locked_temporary(path)
+    note = None
     try:
         with os.fdopen(handle, "wb") as stream:
+            if noted_in is not None:
+                note = noted_in / _note_name(temporary)
+                create_private_file(note, os.fsencode(temporary.absolute()))
             yield stream
             stream.flush()
             os.fchmod(stream.fileno(), mode)  # os.open's mode is filtered by the umask: set it exactly
             os.fsync(stream.fileno())
-        os.replace(temporary, path)
+            os.replace(temporary, path)  # still locked: a finished file is never taken for an abandoned one
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+    finally:
+        if note is not None:
+            note.unlink(missing_ok=True)
     fsync_folder(folder)
 
 
+def abandoned_writes(notes: Path) -> list[Path]:
+    """The unfinished files that the notes in `notes` name and whose writers are gone (killed); notes of files
+    that no longer exist are removed."""
+    found = []
+    for note in sorted(notes.glob(f"*{TEMPORARY_SUFFIX}.note")) if notes.is_dir() else []:
+        try:
+            temporary = Path(os.fsdecode(note.read_bytes()))
+        except OSError:
+            continue
+        if not temporary.is_absolute() or _note_name(temporary) != note.name or not is_temporary(temporary):
+            continue  # not a note this tool wrote
+        if not temporary.exists():
+            note.unlink(missing_ok=True)
+        elif _unlocked(temporary):
+            found.append(temporary)
+    return found
+
+
+def forget_abandoned(notes: Path, temporary: Path) -> bool:
+    """Remove an abandoned unfinished file and its note; True if the file was removed."""
+    removed = remove_abandoned(temporary)
+    if removed or not temporary.exists():
+        (notes / _note_name(temporary)).unlink(missing_ok=True)
+    return removed
+
+
+def _note_name(temporary: Path) -> str:
+    # Not hidden, and not a temporary file's name itself: nothing takes a note for an unfinished file.
+    return f"{temporary.name[1:]}.note"
+
+
+def _unlocked(temporary: Path) -> bool:
+    try:
+        handle = os.open(temporary, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(handle)
+
+
 @contextmanager
-def atomic_text_writer(path: Path, *, private: bool, encoding: str = "utf-8") -> Iterator[TextIO]:
+def atomic_text_writer(path: Path, *, private: bool, encoding: str = "utf-8",
+                       noted_in: Path | None = None) -> Iterator[TextIO]:
     """A text stream (newlines written as given, as the csv module wants) with atomic_writer's guarantees."""
-    with atomic_writer(path, private=private) as binary:
+    with atomic_writer(path, private=private, noted_in=noted_in) as binary:
         stream = io.TextIOWrapper(binary, encoding=encoding, newline="")
         yield stream
         stream.flush()
@@ -121,18 +236,18 @@ def create_private_file(path: Path, data: bytes) -> bool:
     whole file, never half of it, and the first writer wins.
     """
     make_private_folder(path.parent)
-    temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    remove_leftovers(path)
+    temporary, handle = _locked_temporary(path)
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        try:
-            os.link(temporary, path)
-            created = True
-        except FileExistsError:
-            created = False
+            try:
+                os.link(temporary, path)
+                created = True
+            except FileExistsError:
+                created = False
     finally:
         temporary.unlink(missing_ok=True)
     fsync_folder(path.parent)

@@ -195,10 +195,12 @@ def unsubscribe(ctx, email) -> None:
 @click.pass_context
 def export(ctx, out) -> None:
     """Export everything held about every subscriber as CSV (a subject-access answer)."""
-    from ..subscribers.roster import export_csv
+    from ..subscribers.roster import export_csv, remove_unfinished_exports
 
-    with opened(ctx) as (_, store):
-        count = export_csv(store, out)
+    with opened(ctx) as (current, store):
+        for path in remove_unfinished_exports(private_dir=current.private_dir):
+            click.echo(f"Removed {shown(path)}: an unfinished export left by an export that was stopped", err=True)
+        count = export_csv(store, out, private_dir=current.private_dir)
     if out:
         click.echo(f"Exported {counted(count, 'subscriber')} to {shown(out)}", err=True)
 
@@ -214,8 +216,11 @@ def erase(ctx, email, yes) -> None:
     if not yes:
         click.confirm(f"Erase everything held about {email}? This cannot be undone", abort=True)
     with opened(ctx) as (current, store):
-        found = do_erase(store, current, email)
-    click.echo("Erased." if found else "No such subscriber; the address is recorded as erased all the same.")
+        erased = do_erase(store, current, email)
+    for path in erased.unfinished:
+        click.echo(f"Removed {shown(path)}: an unfinished export (or other file) holding the address, left by a "
+                   "command that was stopped")
+    click.echo("Erased." if erased.found else "No such subscriber; the address is recorded as erased all the same.")
 
 
 @cli.command("segments")

@@ -1,8 +1,10 @@
 """Erasure: every copy the tool made of a person's address goes, or the person is told which one could not.
 
 The subscriber row, tags and ledger rows (in one transaction, while no batch is on the wire), the
-outbox messages meant for them, the rows naming them in the rejects files under private/rejects/,
-and the old pages in the database's write-ahead log (a checkpoint that must complete).
+outbox messages meant for them, the rows naming them in the rejects files under private/rejects/, the
+unfinished files holding the address that killed exports (wherever they were going) and other killed
+commands (under private/) left, and the old pages in the database's write-ahead log (a checkpoint that
+must complete).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import csv
 import io
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Settings
@@ -23,8 +26,17 @@ CHECKPOINT_SECONDS = 10.0
 _ADDRESS = re.compile(r"[^\s,;<>\"'()]+@[^\s,;<>\"'()]+")
 
 
-def erase_person(store: Store, settings: Settings, email: str) -> bool:
-    """Delete the person's data everywhere the tool put it; keep only the keyed hash. True if they were on the list."""
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure found: whether the person was on the list, and the unfinished files holding their address
+    that it removed (left by killed exports or other killed commands)."""
+
+    found: bool
+    unfinished: tuple[Path, ...] = ()
+
+
+def erase_person(store: Store, settings: Settings, email: str) -> Erased:
+    """Delete the person's data everywhere the tool put it; keep only the keyed hash."""
     from ..delivery.backends.outbox import remove_reader_messages
     from ..delivery.ledger import Ledger
     from ..delivery.locks import transmissions_paused
@@ -48,8 +60,30 @@ def erase_person(store: Store, settings: Settings, email: str) -> bool:
     for address in addresses:
         remove_reader_messages(settings.sending.outbox, rows, address)
     scrub_rejects(settings.private_dir / REJECTS, addresses)
+    unfinished = remove_unfinished(settings.private_dir, addresses)
     complete_checkpoint(store, seconds=CHECKPOINT_SECONDS)
-    return subscriber is not None
+    return Erased(subscriber is not None, tuple(unfinished))
+
+
+def remove_unfinished(private_dir: Path, addresses: set[str]) -> list[Path]:
+    """Remove the unfinished files that hold one of the addresses, left by killed exports (wherever they were
+    going) and by other killed commands under `private_dir` (an import's rejects file); the files removed.
+    An unfinished file is an incomplete copy: it goes whole, nothing in it is worth keeping."""
+    from ..files import TEMPORARY_SUFFIX, remove_abandoned
+    from .roster import remove_unfinished_exports
+
+    wanted = [address.casefold() for address in addresses if "@" in address]
+
+    def holds(path: Path) -> bool:
+        try:
+            text = path.read_bytes().decode("utf-8", "replace").replace('""', '"').casefold()
+        except OSError:
+            return False
+        return any(address in text for address in wanted)
+
+    removed = remove_unfinished_exports(private_dir=private_dir, only=holds)
+    inside = sorted(private_dir.rglob(f"*{TEMPORARY_SUFFIX}")) if private_dir.is_dir() else []
+    return removed + [path for path in inside if holds(path) and remove_abandoned(path)]
 
 
 def scrub_rejects(folder: Path, addresses: set[str]) -> int:

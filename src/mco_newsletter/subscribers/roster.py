@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
+from typing import Callable
 
 from ..config import Settings
 from ..errors import NewsletterError
-from ..files import atomic_text_writer
+from ..files import abandoned_writes, atomic_text_writer, forget_abandoned
 from .csv_import import spreadsheet_safe, subscriber_address
 from .store import Store, Subscriber, email_key
 
 EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
                   "consent_version", "created_at", "updated_at")
+# Under the private folder: a note per export being written, naming its unfinished file (files.atomic_writer), so
+# that the file a killed export left is found wherever it was going, by the next export and by an erasure.
+EXPORT_NOTES = Path("locks") / "exports"
 
 
 def add_subscriber(store: Store, settings: Settings, *, email: str, language: str, tags: tuple[str, ...],
@@ -66,19 +70,26 @@ def unsubscribe(store: Store, email: str) -> bool:
         return store.set_status(require(store, email).id, "unsubscribed")
 
 
-def erase(store: Store, settings: Settings, email: str) -> bool:
-    """Delete the person's data (the list, the ledger, the outbox, rejects files, the database's log) and
-    remember only the keyed hash; True if they were on the list (subscribers/erasure.py)."""
+def erase(store: Store, settings: Settings, email: str):
+    """Delete the person's data (the list, the ledger, the outbox, rejects files, unfinished exports, the
+    database's log) and remember only the keyed hash; an Erased (subscribers/erasure.py)."""
     from .erasure import erase_person
 
     return erase_person(store, settings, email)
 
 
-def export_csv(store: Store, out: Path | None) -> int:
+def remove_unfinished_exports(*, private_dir: Path, only: Callable[[Path], bool] = lambda path: True) -> list[Path]:
+    """Remove the files that killed exports left unfinished (those `only` accepts); the ones removed."""
+    notes = private_dir / EXPORT_NOTES
+    return [path for path in abandoned_writes(notes) if only(path) and forget_abandoned(notes, path)]
+
+
+def export_csv(store: Store, out: Path | None, *, private_dir: Path) -> int:
     """Write every subscriber with every field held to `out` or standard output; return how many.
 
     The file is owner-only (0600) even when it existed before with wider permissions, and replaced
-    atomically; cells a spreadsheet would run as formulas are written as text.
+    atomically; cells a spreadsheet would run as formulas are written as text. While it is written, a
+    note under `private_dir` names the unfinished file (EXPORT_NOTES).
     """
     if out is None:
         return _write_export(store, sys.stdout)
@@ -86,7 +97,7 @@ def export_csv(store: Store, out: Path | None) -> int:
         raise NewsletterError(f"cannot export to {out}: the folder {out.parent} does not exist",
                               hint="create the folder first, or give another --out")
     try:
-        with atomic_text_writer(out, private=True) as stream:
+        with atomic_text_writer(out, private=True, noted_in=private_dir / EXPORT_NOTES) as stream:
             return _write_export(store, stream)
     except OSError as exc:
         raise NewsletterError(f"cannot export to {out}: {exc.strerror or exc}",

@@ -197,7 +197,8 @@ def send_status(ctx, issue_id, as_json) -> None:
     with opened(ctx) as (_, store):
         ledger = Ledger(store)
         report = [{"segment": c.segment, "started_at": c.started_at, "finished_at": c.finished_at,
-                   "editions": ledger.counts(c), "fallbacks": ledger.fallbacks(c)} for c in ledger.campaigns(issue_id)]
+                   "editions": ledger.counts(c), "fallbacks": ledger.fallbacks(c), "may_have_it_twice": ledger.twice(c)}
+                  for c in ledger.campaigns(issue_id)]
     if as_json:
         click.echo(json.dumps({"issue": issue_id, "campaigns": report}, indent=1))
         return
@@ -209,3 +210,6 @@ def send_status(ctx, issue_id, as_json) -> None:
         click.echo(f"{issue_id} → {campaign['segment']} (started {campaign['started_at']}, {state})")
         for language, states in sorted(campaign["editions"].items()):
             click.echo(f"  {language}: " + ", ".join(f"{n:,} {s}" for s, n in sorted(states.items())))
+        if campaign["may_have_it_twice"]:
+            click.echo(f"  {campaign['may_have_it_twice']:,} may have it twice (sent again after a send was stopped "
+                       "or a request went unanswered while their message may already have been accepted)")

@@ -5,6 +5,10 @@ States: pending → sending (a message or request that may have reached the prov
 failed is open (a rerun tries again). Only the process holding the issue's claim (delivery/locks.py)
 writes a campaign's rows, so rows found in `sending` when a claim is taken were left by a dead process.
 
+A row in doubt (its message may have been accepted: left in `sending` by a dead process, or in a request
+without an answer) that is sent again gets `twice` (the reader may have the issue twice), in the commit that
+records it `sent`; one whose reader left before it could be sent again ends `maybe_sent` (final, like sent).
+
 The ledger owns the campaigns, deliveries and webhook_events tables; subscribers belong to the Store.
 """
 
@@ -190,31 +194,37 @@ class Ledger:
                        " WHERE id IN (SELECT value FROM json_each(?))",
                        (state, attempt, error, now(), json.dumps(list(row_ids))))
 
-    def mark_sent(self, accepted: list[tuple[int, str | None]]) -> None:
-        """Record that the provider accepted these rows (with its message id, when it gives one)."""
+    def mark_sent(self, accepted: list[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset()) -> None:
+        """Record that the provider accepted these rows (with its message id, when it gives one); those in `twice`
+        were in doubt before: their readers may have it twice."""
         at = now()
         if len(accepted) == 1:  # one message (SMTP, per connection): one autocommitted statement
             (row_id, provider_id), = accepted
             with self.lock:
                 self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                                " updated_at = ? WHERE id = ?", (provider_id, at, row_id))
+                                " updated_at = ?, twice = twice OR ? WHERE id = ?",
+                                (provider_id, at, row_id in twice, row_id))
             return
         ids = {provider_id for _, provider_id in accepted}
+        doubted = json.dumps(sorted(twice.intersection(row_id for row_id, _ in accepted)))
         with self.lock, self.store.transaction() as db:
             if len(ids) == 1:  # one provider id for the whole request: one statement
-                db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?, updated_at = ?"
+                db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?, updated_at = ?,"
+                           " twice = twice OR id IN (SELECT value FROM json_each(?))"
                            " WHERE id IN (SELECT value FROM json_each(?))",
-                           (ids.pop(), at, json.dumps([row_id for row_id, _ in accepted])))
+                           (ids.pop(), at, doubted, json.dumps([row_id for row_id, _ in accepted])))
             else:
                 db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                               " updated_at = ? WHERE id = ?",
-                               [(provider_id, at, row_id) for row_id, provider_id in accepted])
+                               " updated_at = ?, twice = twice OR ? WHERE id = ?",
+                               [(provider_id, at, row_id in twice, row_id) for row_id, provider_id in accepted])
 
     def record_taken(self, row_ids: set[int]) -> None:
-        """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded."""
+        """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded. One
+        that was in doubt before (`sending`: that sender was sending it again) may have it twice."""
         with self.lock, self.store.transaction() as db:
-            db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ? WHERE id IN"
-                       f" (SELECT value FROM json_each(?)) AND state IN {_OPEN}", (now(), json.dumps(sorted(row_ids))))
+            db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ?,"
+                       f" twice = twice OR state = 'sending' WHERE id IN (SELECT value FROM json_each(?))"
+                       f" AND state IN {_OPEN}", (now(), json.dumps(sorted(row_ids))))
 
     def mark_in_flight(self, row_ids: set[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
@@ -233,6 +243,16 @@ class Ledger:
                 if owner:
                     self.store.set_statuses([(owner[0], "bounced")], at)
 
+    def leave_out(self, row_ids: Iterable[int], *, in_doubt: set[int]) -> None:
+        """Readers who left before their turn: `skipped`, or `maybe_sent` for a row in doubt (its message may have
+        reached them before they left). Both are final: nothing more is sent to them."""
+        rows = list(row_ids)
+        doubted = json.dumps(sorted(in_doubt.intersection(rows)))
+        with self.lock, self.store.transaction() as db:
+            db.execute("UPDATE deliveries SET state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN"
+                       " 'maybe_sent' ELSE 'skipped' END, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
+                       (doubted, now(), json.dumps(rows)))
+
     def finish(self, campaign: Campaign) -> None:
         with self.lock, self.store.transaction() as db:
             db.execute("UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
@@ -246,6 +266,11 @@ class Ledger:
                 (campaign.id,)):
             result.setdefault(language, {})[state] = count
         return result
+
+    def twice(self, campaign: Campaign) -> int:
+        """How many readers of the campaign may have it twice (sent again after a doubt, in any run)."""
+        return self.db.execute("SELECT count(*) FROM deliveries WHERE campaign_id = ? AND twice",
+                               (campaign.id,)).fetchone()[0]
 
     def fallbacks(self, campaign: Campaign) -> dict[str, int]:
         rows = self.db.execute("SELECT language, count(*) FROM deliveries WHERE campaign_id = ? AND fallback"

@@ -69,7 +69,7 @@ class BatchReport:
             self.started.update(ids)
 
     def accepted(self, pairs: list[tuple[int, str | None]]) -> None:
-        self.ledger.mark_sent(pairs)
+        self.ledger.mark_sent(pairs, twice=self.loop.in_doubt(pairs))
         self._count_accepted(pairs)
 
     def transmitting(self, recipient: Recipient) -> None:
@@ -82,7 +82,8 @@ class BatchReport:
         # committed as `sent` a region full at a time, and after the batch.
         in_flight = self.loop.in_flight
         if in_flight.take(recipient.row_id):
-            self.ledger.mark_sent([(row_id, None) for row_id in in_flight.taken()])
+            taken = [(row_id, None) for row_id in in_flight.taken()]
+            self.ledger.mark_sent(taken, twice=self.loop.in_doubt(taken))
             in_flight.committed()
         self._count_accepted([(recipient.row_id, None)])
 
@@ -125,8 +126,10 @@ class SendLoop:
         self.outcome = Outcome()
         self.deferred: dict[int, str] = {}
         # Rows whose earlier transmission may have been accepted: a dead process's `sending` rows, and
-        # rows of a request that got no answer. Sent again, they are counted as "may have it twice".
+        # rows of a request that got no answer. Sent again, they are counted as "may have it twice" (`resent`
+        # until the ledger records them, which flags them so for good).
         self.doubtful: dict[int, str] = {}
+        self.resent: set[int] = set()
 
     @property
     def halted(self) -> bool:
@@ -167,11 +170,17 @@ class SendLoop:
     def _recipient(self, row: Work) -> Recipient:
         return Recipient(row.row_id, ascii_address(row.email), make_token(self.secret, row.subscriber_id, row.nonce))
 
+    def in_doubt(self, pairs: list[tuple[int, str | None]]) -> set[int]:
+        """Of these accepted rows, those that were in doubt before: their readers may have it twice."""
+        return {row_id for row_id, _ in pairs if row_id in self.doubtful or row_id in self.resent}
+
     def accepted(self, row_ids: list[int]) -> None:
         """Called (under the report's lock) for rows the provider took."""
         self.outcome.sent += len(row_ids)
         for row_id in row_ids:
             reason = self.doubtful.pop(row_id, None)
+            if reason is not None:
+                self.resent.add(row_id)
             if reason == "crash":
                 self.outcome.resent_after_crash += 1
             elif reason == "unanswered":
@@ -240,17 +249,18 @@ class SendLoop:
 
     def _commit_taken(self) -> None:
         """Record as sent what the connections noted as taken (no connection is sending now)."""
-        taken = self.in_flight.taken(every_thread=True)
+        taken = [(row_id, None) for row_id in self.in_flight.taken(every_thread=True)]
         if taken:
-            self.ledger.mark_sent([(row_id, None) for row_id in taken])
+            self.ledger.mark_sent(taken, twice=self.in_doubt(taken))
             self.in_flight.committed(every_thread=True)
 
     def _still_active(self, rows: list[Work]) -> list[Work]:
-        """The rows whose reader is still on the list and active now; the others are skipped."""
+        """The rows whose reader is still on the list and active now; the others are left out (`skipped`, or
+        `maybe_sent` when their message may have reached them before they left)."""
         active = self.ledger.still_active([row.row_id for row in rows])
         gone = [row.row_id for row in rows if row.row_id not in active]
         if gone:
-            self.ledger.mark(gone, "skipped")
+            self.ledger.leave_out(gone, in_doubt=set(self.doubtful))
             self.outcome.skipped += len(gone)
             for row_id in gone:
                 self.doubtful.pop(row_id, None)

@@ -239,6 +239,43 @@ MIGRATIONS = [
         received_at TEXT NOT NULL
     )
 """,
+    # 7: what the ledger knows of readers whose message may have been accepted without its learning so (a
+    # sender killed with their request or message on the wire, a request without an answer: the row was left
+    # in `sending`). `twice` marks such a row sent again: the reader may have the issue twice; kept across
+    # runs, so that every kill's duplicates are counted. The state `maybe_sent` is such a row whose reader left
+    # before it could be sent again: they may have had it, and are never sent it again. The table is rebuilt
+    # because its CHECK constraint gains the state; ids and the AUTOINCREMENT counter are carried over (a late
+    # event names its row by id: an id is never given twice).
+    """
+    CREATE TABLE deliveries_v6 (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
+        subscriber_id INTEGER NOT NULL,
+        language TEXT NOT NULL,
+        fallback INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending'
+            CHECK (state IN ('pending', 'sending', 'sent', 'failed', 'skipped', 'refused', 'maybe_sent')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        provider_id TEXT,
+        updated_at TEXT,
+        provider_event TEXT,
+        provider_event_at TEXT,
+        twice INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (campaign_id, subscriber_id)
+    );
+    INSERT INTO deliveries_v6 (id, campaign_id, subscriber_id, language, fallback, state, attempts, last_error,
+                               provider_id, updated_at, provider_event, provider_event_at)
+        SELECT id, campaign_id, subscriber_id, language, fallback, state, attempts, last_error, provider_id,
+               updated_at, provider_event, provider_event_at
+        FROM deliveries ORDER BY id;
+    DELETE FROM sqlite_sequence WHERE name = 'deliveries_v6';
+    INSERT INTO sqlite_sequence (name, seq) SELECT 'deliveries_v6', seq FROM sqlite_sequence
+        WHERE name = 'deliveries';
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_v6 RENAME TO deliveries;
+    CREATE INDEX deliveries_work ON deliveries (campaign_id, language, id)
+    """,
 ]
 
 

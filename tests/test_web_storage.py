@@ -9,6 +9,8 @@ import sqlite3
 import threading
 import time
 
+import pytest
+
 import loopback
 from reader_pages import reader_token, row, serving
 from test_failing_disks import fill, hold_lock, small_disk  # noqa: F401  (small_disk: a fixture)
@@ -123,3 +125,30 @@ def test_a_full_disk_is_a_503_and_loses_nothing(workspace, run, small_disk, monk
         assert row(settings, "anna@example.org")["status"] == "unsubscribed"
         assert row(settings, "bernd@example.org")["status"] == "complained"
         assert row(settings, "new@example.org")["status"] == "pending"
+
+
+@pytest.mark.browser
+def test_the_try_again_page_is_accessible_in_the_readers_language(browser, workspace, run, settings):
+    """A reader presses Unsubscribe while another program holds the database: the page they get says, in their
+    language, to try again later; axe-clean in light and dark, loading nothing from anywhere else."""
+    import reader_pages
+    from test_signup import only_from, reader_page
+
+    add_readers(run)
+    with serving(workspace) as site:
+        page = reader_page(browser, site, "de", axe=True)
+        page.goto(f"{site['url']}/u/{reader_token(settings, 'anna@example.org')}")
+        holder = hold_lock(settings.database_path, 120)
+        try:
+            page.click("button[type=submit]")
+            page.wait_for_selector("#unavailable", timeout=30_000)
+        finally:
+            holder.stdin.write("release\n")
+            holder.stdin.flush()
+            holder.wait(timeout=60)
+        assert page.evaluate("document.documentElement.lang") == "ru"
+        assert page.inner_text("h1") == "Пожалуйста, попробуйте позже"
+        assert reader_pages.accessibility_problems(page) == []
+        only_from(page, site)
+        page.context.close()
+    assert row(settings, "anna@example.org")["status"] == "active"

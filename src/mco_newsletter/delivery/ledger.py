@@ -219,8 +219,8 @@ class Ledger:
                                [(provider_id, at, row_id in twice, row_id) for row_id, provider_id in accepted])
 
     def record_taken(self, row_ids: set[int]) -> None:
-        """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded. One
-        that was in doubt before (`sending`: that sender was sending it again) may have it twice."""
+        """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded; one in
+        doubt before (`sending`: that sender sent it again) may have it twice."""
         with self.lock, self.store.transaction() as db:
             db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ?,"
                        f" twice = twice OR state = 'sending' WHERE id IN (SELECT value FROM json_each(?))"
@@ -269,8 +269,8 @@ class Ledger:
 
     def twice(self, campaign: Campaign) -> int:
         """How many readers of the campaign may have it twice (sent again after a doubt, in any run)."""
-        return self.db.execute("SELECT count(*) FROM deliveries WHERE campaign_id = ? AND twice",
-                               (campaign.id,)).fetchone()[0]
+        row = self.db.execute("SELECT count(*) FROM deliveries WHERE campaign_id = ? AND twice", (campaign.id,))
+        return row.fetchone()[0]
 
     def fallbacks(self, campaign: Campaign) -> dict[str, int]:
         rows = self.db.execute("SELECT language, count(*) FROM deliveries WHERE campaign_id = ? AND fallback"

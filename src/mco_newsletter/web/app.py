@@ -3,10 +3,9 @@
 Logs name the route, never the path: a path holds a reader's token. Every failure to find a reader
 gets the same 404 page, whatever the reason. Every answer, errors included, carries the security headers.
 
-Pages that only read use a read-only connection of their own, so no write (this server's or another program's)
-makes them wait. A change that the database cannot take (locked for longer than WRITE_WAIT_S, a full or
-read-only disk, damage) is never answered as done: 503 with Retry-After (readers, mail clients and SendGrid
-come back), a page in the reader's language, and one log line naming the cause.
+Pages that only read use a read-only connection of their own: no write, this server's or another program's,
+makes them wait. A change the database cannot take (locked longer than WRITE_WAIT_S, a full or read-only disk,
+damage) is never answered as done: 503 with Retry-After, a page in the reader's language, one log line.
 """
 
 from __future__ import annotations
@@ -45,8 +44,7 @@ _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{1,250}={0,2}")
 # before the page says "try again later": a reader is never kept waiting for half a minute.
 WRITE_WAIT_S = 2
 RETRY_AFTER_S = 60
-# Errors of the disk itself: the same 503 as a database that cannot take a change.
-DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
+DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)  # the same 503 as a database that cannot write
 
 
 class TooLarge(Exception):
@@ -73,8 +71,7 @@ class Site:
         self.lock = threading.Lock()
 
     def serving(self) -> None:
-        """Start-up is over (it may wait for the database as long as a command does): from now on a change
-        waits at most WRITE_WAIT_S for another writer."""
+        """Start-up (which waits for the database as a command does) is over: a change now waits WRITE_WAIT_S."""
         self.store.wait_at_most(WRITE_WAIT_S)
 
     @contextmanager
@@ -88,8 +85,8 @@ class Site:
         """The connection that writes, for this thread alone; DatabaseError when another change holds it for
         longer than WRITE_WAIT_S."""
         if not self.lock.acquire(timeout=WRITE_WAIT_S):
-            raise DatabaseError("the subscriber database is busy with another change",
-                                cause=f"the subscriber database is busy: a change waited {WRITE_WAIT_S} s for another")
+            raise DatabaseError("the subscriber database is busy", cause="the subscriber database is busy: a change"
+                                f" waited {WRITE_WAIT_S} s for another")
         try:
             yield self.store
         finally:

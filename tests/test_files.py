@@ -200,3 +200,53 @@ def test_outbox_messages_are_owner_only_whatever_the_umask(run, workspace, mask)
         assert mode(path) == 0o600, path
     for folder in [outbox, *(path for path in outbox.rglob("*") if path.is_dir())]:
         assert mode(folder) == 0o700, folder
+
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from mco_newsletter.files import atomic_writer
+with atomic_writer(Path(sys.argv[1]), private=True) as stream:
+    stream.write(b"half of it")
+    stream.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_killed_writers_file_goes_at_the_next_write_a_running_writers_stays(tmp_path):
+    """A writer killed mid-write leaves its unfinished file (the tool's own name, owner-only); the next write of the
+    same target removes it, but not the file of a writer still at work on that target, nor another program's."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "out" / "x.csv"
+
+    def writer() -> subprocess.Popen:
+        process = subprocess.Popen([sys.executable, "-c", WRITER, str(target)], stdout=subprocess.PIPE)
+        assert process.stdout.readline() == b"writing\n"
+        return process
+
+    def unfinished() -> set[str]:
+        return {path.name for path in target.parent.iterdir() if path.name.startswith(".x.csv.")}
+
+    killed = writer()
+    left = unfinished()
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    [name] = left
+    assert name.endswith(".mco-newsletter.tmp") and mode(target.parent / name) == 0o600
+    running = writer()
+    foreign = target.parent / ".x.csv.0123456789ab.tmp"
+    foreign.write_bytes(b"another program's")
+    try:
+        at_work = unfinished() - left - {foreign.name}
+        files.write_atomically(target, b"whole", private=True)
+        assert target.read_bytes() == b"whole"
+        assert unfinished() == at_work | {foreign.name}  # the killed writer's file is gone; the others stay
+    finally:
+        running.kill()
+        running.wait()
+    files.write_atomically(target, b"again", private=True)
+    assert unfinished() == {foreign.name}

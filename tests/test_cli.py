@@ -371,8 +371,6 @@ def test_last_resort_handler_with_database_and_template_errors(run, workspace, s
     import os
 
     if case == "damaged-database":
-        import sqlite3
-
         assert run("subscribers", "add", "reader@example.org", "--language", "en").exit_code == 0
         with sqlite3.connect(settings.database_path) as db:  # the schema's pages (it outgrew one page)
             kept = {page for (page,) in db.execute("SELECT pageno FROM dbstat WHERE name = 'sqlite_schema'")}

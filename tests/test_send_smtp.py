@@ -161,7 +161,7 @@ def test_international_addresses_travel_in_ascii(run, workspace):
     assert result.exit_code == 0, result.output
     assert sorted(handler.recipients()) == ["leser@xn--e1afmkfd.xn--p1ai", "reader@xn--e1afmkfd.xn--p1ai"]
     for _, rcpt, content in handler.messages:
-        assert f"To: {rcpt}".encode() in content
+        assert f"To: <{rcpt}>".encode() in content
 
 
 def test_no_password_over_cleartext_to_another_host(run, workspace, monkeypatch):

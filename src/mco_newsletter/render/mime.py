@@ -74,7 +74,9 @@ class MessageTemplate:
         for name, value in (("To", to), ("List-Unsubscribe", list_unsubscribe or "")):
             check_header_value(name, value)
         parts = [
-            b"To: ", to.encode("utf-8"), CRLF,  # raw UTF-8 for an internationalized address (RFC 6532)
+            # In angle brackets: a bare address beside HTML and a picture is a spam sign (SpamAssassin's
+            # TO_NO_BRKTS_HTML_IMG). Raw UTF-8 for an internationalized address (RFC 6532).
+            b"To: <", to.encode("utf-8"), b">", CRLF,
             b"Date: ", _date(now or dt.datetime.now(dt.timezone.utc)), CRLF,
             b"Message-ID: ", make_msgid(domain=self.domain).encode("ascii"), CRLF,
         ]

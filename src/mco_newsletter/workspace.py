@@ -65,10 +65,14 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
 
     settings, problems = read_settings(root)
     warnings: list[Problem] = []
+    renderable = False
     if settings is not None:
-        problems += _check_templates(settings)
+        template_problems = _check_templates(settings)
+        renderable = not template_problems  # editions are rendered (for their size) only with working templates
+        problems += template_problems
         problems += _check_database_ignored(settings)
         problems += glossary_problems(settings)
+        problems += _sending_problems(settings)
         warnings += _settings_warnings(settings)
     languages = settings.languages if settings else None
     issues_dir = settings.issues_dir if settings else root / "issues"
@@ -86,6 +90,8 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
             refused, noted = issue_findings(issue, settings.privacy)
             problems += refused + scaffold_problems(settings, issue)
             warnings += noted
+            if renderable and not found and not refused:
+                warnings += _edition_warnings(settings, issue, path)
         refused, noted = catalog_findings(path.parent, issue, tuple(languages or ()))
         problems += refused
         warnings += noted
@@ -93,11 +99,42 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
 
 
 def _settings_warnings(settings: Settings) -> list[Problem]:
-    if settings.postal_address:
+    from .delivery.preflight import MAILBOX_HINT, mailbox_provider_warning
+    from .schema import locate_key
+
+    warnings = []
+    if not settings.postal_address:
+        warnings.append(Problem(settings.path, 0, "no postal_address: mail providers and bulk-sender rules expect the "
+                                                  "sender's postal or contact address in every email",
+                                'add postal_address = "…" (one string, or a table per language); it is printed in '
+                                'the footer'))
+    provider = mailbox_provider_warning(settings.sender.address)
+    if provider:
+        line = locate_key(settings.path.read_text(encoding="utf-8"), ("sender", "address"))
+        warnings.append(Problem(settings.path, line, provider, MAILBOX_HINT))
+    return warnings
+
+
+def _sending_problems(settings: Settings) -> list[Problem]:
+    """What would stop `send`, though other commands work: a base_url that is not https."""
+    from .delivery.preflight import base_url_problem
+    from .schema import locate_key
+
+    problem = base_url_problem(settings.base_url)
+    if not problem:
         return []
-    return [Problem(settings.path, 0, "no postal_address: mail providers and bulk-sender rules expect the sender's "
-                                      "postal or contact address in every email",
-                    'add postal_address = "…" (one string, or a table per language); it is printed in the footer')]
+    line = locate_key(settings.path.read_text(encoding="utf-8"), ("base_url",))
+    return [Problem(settings.path, line, problem, 'write base_url = "https://…" (the archive and `serve` behind '
+                                                  'https); send refuses until then')]
+
+
+def _edition_warnings(settings: Settings, issue: Issue, path: Path) -> list[Problem]:
+    """Each ready edition rendered as sent: one that Gmail would clip is named."""
+    from .delivery.preflight import CLIPPING_HINT, edition_warnings
+    from .edition import ready_languages
+
+    return [Problem(path, 0, warning, CLIPPING_HINT)
+            for warning in edition_warnings(settings, issue, ready_languages(issue, settings.languages))]
 
 
 def _check_templates(settings: Settings) -> list[Problem]:

@@ -34,7 +34,7 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 @click.pass_context
 def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes) -> None:
     """Send an issue to a segment: each reader once, in their language; a rerun resumes."""
-    from ..delivery.service import plan_send, send_test, start_or_resume
+    from ..delivery.service import plan_send, preflight_warnings, send_test, start_or_resume
     from ..subscribers.segments import find_segment
     from ..subscribers.store import open_store
     from ..workspace import load_issue, require_published
@@ -48,12 +48,14 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
         backend_name = backend or settings.sending.backend
         if test_to:
             address = _test_address(test_to)
+            _show_warnings(preflight_warnings(settings=settings, issue=issue, backend_name=backend_name))
             for language in send_test(settings=settings, issue=issue, backend_name=backend_name, address=address):
                 click.echo(f"[TEST] {issue.id} [{language}] sent to {address} via {backend_name}")
             return
         require_published(issue)  # a draft is never sent
         plan = plan_send(settings=settings, store=store, issue=issue, segment=segment, again=again)
         _show_plan(plan, again)
+        _show_warnings(preflight_warnings(settings=settings, issue=issue, backend_name=backend_name))
         if dry_run:
             click.echo("Dry run: nothing sent, nothing recorded.")
             return
@@ -164,6 +166,11 @@ def _show_plan(plan, again: bool) -> None:
         click.echo(f"Already sent: {plural(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})")
     if plan.first:
         click.echo("First readers: " + ", ".join(f"{email} [{lang}]" for email, lang in plan.first))
+
+
+def _show_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
 
 
 def _summary(outcome, counts) -> None:

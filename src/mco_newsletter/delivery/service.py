@@ -23,12 +23,22 @@ from .ledger import OPEN_STATES, Campaign, Ledger
 from .inflight import InFlight
 from .locks import LOCKS, Claim, Transmissions
 from .message import PreparedEdition
+from .preflight import require_https
 from .retry import TransientError
 from .run import Outcome, Retry, SendLoop
 
 
+def preflight_warnings(*, settings: Settings, issue: Issue, backend_name: str) -> list[str]:
+    """What mail providers would hold against this send (delivery/preflight.py): shown with the plan."""
+    from .preflight import send_warnings
+
+    languages = sorted(set(edition_map(settings, issue).values()))
+    return send_warnings(settings=settings, issue=issue, languages=languages, backend_name=backend_name)
+
+
 def plan_send(*, settings: Settings, store, issue: Issue, segment: Segment, again: bool = False) -> Plan:
     """What `send` would do now: readers to add per edition, rows still open, readers who already got it."""
+    require_https(settings)
     ledger = Ledger(store)
     campaign = ledger.find(issue.id, segment.name)
     audience = ledger.audience(issue_id=issue.id, segment=segment, campaign=campaign, again=again)
@@ -88,6 +98,7 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
     """Check everything, claim the issue, then create the campaign or add the readers who joined since."""
     from ..subscribers.tokens import unsubscribe_secret
 
+    require_https(settings)
     ledger = Ledger(store)
     editions = edition_map(settings, issue)  # refuses when the fallback edition is not approved
     fallback = fallback_of(settings, issue)
@@ -149,6 +160,7 @@ class _TestReport:
 
 def send_test(*, settings: Settings, issue: Issue, backend_name: str, address: str) -> list[str]:
     """Send every edition once to `address`, marked [TEST]; record nothing. The languages sent."""
+    require_https(settings)
     languages = sorted(set(edition_map(settings, issue).values()))
     prepared = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ")
     backend = make_backend(backend_name, settings)

@@ -68,6 +68,7 @@ class Settings:
     translation: object = None  # translation.engine.EngineSettings
     privacy: object = None  # render.privacy.PrivacySettings
     signup: object = None  # subscribers.signup_settings.SignupSettings
+    dkim: object = None  # delivery.dkim_keys.DkimSettings, None when [dkim] is absent (mail goes unsigned)
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
@@ -232,6 +233,7 @@ REGISTERED = (
     ("segments", ".settings_sections", "SEGMENTS_SCHEMA", "check_segments", "segments"),
     ("privacy", ".render.privacy", "SCHEMA", "check", "build"),
     ("signup", ".subscribers.signup_settings", "SCHEMA", "check", "build"),
+    ("dkim", ".delivery.dkim_keys", "SCHEMA", "check", "build"),
 )
 
 

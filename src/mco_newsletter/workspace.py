@@ -108,6 +108,11 @@ def _settings_warnings(settings: Settings) -> list[Problem]:
                                                   "sender's postal or contact address in every email",
                                 'add postal_address = "…" (one string, or a table per language); it is printed in '
                                 'the footer'))
+    if settings.dkim is not None and not settings.dkim.key.exists():
+        warnings.append(Problem(settings.path, locate_key(settings.path.read_text(encoding="utf-8"), ("dkim",)),
+                                f"no DKIM key at {settings.dkim.key}: sending over SMTP (or to the outbox) refuses "
+                                "until there is one", "make it with `mco-newsletter dkim keygen` and publish the "
+                                                      "record it prints"))
     provider = mailbox_provider_warning(settings.sender.address)
     if provider:
         line = locate_key(settings.path.read_text(encoding="utf-8"), ("sender", "address"))

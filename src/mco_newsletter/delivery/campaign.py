@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..config import Settings
 from ..edition import load_edition, ready_languages
@@ -70,8 +70,20 @@ def plan_from(settings: Settings, issue: Issue, segment: str, campaign: Campaign
     return Plan(issue.id, segment, campaign, counts, fallbacks, audience.already_sent, open_rows, first)
 
 
-def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_prefix: str = "") -> dict[str, PreparedEdition]:
-    """Render each needed edition once, with a placeholder where every reader's own link goes."""
+def signer_for(settings: Settings, backend_name: str):
+    """The DKIM signer for what this backend sends, or None: SendGrid signs with its own domain authentication,
+    and without [dkim] mail goes unsigned. The key is read here, before anything is recorded."""
+    if settings.dkim is None or backend_name not in ("smtp", "outbox"):
+        return None
+    from .dkim import Signer
+
+    return Signer(settings.dkim)
+
+
+def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_prefix: str = "",
+                     signer=None) -> dict[str, PreparedEdition]:
+    """Render each needed edition once, with a placeholder where every reader's own link goes (and signed
+    by `signer`, a delivery.dkim.Signer, when given)."""
     tag = placeholder_tag()
     prepared = {}
     for language in languages:
@@ -82,7 +94,10 @@ def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_pre
         except ValueError as exc:  # a value that cannot go into the message (a header with a line break)
             raise NewsletterError(f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
                                   hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded") from None
-        prepared[language] = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
+        edition = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
+        if signer is not None:
+            edition = replace(edition, signer=signer.for_edition(edition.template))
+        prepared[language] = edition
     return prepared
 
 

@@ -33,6 +33,7 @@ class PreparedEdition:
     base_url: str
     template: MessageTemplate
     bulk: bool = True
+    signer: object = None  # delivery.dkim.EditionSigner: each copy DKIM-signed (smtp and outbox with [dkim])
 
 
 def placeholder_tag() -> str:
@@ -88,5 +89,6 @@ def list_unsubscribe(edition: PreparedEdition, token: str) -> str:
 
 def personal_message(edition: PreparedEdition, email: str, token: str, at: dt.datetime | None = None) -> bytes:
     """The complete message one reader gets: the edition with their own links and unsubscribe headers."""
-    return edition.template.fill(to=email, token=token, now=at,
-                                 list_unsubscribe=list_unsubscribe(edition, token) if edition.bulk else None)
+    message = edition.template.fill(to=email, token=token, now=at,
+                                    list_unsubscribe=list_unsubscribe(edition, token) if edition.bulk else None)
+    return message if edition.signer is None else edition.signer.signed(message, token)

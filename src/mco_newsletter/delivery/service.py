@@ -18,7 +18,7 @@ from ..issue import Issue
 from ..subscribers.segments import Segment
 from .addresses import ascii_address
 from .backends import Backend, Recipient, make_backend
-from .campaign import Plan, edition_map, fallback_of, plan_from, prepare_editions, snapshot
+from .campaign import Plan, edition_map, fallback_of, plan_from, prepare_editions, signer_for, snapshot
 from .ledger import OPEN_STATES, Campaign, Ledger
 from .inflight import InFlight
 from .locks import LOCKS, Claim, Transmissions
@@ -104,7 +104,8 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
     fallback = fallback_of(settings, issue)
     found = ledger.find(issue.id, segment.name)
     needed = set(editions.values()) | set(ledger.languages(found) if found else ())
-    prepared = prepare_editions(settings, issue, sorted(needed))
+    signer = signer_for(settings, backend_name)
+    prepared = prepare_editions(settings, issue, sorted(needed), signer=signer)
     secret = unsubscribe_secret(settings.private_dir)
     backend = make_backend(backend_name, settings)
     claim = transmissions = None
@@ -120,7 +121,7 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
             added = ledger.add_readers(campaign, segment=segment, editions=editions, fallback=fallback, again=again)
         missing = set(ledger.languages(campaign)) - prepared.keys()
         if missing:  # rows made by a sender of another version of the settings: render those too
-            prepared.update(prepare_editions(settings, issue, sorted(missing)))
+            prepared.update(prepare_editions(settings, issue, sorted(missing), signer=signer))
     except BaseException:
         backend.close()
         if transmissions is not None:
@@ -162,7 +163,8 @@ def send_test(*, settings: Settings, issue: Issue, backend_name: str, address: s
     """Send every edition once to `address`, marked [TEST]; record nothing. The languages sent."""
     require_https(settings)
     languages = sorted(set(edition_map(settings, issue).values()))
-    prepared = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ")
+    prepared = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ",
+                                signer=signer_for(settings, backend_name))
     backend = make_backend(backend_name, settings)
     sent = []
     try:

@@ -68,6 +68,11 @@ class MessageTemplate:
         tag = self.tag.encode("ascii")
         return b"".join(p.encode(tag, tag) if isinstance(p, Slot) else p for p in self.pieces)
 
+    def takes_in_place(self, token: str) -> bool:
+        """True when the token takes the tag's place in the encoded bytes (same length, same safe characters);
+        any other token has the bodies encoded afresh."""
+        return bool(self.tag) and len(token) == len(self.tag) and _QP_SAFE.fullmatch(token) is not None
+
     def fill(self, *, to: str, token: str, list_unsubscribe: str | None, now: dt.datetime | None = None) -> bytes:
         """One reader's message: their address, their token, their unsubscribe header (None: a message
         to one person that is not the newsletter, such as a sign-up's confirmation, has none)."""
@@ -87,9 +92,7 @@ class MessageTemplate:
         head = b"".join(parts)
         if not self.tag:
             return self.head + head + b"".join(self.pieces)
-        # Same length, same safe characters: the token takes the tag's place in the encoded bytes;
-        # anything else is encoded afresh.
-        if len(token) == len(self.tag) and _QP_SAFE.fullmatch(token):
+        if self.takes_in_place(token):
             tag, new = self.tag.encode("ascii"), token.encode("ascii")
             return self.head + head + b"".join(p.encode(tag, new) if isinstance(p, Slot) else p
                                                for p in self.pieces)

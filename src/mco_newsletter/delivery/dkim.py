@@ -1,0 +1,109 @@
+"""DKIM signatures (RFC 6376, rsa-sha256, relaxed/relaxed) on every message the tool sends itself (smtp, and the
+outbox, which holds what SMTP would carry), made with dkimpy.
+
+Each reader's copy differs from the edition only in its headers and the token in its links, so the body is
+not hashed whole for every reader: the SHA-256 state of the body's canonical form up to the first token is
+computed once per edition and copied, and only the rest (the footer, a few KB) is canonicalized and hashed
+per reader. dkimpy's sign() takes a whole message and hashes its body itself; its gen_header() takes the
+signature's fields with the body hash already in them, so that is the call made here. The RSA signature
+itself (dkimpy's, in Python) is the cost that stays: bench/RESULTS.md has the figures.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+
+from ..render.mime import CRLF, MessageTemplate, Slot
+from .dkim_keys import DkimSettings, load_key
+
+# What a reader sees and acts on, and the MIME headers that say how to read the body.
+SIGNED = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"list-id", b"list-unsubscribe",
+          b"list-unsubscribe-post", b"mime-version", b"content-type", b"content-language", b"feedback-id")
+# Signed once more than they occur: a second From, To, Subject or unsubscribe header added on the way
+# breaks the signature instead of being shown in its place.
+OVERSIGNED = (b"from", b"to", b"subject", b"reply-to", b"list-unsubscribe", b"list-unsubscribe-post")
+
+
+class Signer:
+    """The organisation's key, read and parsed once per send."""
+
+    def __init__(self, dkim: DkimSettings):
+        self.settings = dkim
+        self.key = load_key(dkim)
+        self.domain = dkim.domain.encode("ascii")
+        self.selector = dkim.selector.encode("ascii")
+
+    def for_edition(self, template: MessageTemplate) -> "EditionSigner":
+        return EditionSigner(self, template)
+
+    def header(self, head: bytes, body_hash: bytes) -> bytes:
+        """The DKIM-Signature header line (CRLF-terminated) for these headers and body hash."""
+        import dkim
+        from dkim.canonicalization import CanonicalizationPolicy
+
+        signer = dkim.DKIM(head + CRLF, linesep=CRLF)
+        present = {name.lower() for name, _ in signer.headers}
+        include = [name for name in SIGNED if name in present] + [name for name in OVERSIGNED if name in present]
+        fields = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"), (b"d", self.domain),
+                  (b"q", b"dns/txt"), (b"s", self.selector), (b"t", str(int(time.time())).encode("ascii")),
+                  (b"h", b" : ".join(include)), (b"bh", body_hash),
+                  # b= folds onto a line of its own, so that the signature's own length changes nothing above it
+                  (b"b", b"0" * 60)]
+        signer.hasher = hashlib.sha256
+        value = signer.gen_header(fields, include, CanonicalizationPolicy.from_c_value(b"relaxed/relaxed"),
+                                  b"DKIM-Signature", self.key)
+        return b"DKIM-Signature: " + value
+
+
+class EditionSigner:
+    """Signs each reader's copy of one edition: the body's shared bytes canonicalized once, only hashed per reader.
+
+    Relaxed canonicalization touches whitespace only, and a token's slot holds none: the token itself
+    (quoted-printable) or a whole base64 line. So each shared piece canonicalizes the same on its own as
+    inside the body, and a reader's canonical body is the shared pieces' canonical forms with their slots
+    filled in, of which the part before the first slot is hashed once.
+    """
+
+    def __init__(self, signer: Signer, template: MessageTemplate):
+        self.signer = signer
+        self.template = template
+        # The pieces start with the blank line that ends the headers; the body is what follows it.
+        pieces = [template.pieces[0][len(CRLF):], *template.pieces[1:]]
+        last = pieces[-1]
+        # The end of the body drops its empty lines; when the last piece is nothing but those, the rule would
+        # reach into the pieces before it: such a body is hashed whole (no edition ends that way).
+        self.whole = not isinstance(last, bytes) or not last.strip()
+        canonical = [_relaxed_lines(piece) if isinstance(piece, bytes) else piece for piece in pieces]
+        if not self.whole:
+            canonical[-1] = _relaxed_body(last)
+        first = next((i for i, piece in enumerate(canonical) if isinstance(piece, Slot)), len(canonical))
+        self.state = hashlib.sha256(b"".join(canonical[:first]))
+        self.rest = tuple(canonical[first:])
+
+    def signed(self, message: bytes, token: str) -> bytes:
+        """The message with its DKIM-Signature on top; `message` is template.fill()'s for this token."""
+        head, _, body = message.partition(CRLF + CRLF)
+        if self.template.takes_in_place(token) and not self.whole:
+            tag, new = self.template.tag.encode("ascii"), token.encode("ascii")
+            digest = self.state.copy()
+            for piece in self.rest:
+                digest.update(piece.encode(tag, new) if isinstance(piece, Slot) else piece)
+        else:  # the body was encoded afresh for this reader: canonicalize and hash all of it
+            digest = hashlib.sha256(_relaxed_body(body))
+        return self.signer.header(head + CRLF, base64.b64encode(digest.digest())) + message
+
+
+def _relaxed_lines(data: bytes) -> bytes:
+    """Relaxed body canonicalization of whole lines that are not the body's end (RFC 6376 3.4.4 a and b)."""
+    from dkim.canonicalization import compress_whitespace, strip_trailing_whitespace
+
+    return compress_whitespace(strip_trailing_whitespace(data))
+
+
+def _relaxed_body(data: bytes) -> bytes:
+    """Relaxed canonicalization of the body's end, empty lines at the end dropped (3.4.4 c)."""
+    from dkim.canonicalization import Relaxed
+
+    return Relaxed.canonicalize_body(data)

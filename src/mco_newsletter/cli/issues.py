@@ -29,18 +29,29 @@ def new(ctx: click.Context, issue_id: str, language: str | None, title: str) -> 
 
 @cli.command("check")
 @click.argument("issue_id", metavar="[ID]", required=False)
+@click.option("--dns", "with_dns", is_flag=True,
+              help="Also ask the DNS for the sender's SPF, DKIM, DMARC and MX records (docs/deliverability.md).")
+@click.option("--nameserver", metavar="HOST[:PORT]", envvar="MCO_NEWSLETTER_DNS",
+              help="The resolver --dns asks (default: the system's; or set MCO_NEWSLETTER_DNS).")
 @json_option
 @click.pass_context
-def check(ctx: click.Context, issue_id: str | None, as_json: bool) -> None:
+def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: str | None, as_json: bool) -> None:
     """Check newsletter.toml and the issues (or one issue); report every problem at once."""
     from ..workspace import check_all
 
     root = workspace_root(ctx)
     found = check_all(root, issue_id)
+    dns = _dns_findings(root, nameserver) if with_dns and not found.problems else []
+    failed = bool(found.problems) or any(finding.level == "problem" for finding in dns)
     if as_json:
-        click.echo(json.dumps({"problems": [_row(p, root) for p in found.problems],
-                               "warnings": [_row(p, root) for p in found.warnings]}, ensure_ascii=False, indent=1))
-        ctx.exit(1 if found.problems else 0)
+        report = {"problems": [_row(p, root) for p in found.problems],
+                  "warnings": [_row(p, root) for p in found.warnings]}
+        if with_dns:
+            report["dns"] = [finding.__dict__ for finding in dns]
+        click.echo(json.dumps(report, ensure_ascii=False, indent=1))
+        ctx.exit(1 if failed else 0)
+    if dns:
+        _show_dns(dns)
     for problem in found.problems:
         click.echo(problem.format(root), err=True)
     for warning in found.warnings:
@@ -49,10 +60,30 @@ def check(ctx: click.Context, issue_id: str | None, as_json: bool) -> None:
     if found.problems:
         click.echo(f"{counted(len(found.problems), 'problem')} found.", err=True)
         ctx.exit(1)
+    if failed:
+        problems = sum(finding.level == "problem" for finding in dns)
+        click.echo(f"DNS: {counted(problems, 'problem')} found; publish the records shown.", err=True)
+        ctx.exit(1)
     clean = "No problems found." if issue_id is None else f"Issue {issue_id}: no problems found."
     if found.warnings:
         clean = clean[:-1] + f" ({counted(len(found.warnings), 'warning')})."
     click.echo(clean)
+
+
+def _dns_findings(root, nameserver: str | None) -> list:
+    from ..config import load_settings
+    from ..delivery.dns_checks import check_dns, resolver_for
+
+    settings = load_settings(root)
+    return check_dns(settings=settings, backend_name=settings.sending.backend, resolver=resolver_for(nameserver))
+
+
+def _show_dns(findings) -> None:
+    for finding in findings:
+        stream = finding.level != "ok"
+        click.echo(f"{finding.level:<8} {finding.topic}: {finding.message}", err=stream)
+        if finding.publish:
+            click.echo(f"         publish: {finding.publish}", err=stream)
 
 
 def _row(problem, root) -> dict:

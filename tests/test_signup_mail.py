@@ -54,3 +54,27 @@ def test_the_confirmation_goes_through_smtp_when_that_is_the_backend(workspace):
     message = message_from_bytes(content, policy=default)
     assert recipient == "smtp@example.org" and message["Subject"] == CONFIRM_DE
     assert "/confirm/" in text_of(message)
+
+
+def test_the_confirmation_is_dkim_signed_over_smtp(workspace, run):
+    """With [dkim], the confirmation `serve` sends over SMTP is signed too, and dkimpy verifies it with the key
+    served by a DNS server on loopback."""
+    import dkim
+
+    from dns_server import dns_server, txt_lookup
+    from smtp_sink import Recording
+    from test_dkim import RECORD_NAME, published_record, with_dkim
+    from test_send_smtp import serving as smtp_serving
+
+    handler = Recording()
+    with smtp_serving(handler, workspace):
+        set_setting(workspace, 'backend = "outbox"', 'backend = "smtp"')
+        with_dkim(workspace)
+        record = published_record(run("dkim", "keygen").stdout)
+        with serving(workspace) as served:
+            sign_up(served, "signed@example.org", "en")
+            settle(served)
+    [(_, recipient, content)] = handler.messages
+    assert recipient == "signed@example.org" and content.startswith(b"DKIM-Signature: ")
+    with dns_server({RECORD_NAME: [("TXT", record)]}) as (port, _):
+        assert dkim.verify(content, dnsfunc=txt_lookup(port))

@@ -13,6 +13,7 @@ never an address.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -113,7 +114,7 @@ class ReaderMail:
 
     def __init__(self, site, desk):
         from ..delivery.backends import make_backend
-
+        from ..delivery.campaign import signer_for
         from ..subscribers.store import open_reader
 
         self.site = site
@@ -121,6 +122,8 @@ class ReaderMail:
         self.desk = desk
         self.reading = open_reader(self.settings.database_path)  # this thread's own: it never waits for the desk
         self.backend = make_backend(self.settings.sending.backend, self.settings)  # a bad setting stops start-up
+        # Mail from the organisation's domain is DKIM-signed as the digest is (a missing key stops start-up too).
+        self.signer = signer_for(self.settings, self.settings.sending.backend)
         self.queue: Queue = Queue(maxsize=QUEUE_SIZE)
         self.held_back: set = set()  # Mail.limit_key of each mail on its way (added at the desk, as it is claimed)
         self.editions: dict = {}
@@ -251,6 +254,8 @@ class ReaderMail:
         from ..delivery.retry import TransientError
         from ..errors import NewsletterError
 
+        if self.signer is not None:
+            edition = dataclasses.replace(edition, signer=self.signer.for_edition(edition.template))
         waiting = {number: mail for number, mail in enumerate(mails, 1)}
         sent = []
         for attempt in range(ATTEMPTS):

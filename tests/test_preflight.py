@@ -107,7 +107,8 @@ def test_the_html_part_is_measured_as_it_travels(settings, write_issue):
     from mco_newsletter.workspace import load_issue
 
     write_issue("2024-07", VALID_FRONT.replace("language: en", "language: ru")
-                + "\n## Новости\n\n" + "Призывников задерживают в метро. " * 200 + "\n")
+                + "\n## Новости\n\n" + "Призывников задерживают в метро. " * 200
+                + "\n")
     rendered = render(load_edition(settings, load_issue(settings, "2024-07"), "ru"), settings)
     html = next(part for part in message_from_bytes(rendered.eml).walk() if part.get_content_type() == "text/html")
     assert html["Content-Transfer-Encoding"] == "base64"

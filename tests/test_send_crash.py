@@ -109,7 +109,8 @@ def test_outbox_sigkill_is_exactly_once(workspace, settings):
     assert "may have it twice" not in final.stderr  # a resent file replaces its first copy: nobody can
     recipients = Counter()
     for path in new.iterdir():
-        recipients[next(line for line in path.read_bytes().split(b"\r\n") if line.startswith(b"To: "))[4:].decode().strip("<>")] += 1
+        to = next(line for line in path.read_bytes().split(b"\r\n") if line.startswith(b"To: "))
+        recipients[to[4:].decode().strip("<>")] += 1
     assert recipients == Counter(addresses)
     assert list((new.parent / "tmp").iterdir()) == []
     assert kills == 10, kills

@@ -85,6 +85,10 @@ class EditionSigner:
     def signed(self, message: bytes, token: str) -> bytes:
         """The message with its DKIM-Signature on top; `message` is template.fill()'s for this token."""
         head, _, body = message.partition(CRLF + CRLF)
+        return self.signer.header(head + CRLF, self.body_hash(body, token)) + message
+
+    def body_hash(self, body: bytes, token: str) -> bytes:
+        """bh=: the SHA-256 of the canonical body, in base64."""
         if self.template.takes_in_place(token) and not self.whole:
             tag, new = self.template.tag.encode("ascii"), token.encode("ascii")
             digest = self.state.copy()
@@ -92,7 +96,7 @@ class EditionSigner:
                 digest.update(piece.encode(tag, new) if isinstance(piece, Slot) else piece)
         else:  # the body was encoded afresh for this reader: canonicalize and hash all of it
             digest = hashlib.sha256(_relaxed_body(body))
-        return self.signer.header(head + CRLF, base64.b64encode(digest.digest())) + message
+        return base64.b64encode(digest.digest())
 
 
 def _relaxed_lines(data: bytes) -> bytes:

@@ -146,7 +146,8 @@ def _spf_smtp(lookup: Lookup, settings: Settings, domain: str) -> list[DnsFindin
     for address in addresses:
         verdict = spf.evaluate(txt=lookup.txt, addresses=lookup.addresses, mx=lookup.mx, domain=domain, ip=address)
         if verdict.result == "pass":
-            findings.append(DnsFinding("SPF", "ok", f"{envelope}: the relay {host} ({address}) passes: {verdict.reason}"))
+            findings.append(DnsFinding("SPF", "ok",
+                                       f"{envelope}: the relay {host} ({address}) passes: {verdict.reason}"))
         else:
             findings.append(DnsFinding("SPF", "problem", f"{envelope}: the relay {host} ({address}) does not pass "
                                                         f"({verdict.result}): {verdict.reason}",
@@ -160,7 +161,8 @@ def _dkim_sendgrid(lookup: Lookup, domain: str) -> list[DnsFinding]:
         name = f"{selector}._domainkey.{domain}"
         target = lookup.cname(name)
         if target and target.endswith(".sendgrid.net"):
-            findings.append(DnsFinding("DKIM", "ok", f"{name} points to SendGrid ({target}): SendGrid signs as {domain}"))
+            findings.append(DnsFinding("DKIM", "ok",
+                                       f"{name} points to SendGrid ({target}): SendGrid signs as {domain}"))
         else:
             findings.append(DnsFinding(
                 "DKIM", "problem", f"{name} is not SendGrid's CNAME: set up domain authentication in SendGrid "

@@ -143,6 +143,8 @@ def test_sending_without_the_key_stops_before_anything_is_recorded(run, workspac
     assert result.exit_code == 1
     assert "no DKIM key at" in result.stderr and "mco-newsletter dkim keygen" in result.stderr
     assert "has not been sent" in run("send-status", "2024-05").stdout
+    checked = run("check")
+    assert checked.exit_code == 0 and "warning: no DKIM key at" in checked.stderr
 
 
 @pytest.mark.parametrize("table,line_key,message", [
@@ -177,3 +179,6 @@ def test_sendgrid_users_are_pointed_to_domain_authentication(run, workspace):
     assert "SendGrid's domain authentication" in result.stderr
     smtp = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--dry-run")
     assert "domain authentication" not in smtp.stderr
+    set_setting(workspace, 'backend = "outbox"', 'backend = "sendgrid"')
+    checked = run("check")
+    assert checked.exit_code == 0 and "SendGrid's domain authentication" in checked.stderr

@@ -113,6 +113,11 @@ def _settings_warnings(settings: Settings) -> list[Problem]:
                                 f"no DKIM key at {settings.dkim.key}: sending over SMTP (or to the outbox) refuses "
                                 "until there is one", "make it with `mco-newsletter dkim keygen` and publish the "
                                                       "record it prints"))
+    if settings.dkim is not None and settings.sending.backend == "sendgrid":
+        warnings.append(Problem(settings.path, locate_key(settings.path.read_text(encoding="utf-8"), ("dkim",)),
+                                "[dkim] signs only what this tool sends itself (smtp, outbox); with backend "
+                                "\"sendgrid\", SendGrid signs with its own keys", "set up SendGrid's domain "
+                                "authentication (Settings → Sender Authentication; docs/deliverability.md)"))
     provider = mailbox_provider_warning(settings.sender.address)
     if provider:
         line = locate_key(settings.path.read_text(encoding="utf-8"), ("sender", "address"))

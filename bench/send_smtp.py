@@ -1,7 +1,7 @@
 """SMTP sending figures: messages per second at a local sink that only counts, sender CPU per message, peak memory.
 
 Run from the repository: python bench/send_smtp.py [--readers 20000] [--connections 4] [--rounds 3]
-[--compare /path/to/other/src] [--sink-reply-each]
+[--compare /path/to/other/src] [--sink-reply-each] [--dkim (this code unsigned and DKIM-signed, alternately)]
 (a copy of another version's code: mkdir /tmp/main && git archive main src | tar -x -C /tmp/main, then
 --compare /tmp/main/src). The sink (tests/smtp_sink.py) runs in its own process; `send` runs in a child process so its CPU time
 and peak memory are its own. Messages are the real 2024-05 editions (about 40–50 KB each with their
@@ -60,6 +60,18 @@ def run_once(template: Path, folder: Path, src: Path, sink: CountingSink) -> dic
             "writes_per_message": counted["rounds"] / max(messages, 1)}
 
 
+def signed_copy(template: Path, root: Path) -> Path:
+    """A copy of the workspace with [dkim] and its key (made as `dkim keygen` makes it)."""
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.delivery.dkim_keys import generate_key
+
+    shutil.copytree(template, root)
+    path = root / "newsletter.toml"
+    path.write_text(path.read_text() + '\n[dkim]\ndomain = "example.org"\nselector = "bench"\n')
+    generate_key(load_settings(root).dkim)
+    return root
+
+
 def describe(name: str, run: dict) -> str:
     return (f"{name}: {run['messages']:,} messages ({run['bytes'] / max(run['messages'], 1) / 1024:.1f} KiB each) "
             f"in {run['seconds']:.1f} s; {run['at_sink']:,.0f} messages/s at the sink, {run['end_to_end']:,.0f} end to "
@@ -74,6 +86,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--compare", type=Path, help="another src/ folder, run alternately with this one")
+    parser.add_argument("--dkim", action="store_true",
+                        help="run this code unsigned and DKIM-signed ([dkim], an RSA-2048 key) alternately")
     parser.add_argument("--sink-reply-each", action="store_true",
                         help="the sink writes each reply on its own (as aiosmtpd does) instead of all it has at once "
                              "(as Postfix does)")
@@ -84,6 +98,8 @@ def main() -> None:
     codes = {"this": REPO / "src"}
     if args.compare:
         codes = {"other": args.compare.resolve(), **codes}
+    if args.dkim:
+        codes = {"unsigned": REPO / "src", "signed": REPO / "src"}
     for src in codes.values():  # compiled once, as an installed package is: no run pays for compiling
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True,
                        env={key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"})
@@ -97,10 +113,13 @@ def main() -> None:
                                     f'host = "127.0.0.1"\nport = {sink.port}\nsecurity = "none"')
         settings = settings.replace("connections = 4", f"connections = {args.connections}")
         (template / "newsletter.toml").write_text(settings)
+        templates = {name: template for name in codes}
+        if args.dkim:
+            templates["signed"] = signed_copy(template, folder / "signed")
         for number in range(args.rounds):
             order = list(codes) if number % 2 == 0 else list(reversed(codes))
             for name in order:
-                run = run_once(template, folder, codes[name], sink)
+                run = run_once(templates[name], folder, codes[name], sink)
                 runs[name].append(run)
                 print(f"round {number + 1} {describe(name, run)}", flush=True)
     finally:

@@ -1,10 +1,12 @@
 """DKIM signatures (RFC 6376, rsa-sha256, relaxed/relaxed) on every message the tool sends itself (smtp, and the
 outbox, which holds what SMTP would carry), made with dkimpy.
 
-Each reader's copy differs from the edition only in its headers and the token in its links, so the body is
-not hashed whole for every reader: the SHA-256 state of the body's canonical form up to the first token is
-computed once per edition and copied, and only the rest (the footer, a few KB) is canonicalized and hashed
-per reader. dkimpy's sign() takes a whole message and hashes its body itself; its gen_header() takes the
+Each reader's copy differs from the edition only in its headers and the token in its links (the unsubscribe
+and preferences links, in the text part near its start and in the HTML footer), so the body differs per
+reader and is hashed per reader, but it is not canonicalized per reader: the shared pieces are canonicalized
+once per edition (EditionSigner), and the SHA-256 state up to the first token is kept and copied. Relaxed
+canonicalization of a whole 46 KB body costs more than hashing it a hundred times (bench/dkim_sign.py).
+dkimpy's sign() takes a whole message and canonicalizes its body itself; its gen_header() takes the
 signature's fields with the body hash already in them, so that is the call made here. The RSA signature
 itself (dkimpy's, in Python) is the cost that stays: bench/RESULTS.md has the figures.
 """

@@ -59,6 +59,8 @@ def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: 
                    + (f"\n    hint: {warning.hint}" if warning.hint else ""), err=True)
     if found.problems:
         click.echo(f"{counted(len(found.problems), 'problem')} found.", err=True)
+        if with_dns:
+            click.echo("The DNS was not asked: fix these first, then run check --dns again.", err=True)
         ctx.exit(1)
     if failed:
         problems = sum(finding.level == "problem" for finding in dns)

@@ -73,14 +73,95 @@ def test_a_missing_term_is_flagged_and_can_be_approved_anyway(run, workspace, dr
     assert "intro/2 (glossary)" in run("status", "2024-05", "--lang", "de").stdout
 
 
-def test_inflected_targets_count(workspace):
-    """A target with a Russian or German ending changed still counts as there; another word does not."""
-    from mco_newsletter.glossary import contains
+def approve(workspace, issue_id: str, language: str, translations: dict[str, str]) -> None:
+    """Write an approved catalog of the issue in `language`: each piece translated as given, by a person."""
+    from mco_newsletter.catalog_files import Entry, write_catalog
+    from mco_newsletter.catalogs import catalog_path, pieces
+    from mco_newsletter.issue import parse_issue
+    from mco_newsletter.merging import new_catalog
 
-    assert contains("право на альтернативную гражданскую службу", "альтернативная гражданская служба")
-    assert contains("für Kriegsdienstverweigerern", "Kriegsdienstverweigerer")
-    assert contains("the MCO's lawyers", "MCO")
-    assert not contains("право на военную службу", "альтернативная гражданская служба")
+    issue = parse_issue(workspace / "issues" / issue_id / "issue.md")
+    catalog = new_catalog(issue, language)
+    for piece in pieces(issue):
+        catalog.entries.append(Entry(piece.source, translations.get(piece.context, piece.source),
+                                     context=piece.context, flags=["no-python-format"]))
+    write_catalog(catalog_path(issue, language), catalog)
+
+
+RU_FRONT = VALID_FRONT.replace("language: en", "language: ru")
+GLOSSARY_RU_EN = "source,target,note\nДвижение сознательных отказчиков,Movement of Conscientious Objectors,\n"
+
+
+@pytest.mark.parametrize("pair,glossary,source,draft", [
+    # The organisation's name in the Russian genitive, as the month's Russian issue wrote it.
+    ("ru-en", GLOSSARY_RU_EN, "Новости Движения сознательных отказчиков.",
+     "НОВОСТИ Movement of Conscientious Objectors."),
+    ("de-en", "source,target\nKriegsdienstverweigerer,conscientious objector\n",
+     "Wir helfen den Kriegsdienstverweigerern.", "WIR HELFEN DEN conscientious objector."),
+    ("en-de", "source,target\nconscientious objector,Kriegsdienstverweigerer\n",
+     "We help conscientious objectors.", "WE HELP Kriegsdienstverweigerer."),
+], ids=["ru-genitive", "de-dative-plural", "en-plural"])
+def test_an_inflected_source_term_gets_its_target_in_the_draft(run, workspace, write_issue, models, pair, glossary,
+                                                                source, draft):
+    """A term inflected in the source (Russian genitive, German dative plural, English plural) is still the term:
+    the draft carries its target as written, where the tiny model would have upper-cased the source's words."""
+    source_language, target = pair.split("-")
+    write_glossary(workspace, pair, glossary)
+    write_issue("inflected", VALID_FRONT.replace("language: en", f"language: {source_language}") + f"\n{source}\n")
+    assert run("translate", "inflected", "--lang", target).exit_code == 0
+    assert next(m for m in po(workspace, "inflected", target) if m.context == "intro/1").string == draft
+
+
+def test_an_inflected_source_term_is_flagged(run, workspace, write_issue):
+    """A Russian issue names the organisation in the genitive; an English translation without the required name is
+    flagged by check and in review, also when it is the source's words copied through (the tiny model's output) and
+    never because it has the source's words; with the required name it is not."""
+    write_glossary(workspace, "ru-en", GLOSSARY_RU_EN)
+    write_issue("ru-notes", RU_FRONT + "\nЮристы Движения сознательных отказчиков помогают призывникам.\n\n"
+                "Письмо Движению сознательных отказчиков.\n\nСайт Движения сознательных отказчиков.\n")
+    approve(workspace, "ru-notes", "en", {
+        "intro/1": "The objectors' movement's lawyers help conscripts.",
+        "intro/2": "ПИСЬМО ДВИЖЕНИЮ СОЗНАТЕЛЬНЫХ ОТКАЗЧИКОВ.",  # the source's words, copied through
+        "intro/3": "The website of the Movement of Conscientious Objectors.",
+    })
+    checked = run("check", "ru-notes")
+    said = "glossary: “Движение сознательных отказчиков” is translated as “Movement of Conscientious Objectors”"
+    assert checked.exit_code == 0 and "(2 warnings)" in checked.stdout, checked.output
+    assert f"intro/1: {said}" in checked.stderr and f"intro/2: {said}" in checked.stderr
+    assert "intro/3" not in checked.stderr
+    path = workspace / "issues" / "ru-notes" / "en.po"
+    path.write_text(path.read_text(encoding="utf-8").replace('msgctxt "intro/1"', '#, fuzzy\nmsgctxt "intro/1"'),
+                    encoding="utf-8")
+    session = run("review", "ru-notes", "--lang", "en", "--translator", "Anna <anna@example.org>", input="a\nq\n")
+    assert f"! {said}" in session.stdout and "[o] approves it anyway" in session.stdout
+
+
+@pytest.mark.parametrize("pair,source,kept,missing", [
+    # Russian: the target in the dative plural and the instrumental counts; the refusal (отказ) is not the objector.
+    ("en-ru", "conscientious objector", ["помогаем сознательным отказчикам", "с сознательным отказчиком"],
+     ["сознательный отказ от службы", "отказчик, сознательный"]),
+    ("en-ru", "alternative civilian service", ["право на альтернативную гражданскую службу"],
+     ["право на военную службу", "гражданская служба альтернативная"]),
+    # German: the dative plural and the genitive count; the refusal (Verweigerung) is not the objector.
+    ("en-de", "conscientious objector", ["für Kriegsdienstverweigerern", "die Rechte des Kriegsdienstverweigerers"],
+     ["die Kriegsdienstverweigerung"]),
+    ("en-de", "military enlistment office", ["vor den Kreiswehrersatzämtern"], ["der Kreiswehrersatzamtsleiter"]),
+], ids=["ru-objector", "ru-service", "de-objector", "de-office"])
+def test_inflected_targets_count(workspace, pair, source, kept, missing):
+    """A target inflected in the translation is there; another word sharing its beginning, or its words apart, or a
+    translation that has only the source's words, is not."""
+    from mco_newsletter.glossary import load_glossary
+
+    write_glossary(workspace, pair, "source,target\nconscientious objector,Kriegsdienstverweigerer\n"
+                   "military enlistment office,Kreiswehrersatzamt\n" if pair == "en-de" else
+                   "source,target\nconscientious objector,сознательный отказчик\n"
+                   "alternative civilian service,альтернативная гражданская служба\n")
+    glossary = load_glossary(workspace, *pair.split("-"))
+    text = f"We help the {source}s."
+    for translation in kept:
+        assert glossary.findings(text, translation) == [], translation
+    for translation in missing + [text, text.upper()]:
+        assert [finding.rule for finding in glossary.findings(text, translation)] == ["glossary"], translation
 
 
 @pytest.mark.parametrize("text,message", [
@@ -131,3 +212,23 @@ def test_drafts_carry_the_models_score_and_come_least_confident_first(workspace,
     order = [state.piece.context for state in review.by_need()]
     assert order[:3] == ["title", "keywords/1", "preheader"] and order[-1] == "intro/1"
     assert review.state("keywords/1").score == -2.5 and review.state("title").status == "changed"
+
+
+def test_the_lemmatizers_load_only_when_a_glossary_is_used(workspace, drafted):
+    """`--help` and `check` of a workspace without a glossary import neither pymorphy3 nor simplemma (their
+    dictionaries take a tenth of a second to seconds to load: bench/glossary.py)."""
+    import subprocess
+    import sys
+
+    drafted("2024-05", "de", "ru")
+    script = ("import sys\nfrom mco_newsletter.cli import main\nsys.argv[0] = 'mco-newsletter'\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "print(sorted(name for name in ('pymorphy3', 'simplemma') if name in sys.modules))")
+    for args, said in ((["--help"], "Usage: mco-newsletter"),
+                       (["--workspace", str(workspace), "check"], "No problems")):
+        result = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True)
+        assert said in result.stdout and result.stdout.strip().splitlines()[-1] == "[]", (result.stdout, result.stderr)
+    write_glossary(workspace, "en-ru", "source,target\nconscientious objector,сознательный отказчик\n")
+    result = subprocess.run([sys.executable, "-c", script, "--workspace", str(workspace), "check"],
+                            capture_output=True, text=True)
+    assert result.stdout.strip().splitlines()[-1] == "['pymorphy3', 'simplemma']", result.stdout

@@ -2,10 +2,11 @@
 
 `glossary/<from>-<to>.csv` in the workspace, in the CSV shape Weblate imports and exports: a header
 row with the columns `source`, `target` and (optionally) `note`, one term per row. A term is found in a
-source as a whole word, in any case; a translation keeps it when the target is there — as written, or
-each of its words with at most the last three letters changed, so that Russian and German endings
-(службы, Kriegsdienstverweigerern) count. A translation without it breaks the rule `glossary`, which an
-override accepts (`# override: glossary`), as it does a number written out in words.
+source in any of its forms (word_forms.py: Движения сознательных отказчиков is the organisation's name in the
+genitive), whole words in any case; a translation keeps it when the target is there in any of its forms, its
+words in order (службу, Kriegsdienstverweigerern count; Kriegsdienstverweigerung, another word, does not).
+A translation without it breaks the rule `glossary`, which an override accepts (`# override: glossary`), as it
+does a number written out in words.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ from __future__ import annotations
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import NewsletterError, Problem
 from .translation_rules import Finding
+from .word_forms import WORD, Phrase, find, has, phrase, words
 
 FOLDER = "glossary"
 NAME = re.compile(r"^([a-z]{2,3}(?:_[A-Za-z]+)?)-([a-z]{2,3}(?:_[A-Za-z]+)?)\.csv$")
-WORD = re.compile(r"\w+")
 HINT = "the file has a header row `source,target,note` and one term per row (the CSV Weblate imports)"
 
 
@@ -50,62 +51,68 @@ class Glossary:
 
     terms: tuple[Term, ...] = ()
     path: Path | None = None
+    source_language: str = ""
+    target_language: str = ""
 
     def __bool__(self) -> bool:
         return bool(self.terms)
 
     @cached_property
-    def _pattern(self) -> re.Pattern | None:
-        if not self.terms:
-            return None
-        sources = sorted({term.source for term in self.terms}, key=len, reverse=True)  # the longest term wins
-        return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, sources)) + r")(?!\w)", re.IGNORECASE)
+    def _phrases(self) -> list[tuple[Phrase, Term]]:
+        # The longest term wins where two begin at the same word (the organisation's name before a word of it).
+        phrases = [(phrase(term.source, self.source_language), term) for term in self.terms]
+        return sorted(phrases, key=lambda pair: (len(pair[0].words), len(pair[1].source)), reverse=True)
 
-    @cached_property
-    def _by_source(self) -> dict[str, Term]:
-        return {term.source.casefold(): term for term in self.terms}
+    def matches(self, text: str) -> list[tuple[int, int, Term]]:
+        """Where the text uses a term, in any of its forms: (start, end, term), in order, none overlapping."""
+        if not self.terms or not WORD.search(text):
+            return []
+        found = words(text, self.source_language)
+        spans, at = [], 0
+        while at < len(found):
+            for wanted, term in self._phrases:
+                end = find(wanted, text, found, at)
+                if end is not None:
+                    spans.append((found[at].start, end, term))
+                    at += len(wanted.words)
+                    break
+            else:
+                at += 1
+        return spans
 
     def in_source(self, text: str) -> list[Term]:
         """The terms the text uses, each once, in the order they first appear."""
-        if self._pattern is None:
-            return []
-        found = [self._by_source[match.group().casefold()] for match in self._pattern.finditer(text)]
-        return list(dict.fromkeys(found))
+        return list(dict.fromkeys(term for _, _, term in self.matches(text)))
 
     def findings(self, source: str, translation: str) -> list[Finding]:
         """A finding for every term of the source whose required target the translation lacks."""
-        if not translation or self._pattern is None:
+        if not translation or not self.terms:
             return []
         return [Finding("glossary", f"glossary: “{term.source}” is translated as “{term.target}”"
                                     + (f" ({term.note})" if term.note else "") + "; the translation does not have it")
-                for term in self.in_source(source) if not contains(translation, term.target)]
+                for term in self.in_source(source) if not contains(translation, term.target, self.target_language)]
 
     def replaced(self, text: str) -> list[tuple[bool, str]]:
         """The text as (as is?, part) pairs: False for the runs between terms, True for a term's target."""
-        if self._pattern is None:
-            return [(False, text)]
         parts: list[tuple[bool, str]] = []
         position = 0
-        for match in self._pattern.finditer(text):
-            if match.start() > position:
-                parts.append((False, text[position:match.start()]))
-            parts.append((True, self._by_source[match.group().casefold()].target))
-            position = match.end()
-        if position < len(text):
+        for start, end, term in self.matches(text):
+            if start > position:
+                parts.append((False, text[position:start]))
+            parts.append((True, term.target))
+            position = end
+        if position < len(text) or not parts:
             parts.append((False, text[position:]))
         return parts
 
 
-def contains(translation: str, target: str) -> bool:
-    """True when the translation has the target: as written, or word by word allowing inflected endings."""
-    if target.casefold() in translation.casefold():
-        return True
-    words = WORD.findall(translation.casefold())
-    for wanted in WORD.findall(target.casefold()):
-        stem = wanted if len(wanted) < 5 else wanted[:max(4, len(wanted) - 3)]
-        if not any(word.startswith(stem) for word in words):
-            return False
-    return True
+def contains(translation: str, target: str, language: str) -> bool:
+    """True when the translation has the target in the language: as written, or in another form of its words
+    (служба in службу, Kriegsdienstverweigerer in Kriegsdienstverweigerern), the words in the target's order."""
+    as_written = r"\s+".join(map(re.escape, target.split()))
+    if re.search(rf"(?<!\w){as_written}(?!\w)", translation, re.IGNORECASE):
+        return True  # no dictionary needed
+    return has(phrase(target, language), translation, language)
 
 
 def glossary_path(root: Path, from_code: str, to_code: str) -> Path:
@@ -119,7 +126,7 @@ def load_glossary(root: Path, from_code: str, to_code: str) -> Glossary:
         stat = path.stat()
     except OSError:
         return Glossary()
-    return _read_cached(path, stat.st_mtime_ns, stat.st_size)
+    return _read_cached(path, stat.st_mtime_ns, stat.st_size, from_code, to_code)
 
 
 def glossary_for(issue, language: str) -> Glossary:
@@ -129,8 +136,8 @@ def glossary_for(issue, language: str) -> Glossary:
 
 
 @lru_cache(maxsize=16)
-def _read_cached(path: Path, mtime_ns: int, size: int) -> Glossary:
-    return read_glossary(path)
+def _read_cached(path: Path, mtime_ns: int, size: int, from_code: str, to_code: str) -> Glossary:
+    return replace(read_glossary(path), source_language=from_code, target_language=to_code)
 
 
 def read_glossary(path: Path) -> Glossary:

@@ -78,6 +78,15 @@ def test_text_part_is_built_from_content(render_edition):
     assert "<" not in text.replace("<https", "")
 
 
+def test_a_quote_in_the_text_part_ends_with_its_last_line(write_issue, render_edition):
+    """A one-line quote is one `>` line followed by the blank line before the next paragraph; a quote of two
+    paragraphs has one empty `>` line between them and none after."""
+    write_issue("quotes", VALID_FRONT + "\nBefore.\n\n> One line quoted.\n\nBetween.\n\n> First quoted.\n>\n"
+                "> Second quoted.\n\nAfter.\n")
+    text = render_edition("quotes").text
+    assert "Before.\n\n> One line quoted.\n\nBetween.\n\n> First quoted.\n>\n> Second quoted.\n\nAfter.\n" in text
+
+
 @pytest.mark.parametrize("language,sender,identity,address", [
     ("en", "Movement of Conscientious Objectors", "a human-rights organisation defending", "Helsinki, Finland"),
     ("de", "Bewegung der Kriegsdienstverweigerer", "eine Menschenrechtsorganisation", "Helsinki, Finnland"),

@@ -127,3 +127,16 @@ def test_archive_json(run, write_issue, tmp_path):
     assert report["published"] == ["2023-12", "2024-05"] and report["drafts"] == ["2024-06"]
     assert [entry["issue"] for entry in report["broken"]] == ["broken"]
     assert report["languages"] == ["en"] and len(report["files"]) == 5
+
+
+def test_the_files_counted_are_the_files_written(run, workspace, tmp_path):
+    """With three languages an issue's picture is shared by its three pages: `archive` counts it once, and the
+    number it says, the --json list and the files on disk are the same."""
+    approve_translations(workspace)
+    out = tmp_path / "archive"
+    result = run("archive", "--out", str(out))
+    on_disk = sorted(path for path in out.rglob("*") if path.is_file())
+    assert result.exit_code == 0 and f"Wrote {len(on_disk)} files for 2 issues" in result.stdout, result.stdout
+    assert (out / "2024-05" / "aktion-suedkorea-2015.png").is_file()
+    listed = json.loads(run("archive", "--out", str(tmp_path / "again"), "--json").stdout)["files"]
+    assert sorted(listed) == [str(tmp_path / "again" / path.relative_to(out)) for path in on_disk]

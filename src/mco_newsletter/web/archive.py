@@ -107,7 +107,8 @@ def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _Issu
     from .feed import edition_content
 
     languages = ready_languages(issue, settings.languages)
-    files, entries = [], []
+    files: dict[str, bytes] = {}  # by path: every page of the issue shows the same pictures, written once
+    entries = []
     for language in languages:
         page = f"{issue.id}/{language}.html"
         switcher = [(code, language_name(code), site.url(f"{issue.id}/{code}.html", page)) for code in languages]
@@ -116,12 +117,12 @@ def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _Issu
         edition = load_edition(settings, issue, language)
         rendered = render(edition, settings, archive=True, alternates=switcher, links=links)
         # The pictures lie beside the page: the same relative address works on the site and on disk.
-        files.append((page, rendered.browsable_html().encode("utf-8")))
-        files += [(f"{issue.id}/{name}", data) for _, name, data in rendered.local_pictures]
+        files[page] = rendered.browsable_html().encode("utf-8")
+        files.update((f"{issue.id}/{name}", data) for _, name, data in rendered.local_pictures)
         url = absolute.url(page, page)
         entries.append(Entry(issue.id, language, edition.title, format_date(edition.date, language), edition.date,
                              edition.preheader, url, edition_content(settings, edition)))
-    return _IssuePages(files, entries)
+    return _IssuePages(list(files.items()), entries)
 
 
 def _index_and_feed(settings: Settings, site: Site, language: str, listed: list[str], entries: list[Entry],

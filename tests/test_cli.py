@@ -429,6 +429,28 @@ def test_check_json(run, workspace, write_issue):
     assert clean == {"problems": [], "warnings": []}
 
 
+def test_check_says_each_problem_once_in_line_order(run, workspace, write_issue):
+    """A link written three times in a paragraph is one warning; warnings and problems found by different checks
+    come in the order of their files and lines (terminal and --json alike)."""
+    import json
+
+    write_issue("links", VALID_FRONT + "\nIntro with [a](http://example.org/a) link.\n\n## Section one\n\n"
+                "See [x](http://example.org/x), [x](http://example.org/x) and [x](http://example.org/x).\n\n"
+                "## Heading with [h](http://example.org/h)\n\n- item [y](http://example.org/y)\n")
+    result = run("check", "links")
+    assert result.exit_code == 0 and "(4 warnings)" in result.stdout, result.output
+    said = [line.split(": warning: ")[0] for line in result.stderr.splitlines() if ": warning: " in line]
+    assert said == [f"issues/links/issue.md:{line}" for line in (9, 13, 15, 17)]
+    assert run("new", "2024-06", "--title", "T").exit_code == 0
+    path = workspace / "issues" / "2024-06" / "issue.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\n![p](https://example.org/p.png)\n", encoding="utf-8")
+    result = run("check", "2024-06")
+    lines = [int(line.split(":")[1]) for line in result.stderr.splitlines() if line.startswith("issues/2024-06")]
+    assert result.exit_code == 1 and len(lines) == 5 and lines == sorted(lines), result.stderr
+    report = json.loads(run("check", "2024-06", "--json").stdout)
+    assert [problem["line"] for problem in report["problems"]] == lines
+
+
 def test_render_json_and_language_spellings(run, tmp_path):
     """render --json names the files; --lang and the older --language name the same option."""
     import json

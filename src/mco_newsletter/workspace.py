@@ -95,7 +95,14 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
         refused, noted = catalog_findings(path.parent, issue, tuple(languages or ()))
         problems += refused
         warnings += noted
-    return Findings(problems, warnings)
+    return Findings(in_file_order(problems), in_file_order(warnings))
+
+
+def in_file_order(problems: list[Problem]) -> list[Problem]:
+    """Each problem once, by file and line: the checks run one after another, and a link written three times in a
+    paragraph is found three times at the paragraph's line."""
+    once = list(dict.fromkeys(problems))
+    return sorted(once, key=lambda problem: (str(problem.path), problem.line))
 
 
 def _settings_warnings(settings: Settings) -> list[Problem]:

@@ -141,3 +141,24 @@ def test_the_preferences_page_is_accessible_in_the_readers_language(browser, sit
         assert accessibility_problems(page) == [], action
     only_from(page, site)
     page.context.close()
+
+
+@pytest.mark.browser
+def test_the_dates_are_written_as_the_readers_language_writes_them(browser, site, run):
+    """"On the list since" and "Consent given" read as dates of the page's language (5. März 2024, 5 марта
+    2024 г.), not as ISO dates."""
+    from reader_pages import reader_token
+
+    shown = {"en": ("March 5, 2024", "March 6, 2024"), "de": ("5. März 2024", "6. März 2024"),
+             "ru": ("5 марта 2024 г.", "6 марта 2024 г.")}
+    for language, (since, consent) in shown.items():
+        email = f"{language}@example.org"
+        assert run("subscribers", "add", email, "--language", language).exit_code == 0
+        with sqlite3.connect(site["settings"].database_path) as db:
+            db.execute("UPDATE subscribers SET created_at = '2024-03-05T23:59:59+00:00', "
+                       "consent_at = '2024-03-06T00:00:00+00:00' WHERE email = ?", (email,))
+        page = reader_page(browser, site, language)
+        page.goto(f"{site['url']}/p/{reader_token(site['settings'], email)}")
+        held = [text.replace("\xa0", " ").replace("\u202f", " ") for text in page.locator("dl dd").all_inner_texts()]
+        assert held[-2:] == [since, consent], (language, held)
+        page.context.close()

@@ -53,6 +53,15 @@ def format_date(value: dt.date, language: str) -> str:
     return babel_format_date(value, format="long", locale=language).replace(" ", "\xa0")
 
 
+def stored_day(stored: str, language: str) -> str:
+    """A time as the store keeps it (UTC, ISO 8601) as the day readers of the language write it: 5. März 2024."""
+    try:
+        day = dt.datetime.fromisoformat(stored).date()
+    except (TypeError, ValueError):  # not a time the store wrote: shown as it is
+        return str(stored or "")
+    return format_date(day, language)
+
+
 @lru_cache(maxsize=32)
 def text_direction(language: str) -> str:
     """"rtl" for languages written right to left (Arabic, Hebrew, Persian …), else "ltr" (babel's character order)."""

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 
 from ..errors import WorkspaceError
-from .locale import translations
+from .locale import stored_day, translations
 from .markup import inline_html, inline_text, wrap
 
 HTML_TEMPLATE = "email.mjml.j2"
@@ -79,7 +79,8 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, locales_m
     words = translations(locales_dir, language)
     env.install_gettext_translations(words, newstyle=True)
     env.globals["_"] = _gettext(words.gettext)
-    env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar)
+    env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar,
+                       day=partial(stored_day, language=language))
     return env
 
 

@@ -131,6 +131,26 @@ def test_on_a_phone(review_site, browser, workspace, run):
         phone.close()
 
 
+def test_the_preview_keeps_off_a_phones_edges(review_site, browser):
+    """On a 360 px phone (DevTools' device metrics) the preview, its heading and its switch keep the pieces' margin
+    from both edges of the screen, and the frame still fits."""
+    phone = browser.new_context()
+    try:
+        page = phone.new_page()
+        phone.new_cdp_session(page).send("Emulation.setDeviceMetricsOverride", {
+            "width": 360, "height": 740, "deviceScaleFactor": 3, "mobile": True})
+        page.goto(review_site["page"])
+        assert page.evaluate("innerWidth") == 360
+        piece = page.locator("article.piece").first.bounding_box()
+        assert piece["x"] >= 10 and piece["x"] + piece["width"] <= 360 - 10
+        for selector in ("#preview", "#preview-heading", ".preview .switch"):
+            box = page.locator(selector).bounding_box()
+            assert box["x"] >= 10 and box["x"] + box["width"] <= 360 - 10, (selector, box)
+        assert page.locator("#preview").bounding_box()["width"] >= 300
+    finally:
+        phone.close()
+
+
 def test_the_width_switch_and_the_preview_beside(review_site, context):
     """On a wide screen the preview stands beside the pieces; the switch shows it 375 or 600 px wide, without script."""
     page = context.new_page()

@@ -469,7 +469,7 @@ def test_counts_read_right_in_the_singular(run, workspace):
     """One row, one subscriber: the singular, in import, list and export."""
     (workspace / "one.csv").write_text("email,language\na@example.org,en\n", encoding="utf-8")
     imported = run("subscribers", "import", str(workspace / "one.csv"))
-    assert imported.exit_code == 0 and imported.stdout.startswith("Imported 1 row:")
+    assert imported.exit_code == 0 and imported.stdout.startswith("Read 1 row: 1 imported (1 added).")
     assert run("subscribers", "list").stderr.strip() == "1 subscriber"
     exported = run("subscribers", "export", "--out", str(workspace / "private" / "all.csv"))
     assert "Exported 1 subscriber to" in exported.stderr

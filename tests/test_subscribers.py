@@ -158,7 +158,7 @@ def test_import_twice_changes_nothing(run, workspace, settings):
     assert run("subscribers", "import", str(path)).exit_code == 0
     before = run("subscribers", "export").stdout
     second = run("subscribers", "import", str(path))
-    assert "0 added, 0 updated, 0 resubscribed, 2 unchanged" in second.stdout
+    assert "Read 2 rows: 0 imported, 2 unchanged." in second.stdout
     assert run("subscribers", "export").stdout == before
 
 
@@ -173,11 +173,29 @@ def test_import_updates_and_adds_tags(run, workspace):
     assert shown["tags"] == ["autumn", "x", "y"] and shown["language"] == "de" and shown["name"] == "Ann"
 
 
+def test_the_summary_says_what_became_of_every_row_read(run, workspace):
+    """Of six rows read, two are added, one was already there, one unsubscribed earlier and two are rejected: the
+    summary says so, its numbers adding up to the rows read, never "imported" for the rows that were not."""
+    assert run("subscribers", "add", "old@example.org", "--language", "en").exit_code == 0
+    assert run("subscribers", "add", "gone@example.org", "--language", "en").exit_code == 0
+    assert run("subscribers", "unsubscribe", "gone@example.org").exit_code == 0
+    path = write_csv(workspace / "in.csv", "email,language\nnew1@example.org,en\nnew2@example.org,de\n"
+                     "old@example.org,en\ngone@example.org,en\nno-at-sign,en\nthird@example.org,xx\n")
+    said = "2 imported (2 added), 1 unchanged, 1 left unsubscribed/bounced/complained, 2 rejected."
+    dry = run("subscribers", "import", str(path), "--dry-run")
+    assert f"Read 6 rows: {said.replace('imported', 'would be imported')} Nothing was changed (--dry-run)." \
+        in dry.stdout.splitlines(), dry.stdout
+    result = run("subscribers", "import", str(path))
+    assert result.exit_code == 1 and f"Read 6 rows: {said}" in result.stdout.splitlines(), result.stdout
+    assert emails(run) == ["gone@example.org", "new1@example.org", "new2@example.org", "old@example.org"]
+    assert emails(run, "--status", "active") == ["new1@example.org", "new2@example.org", "old@example.org"]
+
+
 def test_dry_run_changes_nothing(run, workspace):
     """--dry-run counts but writes neither subscribers nor a rejects file."""
     path = write_csv(workspace / "in.csv", "email,language\na@example.org,en\nbad,en\n")
     result = run("subscribers", "import", str(path), "--dry-run")
-    assert "Would import 2 rows: 1 added" in result.stdout
+    assert "Read 2 rows: 1 would be imported (1 added), 1 rejected." in result.stdout
     assert emails(run) == []
     assert not (workspace / "in.rejects.csv").exists()
     assert not (workspace / "private" / "rejects").exists()

@@ -260,6 +260,31 @@ def test_preview_screenshot(workspace, tmp_path):
     assert int.from_bytes(header[16:20], "big") == 375
 
 
+@pytest.mark.browser
+def test_preview_screenshot_in_the_dark_scheme(run, workspace, tmp_path):
+    """preview --screenshot --dark (or --color-scheme dark) shows the edition as a reader whose phone prefers the
+    dark scheme sees it: the page's dark background and sheet where the light screenshot has light ones."""
+    import sys
+
+    from PIL import Image
+
+    def shot(*scheme: str) -> Image.Image:
+        png = tmp_path / f"shot{len(scheme)}{'-'.join(scheme)}.png"
+        result = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "preview",
+                                 "2024-05", "--screenshot", str(png), *scheme, "--out", str(tmp_path / "b")],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        return Image.open(png).convert("L")
+
+    light, dark, spelt_out = shot(), shot("--dark"), shot("--color-scheme", "dark")
+    assert light.size == dark.size and light.getpixel((4, 4)) > 200 and dark.getpixel((4, 4)) < 40
+    middle = (light.width // 2, 160)  # the sheet, below the title
+    assert light.getpixel(middle) > 200 and dark.getpixel(middle) < 50
+    assert spelt_out.tobytes() == dark.tobytes()
+    refused = run("preview", "2024-05", "--dark")
+    assert refused.exit_code == 2 and "--screenshot" in refused.stderr
+
+
 @pytest.fixture(scope="session")
 def spam_reports(tmp_path_factory) -> dict[tuple[str, str], str]:
     """SpamAssassin's test-mode output for each edition's message (rendered in a pristine workspace).

@@ -63,20 +63,30 @@ def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...]
 @click.option("--screenshot", type=click.Path(dir_okay=False, path_type=Path), metavar="PNG",
               help="Take a full-page screenshot with headless Chromium instead of opening a browser.")
 @click.option("--width", type=int, default=375, show_default=True, help="Screen width in CSS pixels for --screenshot.")
+@click.option("--color-scheme", type=click.Choice(["light", "dark"]), default=None,
+              help="The colour scheme the reader's device prefers, for --screenshot (default: light).")
+@click.option("--dark", is_flag=True, help="Short for --color-scheme dark.")
 @click.option("--out", "-o", type=click.Path(file_okay=False, path_type=Path), default=Path("build"),
               show_default=True, help="Where the rendered edition is written.")
 @click.pass_context
 def preview(ctx: click.Context, issue_id: str, language: str | None, screenshot: Path | None,
-            width: int, out: Path) -> None:
-    """Render one edition and open it in a browser, or save a screenshot of it."""
+            width: int, color_scheme: str | None, dark: bool, out: Path) -> None:
+    """Render one edition and open it in a browser, or save a screenshot of it (in the light or dark scheme)."""
+    if dark and color_scheme == "light":
+        raise click.UsageError("--dark and --color-scheme light contradict each other")
+    if (dark or color_scheme) and screenshot is None:
+        raise click.UsageError("--dark and --color-scheme go with --screenshot PNG (a browser you open follows "
+                               "your own device's setting)")
     languages = (language,) if language else ()
     language, paths = _render_issue(ctx, issue_id, languages, out, allow_drafts=bool(language))[0]
     html = paths[0]
     if screenshot is not None:
         from ..render.browser import screenshot as take_screenshot
 
-        take_screenshot(html, screenshot, width)
-        click.echo(f"Screenshot of {issue_id} [{language}] at {width} px: {shown(screenshot)}")
+        scheme = "dark" if dark else color_scheme or "light"
+        take_screenshot(html, screenshot, width, color_scheme=scheme)
+        click.echo(f"Screenshot of {issue_id} [{language}] at {width} px"
+                   f"{', dark scheme' if scheme == 'dark' else ''}: {shown(screenshot)}")
         return
     import webbrowser
 

@@ -54,9 +54,10 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-def open_page(browser, html: Path, width: int, height: int = 800):
-    """A page showing the HTML file at a viewport `width` CSS pixels wide (device metrics, not a window)."""
-    page = browser.new_page(viewport={"width": width, "height": height})
+def open_page(browser, html: Path, width: int, height: int = 800, *, color_scheme: str = "light"):
+    """A page showing the HTML file at a viewport `width` CSS pixels wide (device metrics, not a window), on a
+    device that prefers the light or dark colour scheme (prefers-color-scheme)."""
+    page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
     # The edition's own images live on the web archive; offline they would only stall the load.
     page.route("http*://**/*", lambda route: route.abort())
     page.goto(html.resolve().as_uri(), wait_until="load")
@@ -69,12 +70,13 @@ def horizontal_overflow(page) -> int:
         "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth"))
 
 
-def screenshot(html: Path, png: Path, width: int) -> Path:
-    """A full-page PNG of the HTML file as a reader with a `width`-pixel-wide screen sees it."""
+def screenshot(html: Path, png: Path, width: int, *, color_scheme: str = "light") -> Path:
+    """A full-page PNG of the HTML file as a reader with a `width`-pixel-wide screen, in the light or dark scheme,
+    sees it."""
     if not 200 <= width <= 2000:
         raise NewsletterError(f"--width {width} is out of range", hint="use 200 to 2000 pixels, e.g. 375 or 600")
     with chromium() as browser:
-        page = open_page(browser, html, width)
+        page = open_page(browser, html, width, color_scheme=color_scheme)
         png.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(png), full_page=True)
     return png

@@ -285,6 +285,30 @@ def test_preview_screenshot_in_the_dark_scheme(run, workspace, tmp_path):
     assert refused.exit_code == 2 and "--screenshot" in refused.stderr
 
 
+def test_preview_screenshot_without_playwright_names_the_extra(workspace, tmp_path):
+    """Without Playwright, preview --screenshot says it needs the [browser] extra and how to install it, as the
+    README does; exit 1, no traceback, and the edition is still rendered."""
+    import os
+    import sys
+
+    from conftest import REPO
+
+    shadow = tmp_path / "shadow" / "playwright"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'playwright'\", "
+                                        "name='playwright')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(shadow.parent), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "preview",
+                             "2024-05", "--screenshot", str(tmp_path / "shot.png"), "--out", str(tmp_path / "b")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    install = "pip install --no-compile -c constraints.txt -e '.[browser]'"
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "the [browser] extra" in result.stderr and install in result.stderr, result.stderr
+    assert (tmp_path / "b" / "2024-05" / "en.html").is_file() and not (tmp_path / "shot.png").exists()
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert install in readme and "`[browser]` extra" in readme
+
+
 @pytest.fixture(scope="session")
 def spam_reports(tmp_path_factory) -> dict[tuple[str, str], str]:
     """SpamAssassin's test-mode output for each edition's message (rendered in a pristine workspace).

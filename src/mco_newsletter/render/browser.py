@@ -11,6 +11,7 @@ from typing import Iterator
 from ..errors import NewsletterError
 
 CHROMIUM_ENV = "MCO_NEWSLETTER_CHROMIUM"
+BROWSER_EXTRA = "pip install --no-compile -c constraints.txt -e '.[browser]'"  # as README.md says
 # Chromium's headless shell first (Debian: chromium-headless-shell): the same Blink and V8 without the full
 # browser's GPU process and browser UI, made for screenshots like ours, at about half the CPU per page.
 CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
@@ -39,8 +40,8 @@ def chromium() -> Iterator[object]:
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
-        raise NewsletterError("screenshots need Playwright",
-                              hint="pip install 'mco-newsletter[browser]'") from None
+        raise NewsletterError("screenshots (preview --screenshot) need Playwright, which the [browser] extra installs",
+                              hint=f"{BROWSER_EXTRA} in the tool's folder (README.md, Installing)") from None
     path = chromium_path()
     with sync_playwright() as driver:
         try:

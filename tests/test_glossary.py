@@ -145,15 +145,19 @@ def test_an_inflected_source_term_is_flagged(run, workspace, write_issue):
     # German: the dative plural and the genitive count; the refusal (Verweigerung) is not the objector.
     ("en-de", "conscientious objector", ["für Kriegsdienstverweigerern", "die Rechte des Kriegsdienstverweigerers"],
      ["die Kriegsdienstverweigerung"]),
-    ("en-de", "military enlistment office", ["vor den Kreiswehrersatzämtern"], ["der Kreiswehrersatzamtsleiter"]),
-], ids=["ru-objector", "ru-service", "de-objector", "de-office"])
+    ("en-de", "military enlistment office", ["vor den Kreiswehrersatzämtern", "KREISWEHRERSATZÄMTER"],
+     ["der Kreiswehrersatzamtsleiter"]),
+    # A German adjective opening a sentence is capitalised; the dictionary has it in lower case.
+    ("en-de", "alternative civilian service", ["Alternativen Zivildienst leisten sie."], ["Zivildienst leisten"]),
+], ids=["ru-objector", "ru-service", "de-objector", "de-office", "de-capitalised"])
 def test_inflected_targets_count(workspace, pair, source, kept, missing):
     """A target inflected in the translation is there; another word sharing its beginning, or its words apart, or a
     translation that has only the source's words, is not."""
     from mco_newsletter.glossary import load_glossary
 
     write_glossary(workspace, pair, "source,target\nconscientious objector,Kriegsdienstverweigerer\n"
-                   "military enlistment office,Kreiswehrersatzamt\n" if pair == "en-de" else
+                   "military enlistment office,Kreiswehrersatzamt\n"
+                   "alternative civilian service,alternativer Zivildienst\n" if pair == "en-de" else
                    "source,target\nconscientious objector,сознательный отказчик\n"
                    "alternative civilian service,альтернативная гражданская служба\n")
     glossary = load_glossary(workspace, *pair.split("-"))

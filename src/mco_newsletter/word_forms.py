@@ -80,8 +80,11 @@ def forms(word: str, language: str) -> frozenset[str]:
     code = language.split("_")[0].split("-")[0].lower()
     if code == "ru":
         return frozenset({folded, *(_fold(parse.normal_form) for parse in _morph().parse(word))})
+    # simplemma's dictionaries go by case (German nouns are capitalised): a word opening a sentence or written in
+    # capitals is also looked up as the dictionary writes it, Alternativen as alternativen, AMT as Amt.
+    spellings = {word, word.lower(), word.capitalize()}
     try:
-        return frozenset({folded, _fold(_lemmatizer().lemmatize(word, lang=code))})
+        return frozenset({folded, *(_fold(_lemmatizer().lemmatize(spelling, lang=code)) for spelling in spellings)})
     except ValueError:  # a language simplemma has no dictionary of
         return frozenset({folded})
 

@@ -23,8 +23,6 @@ SCHEMA = {"dkim": Table(required={"domain": str, "selector": str}, optional={"ke
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
 KEY_BITS = 2048
-# 1.2.840.113549.1.1.1 (rsaEncryption), as the SubjectPublicKeyInfo of a DKIM record names it.
-RSA_ENCRYPTION = bytes.fromhex("2a864886f70d010101")
 
 
 @dataclass(frozen=True)
@@ -117,9 +115,11 @@ def generate_key(dkim: DkimSettings) -> Path:
     return dkim.key
 
 
-def load_key(dkim: DkimSettings) -> dict:
-    """The private key as dkimpy reads it, or an error naming the file and what to do."""
-    from dkim.crypto import UnparsableKeyError, parse_pem_private_key
+def load_key(dkim: DkimSettings):
+    """The private key (cryptography's RSAPrivateKey: OpenSSL signs in 0.4 ms what dkimpy's Python RSA signs in
+    8 ms, bench/dkim_sign.py), or an error naming the file and what to do."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
         data = dkim.key.read_bytes()
@@ -128,20 +128,24 @@ def load_key(dkim: DkimSettings) -> dict:
                               hint="make one with `mco-newsletter dkim keygen` and publish the record it prints") \
             from None
     try:
-        return parse_pem_private_key(data)
-    except (UnparsableKeyError, ValueError, IndexError) as exc:
-        raise NewsletterError(f"{dkim.key}: not an RSA private key in PEM form ({exc})",
+        key = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise NewsletterError(f"{dkim.key}: not a private key in PEM form without a password ({exc})",
                               hint="make one with `mco-newsletter dkim keygen`") from None
+    if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 1024:
+        raise NewsletterError(f"{dkim.key}: not an RSA private key of 1024 bits or more (rsa-sha256 needs one)",
+                              hint="make one with `mco-newsletter dkim keygen`")
+    return key
 
 
-def public_key(key: dict) -> bytes:
+def public_key(key) -> bytes:
     """The DER SubjectPublicKeyInfo of an RSA key (what a DKIM record's p= carries, in base64)."""
-    rsa = _der(0x30, _integer(key["modulus"]) + _integer(key["publicExponent"]))
-    algorithm = _der(0x30, _der(0x06, RSA_ENCRYPTION) + _der(0x05, b""))
-    return _der(0x30, algorithm + _der(0x03, b"\x00" + rsa))
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    return key.public_key().public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
 
 
-def record_value(key: dict) -> str:
+def record_value(key) -> str:
     """The TXT record's text: version, key type and the public key."""
     return f"v=DKIM1; k=rsa; p={base64.b64encode(public_key(key)).decode('ascii')}"
 
@@ -150,15 +154,3 @@ def zone_line(name: str, value: str) -> str:
     """A TXT record as a zone file line, its text cut in strings of at most 255 characters (RFC 1035 3.3.14)."""
     chunks = [value[i:i + 250] for i in range(0, len(value), 250)]
     return f'{name}. IN TXT ( ' + " ".join(f'"{chunk}"' for chunk in chunks) + " )"
-
-
-def _integer(number: int) -> bytes:
-    return _der(0x02, number.to_bytes(number.bit_length() // 8 + 1, "big"))
-
-
-def _der(tag: int, content: bytes) -> bytes:
-    length = len(content)
-    if length < 0x80:
-        return bytes([tag, length]) + content
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(size)]) + size + content

@@ -234,11 +234,12 @@ def test_no_pipelining_to_a_server_that_does_not_offer_it(run, workspace, counti
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
 def test_answers_in_the_middle_of_a_pipelined_group(run, workspace, pipelining):
-    """Refusals at RCPT (550, 452) and at the end of the data (554, 451) count for their reader alone; the
-    messages pipelined around them arrive whole, each once, and the refused transaction is reset."""
+    """Answers about a reader at RCPT (550, 452) and at the end of the data (550 5.1.1, 451) count for that
+    reader alone; the messages pipelined around them arrive whole, each once, and the refused transaction
+    is reset."""
     addresses = populate(workspace, 30)
     handler = Recording(pipelining=pipelining, refuse={addresses[3]}, defer={addresses[4]: 1},
-                        reject_data={addresses[5]: ("554 5.6.0 Content refused", 99),
+                        reject_data={addresses[5]: ("550 5.1.1 Mailbox unknown", 99),
                                      addresses[6]: ("451 4.3.0 Try again later", 1)})
     with serving(handler, workspace):
         result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
@@ -251,6 +252,24 @@ def test_answers_in_the_middle_of_a_pipelined_group(run, workspace, pipelining):
         assert message["To"] == rcpt and not message.defects
     for refused in (addresses[3], addresses[5]):
         assert json.loads(run("subscribers", "show", refused, "--json").stdout)["status"] == "bounced"
+
+
+@pytest.mark.parametrize("answer", ["554 5.6.0 Content refused", "552 Message size exceeds fixed limit"])
+def test_a_refused_message_stops_the_send_and_bounces_nobody(run, workspace, answer):
+    """A refusal of the message, not of the reader (content 5.6.0; 552 at the end of the data), would come for
+    every reader: the send stops (exit 1) with the server's answer, nobody is marked bounced, and every
+    reader not sent stays open for the next run. (tests/test_send_postfix.py has Postfix's own answers.)"""
+    addresses = populate(workspace, 20)
+    handler = Recording(pipelining=True, reject_data={address: (answer, 99) for address in addresses[5:]})
+    with serving(handler, workspace):
+        result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+    assert result.exit_code == 1, result.output
+    assert f"the SMTP server refused the message itself, not a reader: {answer}" in result.stderr
+    counted = states(run)
+    assert "refused" not in counted and counted["sent"] == len(handler.recipients()) >= 1
+    assert counted["pending"] >= 1 and sum(counted.values()) == 20
+    for address in addresses:
+        assert json.loads(run("subscribers", "show", address, "--json").stdout)["status"] == "active"
 
 
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
@@ -331,3 +350,45 @@ def test_each_copy_is_the_reader_message_dot_stuffed(render_edition, settings, m
             expected = dot_stuffed(personal_message(edition, recipient.email, token, at))
             assert wire_message(wire_edition(edition), edition, recipient, at) == expected
     assert b"\r\n.." in dot_stuffed(personal_message(prepare(dotted, settings, tag), "r@example.org", "T" * len(tag), at))
+
+
+@pytest.mark.parametrize("code, text, stage, verdict", [
+    (550, "5.1.1 <r@example.org>: Recipient address rejected: User unknown", "rcpt", "reader"),
+    (550, "Requested action not taken: mailbox unavailable", "rcpt", "reader"),
+    (553, "mailbox name not allowed", "rcpt", "reader"),
+    (550, "5.4.1 Recipient address rejected: Access denied", "rcpt", "reader"),
+    (552, "5.2.2 Mailbox full", "rcpt", "later"),
+    (552, "5.2.2 Mailbox full", "end", "later"),
+    (452, "4.2.2 Mailbox full", "rcpt", "later"),
+    (450, "4.2.0 Greylisted", "rcpt", "later"),
+    (451, "4.3.0 Try again later", "end", "later"),
+    (421, "4.7.0 Try again later", "end", "slow down"),
+    (450, "4.7.1 Error: too much mail from 127.0.0.1", "rcpt", "slow down"),
+    (552, "5.3.4 Error: message file too big", "end", "message"),
+    (552, "Message size exceeds fixed limit", "end", "message"),
+    (554, "Transaction failed", "end", "message"),
+    (550, "Message rejected as spam", "end", "message"),
+    (550, "5.7.1 Message refused by policy", "end", "message"),
+    (554, "5.7.1 <r@example.org>: Relay access denied", "rcpt", "message"),
+    (550, "5.2.1 Mailbox disabled", "rcpt", "message"),
+    (554, "5.6.0 Content refused", "end", "message"),
+    (554, "5.4.6 Routing loop detected", "end", "message"),
+    (503, "5.5.1 Error: nested MAIL command", "rcpt", "message"),
+    (550, "4.1.1 not a 5xx enhanced code, ignored", "rcpt", "reader"),
+])
+def test_what_a_refusal_means(code, text, stage, verdict):
+    """Only an answer about the address marks a reader bounced; a full mailbox stays temporary; 421 and 4.7.x
+    ask the send to slow down; a refusal of the message (size, content, policy) is the campaign's."""
+    from mco_newsletter.delivery.backends.smtp_replies import Reply, meaning
+
+    assert meaning(Reply(code, text), stage) == verdict
+
+
+def test_the_wait_a_server_asks_for():
+    """A rate limit's wait: the time the server states, else a minute (a typical window)."""
+    from mco_newsletter.delivery.backends.smtp_replies import Reply, asked_wait
+
+    assert asked_wait(Reply(421, "4.7.0 Try again later")) == 60
+    assert asked_wait(Reply(450, "4.7.1 Error: too much mail from 127.0.0.1")) == 60
+    assert asked_wait(Reply(451, "4.7.1 Greylisted, please try again in 300 seconds")) == 300
+    assert asked_wait(Reply(421, "4.7.0 Rate limited, retry in 5 minutes")) == 300

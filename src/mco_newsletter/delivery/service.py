@@ -122,6 +122,7 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
         missing = set(ledger.languages(campaign)) - prepared.keys()
         if missing:  # rows made by a sender of another version of the settings: render those too
             prepared.update(prepare_editions(settings, issue, sorted(missing), signer=signer))
+        backend.expect(prepared.values())
     except BaseException:
         backend.close()
         if transmissions is not None:
@@ -166,6 +167,7 @@ def send_test(*, settings: Settings, issue: Issue, backend_name: str, address: s
     prepared = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ",
                                 signer=signer_for(settings, backend_name))
     backend = make_backend(backend_name, settings)
+    backend.expect(prepared.values())
     sent = []
     try:
         for language, edition in prepared.items():

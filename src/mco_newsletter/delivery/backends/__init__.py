@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import NamedTuple, Protocol
+from typing import Iterable, NamedTuple, Protocol
 
 from ...errors import NewsletterError
 from ..message import PreparedEdition
@@ -54,6 +54,10 @@ class Backend(Protocol):
 
     name: str
     batch_size: int
+
+    def expect(self, editions: Iterable[PreparedEdition]) -> None:
+        """The editions a run may send, told before the first is sent: a backend that can find one of them
+        unsendable as a whole (SMTP: larger than the server's SIZE) refuses before anything goes out."""
 
     def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
              report: Report) -> None: ...

@@ -1,5 +1,9 @@
 """The SMTP backend: connections opened by smtplib (STARTTLS or TLS, login), kept open across batches,
-one sending thread each; the messages themselves go through smtp_wire (pipelined when offered)."""
+one sending thread each; the messages themselves go through smtp_wire (pipelined when offered).
+
+What the server's refusals mean is smtp_replies' to say: a reader's address refused for good is that
+reader's (refused, bounced), a refused message stops the campaign with every reader left pending, and a
+rate limit is waited out."""
 
 from __future__ import annotations
 
@@ -19,12 +23,17 @@ from ..message import PreparedEdition
 from ..retry import PermanentError, TransientError
 from ..settings import SmtpSettings, is_loopback
 from . import Recipient, Report
-from .smtp_wire import ConnectionLost, Outgoing, Reply, SenderRefused, Session, reason, wire_edition, wire_message
+from .smtp_replies import (LATER, READER, SIZE_HINT, SLOW_DOWN, Reply, Throttled, asked_wait, asks_to_slow_down,
+                           meaning, message_refused)
+from .smtp_wire import ConnectionLost, Outgoing, SenderRefused, Session, reason, wire_edition, wire_message
 
 USER_ENV = "MCO_NEWSLETTER_SMTP_USER"
 PASSWORD_ENV = "MCO_NEWSLETTER_SMTP_PASSWORD"
 CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, ConnectionError,
                      OSError)
+
+
+SAMPLE = Recipient(0, "a.reader.with.a.long.address@example.org", "")  # an edition's size: one reader's copy
 
 
 class Connection(NamedTuple):
@@ -73,10 +82,17 @@ class SmtpBackend:
                 f"refusing to send the SMTP password to {settings.host} over a connection without TLS",
                 hint='set [smtp] security = "starttls" or "tls" (cleartext login is allowed to this machine only)')
         self.idle: SimpleQueue[Connection] = SimpleQueue()
+        self.expected: dict[str, int] = {}  # each edition's size on the wire, by language
         self.wired: dict[int, tuple[PreparedEdition, PreparedEdition]] = {}
         self.lock = threading.Lock()
         self.rate = RateLimit(settings.messages_per_second)
         self.pool = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
+
+    def expect(self, editions) -> None:
+        """The editions this run may send: each connection checks them against the server's SIZE first."""
+        at = dt.datetime.now(dt.timezone.utc)
+        self.expected = {edition.language: len(wire_message(self._wire(edition), edition, SAMPLE._replace(
+            token="x" * len(edition.tag)), at)) for edition in editions}
 
     def connect(self, sender: str) -> Connection:
         """A new connection, greeted and logged in, ready to send as `sender`."""
@@ -99,13 +115,29 @@ class SmtpBackend:
                                  hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent") from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
             self._discard(client)
-            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {reason(exc)}") from None
+            refusal = Reply(exc.smtp_code, exc.smtp_error.decode("utf-8", "replace")) \
+                if isinstance(exc, smtplib.SMTPResponseException) else None
+            wait = asked_wait(refusal) if refusal and asks_to_slow_down(refusal) else None
+            raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {reason(exc)}", wait) from None
         except BaseException:
             self._discard(client)
             raise
+        size = client.esmtp_features.get("size", "")
         session = Session(client.sock, sender=sender, pipelining=client.has_extn("pipelining"),
-                          smtputf8=client.has_extn("smtputf8"))
+                          smtputf8=client.has_extn("smtputf8"), size_limit=int(size) if size.isdigit() else 0)
+        try:
+            self._check_size(session.size_limit)
+        except BaseException:
+            self._discard(client)
+            raise
         return Connection(client, session)
+
+    def _check_size(self, limit: int) -> None:
+        """Refuse before anything is sent when an edition is larger than the server takes."""
+        for language, size in self.expected.items():
+            if limit and size > limit:
+                raise PermanentError(f"the [{language}] edition is {size:,} bytes and the SMTP server takes at most "
+                                     f"{limit:,} (its SIZE): nothing was sent", hint=SIZE_HINT)
 
     def _login(self, client: smtplib.SMTP) -> None:
         if self.settings.security == "none" and not is_loopback(self.settings.host):
@@ -127,14 +159,16 @@ class SmtpBackend:
         for recipient in recipients:
             work.put(recipient)
         wire = self._wire(edition)
+        halt = threading.Event()  # a refused message: the other connections start nothing new
         workers = min(self.settings.connections, len(recipients))
-        results = [self.pool.submit(self._drain, edition, wire, work, at, report) for _ in range(workers)]
+        results = [self.pool.submit(self._drain, edition, wire, work, at, report, halt) for _ in range(workers)]
         errors = [exc for exc in (future.exception() for future in results) if exc is not None]
         for error in errors:
             if not isinstance(error, TransientError):
                 raise error
         if errors:
-            raise TransientError(str(errors[0]), errors[0].retry_after,
+            waits = [error.retry_after for error in errors if error.retry_after is not None]
+            raise TransientError(str(errors[0]), max(waits) if waits else None,
                                  unanswered=frozenset().union(*(error.unanswered for error in errors)))
 
     def _wire(self, edition: PreparedEdition) -> PreparedEdition:
@@ -146,13 +180,13 @@ class SmtpBackend:
             return kept[1]
 
     def _drain(self, edition: PreparedEdition, wire: PreparedEdition, work: SimpleQueue, at,
-               report: Report) -> None:
-        """Send from the shared queue over one connection until it is empty (or `stop`)."""
+               report: Report, halt: threading.Event) -> None:
+        """Send from the shared queue over one connection until it is empty (or `stop`, or `halt`)."""
         connection = self._take(edition.sender_address)
         session = connection.session
 
         def next_message() -> Outgoing | None:
-            while not report.stop.is_set():
+            while not (report.stop.is_set() or halt.is_set()):
                 try:
                     recipient = work.get_nowait()
                 except Empty:
@@ -161,21 +195,34 @@ class SmtpBackend:
                 if problem:  # the address is fine; this server cannot carry it: final for this campaign, not a bounce
                     report.refused(recipient.row_id, problem, bounce=False)
                     continue
-                return Outgoing(recipient, wire_message(wire, edition, recipient, at))
+                message = wire_message(wire, edition, recipient, at)
+                if session.size_limit and len(message) > session.size_limit:
+                    halt.set()
+                    raise PermanentError(f"the [{edition.language}] message to a reader is {len(message):,} bytes "
+                                         f"and the SMTP server takes at most {session.size_limit:,} (its SIZE): it "
+                                         "was not sent; the readers not sent stay pending", hint=SIZE_HINT)
+                return Outgoing(recipient, message)
             return None
 
         try:
-            session.send(next_message, _Answers(report, self.rate))
+            session.send(next_message, _Answers(report, self.rate, halt))
         except SenderRefused as exc:
             self._discard(connection.client)
-            text = f"the server refused the sender address: {exc.reply.code} {exc.reply.text}"
+            text = f"{exc.reply.code} {exc.reply.text}"
+            if asks_to_slow_down(exc.reply):
+                raise TransientError(f"the server asks to slow down: {text}", asked_wait(exc.reply)) from None
             if exc.reply.code >= 500:
-                raise PermanentError(text, hint="check [sender] address and what the relay allows") from None
-            raise TransientError(text) from None
+                raise PermanentError(f"the server refused the sender address: {text}",
+                                     hint="check [sender] address and what the relay allows") from None
+            raise TransientError(f"the server refused the sender address for now: {text}") from None
+        except Throttled as exc:
+            self._discard(connection.client)
+            raise TransientError(str(exc), asked_wait(exc.reply)) from None
         except ConnectionLost as exc:
             self._discard(connection.client)
             # A message whose answer never came may have been taken just before the connection broke.
             raise TransientError(f"connection to {self.settings.host} lost: {exc}",
+                                 asked_wait(exc.reply) if exc.reply else None,
                                  unanswered=(exc.unanswered.row_id,) if exc.unanswered else ()) from None
         except BaseException:
             self._discard(connection.client)
@@ -219,11 +266,13 @@ class SmtpBackend:
 
 
 class _Answers:
-    """The session's word on each reader, passed on to the ledger's report."""
+    """The session's word on each reader, passed on to the ledger's report; a refusal that is not about the
+    reader ends the session (smtp_replies)."""
 
-    def __init__(self, report: Report, rate: RateLimit):
+    def __init__(self, report: Report, rate: RateLimit, halt: threading.Event):
         self.report = report
         self.rate = rate
+        self.halt = halt
 
     def transmitting(self, recipient: Recipient) -> None:
         # The rate counts messages as their bodies go out (the server has said 354 to this one).
@@ -235,10 +284,15 @@ class _Answers:
     def accepted(self, recipient: Recipient) -> None:
         self.report.taken(recipient)
 
-    def answered(self, recipient: Recipient, reply: Reply) -> None:
-        """5xx refuses the address for good, 4xx for now."""
+    def answered(self, recipient: Recipient, reply: Reply, stage: str) -> None:
         text = f"{reply.code} {reply.text}"
-        if reply.code >= 500:
+        verdict = meaning(reply, stage)
+        if verdict == READER:
             self.report.refused(recipient.row_id, f"refused by the server: {text}")
-        else:
+        elif verdict == LATER:
             self.report.deferred(recipient.row_id, f"deferred by the server: {text}")
+        elif verdict == SLOW_DOWN:
+            raise Throttled(reply)
+        else:
+            self.halt.set()
+            raise message_refused(reply)

@@ -20,6 +20,7 @@ from typing import Callable, NamedTuple, Protocol
 
 from ..message import PreparedEdition, personal_message
 from . import Recipient
+from .smtp_replies import AT_DATA, AT_END, AT_RCPT, Reply
 
 CRLF = b"\r\n"
 END = b".\r\n"
@@ -37,11 +38,6 @@ class Outgoing(NamedTuple):
     message: bytes
 
 
-class Reply(NamedTuple):
-    code: int
-    text: str
-
-
 class SenderRefused(Exception):
     """The server refused MAIL FROM: nothing can be sent on this connection."""
 
@@ -51,12 +47,13 @@ class SenderRefused(Exception):
 
 
 class ConnectionLost(Exception):
-    """The connection broke, or the server closed it (421); `unanswered` is the reader whose message went
-    out without its answer arriving (it may have been taken), if any."""
+    """The connection broke, or the server closed it (`reply`: its 421); `unanswered` is the reader whose
+    message went out without its answer arriving (it may have been taken), if any."""
 
-    def __init__(self, reason: str, unanswered: Recipient | None = None):
+    def __init__(self, reason: str, unanswered: Recipient | None = None, reply: Reply | None = None):
         super().__init__(reason)
         self.unanswered = unanswered
+        self.reply = reply
 
 
 class Listener(Protocol):
@@ -66,7 +63,9 @@ class Listener(Protocol):
 
     def accepted(self, recipient: Recipient) -> None: ...
 
-    def answered(self, recipient: Recipient, reply: Reply) -> None: ...
+    def answered(self, recipient: Recipient, reply: Reply, stage: str) -> None:
+        """A refusal of the reader's RCPT, of their DATA command or of their message (`stage`: AT_RCPT, AT_DATA
+        or AT_END). May raise to end the session (the connection is then closed, not reused)."""
 
 
 def dot_stuffed(data: bytes) -> bytes:
@@ -112,11 +111,12 @@ def path(address: str) -> bytes:
 class Session:
     """Messages over one open connection; `sock` is the connection's socket after EHLO (and login)."""
 
-    def __init__(self, sock, *, sender: str, pipelining: bool, smtputf8: bool):
+    def __init__(self, sock, *, sender: str, pipelining: bool, smtputf8: bool, size_limit: int = 0):
         self.sock = sock
         self.sender = sender
         self.pipelining = pipelining
         self.smtputf8 = smtputf8
+        self.size_limit = size_limit  # the largest message the server takes (its EHLO's SIZE), 0: not said
         self.mail = b"MAIL FROM:" + path(sender)
         self.mail_utf8 = self.mail + b" SMTPUTF8"
         self.ascii_sender = sender.isascii()
@@ -160,10 +160,10 @@ class Session:
             refusal = rcpt if rcpt.code not in (250, 251) else data if data.code != 354 else None
             if refusal is not None:
                 self._closing(refusal)
-                listener.answered(item.recipient, refusal)
                 if data is not None and data.code == 354:  # a server that takes DATA without a recipient
                     self._round([], None, [b"."], listener)  # ends that empty message; its answer is moot
                 self.reset = True
+                listener.answered(item.recipient, refusal, AT_RCPT if refusal is rcpt else AT_DATA)
                 item = next_message()
                 continue
             # 354: from here on the server may take this message: it is noted before its body goes.
@@ -191,7 +191,7 @@ class Session:
                     listener.accepted(settled)
                 else:
                     self._closing(answer)
-                    listener.answered(settled, answer)
+                    listener.answered(settled, answer, AT_END)
             if pipelined:
                 return [self._reply() for _ in commands]
             replies = []
@@ -231,7 +231,7 @@ class Session:
     @staticmethod
     def _closing(reply: Reply) -> None:
         if reply.code == 421:  # the server is closing the connection: nothing more is answered
-            raise ConnectionLost(f"the server closed the connection: {reply.code} {reply.text}")
+            raise ConnectionLost(f"the server closed the connection: {reply.code} {reply.text}", reply=reply)
 
     def quit(self) -> None:
         self.sock.sendall(b"QUIT\r\n")

@@ -1,0 +1,150 @@
+"""Sending through a real Postfix (Debian's, a private instance on loopback per test): what its answers mean
+for the readers and for the campaign (a refused message, a refused reader, a full mailbox), its SIZE, its
+rate limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from postfix_server import Postfix, unavailable
+from test_send import populate
+from test_send_smtp import point_at, states
+
+SEND = ("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
+
+
+def set_smtp(workspace, **values) -> None:
+    """Set keys of newsletter.toml's [smtp] table (strings quoted), adding those it lacks."""
+    path = workspace / "newsletter.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[smtp]\n")
+    end = text.index("\n[", start + 1)
+    table = text[start:end]
+    for key, value in values.items():
+        line = f"{key} = {json.dumps(value) if isinstance(value, str) else value}"
+        table, found = re.subn(rf"(?m)^{key} = .*$", line, table)
+        if not found:
+            table += f"\n{line}"
+    path.write_text(text[:start] + table + text[end:], encoding="utf-8")
+
+
+def set_sending(workspace, **values) -> None:
+    """Set keys of newsletter.toml's [sending] table."""
+    path = workspace / "newsletter.toml"
+    text = path.read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = re.sub(rf"(?m)^{key} = .*$", f"{key} = {value}", text, count=1)
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def postfix(workspace):
+    """Start a private Postfix with the given options, newsletter.toml pointed at it; each stopped after the test."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    servers: list[Postfix] = []
+    point_at(workspace, 25)
+
+    def start(**options) -> Postfix:
+        server = Postfix(**options)
+        servers.append(server)
+        set_smtp(workspace, port=server.port)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def status_of(run, address: str) -> str:
+    return json.loads(run("subscribers", "show", address, "--json").stdout)["status"]
+
+
+def test_a_message_over_the_size_limit_stops_the_send_and_unsubscribes_nobody(run, workspace, postfix):
+    """Postfix refuses the message at the end of its data (552 5.3.4, message_size_limit below the edition, SIZE
+    not announced): the campaign stops with a clear message (exit 1), every reader stays pending, nobody is
+    marked bounced; once the limit is raised, the same command sends everyone."""
+    addresses = populate(workspace, 12)
+    server = postfix(settings={"message_size_limit": "20000", "smtpd_discard_ehlo_keywords": "size"})
+    result = run(*SEND)
+    assert result.exit_code == 1, result.output
+    assert "the SMTP server refused the message itself" in result.stderr and "552 5.3.4" in result.stderr
+    assert "message_size_limit" in result.stderr and "Traceback" not in result.output
+    assert states(run) == {"pending": 12}
+    assert {status_of(run, address) for address in addresses} == {"active"}
+    server.stop()
+    server = postfix()
+    again = run(*SEND)
+    assert again.exit_code == 0, again.output
+    assert server.delivered() == Counter(addresses)
+
+
+def test_an_edition_over_the_servers_size_is_refused_before_anything_is_sent(run, workspace, postfix, settings):
+    """Postfix announces SIZE 20000 in its EHLO answer and the edition is larger: the send stops before a single
+    MAIL command, saying both sizes and what to do; every reader stays pending."""
+    from mco_newsletter.delivery.campaign import prepare_editions
+    from mco_newsletter.workspace import load_issue
+
+    populate(workspace, 6)
+    server = postfix(settings={"message_size_limit": "20000"})
+    result = run(*SEND)
+    assert result.exit_code == 1, result.output
+    edition = prepare_editions(settings, load_issue(settings, "2024-05"), ["en"])["en"]
+    size = len(edition.template.head) + len(edition.template.body)
+    shown = re.search(r"the \[en\] edition is ([\d,]+) bytes and the SMTP server takes at most 20,000", result.stderr)
+    assert shown, result.stderr
+    assert abs(int(shown.group(1).replace(",", "")) - size) < 1000
+    assert "message_size_limit" in result.stderr and "nothing was sent" in result.stderr
+    assert states(run) == {"pending": 6}
+    assert ": client=" not in server.log()  # Postfix logs a transaction's queue id at MAIL: there was none
+
+
+def test_a_policy_refusal_at_the_end_of_data_stops_the_send(run, workspace, postfix):
+    """Postfix's end-of-data restrictions refuse one message (554 5.7.1): the message is refused, not the reader,
+    so the send stops (exit 1) naming the answer, not the sender address; nobody is bounced, and every reader
+    not sent stays pending."""
+    addresses = populate(workspace, 20)
+    postfix(end_of_data={addresses[6]: "REJECT Message refused by policy"})
+    result = run(*SEND)
+    assert result.exit_code == 1, result.output
+    assert "the SMTP server refused the message itself" in result.stderr and "554 5.7.1" in result.stderr
+    assert "[sender]" not in result.stderr
+    counted = states(run)
+    assert counted.get("refused", 0) == 0 and counted.get("pending", 0) >= 1 and sum(counted.values()) == 20
+    assert {status_of(run, address) for address in addresses} == {"active"}
+
+
+def test_only_an_answer_about_the_reader_marks_them_bounced(run, workspace, postfix):
+    """An unknown mailbox (Postfix's own 550 5.1.1) is final: refused, the reader bounced. A full mailbox is
+    temporary whatever its basic code (552 5.2.2, 452 4.2.2): those readers are tried again and left open
+    (exit 3), still subscribed. Everyone else gets the issue once."""
+    addresses = populate(workspace, 12)
+    unknown, full, also_full = addresses[2], addresses[5], addresses[8]
+    server = postfix(unknown=[unknown], recipient_access={full: "552 5.2.2 Mailbox full",
+                                                          also_full: "452 4.2.2 Mailbox full"})
+    result = run(*SEND)
+    assert result.exit_code == 3, result.output
+    assert server.delivered() == Counter(a for a in addresses if a not in (unknown, full, also_full))
+    assert states(run) == {"sent": 9, "refused": 1, "failed": 2}
+    assert status_of(run, unknown) == "bounced"
+    assert status_of(run, full) == status_of(run, also_full) == "active"
+
+
+def test_a_rate_limit_is_waited_out(run, workspace, postfix):
+    """Postfix's per-client message rate (450 4.7.1 "too much mail", a window of 2 s here): the send waits
+    as a rate limit asks (up to rate_limit_max_wait_seconds) instead of spending its quick retries within the
+    window, and everyone gets the issue once."""
+    addresses = populate(workspace, 10)
+    set_smtp(workspace, connections=1)
+    set_sending(workspace, rate_limit_max_wait_seconds=2.5)
+    server = postfix(settings={"smtpd_client_message_rate_limit": "4", "anvil_rate_time_unit": "2s",
+                               "smtpd_client_event_limit_exceptions": ""})
+    result = run(*SEND)
+    assert result.exit_code == 0, result.output
+    assert "450 4.7.1" in result.stderr and " in 2.5 s " in result.stderr
+    assert server.delivered() == Counter(addresses)

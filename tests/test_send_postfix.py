@@ -1,6 +1,6 @@
 """Sending through a real Postfix (Debian's, a private instance on loopback per test): what its answers mean
-for the readers and for the campaign (a refused message, a refused reader, a full mailbox), its SIZE, its
-rate limits."""
+for the readers and for the campaign (a refused message, a refused reader, a full mailbox), its SIZE, a
+transaction it keeps open after a refusal, its rate limits."""
 
 from __future__ import annotations
 
@@ -133,6 +133,22 @@ def test_only_an_answer_about_the_reader_marks_them_bounced(run, workspace, post
     assert states(run) == {"sent": 9, "refused": 1, "failed": 2}
     assert status_of(run, unknown) == "bounced"
     assert status_of(run, full) == status_of(run, also_full) == "active"
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
+def test_a_transaction_kept_open_after_a_refused_end_of_data_is_reset(run, workspace, postfix, pipelining):
+    """Postfix keeps the transaction open after its end-of-data restrictions put a message off (451): without
+    a reset, the next MAIL gets "503 nested MAIL". The send resets it: every other reader gets the issue once,
+    the one put off is tried again and left open (exit 3), and no word about the sender address."""
+    addresses = populate(workspace, 20)
+    put_off = addresses[6]
+    server = postfix(settings={} if pipelining else {"smtpd_discard_ehlo_keywords": "pipelining"},
+                     end_of_data={put_off: "451 4.3.0 Try again later"})
+    result = run(*SEND)
+    assert result.exit_code == 3, result.output
+    assert "nested MAIL" not in result.output and "[sender]" not in result.output
+    assert server.delivered() == Counter(a for a in addresses if a != put_off)
+    assert states(run) == {"sent": 19, "failed": 1}
 
 
 def test_a_rate_limit_is_waited_out(run, workspace, postfix):

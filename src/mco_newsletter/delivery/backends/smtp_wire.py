@@ -10,6 +10,11 @@ Messages come dot-stuffed once per edition (`wire_edition`), so a reader's copy 
 Exactly once: a message's body goes out only after the server said 354 to its DATA, and after the
 previous message on the connection was answered (`Listener.transmitting` is told just before): at any
 moment, at most one message per connection may have been taken without its answer having arrived.
+
+A refused transaction is reset (RSET) before the next one. Pipelined, a message's answer comes after the
+next message's commands went out, so an RSET goes between every body and the next MAIL: Postfix keeps a
+transaction open after its end-of-data restrictions refuse a message, and would answer the next MAIL
+"503 nested MAIL" (and the next DATA 354, into the refused transaction).
 """
 
 from __future__ import annotations
@@ -142,28 +147,20 @@ class Session:
         previous: Recipient | None = None
         while item is not None:
             utf8 = not (item.recipient.email.isascii() and self.ascii_sender)
-            reset = self.reset
-            commands = [b"RSET"] if reset else []
-            commands += [self.mail_utf8 if utf8 else self.mail, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
+            commands = [self.mail_utf8 if utf8 else self.mail, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
             replies = self._round(carried, previous, commands, listener)
+            mail, rcpt, data = replies + [None] * (3 - len(replies))  # one by one, they stop at a refusal
             carried, previous = [], None
-            if reset:
-                answer = replies.pop(0)
-                if answer.code != 250:
-                    self._closing(answer)
-                    raise ConnectionLost(f"the server refused RSET: {answer.code} {answer.text}")
-                self.reset = False
-            mail, rcpt, data = replies + [None] * (3 - len(replies))
             self._closing(mail)
             if mail.code != 250:
                 raise SenderRefused(mail)
-            refusal = rcpt if rcpt.code not in (250, 251) else data if data.code != 354 else None
-            if refusal is not None:
-                self._closing(refusal)
+            refused = rcpt if rcpt.code not in (250, 251) else data if data.code != 354 else None
+            if refused is not None:
+                self._closing(refused)
                 if data is not None and data.code == 354:  # a server that takes DATA without a recipient
                     self._round([], None, [b"."], listener)  # ends that empty message; its answer is moot
                 self.reset = True
-                listener.answered(item.recipient, refusal, AT_RCPT if refusal is rcpt else AT_DATA)
+                listener.answered(item.recipient, refused, AT_RCPT if refused is rcpt else AT_DATA)
                 item = next_message()
                 continue
             # 354: from here on the server may take this message: it is noted before its body goes.
@@ -175,13 +172,16 @@ class Session:
 
     def _round(self, carried: list[bytes], previous: Recipient | None, commands: list[bytes],
                listener: Listener) -> list[Reply]:
-        """Write the carried body and the commands (in one write when pipelining), settle the previous
-        message with its answer, and return the commands' replies. Without pipelining, commands go one
-        at a time and stop at the first refusal."""
+        """Write the carried body and the commands (in one write when pipelining, with an RSET between them),
+        settle the previous message with its answer, and return the commands' replies. Without pipelining,
+        commands go one at a time (after an RSET when the transaction before was refused) and stop at the
+        first refusal."""
         pipelined = self.pipelining or not commands
+        reset = pipelined and bool(commands) and (self.reset or previous is not None)
         try:
             if pipelined:
-                self.sock.sendall(b"".join([*carried, *(command + CRLF for command in commands)]))
+                self.sock.sendall(b"".join([*carried, *(command + CRLF for command in
+                                                        ([b"RSET"] if reset else []) + commands)]))
             elif carried:
                 self.sock.sendall(b"".join(carried))
             if previous is not None:
@@ -191,7 +191,17 @@ class Session:
                     listener.accepted(settled)
                 else:
                     self._closing(answer)
+                    self.reset = True
                     listener.answered(settled, answer, AT_END)
+            if not pipelined and self.reset:
+                self.sock.sendall(b"RSET" + CRLF)
+                reset = True
+            if reset:
+                answer = self._reply()
+                if answer.code != 250:
+                    self._closing(answer)
+                    raise ConnectionLost(f"the server refused RSET: {answer.code} {answer.text}")
+                self.reset = False
             if pipelined:
                 return [self._reply() for _ in commands]
             replies = []

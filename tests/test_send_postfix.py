@@ -1,6 +1,6 @@
 """Sending through a real Postfix (Debian's, a private instance on loopback per test): what its answers mean
 for the readers and for the campaign (a refused message, a refused reader, a full mailbox), its SIZE, a
-transaction it keeps open after a refusal, its rate limits."""
+transaction it keeps open after a refusal, its certificate, its rate limits."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from postfix_server import Postfix, unavailable
 from test_send import populate
+from test_send_sendgrid_http import certificate  # noqa: F401 — a fixture: a self-signed certificate for 127.0.0.1
 from test_send_smtp import point_at, states
 
 SEND = ("send", "2024-05", "--segment", "all", "-b", "smtp", "--yes")
@@ -149,6 +150,45 @@ def test_a_transaction_kept_open_after_a_refused_end_of_data_is_reset(run, works
     assert "nested MAIL" not in result.output and "[sender]" not in result.output
     assert server.delivered() == Counter(a for a in addresses if a != put_off)
     assert states(run) == {"sent": 19, "failed": 1}
+
+
+def test_an_untrusted_certificate_stops_at_once_and_ca_file_trusts_it(run, workspace, postfix,
+                                                                     certificate):  # noqa: F811
+    """Postfix with a self-signed certificate, over STARTTLS and over TLS from the first byte: the send stops at
+    once (exit 1, no retries, nothing sent, readers pending), saying the certificate is not valid and how to
+    trust it; with [smtp] ca_file naming it, the same command sends everyone."""
+    addresses = populate(workspace, 8)
+    server = postfix(certificate=certificate)
+    for security, port in (("starttls", server.port), ("tls", server.tls_port)):
+        set_smtp(workspace, security=security, port=port)
+        refused = run(*SEND)
+        assert refused.exit_code == 1, refused.output
+        assert "the SMTP server's certificate is not valid (self" in refused.stderr, refused.stderr
+        assert "ca_file" in refused.stderr and "Retry" not in refused.output and "Traceback" not in refused.output
+        assert states(run) == {"pending": 8}
+    set_smtp(workspace, ca_file=str(certificate[0]), host="localhost")  # the certificate names 127.0.0.1 only
+    wrong_name = run(*SEND)
+    assert wrong_name.exit_code == 1 and "certificate is not valid (Hostname mismatch" in wrong_name.stderr
+    set_smtp(workspace, host="127.0.0.1")
+    trusted = run(*SEND)
+    assert trusted.exit_code == 0, trusted.output
+    assert server.delivered() == Counter(addresses)
+
+
+def test_ca_file_is_checked_with_its_line(run, workspace, tmp_path):
+    """A ca_file that does not exist, or holds no certificate, is a problem `check` reports at its line."""
+    point_at(workspace, 25)
+    set_smtp(workspace, ca_file="private/missing-ca.pem")
+    line = next(n for n, text in enumerate((workspace / "newsletter.toml").read_text().splitlines(), 1)
+                if text.startswith("ca_file"))
+    missing = run("check")
+    assert missing.exit_code == 1 and f"newsletter.toml:{line}: smtp.ca_file" in missing.output, missing.output
+    not_pem = tmp_path / "not-a-ca.pem"
+    not_pem.write_text("hello\n")
+    set_smtp(workspace, ca_file=str(not_pem))
+    wrong = run("check")
+    assert wrong.exit_code == 1 and f"newsletter.toml:{line}: smtp.ca_file" in wrong.output, wrong.output
+    assert "certificate" in wrong.output and "Traceback" not in wrong.output
 
 
 def test_a_rate_limit_is_waited_out(run, workspace, postfix):

@@ -165,12 +165,14 @@ def _line_from_message(message: str) -> int:
 
 
 def _cross_checks(data: dict, text: str, path: Path) -> list[Problem]:
+    from .delivery.settings import check_sending_files
     from .settings_checks import check_settings_values
 
     findings = list(check_settings_values(data))
     for section in sections():
         if section.checks is not None:
             findings += section.checks(data)
+    findings += check_sending_files(data, path.parent)  # files named relative to the workspace
     return [Problem(path, locate_key(text, key_path), message, hint) for key_path, message, hint in findings]
 
 

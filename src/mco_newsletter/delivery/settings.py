@@ -37,6 +37,7 @@ class SmtpSettings:
     messages_per_second: float = 0.0
     connections: int = 4
     timeout: float = 30.0
+    ca_file: str | None = None  # trust only this authority's certificates (a private CA), not the system's
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ SENDING_SCHEMA = {
     "webhook": Table(optional={"public_key": str, "max_age_seconds": NUMBER}),
     "smtp": Table(optional={
         "host": str, "port": int, "security": str, "messages_per_second": NUMBER, "connections": int,
-        "timeout": NUMBER,
+        "timeout": NUMBER, "ca_file": str,
     }),
 }
 
@@ -121,6 +122,30 @@ def check_sending(data: dict):
                 "paste the verification key from SendGrid's Mail Settings → Event Webhook (base64, one line)"
 
 
+def check_sending_files(data: dict, root: Path):
+    """Yield (key path, message, hint) for files the sending settings name that cannot be used."""
+    ca_file = data.get("smtp", {}).get("ca_file")
+    if ca_file is None:
+        return
+    import ssl
+
+    path = _in_workspace(root, ca_file)
+    hint = "the PEM file of the authority that signed the relay's certificate (docs/sending.md)"
+    if not path.is_file():
+        yield ("smtp", "ca_file"), f"smtp.ca_file {ca_file!r} is not a file", hint
+        return
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        yield ("smtp", "ca_file"), f"smtp.ca_file {ca_file!r} holds no certificate that can be loaded " \
+                                   f"({getattr(exc, 'reason', None) or exc.__class__.__name__})", hint
+
+
+def _in_workspace(root: Path, value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else root / path
+
+
 def _seconds(path: tuple[str, str], value, *, allow_zero: bool = False, what: str = "a number of seconds"):
     limit = 86_400
     low_ok = value >= 0 if allow_zero else value > 0
@@ -163,12 +188,10 @@ def api_host_problem(url: str) -> str | None:
 def sending_settings(root: Path, data: dict) -> SendingSettings:
     """The typed sending settings; SENDGRID_API_HOST overrides [sendgrid] api_host."""
     sending = dict(data.get("sending", {}))
-    outbox = Path(sending.pop("outbox", "private/outbox")).expanduser()
+    outbox = _in_workspace(root, sending.pop("outbox", "private/outbox"))
     grid = dict(data.get("sendgrid", {}))
     grid["api_host"] = (os.environ.get("SENDGRID_API_HOST") or grid.get("api_host") or SENDGRID_HOST).rstrip("/")
-    return SendingSettings(
-        outbox=outbox if outbox.is_absolute() else root / outbox,
-        sendgrid=SendGridSettings(**grid),
-        smtp=SmtpSettings(**data.get("smtp", {})),
-        **sending,
-    )
+    smtp = dict(data.get("smtp", {}))
+    if "ca_file" in smtp:
+        smtp["ca_file"] = str(_in_workspace(root, smtp["ca_file"]))
+    return SendingSettings(outbox=outbox, sendgrid=SendGridSettings(**grid), smtp=SmtpSettings(**smtp), **sending)

@@ -3,7 +3,8 @@ one sending thread each; the messages themselves go through smtp_wire (pipelined
 
 What the server's refusals mean is smtp_replies' to say: a reader's address refused for good is that
 reader's (refused, bounced), a refused message stops the campaign with every reader left pending, and a
-rate limit is waited out."""
+rate limit is waited out. A certificate the system (or [smtp] ca_file) does not trust stops the send at
+once: trying again cannot make it trustworthy."""
 
 from __future__ import annotations
 
@@ -99,16 +100,22 @@ class SmtpBackend:
         settings = self.settings
         client = None
         try:
+            context = ssl.create_default_context(cafile=settings.ca_file)
             if settings.security == "tls":
-                client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
-                                          context=ssl.create_default_context())
+                client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
             else:
                 client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
-                if settings.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
+            if settings.security == "starttls":
+                client.starttls(context=context)
             client.ehlo_or_helo_if_needed()
             if self.user:
                 self._login(client)
+        except ssl.SSLCertVerificationError as exc:
+            self._discard(client)
+            raise PermanentError(
+                f"the SMTP server's certificate is not valid ({exc.verify_message or reason(exc)}): nothing was sent",
+                hint="check [smtp] host; if the relay's certificate comes from your own authority, name its "
+                     "certificate in [smtp] ca_file (docs/sending.md); run send again once it verifies") from None
         except smtplib.SMTPAuthenticationError:
             self._discard(client)
             raise PermanentError(f"the SMTP server {settings.host} refused the login",

@@ -1,11 +1,12 @@
 """Sending through a real Postfix (Debian's, a private instance on loopback per test): what its answers mean
 for the readers and for the campaign (a refused message, a refused reader, a full mailbox), its SIZE, a
-transaction it keeps open after a refusal, its certificate, its rate limits."""
+transaction it keeps open after a refusal, its certificate, its connection and rate limits."""
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import socket
 from collections import Counter
 
@@ -65,6 +66,12 @@ def postfix(workspace):
 
 def status_of(run, address: str) -> str:
     return json.loads(run("subscribers", "show", address, "--json").stdout)["status"]
+
+
+def attempts(settings) -> Counter[int]:
+    """How many ledger rows count how many attempts."""
+    with sqlite3.connect(settings.database_path) as db:
+        return Counter(count for (count,) in db.execute("SELECT attempts FROM deliveries"))
 
 
 def test_a_message_over_the_size_limit_stops_the_send_and_unsubscribes_nobody(run, workspace, postfix):
@@ -210,6 +217,19 @@ def test_the_smtp_socket_sends_without_delay(workspace, postfix, certificate):  
             backend.close()
 
 
+def test_no_retry_for_nobody_when_other_connections_carried_everyone(run, workspace, postfix):
+    """Postfix takes two connections from this client and answers the other two "421 4.7.0 too many
+    connections": the two carry every reader, so there is nothing to retry, and no retry is shown or counted."""
+    addresses = populate(workspace, 30)
+    set_smtp(workspace, connections=4)
+    server = postfix(settings={"smtpd_client_connection_count_limit": "2", "smtpd_client_event_limit_exceptions": ""})
+    result = run(*SEND)
+    assert result.exit_code == 0, result.output
+    assert "Retry" not in result.output and "0 retries" in result.stdout
+    assert "Connection concurrency limit exceeded" in server.log()  # the case this test is about
+    assert server.delivered() == Counter(addresses)
+
+
 def test_a_rate_limit_is_waited_out(run, workspace, postfix):
     """Postfix's per-client message rate (450 4.7.1 "too much mail", a window of 2 s here): the send waits
     as a rate limit asks (up to rate_limit_max_wait_seconds) instead of spending its quick retries within the
@@ -223,3 +243,32 @@ def test_a_rate_limit_is_waited_out(run, workspace, postfix):
     assert result.exit_code == 0, result.output
     assert "450 4.7.1" in result.stderr and " in 2.5 s " in result.stderr
     assert server.delivered() == Counter(addresses)
+
+
+def test_no_word_of_a_crash_after_a_run_that_ended_normally(run, workspace, postfix):
+    """A run that gives up on a reader Postfix keeps answering 421 at the end of their message leaves no note
+    behind: the next run sends that reader without claiming an earlier run crashed or that anyone may
+    have it twice."""
+    addresses = populate(workspace, 10)
+    held = addresses[4]
+    server = postfix(end_of_data={held: "421 4.7.0 Try again later"})
+    first = run(*SEND)
+    assert first.exit_code == 3, first.output
+    assert states(run) == {"sent": 9, "failed": 1}
+    server.stop()
+    server = postfix()
+    second = run(*SEND)
+    assert second.exit_code == 0, second.output
+    assert "may have it twice" not in second.output and "crash" not in second.output
+    assert json.loads(run("send-status", "2024-05", "--json").stdout)["campaigns"][0]["may_have_it_twice"] == 0
+    assert server.delivered() == Counter([held])
+
+
+def test_smtp_deliveries_count_their_attempts(run, workspace, postfix, settings):
+    """Each reader's row counts the times their message was tried: once for those Postfix took or refused,
+    once more per retry for a reader it kept putting off."""
+    addresses = populate(workspace, 6)
+    postfix(unknown=[addresses[1]], recipient_access={addresses[3]: "452 4.2.2 Mailbox full"})
+    result = run(*SEND)
+    assert result.exit_code == 3, result.output
+    assert attempts(settings) == Counter({1: 5, 1 + 8: 1})  # max_retries = 8 in the tests' settings

@@ -186,45 +186,47 @@ class Ledger:
                 "SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
                 " WHERE d.id IN (SELECT value FROM json_each(?)) AND s.status = 'active'", (json.dumps(row_ids),))}
 
-    def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None) -> None:
-        """Move rows to a state in one commit; `sending` counts an attempt."""
-        attempt = 1 if state == "sending" else 0
+    def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None, attempt: int | None = None) -> None:
+        """Move rows to a state in one commit; `sending` counts an attempt (by default)."""
+        attempt = (1 if state == "sending" else 0) if attempt is None else attempt
         with self.lock, self.store.transaction() as db:
             db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
                        " WHERE id IN (SELECT value FROM json_each(?))",
                        (state, attempt, error, now(), json.dumps(list(row_ids))))
 
-    def mark_sent(self, accepted: list[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset()) -> None:
+    def mark_sent(self, accepted: list[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset(),
+                  attempt: int = 0) -> None:
         """Record that the provider accepted these rows (with its message id, when it gives one); those in `twice`
-        were in doubt before: their readers may have it twice."""
+        were in doubt before: their readers may have it twice. `attempt`: 1 when it was not counted as it began."""
         at = now()
         if len(accepted) == 1:  # one message (SMTP, per connection): one autocommitted statement
             (row_id, provider_id), = accepted
             with self.lock:
                 self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                                " updated_at = ?, twice = twice OR ? WHERE id = ?",
-                                (provider_id, at, row_id in twice, row_id))
+                                " attempts = attempts + ?, updated_at = ?, twice = twice OR ? WHERE id = ?",
+                                (provider_id, attempt, at, row_id in twice, row_id))
             return
         ids = {provider_id for _, provider_id in accepted}
         doubted = json.dumps(sorted(twice.intersection(row_id for row_id, _ in accepted)))
         with self.lock, self.store.transaction() as db:
             if len(ids) == 1:  # one provider id for the whole request: one statement
-                db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?, updated_at = ?,"
-                           " twice = twice OR id IN (SELECT value FROM json_each(?))"
-                           " WHERE id IN (SELECT value FROM json_each(?))",
-                           (ids.pop(), at, doubted, json.dumps([row_id for row_id, _ in accepted])))
+                db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                           " attempts = attempts + ?, updated_at = ?, twice = twice OR id IN (SELECT value FROM"
+                           " json_each(?)) WHERE id IN (SELECT value FROM json_each(?))",
+                           (ids.pop(), attempt, at, doubted, json.dumps([row_id for row_id, _ in accepted])))
             else:
                 db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                               " updated_at = ?, twice = twice OR ? WHERE id = ?",
-                               [(provider_id, at, row_id in twice, row_id) for row_id, provider_id in accepted])
+                               " attempts = attempts + ?, updated_at = ?, twice = twice OR ? WHERE id = ?",
+                               [(provider_id, attempt, at, row_id in twice, row_id) for row_id, provider_id
+                                in accepted])
 
     def record_taken(self, row_ids: set[int]) -> None:
         """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded; one in
         doubt before (`sending`: that sender sent it again) may have it twice."""
         with self.lock, self.store.transaction() as db:
-            db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, updated_at = ?,"
-                       f" twice = twice OR state = 'sending' WHERE id IN (SELECT value FROM json_each(?))"
-                       f" AND state IN {_OPEN}", (now(), json.dumps(sorted(row_ids))))
+            db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, attempts = attempts + 1,"
+                       f" updated_at = ?, twice = twice OR state = 'sending' WHERE id IN (SELECT value FROM"
+                       f" json_each(?)) AND state IN {_OPEN}", (now(), json.dumps(sorted(row_ids))))
 
     def mark_in_flight(self, row_ids: set[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
@@ -233,11 +235,11 @@ class Ledger:
                        f" AND state IN {_OPEN}", (json.dumps(sorted(row_ids)),))
 
     def refuse(self, row_id: int, error: str, *, bounce: bool) -> None:
-        """A final refusal of one reader's address; with `bounce`, the reader is marked bounced too."""
+        """A final refusal of one reader's address (an attempt); with `bounce`, the reader is marked bounced too."""
         at = now()
         with self.lock, self.store.transaction() as db:
-            db.execute("UPDATE deliveries SET state = 'refused', last_error = ?, updated_at = ? WHERE id = ?",
-                       (error, at, row_id))
+            db.execute("UPDATE deliveries SET state = 'refused', last_error = ?, attempts = attempts + 1,"
+                       " updated_at = ? WHERE id = ?", (error, at, row_id))
             if bounce:
                 owner = db.execute("SELECT subscriber_id FROM deliveries WHERE id = ?", (row_id,)).fetchone()
                 if owner:

@@ -83,7 +83,7 @@ class BatchReport:
         in_flight = self.loop.in_flight
         if in_flight.take(recipient.row_id):
             taken = [(row_id, None) for row_id in in_flight.taken()]
-            self.ledger.mark_sent(taken, twice=self.loop.in_doubt(taken))
+            self.ledger.mark_sent(taken, twice=self.loop.in_doubt(taken), attempt=1)
             in_flight.committed()
         self._count_accepted([(recipient.row_id, None)])
 
@@ -103,7 +103,7 @@ class BatchReport:
             self.loop.finished(row_id, "refused")
 
     def deferred(self, row_id: int, error: str) -> None:
-        self.ledger.mark([row_id], "failed", error=error)  # open: tried again later in this run, or by a rerun
+        self.ledger.mark([row_id], "failed", error=error, attempt=1)  # open: tried again later, or by a rerun
         self.loop.in_flight.clear()
         with self.lock:
             self.remaining.pop(row_id, None)
@@ -158,6 +158,9 @@ class SendLoop:
                     upcoming = prefetch.submit(self._read, language, rows[-1].row_id, size)
                     self._batch(self.editions[language], rows, recipients)
         self._retry_deferred()
+        # Every answer is in the ledger now, and every message without one is `sending` there: the notes of
+        # what was on the wire are for a process that dies, not for the next run after this one.
+        self.in_flight.reset()
         self.outcome.interrupted = self.stop.is_set()
         if not self.halted and not self.ledger.languages(self.campaign):
             self.ledger.finish(self.campaign)
@@ -228,8 +231,10 @@ class SendLoop:
             answered = (report.started & report.remaining.keys()) - unanswered - self.doubtful.keys()
             if answered:  # the provider's answer says these were not taken
                 self.ledger.mark(answered, "pending")
-            attempt += 1
             left = [row for row in rows if row.row_id in report.remaining]
+            if not left:  # the other connections carried everyone: nothing to try again
+                return
+            attempt += 1
             if attempt > self.sending.max_retries:
                 # Rows in doubt (no answer, or left by a crash) stay `sending`: a rerun counts them as
                 # possibly received.
@@ -251,7 +256,7 @@ class SendLoop:
         """Record as sent what the connections noted as taken (no connection is sending now)."""
         taken = [(row_id, None) for row_id in self.in_flight.taken(every_thread=True)]
         if taken:
-            self.ledger.mark_sent(taken, twice=self.in_doubt(taken))
+            self.ledger.mark_sent(taken, twice=self.in_doubt(taken), attempt=1)
             self.in_flight.committed(every_thread=True)
 
     def _still_active(self, rows: list[Work]) -> list[Work]:

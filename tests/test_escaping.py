@@ -131,22 +131,23 @@ See *our* [report](https://example.org/r?a=1&b=2) or write to [us](mailto:x@exam
         " ".join(rendered.text.split())
 
 
-_PIECES = [*"ab ж\t.,:;-()]#%+=>\"'{}$@^|/😀", "https://x.org", " \n", "*", "_", "[", "![", "<", "&amp;", "&", "\\", "`",
+_PIECES = [*"ab ж\t.,:;-()]#%+=>\"'{}$@^|/😀", "https://x.org", "www.", "x.de", "evil.xyz", "мвд.рф", "a@b.co", " \n", "*", "_", "[", "![", "<", "&amp;", "&", "\\", "`",
            "~", "\r", "\0", "  \n"]
 
 
 @hypothesis_settings(max_examples=500, deadline=None)
 @given(text=st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
 def test_inline_markup_is_markdown_its_own(text):
-    """Text with or without Markdown in it comes out exactly as markdown-it renders it, as HTML and as plain text
-    (plain text skips the parser)."""
+    """Text with or without Markdown in it comes out exactly as markdown-it renders it (bare addresses made links
+    by its linkify), as HTML and as plain text (plain text skips the parser)."""
     from markdown_it import MarkdownIt
 
+    from mco_newsletter.clickable import with_links
     from mco_newsletter.render import markup
 
     markup.inline_html.cache_clear()
     markup.inline_text.cache_clear()
-    parser = MarkdownIt("commonmark", {"html": False})
+    parser = with_links(MarkdownIt("commonmark", {"html": False}))
     assert str(markup.inline_html(text)) == parser.renderInline(text).strip()
     breaks = {"softbreak": " ", "hardbreak": "\n"}  # a line ending ("\n" or "\r") is a space, after "\\" a new line
     expected = "".join(breaks.get(token.type, token.content) for token in parser.parseInline(text)[0].children or []

@@ -72,13 +72,13 @@ def test_markdown_rules_have_no_override(run, approved_issue):
      "the link targets differ from the source: missing https://example.org/report?id=338&lang=en; not in the source "
      "https://example.org/report"),
     (SOURCE.replace("[report](https://example.org/report?id=338&lang=en)", "report"), "links",
-     "the link targets differ from the source (the source has 1 link, the translation 0): missing "
+     "the link targets differ from the source (1 in the source, 0 in the translation): missing "
      "https://example.org/report?id=338&lang=en"),
     (SOURCE + " [mehr](https://example.org/more)", "links", "not in the source https://example.org/more"),
     (SOURCE.replace("help@example.org", "help@evil.example"), "emails", "the e-mail addresses differ"),
     (SOURCE.replace("130,000", "130.000").replace("9 July", "9. Juli"), None, None),
     (SOURCE.replace("130,000", "hundertdreißigtausend"), "numbers",
-     "the numbers differ from the source (the source has 5 numbers, the translation 4): missing 130000"),
+     "the numbers differ from the source (5 in the source, 4 in the translation): missing 130000"),
     (SOURCE.replace("FI35 8146 9710 3001 03", "FI35 8146 9710 3001 04"), "numbers", "missing FI3581469710300103"),
     (SOURCE.replace("Article 338", "Artikel 339"), "numbers", "missing 338; not in the source 339"),
 ])
@@ -236,10 +236,15 @@ def test_a_translation_may_not_add_a_picture(run, pictured_issue, tmp_path, tran
 
 def test_an_approved_edition_shows_the_sources_pictures_whatever_the_translation(run, pictured_issue, tmp_path):
     """A picture is the source's, not a piece: alt text and caption translated into image Markdown stay words, so
-    the German edition has exactly the source's one picture — a translation can neither drop one nor add one."""
+    the German edition has exactly the source's one picture — a translation can neither drop one nor add one (and
+    an address in alt text is one the source does not have, as in any plain piece)."""
     import re
 
-    set_translation(pictured_issue, "pics", "de", "intro/2/alt", "![](https://tracker.example/p.gif)")
+    line = set_translation(pictured_issue, "pics", "de", "intro/2/alt", "![](https://tracker.example/p.gif)")
+    check = run("check")
+    assert check.exit_code == 1 and f"de.po:{line}: intro/2/alt: the link targets differ from the source" in \
+        check.stderr and "not in the source https://tracker.example/p.gif" in check.stderr
+    set_translation(pictured_issue, "pics", "de", "intro/2/alt", "![](tracker/p.gif)")
     set_translation(pictured_issue, "pics", "de", "intro/2/caption", "Bildunterschrift ![x](bild.png)")
     check = run("check")
     assert check.exit_code == 0, check.output
@@ -248,7 +253,7 @@ def test_an_approved_edition_shows_the_sources_pictures_whatever_the_translation
     pictures = {language: re.findall(r"<img\b[^>]*>", (out / "pics" / f"{language}.html").read_text())
                 for language in ("en", "de")}
     assert len(pictures["en"]) == len(pictures["de"]) == 1
-    assert f'src="{PICTURE}"' in pictures["de"][0] and "tracker.example" in pictures["de"][0]  # as alt text
+    assert f'src="{PICTURE}"' in pictures["de"][0] and "tracker/p.gif" in pictures["de"][0]  # as alt text
     assert re.findall(r'src="([^"]*)"', pictures["de"][0]) == re.findall(r'src="([^"]*)"', pictures["en"][0])
     text = (out / "pics" / "de.txt").read_text()
     assert "Bildunterschrift ![x](bild.png)" in text and not (out / "pics" / "bild.png").exists()

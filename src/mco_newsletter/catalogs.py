@@ -17,7 +17,8 @@ from typing import Callable
 
 from .catalog_files import Catalog, Entry, po_text, write_catalog
 from .issue import Image, ItemList, Paragraph, Quote, Section
-from .translation_rules import Finding, blocking, check_translation, overrides
+from .overrides import overrides
+from .translation_rules import Finding, blocking, check_translation
 
 MACHINE = "machine translation: "
 SCORE = re.compile(r" · score (-?\d+(?:\.\d+)?)$")

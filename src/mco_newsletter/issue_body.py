@@ -11,29 +11,34 @@ from .errors import NewsletterError, Problem
 from .issue import Block, Image, ItemList, Paragraph, Quote, Section
 from .control_characters import CONTROL_RE
 from .pictures import is_local, picture_name, verified_picture
+from .translation_rules import N_
 
 LINK_SCHEMES = ("http", "https", "mailto")
 DEFINITION_RE = re.compile(r" {0,3}\[([^\]]+)\]:")
 IMAGE_SCHEMES = ("https", "http")
+# The messages translations get too (translation_rules): marked for the review pages' catalogs.
 NOT_ALLOWED = {
-    "code_block": ("indented code is not supported", "remove the indentation of these lines"),
-    "fence": ("code blocks are not supported", "write the text as a paragraph"),
+    "code_block": (N_("indented code is not supported"), "remove the indentation of these lines"),
+    "fence": (N_("code blocks are not supported"), "write the text as a paragraph"),
     "hr": ("horizontal rules are not supported", "start a new `##` section instead"),
-    "html_block": ("raw HTML is not allowed", "write it in Markdown: *emphasis*, [links](https://…), lists"),
+    "html_block": (N_("raw HTML is not allowed"), "write it in Markdown: *emphasis*, [links](https://…), lists"),
     "table": ("tables are not supported", "write a list instead"),
 }
 INLINE_NOT_ALLOWED = {
-    "html_inline": ("raw HTML is not allowed", "write it in Markdown: *emphasis*, [links](https://…)"),
-    "code_inline": ("inline code is not supported", "remove the backticks"),
+    "html_inline": (N_("raw HTML is not allowed"), "write it in Markdown: *emphasis*, [links](https://…)"),
+    "code_inline": (N_("inline code is not supported"), "remove the backticks"),
 }
 
 
 @lru_cache(maxsize=1)
 def markdown_parser():
-    """The one Markdown dialect of issues: CommonMark, HTML recognised (so it can be refused)."""
+    """The one Markdown dialect of issues: CommonMark, HTML recognised (so it can be refused), bare addresses made
+    links as mail clients make them (clickable.py), so that the rules hold for them too."""
     from markdown_it import MarkdownIt
 
-    parser = MarkdownIt("commonmark", {"html": True})
+    from .clickable import with_links
+
+    parser = with_links(MarkdownIt("commonmark", {"html": True}))
     # Let every link through the parser so that a javascript: or file: link is reported, not silently shown as text.
     parser.validateLink = lambda url: True
     return parser
@@ -156,20 +161,32 @@ class _Reader:
 
 
 def inline_problem(node) -> tuple[str, str | None] | None:
-    """What the dialect refuses in one node of inline text, as (message, hint); translations get the same check."""
+    """What the dialect refuses in one node of inline text, as (message, hint)."""
+    refusal = inline_refusal(node)
+    if refusal is None:
+        return None
+    template, values, hint = refusal
+    return template % values, hint
+
+
+def inline_refusal(node) -> tuple[str, dict[str, str], str | None] | None:
+    """What the dialect refuses in one node of inline text, as (message template, its values, hint); translations
+    get the same check, and their translators the message in their language."""
     if node.type == "text" and CONTROL_RE.search(node.content):
         # Only an entity gets here (&#7;): a written control character was replaced before parsing.
         found = CONTROL_RE.search(node.content).group()
-        return (f"the text contains a control character (U+{ord(found):04X})",
+        return (N_("the text contains a control character (%(code)s)"), {"code": f"U+{ord(found):04X}"},
                 "remove the character reference (&#…;)")
     if node.type in INLINE_NOT_ALLOWED:
-        return INLINE_NOT_ALLOWED[node.type]
+        message, hint = INLINE_NOT_ALLOWED[node.type]
+        return message, {}, hint
     if node.type == "image":
-        return "an image must stand in a paragraph of its own", "put a blank line before and after ![alt](file)"
+        return (N_("an image must stand in a paragraph of its own"), {},
+                "put a blank line before and after ![alt](file)")
     if node.type == "link":
         href = str(node.attrs.get("href", ""))
         if urlsplit(href).scheme not in LINK_SCHEMES:
-            return (f"link target {href!r} is not a web or mailto address",
+            return (N_("link target %(target)s is not a web or mailto address"), {"target": repr(href)},
                     "links need a full address such as https://example.org/page")
     return None
 

@@ -18,7 +18,7 @@ from .catalog_files import Catalog, Entry, read_catalog
 from .catalogs import (CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, count_states, machine_note,
                        piece_states, pieces)
 from .errors import NewsletterError
-from .translation_rules import OVERRIDE
+from .overrides import OVERRIDE
 
 CLOSE_MEMORY = "translation memory: "
 PREVIOUS_SIMILARITY = 0.6  # msgmerge's fuzzy threshold: below it, an old translation is about something else

@@ -26,7 +26,8 @@ from .catalogs import (APPROVED, CHANGED, CHANGED_STATE, DRAFT, MACHINE, UNTRANS
                        piece_states, save_catalog)
 from .errors import NewsletterError
 from .merging import CLOSE_MEMORY, Merge, current_view
-from .translation_rules import Finding, blocking, check_translation, override_comment, overrides
+from .overrides import override_comment, overrides
+from .translation_rules import Finding, blocking, check_translation
 
 
 @dataclass(frozen=True)

@@ -2,28 +2,48 @@
 
 For readers at risk a changed link is a phishing risk, so a translation can never carry what the source
 could not: every translation passes the Markdown dialect of issues (issue_body), and must keep the
-source's link targets, e-mail addresses and numbers. A difference that is legitimate (a number written
-out in words, a link to the page's German version) is approved with an override recorded in the
-catalog as a translator comment, `# override: numbers`; the dialect itself has no override.
+source's link targets, e-mail addresses and numbers. Every address a mail client would make clickable
+counts: Markdown links, autolinks, bare `https://…` and `www.…` addresses and e-mail addresses, in
+Markdown and in plain pieces alike (clickable.py). A difference that is legitimate (a number written out
+in words, a link to the page's German version) is approved with an override (overrides.py); the
+dialect itself has no override.
+
+A finding says what is wrong in English (for `check` and the command line) and keeps the words it was
+made of, so that the review pages say it in the translator's language (`said`, with the gettext of
+locales/<lang>/LC_MESSAGES/messages.po).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Callable
 
-OVERRIDE = "override:"
 OVERRIDABLE = ("links", "emails", "numbers", "glossary")  # glossary: see glossary.py
 LOST = "⁇"
 # Pieces shown as plain text (subject, preheader, alt text, captions, keywords); the rest is inline Markdown.
 PLAIN = re.compile(r"^(title|preheader|keywords/\d+)$|/(alt|caption)$")
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
 # A number with its group and decimal separators as any language writes them: 130,000 · 130.000 · 130 000.
 NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3}(?!\d))*(?:[.,]\d+)?")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def N_(message: str) -> str:
+    """Marks a message the review pages show in the translator's language (`pybabel extract` finds it)."""
+    return message
+
+
+DIFFER = {"links": N_("the link targets differ from the source"),
+          "emails": N_("the e-mail addresses differ from the source"),
+          "numbers": N_("the numbers differ from the source")}
+COUNTS = N_(" (%(source)s in the source, %(translation)s in the translation)")
+MISSING = N_(": missing %(items)s")
+ADDED, ALSO_ADDED = N_(": not in the source %(items)s"), N_("; not in the source %(items)s")
+
+Words = tuple[tuple[str, tuple[tuple[str, str], ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -31,11 +51,26 @@ class Finding:
     """One way a translation breaks the rules; `rule` names what an override may accept."""
 
     rule: str
-    message: str
+    message: str  # in English: what check and the command line say
+    missing: tuple[str, ...] = ()  # what of the source's the translation lacks (link targets, addresses, numbers)
+    added: tuple[str, ...] = ()  # what the translation has that the source has not
+    # The message as (gettext message, its values) parts, for `said`; empty: the message is its own msgid.
+    words: Words = field(default=(), compare=False, repr=False)
+
+    @classmethod
+    def of(cls, rule: str, template: str, **values: str) -> "Finding":
+        """A finding whose message is `template` (marked with N_) filled in with `values`."""
+        return cls(rule, template % values, words=((template, tuple(values.items())),))
 
     @property
     def overridable(self) -> bool:
         return self.rule in OVERRIDABLE
+
+    def said(self, gettext: Callable[[str], str]) -> str:
+        """The message in the language of `gettext` (English where its catalog has no translation)."""
+        if not self.words:
+            return gettext(self.message)
+        return "".join(gettext(template) % dict(values) for template, values in self.words)
 
 
 def is_plain(context: str) -> bool:
@@ -55,29 +90,14 @@ def _checked(context: str, source: str, translation: str) -> tuple[Finding, ...]
         return ()
     found = _dialect(context, translation)
     if LOST in translation and LOST not in source:
-        found.append(Finding("lost", f"contains {LOST}: the model lost characters here; compare with the source"))
-    source_parts, translated_parts = _parts(source, plain=is_plain(context)), _parts(translation, is_plain(context))
-    for rule, what in (("links", "link targets"), ("emails", "e-mail addresses"), ("numbers", "numbers")):
-        finding = _compare(rule, what, source_parts[rule], translated_parts[rule])
+        found.append(Finding.of("lost", N_("contains %(lost)s: the model lost characters here; compare with the "
+                                           "source"), lost=LOST))
+    source_parts, translated_parts = _parts(source, is_plain(context)), _parts(translation, is_plain(context))
+    for rule in ("links", "emails", "numbers"):
+        finding = _compare(rule, source_parts[rule], translated_parts[rule])
         if finding:
             found.append(finding)
     return tuple(dict.fromkeys(found))
-
-
-def overrides(comments: list[str]) -> set[str]:
-    """The rules a translator comment `override: numbers, links` accepts for this entry."""
-    accepted: set[str] = set()
-    for comment in comments:
-        if comment.strip().lower().startswith(OVERRIDE):
-            names = comment.strip()[len(OVERRIDE):].split("—", 1)[0].split("(", 1)[0]
-            accepted |= {name.strip().lower() for name in names.split(",") if name.strip()}
-    return accepted
-
-
-def override_comment(rules: list[str], who: str, day: str) -> str:
-    """The translator comment that records an override: which rules, by whom, when."""
-    by = f" by {who}" if who else ""
-    return f"{OVERRIDE} {', '.join(sorted(set(rules)))} — approved{by} on {day}"
 
 
 def blocking(findings: list[Finding], accepted: set[str]) -> list[Finding]:
@@ -88,71 +108,90 @@ def blocking(findings: list[Finding], accepted: set[str]) -> list[Finding]:
 def _dialect(context: str, translation: str) -> list[Finding]:
     found = []
     if CONTROL.search(translation):
-        found.append(Finding("markdown", "contains a control character"))
+        found.append(Finding.of("markdown", N_("contains a control character")))
     if is_plain(context):
         if "\n" in translation.strip():
-            found.append(Finding("markdown", "must be one line, as the source is"))
+            found.append(Finding.of("markdown", N_("must be one line, as the source is")))
         return found
     from markdown_it.tree import SyntaxTreeNode
 
-    from .issue_body import NOT_ALLOWED, inline_problem, markdown_parser
+    from .issue_body import NOT_ALLOWED, inline_refusal, markdown_parser
 
     for node in SyntaxTreeNode(markdown_parser().parse(translation)).walk():
         if node.type in ("html_block", "code_block", "fence"):
-            found.append(Finding("markdown", NOT_ALLOWED[node.type][0]))
+            found.append(Finding.of("markdown", NOT_ALLOWED[node.type][0]))
         elif node.type == "image":
-            found.append(Finding("markdown", f"an image the source does not have: {node.attrs.get('src', '')!r}"))
+            found.append(Finding.of("markdown", N_("an image the source does not have: %(picture)s"),
+                                    picture=repr(node.attrs.get("src", ""))))
         else:
-            problem = inline_problem(node)
-            if problem:
-                found.append(Finding("markdown", problem[0]))
+            refusal = inline_refusal(node)
+            if refusal:
+                template, values, _ = refusal
+                found.append(Finding.of("markdown", template, **values))
     return found
 
 
 def _parts(text: str, plain: bool) -> dict[str, Counter]:
     """What must not change, counted: link targets, e-mail addresses, numbers (IBANs as one number)."""
-    links: Counter = Counter()
-    rest = text
-    if not plain:
-        from markdown_it.tree import SyntaxTreeNode
+    from markdown_it.tree import SyntaxTreeNode
 
-        from .issue_body import markdown_parser
+    from .clickable import addresses, where
+    from .issue_body import markdown_parser
 
-        for node in SyntaxTreeNode(markdown_parser().parse(text)).walk():
+    parser = markdown_parser()
+    targets: list[str] = []
+    if plain:
+        words = [text]
+    else:
+        # Link targets (Markdown links, autolinks, bare addresses the parser made links) and the text around them;
+        # the words of a Markdown link stay text, where an address shown as the link's words is found below.
+        words = []
+        for node in SyntaxTreeNode(parser.parse(text)).walk():
             if node.type == "link":
-                links[str(node.attrs.get("href", ""))] += 1
-        for href in links:
-            rest = rest.replace(href, " ")
-    emails = Counter(EMAIL.findall(rest))
-    rest = EMAIL.sub(" ", rest)
-    numbers = Counter("IBAN " + iban.replace(" ", "") for iban in IBAN.findall(rest))
-    rest = IBAN.sub(" ", rest)
-    numbers += Counter(re.sub(r"\D", "", number) for number in NUMBER.findall(rest))
+                targets.append(str(node.attrs.get("href", "")))
+            elif node.type == "text" and not (node.parent.type == "link" and node.parent.markup in AUTOMATIC):
+                words.append(node.content)
+    rest = []
+    for part in words:
+        targets += addresses(part, parser.normalizeLink)
+        rest.append(_without_addresses(part))
+    places = Counter(where(target) for target in targets)
+    emails = Counter({place.removeprefix("mailto:"): n for place, n in places.items() if place.startswith("mailto:")})
+    links = places - Counter({f"mailto:{email}": n for email, n in emails.items()})
+    remaining = " ".join(rest)
+    numbers = Counter("IBAN " + iban.replace(" ", "") for iban in IBAN.findall(remaining))
+    remaining = IBAN.sub(" ", remaining)
+    numbers += Counter(re.sub(r"\D", "", number) for number in NUMBER.findall(remaining))
     return {"links": links, "emails": emails, "numbers": numbers}
 
 
-def _compare(rule: str, what: str, source: Counter, translation: Counter) -> Finding | None:
+AUTOMATIC = ("linkify", "autolink")  # links whose words are their address
+
+
+def _without_addresses(text: str) -> str:
+    from .clickable import linkifier
+
+    matches = linkifier().match(text) or ()
+    for match in reversed(matches):
+        text = text[:match.index] + " " + text[match.last_index:]
+    return text
+
+
+def _compare(rule: str, source: Counter, translation: Counter) -> Finding | None:
     if source == translation:
         return None
-    missing = sorted((source - translation).elements())
-    added = sorted((translation - source).elements())
-    said = []
-    if missing:
-        said.append("missing " + ", ".join(_shown(item) for item in missing))
-    if added:
-        said.append("not in the source " + ", ".join(_shown(item) for item in added))
-    counts = ""
+    missing = tuple(sorted((source - translation).elements()))
+    added = tuple(sorted((translation - source).elements()))
+    words: list[tuple[str, tuple[tuple[str, str], ...]]] = [(DIFFER[rule], ())]
     if sum(source.values()) != sum(translation.values()):
-        counts = f" (the source has {_count(sum(source.values()), what)}, the translation " \
-                 f"{sum(translation.values())})"
-    return Finding(rule, f"the {what} differ from the source{counts}: {'; '.join(said)}")
+        words.append((COUNTS, (("source", str(sum(source.values()))), ("translation", str(sum(translation.values()))))))
+    if missing:
+        words.append((MISSING, (("items", ", ".join(_shown(item) for item in missing)),)))
+    if added:
+        words.append((ALSO_ADDED if missing else ADDED, (("items", ", ".join(_shown(item) for item in added)),)))
+    message = "".join(template % dict(values) for template, values in words)
+    return Finding(rule, message, tuple(map(_shown, missing)), tuple(map(_shown, added)), tuple(words))
 
 
 def _shown(item: str) -> str:
     return item.removeprefix("IBAN ") if item.startswith("IBAN ") else item
-
-
-def _count(number: int, what: str) -> str:
-    singular = {"link targets": "link", "e-mail addresses": "e-mail address", "numbers": "number"}[what]
-    plural = {"link targets": "links", "e-mail addresses": "e-mail addresses", "numbers": "numbers"}[what]
-    return f"{number} {singular if number == 1 else plural}"

@@ -12,15 +12,19 @@ from markupsafe import Markup, escape
 def _markdown():
     from markdown_it import MarkdownIt
 
-    # html=False: anything that looks like a tag is shown as text, never passed through.
-    return MarkdownIt("commonmark", {"html": False})
+    from ..clickable import with_links
+
+    # html=False: anything that looks like a tag is shown as text, never passed through. Bare addresses are links,
+    # as the reader's mail client would make them anyway (and as the translation rules count them).
+    return with_links(MarkdownIt("commonmark", {"html": False}))
 
 
 # The characters at which CommonMark's inline rules (emphasis, links, pictures, autolinks, HTML, entities,
-# escapes, code, line breaks) can start, and those its input normalisation replaces. A text without any of them
-# comes out of markdown-it as one text token: the text itself, escaped for HTML. Most paragraphs are such text,
-# and skipping the parser halves the cost of rendering them (tests/test_escaping.py holds the two equal).
-_MARKDOWN_INLINE = re.compile(r"[\n\r\0\\`*_\[!<&~]")
+# escapes, code, line breaks) can start, and those its input normalisation replaces; and what every address the
+# linkifier finds has (a scheme's colon, an address's @, a dot before a host's letters). A text without any of
+# them comes out of markdown-it as one text token: the text itself, escaped for HTML. Most paragraphs are such
+# text, and skipping the parser halves the cost of rendering them (tests/test_escaping.py holds the two equal).
+_MARKDOWN_INLINE = re.compile(r"[\n\r\0\\`*_\[!<&~:@]|\.[^\W\d_]")
 
 
 def _escape_html(text: str) -> str:
@@ -58,12 +62,14 @@ def inline_text(text: str) -> str:
         elif token.type == "hardbreak":
             out.append("\n")
         elif token.type == "link_open":
-            links.append((str(token.attrs.get("href", "")), len(out)))
+            # An address shown as itself (bare, or an autolink) is written once, as the reader's client shows it.
+            automatic = token.markup in ("linkify", "autolink")
+            links.append(("" if automatic else str(token.attrs.get("href", "")), len(out)))
         elif token.type == "link_close" and links:
             href, start = links.pop()
             label = "".join(out[start:]).strip()
             shown = href.removeprefix("mailto:")
-            if label != shown and label != href:
+            if href and label != shown and label != href:
                 out.append(f" ({shown})")
         elif token.type == "image":
             out.append(token.content)

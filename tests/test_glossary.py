@@ -68,7 +68,8 @@ def test_a_missing_term_is_flagged_and_can_be_approved_anyway(run, workspace, dr
     assert "! glossary: “Movement of Conscientious Objectors”" in session.stdout
     assert "[o] approves it anyway" in session.stdout and "1 decision saved" in session.stdout
     entry = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2")
-    assert not entry.fuzzy and entry.comments[-1].startswith("override: glossary — approved by Anna")
+    assert not entry.fuzzy and entry.comments[-1].startswith("override: glossary · text ")
+    assert "— approved by Anna" in entry.comments[-1]
     assert "warning" not in run("check", "2024-05").stderr
     assert "intro/2 (glossary)" in run("status", "2024-05", "--lang", "de").stdout
 

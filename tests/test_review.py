@@ -333,3 +333,20 @@ def test_terminal_review_shows_a_conflict(workspace, run, drafted):
     child.sendline("q")
     child.expect(pexpect.EOF)
     assert next(m for m in po(workspace, "2023-12", "de") if m.context == "title").string == "Titel von Boris 2023"
+
+
+@pytest.mark.parametrize("locale,said", [
+    ("de_DE.UTF-8", "! die Zahlen weichen von der Quelle ab (1 in der Quelle, 0 in der Übersetzung): nicht in der "
+                    "Übersetzung: 2024"),
+    ("C.UTF-8", "! the numbers differ from the source (1 in the source, 0 in the translation): missing 2024"),
+])
+def test_terminal_review_says_why_in_the_terminals_language(run, workspace, drafted, monkeypatch, locale, said):
+    """With the terminal in the language under review (LANG=de_DE.UTF-8), `review` says why a piece is not approved
+    in that language, in the review pages' words; in any other, in English."""
+    drafted("2024-05", "de")
+    monkeypatch.setenv("LANG", locale)
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)
+    session = run("review", "2024-05", "--lang", "de", input="i\nÜberblick Mai\ns\nq\n")
+    assert session.exit_code == 0, session.output
+    assert said in session.stdout

@@ -178,7 +178,7 @@ def test_without_javascript(review_site, browser, workspace, run):
         page.fill("#t-piece-section-2_1", "Kein Artikel, keine Jahre.")
         page.click("#piece-section-2_1 button[value=approve]")
         refusal = page.locator("#piece-section-2_1 .refused")
-        expect(refusal).to_contain_text("the numbers differ from the source")
+        expect(refusal).to_contain_text("die Zahlen weichen von der Quelle ab")
         assert page.locator("#t-piece-section-2_1").input_value() == "Kein Artikel, keine Jahre."
         assert page.locator("#piece-section-2_1 button[value=override]").count() == 1
     finally:
@@ -244,13 +244,14 @@ def test_a_glossary_miss_is_flagged_and_approved_anyway(review_site, context, wo
     page = context.new_page()
     page.goto(review_site["page"])
     piece = page.locator("#piece-intro_2")
-    expect(piece.locator(".warnings")).to_contain_text("“Bewegung der Kriegsdienstverweigerer” (our name)")
+    expect(piece.locator(".warnings")).to_contain_text("„Bewegung der Kriegsdienstverweigerer“ übersetzt (our name)")
     piece.locator("button[value=approve]").click()
-    expect(piece.locator(".refused")).to_contain_text("glossary", timeout=WAIT)
+    expect(piece.locator(".refused")).to_contain_text("Glossar:", timeout=WAIT)
     page.locator("#piece-intro_2 button[value=override]").click()
     expect(page.locator("#piece-intro_2 .outcome")).to_be_visible(timeout=WAIT)
     entry = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2")
-    assert not entry.fuzzy and entry.comments[-1].startswith("override: glossary — approved by Anna Petrova")
+    assert not entry.fuzzy and entry.comments[-1].startswith("override: glossary · text ")
+    assert "— approved by Anna Petrova" in entry.comments[-1]
 
 
 def test_a_dropped_link_is_refused_next_to_the_piece(review_site, workspace, write_issue, run, context, models):
@@ -265,7 +266,7 @@ def test_a_dropped_link_is_refused_next_to_the_piece(review_site, workspace, wri
     page.fill("#t-piece-intro_1", "Lesen Sie heute unseren Bericht.")
     page.click("#piece-intro_1 button[value=approve]")
     refusal = page.locator("#piece-intro_1 .refused")
-    expect(refusal).to_contain_text("missing https://example.org/report?a=1&b=2", timeout=WAIT)
+    expect(refusal).to_contain_text("nicht in der Übersetzung: https://example.org/report?a=1&b=2", timeout=WAIT)
     assert page.locator(".refused").count() == 1
     assert next(m for m in po(workspace, "links", "de") if m.context == "intro/1").fuzzy
 

@@ -60,8 +60,72 @@ def test_the_rules_warn_before_approval(review_site, workspace):
     page = loopback.get(review_site["page"]).text
     title = page.split('id="piece-title"', 1)[1].split("</article>", 1)[0]
     warnings = title.split('<ul class="warnings">', 1)[1].split("</ul>", 1)[0]
-    assert "contains ⁇" in warnings and "the numbers differ from the source" in warnings
+    assert "enthält ⁇" in warnings and "die Zahlen weichen von der Quelle ab" in warnings
     assert '<ul class="warnings">' not in page.split('id="piece-preheader"', 1)[1].split("</article>", 1)[0]
+
+
+# Words of the rules' English messages: none is left on a German or Russian page (the source's own text aside).
+ENGLISH = re.compile(r"\b(?:the|source|translation|differ|missing|contains|not|allowed|glossary|lost|model|is|of)\b")
+REASONS = {
+    "de": ["Nicht freigegeben: die Zahlen weichen von der Quelle ab (2 in der Quelle, 0 in der Übersetzung): nicht in der "
+           "Übersetzung: 15, 338",
+           "Nicht freigegeben: die Linkziele weichen von der Quelle ab (0 in der Quelle, 1 in der Übersetzung): nicht "
+           "in der Quelle: https://evil.example.net/a",
+           "Nicht freigegeben: HTML ist nicht erlaubt",
+           "Nicht freigegeben: Glossar: „Movement of Conscientious Objectors“ wird mit „Bewegung der "
+           "Kriegsdienstverweigerer“ übersetzt (our name); das fehlt in der Übersetzung"],
+    "ru": ["Не одобрено: числа отличаются от оригинала (в оригинале 2, в переводе 0): в переводе нет 15, 338",
+           "Не одобрено: адреса ссылок отличаются от оригинала (в оригинале 0, в переводе 1): в оригинале нет "
+           "https://evil.example.net/a",
+           "Не одобрено: HTML не допускается",
+           "Не одобрено: глоссарий: «Movement of Conscientious Objectors» переводится как «Движение сознательных "
+           "отказчиков» (our name); в переводе этого нет"],
+}
+
+
+@pytest.mark.parametrize("language", ["de", "ru"])
+def test_refusals_are_in_the_pages_language(workspace, run, drafted, language):
+    """On the German and Russian review pages every reason a translation is refused or flagged — numbers, links,
+    the Markdown rules, a lost character, the glossary — is said in the page's language: no English sentence left."""
+    import html as markup
+
+    from mco_newsletter.catalog_files import read_catalog, write_catalog
+    from mco_newsletter.config import load_settings
+
+    target = {"de": "Bewegung der Kriegsdienstverweigerer", "ru": "Движение сознательных отказчиков"}[language]
+    glossary = workspace / "glossary" / f"en-{language}.csv"
+    glossary.parent.mkdir()
+    glossary.write_text(f"source,target,note\nMovement of Conscientious Objectors,{target},our name\n", encoding="utf-8")
+    drafted("2024-05", language)
+    path = workspace / "issues" / "2024-05" / f"{language}.po"
+    catalog = read_catalog(path)
+    next(entry for entry in catalog if entry.context == "title").string = "⁇ 2025"
+    write_catalog(path, catalog)
+    token = add_translator(run, "Anna Petrova", language)
+    url, stop = serve_app(load_settings(workspace))
+    try:
+        page = f"{url}/review/{token}/2024-05/{language}"
+        shown = loopback.get(page).text
+        fields = form_of(shown, "section-2/1")
+        refused = loopback.post(page, data={**fields, "action": "approve",
+                                            "translation": "<b>Kein</b> Artikel https://evil.example.net/a"})
+        glossary_fields = form_of(shown, "intro/2")
+        missing_term = loopback.post(page, data={**glossary_fields, "action": "approve", "translation": "Hallo."})
+    finally:
+        stop()
+    assert refused.status_code == 422 and missing_term.status_code == 422
+    said = [markup.unescape(item) for answer in (refused, missing_term) for item in
+            re.findall(r'<ul class="refused">(.*?)</ul>', answer.text, re.S)]
+    reasons = [re.sub(r"<[^>]+>", "", item) for block in said for item in re.findall(r"<li>(.*?)</li>", block, re.S)]
+    for expected in REASONS[language]:
+        assert expected in reasons
+    title = shown.split('id="piece-title"', 1)[1].split("</article>", 1)[0]
+    warnings = re.sub(r"<[^>]+>", " ", markup.unescape(title.split('<ul class="warnings">', 1)[1].split("</ul>")[0]))
+    assert {"de": "enthält ⁇: hier hat das Modell Zeichen verloren", "ru": "содержит ⁇: здесь модель потеряла "
+            "символы"}[language] in warnings
+    for text in [*reasons, warnings]:
+        words = text.replace("Movement of Conscientious Objectors", "")
+        assert not ENGLISH.search(words), text
 
 
 def test_the_review_pages_never_read_subscriber_data(workspace, run, drafted):
@@ -212,3 +276,28 @@ def test_a_broken_file_is_said_not_crashed(review_site, workspace, broken):
         path.write_text("term\nx\n", encoding="utf-8")
     answer = loopback.get(review_site["page"])
     assert answer.status_code == 503 and f"{path.name}:" in answer.text and "Traceback" not in answer.text
+
+
+def test_approve_anyway_of_a_link_is_only_a_request(review_site, workspace, run, tmp_path):
+    """Whoever holds (or stole) a review link cannot publish a link alone: "Approve anyway" of a translation with a
+    link its source does not have is recorded as a request, the page says it waits for the organisation, and check
+    and render hold the edition back until the manager accepts it on the command line."""
+    page = review_site["page"]
+    draft = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2").string
+    phishing = f"{draft} https://mco-example.org.evil.example/login"
+    fields = form_of(loopback.get(page).text, "intro/2")
+    refused = loopback.post(page, data={**fields, "action": "approve", "translation": phishing})
+    assert refused.status_code == 422
+    assert "braucht nach „Trotzdem freigeben“ noch die Zustimmung der Organisation" in refused.text
+    answer = loopback.post(page, data={**form_of(refused.text, "intro/2"), "action": "override",
+                                       "translation": phishing}, follow_redirects=True)
+    assert answer.status_code == 200 and "done=requested" in str(answer.url)
+    assert "Freigegeben: intro/2. Der geänderte Link oder die geänderte Adresse wartet auf die Zustimmung der " \
+           "Organisation" in answer.text
+    entry = next(m for m in po(workspace, "2024-05", "de") if m.context == "intro/2")
+    assert entry.string == phishing and not entry.fuzzy
+    assert any(c.startswith("override requested: links · text ") and "Anna Petrova" in c for c in entry.comments)
+    check = run("check")
+    assert check.exit_code == 1 and "https://mco-example.org.evil.example/login" in check.stderr
+    assert "waiting for the organisation's acceptance" in check.stderr
+    assert run("render", "2024-05", "--lang", "de", "--out", str(tmp_path)).exit_code == 1

@@ -137,18 +137,24 @@ def test_override_in_review_is_recorded_and_shown(run, approved_issue, tmp_path)
     assert "[o] approve anyway" in session.stdout and "1 decision saved" in session.stdout
     entry = next(e for e in po(approved_issue, "rules", "de") if e.context == "intro/1")
     assert entry.string == words and not entry.fuzzy
-    assert any(c.startswith("override: numbers — approved by Anna <anna@example.org> on ") for c in entry.comments)
+    assert any(c.startswith("override: numbers · text ") and "— approved by Anna <anna@example.org> on " in c
+               for c in entry.comments)
     assert "1 override: intro/1 (numbers)" in run("status", "rules").stdout
     rows = json.loads(run("status", "rules", "--json").stdout)["languages"]
-    assert next(r for r in rows if r["language"] == "de")["overrides"] == [{"piece": "intro/1", "rules": ["numbers"]}]
+    assert next(r for r in rows if r["language"] == "de")["overrides"] == [
+        {"piece": "intro/1", "rules": ["numbers"], "source": [], "translation": []}]
     assert run("check").exit_code == 0
     assert run("render", "rules", "--lang", "de", "--out", str(tmp_path / "out")).exit_code == 0
 
 
 def test_override_written_in_a_po_editor(run, approved_issue):
-    """A translator comment `override: numbers` added in Poedit approves a number written in words."""
-    set_translation(approved_issue, "rules", "de", "intro/1", SOURCE.replace("130,000", "hundertdreißigtausend"),
-                    comment="override: numbers")
+    """A translator comment `override: numbers · text <fingerprint>` added in Poedit approves a number written in
+    words, for that text only."""
+    from mco_newsletter.overrides import fingerprint
+
+    words = SOURCE.replace("130,000", "hundertdreißigtausend")
+    set_translation(approved_issue, "rules", "de", "intro/1", words,
+                    comment=f"override: numbers · text {fingerprint(SOURCE, words)}")
     assert run("check").exit_code == 0
 
 

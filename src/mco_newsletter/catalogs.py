@@ -17,7 +17,7 @@ from typing import Callable
 
 from .catalog_files import Catalog, Entry, po_text, write_catalog
 from .issue import Image, ItemList, Paragraph, Quote, Section
-from .overrides import overrides
+from .overrides import accepted_rules, requested_rules
 from .translation_rules import Finding, blocking, check_translation
 
 MACHINE = "machine translation: "
@@ -50,6 +50,7 @@ class PieceState:
     # Glossary terms missing and not accepted: a flag (check warns, review refuses to approve without an
     # override), never a reason to hold an edition back, as a changed link or number is.
     terms: tuple[Finding, ...] = ()
+    requested: tuple[str, ...] = ()  # links/emails a translator approved anyway, waiting for the manager (overrides.py)
 
     @property
     def machine(self) -> bool:
@@ -167,11 +168,13 @@ def piece_states(issue, catalog: Catalog | None, glossary=None) -> list[PieceSta
             status = DRAFT
         rules = check_translation(piece.context, piece.source, translation)
         missing = glossary.findings(piece.source, translation) if glossary else []
-        accepted = overrides(entry.comments) if entry is not None else set()
+        comments = entry.comments if entry is not None else []
+        accepted = accepted_rules(comments, piece.source, translation)
         problems, terms = tuple(blocking(rules, accepted)), tuple(blocking(missing, accepted))
         overridden = tuple(sorted({f.rule for f in rules + missing if f not in problems + terms}))
+        requested = tuple(sorted(requested_rules(comments, piece.source, translation) & {f.rule for f in problems}))
         states.append(PieceState(piece, status, translation, entry, tuple(rules + missing), problems, overridden,
-                                 terms))
+                                 terms, requested))
     return states
 
 

@@ -91,11 +91,13 @@ def _translated(issue: Issue, language: str, states, allow_drafts: bool, where: 
         refused = state.problems if state.status == "approved" else \
             [finding for finding in state.findings if finding.rule == "markdown"]
         if shown and refused:
+            from .catalog_checks import rule_problem
+
             line = state.entry.string_line if state.entry is not None else 0
-            raise NotReadyError(
-                f"{where}{f':{line}' if line else ''}: {state.piece.context}: {refused[0].message}",
-                hint=f"correct it with `mco-newsletter review {issue.id} --lang {language}` or in a PO editor; "
-                     "`mco-newsletter check` lists every such piece (docs/translation.md: overrides)")
+            message, hint = rule_problem(issue.id, language, state, refused[0])
+            raise NotReadyError(f"{where}{f':{line}' if line else ''}: {state.piece.context}: {message}",
+                                hint=f"{hint}; `mco-newsletter check` lists every such piece "
+                                     "(docs/translation.md: overrides)")
     title, preheader, keywords, intro, sections, closing = translate_issue(
         issue, lookup_states(states, approved_only=False))
     return Edition(issue_id=issue.id, language=language, source_language=issue.language, title=title,

@@ -19,11 +19,13 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import NewsletterError, Problem
-from .translation_rules import Finding
+from .translation_rules import N_, Finding
 from .word_forms import WORD, Phrase, find, has, phrase, words
 
 FOLDER = "glossary"
 NAME = re.compile(r"^([a-z]{2,3}(?:_[A-Za-z]+)?)-([a-z]{2,3}(?:_[A-Za-z]+)?)\.csv$")
+WITH_NOTE = N_("glossary: “%(source)s” is translated as “%(target)s” (%(note)s); the translation does not have it")
+WITHOUT_NOTE = N_("glossary: “%(source)s” is translated as “%(target)s”; the translation does not have it")
 HINT = "the file has a header row `source,target,note` and one term per row (the CSV Weblate imports)"
 
 
@@ -88,8 +90,8 @@ class Glossary:
         """A finding for every term of the source whose required target the translation lacks."""
         if not translation or not self.terms:
             return []
-        return [Finding("glossary", f"glossary: “{term.source}” is translated as “{term.target}”"
-                                    + (f" ({term.note})" if term.note else "") + "; the translation does not have it")
+        return [Finding.of("glossary", WITH_NOTE if term.note else WITHOUT_NOTE, source=term.source,
+                           target=term.target, note=term.note)
                 for term in self.in_source(source) if not contains(translation, term.target, self.target_language)]
 
     def replaced(self, text: str) -> list[tuple[bool, str]]:

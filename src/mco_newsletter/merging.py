@@ -18,7 +18,7 @@ from .catalog_files import Catalog, Entry, read_catalog
 from .catalogs import (CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, count_states, machine_note,
                        piece_states, pieces)
 from .errors import NewsletterError
-from .overrides import OVERRIDE
+from .overrides import is_override
 
 CLOSE_MEMORY = "translation memory: "
 PREVIOUS_SIMILARITY = 0.6  # msgmerge's fuzzy threshold: below it, an old translation is about something else
@@ -86,7 +86,7 @@ def translation_memory(issues_dir: Path, language: str, exclude: str) -> Memory:
             continue
         for entry in catalog:
             if entry.id and approved(entry):
-                accepted = tuple(c for c in entry.comments if c.strip().lower().startswith(OVERRIDE))
+                accepted = tuple(c for c in entry.comments if is_override(c))
                 remembered = Remembered(entry.id, entry.string, issue_id, accepted)
                 memory.exact[entry.id] = remembered
                 memory.entries.append(remembered)

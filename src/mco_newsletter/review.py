@@ -26,8 +26,9 @@ from .catalogs import (APPROVED, CHANGED, CHANGED_STATE, DRAFT, MACHINE, UNTRANS
                        piece_states, save_catalog)
 from .errors import NewsletterError
 from .merging import CLOSE_MEMORY, Merge, current_view
-from .overrides import override_comment, overrides
-from .translation_rules import Finding, blocking, check_translation
+from .overrides import (SECOND_PERSON, acceptance_comment, accepted_rules, approval_comments, is_override,
+                        read_overrides)
+from .translation_rules import N_, Finding, blocking, check_translation
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Decision:
     refused: tuple[Finding, ...] = ()
     conflict: PieceState | None = None  # the piece as it stands now: someone changed it since it was shown
     saved: bool = False  # a draft was written
+    requested: tuple[str, ...] = ()  # approved anyway with a changed link or address: waits for the manager
 
     @property
     def overridable(self) -> bool:
@@ -158,9 +160,12 @@ class Review:
     def check(self, context: str, text: str) -> list[Finding]:
         """What the translation rules and the glossary say of `text` as that piece's translation, overrides applied."""
         state = self.state(context)
-        accepted = overrides(state.entry.comments) if state.entry is not None else set()
-        found = check_translation(context, state.piece.source, text) + self.glossary.findings(state.piece.source, text)
-        return blocking(found, accepted)
+        comments = state.entry.comments if state.entry is not None else []
+        return blocking(self._findings(context, text), accepted_rules(comments, state.piece.source, text))
+
+    def _findings(self, context: str, text: str) -> list[Finding]:
+        source = self.state(context).piece.source
+        return check_translation(context, source, text) + self.glossary.findings(source, text)
 
     @contextmanager
     def _fresh(self):
@@ -190,13 +195,19 @@ class Review:
                     return Decision(True)  # approved meanwhile, with the very same text
             entry = state.entry
             if not text.strip():
-                return Decision(False, (Finding("empty", "an empty translation cannot be approved"),))
+                return Decision(False, (Finding.of("empty", N_("an empty translation cannot be approved")),))
             refused = self.check(context, text)
+            requested: tuple[str, ...] = ()
             if refused and override and all(finding.overridable for finding in refused):
-                entry.comments = [c for c in entry.comments if not c.lower().startswith("override:")]
-                entry.comments.append(override_comment([f.rule for f in refused], self.translator or "",
-                                                       dt.date.today().isoformat()))
+                # What this text needs, and only that: overrides of earlier texts go.
+                entry.comments = [c for c in entry.comments if not is_override(c)]
+                entry.comments += approval_comments([f.rule for f in refused], who=self.translator or "",
+                                                    day=dt.date.today().isoformat(), source=state.piece.source,
+                                                    translation=text)
+                requested = tuple(sorted({f.rule for f in refused} & SECOND_PERSON))
                 refused = []
+            elif not refused and not self._findings(context, text):
+                entry.comments = [c for c in entry.comments if not is_override(c)]  # nothing left to accept
             if refused:
                 return Decision(False, tuple(refused))
             if text != entry.string:
@@ -207,7 +218,26 @@ class Review:
             entry.notes = [note for note in entry.notes if note != CHANGED]
             entry.comments = [c for c in entry.comments if not c.startswith(CLOSE_MEMORY)]
             self._save()
-            return Decision(True)
+            return Decision(True, requested=requested)
+
+    def requests(self) -> list[PieceState]:
+        """The approved pieces whose changed link or address waits for the manager's acceptance, in reading order."""
+        return [state for state in self.states() if state.status == APPROVED and state.requested]
+
+    def accept_request(self, context: str, *, expected: str) -> bool:
+        """Accept the link override a translator requested for a piece (the manager's decision), if the piece is
+        still what the manager was shown (`expected`, its version()); True when accepted and saved."""
+        with self._fresh():
+            state = self.state(context)
+            if state is None or state.status != APPROVED or not state.requested or version(state) != expected:
+                return False
+            entry = state.entry
+            for found in read_overrides(entry.comments):
+                if found.asks(state.piece.source, state.translation):
+                    entry.comments[entry.comments.index(found.comment)] = acceptance_comment(
+                        found, day=dt.date.today().isoformat())
+            self._save()
+            return True
 
     def save_draft(self, context: str, text: str, *, expected: str | None = None) -> Decision:
         """Keep `text` as the piece's translation without approving it (fuzzy, no longer a machine draft)."""
@@ -240,7 +270,8 @@ class Review:
 
 
 def _gone(context: str) -> Finding:
-    return Finding("gone", f"{context} is no longer a piece of the issue: its source was changed since it was shown")
+    return Finding.of("gone", N_("%(piece)s is no longer a piece of the issue: its source was changed since it was "
+                                 "shown"), piece=context)
 
 
 def _signature(path: Path) -> tuple:

@@ -25,8 +25,8 @@ def debugging(ctx: click.Context) -> bool:
 COMMAND_MODULES = {"new": "issues", "check": "issues", "render": "editions", "preview": "editions",
                    "send": "sending", "send-status": "sending", "subscribers": "subscribers", "segments": "subscribers",
                    "models": "translation", "translate": "translation", "status": "translation",
-                   "review": "translation", "translators": "translators", "serve": "web", "archive": "web",
-                   "dkim": "deliverability"}
+                   "review": "translation", "overrides": "overrides", "translators": "translators", "serve": "web",
+                   "archive": "web", "dkim": "deliverability"}
 
 
 class NewsletterGroup(click.Group):

@@ -10,6 +10,7 @@ import click
 
 from ..catalogs import APPROVED, CHANGED_STATE, DRAFT, UNTRANSLATED, count_states
 from ..errors import NewsletterError
+from ..overrides import ACCEPTED, REQUESTED, link_changes
 from ..review import origin, version, word_changes
 
 CHOICES = {"a": "approve", "e": "edit in $EDITOR", "i": "edit here", "m": "machine draft", "s": "skip", "q": "quit"}
@@ -33,14 +34,27 @@ def status_rows(issue, languages) -> list[dict]:
             continue
         _, merged, states = current_view(issue, language)
         review = count_states(language, states, merged is not None)
+        changed = {(change.piece, change.state): change for change in link_changes(states)}
         rows.append({"language": language, "source": False, "exists": review.exists, "total": review.total,
                      "approved": review.approved, "machine_drafts": review.drafts, "changed": review.changed,
                      "untranslated": review.untranslated, "broken": review.broken, "lost": review.lost,
                      "glossary": review.terms,
-                     "overrides": [{"piece": s.piece.context, "rules": list(s.overridden)}
+                     "overrides": [{"piece": s.piece.context, "rules": list(s.overridden),
+                                    **_targets(changed.get((s.piece.context, ACCEPTED)))}
                                    for s in states if s.status == APPROVED and s.overridden and not s.problems],
+                     "requests": [{"piece": change.piece, "rules": list(change.rules), **_targets(change)}
+                                  for change in changed.values() if change.state == REQUESTED],
                      "ready": review.ready})
     return rows
+
+
+def _targets(change) -> dict:
+    """The source's link targets and addresses a piece's override lets the translation change, and the new ones."""
+    return {"source": list(change.source) if change else [], "translation": list(change.translation) if change else []}
+
+
+def _shown(item: dict) -> str:
+    return f"{', '.join(item['source']) or '(none)'} → {', '.join(item['translation']) or '(none)'}"
 
 
 def status_line(row: dict, short: bool = False) -> str:
@@ -62,7 +76,12 @@ def status_line(row: dict, short: bool = False) -> str:
                 "(`mco-newsletter check` says where)"
     if row["overrides"]:
         text += f"; {counted(len(row['overrides']), 'override')}: " + ", ".join(
-            f"{item['piece']} ({', '.join(item['rules'])})" for item in row["overrides"])
+            f"{item['piece']} ({', '.join(item['rules'])}" + (f": {_shown(item)})" if item["source"] or
+                                                             item["translation"] else ")") for item in row["overrides"])
+    if row["requests"]:
+        text += f"; {counted(len(row['requests']), 'link override waits', 'link overrides wait')} for the " \
+                "organisation's acceptance (`mco-newsletter overrides list`): " + ", ".join(
+                    f"{item['piece']} ({_shown(item)})" for item in row["requests"])
     if row["lost"]:
         text += f"; {counted(row['lost'], 'draft holds', 'drafts hold')} ⁇ (characters the model lost)"
     return text
@@ -81,9 +100,10 @@ def run_session(session, settings) -> None:
     engines: list = []
     pending: dict = {}
     interrupted = False
+    say = findings_in(settings, language)
     try:
         for number, state in enumerate(todo, 1):
-            if _piece(session, state, number, len(todo), settings, engines, pending) == "q":
+            if _piece(session, state, number, len(todo), settings, engines, pending, say) == "q":
                 break
     except (KeyboardInterrupt, click.Abort):  # click turns Ctrl-C (and the end of input) into Abort
         interrupted = True
@@ -97,17 +117,43 @@ def run_session(session, settings) -> None:
         raise KeyboardInterrupt  # exit 130, after saying what was kept
 
 
-def _piece(session, state, number: int, total: int, settings, engines: list, pending: dict) -> str:
+def terminal_language() -> str:
+    """The language the terminal's messages are asked in, as gettext reads it (LANGUAGE, LC_ALL, LC_MESSAGES,
+    LANG): 'de' for de_DE.UTF-8; '' when none is set."""
+    for name in ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = os.environ.get(name, "")
+        if value:
+            return value.split(":")[0].split(".")[0].split("_")[0].lower()
+    return ""
+
+
+def findings_in(settings, language: str):
+    """How the session says a finding of the rules: in the language under review when the terminal speaks it (the
+    words of the review pages, locales/<lang>/LC_MESSAGES/messages.po), else in English; the prompts stay English."""
+    if terminal_language() != language:
+        return lambda finding: finding.message
+    from ..render.locale import translations
+
+    try:
+        gettext = translations(settings.locales_dir, language).gettext
+    except NewsletterError:
+        return lambda finding: finding.message
+    return lambda finding: finding.said(gettext)
+
+
+def _piece(session, state, number: int, total: int, settings, engines: list, pending: dict, say) -> str:
     context = state.piece.context
     text, label = state.translation, None
     refused = None
     seen = version(state)  # what this translator was shown: a change by someone else is a conflict
     while True:
         current = session.state(context)
-        _show(current, number, total, text, label, refused)
+        _show(current, number, total, text, label, refused, say)
         choices = dict(CHOICES)
         if refused is not None and refused.overridable:
-            choices["o"] = "approve anyway (the override is recorded)"
+            second = {finding.rule for finding in refused.refused} & {"links", "emails"}
+            choices["o"] = ("approve anyway (the changed link or address then waits for the organisation's "
+                            "acceptance)" if second else "approve anyway (the override is recorded)")
         choice = click.prompt(" / ".join(f"[{key}] {name}" for key, name in choices.items()),
                               type=click.Choice(list(choices)), show_choices=False, default="s")
         if choice in ("q", "s"):
@@ -129,6 +175,11 @@ def _piece(session, state, number: int, total: int, settings, engines: list, pen
         decision = session.approve(context, text, override=choice == "o", expected=seen)
         if decision.approved:
             pending.pop(context, None)
+            if decision.requested:
+                changed = " and ".join({"links": "link", "emails": "address"}[rule] for rule in decision.requested)
+                click.secho(f"  Approved; the changed {changed} waits for the organisation "
+                            "to accept it (`mco-newsletter overrides`): until then the edition is not sent.",
+                            fg="yellow")
             return choice
         if decision.conflict is not None:
             _conflict(decision.conflict, text)
@@ -143,7 +194,7 @@ def _conflict(theirs, text: str) -> None:
     click.echo(f"  Your text: {text or '(empty)'}\n  [a] approves your text over theirs; [s] leaves theirs.")
 
 
-def _show(state, number: int, total: int, text: str, label: str | None, refused) -> None:
+def _show(state, number: int, total: int, text: str, label: str | None, refused, say) -> None:
     entry = state.entry
     status = {UNTRANSLATED: "untranslated", DRAFT: "draft", CHANGED_STATE: "changed since approval"}.get(state.status, "")
     click.echo("")
@@ -158,7 +209,7 @@ def _show(state, number: int, total: int, text: str, label: str | None, refused)
                  else f"Draft ({memory})" if memory else "Machine draft" if state.machine else "Draft")
     click.echo(f"{label}: {text or '(untranslated)'}")
     for finding in (refused.refused if refused is not None else state.findings):
-        click.secho(f"  ! {finding.message}", fg="yellow")
+        click.secho(f"  ! {say(finding)}", fg="yellow")
     if refused is not None:
         click.echo("  Not approved." + (" [o] approves it anyway and records that." if refused.overridable else ""))
 

@@ -161,6 +161,9 @@ def _show_plan(plan, again: bool) -> None:
     for language, count in sorted(plan.counts.items()):
         extra = f" (of them {plan.fallbacks[language]:,} as fallback)" if plan.fallbacks.get(language) else ""
         click.echo(f"  {language} edition: {count:,}{extra}")
+    for language, changes in sorted(plan.link_overrides.items()):
+        for change in changes:
+            click.echo(f"  {language} edition: accepted {change.kind} {change.piece}: {change.shown}")
     if plan.already_sent:
         note = "sent again with --again" if again else "not sent again; --again would"
         click.echo(f"Already sent: {plural(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})")

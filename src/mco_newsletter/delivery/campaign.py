@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..config import Settings
 from ..edition import load_edition, ready_languages
@@ -25,6 +25,8 @@ class Plan:
     already_sent: int
     open_rows: dict[str, dict[str, int]]
     first: list[tuple[str, str]]
+    # Per edition: every changed link or address the organisation accepted (overrides.LinkChange).
+    link_overrides: dict[str, list] = field(default_factory=dict)
 
     @property
     def total(self) -> int:
@@ -67,7 +69,14 @@ def plan_from(settings: Settings, issue: Issue, segment: str, campaign: Campaign
         if edition != language:
             fallbacks[edition] = fallbacks.get(edition, 0) + count
     first = [(email, editions.get(language, fallback)) for email, language in audience.first]
-    return Plan(issue.id, segment, campaign, counts, fallbacks, audience.already_sent, open_rows, first)
+    from ..catalog_checks import link_overrides
+
+    changes = {}
+    for language in sorted(set(editions.values())):
+        load_edition(settings, issue, language)  # a dry run refuses what the send would refuse, and says why
+        changes[language] = link_overrides(issue, language)
+    return Plan(issue.id, segment, campaign, counts, fallbacks, audience.already_sent, open_rows, first,
+                {language: found for language, found in changes.items() if found})
 
 
 def signer_for(settings: Settings, backend_name: str):

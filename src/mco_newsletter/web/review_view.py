@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 from ..catalogs import APPROVED, CHANGED_STATE, UNTRANSLATED
 from ..review import Decision, origin, version, word_changes
@@ -24,11 +25,13 @@ class PieceView:
     changes: tuple = ()  # ("same" | "removed" | "added", words) when the source changed since the translation
     previous: str = ""  # that translation, made for the earlier source
     memory: str | None = None  # where a draft from the translation memory came from
-    warnings: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()  # in the page's language, as every message a translator reads
     refused: tuple[str, ...] = ()
     overridable: bool = False
+    needs_acceptance: bool = False  # approving anyway changes a link or address: the organisation must accept it
+    waiting: bool = False  # approved, with a changed link or address the organisation has not accepted yet
     conflict: dict | None = None  # {"status": …, "text": …} of the piece as someone else saved it meanwhile
-    outcome: str = ""  # approved | saved | unchanged, after a decision
+    outcome: str = ""  # approved | requested | saved | unchanged, after a decision
 
     @property
     def rows(self) -> int:
@@ -42,8 +45,14 @@ def anchor(context: str) -> str:
     return "piece-" + context.replace("/", "_")
 
 
-def piece_view(state, *, text: str | None = None, decision: Decision | None = None) -> PieceView:
-    """A piece as its state says, or as a decision left it (the text sent stays in the box when not approved)."""
+def english(finding) -> str:
+    return finding.message
+
+
+def piece_view(state, *, text: str | None = None, decision: Decision | None = None,
+               say: Callable = english) -> PieceView:
+    """A piece as its state says, or as a decision left it (the text sent stays in the box when not approved);
+    `say` puts a finding of the rules in the page's language (ReviewSite.say)."""
     entry = state.entry
     changed = entry is not None and bool(entry.previous_id) and state.status != APPROVED
     score = state.score if state.machine else None
@@ -52,8 +61,8 @@ def piece_view(state, *, text: str | None = None, decision: Decision | None = No
         shown_state = decision.conflict
         conflict = {"status": decision.conflict.status, "text": decision.conflict.translation}
     elif decision is not None:
-        outcome = "approved" if decision.approved else "saved" if decision.saved else "" if decision.refused \
-            else "unchanged"
+        outcome = ("requested" if decision.requested else "approved") if decision.approved else \
+            "saved" if decision.saved else "" if decision.refused else "unchanged"
     return PieceView(
         context=state.piece.context, anchor=anchor(state.piece.context), status=shown_state.status,
         source=state.piece.source, text=state.translation if text is None else text,
@@ -61,10 +70,12 @@ def piece_view(state, *, text: str | None = None, decision: Decision | None = No
         confidence=None if score is None else round(100 * math.exp(score)),
         changes=tuple(word_changes(entry.previous_id, state.piece.source)) if changed else (),
         previous=state.translation if changed else "", memory=origin(state),
-        warnings=tuple(finding.message for finding in shown_state.problems + shown_state.terms),
-        refused=tuple(finding.message for finding in decision.refused) if decision is not None else (),
+        warnings=tuple(say(finding) for finding in shown_state.problems + shown_state.terms),
+        refused=tuple(say(finding) for finding in decision.refused) if decision is not None else (),
         overridable=decision.overridable if decision is not None else False,
-        conflict=conflict, outcome=outcome)
+        needs_acceptance=decision is not None and decision.overridable and
+        any(finding.rule in ("links", "emails") for finding in decision.refused),
+        waiting=bool(shown_state.requested), conflict=conflict, outcome=outcome)
 
 
 @dataclass(frozen=True)
@@ -82,12 +93,12 @@ class IssueView:
         return self.needs + self.drafts + self.approved
 
 
-def issue_view(review, replaced: dict[str, PieceView] | None = None) -> IssueView:
+def issue_view(review, replaced: dict[str, PieceView] | None = None, *, say: Callable = english) -> IssueView:
     """Every piece of the review by need; `replaced` puts a piece as a decision left it in its place."""
     replaced = replaced or {}
     groups: dict[str, list[PieceView]] = {"needs": [], "drafts": [], "approved": []}
     for state in review.by_need():
-        view = replaced.get(state.piece.context) or piece_view(state)
+        view = replaced.get(state.piece.context) or piece_view(state, say=say)
         group = "needs" if state.status in (UNTRANSLATED, CHANGED_STATE) else \
             "approved" if state.status == APPROVED else "drafts"
         groups[group].append(view)

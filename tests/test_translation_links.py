@@ -268,19 +268,18 @@ ENGLISH_SOURCE = {"intro/1": f"Весь выпуск на сайте: {SOURCE_UR
 def test_an_override_covers_only_its_text(run, russian_issue):
     """Approved anyway for one text, an override accepts nothing for another: a clean re-approval drops it, and a later
     change in a PO editor is held to the rules again (it does not pass check silently)."""
-    approve_anyway(run, russian_issue, "The whole issue on the website: https://example.org/en/march-2025 — or at "
-                                       "www.example.org.")
-    assert run("overrides", "accept", "2025-03", "--lang", "en", "--all", "--yes").exit_code == 0
-    assert run("check").exit_code == 0
+    make_draft(russian_issue, "2025-03", "en", "title")
+    session = run("review", "2025-03", "--lang", "en", input="i\nDigest March two thousand twenty-five\no\nq\n")
+    assert "1 decision saved" in session.stdout and run("check").exit_code == 0
     # A clean re-approval: the override has no reason left, and goes.
-    make_draft(russian_issue, "2025-03", "en", "intro/1")
-    session = run("review", "2025-03", "--lang", "en", input=f"i\n{ENGLISH['intro/1']}\nq\n")
+    make_draft(russian_issue, "2025-03", "en", "title")
+    session = run("review", "2025-03", "--lang", "en", input="i\nDigest March 2025\nq\n")
     assert "1 decision saved" in session.stdout
-    assert not [c for c in entry_of(russian_issue).comments if c.startswith("override")]
-    # Then a PO editor changes the link: check says so.
-    line = set_translation(russian_issue, "2025-03", "en", "intro/1", ENGLISH["intro/1"].replace(SOURCE_URL, EVIL_URL))
+    assert not [c for c in entry_of(russian_issue, "title").comments if c.startswith("override")]
+    # Then a PO editor writes the number out in words again: check says so, at the line.
+    line = set_translation(russian_issue, "2025-03", "en", "title", "Digest March, two thousand twenty-five")
     check = run("check")
-    assert check.exit_code == 1 and f"en.po:{line}: intro/1: the link targets differ" in check.stderr
+    assert check.exit_code == 1 and f"en.po:{line}: title: the numbers differ" in check.stderr
 
 
 def test_an_accepted_override_does_not_cover_a_later_edit(run, russian_issue):

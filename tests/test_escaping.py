@@ -131,8 +131,9 @@ See *our* [report](https://example.org/r?a=1&b=2) or write to [us](mailto:x@exam
         " ".join(rendered.text.split())
 
 
-_PIECES = [*"ab ж\t.,:;-()]#%+=>\"'{}$@^|/😀", "https://x.org", "www.", "x.de", "evil.xyz", "мвд.рф", "a@b.co", " \n", "*", "_", "[", "![", "<", "&amp;", "&", "\\", "`",
-           "~", "\r", "\0", "  \n"]
+_PIECES = [*"ab ж\t.,:;-()]#%+=>\"'{}$@^|/😀", "https://x.org", "HTTP://", "mailto:", "ftp:", "www.", "x.de",
+           "evil.xyz", "мвд.рф", "a@b.co", " \n", "*", "_", "[", "![", "<", "&amp;", "&", "\\", "`", "~", "\r", "\0",
+           "  \n"]
 
 
 @hypothesis_settings(max_examples=500, deadline=None)

@@ -78,8 +78,10 @@ def russian_issue(run, workspace, write_issue):
      f"missing {SOURCE_URL}; not in the source {EVIL_URL}"),
     ("section-1/1", f"Write to [{EVIL_URL}](https://example.org/ru/contact) or help@example.org.", "links",
      f"not in the source {EVIL_URL}"),
+    ("section-1/1", f"Write to [*{EVIL_URL}*](https://example.org/ru/contact) or help@example.org.", "links",
+     f"not in the source {EVIL_URL}"),
 ], ids=["bare-swapped", "bare-dropped", "www-lookalike", "autolink", "address", "bare-added", "plain-piece",
-        "link-label"])
+        "link-label", "link-label-emphasis"])
 def test_every_clickable_address_counts(run, russian_issue, tmp_path, context, translation, rule, message):
     """A bare URL, a www. address, an autolink or an e-mail address an English translation swaps, drops or adds
     (in Markdown or in a plain piece, or shown as a link's words, which the text part prints) breaks the rules:

@@ -131,6 +131,9 @@ def _dialect(context: str, translation: str) -> list[Finding]:
     return found
 
 
+AUTOMATIC = ("linkify", "autolink")  # links whose words are their address
+
+
 def _parts(text: str, plain: bool) -> dict[str, Counter]:
     """What must not change, counted: link targets, e-mail addresses, numbers (IBANs as one number)."""
     from markdown_it.tree import SyntaxTreeNode
@@ -140,21 +143,24 @@ def _parts(text: str, plain: bool) -> dict[str, Counter]:
 
     parser = markdown_parser()
     targets: list[str] = []
+    rest: list[str] = []
     if plain:
-        words = [text]
+        targets, without = addresses(text, parser.normalizeLink)
+        rest.append(without)
     else:
-        # Link targets (Markdown links, autolinks, bare addresses the parser made links) and the text around them;
-        # the words of a Markdown link stay text, where an address shown as the link's words is found below.
-        words = []
+        # Link targets (Markdown links, autolinks, bare addresses the parser made links) and the text around them.
+        # The parser makes no link inside a link's words: an address shown as a Markdown link's words is found here.
         for node in SyntaxTreeNode(parser.parse(text)).walk():
             if node.type == "link":
                 targets.append(str(node.attrs.get("href", "")))
-            elif node.type == "text" and not (node.parent.type == "link" and node.parent.markup in AUTOMATIC):
-                words.append(node.content)
-    rest = []
-    for part in words:
-        targets += addresses(part, parser.normalizeLink)
-        rest.append(_without_addresses(part))
+            elif node.type == "text":
+                link = _link_around(node)
+                if link is None:
+                    rest.append(node.content)
+                elif link.markup not in AUTOMATIC:
+                    found, without = addresses(node.content, parser.normalizeLink)
+                    targets += found
+                    rest.append(without)
     places = Counter(where(target) for target in targets)
     emails = Counter({place.removeprefix("mailto:"): n for place, n in places.items() if place.startswith("mailto:")})
     links = places - Counter({f"mailto:{email}": n for email, n in emails.items()})
@@ -165,16 +171,13 @@ def _parts(text: str, plain: bool) -> dict[str, Counter]:
     return {"links": links, "emails": emails, "numbers": numbers}
 
 
-AUTOMATIC = ("linkify", "autolink")  # links whose words are their address
-
-
-def _without_addresses(text: str) -> str:
-    from .clickable import linkifier
-
-    matches = linkifier().match(text) or ()
-    for match in reversed(matches):
-        text = text[:match.index] + " " + text[match.last_index:]
-    return text
+def _link_around(node):
+    """The link a text node stands in (directly or inside emphasis), or None."""
+    while node.parent is not None:
+        node = node.parent
+        if node.type == "link":
+            return node
+    return None
 
 
 def _compare(rule: str, source: Counter, translation: Counter) -> Finding | None:

@@ -7,6 +7,8 @@ from functools import lru_cache
 
 from markupsafe import Markup, escape
 
+from ..clickable import POSSIBLE
+
 
 @lru_cache(maxsize=1)
 def _markdown():
@@ -21,10 +23,10 @@ def _markdown():
 
 # The characters at which CommonMark's inline rules (emphasis, links, pictures, autolinks, HTML, entities,
 # escapes, code, line breaks) can start, and those its input normalisation replaces; and what every address the
-# linkifier finds has (a scheme's colon, an address's @, a dot before a host's letters). A text without any of
-# them comes out of markdown-it as one text token: the text itself, escaped for HTML. Most paragraphs are such
-# text, and skipping the parser halves the cost of rendering them (tests/test_escaping.py holds the two equal).
-_MARKDOWN_INLINE = re.compile(r"[\n\r\0\\`*_\[!<&~:@]|\.[^\W\d_]")
+# linkifier finds has (clickable.POSSIBLE). A text without any of them comes out of markdown-it as one text
+# token: the text itself, escaped for HTML. Most paragraphs are such text, and skipping the parser halves the
+# cost of rendering them (tests/test_escaping.py holds the two equal).
+_MARKDOWN_INLINE = re.compile(r"[\n\r\0\\`*_\[!<&~]|" + POSSIBLE.pattern)
 
 
 def _escape_html(text: str) -> str:

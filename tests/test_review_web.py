@@ -86,7 +86,8 @@ REASONS = {
 @pytest.mark.parametrize("language", ["de", "ru"])
 def test_refusals_are_in_the_pages_language(workspace, run, drafted, language):
     """On the German and Russian review pages every reason a translation is refused or flagged — numbers, links,
-    the Markdown rules, a lost character, the glossary — is said in the page's language: no English sentence left."""
+    the Markdown rules, a lost character, the glossary — and where a draft came from is said in the page's language:
+    no English sentence left."""
     import html as markup
 
     from mco_newsletter.catalog_files import read_catalog, write_catalog
@@ -100,6 +101,9 @@ def test_refusals_are_in_the_pages_language(workspace, run, drafted, language):
     path = workspace / "issues" / "2024-05" / f"{language}.po"
     catalog = read_catalog(path)
     next(entry for entry in catalog if entry.context == "title").string = "⁇ 2025"
+    # A draft from the translation memory says where it came from, as `translate` writes it.
+    next(entry for entry in catalog if entry.context == "section-1/heading").comments = [
+        "translation memory: 94% like a piece approved in issue 2023-12"]
     write_catalog(path, catalog)
     token = add_translator(run, "Anna Petrova", language)
     url, stop = serve_app(load_settings(workspace))
@@ -123,6 +127,9 @@ def test_refusals_are_in_the_pages_language(workspace, run, drafted, language):
     warnings = re.sub(r"<[^>]+>", " ", markup.unescape(title.split('<ul class="warnings">', 1)[1].split("</ul>")[0]))
     assert {"de": "enthält ⁇: hier hat das Modell Zeichen verloren", "ru": "содержит ⁇: здесь модель потеряла "
             "символы"}[language] in warnings
+    memory = {"de": "Übersetzungsspeicher: zu 94 % wie ein in Ausgabe 2023-12 freigegebenes Stück",
+              "ru": "Память переводов: на 94 % как фрагмент, одобренный в выпуске 2023-12"}[language]
+    assert f'<p class="meta">{memory}</p>' in shown
     for text in [*reasons, warnings]:
         words = text.replace("Movement of Conscientious Objectors", "")
         assert not ENGLISH.search(words), text

@@ -10,6 +10,7 @@ draft naming its origin, and only otherwise waits for a machine draft.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from pathlib import Path
@@ -21,6 +22,7 @@ from .errors import NewsletterError
 from .overrides import is_override
 
 CLOSE_MEMORY = "translation memory: "
+CLOSE_MATCH = CLOSE_MEMORY + "{percent}% like a piece approved in issue {issue}"
 PREVIOUS_SIMILARITY = 0.6  # msgmerge's fuzzy threshold: below it, an old translation is about something else
 MEMORY_SIMILARITY = 0.8
 
@@ -91,6 +93,12 @@ def translation_memory(issues_dir: Path, language: str, exclude: str) -> Memory:
                 memory.exact[entry.id] = remembered
                 memory.entries.append(remembered)
     return memory
+
+
+def close_match(comment: str) -> tuple[int, str] | None:
+    """(percent, issue id) of a close match's comment (CLOSE_MATCH), or None for any other comment."""
+    match = re.fullmatch(r"translation memory: (\d+)% like a piece approved in issue (\S+)", comment.strip())
+    return (int(match[1]), match[2]) if match else None
 
 
 def new_catalog(issue, language: str, contact: str = "") -> Catalog:
@@ -185,7 +193,7 @@ def _changed_or_new(piece: Piece, current: list[Entry], used: set[int], memory: 
     if close is not None:
         score, remembered = close
         entry.string, entry.previous_id, entry.fuzzy = remembered.translation, remembered.source, True
-        entry.comments = [f"{CLOSE_MEMORY}{int(score * 100)}% like a piece approved in issue {remembered.issue_id}"]
+        entry.comments = [CLOSE_MATCH.format(percent=int(score * 100), issue=remembered.issue_id)]
         result.close_matches += 1
         return entry
     result.needs_draft.append(piece)

@@ -76,12 +76,12 @@ class ReviewSite:
     def translator(self, token: str):
         return self.registry.by_token(token)
 
-    def say(self, language: str):
-        """A finding of the rules (translation_rules.Finding) in `language`, as the page's other words are."""
+    def gettext(self, language: str):
+        """The gettext of a language's page words (locales/<lang>/LC_MESSAGES/messages.po), for what the pages
+        say that is made in the code: the rules' findings, where a draft came from."""
         from ..render.locale import translations
 
-        gettext = translations(self.settings.locales_dir, language).gettext
-        return lambda finding: finding.said(gettext)
+        return translations(self.settings.locales_dir, language).gettext
 
     def review(self, translator, issue_id: str, language: str) -> Review | None:
         """The review of an issue's language by this translator; None when it is not theirs or not there.
@@ -156,7 +156,7 @@ def issue_page(site: ReviewSite, review: Review, translator, links: Links, *, vi
     """The issue page: every piece by need, the preview beside them."""
     from .pages import render_page
 
-    view = view or issue_view(review, say=site.say(review.language))
+    view = view or issue_view(review, gettext=site.gettext(review.language))
     return render_page(site.settings, "review_issue.html.j2", review.language, view=view,
                        page=page_facts(review, translator, links), issue_id=review.issue.id,
                        title=review.issue.title, start_url=links.start, script_url=links.script, notice=notice,
@@ -198,9 +198,9 @@ class Outcome:
     next: str | None
 
 
-def decide(review: Review, *, context: str, action: str, text: str, expected: str, say=None) -> Outcome:
-    """Approve, approve anyway (an override), save a draft or skip one piece, as review.py decides; `say` puts
-    the rules' findings in the page's language (ReviewSite.say; English without it)."""
+def decide(review: Review, *, context: str, action: str, text: str, expected: str, gettext=None) -> Outcome:
+    """Approve, approve anyway (an override), save a draft or skip one piece, as review.py decides; `gettext` (of
+    ReviewSite.gettext) puts what is said of the piece in the page's language (English without it)."""
     order = [state.piece.context for state in review.by_need()]
     state = review.state(context)
     if state is None or action == "skip":
@@ -211,7 +211,7 @@ def decide(review: Review, *, context: str, action: str, text: str, expected: st
         decision = review.save_draft(context, text, expected=expected)
     state = review.state(context) or state
     kept = None if decision.approved or decision.saved else text
-    view = piece_view(state, text=kept, decision=decision, **({"say": say} if say else {}))
+    view = piece_view(state, text=kept, decision=decision, **({"gettext": gettext} if gettext else {}))
     return Outcome(decision, view, next_piece(order, context, review))
 
 

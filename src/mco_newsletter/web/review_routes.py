@@ -91,9 +91,9 @@ def review_routes(settings) -> list[Route]:
                             headers=security_headers(""))
         context, action = form["piece"], form["action"]
         text = form.get("translation", "").replace("\r\n", "\n").strip()  # browsers send CRLF line ends
-        say = site.say(review.language)
+        gettext = site.gettext(review.language)
         outcome = await run_in_threadpool(decide, review, context=context, action=action, text=text,
-                                          expected=form.get("version", ""), say=say)
+                                          expected=form.get("version", ""), gettext=gettext)
         decision = outcome.decision
         result = "skipped" if decision is None else "conflict" if decision.conflict is not None else \
             ("requested" if decision.requested else "approved") if decision.approved else \
@@ -108,7 +108,7 @@ def review_routes(settings) -> list[Route]:
                 "preview": f"{links.preview(review.issue.id, review.language)}?v={time.time_ns()}",
             }, headers=security_headers(""))
         if result in ("conflict", "refused"):  # the piece with what was sent, and why it was not taken
-            view = await run_in_threadpool(issue_view, review, {context: outcome.view}, say=say)
+            view = await run_in_threadpool(issue_view, review, {context: outcome.view}, gettext=gettext)
             html = await run_in_threadpool(issue_page, site, review, translator, links, view=view)
             return HTMLResponse(html, status_code=409 if result == "conflict" else 422,
                                 headers=security_headers(html, directives=PAGE_WITH_SCRIPT))

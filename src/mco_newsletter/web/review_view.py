@@ -40,19 +40,32 @@ class PieceView:
         return max(3, min(14, lines + 1))
 
 
+def _memory(state, gettext: Callable[[str], str]) -> str | None:
+    """Where a draft from the translation memory came from, in the page's language."""
+    from ..merging import close_match
+
+    said = origin(state)
+    found = close_match(said) if said else None
+    if found is None:
+        return said
+    percent, issue_id = found
+    return gettext("Translation memory: %(percent)s%% like a piece approved in issue %(issue)s") % {
+        "percent": percent, "issue": issue_id}
+
+
 def anchor(context: str) -> str:
     """The element id of a piece: its context with the slashes made safe."""
     return "piece-" + context.replace("/", "_")
 
 
-def english(finding) -> str:
-    return finding.message
+def english(message: str) -> str:
+    return message
 
 
 def piece_view(state, *, text: str | None = None, decision: Decision | None = None,
-               say: Callable = english) -> PieceView:
+               gettext: Callable[[str], str] = english) -> PieceView:
     """A piece as its state says, or as a decision left it (the text sent stays in the box when not approved);
-    `say` puts a finding of the rules in the page's language (ReviewSite.say)."""
+    `gettext` (of the page's language, ReviewSite.gettext) says the rules' findings and the rest in its words."""
     entry = state.entry
     changed = entry is not None and bool(entry.previous_id) and state.status != APPROVED
     score = state.score if state.machine else None
@@ -69,9 +82,9 @@ def piece_view(state, *, text: str | None = None, decision: Decision | None = No
         version=version(shown_state), machine=state.machine,
         confidence=None if score is None else round(100 * math.exp(score)),
         changes=tuple(word_changes(entry.previous_id, state.piece.source)) if changed else (),
-        previous=state.translation if changed else "", memory=origin(state),
-        warnings=tuple(say(finding) for finding in shown_state.problems + shown_state.terms),
-        refused=tuple(say(finding) for finding in decision.refused) if decision is not None else (),
+        previous=state.translation if changed else "", memory=_memory(state, gettext),
+        warnings=tuple(finding.said(gettext) for finding in shown_state.problems + shown_state.terms),
+        refused=tuple(finding.said(gettext) for finding in decision.refused) if decision is not None else (),
         overridable=decision.overridable if decision is not None else False,
         needs_acceptance=decision is not None and decision.overridable and
         any(finding.rule in ("links", "emails") for finding in decision.refused),
@@ -93,12 +106,13 @@ class IssueView:
         return self.needs + self.drafts + self.approved
 
 
-def issue_view(review, replaced: dict[str, PieceView] | None = None, *, say: Callable = english) -> IssueView:
+def issue_view(review, replaced: dict[str, PieceView] | None = None, *,
+               gettext: Callable[[str], str] = english) -> IssueView:
     """Every piece of the review by need; `replaced` puts a piece as a decision left it in its place."""
     replaced = replaced or {}
     groups: dict[str, list[PieceView]] = {"needs": [], "drafts": [], "approved": []}
     for state in review.by_need():
-        view = replaced.get(state.piece.context) or piece_view(state, say=say)
+        view = replaced.get(state.piece.context) or piece_view(state, gettext=gettext)
         group = "needs" if state.status in (UNTRANSLATED, CHANGED_STATE) else \
             "approved" if state.status == APPROVED else "drafts"
         groups[group].append(view)

@@ -67,8 +67,8 @@ def test_the_rules_warn_before_approval(review_site, workspace):
 # Words of the rules' English messages: none is left on a German or Russian page (the source's own text aside).
 ENGLISH = re.compile(r"\b(?:the|source|translation|differ|missing|contains|not|allowed|glossary|lost|model|is|of)\b")
 REASONS = {
-    "de": ["Nicht freigegeben: die Zahlen weichen von der Quelle ab (2 in der Quelle, 0 in der Übersetzung): nicht in der "
-           "Übersetzung: 15, 338",
+    "de": ["Nicht freigegeben: die Zahlen weichen von der Quelle ab (2 in der Quelle, 0 in der Übersetzung): "
+           "nicht in der Übersetzung: 15, 338",
            "Nicht freigegeben: die Linkziele weichen von der Quelle ab (0 in der Quelle, 1 in der Übersetzung): nicht "
            "in der Quelle: https://evil.example.net/a",
            "Nicht freigegeben: HTML ist nicht erlaubt",
@@ -96,7 +96,8 @@ def test_refusals_are_in_the_pages_language(workspace, run, drafted, language):
     target = {"de": "Bewegung der Kriegsdienstverweigerer", "ru": "Движение сознательных отказчиков"}[language]
     glossary = workspace / "glossary" / f"en-{language}.csv"
     glossary.parent.mkdir()
-    glossary.write_text(f"source,target,note\nMovement of Conscientious Objectors,{target},our name\n", encoding="utf-8")
+    glossary.write_text(f"source,target,note\nMovement of Conscientious Objectors,{target},our name\n",
+                        encoding="utf-8")
     drafted("2024-05", language)
     path = workspace / "issues" / "2024-05" / f"{language}.po"
     catalog = read_catalog(path)

@@ -97,8 +97,8 @@ def approval_comments(rules: list[str], *, who: str, day: str, source: str, tran
     if own:
         comments.append(f"{OVERRIDE}: {', '.join(own)} · text {text} — approved{by} on {day}")
     if second:
-        comments.append(f"{OVERRIDE} {REQUESTED}: {', '.join(second)} · text {text} —{by or ' by an unnamed translator'}"
-                        f" on {day}")
+        by = by or " by an unnamed translator"
+        comments.append(f"{OVERRIDE} {REQUESTED}: {', '.join(second)} · text {text} —{by} on {day}")
     return comments
 
 

@@ -306,3 +306,13 @@ def test_an_old_style_override_accepts_nothing(run, russian_issue):
     assert f"en.po:{line}: title: the numbers differ from the source (1 in the source, 0 in the translation): " \
            "missing 2025 (the override here names no text: an override without one accepts nothing)" in check.stderr
     assert "approve it again with [o] in `mco-newsletter review 2025-03 --lang en`" in check.stderr
+
+
+def test_overrides_list_goes_on_past_a_broken_issue(run, russian_issue, write_issue):
+    """`overrides list` of every issue names an issue it cannot read and still lists the others' overrides."""
+    approve_anyway(run, russian_issue, ENGLISH["intro/1"].replace(SOURCE_URL, LOOKALIKE))
+    write_issue("2025-04", "---\ntitle: Broken\n---\n")
+    listed = run("overrides", "list")
+    assert listed.exit_code == 0 and "2025-04: cannot be read" in listed.stderr
+    assert f"translation: {LOOKALIKE}" in listed.stdout
+    assert run("overrides", "list", "2025-04").exit_code == 1

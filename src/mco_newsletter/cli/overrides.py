@@ -25,15 +25,23 @@ def overrides() -> None:
 def list_overrides(ctx, issue_id, languages, as_json) -> None:
     """Every link and address override, waiting for acceptance or accepted: the source's target beside the new one.
     Without ID: every issue."""
+    from ..errors import NewsletterError
     from ..workspace import issue_ids, load_issue
 
     settings = load_settings(ctx)
     languages = checked_languages(settings, languages) or settings.languages
     rows = []
     for one in [issue_id] if issue_id else issue_ids(settings):
-        issue = load_issue(settings, one)
-        for language in languages:
-            rows += [(one, language, change) for change in _changes(issue, language)]
+        try:
+            issue = load_issue(settings, one)
+            found = [(one, language, change) for language in languages for change in _changes(issue, language)]
+        except NewsletterError as exc:
+            if issue_id:
+                raise
+            # One broken issue or catalog does not hide the others' overrides.
+            click.echo(f"{one}: cannot be read ({exc.message}); `mco-newsletter check` says more", err=True)
+            continue
+        rows += found
     if as_json:
         click.echo(json.dumps({"overrides": [
             {"issue": one, "language": language, "piece": change.piece, "state": change.state,

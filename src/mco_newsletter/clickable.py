@@ -13,8 +13,15 @@ from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 
-# Every address linkify-it finds has one of these: a scheme it knows, an address's @, a dot before a host's letters.
-POSSIBLE = re.compile(r"(?i:https?|ftp|mailto):|@|\.[^\W\d_]")
+def _after(scheme: str) -> str:
+    """A look-behind for `scheme:` in any case (look-behinds keep the search starting at a character class)."""
+    return "(?<=" + "".join(f"[{char}{char.upper()}]" for char in scheme) + ":)"
+
+
+# Every address linkify-it finds has one of these: an address's @, a dot before a host's letters, a scheme it knows.
+# Written so that the search skips to the next @ . or : (a case-insensitive scheme first made it 20 times slower:
+# 0.2 ms for a paragraph of 2,000 characters, on every paragraph of every edition).
+POSSIBLE = re.compile(r"@|\.[^\W\d_]|:(?:" + "|".join(map(_after, ("http", "https", "ftp", "mailto"))) + ")")
 
 
 @lru_cache(maxsize=1)

@@ -34,6 +34,20 @@ def _tell_waiting(holders: list[str]) -> None:
     click.echo(f"Waiting for the subscriber database{held}…", err=True)
 
 
+def _column(ctx, param, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """--column FIELD=HEADER as (field, header); a field the tool does not have is a usage error."""
+    from ..subscribers.import_shape import FIELDS
+
+    pairs = []
+    for value in values:
+        name, equals, header = value.partition("=")
+        name = name.strip().lower()
+        if not equals or name not in FIELDS:
+            raise click.BadParameter(f"{value!r}: give FIELD=\"HEADER\", FIELD one of {', '.join(FIELDS)}")
+        pairs.append((name, header.strip()))
+    return tuple(pairs)
+
+
 @cli.group("subscribers")
 def subscribers() -> None:
     """Manage the subscriber list (kept outside the content repository, owner-only)."""
@@ -59,33 +73,56 @@ def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
 
 
 @subscribers.command("import")
-@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=True, path_type=Path))
+@click.option("--from", "tool", type=click.Choice(["mailchimp", "listmonk", "keila", "buttondown"]),
+              help="The tool that wrote the file (default: recognised by its columns).")
+@click.option("--column", "columns", multiple=True, metavar='FIELD="HEADER"', callback=_column,
+              help="The file's column for a field: email, name, first_name, last_name, language, tags, status, "
+                   "consent_at (repeatable).")
+@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.toml",
+              help="A mapping file: the columns, tag_separator and [languages] (docs/subscribers.md).")
+@click.option("--status", "every_status", type=click.Choice(["unsubscribed", "bounced", "complained"]),
+              help="Every row is a person who left: kept with this status, never sent to.")
 @click.option("--tag", "tags", multiple=True, metavar="T", help="A tag added to every imported row (repeatable).")
-@click.option("--default-language", metavar="L", help="Language for rows without one.")
-@click.option("--dry-run", is_flag=True, help="Check and count, change nothing.")
+@click.option("--default-language", metavar="L",
+              help="Language for rows without one, or with one that is not the newsletter's (reported).")
+@click.option("--dry-run", is_flag=True, help="Check and count, change nothing; show the mapping and the first rows.")
 @click.option("--resubscribe", is_flag=True, help="Re-activate rows that unsubscribed, bounced or complained.")
+@json_option
 @click.pass_context
-def import_command(ctx, csv_file, tags, default_language, dry_run, resubscribe) -> None:
-    """Import subscribers from CSV (columns email, name, language, tags; tags separated by |)."""
+def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tags, default_language, dry_run,
+                   resubscribe, as_json) -> None:
+    """Import subscribers from CSV: the tool's own columns (email, name, language, tags; tags separated by |), an
+    export of Mailchimp, listmonk, Keila or Buttondown, or any CSV with its columns mapped."""
     from ..subscribers.csv_import import RejectsNotWritten, import_csv
+    from ..subscribers.import_mapping import choices_for
     from ..subscribers.tokens import erasure_key
+    from .import_report import report_json, show_report
 
     with opened(ctx) as (current, store):
         if default_language and default_language not in current.languages:
             raise click.BadParameter(f"{default_language!r} is not one of {', '.join(current.languages)}",
                                      param_hint="--default-language")
+        choices = choices_for(tool=tool, columns=columns, mapping_file=mapping_file, status=every_status,
+                              languages=current.languages)
         try:
             report = import_csv(store, csv_file, rejects_dir=current.private_dir / "rejects",
                                 languages=current.languages, default_language=default_language,
                                 extra_tags=tags, erasure_key=erasure_key(current.private_dir),
-                                resubscribe=resubscribe, dry_run=dry_run)
+                                resubscribe=resubscribe, dry_run=dry_run, choices=choices)
         except RejectsNotWritten as exc:
-            _show_rejects(csv_file, exc.report)
+            if not as_json:
+                _show_rejects(csv_file, exc.report)
             raise
-    _show_rejects(csv_file, report)
-    click.echo(_summary(report, dry_run))
-    if report.rejects_path:
-        click.echo(f"Rejected rows written to {shown(report.rejects_path)}")
+    if as_json:
+        click.echo(json.dumps(report_json(csv_file, report, dry_run=dry_run, default_language=default_language),
+                              ensure_ascii=False, indent=1))
+    else:
+        show_report(csv_file, report, dry_run=dry_run, default_language=default_language)
+        _show_rejects(csv_file, report)
+        click.echo(_summary(report, dry_run))
+        if report.rejects_path:
+            click.echo(f"Rejected rows written to {shown(report.rejects_path)}")
     if report.rejects:
         # The valid rows are in; a non-zero exit still tells scripts that the file needs fixing.
         ctx.exit(1)
@@ -99,8 +136,12 @@ def _summary(report, dry_run: bool) -> str:
     how = ", ".join(f"{count:,} {word}" for word, count in imported.items() if count)
     parts = [f"{done:,} {'would be imported' if dry_run else 'imported'}" + (f" ({how})" if how else "")]
     parts += [f"{count:,} {words}" for count, words in (
+        (sum(report.left_added.values()), "kept as having left"),
+        (sum(report.left_marked.values()), "marked as having left"),
+        (report.kept_newer, "left active (consent here newer)"),
         (report.unchanged, "unchanged"), (report.kept_inactive, "left unsubscribed/bounced/complained"),
         (report.erased, "erased addresses not re-added"),
+        (sum(report.not_imported.values()), "not imported"),
         (len(report.rejects), "rejected")) if count]
     return f"Read {counted(report.rows, 'row')}: {', '.join(parts)}." + (
         " Nothing was changed (--dry-run)." if dry_run else "")

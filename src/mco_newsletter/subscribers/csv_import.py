@@ -10,12 +10,16 @@ from pathlib import Path
 
 from ..email_addresses import InvalidAddress, checked_address
 from ..errors import NewsletterError
+from .import_shape import Choices, Shape
+from .incoming import ACTIVE, RowProblem
 from .store import Store, email_key, now
 
 COLUMNS = ("email", "name", "language", "tags")
 TAG_SEPARATOR = "|"
 # Exports of mailing tools have a few dozen columns; tens of thousands are a broken or hostile file.
 MAX_COLUMNS = 1000
+# The dry run shows this many rows as they would be imported.
+FIRST_ROWS = 5
 # Cells a spreadsheet would run as a formula (OWASP, "CSV injection"): shown as text with a leading quote.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -29,6 +33,10 @@ class Row:
     name: str | None
     language: str
     tags: tuple[str, ...]
+    status: str = ACTIVE  # a person who left comes in as such, never as active (apply_rows)
+    consent_at: str | None = None  # the export's consent time (None: the time of the import)
+    consent_source: str | None = None
+    left_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,17 +64,26 @@ class ImportReport:
     rejects_path: Path | None = None
     # The input's first line as written: the rejects file repeats it, so each value stays under its name.
     header: tuple[str, ...] = ()
+    shape: Shape | None = None  # how the file was read (import_formats.py)
+    left_added: Counter = field(default_factory=Counter)  # people who left, kept as such: by status
+    left_marked: Counter = field(default_factory=Counter)  # active readers the file says left since: by status
+    kept_newer: int = 0  # active readers whose consent here is newer than the file's record of their leaving
+    not_imported: Counter = field(default_factory=Counter)  # rows skipped on purpose, by reason
+    unmapped_languages: Counter = field(default_factory=Counter)  # languages given --default-language, by value
+    first_rows: list[Row] = field(default_factory=list)  # for the dry run: the first rows as they would come in
 
 
 def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | None,
-             extra_tags: tuple[str, ...]) -> tuple[list[Row], ImportReport]:
+             extra_tags: tuple[str, ...], choices: Choices = Choices()) -> tuple[list[Row], ImportReport]:
     """Parse and check the file; return the valid rows and a report holding the rejects."""
-    text = _decode(path)
-    lines = text.splitlines()
-    if not lines or not lines[0].strip():
+    from .import_files import read_text
+    from .import_formats import recognise
+    from .import_languages import LanguageMatch
+
+    text, delimiter = read_text(path)
+    if not text.strip() or not text.splitlines()[0].strip():
         raise NewsletterError(f"{path}:1: the file is empty or has no header line",
                               hint=f"the first line names the columns: {','.join(COLUMNS)}")
-    delimiter = ";" if lines[0].count(";") > lines[0].count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         written_header = next(reader)
@@ -75,16 +92,9 @@ def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | 
     if len(written_header) > MAX_COLUMNS:
         raise NewsletterError(f"{path}:1: the header names {len(written_header):,} columns; a subscriber file may "
                               f"have at most {MAX_COLUMNS:,}", hint=f"keep the columns {', '.join(COLUMNS)}")
-    header = [name.strip().lower() for name in written_header]
-    if "email" not in header:
-        raise NewsletterError(f"{path}:1: no 'email' column (found: {', '.join(header[:20]) or 'nothing'})",
-                              hint=f"name the columns {', '.join(COLUMNS)} in the first line")
-    times = Counter(header)
-    duplicated = sorted(name for name in COLUMNS if times[name] > 1)
-    if duplicated:
-        raise NewsletterError(f"{path}:1: column {duplicated[0]!r} appears twice")
-    report = ImportReport(ignored_columns=[n for n in header if n not in COLUMNS], header=tuple(written_header))
-    position = {name: header.index(name) for name in COLUMNS if name in header}
+    shape = recognise(path, written_header, choices)
+    report = ImportReport(ignored_columns=shape.ignored(), header=tuple(written_header), shape=shape)
+    match = LanguageMatch(languages, default_language, shape.language_names, report.unmapped_languages)
     rows: list[Row] = []
     first_line: dict[str, int] = {}
     line = 1
@@ -99,7 +109,18 @@ def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | 
         if not any(value.strip() for value in values):
             continue
         report.rows += 1
-        reason, row = _check_row(values, line, header, position, languages, default_language, extra_tags)
+        if len(values) > len(written_header):
+            reason, row = f"{len(values)} fields but the header names {len(written_header)} columns", None
+        else:
+            try:
+                incoming = shape.read(values)
+            except RowProblem as problem:
+                incoming, reason, row = None, problem.reason, None
+            if incoming is not None and incoming.skip:
+                report.not_imported[incoming.skip] += 1
+                continue
+            if incoming is not None:
+                reason, row = _check_row(incoming, line, match, extra_tags)
         if row is not None:
             key = email_key(row.email)
             if key in first_line:
@@ -110,6 +131,8 @@ def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | 
             report.rejects.append(Reject(line, reason, tuple(values)))
         else:
             rows.append(row)
+            if len(report.first_rows) < FIRST_ROWS:
+                report.first_rows.append(row)
     return rows, report
 
 
@@ -135,8 +158,12 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
             if (key not in existing or pending) and erased and erasure_hash(erasure_key, key) in erased:
                 report.erased += 1
                 continue
+            if row.status != ACTIVE:
+                _left(store, row, existing.get(key), report, at=at, consent_source=consent_source)
+                continue
             if key not in existing:
-                new.append((row.email, key, row.name, row.language, consent_source, at, at, at))
+                new.append((row.email, key, row.name, row.language, row.consent_source or consent_source,
+                            row.consent_at or at, at, at))
                 new_tags += [(key, tag) for tag in row.tags]
                 report.added += 1
                 continue
@@ -171,6 +198,26 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
     return report
 
 
+def _left(store: Store, row: Row, held: tuple | None, report: ImportReport, *, at: str, consent_source: str) -> None:
+    """A person the file says left (unsubscribed, bounced, complained): never made active. Kept as such when new,
+    so that no later file brings them back; an active reader here is marked so, unless they consented here after
+    the file's record of their leaving."""
+    if held is None:
+        store.add(email=row.email, name=row.name, language=row.language, tags=row.tags, status=row.status,
+                  consent_source=row.consent_source or consent_source, at=at, consent_at=row.consent_at)
+        report.left_added[row.status] += 1
+        return
+    subscriber_id, status = held[0], held[3]
+    if status != "active":  # already sent nothing; or a web sign-up waiting for confirmation, their newer wish
+        report.unchanged += 1
+        return
+    if row.left_at and store.by_id(subscriber_id).consent_at > row.left_at:
+        report.kept_newer += 1
+        return
+    store.set_status(subscriber_id, row.status)
+    report.left_marked[row.status] += 1
+
+
 def spreadsheet_safe(values) -> list[str]:
     """The cells of a row, each beginning with a formula character neutralised by a leading apostrophe."""
     return ["'" + value if value.startswith(FORMULA_START) else value for value in map(str, values)]
@@ -182,12 +229,13 @@ class _DryRun(Exception):
 
 def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_language: str | None,
                extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool,
-               rejects_dir: Path | None = None) -> ImportReport:
+               rejects_dir: Path | None = None, choices: Choices = Choices()) -> ImportReport:
     """Import a subscriber CSV; rejected rows go to rejects_dir/FILE.rejects.csv (not on a dry run, nor without one).
 
     The rejects file is written before any row is applied: if it cannot be written, nothing is imported.
     """
-    rows, report = read_csv(path, languages=languages, default_language=default_language, extra_tags=extra_tags)
+    rows, report = read_csv(path, languages=languages, default_language=default_language, extra_tags=extra_tags,
+                            choices=choices)
     if report.rejects and rejects_dir is not None and not dry_run:
         report.rejects_path = write_rejects(rejects_dir / f"{path.stem}.rejects.csv", report)
     try:
@@ -224,43 +272,21 @@ class RejectsNotWritten(NewsletterError):
 
 
 
-def _decode(path: Path) -> str:
-    import stat
-
-    try:
-        if not stat.S_ISREG(path.stat().st_mode):  # a device or a pipe would be read forever
-            raise NewsletterError(f"{path}: not a regular file", hint="export the list as a CSV file")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise NewsletterError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise NewsletterError(f"{path}:{line}: not UTF-8 text", hint="export the file as CSV UTF-8") from None
-
-
-def _check_row(values, line, header, position, languages, default_language, extra_tags):
-    if len(values) > len(header):
-        return f"{len(values)} fields but the header names {len(header)} columns", None
-
-    def cell(name: str) -> str:
-        index = position.get(name)
-        return values[index].strip() if index is not None and index < len(values) else ""
-
-    raw_email = cell("email")
-    if not raw_email:
+def _check_row(incoming, line: int, match, extra_tags) -> tuple[str, Row | None]:
+    if not incoming.email:
         return "no email address", None
-    email, problem = subscriber_address(raw_email)
+    email, problem = subscriber_address(incoming.email)
     if problem:
         return f"invalid address: {problem}", None
-    language = cell("language").lower() or default_language
-    if not language:
-        return "no language (give a language column or --default-language)", None
-    if language not in languages:
-        return f"unknown language {language!r} (expected one of {', '.join(languages)})", None
-    tags = [t.strip() for t in cell("tags").split(TAG_SEPARATOR) if t.strip()]
-    return "", Row(line, email, cell("name") or None, language, tuple(dict.fromkeys([*tags, *extra_tags])))
+    if incoming.status != ACTIVE:
+        language = match.any_language(incoming.language)
+    else:
+        language, reason = match.language(incoming.language)
+        if language is None:
+            return reason, None
+    tags = tuple(dict.fromkeys([*incoming.tags, *extra_tags]))
+    return "", Row(line, email, incoming.name, language, tags, incoming.status, incoming.consent_at,
+                   incoming.consent_source, incoming.left_at)
 
 
 def subscriber_address(address: str) -> tuple[str, str | None]:

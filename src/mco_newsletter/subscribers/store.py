@@ -147,13 +147,13 @@ class Store:
         return dict(rows.fetchall())
 
     def add(self, *, email: str, name: str | None, language: str, tags: tuple[str, ...],
-            consent_source: str, at: str | None = None, status: str = "active") -> int:
-        """Insert a new subscriber (active unless told otherwise); return its id."""
+            consent_source: str, at: str | None = None, status: str = "active", consent_at: str | None = None) -> int:
+        """Insert a new subscriber (active unless told otherwise; consent given `at` unless told when); its id."""
         at = at or now()
         cursor = self.db.execute(
             "INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
             " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (email, email_key(email), name, language, status, consent_source, at, at, at))
+            (email, email_key(email), name, language, status, consent_source, consent_at or at, at, at))
         subscriber_id = cursor.lastrowid
         if tags:
             self.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)",

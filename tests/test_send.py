@@ -463,3 +463,43 @@ def test_check_validates_sending_settings_as_they_are_used(run, workspace, old, 
                 if text.startswith(new.split("\n")[0].strip()))
     reported = [text for text in result.stderr.splitlines() if text.startswith(f"newsletter.toml:{line}: ")]
     assert reported and message in reported[0], result.stderr
+
+
+def test_test_to_twice_sends_to_both(run, workspace):
+    """Two --test-to addresses: each gets every edition, and the output names each (a second one replaced the first)."""
+    configure(workspace)
+    result = run("send", "2024-05", "--segment", "all", "--test-to", "editor@example.org",
+                 "--test-to", "lead@example.org")
+    assert result.exit_code == 0, result.output
+    files = list((workspace / "private" / "outbox" / "new").iterdir())
+    to = sorted(str(message_from_bytes(p.read_bytes(), policy=default)["To"]) for p in files)
+    assert to == ["editor@example.org", "lead@example.org"]
+    assert "[TEST] 2024-05 [en] sent to editor@example.org via outbox" in result.stdout
+    assert "[TEST] 2024-05 [en] sent to lead@example.org via outbox" in result.stdout
+    assert ledger_counts(run) == []
+
+
+def test_send_json_plan_and_outcome(run, workspace):
+    """send --json: the plan on a dry run, the plan and the outcome of a send; it asks nothing, so it needs --yes
+    or --dry-run."""
+    configure(workspace)
+    populate(workspace, 6)
+    asking = run("send", "2024-05", "--segment", "all", "--json")
+    assert asking.exit_code == 2 and "--json asks no question: add --yes" in asking.stderr
+    assert not (workspace / "private" / "outbox").exists()
+    dry = json.loads(run("send", "2024-05", "--segment", "all", "--json", "--dry-run").stdout)
+    assert dry["dry_run"] is True and dry["outcome"] is None
+    assert dry["plan"]["readers"] == 6 and dry["plan"]["backend"] == "outbox"
+    assert dry["plan"]["editions"] == {"en": {"readers": 6, "fallbacks": 4}}
+    assert dry["plan"]["first_readers"][0] == {"email": "reader0@example.org", "language": "en"}
+    result = run("send", "2024-05", "--segment", "all", "--json", "--yes")
+    assert result.exit_code == 0, result.output
+    sent = json.loads(result.stdout)
+    assert sent["outcome"]["sent"] == 6 and sent["outcome"]["complete"] is True
+    assert sent["outcome"]["editions"] == {"en": {"sent": 6}} and sent["outcome"]["error"] is None
+    assert len(list((workspace / "private" / "outbox" / "new").iterdir())) == 6
+    rerun = json.loads(run("send", "2024-05", "--segment", "all", "--json", "--yes").stdout)
+    assert rerun["plan"]["readers"] == 0 and rerun["plan"]["campaign"] is not None and rerun["outcome"] is None
+    test = json.loads(run("send", "2024-05", "--segment", "all", "--json", "--test-to", "a@example.org",
+                          "--test-to", "b@example.org").stdout)
+    assert test["test"] == [{"language": "en", "address": "a@example.org"}, {"language": "en", "address": "b@example.org"}]

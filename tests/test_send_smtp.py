@@ -392,3 +392,15 @@ def test_the_wait_a_server_asks_for():
     assert asked_wait(Reply(450, "4.7.1 Error: too much mail from 127.0.0.1")) == 60
     assert asked_wait(Reply(451, "4.7.1 Greylisted, please try again in 300 seconds")) == 300
     assert asked_wait(Reply(421, "4.7.0 Rate limited, retry in 5 minutes")) == 300
+
+
+def test_test_to_twice_through_a_real_server(run, workspace, smtp):
+    """Two --test-to addresses through aiosmtpd: each receives every edition, marked [TEST]; nothing recorded."""
+    result = run("send", "2024-05", "--segment", "all", "-b", "smtp", "--test-to", "editor@example.org",
+                 "--test-to", "lead@example.org")
+    assert result.exit_code == 0, result.output
+    assert sorted(smtp.recipients()) == ["editor@example.org", "lead@example.org"]
+    assert all(message_from_bytes(content, policy=default)["Subject"].startswith("[TEST] ")
+               for _, _, content in smtp.messages)
+    assert "sent to editor@example.org via smtp" in result.stdout and "sent to lead@example.org via smtp" in result.stdout
+    assert states(run) == {}

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import click
 
 from . import cli
+from ..errors import NewsletterError
 from .options import settings as load_settings
 
 EXIT_INCOMPLETE = 3
@@ -27,17 +28,24 @@ def plural(count: int, one: str, many: str | None = None) -> str:
 @click.option("--backend", "-b", type=click.Choice(["sendgrid", "smtp", "outbox"]),
               help="How to send (default: [sending] backend in newsletter.toml).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; send and record nothing.")
-@click.option("--test-to", metavar="EMAIL", help="Send every edition once to this address, marked [TEST]; record nothing.")
+@click.option("--test-to", metavar="EMAIL", multiple=True,
+              help="Send every edition once to this address, marked [TEST]; record nothing (repeatable).")
 @click.option("--again", is_flag=True, help="Also send to readers who got this issue in another campaign (segment).")
 @click.option("--wait", is_flag=True, help="If another send of this issue is running, wait for it to end instead of refusing.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the plan and the outcome as JSON; asks nothing, so it needs --yes or --dry-run.")
 @click.pass_context
-def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes) -> None:
+def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes, as_json) -> None:
     """Send an issue to a segment: each reader once, in their language; a rerun resumes."""
     from ..delivery.service import plan_send, preflight_warnings, send_test, start_or_resume
     from ..subscribers.segments import find_segment
     from ..subscribers.store import open_store
     from ..workspace import load_issue, require_published
+    from .send_json import outcome_json, plan_json
+
+    if as_json and not (yes or dry_run or test_to):
+        raise click.UsageError("--json asks no question: add --yes to send, or --dry-run to see the plan")
 
     settings = load_settings(ctx)
     # Each accepted message is a commit of its own: synced by the OS, not waited for (see open_store).
@@ -47,20 +55,24 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
         segment = find_segment(settings.segments, segment_name)
         backend_name = backend or settings.sending.backend
         if test_to:
-            address = _test_address(test_to)
             _show_warnings(preflight_warnings(settings=settings, issue=issue, backend_name=backend_name))
-            for language in send_test(settings=settings, issue=issue, backend_name=backend_name, address=address):
-                click.echo(f"[TEST] {issue.id} [{language}] sent to {address} via {backend_name}")
+            _send_tests(send_test, settings, issue, backend_name, test_to, as_json)
             return
         require_published(issue)  # a draft is never sent
         plan = plan_send(settings=settings, store=store, issue=issue, segment=segment, again=again)
-        _show_plan(plan, again)
-        _show_warnings(preflight_warnings(settings=settings, issue=issue, backend_name=backend_name))
-        if dry_run:
-            click.echo("Dry run: nothing sent, nothing recorded.")
-            return
-        if plan.total + plan.open_total == 0:
-            click.echo("Nothing left to send." if plan.campaign else "Nobody to send to.")
+        warnings = preflight_warnings(settings=settings, issue=issue, backend_name=backend_name)
+        planned = {**plan_json(plan, backend=backend_name, again=again), "warnings": warnings}
+        if not as_json:
+            _show_plan(plan, again)
+        _show_warnings(warnings)
+        if dry_run or plan.total + plan.open_total == 0:
+            if as_json:
+                click.echo(json.dumps({"dry_run": dry_run, "plan": planned, "outcome": None}, indent=1,
+                                      ensure_ascii=False))
+            elif dry_run:
+                click.echo("Dry run: nothing sent, nothing recorded.")
+            else:
+                click.echo("Nothing left to send." if plan.campaign else "Nobody to send to.")
             return
         if not yes:
             what = (f"Send {issue.id} to {plural(plan.total, 'reader')} of '{segment.name}'" if plan.campaign is None
@@ -74,13 +86,17 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
                                                                     "to end…", err=True))
         try:
             with _stop_on_interrupt(sending.stop):
-                outcome = _run(sending)
+                outcome = _run(sending, bar=not as_json)
             counts = sending.counts()
         finally:
             sending.close()
     finally:
         store.close()
-    _summary(outcome, counts)
+    if as_json:
+        click.echo(json.dumps({"dry_run": False, "plan": planned, "outcome": outcome_json(outcome, counts)},
+                              indent=1, ensure_ascii=False))
+    else:
+        _summary(outcome, counts)
     if outcome.error is not None:
         raise outcome.error
     if outcome.interrupted:
@@ -88,6 +104,29 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
         ctx.exit(EXIT_INTERRUPTED)
     if any(states.get(s) for states in counts.values() for s in ("pending", "sending", "failed")):
         ctx.exit(EXIT_INCOMPLETE)
+
+
+def _send_tests(send_test, settings, issue, backend_name: str, given: tuple[str, ...], as_json: bool) -> None:
+    """Every edition to each --test-to address, each said as it is accepted (or, with --json, all at the end)."""
+    addresses = tuple(dict.fromkeys(_test_address(address) for address in given))
+    done: list[tuple[str, str]] = []
+
+    def sent(language: str, address: str) -> None:
+        done.append((language, address))
+        if not as_json:
+            click.echo(f"[TEST] {issue.id} [{language}] sent to {address} via {backend_name}")
+
+    error = None
+    try:
+        send_test(settings=settings, issue=issue, backend_name=backend_name, addresses=addresses, sent=sent)
+    except NewsletterError as exc:
+        error = exc
+    if as_json:
+        click.echo(json.dumps({"issue": issue.id, "backend": backend_name, "test": [
+            {"language": language, "address": address} for language, address in done],
+            "error": None if error is None else error.message}, indent=1, ensure_ascii=False))
+    if error is not None:
+        raise error
 
 
 def _test_address(address: str) -> str:
@@ -126,10 +165,10 @@ def _retry_line(retry) -> str:
     return f"Retry {retry.attempt} of {retry.limit} in {retry.delay:.1f} s for {who}: {retry.reason}"
 
 
-def _run(sending):
+def _run(sending, *, bar: bool = True):
     total = sending.open_rows()
     on_retry = lambda retry: click.echo(_retry_line(retry), err=True)  # noqa: E731
-    if not sys.stderr.isatty():
+    if not bar or not sys.stderr.isatty():
         return sending.run(on_retry=on_retry)
     lock = threading.Lock()
     started = time.monotonic()

@@ -160,28 +160,33 @@ class _TestReport:
         self.problems.append(error)
 
 
-def send_test(*, settings: Settings, issue: Issue, backend_name: str, address: str) -> list[str]:
-    """Send every edition once to `address`, marked [TEST]; record nothing. The languages sent."""
+def send_test(*, settings: Settings, issue: Issue, backend_name: str, addresses: tuple[str, ...],
+              sent: Callable[[str, str], None] = lambda language, address: None) -> list[tuple[str, str]]:
+    """Send every edition once to each address, marked [TEST]; record nothing. `sent(language, address)` as each
+    is accepted (an error after the first still leaves those said); all of them, in that order."""
     require_https(settings)
     languages = sorted(set(edition_map(settings, issue).values()))
     prepared = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ",
                                 signer=signer_for(settings, backend_name))
     backend = make_backend(backend_name, settings)
     backend.expect(prepared.values())
-    sent = []
+    done = []
     try:
         for language, edition in prepared.items():
-            report = _TestReport()
-            try:
-                backend.send(edition, [Recipient(0, ascii_address(address), "test")], campaign_id=0, report=report)
-            except TransientError as exc:
-                raise NewsletterError(f"the [{language}] test message could not be sent via {backend_name}: {exc}",
-                                      hint="check that the server is reachable and its settings are right; "
-                                           "nothing was recorded") from None
-            if report.problems or not report.accepted_count:
-                reason = report.problems[0] if report.problems else "no answer about the message"
-                raise NewsletterError(f"the [{language}] test message to {address} was not accepted: {reason}")
-            sent.append(language)
+            for address in addresses:
+                report = _TestReport()
+                try:
+                    backend.send(edition, [Recipient(0, ascii_address(address), "test")], campaign_id=0,
+                                 report=report)
+                except TransientError as exc:
+                    raise NewsletterError(f"the [{language}] test message could not be sent via {backend_name}: "
+                                          f"{exc}", hint="check that the server is reachable and its settings are "
+                                                         "right; nothing was recorded") from None
+                if report.problems or not report.accepted_count:
+                    reason = report.problems[0] if report.problems else "no answer about the message"
+                    raise NewsletterError(f"the [{language}] test message to {address} was not accepted: {reason}")
+                sent(language, address)
+                done.append((language, address))
     finally:
         backend.close()
-    return sent
+    return done

@@ -411,3 +411,28 @@ def test_removed_text_that_comes_back_keeps_its_translation(run, workspace, mode
     assert "0 pieces drafted, 23 kept" in back.stdout and "Model calls: 0" in back.stdout
     assert "#~" not in (workspace / "issues" / "2024-05" / "de.po").read_text(encoding="utf-8")
     assert "de: 23/23 approved" in run("status", "2024-05", "--lang", "de").stdout
+
+
+def test_translate_json_says_what_was_drafted_per_language(run, workspace, models):
+    """translate --json: per language the pieces drafted and kept, the catalog and whether it was written."""
+    first = run("translate", "2024-05", "--lang", "de", "--json")
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    [de] = report["languages"]
+    assert report["issue"] == "2024-05" and de["language"] == "de"
+    assert (de["drafted"], de["kept"], de["written"]) == (23, 0, True)
+    assert de["path"].endswith("issues/2024-05/de.po") and report["model_calls"] > 0
+    again = json.loads(run("translate", "2024-05", "--lang", "de", "--json").stdout)
+    assert (again["languages"][0]["drafted"], again["languages"][0]["kept"], again["languages"][0]["written"]) == \
+        (0, 23, False)
+
+
+def test_status_and_review_take_language_as_render_does(run, workspace, models):
+    """status and review accept --language (and --lang), as render does."""
+    run("translate", "2024-05", "--lang", "de")
+    result = run("status", "2024-05", "--language", "de", "--json")
+    assert result.exit_code == 0, result.output
+    assert [row["language"] for row in json.loads(result.stdout)["languages"]] == ["de"]
+    review = run("review", "2024-05", "--language", "de", input="q\n")
+    assert review.exit_code == 0, review.output
+    assert "[1/23]" in review.stdout

@@ -6,10 +6,14 @@ from pathlib import Path
 
 import click
 
-# --lang is the one name of a language everywhere; --language and --to are older spellings kept working.
-language_option = click.option(
-    "--lang", "--language", "languages", multiple=True, metavar="L",
-    help="A language code (repeatable); default: every edition that is ready.")
+
+def languages_option(help: str):
+    """--lang L, repeatable (also --language), into `languages`: for a command that takes several languages."""
+    # --lang is the one name of a language everywhere; --language and --to are older spellings kept working.
+    return click.option("--lang", "--language", "languages", multiple=True, metavar="L", help=help)
+
+
+language_option = languages_option("A language code (repeatable); default: every edition that is ready.")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 yes_option = click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import settings as load_settings, shown
+from .options import json_option, languages_option, one_language_option, settings as load_settings, shown
 from .reviewing import counted
 
 
@@ -74,8 +74,9 @@ def models_install(languages, package_file) -> None:
 @click.argument("issue_id", metavar="ID")
 @click.option("--lang", "--to", "targets", multiple=True, metavar="L",
               help="A language to draft (repeatable; --to is the old name); default: all others.")
+@json_option
 @click.pass_context
-def translate(ctx, issue_id, targets) -> None:
+def translate(ctx, issue_id, targets, as_json) -> None:
     """Draft the other editions with offline machine translation into issues/ID/<lang>.po."""
     from ..translation.drafts import draft_catalogs
     from ..translation.engine import Engine
@@ -95,6 +96,12 @@ def translate(ctx, issue_id, targets) -> None:
         reports = draft_catalogs(settings, issue, targets, engine, progress=progress.update)
     finally:
         progress.finish()
+    if as_json:
+        click.echo(json.dumps({"issue": issue_id, "languages": [
+            {"language": r.language, "path": str(r.path), "drafted": r.drafted, "kept": r.kept, "changed": r.changed,
+             "from_memory": r.from_memory, "close_matches": r.close_matches, "written": r.written} for r in reports],
+            "model_calls": engine.usage.calls, "sentences": engine.usage.sentences}, indent=1, ensure_ascii=False))
+        return
     for report in reports:
         parts = [counted(report.drafted, "piece") + " drafted", f"{report.kept} kept"]
         if report.changed:
@@ -109,8 +116,8 @@ def translate(ctx, issue_id, targets) -> None:
 
 @cli.command("status")
 @click.argument("issue_id", metavar="[ID]", required=False)
-@click.option("--lang", "languages", multiple=True, metavar="L", help="Only this language (repeatable).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@languages_option("Only this language (repeatable).")
+@json_option
 @click.pass_context
 def status(ctx, issue_id, languages, as_json) -> None:
     """Per language: approved pieces, drafts, changed since approval, untranslated, ready. Without ID: every issue."""
@@ -147,7 +154,7 @@ def status(ctx, issue_id, languages, as_json) -> None:
 
 @cli.command("review")
 @click.argument("issue_id", metavar="ID")
-@click.option("--lang", "language", required=True, metavar="L", help="The language to review.")
+@one_language_option("The language to review.", required=True)
 @click.option("--translator", metavar='"NAME <EMAIL>"',
               help="Who approves: written to the catalog's Last-Translator (default: [translation] translator).")
 @click.pass_context

@@ -37,7 +37,7 @@ def show_report(path: Path, report, *, dry_run: bool, default_language: str | No
         click.echo("Not imported: " + "; ".join(f"{n:,} {reason}" for reason, n in report.not_imported.items()) + ".")
     if report.unmapped_languages:
         total = sum(report.unmapped_languages.values())
-        click.echo(f"{counted(total, 'row')} with a language that is not the newsletter's got {default_language} "
+        click.echo(f"{counted(total, 'row')} without one of the newsletter's languages got {default_language} "
                    f"(--default-language): " + ", ".join(f"{value} ({n:,})" for value, n in
                                                          report.unmapped_languages.most_common()) + ".")
 

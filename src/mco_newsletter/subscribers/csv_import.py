@@ -284,7 +284,7 @@ def _check_row(incoming, line: int, match, extra_tags) -> tuple[str, Row | None]
         language, reason = match.language(incoming.language)
         if language is None:
             return reason, None
-    tags = tuple(dict.fromkeys([*incoming.tags, *extra_tags]))
+    tags = tuple(dict.fromkeys([*incoming.tags, *extra_tags])) if extra_tags else incoming.tags
     return "", Row(line, email, incoming.name, language, tags, incoming.status, incoming.consent_at,
                    incoming.consent_source, incoming.left_at)
 

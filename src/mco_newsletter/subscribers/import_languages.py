@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 # A language tag with a region or script (BCP 47 with - or _): "pt_BR", "sr-Latn", "de-AT".
 _CODE = re.compile(r"[a-z]{2,3}(?:_[a-z0-9]{2,8})+")
+# How rows without a language are counted among those given the default.
+NONE = "no language"
 
 
 @dataclass
@@ -19,7 +21,7 @@ class LanguageMatch:
     languages: tuple[str, ...]
     default: str | None = None
     names: dict[str, str] = field(default_factory=dict)  # a mapping file's own values: "Russisch" → "ru"
-    unmapped: Counter = field(default_factory=Counter)
+    unmapped: Counter = field(default_factory=Counter)  # what got the default: by value as written, or NONE
 
     def __post_init__(self) -> None:
         self._known = {code.casefold(): code for code in self.languages}
@@ -45,6 +47,7 @@ class LanguageMatch:
         the default and is counted."""
         if not written.strip():
             if self.default:
+                self.unmapped[NONE] += 1
                 return self.default, None
             return None, "no language (give a language column or --default-language)"
         found = self.find(written)

@@ -3,7 +3,7 @@ the person's own choices (--from, --column, --mapping, --status), and each row t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,16 +33,18 @@ class Cells:
         self.values, self.fields, self.columns = values, fields, columns
 
     def __call__(self, name: str) -> str:
-        return self._at(self.fields.get(name))
+        index = self.fields.get(name)
+        # A short row (fewer cells than the header) has the missing ones empty.
+        return self.values[index].strip() if index is not None and index < len(self.values) else ""
 
     def raw(self, column: str) -> str:
-        return self._at(self.columns.get(column))
+        index = self.columns.get(column)
+        return self.values[index].strip() if index is not None and index < len(self.values) else ""
 
     def name(self) -> str | None:
-        return full_name(self("name")) if "name" in self.fields else full_name(self("first_name"), self("last_name"))
-
-    def _at(self, index: int | None) -> str:
-        return self.values[index].strip() if index is not None and index < len(self.values) else ""
+        if "name" in self.fields:
+            return self("name") or None
+        return full_name(self("first_name"), self("last_name"))
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class Format:
     reads: tuple[str, ...]
     explained: dict[str, str]
     read: Callable[[Cells, "Shape"], Incoming]
+    tag_style: str = ""  # how the tool writes several tags in a cell, when not with a separator
 
 
 @dataclass(frozen=True)
@@ -87,7 +90,7 @@ class Shape:
         changes: dict = {}
         if "status" in self.fields:
             if cells("status").lower() == "pending":  # this tool's own export: a web sign-up never confirmed
-                return replace(row, skip="signed up on the web and never confirmed (pending)")
+                return row._replace(skip="signed up on the web and never confirmed (pending)")
             written = status_of(cells("status"), self.header[self.fields["status"]])
             if written != ACTIVE:
                 changes["status"] = written
@@ -95,7 +98,7 @@ class Shape:
             changes["consent_at"] = utc_time(cells("consent_at"), self.header[self.fields["consent_at"]])
         if self.every_row and changes.get("status", row.status) == ACTIVE:
             changes["status"] = self.every_row
-        return replace(row, **changes) if changes else row
+        return row._replace(**changes) if changes else row
 
     def noted(self, *notes: str) -> str:
         """The consent source of a row: the file's, with what the export says about this person's consent."""
@@ -112,7 +115,8 @@ class Shape:
         for name in ("email", "name", "language", "tags", "status", "consent_at"):
             if name in names:
                 where = names[name] if names[name].startswith('"') else f'"{names[name]}"'
-                shown.append((name, where + (f" (separated by {self.tag_separator!r})" if name == "tags" else "")))
+                style = self.format.tag_style or f"separated by {self.tag_separator!r}"
+                shown.append((name, where + (f" ({style})" if name == "tags" else "")))
             elif name in self.format.explained:
                 shown.append((name, self.format.explained[name]))
         if self.every_row:

@@ -15,7 +15,6 @@ from .incoming import ACTIVE, RowProblem
 from .store import Store, email_key, now
 
 COLUMNS = ("email", "name", "language", "tags")
-TAG_SEPARATOR = "|"
 # Exports of mailing tools have a few dozen columns; tens of thousands are a broken or hostile file.
 MAX_COLUMNS = 1000
 # The dry run shows this many rows as they would be imported.

@@ -3,6 +3,7 @@ write (tests/imports/README.md cites the source of each), column mappings, sprea
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -386,3 +387,24 @@ def test_utf16_text_from_excel(run, workspace):
     write(workspace / "binary.csv", "email\x00\x00\x00\x01,language\n")
     refused = run("subscribers", "import", str(workspace / "binary.csv"))
     assert refused.exit_code == 1 and "binary.csv is not a text file" in refused.stderr
+
+
+def test_broken_values_in_an_export(run, workspace):
+    """A time that is not one rejects its row at its line; metadata nested past reason, or too long, is set aside
+    (its name and language with it), never a traceback."""
+    header = (EXPORTS / MAILCHIMP).read_text(encoding="utf-8").splitlines()[0]
+    bad_time = write(workspace / "subscribed_members_export_x.csv", header + "\n" +
+                     'x@example.org,X,,,2,"2019-13-12 10:22:33",,"2019-03-12 10:25:01",,,,,,,,,,1,e1,,,en\n')
+    result = run("subscribers", "import", str(bad_time))
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "subscribed_members_export_x.csv:2: OPTIN_TIME '2019-13-12 10:22:33' is not a time" in result.stderr
+    with (EXPORTS / "buttondown-subscribers.csv").open(encoding="utf-8", newline="") as handle:
+        header, first, second = list(csv.reader(handle))[:3]
+    first[-1], second[-1] = "[" * 60_000, "{'name': '" + "x" * 70_000 + "'}"  # deep; and longer than is read
+    deep = workspace / "buttondown.csv"
+    with deep.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows([header, first, second])
+    result = run("subscribers", "import", str(deep), "--default-language", "de")
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert shown(run, "liz@example.org")["language"] == "de" and shown(run, "liz@example.org")["name"] is None
+    assert shown(run, "pyotr@example.org")["name"] is None

@@ -55,9 +55,9 @@ def utc_time(written: str, column: str) -> str | None:
     text = written.strip()
     if not text:
         return None
-    if len(text) == 19 and text[10] == " ":  # Mailchimp's "2019-03-12 10:22:33", UTC: one check, no conversion
+    if len(text) == 19 and text[10] == " " and text[13] == ":":  # Mailchimp's "2019-03-12 10:22:33", UTC
         try:
-            return dt.datetime.fromisoformat(text).isoformat() + "+00:00"
+            return dt.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").isoformat() + "+00:00"
         except ValueError:
             raise RowProblem(f"{column} {text!r} is not a time") from None
     match = _TIME.match(text)

@@ -36,7 +36,7 @@ def test_the_confirmation_goes_through_sendgrid_when_that_is_the_backend(workspa
     body = json.loads(server.record.bodies[0])
     assert body["subject"] == "Пожалуйста, подтвердите подписку" and "List-Id" not in body["headers"]
     assert f"/confirm/{next(iter(personalization['substitutions']))}" in body["content"][0]["value"]
-    assert len(token) == 36 and row_of["status"] == "pending" and outbox(workspace) == []
+    assert len(token) == 40 and row_of["status"] == "pending" and outbox(workspace) == []
 
 
 def test_the_confirmation_goes_through_smtp_when_that_is_the_backend(workspace):

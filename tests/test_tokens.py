@@ -23,7 +23,7 @@ def test_round_trip_to_the_subscriber(run, settings):
     secret = unsubscribe_secret(settings.private_dir)
     token = make_token(secret, subscriber.id, store.nonce(subscriber.id))
     assert store.by_id(read_token(secret, token, nonce_of=store.nonce)) == subscriber
-    decoded = base64.urlsafe_b64decode(token)
+    decoded = base64.b32decode(token.upper())
     assert b"reader" not in decoded and "reader" not in token
     store.close()
 
@@ -31,30 +31,29 @@ def test_round_trip_to_the_subscriber(run, settings):
 NONCES = {42: b"n" * 16, 43: b"m" * 16}
 
 
-@pytest.mark.parametrize("change", ["flip_mac", "flip_id", "flip_purpose", "truncate", "extend", "garbage", "empty",
-                                    "wrong_key", "other_nonce", "padding"])
+@pytest.mark.parametrize("change", ["flip_mac", "flip_block", "truncate", "extend", "garbage", "empty", "upper",
+                                    "wrong_key", "other_nonce", "padding", "base64"])
 def test_tampered_tokens_are_refused(change):
     """Any change to a token, another key, another nonce for the id, or another spelling gives None."""
     secret = b"k" * 32
     token = make_token(secret, 42, NONCES[42])
-    raw = bytearray(base64.urlsafe_b64decode(token))
+    raw = bytearray(base64.b32decode(token.upper()))
     if change == "flip_mac":
         raw[-1] ^= 1
-    elif change == "flip_id":
-        raw[8] ^= 1
-    elif change == "flip_purpose":
-        raw[0] ^= 2
+    elif change == "flip_block":
+        raw[3] ^= 1
     candidates = {
-        "flip_mac": base64.urlsafe_b64encode(bytes(raw)).decode(),
-        "flip_id": base64.urlsafe_b64encode(bytes(raw)).decode(),
-        "flip_purpose": base64.urlsafe_b64encode(bytes(raw)).decode(),
+        "flip_mac": base64.b32encode(bytes(raw)).decode().lower(),
+        "flip_block": base64.b32encode(bytes(raw)).decode().lower(),
         "truncate": token[:-1],
-        "extend": token + "A",
-        "garbage": "!" * 36,
+        "extend": token + "a",
+        "garbage": "!" * 40,
         "empty": "",
+        "upper": token.upper(),
         "wrong_key": token,
         "other_nonce": token,
         "padding": token + "=",
+        "base64": base64.urlsafe_b64encode(bytes(raw)).decode(),
     }
     key = b"other key that is long enough!!!!" if change == "wrong_key" else secret
     nonces = {42: b"x" * 16} if change == "other_nonce" else NONCES
@@ -62,11 +61,33 @@ def test_tampered_tokens_are_refused(change):
     assert read_token(key, candidates[change], nonce_of=nonces.get) is None
 
 
+def v2_token(secret: bytes, subscriber_id: int, nonce: bytes, purpose: int = 1) -> str:
+    """A link as the tool wrote it before ids were encrypted: base64url of purpose, id and an 18-byte MAC."""
+    import hashlib
+    import hmac
+
+    head = bytes((purpose,)) + subscriber_id.to_bytes(8, "big")
+    mac = hmac.new(secret, b"mco-newsletter reader token v2\x00" + head + nonce, hashlib.sha256).digest()[:18]
+    return base64.urlsafe_b64encode(head + mac).decode("ascii")
+
+
+def test_links_sent_before_ids_were_encrypted_still_work():
+    """A v2 link already in readers' mailboxes opens its reader's page, for its purpose only; a changed one does not."""
+    secret = b"k" * 32
+    old = v2_token(secret, 42, NONCES[42])
+    assert read_token(secret, old, nonce_of=NONCES.get) == 42
+    assert read_token(secret, old, nonce_of={42: b"x" * 16}.get) is None
+    assert read_token(secret, old, nonce_of=NONCES.get, purpose=2) is None
+    assert read_token(secret, v2_token(secret, 42, NONCES[42], purpose=2), nonce_of=NONCES.get, purpose=2) == 42
+    assert read_token(secret, old[:-1] + ("A" if old[-1] != "A" else "B"), nonce_of=NONCES.get) is None
+
+
 def test_plus_and_slash_are_never_accepted():
-    """Of many tokens, those holding - or _ are refused when spelled with + or / (one alphabet only)."""
+    """Of many v2 tokens, those holding - or _ are refused when spelled with + or / (one alphabet only)."""
     secret = b"k" * 32
     nonces = {number: bytes([number % 256]) * 16 for number in range(1, 300)}
-    tokens = [make_token(secret, number, nonces[number]) for number in nonces]
+    tokens = [v2_token(secret, number, nonces[number]) for number in nonces]
+    assert all(read_token(secret, token, nonce_of=nonces.get) for token in tokens)
     variants = [t.replace("-", "+").replace("_", "/") for t in tokens if "-" in t or "_" in t]
     assert len(variants) > 100
     assert all(read_token(secret, variant, nonce_of=nonces.get) is None for variant in variants)
@@ -167,3 +188,29 @@ def legacy_token(secret: bytes, subscriber_id: int) -> str:
     payload = subscriber_id.to_bytes(8, "big")
     mac = hmac.new(secret, b"mco-newsletter unsubscribe v1\x00" + payload, hashlib.sha256).digest()[:18]
     return base64.urlsafe_b64encode(payload + mac).decode("ascii").rstrip("=")
+
+
+def decodings(token: str) -> list[bytes]:
+    """The bytes a token could stand for, in every alphabet a token has been written in."""
+    found = []
+    for decode, text in ((base64.urlsafe_b64decode, token + "=" * (-len(token) % 4)),
+                         (base64.b32decode, token.upper() + "=" * (-len(token) % 8))):
+        try:
+            found.append(decode(text))
+        except ValueError:
+            pass
+    return found
+
+
+def test_no_token_shows_the_readers_id():
+    """A link's token holds its reader's id encrypted: neither the id's bytes nor its order can be read from it,
+    for any purpose (one-click and preferences links, sign-up confirmations)."""
+    secret = b"k" * 32
+    for purpose in (1, 2):
+        tokens = {number: make_token(secret, number, b"n" * 16, purpose) for number in (41, 42, 43)}
+        for number, token in tokens.items():
+            assert decodings(token), token
+            assert all(number.to_bytes(8, "big")[-3:] not in raw for raw in decodings(token))
+        # Neighbouring ids give tokens that share no more than chance would.
+        shared = sum(a == b for a, b in zip(tokens[41], tokens[42]))
+        assert shared < 8

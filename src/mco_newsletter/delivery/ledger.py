@@ -291,6 +291,16 @@ class Ledger:
         row = self.db.execute("SELECT campaign_id, subscriber_id FROM deliveries WHERE id = ?", (row_id,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def soft_bounced_in_a_row(self, subscriber_ids: list[int], count: int) -> list[int]:
+        """Of these readers, those whose last `count` messages sent (rows sent or maybe sent) all soft-bounced."""
+        rows = self.db.execute(
+            "SELECT subscriber_id FROM (SELECT subscriber_id, provider_event, row_number() OVER (PARTITION BY"
+            " subscriber_id ORDER BY id DESC) AS position FROM deliveries WHERE subscriber_id IN (SELECT value FROM"
+            " json_each(?)) AND state IN ('sent', 'maybe_sent')) WHERE position <= ? GROUP BY subscriber_id"
+            " HAVING count(*) = ? AND sum(CASE WHEN provider_event = 'soft_bounce' THEN 1 ELSE 0 END) = ?",
+            (json.dumps(subscriber_ids), count, count, count))
+        return [subscriber_id for (subscriber_id,) in rows]
+
     def seen_events(self, event_ids: list[str]) -> set[str]:
         """Which of these provider event ids were applied before."""
         return {row[0] for row in self.db.execute(

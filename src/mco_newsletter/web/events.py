@@ -1,8 +1,9 @@
-"""SendGrid event webhook payloads → subscriber status and ledger updates, each event applied once.
+"""SendGrid event webhook payloads → the reports delivery/feedback.py applies (its rules, each event once).
 
-An event that names a ledger row (the `delivery` custom argument `send` attached) applies only when
-that row exists, belongs to the event's campaign and was sent to the event's address: a late event
-can never reach another reader. A malformed event in a signed batch is counted and skipped.
+Each event is checked on its own and put in the tool's words: a `bounce` of type `blocked` is a block, a
+`spamreport` a complaint. An event that names a ledger row (the `delivery` custom argument `send` attached)
+applies only when that row exists, belongs to the event's campaign and was sent to the event's address. A
+malformed event in a signed batch is counted and skipped.
 """
 
 from __future__ import annotations
@@ -13,15 +14,15 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from ..delivery.addresses import address_key
-from ..delivery.ledger import Ledger
-from ..subscribers.store import Store, now
+from ..delivery import feedback
+from ..delivery.feedback import Feedback, apply_feedback
+from ..subscribers.store import Store
 
-# Event type → the subscriber status it means (a complaint is never softened by a later event).
-STATUS_FOR = {"bounce": "bounced", "dropped": "bounced", "spamreport": "complained",
-              "unsubscribe": "unsubscribed", "group_unsubscribe": "unsubscribed"}
-LEDGER_EVENTS = ("delivered", "bounce")
-KNOWN = set(STATUS_FOR) | set(LEDGER_EVENTS) | {"processed", "deferred", "open", "click", "group_resubscribe"}
+# SendGrid's event types in the tool's words (feedback.py); a `bounce` of type `blocked` is a block.
+KIND_OF = {"bounce": feedback.BOUNCE, "dropped": feedback.DROPPED, "spamreport": feedback.COMPLAINT,
+           "unsubscribe": feedback.UNSUBSCRIBE, "group_unsubscribe": feedback.UNSUBSCRIBE,
+           "delivered": feedback.DELIVERED, "deferred": feedback.DEFERRED, "processed": feedback.OTHER,
+           "open": feedback.OTHER, "click": feedback.OTHER, "group_resubscribe": feedback.OTHER}
 log = logging.getLogger("mco_newsletter.web")
 _ID = re.compile(r"[0-9]{1,18}")  # SQLite integers; anything longer names no row of ours
 MAX_TEXT = 512
@@ -108,59 +109,18 @@ def checked(item) -> Event | None:
 def apply_events(store: Store, items: list) -> EventReport:
     """Apply new events in one transaction; events seen before (same sg_event_id) change nothing."""
     report = EventReport(received=len(items))
-    events = []
+    reports = []
     for item in items:
         event = checked(item)
         if event is None:
             report.invalid += 1
         else:
-            events.append(event)
+            kind = feedback.BLOCKED if event.blocked else KIND_OF.get(event.kind, "")  # "": unknown
+            reports.append(Feedback(event.event_id, kind, event.email, event.campaign, event.delivery))
     if report.invalid:  # counted in the answer too; the log names no address or id
         log.warning("webhook: %d malformed event%s skipped", report.invalid,
                     "" if report.invalid == 1 else "s")
-    ledger = Ledger(store)
-    at = now()
-    with store.transaction():
-        seen = ledger.seen_events([event.event_id for event in events])
-        fresh = []
-        for event in events:
-            if event.event_id in seen:
-                report.duplicates += 1
-                continue
-            seen.add(event.event_id)
-            fresh.append(event)
-        statuses, notes = [], []
-        for event in fresh:
-            if event.kind not in KNOWN:
-                report.unknown += 1
-                continue
-            # A block is the receiving provider refusing the sender for now (its reputation), not the reader's
-            # address failing: it is noted on the ledger row and changes nothing about the reader.
-            changes_status = event.kind in STATUS_FOR and not event.blocked
-            if not changes_status and event.delivery is None:
-                report.applied += 1  # nothing to change (processed, open, …): counted, looked up nowhere
-                continue
-            subscriber_id = _reader(store, ledger, event)
-            if subscriber_id is None:
-                report.unmatched += 1
-                continue
-            if changes_status:
-                statuses.append((subscriber_id, STATUS_FOR[event.kind]))
-            if event.kind in LEDGER_EVENTS and event.delivery is not None:
-                notes.append(("blocked" if event.blocked else event.kind, event.delivery))
-            report.applied += 1
-        ledger.record_events([event.event_id for event in fresh], notes, at)
-        store.set_statuses(statuses, at)
+    applied = apply_feedback(store=store, reports=reports)
+    report.applied, report.duplicates = applied.applied, applied.duplicates
+    report.unknown, report.unmatched = applied.unknown, applied.unmatched
     return report
-
-
-def _reader(store: Store, ledger: Ledger, event: Event) -> int | None:
-    """The subscriber the event is about: by its ledger row when it names one (row, campaign and address
-    must agree), otherwise by its address."""
-    if event.delivery is not None:
-        owner = ledger.row_owner(event.delivery)
-        if owner is None or owner[0] != event.campaign or event.email is None:
-            return None
-        email = store.email_of(owner[1])
-        return owner[1] if email is not None and address_key(email) == address_key(event.email) else None
-    return store.id_of(event.email) if event.email else None

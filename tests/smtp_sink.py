@@ -157,6 +157,7 @@ class Recording:
         self.pipelining = pipelining
         self.attempts: Counter[str] = Counter()
         self.messages: list[tuple[float, str, bytes]] = []  # (monotonic time, recipient, content)
+        self.senders: list[tuple[str, str]] = []  # (recipient, the envelope's MAIL FROM) of each message taken
         self.lock = threading.Lock()
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd's naming)
@@ -192,6 +193,7 @@ class Recording:
         with self.lock:
             for rcpt in envelope.rcpt_tos:
                 self.messages.append((time.monotonic(), rcpt, envelope.content))
+                self.senders.append((rcpt, envelope.mail_from))
             dropped = any(self.drop.get(rcpt) == "data" and self.attempts[rcpt] == 1 for rcpt in envelope.rcpt_tos)
         if dropped:  # taken, but the answer never leaves
             server.transport.abort()

@@ -69,6 +69,7 @@ class Settings:
     privacy: object = None  # render.privacy.PrivacySettings
     signup: object = None  # subscribers.signup_settings.SignupSettings
     dkim: object = None  # delivery.dkim_keys.DkimSettings, None when [dkim] is absent (mail goes unsigned)
+    bounces: object = None  # bounces.settings.BounceSettings, None when [bounces] is absent (no return paths)
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
@@ -236,6 +237,7 @@ REGISTERED = (
     ("privacy", ".render.privacy", "SCHEMA", "check", "build"),
     ("signup", ".subscribers.signup_settings", "SCHEMA", "check", "build"),
     ("dkim", ".delivery.dkim_keys", "SCHEMA", "check", "build"),
+    ("bounces", ".bounces.settings", "SCHEMA", "check", "build"),
 )
 
 

@@ -129,6 +129,12 @@ def _settings_warnings(settings: Settings) -> list[Problem]:
     if provider:
         line = locate_key(settings.path.read_text(encoding="utf-8"), ("sender", "address"))
         warnings.append(Problem(settings.path, line, provider, MAILBOX_HINT))
+    if settings.bounces is not None:
+        from .bounces.checks import bounce_warnings
+
+        text = settings.path.read_text(encoding="utf-8")
+        warnings += [Problem(settings.path, locate_key(text, key_path), message, hint)
+                     for key_path, message, hint in bounce_warnings(settings)]
     return warnings
 
 

@@ -93,12 +93,16 @@ def check_dns(*, settings: Settings, backend_name: str, resolver) -> list[DnsFin
     lookup = Lookup(resolver)
     domain = settings.sender.address.rpartition("@")[2].lower()
     sendgrid = backend_name == "sendgrid"
+    # Over SMTP the envelope (MAIL FROM, where bounces go) is [bounces] address's domain, or else From's.
+    envelope = settings.bounces.address.rpartition("@")[2].lower() if settings.bounces is not None else domain
     findings = [_one_click(settings)]
-    findings += _spf_sendgrid(lookup, domain) if sendgrid else _spf_smtp(lookup, settings, domain)
-    findings += _dkim_sendgrid(lookup, domain) if sendgrid else _dkim_own(lookup, settings, domain)
+    findings += _spf_sendgrid(lookup, domain) if sendgrid else _spf_smtp(lookup, settings, envelope, domain)
+    findings += _dkim_sendgrid(lookup, domain) if sendgrid else _dkim_own(lookup, settings, domain, envelope)
+    if not sendgrid and not aligned(envelope, domain):
+        findings.append(_envelope_alignment(domain, envelope))
     findings.append(_dmarc(lookup, domain, settings))
     if not sendgrid:
-        findings.append(_mx(lookup, domain))
+        findings.append(_mx(lookup, envelope))
     return findings
 
 
@@ -124,7 +128,7 @@ def _spf_sendgrid(lookup: Lookup, domain: str) -> list[DnsFinding]:
                        zone_line(domain, records[0].replace(" ", f" include:{SENDGRID_SPF} ", 1)))]
 
 
-def _spf_smtp(lookup: Lookup, settings: Settings, domain: str) -> list[DnsFinding]:
+def _spf_smtp(lookup: Lookup, settings: Settings, domain: str, sender: str) -> list[DnsFinding]:
     host = settings.sending.smtp.host
     records = spf.spf_records(lookup.txt, domain)
     # Mail leaves from the relay; a relay on this machine sends from this machine's public address, unknown here.
@@ -132,7 +136,8 @@ def _spf_smtp(lookup: Lookup, settings: Settings, domain: str) -> list[DnsFindin
     mechanism = (f"ip{6 if ':' in host else 4}:{host.strip('[]')}" if _is_ip(host)
                  else "ip4:<your server's public address>" if is_loopback(host) else f"a:{host}")
     fix = zone_line(domain, f"v=spf1 {mechanism} ~all")
-    envelope = f"{domain} (the From domain is also the envelope and bounce domain)"
+    envelope = (f"{domain} (the From domain is also the envelope and bounce domain)" if domain == sender
+                else f"{domain} (the envelope and bounce domain, [bounces])")
     if not records:
         return [DnsFinding("SPF", "problem", f"{envelope} has no SPF record", fix)]
     if len(records) > 1:
@@ -171,7 +176,7 @@ def _dkim_sendgrid(lookup: Lookup, domain: str) -> list[DnsFinding]:
     return findings
 
 
-def _dkim_own(lookup: Lookup, settings: Settings, domain: str) -> list[DnsFinding]:
+def _dkim_own(lookup: Lookup, settings: Settings, domain: str, envelope: str) -> list[DnsFinding]:
     signing = settings.dkim
     if signing is None:
         return [DnsFinding("DKIM", "warning", "no [dkim] in newsletter.toml: messages go out unsigned unless the relay "
@@ -182,9 +187,12 @@ def _dkim_own(lookup: Lookup, settings: Settings, domain: str) -> list[DnsFindin
     if not aligned(signing.domain, domain):
         findings.append(DnsFinding("alignment", "problem", f"the DKIM domain {signing.domain} does not align with "
                                                            f"the From domain {domain}: DMARC fails"))
-    else:
+    elif aligned(envelope, domain):
         findings.append(DnsFinding("alignment", "ok", f"From ({domain}) aligns with the DKIM domain ({signing.domain}) "
-                                                      f"and with the bounce domain ({domain})"))
+                                                      f"and with the bounce domain ({envelope})"))
+    else:
+        findings.append(DnsFinding("alignment", "ok", f"From ({domain}) aligns with the DKIM domain "
+                                                      f"({signing.domain}): DMARC passes by DKIM"))
     name = signing.record_name
     try:
         key = load_key(signing)
@@ -203,6 +211,13 @@ def _dkim_own(lookup: Lookup, settings: Settings, domain: str) -> list[DnsFindin
         return findings + [DnsFinding("DKIM", "ok", f"{name} holds the key in {_shown(signing.key, settings)}")]
     return findings + [DnsFinding("DKIM", "problem", f"{name} holds another key than {_shown(signing.key, settings)}: "
                                                      "receivers cannot verify the signatures", expected)]
+
+
+def _envelope_alignment(domain: str, envelope: str) -> DnsFinding:
+    return DnsFinding("alignment", "warning", f"the bounce domain {envelope} ([bounces] address) does not align with "
+                                              f"the From domain {domain}: SPF cannot pass DMARC, only a DKIM "
+                                              "signature of the From domain can",
+                      f'a bounce address at {domain} or one of its subdomains, e.g. address = "bounces@{domain}"')
 
 
 def _dmarc(lookup: Lookup, domain: str, settings: Settings) -> DnsFinding:

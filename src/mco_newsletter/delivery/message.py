@@ -34,6 +34,13 @@ class PreparedEdition:
     template: MessageTemplate
     bulk: bool = True
     signer: object = None  # delivery.dkim.EditionSigner: each copy DKIM-signed (smtp and outbox with [dkim])
+    bounce_address: str = ""  # [bounces] address: the envelope sender, and where mailto unsubscribe requests go
+    bounce_delimiter: str = "+"
+
+    @property
+    def envelope_sender(self) -> str:
+        """MAIL FROM for a message that names no delivery (a test send, a sign-up's email)."""
+        return self.bounce_address or self.sender_address
 
 
 def placeholder_tag() -> str:
@@ -47,6 +54,7 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
     """Keep what every reader's copy shares, with its message encoded once."""
     subject = subject_prefix + rendered.subject
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
+    bounces = settings.bounces
     try:
         # The renderer's template: the sender in the reader's language, the pictures, the bulk headers.
         template = rendered.message_template(tag=tag, subject_prefix=subject_prefix)
@@ -59,7 +67,8 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
         issue_id=rendered.edition.issue_id, language=rendered.edition.language, subject=subject,
         html=rendered.html, text=rendered.text, tag=tag, sender_name=rendered.envelope.sender_name,
         sender_address=settings.sender.address, reply_to=settings.sender.reply_to, list_id=list_id,
-        base_url=settings.base_url, template=template,
+        base_url=settings.base_url, template=template, bounce_address=bounces.address if bounces else "",
+        bounce_delimiter=bounces.delimiter if bounces else "+",
     )
 
 
@@ -74,8 +83,15 @@ def preferences_url(base_url: str, token: str) -> str:
 
 
 def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
-    """The mailto alternative of List-Unsubscribe: the token in the subject says who wants to leave."""
-    # Tokens are URL-safe base64 (letters, digits, - and _): nothing in them needs quoting.
+    """The mailto alternative of List-Unsubscribe: with [bounces], the reader's own address at the bounce mailbox
+    (`bounces` applies what arrives there); without, the reply-to address with the token in the subject (read by
+    a person)."""
+    # Tokens are lower-case letters and digits: nothing in them needs quoting.
+    if edition.bounce_address:
+        from .return_path import unsubscribe_address
+
+        return f"mailto:{unsubscribe_address(edition.bounce_address, edition.bounce_delimiter, token)}" \
+               "?subject=unsubscribe"
     return f"mailto:{edition.reply_to}?subject=unsubscribe%20{token}"
 
 

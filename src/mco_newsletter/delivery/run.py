@@ -18,6 +18,7 @@ from .backends import Backend, Recipient
 from .inflight import InFlight
 from .ledger import Campaign, Ledger, Work
 from .message import PreparedEdition
+from .return_path import ReturnPaths
 from .retry import PermanentError, TransientError, backoff
 from .settings import SendingSettings
 
@@ -117,8 +118,9 @@ class SendLoop:
                  secret: bytes, sending: SendingSettings, stop: threading.Event | None = None,
                  window: Callable[[], ContextManager] = nullcontext, progress: Callable[[int], None] = lambda n: None,
                  on_retry: Callable[[Retry], None] = lambda retry: None, rng: random.Random | None = None,
-                 in_flight: InFlight | None = None):
+                 in_flight: InFlight | None = None, return_paths: ReturnPaths | None = None):
         self.ledger, self.campaign, self.editions, self.backend = ledger, campaign, editions, backend
+        self.return_paths = return_paths
         self.in_flight = in_flight or InFlight(None)
         self.secret, self.sending, self.window = secret, sending, window
         self.stop = stop or threading.Event()
@@ -171,7 +173,11 @@ class SendLoop:
         return rows, {row.row_id: self._recipient(row) for row in rows if row.status == "active"}
 
     def _recipient(self, row: Work) -> Recipient:
-        return Recipient(row.row_id, ascii_address(row.email), make_token(self.secret, row.subscriber_id, row.nonce))
+        token = make_token(self.secret, row.subscriber_id, row.nonce)
+        if self.return_paths is None:
+            return Recipient(row.row_id, ascii_address(row.email), token)
+        return Recipient(row.row_id, ascii_address(row.email), token, self.return_paths.for_delivery(row.row_id,
+                                                                                                     row.email))
 
     def in_doubt(self, pairs: list[tuple[int, str | None]]) -> set[int]:
         """Of these accepted rows, those that were in doubt before: their readers may have it twice."""

@@ -25,6 +25,7 @@ from .locks import LOCKS, Claim, Transmissions
 from .message import PreparedEdition
 from .preflight import require_https
 from .retry import TransientError
+from .return_path import ReturnPaths
 from .run import Outcome, Retry, SendLoop
 
 
@@ -64,6 +65,7 @@ class Sending:
     transmissions: Transmissions
     added: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
+    return_paths: ReturnPaths | None = None  # VERP over SMTP with [bounces]
 
     def run(self, *, progress: Callable[[int], None] = lambda n: None,
             on_retry: Callable[[Retry], None] = lambda retry: None) -> Outcome:
@@ -72,7 +74,7 @@ class Sending:
             loop = SendLoop(ledger=self.ledger, campaign=self.campaign, editions=self.editions, backend=self.backend,
                             secret=self.secret, sending=self.settings.sending, stop=self.stop,
                             window=self.transmissions.window, progress=progress, on_retry=on_retry,
-                            in_flight=in_flight)
+                            in_flight=in_flight, return_paths=self.return_paths)
             return loop.run()
         finally:
             in_flight.close()
@@ -130,7 +132,11 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
         if claim is not None:
             claim.release()
         raise
-    return Sending(ledger, campaign, prepared, backend, secret, settings, claim, transmissions, added)
+    # SendGrid handles bounces itself (its own return path and the event webhook); the outbox has no envelope.
+    return_paths = ReturnPaths(secret=secret, address=settings.bounces.address, delimiter=settings.bounces.delimiter) \
+        if settings.bounces is not None and backend_name == "smtp" else None
+    return Sending(ledger, campaign, prepared, backend, secret, settings, claim, transmissions, added,
+                   return_paths=return_paths)
 
 
 class _TestReport:

@@ -10,11 +10,13 @@ from ..message import PreparedEdition
 
 
 class Recipient(NamedTuple):
-    """One reader of a batch: the ledger row, the address as it travels, and their link's token."""
+    """One reader of a batch: the ledger row, the address as it travels, their link's token, and the return path
+    naming their delivery (VERP, delivery/return_path.py; "": the connection's sender, as without [bounces])."""
 
     row_id: int
     email: str
     token: str
+    return_path: str = ""
 
 
 class Report(Protocol):

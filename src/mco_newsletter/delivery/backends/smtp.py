@@ -192,7 +192,7 @@ class SmtpBackend:
     def _drain(self, edition: PreparedEdition, wire: PreparedEdition, work: SimpleQueue, at,
                report: Report, halt: threading.Event) -> None:
         """Send from the shared queue over one connection until it is empty (or `stop`, or `halt`)."""
-        connection = self._take(edition.sender_address)
+        connection = self._take(edition.envelope_sender)
         session = connection.session
 
         def next_message() -> Outgoing | None:

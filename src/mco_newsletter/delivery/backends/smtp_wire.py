@@ -147,7 +147,10 @@ class Session:
         previous: Recipient | None = None
         while item is not None:
             utf8 = not (item.recipient.email.isascii() and self.ascii_sender)
-            commands = [self.mail_utf8 if utf8 else self.mail, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
+            mail = self.mail_utf8 if utf8 else self.mail
+            if item.recipient.return_path:  # VERP: the tool made it of the bounce address and a token (ASCII)
+                mail = b"MAIL FROM:<" + item.recipient.return_path.encode("ascii") + (b"> SMTPUTF8" if utf8 else b">")
+            commands = [mail, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
             replies = self._round(carried, previous, commands, listener)
             mail, rcpt, data = replies + [None] * (3 - len(replies))  # one by one, they stop at a refusal
             carried, previous = [], None

@@ -4,7 +4,10 @@ Each instance has its own folder under /tmp (configuration, queue, data, log, ma
 Postfix configuration is neither read nor needed (`apt-get install postfix` with "No configuration"
 leaves none, and no system Postfix runs). Mail for example.org is delivered by Postfix's `virtual` agent
 into one Maildir per address, so a test reads what Postfix really delivered; addresses listed as
-`unknown` get Postfix's own "550 5.1.1 … User unknown in virtual mailbox table".
+`unknown` get Postfix's own "550 5.1.1 … User unknown in virtual mailbox table" at RCPT, or, with
+`accept_unknown`, are taken and then bounced by Postfix's virtual agent: a delivery status notification
+(RFC 3464) to the message's return path. The `bounces` address (and every address of it with a +extension,
+recipient_delimiter "+") has a Maildir of its own, `mail/bounces/`, where those notifications land.
 
 Postfix's master must run as root (it drops to the `postfix` user for each service). It runs under this
 module's `reap` command (python tests/postfix_server.py reap DIR), which adopts the services master leaves
@@ -73,14 +76,19 @@ class Postfix:
     "452 4.2.2 Mailbox full" or "REJECT text")."""
 
     def __init__(self, *, settings: dict[str, str] | None = None, unknown=(), recipient_access=None,
-                 end_of_data=None, certificate: tuple[Path, Path] | None = None):
+                 end_of_data=None, certificate: tuple[Path, Path] | None = None, accept_unknown: bool = False,
+                 bounces: str | None = None):
+        self.bounces = bounces
         self.folder = Path(tempfile.mkdtemp(prefix="mco-postfix-"))  # short: Postfix's sockets live under it
         self.folder.chmod(0o755)  # Postfix's services, as the postfix user, reach their queue through it
         self.port = free_port()
         self.tls_port = free_port() if certificate else None
         self.process: subprocess.Popen | None = None
         try:
-            self._configure(settings or {}, unknown, recipient_access or {}, end_of_data or {}, certificate)
+            settings = dict(settings or {})
+            if accept_unknown:  # taken at RCPT, bounced by the delivery agent: a DSN to the return path
+                settings["smtpd_reject_unlisted_recipient"] = "no"
+            self._configure(settings, unknown, recipient_access or {}, end_of_data or {}, certificate)
             self._start()
         except BaseException:
             self.stop()
@@ -106,6 +114,9 @@ class Postfix:
         mailboxes = "/@example\\.org$/ example.org/\n"
         if unknown:
             mailboxes = f"if !/^({'|'.join(re.escape(address) for address in unknown)})$/\n{mailboxes}endif\n"
+        if self.bounces:
+            local, _, domain = self.bounces.partition("@")
+            mailboxes = f"/^{re.escape(local)}(\\+[^@]*)?@{re.escape(domain)}$/ bounces/\n{mailboxes}"
         (etc / "mailboxes").write_text(mailboxes)
         for name, table in (("recipient_access", recipient_access), ("end_of_data", end_of_data)):
             (etc / name).write_text("".join(f"{address} {action}\n" for address, action in table.items()))
@@ -123,7 +134,7 @@ class Postfix:
                                             "permit_mynetworks, reject",
             "smtpd_end_of_data_restrictions": f"check_recipient_access texthash:{etc / 'end_of_data'}",
             "maillog_file": str(self.folder / "maillog"), "maillog_file_prefixes": str(self.folder),
-            "smtputf8_enable": "yes", "biff": "no", "alias_maps": "", "alias_database": "",
+            "smtputf8_enable": "yes", "biff": "no", "alias_maps": "", "alias_database": "", "recipient_delimiter": "+",
             # Anything not for example.org (a bounce to the sender) is thrown away: nothing leaves this machine.
             "default_transport": "discard", "relay_transport": "discard", "smtpd_banner": "$myhostname ESMTP",
         }
@@ -169,6 +180,11 @@ class Postfix:
         """Every message Postfix delivered, as stored (its Delivered-To header first), once the queue is empty."""
         self.settled()
         return [path.read_bytes() for path in sorted((self.folder / "mail").glob("example.org/new/*"))]
+
+    def bounce_mailbox(self) -> Path:
+        """The Maildir of the `bounces` address, once the queue is empty (Postfix's notifications delivered)."""
+        self.settled()
+        return self.folder / "mail" / "bounces"
 
     def delivered(self) -> Counter[str]:
         """How many messages each address received."""

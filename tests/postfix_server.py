@@ -16,7 +16,6 @@ behind when it stops (a child subreaper) and waits for all of them: no zombie ou
 
 from __future__ import annotations
 
-import ctypes
 import os
 import pwd
 import re
@@ -211,52 +210,13 @@ def _group(name: str) -> int:
 
 
 def reap(folder: Path) -> None:
-    """Run Postfix's master in the foreground as a child subreaper; on SIGTERM stop it, then wait for every
-    service it leaves (master signals its process group and exits without waiting for them)."""
-    PR_SET_CHILD_SUBREAPER = 36
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    started: list[subprocess.Popen] = []
-    stopping: list[int] = []
+    """Run Postfix's master in the foreground under tests/subreaper.py: on SIGTERM it is stopped, then every
+    service it leaves is waited for (master signals its process group and exits without waiting for them)."""
+    from subreaper import supervise
 
-    def stop(signum, frame) -> None:
-        stopping.append(signum)
-        for master in started:
-            master.send_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, stop)
-    # Its own process group, which it leads: that group is what master signals when it stops.
-    started.append(subprocess.Popen([str(MASTER), "-c", str(folder / "etc"), "-d"], process_group=0))
-    if stopping:  # asked to stop while master was starting
-        started[0].send_signal(signal.SIGTERM)
-    status = started[0].wait()
-    deadline = time.monotonic() + 5
-    while True:  # the services, now ours: each is waited for, and one still running after 5 s is killed
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            break
-        if pid:
-            continue
-        if time.monotonic() > deadline:
-            for child in _children():
-                os.kill(child, signal.SIGKILL)
-        time.sleep(0.02)
-    sys.exit(status if status > 0 else 0)
-
-
-def _children() -> list[int]:
-    """This process's children (services master left, adopted)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid():
-                found.append(int(entry.name))
-    return found
+    supervise([str(MASTER), "-c", str(folder / "etc"), "-d"])
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["reap"]:
+    sys.path.insert(0, str(Path(__file__).parent))
     reap(Path(sys.argv[2]))

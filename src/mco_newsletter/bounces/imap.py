@@ -51,7 +51,9 @@ class ImapBox:
             raise NewsletterError(f"the IMAP server {where} refused the login of {user!r}",
                                   hint=f"check {USER_ENV} (or [bounces] user) and the password "
                                        f"({PASSWORD_ENV} or [bounces] password_file)") from None
-        self.capabilities = set(self.client.capabilities)
+        # What the server offers once logged in (MOVE, UIDPLUS), which its greeting need not have listed.
+        _, data = self._command("capability", error="cannot ask what the server offers")
+        self.capabilities = set(b" ".join(data).decode("ascii", "replace").upper().split())
         self._command("select", _quoted(box.folder), error=f"cannot open the folder {box.folder!r}")
 
     def messages(self) -> Iterator[Stored]:

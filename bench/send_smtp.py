@@ -2,6 +2,8 @@
 
 Run from the repository: python bench/send_smtp.py [--readers 20000] [--connections 4] [--rounds 3]
 [--compare /path/to/other/src] [--sink-reply-each] [--dkim (this code unsigned and DKIM-signed, alternately)]
+[--verp (this code without and with [bounces]: a return path per message, alternately; with --compare, the
+other code too)]
 (a copy of another version's code: mkdir /tmp/main && git archive main src | tar -x -C /tmp/main, then
 --compare /tmp/main/src). The sink (tests/smtp_sink.py) runs in its own process; `send` runs in a child process so its CPU time
 and peak memory are its own. Messages are the real 2024-05 editions (about 40–50 KB each with their
@@ -72,6 +74,14 @@ def signed_copy(template: Path, root: Path) -> Path:
     return root
 
 
+def verp_copy(template: Path, root: Path) -> Path:
+    """A copy of the workspace with [bounces]: every message gets its own MAIL FROM (VERP)."""
+    shutil.copytree(template, root)
+    path = root / "newsletter.toml"
+    path.write_text(path.read_text() + '\n[bounces]\naddress = "bounces@example.org"\n')
+    return root
+
+
 def describe(name: str, run: dict) -> str:
     return (f"{name}: {run['messages']:,} messages ({run['bytes'] / max(run['messages'], 1) / 1024:.1f} KiB each) "
             f"in {run['seconds']:.1f} s; {run['at_sink']:,.0f} messages/s at the sink, {run['end_to_end']:,.0f} end to "
@@ -88,6 +98,8 @@ def main() -> None:
     parser.add_argument("--compare", type=Path, help="another src/ folder, run alternately with this one")
     parser.add_argument("--dkim", action="store_true",
                         help="run this code unsigned and DKIM-signed ([dkim], an RSA-2048 key) alternately")
+    parser.add_argument("--verp", action="store_true",
+                        help="run this code without and with [bounces] (a return path per message) alternately")
     parser.add_argument("--sink-reply-each", action="store_true",
                         help="the sink writes each reply on its own (as aiosmtpd does) instead of all it has at once "
                              "(as Postfix does)")
@@ -100,6 +112,9 @@ def main() -> None:
         codes = {"other": args.compare.resolve(), **codes}
     if args.dkim:
         codes = {"unsigned": REPO / "src", "signed": REPO / "src"}
+    if args.verp:
+        codes = {**({"other": args.compare.resolve()} if args.compare else {}), "this": REPO / "src",
+                 "verp": REPO / "src"}
     for src in codes.values():  # compiled once, as an installed package is: no run pays for compiling
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True,
                        env={key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"})
@@ -116,6 +131,8 @@ def main() -> None:
         templates = {name: template for name in codes}
         if args.dkim:
             templates["signed"] = signed_copy(template, folder / "signed")
+        if args.verp:
+            templates["verp"] = verp_copy(template, folder / "verp")
         for number in range(args.rounds):
             order = list(codes) if number % 2 == 0 else list(reversed(codes))
             for name in order:
@@ -133,12 +150,14 @@ def main() -> None:
               f"{statistics.median(run['end_to_end'] for run in done):,.0f} end to end; sender CPU {cpu:.3f} ms/message "
               f"(target {TARGET_CPU_MS} → {cpu / TARGET_CPU_MS:.2f}× of target; listmonk tuned {LISTMONK_CPU_MS}); "
               f"peak memory {max(run['rss_mib'] for run in done):.0f} MiB (target 100 MB)")
-    if args.compare:
-        pairs = list(zip(runs["other"], runs["this"]))
+    for new_name, old_name in (("this", "other"), ("verp", "other"), ("verp", "this")):
+        if new_name not in runs or old_name not in runs:
+            continue
+        pairs = list(zip(runs[old_name], runs[new_name]))
         cpu = [old["cpu_ms"] / new["cpu_ms"] for old, new in pairs]
         rate = [new["at_sink"] / old["at_sink"] for old, new in pairs]
-        print(f"this vs other, per round: CPU per message {', '.join(f'{r:.2f}×' for r in cpu)} less (median "
-              f"{statistics.median(cpu):.2f}×); messages/s at the sink {', '.join(f'{r:.2f}×' for r in rate)} "
+        print(f"{new_name} vs {old_name}, per round: CPU per message {', '.join(f'{r:.2f}×' for r in cpu)} less "
+              f"(median {statistics.median(cpu):.2f}×); messages/s at the sink {', '.join(f'{r:.2f}×' for r in rate)} "
               f"(median {statistics.median(rate):.2f}×)")
 
 

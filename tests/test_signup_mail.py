@@ -78,3 +78,20 @@ def test_the_confirmation_is_dkim_signed_over_smtp(workspace, run):
     assert recipient == "signed@example.org" and content.startswith(b"DKIM-Signature: ")
     with dns_server({RECORD_NAME: [("TXT", record)]}) as (port, _):
         assert dkim.verify(content, dnsfunc=txt_lookup(port))
+
+
+def test_with_bounces_the_confirmation_returns_to_the_bounce_address(workspace):
+    """With [bounces], a sign-up's confirmation over SMTP has the bounce address as its return path (it names no
+    delivery), so a mistyped address's bounce lands in the mailbox `bounces` reads."""
+    from smtp_sink import Recording
+    from test_send_smtp import serving as smtp_serving
+
+    path = workspace / "newsletter.toml"
+    path.write_text(path.read_text() + '\n[bounces]\naddress = "bounces@example.org"\n')
+    handler = Recording()
+    with smtp_serving(handler, workspace):
+        set_setting(workspace, 'backend = "outbox"', 'backend = "smtp"')
+        with serving(workspace) as served:
+            sign_up(served, "smtp@example.org", "de")
+            settle(served)
+    assert handler.senders == [("smtp@example.org", "bounces@example.org")]

@@ -72,7 +72,7 @@ class ImapBox:
         if not keys:
             return 0
         folder = _quoted(self.box.processed)
-        typ, _ = self.client.create(folder)  # NO when it exists: that is fine
+        self.client.create(folder)  # NO when it exists: that is fine
         uids = ",".join(keys)
         if "MOVE" in self.capabilities:
             self._command("uid", "MOVE", uids, folder, error=f"cannot move handled messages to {self.box.processed!r}")

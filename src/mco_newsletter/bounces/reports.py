@@ -131,7 +131,8 @@ def _status_blocks(message: Message) -> list[Message]:
     blocks = []
     for part in message.walk():
         if part.get_content_type() == "message/delivery-status" and part.is_multipart():
-            blocks += [block for block in part.get_payload()[1:] if isinstance(block, Message)]
+            # The per-message fields come first; a block is a recipient's when it has an Action.
+            blocks += [block for block in part.get_payload() if isinstance(block, Message) and block.get("action")]
     return blocks
 
 

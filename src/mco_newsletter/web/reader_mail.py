@@ -60,7 +60,8 @@ def prepare_mail(settings: Settings, kind: str, language: str, **context) -> Pre
     return PreparedEdition(issue_id=kind, language=language, subject=subject, html=html, text=text, tag=tag,
                            sender_name=sender_name, sender_address=settings.sender.address,
                            reply_to=settings.sender.reply_to, list_id=list_id, base_url=settings.base_url,
-                           template=template, bulk=False)
+                           template=template, bulk=False,
+                           bounce_address=settings.bounces.address if settings.bounces is not None else "")
 
 
 def text_as_html(text: str, title: str, language: str, direction: str) -> str:

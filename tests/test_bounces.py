@@ -244,3 +244,26 @@ def test_without_a_mailbox_bounces_says_what_to_add(run, workspace):
     result = run("bounces")
     assert result.exit_code == 1 and "is not a Maildir folder" in result.stderr, result.output
     shutil.rmtree(workspace / "private", ignore_errors=True)
+
+
+@pytest.mark.parametrize(("status", "diagnostic", "kind"), [
+    ("5.1.1", "550 5.1.1 <reader@example.org>: Recipient address rejected: User unknown", "hard"),
+    ("5.4.4", "550 Host or domain name not found", "hard"),
+    ("5.0.0", "553 sorry, that domain isn't in my list of allowed rcpthosts", "hard"),
+    ("5.2.2", "552 5.2.2 Mailbox full", "soft"),
+    ("4.4.7", "450 4.4.7 Delivery time expired", "soft"),
+    ("4.7.1", "450 4.7.1 Rate limited, try again later", "blocked"),
+    ("5.7.1", "554 5.7.1 Message rejected as spam", "blocked"),
+    ("5.0.0", "554 Transaction failed", "blocked"),
+])
+def test_a_dsn_status_means_what_the_same_answer_at_rcpt_means(status, diagnostic, kind):
+    """Each failed DSN is read by its Status (then its Diagnostic-Code) as smtp_replies.py reads a server's answer
+    at RCPT: the address gone (hard), for now (soft), or the message or its sender refused (a block)."""
+    from mco_newsletter.bounces.reports import read_message
+    from mco_newsletter.delivery.return_path import ReturnPaths
+
+    paths = ReturnPaths(secret=b"k" * 32, address=MAILBOX)
+    path = paths.for_delivery(7, "reader@example.org")
+    reading = read_message(dsn(RFC3464_SIMPLE, return_path=path, reader="reader@example.org", status=status,
+                               diagnostic=diagnostic), paths=paths)
+    assert (reading.kind, reading.deliveries) == (kind, (path.split("+")[1].split("@")[0],))

@@ -59,7 +59,7 @@ class Settings:
     identity: Localized
     sender: Sender
     donation: Donation
-    database_path: Path
+    database_path: Path  # the SQLite file; with a database URL, the folder it would be in is still the private folder
     fallback_language: str = ""
     segments: dict = field(default_factory=dict)
     sending: object = None  # delivery.settings.SendingSettings
@@ -71,6 +71,7 @@ class Settings:
     dkim: object = None  # delivery.dkim_keys.DkimSettings, None when [dkim] is absent (mail goes unsigned)
     bounces: object = None  # bounces.settings.BounceSettings, None when [bounces] is absent (no return paths)
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
+    database_url: str | None = None  # a PostgreSQL store (postgresql://…); None: SQLite at database_path
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -91,8 +92,17 @@ class Settings:
 
     @property
     def private_dir(self) -> Path:
-        """The folder of the subscriber database, where the keys are kept too."""
+        """The folder of the subscriber database (or where it would be, with a database URL): the keys are kept here."""
         return self.database_path.parent
+
+    @property
+    def store(self):
+        """Where the subscriber store is: storage.location.StoreLocation (a URL, or the SQLite file)."""
+        from .storage.location import StoreLocation
+
+        if self.database_url:
+            return StoreLocation(url=self.database_url)
+        return StoreLocation(path=self.database_path)
 
     def name_for(self, language: str) -> str:
         """The newsletter's name in a language, falling back to the source language's."""
@@ -202,6 +212,7 @@ def _build(root: Path, data: dict) -> Settings:
             note=localized(donation.get("note")),
         ),
         database_path=_database_path(root, data),
+        database_url=_database_url(data),
         fallback_language=data.get("fallback_language", source),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
@@ -212,10 +223,32 @@ def _build(root: Path, data: dict) -> Settings:
 
 
 def _database_path(root: Path, data: dict) -> Path:
-    # Environment over file over default: one merge, in this order.
-    given = os.environ.get(DATABASE_ENV) or data.get("database", {}).get("path") or DEFAULT_DATABASE
+    # Environment over file over default: one merge, in this order. A URL in the environment names the store,
+    # and the file's path (or the default) still says where the private folder is.
+    from .storage.location import looks_like_url
+
+    given = os.environ.get(DATABASE_ENV)
+    if not given or looks_like_url(given):
+        given = data.get("database", {}).get("path") or DEFAULT_DATABASE
     path = Path(given).expanduser()
     return path if path.is_absolute() else root / path
+
+
+def _database_url(data: dict) -> str | None:
+    """The PostgreSQL URL of the store, from the environment or the file; None: the store is an SQLite file."""
+    from .storage.location import looks_like_url, url_problem
+
+    given = os.environ.get(DATABASE_ENV)
+    if given:
+        if not looks_like_url(given):
+            return None  # a path in the environment keeps SQLite, whatever the file says
+        problem = url_problem(given)
+        if problem:
+            raise WorkspaceError(f"{DATABASE_ENV}: {problem}",
+                                 hint="a path keeps SQLite; a PostgreSQL store is postgresql://USER@HOST:PORT/DATABASE",
+                                 exit_code=2)
+        return given
+    return data.get("database", {}).get("url") or None
 
 
 @dataclass(frozen=True)
@@ -271,7 +304,7 @@ CORE_SCHEMA = Table(
     optional={
         "fallback_language": str,
         "postal_address": LOCALIZED,
-        "database": Table(optional={"path": str}),
+        "database": Table(optional={"path": str, "url": str}),
     },
 )
 

@@ -79,10 +79,11 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
     A failing disk, a locked or damaged database, a broken template or a translation engine's error are
     facts about the machine or the files, not bugs: the person gets a message and a hint.
     """
-    import sqlite3
+    from .storage.failures import failure_of
 
-    if isinstance(exc, sqlite3.Error):
-        return database_error(exc)
+    failure = failure_of(exc)
+    if failure is not None:
+        return failure
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         reason = exc.strerror or str(exc)
@@ -135,52 +136,8 @@ def template_location(exc: BaseException, templates_dir: Path | None = None) -> 
 
 
 def database_error(exc, path: Path | None = None, holders: list[str] | None = None) -> DatabaseError:
-    """The sentence for an SQLite error: locked (and by whom), read-only, full, damaged, or not a database.
+    """The sentence for an SQLite error (storage/failures.py says it for either store); its `cause` is the
+    sentence without the path and the holders (a server logs it, and tells a client)."""
+    from .storage.failures import sqlite_failure
 
-    SQLite's own words ("unable to open database file", "disk I/O error") do not say which, so the
-    database's folder is looked at too when its path is known. The error's `cause` is the sentence without the
-    path and the holders (a server logs it, and tells a client).
-    """
-    import os
-
-    name = getattr(exc, "sqlite_errorname", "") or ""
-    text = str(exc)
-    where = f" {path}" if path else ""
-    folder = path.parent if path else None
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
-        held = f": in use by {', '.join(holders)}" if holders else " by another program"
-        return DatabaseError(f"the subscriber database is locked{held}",
-                             "wait until it ends, then run the command again",
-                             cause="the subscriber database is locked by another program")
-    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and folder and folder.is_dir():
-        try:
-            disk = os.statvfs(folder)
-        except OSError:
-            disk = None
-        if disk is not None and disk.f_flag & os.ST_RDONLY:
-            return DatabaseError(f"the subscriber database{where} is on a read-only file system",
-                                 "mount that disk read-write, or set [database] path to a writable place",
-                                 cause="the subscriber database is on a read-only file system")
-        room = disk.f_bavail * disk.f_frsize if disk is not None else None
-        if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            return DatabaseError(f"the subscriber database{where} (or its folder) is not writable by you",
-                                 "check the owner and permissions of the file and its folder",
-                                 cause="the subscriber database (or its folder) is not writable")
-        if room is not None and room < 256 * 1024:
-            name = "SQLITE_FULL"
-    if name.startswith("SQLITE_FULL") or "full" in text:
-        return DatabaseError(f"the disk holding the subscriber database{where} is full",
-                             "free some disk space, then run the command again (the unfinished change was "
-                             "rolled back: nothing half-written was kept)",
-                             cause="the disk holding the subscriber database is full")
-    if name.startswith("SQLITE_NOTADB"):
-        return DatabaseError(f"{path or 'the database'}: cannot open the subscriber database: {text}",
-                             "is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB",
-                             cause=f"the subscriber database cannot be opened: {text}")
-    if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return DatabaseError(f"the subscriber database{where} is read-only: {text}",
-                             "check the owner and permissions of the file and its folder",
-                             cause=f"the subscriber database is read-only: {text}")
-    return DatabaseError(f"the subscriber database{where} is damaged or unreadable: {text}",
-                         "restore it from a backup (and keep the damaged file for inspection)",
-                         cause=f"the subscriber database is damaged or unreadable: {text}")
+    return sqlite_failure(exc, path, holders)

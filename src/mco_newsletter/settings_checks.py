@@ -31,6 +31,7 @@ def check_settings_values(data: dict) -> Iterator[Finding]:
     yield from _check_base_url(data["base_url"])
     yield from _check_translation(data)
     yield from _check_donation(data["donation"])
+    yield from _check_database(data.get("database", {}))
     fallback = data.get("fallback_language")
     if fallback is not None and fallback not in data["languages"]:
         yield ("fallback_language",), f"fallback_language {fallback!r} is not in languages", \
@@ -159,3 +160,21 @@ def _check_donation(donation: dict) -> Iterator[Finding]:
     if not is_currency(donation["currency"]):
         yield ("donation", "currency"), f"donation.currency {donation['currency']!r} is not an ISO 4217 code", \
             "e.g. EUR"
+
+
+def _check_database(database: dict) -> Iterator[Finding]:
+    from .storage.location import has_password, looks_like_url, url_problem
+
+    url = database.get("url")
+    if url is None:
+        return
+    if not looks_like_url(url):
+        yield ("database", "url"), f"{url!r} is not a database URL", \
+            "a PostgreSQL store is postgresql://USER@HOST:PORT/DATABASE; an SQLite file is [database] path"
+        return
+    problem = url_problem(url)
+    if problem:
+        yield ("database", "url"), f"database URL: {problem}", "write it as postgresql://USER@HOST:PORT/DATABASE"
+    elif has_password(url):
+        yield ("database", "url"), "the database URL holds a password, and newsletter.toml is shared with the content", \
+            "remove it from the URL; give it in PGPASSWORD or ~/.pgpass, or the whole URL in MCO_NEWSLETTER_DB"

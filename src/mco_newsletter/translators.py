@@ -1,11 +1,12 @@
 """Who may review in the browser: translators, each with a personal link bound to their name and languages.
 
 A link is a capability: `<base_url>/review/<token>`, the token 256 random bits. The registry keeps only
-the token's SHA-256, so a copy of the file opens no page and a lost link cannot be shown again (a new
-one is made by revoking and adding). Revoking takes effect at the next request: the server asks the
-registry every time. The registry is its own small SQLite file, private/translators.sqlite3 (0600
-in the private folder, beside the subscriber database but apart from it: nothing of the review pages
-ever reads subscriber data). Ids are never reused; revoked translators stay as history.
+the token's SHA-256, so a copy of it opens no page and a lost link cannot be shown again (a new one is
+made by revoking and adding). Revoking takes effect at the next request: the server asks the registry
+every time. The registry is the `translators` table of the subscriber store (storage/translator_rows.py),
+read through a connection of its own: nothing of the review pages ever reads subscriber data. Ids are
+never reused; revoked translators stay as history. The registry's old file of its own,
+private/translators.sqlite3, is carried into the store at the first open and then removed.
 """
 
 from __future__ import annotations
@@ -14,29 +15,14 @@ import datetime as dt
 import hashlib
 import re
 import secrets
-import sqlite3
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 from .errors import NewsletterError
 
-FILE_NAME = "translators.sqlite3"
+FILE_NAME = "translators.sqlite3"  # the registry's old file, carried into the store once
 TOKEN_BYTES = 32
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")  # base64url of 32 bytes, unpadded
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS translators (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL,
-    email TEXT,
-    languages TEXT NOT NULL,
-    token_hash BLOB NOT NULL UNIQUE,
-    form_key TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    revoked_at TEXT
-);
-CREATE UNIQUE INDEX IF NOT EXISTS translators_active_name ON translators (lower(name)) WHERE revoked_at IS NULL;
-"""
 NAME = re.compile(r"^[^\x00-\x1f\x7f<>\"]{1,80}$")
 
 
@@ -67,20 +53,17 @@ def review_url(settings, token: str) -> str:
 
 
 class Registry:
-    """The translators' registry: one SQLite file, safe to share between the server's threads."""
+    """The translators' registry on a connection of its own to the store, safe to share between the server's threads."""
 
-    def __init__(self, path: Path):
-        from .subscribers.store import prepare_private_file
+    def __init__(self, database):
+        from .storage.translator_rows import TranslatorRows
 
-        prepare_private_file(path)
-        self.path = path
+        self.database = database
+        self.rows = TranslatorRows(database)
         self.lock = threading.Lock()
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA busy_timeout = 10000")
-        self.db.executescript(SCHEMA)
 
     def close(self) -> None:
-        self.db.close()
+        self.database.close()
 
     def add(self, *, name: str, languages: tuple[str, ...], email: str | None = None) -> tuple[Translator, str]:
         """A new translator and their token (shown once: only its hash is kept)."""
@@ -90,35 +73,28 @@ class Registry:
                                   hint="one line of at most 80 characters, without <, > or \"", exit_code=2)
         email = _checked_email(email) if email else None
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         with self.lock:
-            try:
-                cursor = self.db.execute(
-                    "INSERT INTO translators (name, email, languages, token_hash, form_key, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (name, email, " ".join(languages), token_hash(token), secrets.token_urlsafe(24), now))
-            except sqlite3.IntegrityError:
+            translator_id = self.rows.add(name=name, email=email, languages=" ".join(languages),
+                                          token_hash=token_hash(token), form_key=secrets.token_urlsafe(24),
+                                          created_at=_now())
+            if translator_id is None:
                 raise NewsletterError(f"{name} already has a review link",
                                       hint=f"to give {name} a new one: `mco-newsletter translators revoke \"{name}\"`, "
-                                           "then add again") from None
-            return self._by_id(cursor.lastrowid), token
+                                           "then add again")
+            return _translator(self.rows.by_id(translator_id)), token
 
     def active(self) -> list[Translator]:
         """Everyone whose link works, by name."""
         with self.lock:
-            rows = self.db.execute(f"SELECT {COLUMNS} FROM translators WHERE revoked_at IS NULL "
-                                   "ORDER BY lower(name)").fetchall()
-        return [_translator(row) for row in rows]
+            return [_translator(row) for row in self.rows.active()]
 
     def revoke(self, name: str) -> Translator | None:
         """End a translator's link at once; None when nobody of that name has one."""
-        now = dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
         with self.lock:
-            row = self.db.execute(f"SELECT {COLUMNS} FROM translators WHERE revoked_at IS NULL AND lower(name) = "
-                                  "lower(?)", (name.strip(),)).fetchone()
+            row = self.rows.active_named(name.strip())
             if row is None:
                 return None
-            self.db.execute("UPDATE translators SET revoked_at = ? WHERE id = ?", (now, row[0]))
+            self.rows.revoke(row[0], _now())
         return _translator(row)
 
     def by_token(self, token: str) -> Translator | None:
@@ -126,16 +102,12 @@ class Registry:
         if not isinstance(token, str) or not TOKEN.match(token):
             return None
         with self.lock:
-            row = self.db.execute(f"SELECT {COLUMNS} FROM translators WHERE token_hash = ? AND revoked_at IS NULL",
-                                  (token_hash(token),)).fetchone()
+            row = self.rows.by_token_hash(token_hash(token))
         return _translator(row) if row else None
 
-    def _by_id(self, translator_id: int) -> Translator:
-        return _translator(self.db.execute(f"SELECT {COLUMNS} FROM translators WHERE id = ?",
-                                           (translator_id,)).fetchone())
 
-
-COLUMNS = "id, name, email, languages, created_at, form_key"
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 def _translator(row) -> Translator:
@@ -152,5 +124,14 @@ def _checked_email(address: str) -> str:
 
 
 def open_registry(settings) -> Registry:
-    """The workspace's registry (created on first use)."""
-    return Registry(settings.private_dir / FILE_NAME)
+    """The workspace's registry: the store's `translators` table (its old file carried over at the first open)."""
+    from .storage.database import open_database
+    from .storage.translator_rows import carry_over
+
+    database = open_database(settings.store)
+    try:
+        carry_over(database, settings.private_dir / FILE_NAME)
+    except BaseException:
+        database.close()
+        raise
+    return Registry(database)

@@ -184,6 +184,8 @@ def _check_database_ignored(settings: Settings) -> list[Problem]:
 
     from .schema import locate_key
 
+    if settings.database_url:
+        return []  # the store is on a database server, not in a file of the workspace
     path = settings.database_path
     try:
         relative = path.resolve().relative_to(settings.root.resolve())

@@ -49,7 +49,7 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
 
     settings = load_settings(ctx)
     # Each accepted message is a commit of its own: synced by the OS, not waited for (see open_store).
-    store = open_store(settings.database_path, durable_commits=False)
+    store = open_store(settings.store, durable_commits=False)
     try:
         issue = load_issue(settings, issue_id)
         segment = find_segment(settings.segments, segment_name)

@@ -22,7 +22,7 @@ def opened(ctx: click.Context):
     from ..subscribers.store import open_store
 
     current = load_settings(ctx)
-    store = open_store(current.database_path, on_wait=_tell_waiting)
+    store = open_store(current.store, on_wait=_tell_waiting)
     try:
         yield current, store
     finally:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 from ..subscribers.segments import Segment
-from ..subscribers.store import Store, now
+from ..subscribers.store import Store, now, segment_where
 
 OPEN_STATES = ("pending", "sending", "failed")
 _OPEN = "('pending', 'sending', 'failed')"
@@ -64,11 +64,13 @@ class Ledger:
     def __init__(self, store: Store):
         self.store = store
         self.db = store.db
+        self.ids = store.db.dialect.ids  # a list of ids as the one parameter of `in_ids`
+        self.in_ids = store.db.dialect.in_ids
         self.lock = threading.Lock()
 
     def find(self, issue_id: str, segment: str) -> Campaign | None:
-        row = self.db.execute("SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot"
-                              " FROM campaigns WHERE issue_id = ? AND segment = ?", (issue_id, segment)).fetchone()
+        row = self.db.one("SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot"
+                          " FROM campaigns WHERE issue_id = ? AND segment = ?", (issue_id, segment))
         return Campaign(*row[:5], json.loads(row[5])) if row else None
 
     def campaigns(self, issue_id: str) -> list[Campaign]:
@@ -80,16 +82,16 @@ class Ledger:
                    again: bool) -> tuple[str, list]:
         """The condition on subscribers `s` for readers a campaign does not hold yet, or skipped when they
         had left (and, unless `again`, who have no row in another campaign of the same issue)."""
-        where, params = segment.where()
+        where, params = segment_where(segment)
         if campaign is not None:
             where += (" AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.campaign_id = ? AND d.subscriber_id = s.id"
                       " AND d.state != 'skipped')")
             params = [*params, campaign.id]
         others = [c.id for c in self.campaigns(issue_id) if campaign is None or c.id != campaign.id]
         if others and not again:
-            where += (" AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d WHERE d.campaign_id IN"
-                      " (SELECT value FROM json_each(?)) AND d.state != 'skipped')")
-            params = [*params, json.dumps(others)]
+            where += (" AND s.id NOT IN (SELECT d.subscriber_id FROM deliveries d WHERE d.campaign_id"
+                      f" {self.in_ids} AND d.state != 'skipped')")
+            params = [*params, self.ids(others)]
         return where, params
 
     def audience(self, *, issue_id: str, segment: Segment, campaign: Campaign | None, again: bool,
@@ -115,9 +117,9 @@ class Ledger:
         """The campaign and a pending row for every reader it should reach, in one transaction."""
         started = now()
         with self.lock, self.store.transaction() as db:
-            campaign_id = db.execute(
-                "INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES (?, ?, ?, ?)",
-                (issue_id, segment.name, json.dumps(snapshot, sort_keys=True, default=str), started)).lastrowid
+            campaign_id = db.value(
+                "INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES (?, ?, ?, ?)"
+                " RETURNING id", (issue_id, segment.name, json.dumps(snapshot, sort_keys=True, default=str), started))
             campaign = Campaign(campaign_id, issue_id, segment.name, started, None, snapshot)
             self._add_rows(campaign, segment, editions, fallback, again, started, new=True)
         return campaign
@@ -142,7 +144,8 @@ class Ledger:
         # A reader skipped because they had left, and who is back, gets their row reopened.
         cursor = self.db.execute(
             "INSERT INTO deliveries (campaign_id, subscriber_id, language, fallback, updated_at)"
-            f" SELECT ?, s.id, {edition}, {edition} != s.language, ? FROM subscribers s WHERE {where} ORDER BY s.id"
+            f" SELECT ?, s.id, {edition}, CASE WHEN {edition} != s.language THEN 1 ELSE 0 END, ? FROM subscribers s"
+            f" WHERE {where} ORDER BY s.id"
             " ON CONFLICT (campaign_id, subscriber_id) DO UPDATE SET state = 'pending', language = excluded.language,"
             " fallback = excluded.fallback, last_error = NULL, updated_at = excluded.updated_at",
             [campaign.id, *pairs, fallback, *pairs, fallback, at, *params])
@@ -170,8 +173,7 @@ class Ledger:
             found = self.db.execute(
                 "SELECT d.language, d.id, d.subscriber_id, d.state, s.email, s.status, s.nonce FROM deliveries d"
                 " LEFT JOIN subscribers s ON s.id = d.subscriber_id"
-                f" WHERE d.id IN (SELECT value FROM json_each(?)) AND d.state IN {_OPEN} ORDER BY d.id",
-                (json.dumps(list(row_ids)),)).fetchall()
+                f" WHERE d.id {self.in_ids} AND d.state IN {_OPEN} ORDER BY d.id", (self.ids(row_ids),)).fetchall()
         return [(row[0], Work(*row[1:])) for row in found]
 
     def in_flight(self, campaign: Campaign) -> set[int]:
@@ -184,15 +186,14 @@ class Ledger:
         with self.lock:
             return {row_id for (row_id,) in self.db.execute(
                 "SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
-                " WHERE d.id IN (SELECT value FROM json_each(?)) AND s.status = 'active'", (json.dumps(row_ids),))}
+                f" WHERE d.id {self.in_ids} AND s.status = 'active'", (self.ids(row_ids),))}
 
     def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None, attempt: int | None = None) -> None:
         """Move rows to a state in one commit; `sending` counts an attempt (by default)."""
         attempt = (1 if state == "sending" else 0) if attempt is None else attempt
         with self.lock, self.store.transaction() as db:
             db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
-                       " WHERE id IN (SELECT value FROM json_each(?))",
-                       (state, attempt, error, now(), json.dumps(list(row_ids))))
+                       f" WHERE id {self.in_ids}", (state, attempt, error, now(), self.ids(row_ids)))
 
     def mark_sent(self, accepted: list[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset(),
                   attempt: int = 0) -> None:
@@ -203,36 +204,36 @@ class Ledger:
             (row_id, provider_id), = accepted
             with self.lock:
                 self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                                " attempts = attempts + ?, updated_at = ?, twice = twice OR ? WHERE id = ?",
-                                (provider_id, attempt, at, row_id in twice, row_id))
+                                " attempts = attempts + ?, updated_at = ?, twice = CASE WHEN ? = 1 THEN 1 ELSE twice END"
+                                " WHERE id = ?", (provider_id, attempt, at, int(row_id in twice), row_id))
             return
         ids = {provider_id for _, provider_id in accepted}
-        doubted = json.dumps(sorted(twice.intersection(row_id for row_id, _ in accepted)))
+        doubted = self.ids(sorted(twice.intersection(row_id for row_id, _ in accepted)))
         with self.lock, self.store.transaction() as db:
             if len(ids) == 1:  # one provider id for the whole request: one statement
                 db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                           " attempts = attempts + ?, updated_at = ?, twice = twice OR id IN (SELECT value FROM"
-                           " json_each(?)) WHERE id IN (SELECT value FROM json_each(?))",
-                           (ids.pop(), attempt, at, doubted, json.dumps([row_id for row_id, _ in accepted])))
+                           f" attempts = attempts + ?, updated_at = ?, twice = CASE WHEN id {self.in_ids} THEN 1"
+                           f" ELSE twice END WHERE id {self.in_ids}",
+                           (ids.pop(), attempt, at, doubted, self.ids(row_id for row_id, _ in accepted)))
             else:
                 db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                               " attempts = attempts + ?, updated_at = ?, twice = twice OR ? WHERE id = ?",
-                               [(provider_id, attempt, at, row_id in twice, row_id) for row_id, provider_id
-                                in accepted])
+                               " attempts = attempts + ?, updated_at = ?, twice = CASE WHEN ? = 1 THEN 1 ELSE twice"
+                               " END WHERE id = ?", [(provider_id, attempt, at, int(row_id in twice), row_id)
+                                                     for row_id, provider_id in accepted])
 
     def record_taken(self, row_ids: set[int]) -> None:
         """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded; one in
         doubt before (`sending`: that sender sent it again) may have it twice."""
         with self.lock, self.store.transaction() as db:
             db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, attempts = attempts + 1,"
-                       f" updated_at = ?, twice = twice OR state = 'sending' WHERE id IN (SELECT value FROM"
-                       f" json_each(?)) AND state IN {_OPEN}", (now(), json.dumps(sorted(row_ids))))
+                       f" updated_at = ?, twice = CASE WHEN state = 'sending' THEN 1 ELSE twice END"
+                       f" WHERE id {self.in_ids} AND state IN {_OPEN}", (now(), self.ids(sorted(row_ids))))
 
     def mark_in_flight(self, row_ids: set[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
         with self.lock, self.store.transaction() as db:
-            db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id IN (SELECT value FROM json_each(?))"
-                       f" AND state IN {_OPEN}", (json.dumps(sorted(row_ids)),))
+            db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id {self.in_ids} AND state IN {_OPEN}",
+                       (self.ids(sorted(row_ids)),))
 
     def refuse(self, row_id: int, error: str, *, bounce: bool) -> None:
         """A final refusal of one reader's address (an attempt); with `bounce`, the reader is marked bounced too."""
@@ -249,11 +250,10 @@ class Ledger:
         """Readers who left before their turn: `skipped`, or `maybe_sent` for a row in doubt (its message may have
         reached them before they left). Both are final: nothing more is sent to them."""
         rows = list(row_ids)
-        doubted = json.dumps(sorted(in_doubt.intersection(rows)))
+        doubted = self.ids(sorted(in_doubt.intersection(rows)))
         with self.lock, self.store.transaction() as db:
-            db.execute("UPDATE deliveries SET state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN"
-                       " 'maybe_sent' ELSE 'skipped' END, updated_at = ? WHERE id IN (SELECT value FROM json_each(?))",
-                       (doubted, now(), json.dumps(rows)))
+            db.execute(f"UPDATE deliveries SET state = CASE WHEN id {self.in_ids} THEN 'maybe_sent' ELSE 'skipped' END,"
+                       f" updated_at = ? WHERE id {self.in_ids}", (doubted, now(), self.ids(rows)))
 
     def finish(self, campaign: Campaign) -> None:
         with self.lock, self.store.transaction() as db:
@@ -271,13 +271,11 @@ class Ledger:
 
     def twice(self, campaign: Campaign) -> int:
         """How many readers of the campaign may have it twice (sent again after a doubt, in any run)."""
-        row = self.db.execute("SELECT count(*) FROM deliveries WHERE campaign_id = ? AND twice", (campaign.id,))
-        return row.fetchone()[0]
+        return self.db.value("SELECT count(*) FROM deliveries WHERE campaign_id = ? AND twice = 1", (campaign.id,))
 
     def fallbacks(self, campaign: Campaign) -> dict[str, int]:
-        rows = self.db.execute("SELECT language, count(*) FROM deliveries WHERE campaign_id = ? AND fallback"
-                               " GROUP BY language", (campaign.id,))
-        return dict(rows.fetchall())
+        return dict(self.db.all("SELECT language, count(*) FROM deliveries WHERE campaign_id = ? AND fallback = 1"
+                                " GROUP BY language", (campaign.id,)))
 
     def forget(self, subscriber_id: int) -> list[tuple[int, int]]:
         """Delete a reader's rows (inside the caller's transaction); their (campaign id, row id) pairs."""
@@ -285,6 +283,12 @@ class Ledger:
                                (subscriber_id,)).fetchall()
         self.db.execute("DELETE FROM deliveries WHERE subscriber_id = ?", (subscriber_id,))
         return [(campaign_id, row_id) for campaign_id, row_id in rows]
+
+    def history(self, subscriber_id: int) -> list[tuple[str, str, str | None]]:
+        """The issues a reader's rows are for: (issue id, state, when), oldest first (the subject-access record)."""
+        return [tuple(row) for row in self.db.all(
+            "SELECT c.issue_id, d.state, d.updated_at FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
+            " WHERE d.subscriber_id = ? ORDER BY d.id", (subscriber_id,))]
 
     def row_owner(self, row_id: int) -> tuple[int, int] | None:
         """(campaign id, subscriber id) of a ledger row, or None when there is no such row."""
@@ -304,8 +308,7 @@ class Ledger:
     def seen_events(self, event_ids: list[str]) -> set[str]:
         """Which of these provider event ids were applied before."""
         return {row[0] for row in self.db.execute(
-            "SELECT sg_event_id FROM webhook_events WHERE sg_event_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(event_ids),))}
+            f"SELECT sg_event_id FROM webhook_events WHERE sg_event_id {self.in_ids}", (self.ids(event_ids),))}
 
     def record_events(self, event_ids: list[str], notes: list[tuple[str, int]], at: str) -> None:
         """Remember applied event ids; note the provider's last word (event, row id) on ledger rows."""

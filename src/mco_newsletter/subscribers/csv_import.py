@@ -138,16 +138,12 @@ def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | 
 def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_key: bytes,
                resubscribe: bool, consent_source: str, dry_run: bool) -> ImportReport:
     """Add or update the rows in one transaction (rolled back with dry_run)."""
+    from ..storage import import_rows
     from .tokens import erasure_hash
 
     at = now()
     with store.transaction() as db:
-        erased = {h for (h,) in db.execute("SELECT hash FROM erased")}
-        existing = {key: (sid, name, language, status) for sid, key, name, language, status in
-                    db.execute("SELECT id, email_key, name, language, status FROM subscribers")}
-        tags_of: dict[int, set[str]] = {}
-        for sid, tag in db.execute("SELECT subscriber_id, tag FROM subscriber_tags"):
-            tags_of.setdefault(sid, set()).add(tag)
+        erased, existing, tags_of = import_rows.held(db)
         new, changed, new_tags = [], [], []
         for row in rows:
             key = email_key(row.email)
@@ -182,16 +178,7 @@ def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_k
             report.added += pending
             report.resubscribed += reactivate and not pending
             report.updated += not reactivate
-        db.executemany("INSERT INTO subscribers (email, email_key, name, language, status, consent_source,"
-                       " consent_at, created_at, updated_at) VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?)", new)
-        db.executemany("UPDATE subscribers SET name = :name, language = :language,"
-                       " status = CASE WHEN :reactivate THEN 'active' ELSE status END,"
-                       " consent_source = CASE WHEN :reactivate THEN :source ELSE consent_source END,"
-                       " consent_at = CASE WHEN :reactivate THEN :at ELSE consent_at END,"
-                       " consent_version = CASE WHEN :reactivate THEN NULL ELSE consent_version END,"
-                       " updated_at = :at WHERE id = :id", changed)
-        db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag)"
-                       " SELECT id, ? FROM subscribers WHERE email_key = ?", [(t, k) for k, t in new_tags])
+        import_rows.write(db, new=new, changed=changed, new_tags=new_tags)
         if dry_run:
             raise _DryRun
     return report

@@ -120,19 +120,14 @@ def complete_checkpoint(store: Store, *, seconds: float) -> None:
     """Fold the write-ahead log into the database file and empty it, retrying while another connection
     reads an older snapshot; an error saying so when that does not end within `seconds`."""
     deadline = time.monotonic() + seconds
-    timeout = store.db.execute("PRAGMA busy_timeout").fetchone()[0]
-    store.db.execute("PRAGMA busy_timeout = 100")  # each try waits briefly; the loop bounds the whole wait
-    try:
-        while True:
-            busy, log, done = store.checkpoint()
-            if busy == 0 and log == done:
-                return
-            if time.monotonic() > deadline:
-                raise NewsletterError(
-                    "the person is erased from the list, but another program is reading the subscriber database, "
-                    f"so older copies of the deleted rows remain in {store.path.name}-wal for now",
-                    hint="end the other mco-newsletter commands (serve, send, …), then run the same erase again "
-                         "to finish the job")
-            time.sleep(0.05)
-    finally:
-        store.db.execute(f"PRAGMA busy_timeout = {int(timeout)}")
+    while True:
+        busy, log, done = store.checkpoint(wait_ms=100)  # each try waits briefly; the loop bounds the whole wait
+        if busy == 0 and log == done:
+            return
+        if time.monotonic() > deadline:
+            raise NewsletterError(
+                "the person is erased from the list, but another program is reading the subscriber database, "
+                f"so older copies of the deleted rows remain in {store.path.name}-wal for now",
+                hint="end the other mco-newsletter commands (serve, send, …), then run the same erase again "
+                     "to finish the job")
+        time.sleep(0.05)

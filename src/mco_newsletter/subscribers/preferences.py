@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .segments import Segment
-from .store import Store, Subscriber, now
+from .store import Store, Subscriber
 
 
 @dataclass(frozen=True)
@@ -30,25 +30,22 @@ def set_topics(store: Store, subscriber_id: int, chosen: set[str], topics: list[
             add.append((subscriber_id, topic.tags_any[0]))
         else:
             remove += [(subscriber_id, tag) for tag in topic.tags_any]
-    store.db.executemany("DELETE FROM subscriber_tags WHERE subscriber_id = ? AND tag = ?", remove)
-    store.db.executemany("INSERT OR IGNORE INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?)", add)
+    store.remove_tags(remove)
+    store.add_tags(add)
 
 
 def change(store: Store, subscriber_id: int, *, language: str, chosen: set[str], topics: list[Segment]) -> None:
     """The reader's own choice of language (the next issue comes in it) and of public topics."""
-    store.db.execute("UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?",
-                     (language, now(), subscriber_id))
+    store.set_language(subscriber_id, language)
     set_topics(store, subscriber_id, chosen, topics)
 
 
 def held_record(store: Store, subscriber_id: int) -> HeldRecord | None:
     """The subject-access record of one reader (None when there is no such reader)."""
+    from ..delivery.ledger import Ledger
     from .signups import request_of
 
     subscriber = store.by_id(subscriber_id)
     if subscriber is None:
         return None
-    rows = store.db.execute(
-        "SELECT c.issue_id, d.state, d.updated_at FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id"
-        " WHERE d.subscriber_id = ? ORDER BY d.id", (subscriber_id,)).fetchall()
-    return HeldRecord(subscriber, request_of(store, subscriber_id), tuple(map(tuple, rows)))
+    return HeldRecord(subscriber, request_of(store, subscriber_id), tuple(Ledger(store).history(subscriber_id)))

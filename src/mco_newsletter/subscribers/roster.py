@@ -37,7 +37,7 @@ def add_subscriber(store: Store, settings: Settings, *, email: str, language: st
         if existing is not None and existing.status == "pending":
             # A web sign-up not yet confirmed: the organisation's own addition takes its place (an erased
             # address still needs --resubscribe below).
-            store.db.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+            store.delete(existing.id)
             existing = None
         if existing is not None:
             if existing.status == "active":
@@ -46,7 +46,7 @@ def add_subscriber(store: Store, settings: Settings, *, email: str, language: st
             if not resubscribe:
                 raise NewsletterError(f"{normalized} is {existing.status}",
                                       hint="add --resubscribe only if the person asked to receive the digest again")
-            store.db.execute("DELETE FROM subscribers WHERE id = ?", (existing.id,))
+            store.delete(existing.id)
         elif store.is_erased(hashed):
             if not resubscribe:
                 raise NewsletterError("this address was erased at the person's request",

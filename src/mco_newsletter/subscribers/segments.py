@@ -32,26 +32,6 @@ class Segment:
         """Whether a reader with these tags chose this topic."""
         return any(tag in tags for tag in self.tags_any)
 
-    def where(self) -> tuple[str, list]:
-        """An SQL condition on subscribers `s` and its parameters."""
-        clauses, params = ["s.status = 'active'"], []
-        if self.languages:
-            clauses.append(f"s.language IN ({_marks(self.languages)})")
-            params += self.languages
-        if self.tags_any:
-            clauses.append("EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
-                           f"AND t.tag IN ({_marks(self.tags_any)}))")
-            params += self.tags_any
-        if self.tags_all:
-            clauses.append("(SELECT count(*) FROM subscriber_tags t WHERE t.subscriber_id = s.id "
-                           f"AND t.tag IN ({_marks(self.tags_all)})) = ?")
-            params += [*self.tags_all, len(set(self.tags_all))]
-        if self.exclude_tags:
-            clauses.append("NOT EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
-                           f"AND t.tag IN ({_marks(self.exclude_tags)}))")
-            params += self.exclude_tags
-        return " AND ".join(clauses), params
-
 
 def segment_from_table(name: str, table: dict, source_language: str = "en") -> Segment:
     """A Segment from its [segments.NAME] table (already validated)."""
@@ -83,7 +63,3 @@ def find_segment(segments: dict[str, Segment], name: str) -> Segment:
         known = ", ".join([ALL, *segments])
         raise NewsletterError(f"unknown segment {name!r}",
                               hint=f"known segments: {known} (define more as [segments.NAME] in newsletter.toml)") from None
-
-
-def _marks(values) -> str:
-    return ", ".join("?" * len(values))

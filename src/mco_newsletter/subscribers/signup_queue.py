@@ -19,23 +19,20 @@ from .store import Store
 
 def queue_signup(store: Store, form: SignupForm, *, address_hash: str, at: dt.datetime) -> int:
     """Keep the sign-up as it arrived; its row id."""
-    return store.db.execute(
-        "INSERT INTO signup_queue (email, language, name, topics, hash, received_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (form.email, form.language, form.name, json.dumps(list(form.topics)), address_hash, stamp(at))).lastrowid
+    return store.queue.add(email=form.email, language=form.language, name=form.name,
+                           topics=json.dumps(list(form.topics)), address_hash=address_hash, received_at=stamp(at))
 
 
 def queued(store: Store) -> list[int]:
     """The ids of the sign-ups still waiting to be worked through, oldest first."""
-    return [row_id for (row_id,) in store.db.execute("SELECT id FROM signup_queue ORDER BY id")]
+    return store.queue.ids()
 
 
 def work_through(store: Store, queue_id: int, *, held_back: set = frozenset(), **options) -> Mail | None:
     """Record the queued sign-up as signups.request_signup does (options: keys, confirm_days, may_mail) and
     delete its row; the email it is due. None when it is no longer queued (worked through, or erased)."""
-    row = store.db.execute("SELECT email, language, name, topics, received_at FROM signup_queue WHERE id = ?",
-                           (queue_id,)).fetchone()
+    row = store.queue.take(queue_id)
     if row is None:
         return None
-    store.db.execute("DELETE FROM signup_queue WHERE id = ?", (queue_id,))
     form = SignupForm(row[0], row[1], row[2], tuple(json.loads(row[3])))
     return request_signup(store, form, at=dt.datetime.fromisoformat(row[4]), held_back=held_back, **options)

@@ -119,9 +119,8 @@ def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: 
     hashed = keys.mailbox_hash(form.email)
     if not mail_due(store, hashed, CONFIRM_MAIL, at, held_back) or not may_mail():
         return None
-    row = store.db.execute("SELECT id, email, language, status, nonce FROM subscribers WHERE email_key = ?",
-                           (email_key(form.email),)).fetchone()
-    if row is not None and row[3] == "active":
+    row = store.contact(email=form.email)
+    if row is not None and row.status == "active":
         # Nothing changes for a reader who is on the list; they hear that someone asked.
         subscriber_id, email, language, _, nonce = row
         return Mail(NOTICE_MAIL, subscriber_id, email, language,
@@ -132,19 +131,13 @@ def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: 
                                   consent_source=PENDING_SOURCE, at=when, status="pending")
         email = form.email
     else:
-        subscriber_id, email = row[0], row[1]  # a waiting row keeps what its first request asked
+        subscriber_id, email = row.id, row.email  # a waiting row keeps what its first request asked
     nonce = secrets.token_bytes(16)
-    request_id = store.db.execute(
-        "INSERT INTO signup_requests (subscriber_id, language, name, topics, nonce, requested_at, expires_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (subscriber_id, form.language, form.name, json.dumps(list(form.topics)), nonce, when,
-         stamp(at + dt.timedelta(days=confirm_days)))).lastrowid
+    request_id = store.requests.add(subscriber_id, language=form.language, name=form.name,
+                                    topics=json.dumps(list(form.topics)), nonce=nonce, requested_at=when,
+                                    expires_at=stamp(at + dt.timedelta(days=confirm_days)))
     return Mail(CONFIRM_MAIL, subscriber_id, email, form.language, make_token(keys.secret, request_id, nonce, CONFIRM),
                 hashed, request_id)
-
-
-_REQUEST = ("SELECT id, subscriber_id, language, name, topics, nonce, requested_at, expires_at, confirmed_at"
-            " FROM signup_requests")
 
 
 def _request(row) -> Request | None:
@@ -153,19 +146,17 @@ def _request(row) -> Request | None:
 
 def request_of(store: Store, subscriber_id: int) -> Request | None:
     """The subscriber's newest sign-up request, or None."""
-    return _request(store.db.execute(f"{_REQUEST} WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
-                                     (subscriber_id,)).fetchone())
+    return _request(store.requests.newest_of(subscriber_id))
 
 
 def request_by_id(store: Store, request_id: int) -> Request | None:
     """The sign-up request a confirmation link names, or None."""
-    return _request(store.db.execute(f"{_REQUEST} WHERE id = ?", (request_id,)).fetchone())
+    return _request(store.requests.get(request_id))
 
 
 def request_nonce(store: Store, request_id: int) -> bytes | None:
     """What a confirmation link is bound to: its request's nonce (None: no such request)."""
-    row = store.db.execute("SELECT nonce FROM signup_requests WHERE id = ?", (request_id,)).fetchone()
-    return row[0] if row else None
+    return store.requests.nonce(request_id)
 
 
 def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_version: str, keys: Keys,
@@ -184,15 +175,12 @@ def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_ver
     if request.expired(at):
         return "expired"
     when = stamp(at)
-    store.db.execute(
-        "UPDATE subscribers SET status = 'active', language = ?, name = coalesce(?, name), consent_source = ?,"
-        " consent_version = ?, consent_at = ?, updated_at = ? WHERE id = ?",
-        (request.language, request.name, CONFIRMED_SOURCE, consent_version, when, when, request.subscriber_id))
+    store.activate(request.subscriber_id, language=request.language, name=request.name,
+                   consent_source=CONFIRMED_SOURCE, consent_version=consent_version, at=when)
     set_topics(store, request.subscriber_id, set(request.topics), topics)
     # Every request of the reader is settled by this one (the others' links then answer "confirmed" and change
     # nothing); each is kept without its choices until it expires, so that its link still answers.
-    store.db.execute("UPDATE signup_requests SET confirmed_at = ?, name = NULL, topics = '[]'"
-                     " WHERE subscriber_id = ? AND confirmed_at IS NULL", (when, request.subscriber_id))
+    store.requests.confirmed(request.subscriber_id, when)
     store.forget_erasure(keys.address_hash(email))  # their own new consent: they may be held again
     return "confirmed"
 
@@ -203,10 +191,10 @@ def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datet
     when one went out within the hour or is on its way."""
     from .tokens import UNSUBSCRIBE, make_token
 
-    row = store.db.execute("SELECT email, language, nonce FROM subscribers WHERE id = ?", (subscriber_id,)).fetchone()
+    row = store.contact(subscriber_id=subscriber_id)
     if row is None:
         return None
-    email, language, nonce = row
+    email, language, nonce = row.email, row.language, row.nonce
     hashed = keys.mailbox_hash(email)
     if not mail_due(store, hashed, ACCESS_MAIL, at, held_back):
         return None
@@ -219,30 +207,26 @@ def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime, held_b
     limit = LIMIT_KIND[kind]
     if (address_hash, limit) in held_back:
         return False
-    row = store.db.execute("SELECT sent_at FROM mail_log WHERE hash = ? AND kind = ?", (address_hash, limit)).fetchone()
-    return row is None or row[0] <= at.timestamp() - MAIL_INTERVAL_S
+    sent_at = store.mail_log.last(address_hash, limit)
+    return sent_at is None or sent_at <= at.timestamp() - MAIL_INTERVAL_S
 
 
 def log_mail(store: Store, sent: Iterable[tuple[str, str]], at: dt.datetime) -> None:
     """Note that emails went out: (mailbox hash, kind) pairs."""
-    store.db.executemany("INSERT OR REPLACE INTO mail_log (hash, kind, sent_at) VALUES (?, ?, ?)",
-                         [(hashed, LIMIT_KIND[kind], int(at.timestamp())) for hashed, kind in sent])
+    store.mail_log.note((hashed, LIMIT_KIND[kind], int(at.timestamp())) for hashed, kind in sent)
 
 
 def purge_expired(store: Store, at: dt.datetime) -> int:
     """Delete pending subscribers whose request expired (or who have none), expired requests, and mail log
     entries older than the limit; return how many pending subscribers were deleted."""
     when = stamp(at)
-    cursor = store.db.execute(
-        "DELETE FROM subscribers WHERE status = 'pending' AND id NOT IN"
-        " (SELECT subscriber_id FROM signup_requests WHERE expires_at > ?)", (when,))
-    store.db.execute("DELETE FROM signup_requests WHERE expires_at <= ?", (when,))
-    store.db.execute("DELETE FROM mail_log WHERE sent_at <= ?", (int(at.timestamp()) - MAIL_INTERVAL_S,))
-    return cursor.rowcount
+    deleted = store.purge_pending(when)
+    store.requests.purge(when)
+    store.mail_log.purge(int(at.timestamp()) - MAIL_INTERVAL_S)
+    return deleted
 
 
 def mails_sent_since(store: Store, kind: str, since: dt.datetime) -> list[int]:
     """When the emails of this kind's limit noted in the mail log went out, since `since` (Unix seconds, oldest
     first): each mailbox is noted once an hour, so within the hour that is every email of the kind."""
-    return [sent for (sent,) in store.db.execute("SELECT sent_at FROM mail_log WHERE kind = ? AND sent_at > ?"
-                                                 " ORDER BY sent_at", (LIMIT_KIND[kind], int(since.timestamp())))]
+    return store.mail_log.sent_since(LIMIT_KIND[kind], int(since.timestamp()))

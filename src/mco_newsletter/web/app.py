@@ -13,7 +13,6 @@ from __future__ import annotations
 import errno
 import logging
 import re
-import sqlite3
 import threading
 import time
 from contextlib import contextmanager
@@ -63,8 +62,8 @@ class Site:
         self.verifier = None
         if settings.webhook_public_key:
             self.verifier = _verifier(settings.webhook_public_key)
-        self.store = open_store(settings.database_path)
-        self.reader_store = open_reader(settings.database_path, busy_timeout=WRITE_WAIT_S)
+        self.store = open_store(settings.store)
+        self.reader_store = open_reader(settings.store, busy_timeout=WRITE_WAIT_S)
         self.read_lock = threading.Lock()
         self.secret = unsubscribe_secret(settings.private_dir)
         self.legacy_max_id = self.store.legacy_token_max_id()
@@ -145,12 +144,11 @@ def not_written(site: Site, request: Request, exc: Exception) -> Response:
     """The answer to a change the database (or the disk) could not take: nothing was recorded, so 503 with
     Retry-After; a page in the reader's language (a route sets request.state.language once it knows it), JSON for
     the webhook. One log line names the route and the cause: no traceback, no path, no address."""
-    from ..errors import database_error
+    from ..storage.failures import failure_of
 
-    if isinstance(exc, DatabaseError):
-        cause = exc.cause
-    elif isinstance(exc, sqlite3.Error):
-        cause = database_error(exc, site.settings.database_path).cause
+    failure = exc if isinstance(exc, DatabaseError) else failure_of(exc, site.settings.store)
+    if failure is not None:
+        cause = failure.cause
     else:
         cause = f"the disk failed: {exc.strerror or type(exc).__name__}"  # not str(exc): it names the file
     route = getattr(request.scope.get("route"), "path", "(no route)")
@@ -283,6 +281,7 @@ def create_app(settings: Settings) -> Starlette:
             raise exc  # not the disk: a bug, shown in full by `failed`
         return not_written(request.app.state.site, request, exc)
 
+    from ..storage.failures import driver_errors
     from .signup import reader_routes
 
     site = Site(settings)
@@ -292,7 +291,7 @@ def create_app(settings: Settings) -> Starlette:
         *review_routes(settings),
         *reader_routes(site),  # sign-up, confirmation and preferences (web/signup.py, web/preferences.py)
     ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed, DatabaseError: storage_failed,
-                           sqlite3.Error: storage_failed, OSError: storage_failed})
+                           OSError: storage_failed, **dict.fromkeys(driver_errors(settings.store), storage_failed)})
     site.serving()
     app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
     app.state.site = site

@@ -68,15 +68,13 @@ class Desk:
         try:
             with self.site.locked(), store.transaction():
                 for work, future in batch:
-                    store.db.execute("SAVEPOINT work")
                     try:
-                        outcomes.append((future, work(store), None))
+                        with store.db.savepoint():
+                            outcomes.append((future, work(store), None))
                     except Exception as exc:  # noqa: BLE001 — handed to the request that asked
                         if not store.db.in_transaction:
                             raise  # SQLite rolled the whole transaction back itself (a full disk)
-                        store.db.execute("ROLLBACK TO work")
                         outcomes.append((future, None, exc))
-                    store.db.execute("RELEASE work")
         except BaseException as exc:  # noqa: BLE001 — the commit failed: none of the batch holds
             for _, future in batch:
                 future.set_exception(exc)

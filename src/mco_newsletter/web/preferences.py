@@ -100,11 +100,7 @@ class Preferences:
 
 
 def _unsubscribe(store, *, subscriber_id: int) -> None:
-    # Only an active reader becomes unsubscribed: a bounce or complaint stays what it is.
-    from ..subscribers.store import now
-
-    store.db.execute("UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ? AND status = 'active'",
-                     (now(), subscriber_id))
+    store.unsubscribe(subscriber_id)  # only an active reader: a bounce or complaint stays what it is
 
 
 def preference_routes(pages) -> list[Route]:

@@ -121,7 +121,7 @@ class ReaderMail:
         self.site = site
         self.settings: Settings = site.settings
         self.desk = desk
-        self.reading = open_reader(self.settings.database_path)  # this thread's own: it never waits for the desk
+        self.reading = open_reader(self.settings.store)  # this thread's own: it never waits for the desk
         self.backend = make_backend(self.settings.sending.backend, self.settings)  # a bad setting stops start-up
         # Mail from the organisation's domain is DKIM-signed as the digest is (a missing key stops start-up too).
         self.signer = signer_for(self.settings, self.settings.sending.backend)
@@ -209,8 +209,7 @@ class ReaderMail:
 
     def _send(self, batch: list[Mail]) -> list[Mail]:
         ids = sorted({mail.subscriber_id for mail in batch})
-        held = dict(self.reading.db.execute(  # an erasure since the request: that reader gets nothing
-            f"SELECT id, email FROM subscribers WHERE id IN ({', '.join('?' * len(ids))})", ids))
+        held = self.reading.emails_of(ids)  # an erasure since the request: that reader gets nothing
         batch = [mail for mail in batch if held.get(mail.subscriber_id) == mail.email]
         groups: dict = {}
         for mail in batch:

@@ -1,4 +1,5 @@
-"""Waiting for the subscriber database: after a short wait, the person is told which programs hold it."""
+"""Waiting for the subscriber store: after a short wait, the person is told which programs hold it (an SQLite
+file's holders are found in /proc)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,12 @@ WAIT_NOTICE_S = 2
 
 
 @contextmanager
-def waiting(path: Path, on_wait: Callable[[list[str]], None] | None) -> Iterator[None]:
-    """Call on_wait(holders) once if the block is still waiting for the database after WAIT_NOTICE_S."""
+def waiting(holders_of: Callable[[], list[str]], on_wait: Callable[[list[str]], None] | None) -> Iterator[None]:
+    """Call on_wait(holders_of()) once if the block is still waiting for the database after WAIT_NOTICE_S."""
     if on_wait is None:
         yield
         return
-    timer = threading.Timer(WAIT_NOTICE_S, lambda: on_wait(holders(path)))
+    timer = threading.Timer(WAIT_NOTICE_S, lambda: on_wait(holders_of()))
     timer.daemon = True
     timer.start()
     try:

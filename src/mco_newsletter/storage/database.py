@@ -1,0 +1,181 @@
+"""One connection to the subscriber store, SQLite or PostgreSQL, with its dialect: the one way the tool's
+statements reach a database (the store, the ledger and the query modules of this package use it).
+
+Statements use `?` (or `:name`) placeholders; the dialect turns them into the driver's. Transactions are
+explicit (`with db.transaction():`) and take the store's write lock at once; everything else autocommits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator
+
+from ..errors import NewsletterError
+from .dialect import UNIQUE, Dialect
+from .location import StoreLocation
+from .waits import waiting
+
+# Writers wait this long for one another (transactions are short; a large import takes seconds).
+# After WAIT_NOTICE_S (waits.py) the person is told who holds the database.
+BUSY_TIMEOUT_S = 30
+
+
+def now() -> str:
+    """The current time as stored: UTC, ISO 8601, whole seconds (text on both stores, so that both sort and
+    compare it alike)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Database:
+    """A connection and its dialect. Not for concurrent use: callers that share one serialize their calls."""
+
+    def __init__(self, connection, dialect: Dialect, location: StoreLocation,
+                 on_wait: Callable[[list[str]], None] | None = None):
+        self.connection = connection
+        self.dialect = dialect
+        self.location = location
+        self.on_wait = on_wait
+
+    @property
+    def kind(self) -> str:
+        """"sqlite" or "postgresql"."""
+        return self.dialect.name
+
+    def execute(self, sql: str, params: Any = ()):
+        """Run one statement; the driver's cursor (fetchone, fetchall, rowcount, iteration)."""
+        return self.connection.execute(self.dialect.statement(sql), params)
+
+    def executemany(self, sql: str, rows: Iterable) -> None:
+        """Run one statement for each row of parameters."""
+        self.dialect.executemany(self.connection, sql, rows)
+
+    def one(self, sql: str, params: Any = ()) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def all(self, sql: str, params: Any = ()) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def value(self, sql: str, params: Any = (), default: Any = None) -> Any:
+        """The first column of the first row, or `default` when there is no row."""
+        row = self.one(sql, params)
+        return row[0] if row is not None else default
+
+    def stream(self, sql: str, params: Any = (), size: int = 1000) -> Iterator[tuple]:
+        """The rows of a query, `size` at a time (a server-side cursor on PostgreSQL): memory stays flat."""
+        return self.dialect.stream(self.connection, sql, params, size)
+
+    def wait_at_most(self, seconds: float) -> None:
+        """From now on, wait at most `seconds` for a lock another connection holds (then report the store locked)."""
+        self.dialect.wait_at_most(self.connection, seconds)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.dialect.in_transaction(self.connection)
+
+    @contextmanager
+    def transaction(self) -> Iterator["Database"]:
+        """A write transaction holding the store's write lock from its start (SQLite's BEGIN IMMEDIATE; the
+        same lock as an advisory lock on PostgreSQL), so it never fails half-way on a lock.
+
+        A failing disk or server (full, read-only, unreachable) rolls it back and becomes an error that says which.
+        """
+        try:
+            with waiting(self.holders, self.on_wait):
+                self.dialect.begin(self.connection)
+        except Exception as exc:
+            self.rollback()
+            if self.dialect.is_error(exc):
+                raise self.failed(exc) from exc
+            raise
+        try:
+            yield self
+            self.connection.execute("COMMIT")
+        except BaseException as exc:
+            self.rollback()
+            if self.dialect.is_error(exc) and self.dialect.failure(exc) not in (None, UNIQUE):
+                raise self.failed(exc) from exc
+            raise
+
+    @contextmanager
+    def savepoint(self, name: str = "work") -> Iterator[None]:
+        """A part of the transaction that an exception undoes alone (the exception still propagates)."""
+        self.connection.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except BaseException:
+            if self.in_transaction:  # SQLite rolls the whole transaction back itself after some errors (a full disk)
+                self.connection.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                self.connection.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self.connection.execute(f"RELEASE SAVEPOINT {name}")
+
+    def rollback(self) -> None:
+        """End an open transaction without its changes (SQLite has ended one by itself after some errors)."""
+        try:
+            if self.in_transaction:
+                self.connection.execute("ROLLBACK")
+        except Exception as exc:  # noqa: BLE001 — a lost connection has no transaction left to end
+            if not self.dialect.is_error(exc):
+                raise
+
+    def holders(self) -> list[str]:
+        """The other programs that have the store open, as `pid N (command)`, when they can be known."""
+        if self.location.path is not None:
+            from .waits import holders
+
+            return holders(self.location.path)
+        return []  # PostgreSQL: pg_stat_activity could say (not yet asked)
+
+    def failed(self, exc: BaseException) -> NewsletterError:
+        """The error a person reads for this driver error (who holds the store, when it is locked)."""
+        from .dialect import BUSY
+        from .failures import failure_of
+
+        busy = self.dialect.failure(exc) == BUSY
+        return failure_of(exc, self.location, self.holders() if busy else None) or NewsletterError(str(exc))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def open_database(location: StoreLocation, *, busy_timeout: float = BUSY_TIMEOUT_S,
+                  on_wait: Callable[[list[str]], None] | None = None, durable_commits: bool = True,
+                  read_only: bool = False, migrate: bool = True) -> Database:
+    """Open the store at `location`, creating and migrating it as needed (not when read_only).
+
+    Another writer is waited for up to busy_timeout seconds; on_wait(holders) is called once when the wait
+    passes WAIT_NOTICE_S. Every commit is durable unless durable_commits is False (then a power cut or a server
+    crash may lose the last commits, never corrupt the store; a killed process loses nothing either way).
+    """
+    from . import migrate as migrations
+
+    if location.url:
+        from .postgresql import PostgresDialect, connect_postgresql
+
+        connection = connect_postgresql(location, busy_timeout=busy_timeout, durable_commits=durable_commits,
+                                        read_only=read_only)
+        database = Database(connection, PostgresDialect(), location, on_wait)
+    else:
+        from .sqlite import SQLiteDialect, configure, connect_sqlite
+
+        dialect = SQLiteDialect()
+        try:
+            connection = connect_sqlite(location.path, busy_timeout=busy_timeout, read_only=read_only)
+        except Exception as exc:
+            if dialect.is_error(exc):
+                raise Database(None, dialect, location).failed(exc) from None
+            raise
+        database = Database(connection, dialect, location, on_wait)
+    try:
+        with waiting(database.holders, on_wait):
+            if database.kind == "sqlite" and not read_only:
+                configure(connection, busy_timeout=busy_timeout, durable_commits=durable_commits)
+            if migrate and not read_only:
+                migrations.migrate(database)
+    except BaseException as exc:
+        database.close()
+        if database.dialect.is_error(exc):
+            raise database.failed(exc) from None
+        raise
+    return database

@@ -1,0 +1,65 @@
+"""What differs between SQLite and PostgreSQL for statements written once: placeholders, lists of ids,
+joined text, streaming reads, transactions taken at once, and which failure an error is.
+
+Statements are written for both: `?` and `:name` placeholders, `ON CONFLICT … DO NOTHING/UPDATE`,
+`RETURNING id`, `CASE … THEN 1 ELSE 0 END` for flags kept as integers. A statement that needs one of
+the differences takes it from the dialect (`db.dialect.in_ids`, `db.dialect.joined(…)`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Iterator
+
+# The kinds of failure the rest of the tool tells apart (Dialect.failure).
+BUSY, FULL, UNIQUE, LOST, READ_ONLY, DAMAGED, DENIED = "busy", "full", "unique", "lost", "read-only", "damaged", "denied"
+
+
+class Dialect:
+    """One store's way of saying what differs; subclasses in storage/sqlite.py and storage/postgresql.py."""
+
+    name = ""
+    # `column {in_ids}` with ids(values) as its one parameter: is the column's value one of the list?
+    in_ids = ""
+
+    def statement(self, sql: str) -> str:
+        """The statement as the driver takes it."""
+        return sql
+
+    def executemany(self, connection, sql: str, rows: Iterable) -> None:
+        """Run one statement for each row of parameters."""
+        raise NotImplementedError
+
+    def ids(self, values: Iterable) -> Any:
+        """A list of values as the one parameter of `in_ids`."""
+        raise NotImplementedError
+
+    def joined(self, expression: str, separator: str) -> str:
+        """An aggregate joining the expression's text values with a one-character separator (order unspecified)."""
+        raise NotImplementedError
+
+    def ids_past(self, db, table: str, value: int) -> None:
+        """Make the table's next new id greater than `value` (never lower it): ids are never given twice."""
+        raise NotImplementedError
+
+    def begin(self, connection) -> None:
+        """Start a write transaction that holds the store's write lock at once (never fails half-way on one)."""
+        raise NotImplementedError
+
+    def in_transaction(self, connection) -> bool:
+        raise NotImplementedError
+
+    def wait_at_most(self, connection, seconds: float) -> None:
+        """How long the connection waits for a lock before its statement fails as BUSY."""
+        raise NotImplementedError
+
+    def stream(self, connection, sql: str, params, size: int) -> Iterator[tuple]:
+        """The rows of a query, `size` at a time, never all in memory."""
+        raise NotImplementedError
+
+    def failure(self, exc: BaseException) -> str | None:
+        """Which kind of failure a driver error is (BUSY, FULL, …), or None for any other."""
+        raise NotImplementedError
+
+    def is_error(self, exc: BaseException) -> bool:
+        """Whether the exception is this driver's."""
+        raise NotImplementedError

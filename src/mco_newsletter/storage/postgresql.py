@@ -1,0 +1,182 @@
+"""The PostgreSQL store, through psycopg 3 (the `postgres` extra): connecting with errors a person can act on,
+and PostgreSQL's spelling of what differs (storage/dialect.py)."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from functools import lru_cache
+from typing import Iterable, Iterator
+
+from ..errors import NewsletterError
+from .dialect import BUSY, DAMAGED, DENIED, FULL, LOST, READ_ONLY, UNIQUE, Dialect
+from .location import StoreLocation, redact
+
+INSTALL_HINT = "install the PostgreSQL driver: pip install 'mco-newsletter[postgres]'"
+# pg_advisory_xact_lock(STORE_LOCKS, n): the tool's own advisory locks, apart from any other program's.
+STORE_LOCKS = 0x6D636F  # "mco"
+WRITER_LOCK, MIGRATION_LOCK = 1, 2
+# SQLSTATE classes and codes → the failures the tool tells apart.
+_FAILURES = {"55P03": BUSY, "40P01": BUSY, "40001": BUSY, "53100": FULL, "23505": UNIQUE, "25006": READ_ONLY,
+             "XX001": DAMAGED, "XX002": DAMAGED, "42501": DENIED, "57P01": LOST, "57P02": LOST, "57P03": LOST}
+_TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:[A-Za-z_][A-Za-z0-9_]*|%")
+_cursor_names = itertools.count(1)
+
+
+@lru_cache(maxsize=2048)
+def translated(sql: str) -> str:
+    """A statement's `?` and `:name` placeholders as psycopg's `%s` and `%(name)s` (a literal % doubled);
+    quoted strings, quoted names and `::` casts are left alone."""
+    def token(match: re.Match) -> str:
+        text = match.group(0)
+        if text[0] in "'\"" or text == "::":
+            return text.replace("%", "%%") if text[0] == "'" else text
+        if text == "?":
+            return "%s"
+        if text == "%":
+            return "%%"
+        return f"%({text[1:]})s"
+
+    return _TOKEN.sub(token, sql)
+
+
+class PostgresDialect(Dialect):
+    """PostgreSQL's spelling of what differs."""
+
+    name = "postgresql"
+    in_ids = "= ANY(?)"
+
+    def statement(self, sql: str) -> str:
+        return translated(sql)
+
+    def executemany(self, connection, sql: str, rows: Iterable) -> None:
+        rows = list(rows)
+        if rows:
+            with connection.cursor() as cursor:
+                cursor.executemany(translated(sql), rows)
+
+    def ids(self, values: Iterable) -> list:
+        return list(values)
+
+    def joined(self, expression: str, separator: str) -> str:
+        return f"string_agg({expression}, chr({ord(separator)}))"
+
+    def ids_past(self, db, table: str, value: int) -> None:
+        if value >= 1:  # the identity column's sequence; setval(…, n) makes the next id n + 1
+            db.execute("SELECT setval(seq, greatest(?, coalesce(pg_sequence_last_value(seq), 0)))"
+                       " FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq) AS identity", (value, table))
+
+    def begin(self, connection) -> None:
+        # SQLite lets one writer in at a time, and the tool's read-then-write transactions (an import, a
+        # sign-up) rely on it; the same store-wide lock, released at COMMIT or ROLLBACK, keeps that here.
+        connection.execute("BEGIN")
+        connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
+
+    def in_transaction(self, connection) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return connection.info.transaction_status != TransactionStatus.IDLE
+
+    def wait_at_most(self, connection, seconds: float) -> None:
+        connection.execute(f"SET lock_timeout = {int(seconds * 1000)}")
+
+    def stream(self, connection, sql: str, params, size: int) -> Iterator[tuple]:
+        # A server-side cursor lives in a transaction: a read-only one of its own (one snapshot, as on
+        # SQLite) unless the caller is in one already.
+        own = not self.in_transaction(connection)
+        if own:
+            connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        try:
+            with connection.cursor(name=f"stream_{next(_cursor_names)}") as cursor:
+                cursor.itersize = size
+                cursor.execute(translated(sql), params)
+                yield from cursor
+        finally:
+            if own and not connection.closed:
+                connection.execute("ROLLBACK")
+
+    def failure(self, exc: BaseException) -> str | None:
+        import psycopg
+
+        code = getattr(exc, "sqlstate", None) or ""
+        if code in _FAILURES:
+            return _FAILURES[code]
+        if code.startswith("08") or (isinstance(exc, psycopg.OperationalError) and not code):
+            return LOST
+        return None
+
+    def is_error(self, exc: BaseException) -> bool:
+        import sys
+
+        psycopg = sys.modules.get("psycopg")
+        return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
+def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_commits: bool = True,
+                       read_only: bool = False):
+    """An autocommit connection (transactions are explicit); psycopg's connections are thread-safe."""
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        raise NewsletterError(f"the subscriber database is PostgreSQL ({location.shown}), but psycopg, the driver "
+                              "this tool talks to PostgreSQL with, is not installed", hint=INSTALL_HINT) from None
+    url = location.url
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        raise NewsletterError(f"the database URL {location.shown} cannot be read: {_reason(exc, url)}",
+                              hint="write it as postgresql://USER@HOST:PORT/DATABASE (the password in PGPASSWORD "
+                                   "or ~/.pgpass)", exit_code=2) from None
+    extra = {key: value for key, value in (("connect_timeout", 10), ("application_name", "mco-newsletter"))
+             if key not in given}
+    try:
+        connection = psycopg.connect(url, autocommit=True, **extra)
+    except psycopg.Error as exc:
+        raise connect_error(exc, location, given) from None
+    try:
+        # A lock (the writer's, a row's) is waited for this long, as SQLite's busy timeout.
+        PostgresDialect().wait_at_most(connection, busy_timeout)
+        if not durable_commits:
+            connection.execute("SET synchronous_commit = off")  # a server crash may lose the last commits only
+        if read_only:
+            connection.execute("SET default_transaction_read_only = on")
+    except psycopg.Error:
+        connection.close()
+        raise
+    return connection
+
+
+def connect_error(exc: BaseException, location: StoreLocation, given: dict) -> NewsletterError:
+    """A failed connection in words: wrong password, unknown user or database, or no server there."""
+    reason = _reason(exc, location.url)
+    lowered = reason.lower()
+    user = given.get("user") or "(your login name)"
+    if "password" in lowered and ("authentication failed" in lowered or "no password" in lowered):
+        return NewsletterError(f"PostgreSQL at {location.shown} refused the password of user {user}",
+                               hint="check the password (PGPASSWORD, ~/.pgpass, or the URL's); it is never shown")
+    if "does not exist" in lowered:
+        return NewsletterError(f"cannot open the subscriber database at {location.shown}: {reason}",
+                               hint="create it first (createdb), or fix the user or database name in the URL")
+    if "authentication" in lowered or "pg_hba.conf" in lowered:
+        return NewsletterError(f"PostgreSQL at {location.shown} does not let user {user} in: {reason}",
+                               hint="the server's pg_hba.conf decides who may connect from where")
+    return NewsletterError(f"cannot reach the PostgreSQL server of {location.shown}: {reason}",
+                           hint="is the server running, and are the host and port in the URL right?")
+
+
+def _reason(exc: BaseException, url: str | None) -> str:
+    """libpq's own reason, its last line of substance, without anything that could be the password."""
+    text = str(exc).replace("\t", " ")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    reason = lines[0] if lines else type(exc).__name__
+    reason = reason.split(" failed: ")[-1] if " failed: " in reason else reason
+    reason = reason.removeprefix("FATAL:").strip()
+    if url:
+        from .location import password_of
+
+        secret = password_of(url)
+        if secret:
+            reason = reason.replace(secret, "***")
+        reason = reason.replace(url, redact(url))
+    return reason

@@ -21,7 +21,8 @@ SAMPLE = REPO / "tests" / "sample"
 SHARED = Path(os.environ.get("MCO_NEWSLETTER_SHARED", REPO.parent / "shared"))
 SAMPLE_ISSUES = ("2023-12", "2024-05")
 # The tiny translation packages: built and installed once per session (tests/tiny_models.py).
-pytest_plugins = ("tiny_models",)
+# Every store-touching test on SQLite and on PostgreSQL (tests/stores.py).
+pytest_plugins = ("tiny_models", "stores")
 # CTranslate2's OpenMP threads spin while they wait for work: on a machine whose cores are all busy (two
 # test workers, or anything else) a spinning thread takes the core from the one it waits for, and the
 # tiny model's half-second translation took 30 s. Passive threads sleep instead. Set before anything
@@ -59,7 +60,9 @@ def pytest_xdist_auto_num_workers(config) -> int:
     given = os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS")
     if given:
         return int(given)
-    return len(os.sched_getaffinity(0)) + 1
+    # macOS has no sched_getaffinity: all its cores are this process's.
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cores + 1
 
 
 @pytest.fixture(autouse=True)
@@ -151,8 +154,9 @@ def copy_sample(root: Path, repo: Path = REPO) -> Path:
 
 
 @pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    """A pristine workspace: the sample settings and issues (tests/sample), this repository's templates and locales."""
+def workspace(tmp_path: Path, store_kind: str) -> Path:
+    """A pristine workspace: the sample settings and issues (tests/sample), this repository's templates and locales;
+    its store is the test's (tests/stores.py: SQLite under private/, or a fresh PostgreSQL database)."""
     return copy_sample(tmp_path / "ws")
 
 

@@ -126,7 +126,7 @@ def hold_lock(database: Path, seconds: float) -> subprocess.Popen:
 
 def test_locked_database_says_who_holds_it(workspace, settings, run):
     """While another program holds the database, the command says who after a short wait, then goes on."""
-    from mco_newsletter.subscribers.lock_wait import WAIT_NOTICE_S
+    from mco_newsletter.storage.waits import WAIT_NOTICE_S
 
     assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
     holder = hold_lock(settings.database_path, 60)

@@ -42,14 +42,14 @@ def signed_up(desk, email: str, *, language: str = "de", topics=("courts",), at=
 def test_migration_keeps_ids_nonces_and_the_counter(tmp_path):
     """A database of schema 4 gains `pending` and the sign-up tables; every row, nonce and tag stays, and an id
     given before (even to a reader since erased) is never given again."""
-    from mco_newsletter.subscribers.migrations import MIGRATIONS
+    from mco_newsletter.storage.migrations import MIGRATIONS
     from mco_newsletter.subscribers.store import open_store
 
     path = tmp_path / "private" / "subscribers.sqlite3"
     path.parent.mkdir(mode=0o700)
     old = sqlite3.connect(path, isolation_level=None)
     old.execute("PRAGMA foreign_keys = ON")
-    old.executescript(";".join(MIGRATIONS[:4]) + "; PRAGMA user_version = 4")  # the schema before sign-up
+    old.executescript(";".join(step.sqlite for step in MIGRATIONS[:4]) + "; PRAGMA user_version = 4")  # the schema before sign-up
     for number in (1, 2, 3):
         old.execute("INSERT INTO subscribers (email, email_key, language, consent_source, consent_at, created_at,"
                     " updated_at) VALUES (?, ?, 'en', 'test', 't', 't', 't')", (f"r{number}@x.org", f"r{number}@x.org"))

@@ -141,14 +141,15 @@ def test_migration_keeps_every_subscriber_tag_and_delivery(tmp_path):
     """A database of the previous schema is rebuilt with ids that are never reused, keeping every row and tag."""
     import sqlite3
 
-    from mco_newsletter.subscribers.store import MIGRATIONS, open_store
+    from mco_newsletter.storage.migrations import MIGRATIONS
+    from mco_newsletter.subscribers.store import open_store
 
     path = tmp_path / "private" / "subscribers.sqlite3"
     path.parent.mkdir(mode=0o700)
     old = sqlite3.connect(path, isolation_level=None)
     old.execute("PRAGMA foreign_keys = ON")
-    for script in MIGRATIONS[:3]:
-        old.executescript(script)
+    for step in MIGRATIONS[:3]:
+        old.executescript(step.sqlite)
     old.execute("PRAGMA user_version = 3")
     for number in (1, 2, 3):
         old.execute("INSERT INTO subscribers (id, email, email_key, language, consent_source, consent_at, created_at,"

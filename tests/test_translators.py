@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import stat
 
+import pytest
 from conftest import set_setting
 from review_server import add_translator
+from stores import db_rows
+
+pytestmark = pytest.mark.stores
 
 
 def test_add_prints_the_link_last_and_keeps_only_its_hash(run, workspace):
-    """add's last line is the https link under base_url; the registry (0600) holds the token's hash, not the token."""
+    """add's last line is the https link under base_url; the store's translators table holds the token's hash, not
+    the token."""
     result = run("translators", "add", "Anna Petrova", "--lang", "de", "--lang", "ru", "--email", "anna@example.org")
     assert result.exit_code == 0, result.output
     lines = result.stdout.strip().split("\n")
     assert lines[0] == "Added Anna Petrova <anna@example.org>: reviews de, ru."
     assert lines[-1].startswith("https://digest.example.org/review/") and len(lines[-1].rsplit("/", 1)[1]) == 43
     token = lines[-1].rsplit("/", 1)[1]
-    registry = workspace / "private" / "translators.sqlite3"
-    assert stat.S_IMODE(registry.stat().st_mode) == 0o600
-    stored = registry.read_bytes()
-    assert token.encode() not in stored and hashlib.sha256(token.encode()).digest() in stored
+    stored = db_rows(workspace, "SELECT * FROM translators")
+    assert len(stored) == 1 and hashlib.sha256(token.encode()).digest() in stored[0]
+    assert token not in repr(stored) and not (workspace / "private" / "translators.sqlite3").exists()
 
 
 def test_list_and_revoke(run):
@@ -59,3 +62,44 @@ def test_a_plain_http_base_url_is_warned_about(run, workspace):
     set_setting(workspace, 'base_url = "https://digest.example.org"', 'base_url = "http://digest.example.org"')
     result = run("translators", "add", "Anna", "--lang", "de")
     assert result.exit_code == 0 and "is not https" in result.stderr
+
+
+OLD_REGISTRY = """
+CREATE TABLE translators (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL, email TEXT,
+    languages TEXT NOT NULL, token_hash BLOB NOT NULL UNIQUE, form_key TEXT NOT NULL, created_at TEXT NOT NULL,
+    revoked_at TEXT);
+CREATE UNIQUE INDEX translators_active_name ON translators (lower(name)) WHERE revoked_at IS NULL;
+"""
+
+
+def test_the_old_registry_file_is_carried_into_the_store_once(run, workspace):
+    """The registry's old file (private/translators.sqlite3) is carried into the store at the first open: ids,
+    hashes, form keys and revocations as they were, its links still open, no id given again; then it is removed."""
+    import sqlite3
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.translators import open_registry
+
+    (workspace / "private").mkdir(mode=0o700)
+    old = sqlite3.connect(workspace / "private" / "translators.sqlite3", isolation_level=None)
+    old.executescript(OLD_REGISTRY)
+    tokens = {name: f"{name[0]}" * 43 for name in ("Anna", "Boris", "Chen")}
+    for number, (name, token) in enumerate(tokens.items(), start=1):
+        old.execute("INSERT INTO translators VALUES (?, ?, NULL, 'de', ?, ?, '2024-01-01T00:00:00+00:00', ?)",
+                    (number, name, hashlib.sha256(token.encode()).digest(), f"key-{name}",
+                     "2024-02-01T00:00:00+00:00" if name == "Boris" else None))
+    old.execute("UPDATE sqlite_sequence SET seq = 7 WHERE name = 'translators'")  # ids 4 to 7 were given once
+    old.close()
+    listed = run("translators", "list")
+    assert "Anna" in listed.stdout and "Chen" in listed.stdout and "Boris" not in listed.stdout
+    assert not list((workspace / "private").glob("translators.sqlite3*"))
+    registry = open_registry(load_settings(workspace))
+    try:
+        anna = registry.by_token(tokens["Anna"])
+        assert (anna.id, anna.form_key) == (1, "key-Anna") and registry.by_token(tokens["Boris"]) is None
+        added, _ = registry.add(name="Dana", languages=("ru",))
+        assert added.id == 8
+    finally:
+        registry.close()
+    assert db_rows(workspace, "SELECT id, revoked_at IS NOT NULL FROM translators ORDER BY id") == \
+        [(1, False), (2, True), (3, False), (8, False)]

@@ -26,14 +26,13 @@ COMMAND_MODULES = {"new": "issues", "check": "issues", "render": "editions", "pr
                    "send": "sending", "send-status": "sending", "subscribers": "subscribers", "segments": "subscribers",
                    "models": "translation", "translate": "translation", "status": "translation",
                    "review": "translation", "overrides": "overrides", "translators": "translators", "serve": "web",
-                   "archive": "web", "dkim": "deliverability",
-                   "bounces": "bounces"}
+                   "archive": "web", "dkim": "deliverability", "bounces": "bounces", "database": "database"}
 
 
 class NewsletterGroup(click.Group):
     """A click group that shows NewsletterError as `Error: …` plus a hint, with the error's exit code.
 
-    Anything else that bad input or a failing machine can raise (OSError, sqlite3.Error, a template
+    Anything else that bad input or a failing machine can raise (OSError, a database driver's error, a template
     error, a translation engine's error) is shown the same way; --debug shows the traceback instead.
     Commands are loaded when they are named (COMMAND_MODULES).
     """

@@ -1,0 +1,92 @@
+"""`database status|copy`: where the subscriber store is and what it holds, and carrying an SQLite store into
+PostgreSQL (storage/copy.py does the work)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from . import cli
+from .options import json_option, settings as load_settings
+
+
+@cli.group("database")
+def database() -> None:
+    """The subscriber store: where it is, what it holds; carry an SQLite store into PostgreSQL."""
+
+
+@database.command("status")
+@json_option
+@click.pass_context
+def status(ctx, as_json) -> None:
+    """Which store the workspace uses (a URL without its password), its schema version and rows per table."""
+    from ..storage.database import open_database
+    from ..storage.inventory import status as store_status
+
+    db = open_database(load_settings(ctx).store)
+    try:
+        found = store_status(db)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({"store": found.kind, "location": found.shown, "schema_version": found.version,
+                               "newest_schema_version": found.newest, "rows": found.rows}, indent=1))
+        return
+    click.echo(f"Store: {'PostgreSQL' if found.kind == 'postgresql' else 'SQLite'}, {found.shown}")
+    click.echo(f"Schema version: {found.version}" + (" (the newest this tool knows)" if found.version == found.newest
+                                                      else f" (this tool knows {found.newest})"))
+    width = max(map(len, found.rows), default=0)
+    for table, count in found.rows.items():
+        click.echo(f"  {table:<{width}}  {count:>12,}")
+
+
+@database.command("copy")
+@click.option("--to", "target_url", required=True, metavar="URL",
+              help="The PostgreSQL database to fill: postgresql://USER@HOST:PORT/DATABASE (empty; the password in "
+                   "PGPASSWORD or ~/.pgpass).")
+@click.option("--from", "source_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="The SQLite file to copy (default: the workspace's store).")
+@click.pass_context
+def copy(ctx, target_url, source_path) -> None:
+    """Copy the workspace's SQLite store into an empty PostgreSQL database, ids and link nonces as they are, in one
+    transaction, verified table by table before it is committed. The SQLite file is left as it was.
+
+    Example: mco-newsletter database copy --to postgresql://mco@db.example.org/newsletter
+    """
+    from ..errors import NewsletterError
+    from ..storage.copy import copy_store
+    from ..storage.database import open_database
+    from ..storage.location import StoreLocation, looks_like_url, url_problem
+    from ..storage.translator_rows import carry_over
+    from ..translators import FILE_NAME
+
+    settings = load_settings(ctx)
+    if not looks_like_url(target_url) or url_problem(target_url):
+        raise click.BadParameter(url_problem(target_url) if looks_like_url(target_url) else
+                                 "give the PostgreSQL database as postgresql://USER@HOST:PORT/DATABASE",
+                                 param_hint="--to")
+    if source_path is None and settings.store.kind != "sqlite":
+        raise NewsletterError(f"the workspace's store is PostgreSQL already ({settings.store.shown})",
+                              hint="to copy an SQLite file into another database, give it with --from FILE")
+    source_location = StoreLocation(path=source_path or settings.database_path)
+    if not source_location.path.is_file():
+        raise NewsletterError(f"{source_location.path}: no SQLite store there", hint="give the file with --from FILE")
+    source = open_database(source_location)
+    try:
+        carry_over(source, source_location.path.parent / FILE_NAME)  # a registry still in its old file goes too
+        target = open_database(StoreLocation(url=target_url))
+        try:
+            copied = copy_store(source, target)
+        finally:
+            target.close()
+    finally:
+        source.close()
+    width = max(len(item.table) for item in copied)
+    click.echo(f"Copied {source_location.shown} into {StoreLocation(url=target_url).shown}:")
+    for item in copied:
+        click.echo(f"  {item.table:<{width}}  {item.rows:>12,} rows  sha256 {item.digest[:16]}")
+    click.echo("Each table was read back and compared before the commit: the same rows, ids and values.")
+    click.echo("Next: set [database] url (or MCO_NEWSLETTER_DB) to the new store. The SQLite file is left as it was; "
+               "the keys stay in " f"{settings.private_dir} (they are not in the database: keep them with it).")

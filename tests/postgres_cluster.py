@@ -11,9 +11,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+PASSWORD_USER = "mco_with_password"
 # For the tests' speed: a crashed test cluster is thrown away, so nothing needs to reach the disk.
 SERVER_OPTIONS = ("-c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
                   " -c max_connections=300 -c shared_buffers=64MB")
+# As a deployment runs it (durable commits), on the Unix socket only.
+DURABLE_OPTIONS = "-c listen_addresses='' -c shared_buffers=128MB"
 
 
 def server_bin() -> Path | None:
@@ -39,8 +42,9 @@ class Cluster:
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
 
-    def start(self) -> None:
-        """initdb and start (about a second); the caller makes sure only one process does it."""
+    def start(self, options: str = SERVER_OPTIONS) -> None:
+        """initdb and start (about a second); the caller makes sure only one process does it. `options` are the
+        server's (the tests' default gives up durability for speed; a bench may want the server as deployed)."""
         binaries = server_bin()
         if binaries is None:
             raise RuntimeError("PostgreSQL's server is not installed (./test installs Debian's postgresql)")
@@ -50,9 +54,12 @@ class Cluster:
         run = dict(check=True, capture_output=True, text=True)
         subprocess.run([*self._as_owner(), str(binaries / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
                         "postgres", "--no-sync", "-E", "UTF8", "--locale=C"], **run)
+        # Trust for everyone but PASSWORD_USER, who must give a password (the tests of a wrong one).
+        hba = self.data / "pg_hba.conf"
+        hba.write_text(f"local all {PASSWORD_USER} scram-sha-256\n" + hba.read_text())
         subprocess.run([*self._as_owner(), str(binaries / "pg_ctl"), "-D", str(self.data), "-w", "-s", "-l",
                         str(self.folder / "server.log"), "-o",
-                        f"{SERVER_OPTIONS} -c unix_socket_directories='{self.folder}'", "start"], **run)
+                        f"{options} -c unix_socket_directories='{self.folder}'", "start"], **run)
 
     def stop(self) -> None:
         binaries = server_bin()

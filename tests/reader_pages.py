@@ -4,13 +4,13 @@ in the workspace, the outbox as the reader's inbox, and a look into the database
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default
 
 import pytest
+from stores import db_dict, db_rows, db_tables
 
 TOPICS = """
 [segments.courts]
@@ -96,32 +96,25 @@ def link_in(message, page: str, served) -> str:
 
 
 def row(settings, email: str):
-    """The subscriber's row as the database holds it (status, language, consent record), or None."""
-    with sqlite3.connect(settings.database_path) as db:
-        db.row_factory = sqlite3.Row
-        found = db.execute("SELECT * FROM subscribers WHERE email = ?", (email,)).fetchone()
-        return dict(found) if found else None
+    """The subscriber's row as the store holds it (status, language, consent record), or None."""
+    return db_dict(settings, "SELECT * FROM subscribers WHERE email = ?", (email,))
 
 
 def tags_of(settings, email: str) -> set[str]:
-    with sqlite3.connect(settings.database_path) as db:
-        return {tag for (tag,) in db.execute("SELECT t.tag FROM subscriber_tags t JOIN subscribers s"
-                                             " ON s.id = t.subscriber_id WHERE s.email = ?", (email,))}
+    return {tag for (tag,) in db_rows(settings, "SELECT t.tag FROM subscriber_tags t JOIN subscribers s"
+                                                " ON s.id = t.subscriber_id WHERE s.email = ?", (email,))}
 
 
 def database_dump(settings) -> str:
-    """Every value in every table, as text: what someone who took the database file would read."""
-    with sqlite3.connect(settings.database_path) as db:
-        tables = [name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return "\n".join(repr(values) for table in tables for values in db.execute(f"SELECT * FROM {table}"))
+    """Every value in every table, as text: what someone who took the database would read."""
+    return "\n".join(repr(values) for table in db_tables(settings) for values in db_rows(settings, f"SELECT * FROM {table}"))
 
 
 def reader_token(settings, email: str) -> str:
     """The reader's link token (unsubscribe and preferences pages), made as `send` makes it."""
     from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
 
-    with sqlite3.connect(settings.database_path) as db:
-        reader_id, nonce = db.execute("SELECT id, nonce FROM subscribers WHERE email = ?", (email,)).fetchone()
+    [(reader_id, nonce)] = db_rows(settings, "SELECT id, nonce FROM subscribers WHERE email = ?", (email,))
     return make_token(unsubscribe_secret(settings.private_dir), reader_id, nonce)
 
 

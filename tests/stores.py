@@ -1,7 +1,7 @@
 """Every store-touching test runs on SQLite and on PostgreSQL (a pytest plugin, loaded by conftest.py).
 
-A test module marked `pytestmark = pytest.mark.stores` (or one test so marked) runs once per store: its
-`store_kind` is "sqlite" or "postgresql", and for PostgreSQL MCO_NEWSLETTER_DB names a fresh database of
+A test of a module marked `pytestmark = pytest.mark.stores` (or one test so marked) that uses the workspace
+(or asks for `store_kind`) runs once per store: its `store_kind` is "sqlite" or "postgresql", and for PostgreSQL MCO_NEWSLETTER_DB names a fresh database of
 its own (CREATE DATABASE … TEMPLATE a database migrated once per run), so the settings the test loads and
 the CLI processes it starts use it. `@pytest.mark.sqlite_only("why")` keeps a test (or one test of a marked
 module) on SQLite, with its reason. The session's one cluster (tests/postgres_cluster.py) is started by the
@@ -60,11 +60,10 @@ def pytest_generate_tests(metafunc) -> None:
         return
     if metafunc.definition.get_closest_marker("sqlite_only") is not None:
         return
-    chosen = metafunc.config.getoption("--store")
-    stores = STORES if chosen == "both" else (chosen,)
     if "store_kind" not in metafunc.fixturenames:
-        metafunc.fixturenames.append("store_kind")
-    metafunc.parametrize("store_kind", stores, indirect=True)
+        return  # a test of a marked module that opens no store (nor the workspace, whose store it would be)
+    chosen = metafunc.config.getoption("--store")
+    metafunc.parametrize("store_kind", STORES if chosen == "both" else (chosen,), indirect=True)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -185,3 +184,27 @@ def db_columns(where, table: str) -> list[str]:
         return [column[0] for column in connection.execute(f"SELECT * FROM {table} WHERE 1 = 0").description]
     finally:
         connection.close()
+
+
+def db_tables(where) -> list[str]:
+    """The tool's tables in the store (not the store's own catalog)."""
+    settings = _settings(where)
+    if settings.database_url:
+        return [name for (name,) in db_rows(settings, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+                                                      " ORDER BY tablename")]
+    return [name for (name,) in db_rows(settings, "SELECT name FROM sqlite_master WHERE type = 'table'"
+                                                  " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+
+def db_dict(where, sql: str, params=()) -> dict | None:
+    """The first row of a query as {column: value}, or None."""
+    settings = _settings(where)
+    connection = _connect(settings)
+    try:
+        cursor = connection.execute(_statement(settings, sql), params)
+        found = cursor.fetchone()
+        names = [column[0] for column in cursor.description]
+    finally:
+        connection.close()
+    return None if found is None else {name: bytes(v) if isinstance(v, memoryview) else v
+                                       for name, v in zip(names, found)}

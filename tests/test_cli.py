@@ -242,6 +242,7 @@ def test_render_with_a_broken_template(run, workspace, tmp_path):
     assert "Traceback" not in result.output
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("flag", ["-y", "--yes"])
 def test_send_yes_skips_the_question(run, workspace, flag):
     """`send -y` (as `--yes`) sends without asking, with nothing on standard input; without it the question stops
@@ -260,6 +261,7 @@ def test_send_yes_skips_the_question(run, workspace, flag):
     assert "via outbox?" not in result.output and len(list(outbox.iterdir())) == 2
 
 
+@pytest.mark.stores
 def test_declining_a_confirmation_is_not_an_error(run):
     """Answering no to erase or send changes nothing and exits 0 with a sentence, not 'Aborted!'."""
     assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
@@ -272,6 +274,7 @@ def test_declining_a_confirmation_is_not_an_error(run):
     assert "has not been sent" in run("send-status", "2024-05").output
 
 
+@pytest.mark.stores
 def test_no_answer_at_a_confirmation(run):
     """A question with standard input closed is an error that points at --yes."""
     assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
@@ -298,6 +301,7 @@ def interrupt_at_prompt(workspace, args: list[str], prompt: bytes) -> tuple[int,
     return process.returncode, shown + out, err
 
 
+@pytest.mark.stores
 def test_ctrl_c_at_a_prompt_exits_130(workspace, run):
     """Ctrl-C while the command asks for confirmation stops it with exit 130 and no traceback."""
     assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
@@ -324,6 +328,8 @@ def test_ctrl_c_in_review_exits_130(workspace, settings):
     assert b"0 decisions saved" in out and b"Traceback" not in err
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("an SQLite file in the workspace could be committed; a database server's cannot")
 def test_check_requires_the_database_to_be_git_ignored(run, workspace, tmp_path, monkeypatch):
     """In a git repository, check fails while the database path is not ignored, and passes once it is."""
     import shutil
@@ -364,6 +370,8 @@ def test_last_resort_handler_and_debug(workspace, tmp_path, how):
         assert "Traceback (most recent call last)" in result.stderr and "NotADirectoryError" in result.stderr
 @pytest.mark.parametrize("debug", [False, True], ids=["plain", "--debug"])
 @pytest.mark.parametrize("case", ["damaged-database", "undefined-variable"])
+@pytest.mark.stores
+@pytest.mark.sqlite_only("a damaged SQLite file (PostgreSQL's own damage is its server's to report)")
 def test_last_resort_handler_with_database_and_template_errors(run, workspace, settings, tmp_path, case, debug):
     """A sqlite3 error (a damaged database under `subscribers list`) and a Jinja2 error (a template naming an
     undefined variable under `render`) reach the last-resort handler as one `Error: …` line and a hint, exit 1;
@@ -465,6 +473,7 @@ def test_render_json_and_language_spellings(run, tmp_path):
     assert preview.exit_code == 2 and "'fr' is not one of the newsletter's languages" in preview.stderr
 
 
+@pytest.mark.stores
 def test_counts_read_right_in_the_singular(run, workspace):
     """One row, one subscriber: the singular, in import, list and export."""
     (workspace / "one.csv").write_text("email,language\na@example.org,en\n", encoding="utf-8")
@@ -477,6 +486,7 @@ def test_counts_read_right_in_the_singular(run, workspace):
     assert run("subscribers", "erase", "b@example.org", "-y").exit_code == 0
 
 
+@pytest.mark.stores
 def test_subscribers_list_has_a_header_on_a_terminal(workspace, tmp_path):
     """On a terminal `subscribers list` starts with a header row; piped into a program it prints the rows only."""
     import os

@@ -73,6 +73,8 @@ def database_on(run, monkeypatch):
     return place
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("an SQLite file on a read-only file system (a server's disk is the server's)")
 def test_read_only_database(run, small_disk, database_on):
     """A database on a read-only file system: reading and writing commands say so, exit 1."""
     database_on(small_disk)
@@ -82,6 +84,8 @@ def test_read_only_database(run, small_disk, database_on):
                 "\n  hint: mount that disk read-write, or set [database] path to a writable place")
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("an SQLite file on a full disk")
 def test_full_database(run, workspace, small_disk, database_on):
     """An import into a database on a full disk fails with a sentence; the rows it held stay, none is half-added."""
     database = database_on(small_disk)
@@ -95,6 +99,8 @@ def test_full_database(run, workspace, small_disk, database_on):
     assert database.is_file()
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("garbage in an SQLite file's pages")
 def test_damaged_database(run, settings):
     """A database with garbage in its pages is reported as damaged, with a hint to restore it."""
     for number in range(40):
@@ -124,6 +130,8 @@ def hold_lock(database: Path, seconds: float) -> subprocess.Popen:
     return holder
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("the holders of an SQLite file are found in /proc (PostgreSQL's: pg_stat_activity, not yet)")
 def test_locked_database_says_who_holds_it(workspace, settings, run):
     """While another program holds the database, the command says who after a short wait, then goes on."""
     from mco_newsletter.storage.waits import WAIT_NOTICE_S
@@ -151,6 +159,8 @@ def test_locked_database_says_who_holds_it(workspace, settings, run):
     assert run("subscribers", "list").output.count("second@example.org") == 1
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("the holders of an SQLite file are found in /proc (PostgreSQL's: pg_stat_activity, not yet)")
 def test_locked_database_gives_up_naming_the_holder(settings, run):
     """When the lock is held past the wait, the error names the process holding the database."""
     from mco_newsletter.errors import NewsletterError
@@ -172,6 +182,7 @@ def test_locked_database_gives_up_naming_the_holder(settings, run):
         holder.wait()
 
 
+@pytest.mark.stores
 def test_export_to_a_full_disk(run, small_disk):
     """An export that does not fit says so and leaves no partial file."""
     for number in range(30):
@@ -181,6 +192,7 @@ def test_export_to_a_full_disk(run, small_disk):
     assert sorted(p.name for p in small_disk.iterdir()) == ["filler"]
 
 
+@pytest.mark.stores
 def test_export_into_a_missing_or_read_only_folder(run, tmp_path, small_disk):
     """export --out into a missing folder or onto a read-only disk is an error, not a traceback."""
     run("subscribers", "add", READER, "--language", "en")

@@ -102,6 +102,8 @@ def test_create_private_file_never_replaces(tmp_path, fsynced):
     assert [p.name for p in key.parent.iterdir()] == ["unsubscribe.key"]
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("the file modes of an SQLite file and its folders")
 def test_database_and_keys_with_umask_000(run, workspace, tmp_path, monkeypatch):
     """With umask 000 the new database, its keys and every folder created for them are owner-only."""
     target = tmp_path / "a" / "b" / "subs.sqlite3"
@@ -113,6 +115,8 @@ def test_database_and_keys_with_umask_000(run, workspace, tmp_path, monkeypatch)
         assert mode(path) == 0o600, path
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("the file modes of an SQLite file's WAL and shared memory")
 def test_existing_database_files_are_tightened(run, settings):
     """A database (and its WAL and shared memory) that someone made world-readable is owner-only again once opened."""
     import sqlite3
@@ -132,6 +136,8 @@ def test_existing_database_files_are_tightened(run, settings):
         other.close()
 
 
+@pytest.mark.stores
+@pytest.mark.sqlite_only("a path in MCO_NEWSLETTER_DB names an SQLite file")
 def test_database_path_that_is_a_folder(run, tmp_path, monkeypatch):
     """MCO_NEWSLETTER_DB naming a folder is a clear error, and the folder keeps its mode."""
     folder = tmp_path / "data"
@@ -144,6 +150,7 @@ def test_database_path_that_is_a_folder(run, tmp_path, monkeypatch):
     assert mode(folder) == 0o755
 
 
+@pytest.mark.stores
 def test_export_into_an_existing_world_readable_file(run, workspace):
     """Exporting into an existing 0644 file leaves it 0600."""
     assert run("subscribers", "add", "a@example.org", "--language", "en").exit_code == 0
@@ -182,6 +189,7 @@ def test_catalogs_follow_the_umask(run, workspace, write_issue, models, mask, ex
     assert mode(catalog) == expected
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("mask", [0o000, 0o022], ids=["umask-000", "umask-022"])
 def test_outbox_messages_are_owner_only_whatever_the_umask(run, workspace, mask):
     """Every message a send or a test send puts in the outbox (it holds addresses and tokens) is 0600, in

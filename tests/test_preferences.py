@@ -4,14 +4,16 @@ and what is held, shown masked to whoever holds the link and in full only to the
 from __future__ import annotations
 
 import re
-import sqlite3
 
 import pytest
+from stores import db_run
 
 import loopback
 from reader_pages import outbox, row, settle, site, tags_of, text_of, wait_for_mail  # noqa: F401
 from test_signup import only_from, reader_page
 from translated import translated  # noqa: F401  (a fixture)
+
+pytestmark = pytest.mark.stores
 
 
 def sent_token(workspace, email: str) -> str:
@@ -109,8 +111,7 @@ def test_topics_leaving_and_coming_back(site, reader, run, workspace):
     held = row(settings, reader)
     assert held["status"] == "active" and held["consent_source"] == "asked again through their preferences page"
     assert run("subscribers", "unsubscribe", reader).exit_code == 0
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("UPDATE subscribers SET status = 'complained' WHERE email = ?", (reader,))
+    db_run(settings, "UPDATE subscribers SET status = 'complained' WHERE email = ?", (reader,))
     loopback.post(url, data={"action": "unsubscribe"})
     assert row(settings, reader)["status"] == "complained"
 

@@ -8,9 +8,12 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
+from stores import db_rows
 
 from conftest import set_setting
 from sendgrid_server import API_KEY, Faults, SendGridServer
+
+pytestmark = pytest.mark.stores
 
 FAST_RETRIES = """
 [sending]
@@ -43,7 +46,7 @@ def populate(workspace, count: int, *, languages=("en", "de", "ru")) -> list[str
         f"{a},{languages[i % len(languages)]},{'russia' if i % 2 else 'press'}\n" for i, a in enumerate(addresses)),
         encoding="utf-8")
     settings = load_settings(workspace)
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     import_csv(store, path, languages=settings.languages, default_language=None, extra_tags=(),
                erasure_key=b"e" * 32, resubscribe=False, dry_run=False)
     store.close()
@@ -77,7 +80,7 @@ def test_outbox_sends_each_reader_once_with_their_own_link(run, workspace, setti
     files = sorted((workspace / "private" / "outbox" / "new").iterdir())
     assert len(files) == 30
     secret = unsubscribe_secret(workspace / "private")
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     seen = []
     for path in files:
         message = message_from_bytes(path.read_bytes(), policy=default)
@@ -243,7 +246,7 @@ def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
 
     configure(workspace)
     populate(workspace, 6)
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     issue = load_issue(settings, "2024-05")
     Ledger(store).create(issue_id=issue.id, segment=Segment("all"), editions=edition_map(settings, issue),
                          fallback="en", snapshot=snapshot(settings, "outbox"))
@@ -258,7 +261,7 @@ def test_unsubscribed_during_campaign_are_skipped(workspace, settings, run):
     sent = sorted(str(message_from_bytes(p.read_bytes(), policy=default)["To"])
                   for p in (workspace / "private" / "outbox" / "new").iterdir())
     assert sent == ["reader0@example.org", "reader1@example.org", "reader3@example.org"]
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     with store.transaction():  # came back (the "subscribe again" button keeps their id)
         store.resubscribe(store.get("reader2@example.org").id, "asked again")
     store.close()
@@ -311,8 +314,11 @@ def test_a_rerun_sends_readers_who_joined_since(run, workspace):
                                      "sendgrid_http_host"])
 def test_checked_before_anything_is_written(run, workspace, write_issue, monkeypatch, problem):
     """A missing key, a title that cannot be a header, a bad setting: refused before any campaign or row exists."""
+    from mco_newsletter.config import load_settings
+
     configure(workspace)
     populate(workspace, 3)
+    settings = load_settings(workspace)  # before a problem makes them unreadable
     backend = "outbox"
     if problem == "no_api_key":
         monkeypatch.delenv("SENDGRID_API_KEY", raising=False)
@@ -335,11 +341,8 @@ def test_checked_before_anything_is_written(run, workspace, write_issue, monkeyp
     result = run("send", "2024-05", "--segment", "all", "-b", backend, "--yes")
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output and (result.stderr.startswith("Error") or ":" in result.stderr)
-    import sqlite3
-
-    with sqlite3.connect(workspace / "private" / "subscribers.sqlite3") as db:
-        assert db.execute("SELECT count(*) FROM campaigns").fetchone() == (0,)
-        assert db.execute("SELECT count(*) FROM deliveries").fetchone() == (0,)
+    assert db_rows(settings, "SELECT count(*) FROM campaigns") == [(0,)]
+    assert db_rows(settings, "SELECT count(*) FROM deliveries") == [(0,)]
 
 
 def drop_language(workspace, code: str) -> None:

@@ -11,11 +11,14 @@ import time
 from collections import Counter
 
 import pytest
+from stores import db_rows
 
 from conftest import set_setting
 from smtp_sink import Recording, start_recording
 from test_send import populate, sendgrid  # noqa: F401  (a fixture)
 from test_send_smtp import point_at, states
+
+pytestmark = pytest.mark.stores
 
 
 @pytest.fixture
@@ -128,15 +131,12 @@ def test_rows_in_sending_are_taken_only_when_their_owner_is_gone(workspace, sett
     """Rows in `sending` whose owner is alive (a real `send` waiting for SendGrid's answer) are left alone: a second
     run refuses naming that owner and changes nothing; once the owner is killed, the next run takes exactly those
     rows, sends them again and says they may have it twice."""
-    import sqlite3
-
     from sendgrid_server import Faults
     from test_send import configure
 
     def ledger() -> dict[str, str]:
-        with sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True) as db:
-            return dict(db.execute("SELECT s.email, d.state FROM deliveries d JOIN subscribers s "
-                                   "ON s.id = d.subscriber_id"))
+        return dict(db_rows(settings, "SELECT s.email, d.state FROM deliveries d JOIN subscribers s"
+                                      " ON s.id = d.subscriber_id"))
 
     def in_flight() -> set[str]:
         return {address for address, state in ledger().items() if state == "sending"}

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 
 import pytest
+from stores import db_rows
 
 from conftest import set_setting
 from sendgrid_server import API_KEY, Faults, SendGridServer
 from test_send import configure, populate
 
+pytestmark = pytest.mark.stores
 
-def in_flight(database) -> set[str]:
+
+def in_flight(settings) -> set[str]:
     """Addresses whose rows are in `sending`: a request that may or may not have reached the provider."""
-    with sqlite3.connect(database) as db:
-        return {email for (email,) in db.execute(
-            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.state = 'sending'")}
+    return {email for (email,) in db_rows(
+        settings, "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.state = 'sending'")}
 
 
 def test_sigkill_ten_times_then_resume(workspace, settings):
@@ -59,7 +60,7 @@ def test_sigkill_ten_times_then_resume(workspace, settings):
             process.kill()  # SIGKILL: no cleanup of any kind
             process.wait()
             kills += 1
-            window.update(in_flight(settings.database_path))
+            window.update(in_flight(settings))
         # The resume is what is checked now, not the kills: the server answers at once (14 requests, 3 s less).
         server.faults = Faults()
         final = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -73,10 +74,9 @@ def test_sigkill_ten_times_then_resume(workspace, settings):
     for address, count in twice.items():
         assert count - 1 <= window[address], f"{address} sent {count} times outside the crash window"
     assert len(twice) <= kills * 1000  # at most one request per crash
-    with sqlite3.connect(settings.database_path) as db:
-        assert db.execute("SELECT state, count(*) FROM deliveries GROUP BY state").fetchall() == [("sent", 24_000)]
-        marked = {email for (email,) in db.execute(
-            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.twice")}
+    assert db_rows(settings, "SELECT state, count(*) FROM deliveries GROUP BY state") == [("sent", 24_000)]
+    marked = {email for (email,) in db_rows(
+        settings, "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.twice = 1")}
     # Every reader who got it twice, whichever run sent them again, is counted; and only readers in doubt at a kill.
     assert set(twice) <= marked <= set(window), (len(twice), len(marked))
 

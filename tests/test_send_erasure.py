@@ -1,11 +1,15 @@
-"""Erasure after sending: no copy of the address left in the outbox, in rejects files, or in the database file."""
+"""Erasure after sending: no copy of the address left in the outbox, in rejects files, or in the SQLite file."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
 
+import pytest
+
 from test_send import configure, populate
+
+pytestmark = pytest.mark.stores
 
 
 def holders(folder, needle: bytes) -> list[str]:
@@ -39,6 +43,7 @@ def test_erase_removes_every_copy_the_tool_made(run, workspace):
         b"line,reason,email,name\n3,unknown language 'fr',other@example.org,Other\n"
 
 
+@pytest.mark.sqlite_only("SQLite's write-ahead log and its checkpoint")
 def test_erase_completes_the_checkpoint_or_says_it_cannot(run, workspace, settings, monkeypatch):
     """While another connection reads an old snapshot the database file keeps old pages: erase says so
     (exit 1) instead of "Erased."; once the reader is gone, the same erase finishes and no copy is left."""

@@ -13,6 +13,8 @@ import pytest
 from sendgrid_server import API_KEY, SendGridServer
 from test_send import configure, ledger_counts, populate, sendgrid  # noqa: F401 — sendgrid is a fixture
 
+pytestmark = pytest.mark.stores
+
 SEND = ("send", "2024-05", "--segment", "all", "-b", "sendgrid", "--yes")
 
 

@@ -14,6 +14,8 @@ import pytest
 from smtp_sink import Recording, start_recording
 from test_send import configure, populate
 
+pytestmark = pytest.mark.stores
+
 LOGIN = (b"mco", b"s3cret-password")
 
 

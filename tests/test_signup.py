@@ -1,16 +1,17 @@
 """Sign-up with double opt-in against `serve` on a real uvicorn server: headless Chromium for what a reader does
-and sees, the outbox as their inbox, the database as it is on disk."""
+and sees, the outbox as their inbox, the store (SQLite and PostgreSQL) as it holds them."""
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
+from stores import db_rows, db_run
 
 import loopback
 import reader_pages
 from reader_pages import (database_dump, link_in, outbox, row, serving, settle, sign_up, site, tags_of,  # noqa: F401
                           text_of, wait_for_mail)
+
+pytestmark = pytest.mark.stores
 
 CONFIRM_DE = "Bitte bestätigen Sie Ihr Abonnement"
 
@@ -101,8 +102,7 @@ def test_every_state_gets_the_same_answer_and_at_most_one_email(site, run, works
     assert row(settings, "left@example.org")["status"] == "unsubscribed"
     assert row(settings, "gone@example.org")["status"] == "pending"
     assert row(settings, "bot@example.org") is None
-    with sqlite3.connect(settings.database_path) as db:
-        assert db.execute("SELECT count(*) FROM subscribers WHERE email = 'new@example.org'").fetchone() == (1,)
+    assert db_rows(settings, "SELECT count(*) FROM subscribers WHERE email = 'new@example.org'") == [(1,)]
     for email in ("left@example.org", "gone@example.org"):
         loopback.post(link_in(mails[email], "confirm", site), data={"confirm": "yes"})
         assert row(settings, email)["status"] == "active"
@@ -171,8 +171,7 @@ def test_one_confirmation_email_an_hour_even_after_a_restart(site, workspace):
         assert sign_up(again, "twice@example.org").status_code == 200
         settle(again)
         assert len(outbox(workspace)) == 1
-        with sqlite3.connect(settings.database_path) as db:
-            db.execute("UPDATE mail_log SET sent_at = sent_at - 3601")  # an hour later
+        db_run(settings, "UPDATE mail_log SET sent_at = sent_at - 3601")  # an hour later
         sign_up(again, "twice@example.org")
         messages = wait_for_mail(workspace, 2)
     assert len(messages) == 2
@@ -215,8 +214,7 @@ def test_an_expired_link_says_so_and_is_purged(site, run, workspace):
     sign_up(site, "late@example.org")
     [message] = wait_for_mail(workspace, 1)
     link = link_in(message, "confirm", site)
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00'")
+    db_run(settings, "UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00'")
     for answer in (loopback.get(link), loopback.post(link, data={"confirm": "yes"})):
         assert answer.status_code == 410 and "Dieser Link ist abgelaufen" in answer.text
     assert row(settings, "late@example.org")["status"] == "pending"
@@ -234,9 +232,8 @@ def test_serve_purges_expired_sign_ups_when_it_starts(site, workspace):
     sign_up(site, "old@example.org")
     sign_up(site, "fresh@example.org")
     settle(site)
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00' WHERE subscriber_id ="
-                   " (SELECT id FROM subscribers WHERE email = 'old@example.org')")
+    db_run(settings, "UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00' WHERE subscriber_id ="
+                     " (SELECT id FROM subscribers WHERE email = 'old@example.org')")
     with serving(workspace):
         pass
     assert row(settings, "old@example.org") is None and row(settings, "fresh@example.org")["status"] == "pending"
@@ -329,9 +326,8 @@ def test_a_link_lasts_the_days_the_settings_give(workspace):
     with serving(workspace) as served:
         sign_up(served, "soon@example.org", "de")
         [message] = wait_for_mail(workspace, 1)
-        with sqlite3.connect(served["settings"].database_path) as db:
-            asked, expires = map(dt.datetime.fromisoformat,
-                                 db.execute("SELECT requested_at, expires_at FROM signup_requests").fetchone())
+        [stamps] = db_rows(served["settings"], "SELECT requested_at, expires_at FROM signup_requests")
+        asked, expires = map(dt.datetime.fromisoformat, stamps)
     assert expires - asked == dt.timedelta(days=2)
     words = " ".join(f"Der Link ist bis zum {format_date(expires.date(), 'de')} gültig.".split())
     assert words in " ".join(text_of(message).split())
@@ -428,9 +424,8 @@ def test_every_sign_up_page_is_accessible_in_the_readers_language(browser, works
         check()
         sign_up(site, "later@example.org", language, client="192.0.2.1")
         later = wait_for_mail(workspace, 2)[-1]
-        with sqlite3.connect(site["settings"].database_path) as db:
-            db.execute("UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00' WHERE subscriber_id ="
-                       " (SELECT id FROM subscribers WHERE email = 'later@example.org')")
+        db_run(site["settings"], "UPDATE signup_requests SET expires_at = '2000-01-01T00:00:00+00:00' WHERE"
+                                 " subscriber_id = (SELECT id FROM subscribers WHERE email = 'later@example.org')")
         assert str(later["To"]) == "later@example.org"
         page.goto(link_in(later, "confirm", site))
         check()

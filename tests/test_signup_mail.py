@@ -7,9 +7,13 @@ import json
 from email import message_from_bytes
 from email.policy import default
 
+import pytest
+
 from conftest import set_setting
 from reader_pages import add_topics, outbox, row, serving, settle, sign_up, text_of
 from test_signup import CONFIRM_DE
+
+pytestmark = pytest.mark.stores
 
 
 def test_the_confirmation_goes_through_sendgrid_when_that_is_the_backend(workspace, monkeypatch):

@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.stores
+
 
 def test_parallel_imports_and_lists(workspace, tmp_path):
     """Two importers and two listers run together; every row of both files ends up in the database."""

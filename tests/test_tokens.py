@@ -13,12 +13,13 @@ from mco_newsletter.subscribers.tokens import (
 )
 
 
+@pytest.mark.stores
 def test_round_trip_to_the_subscriber(run, settings):
     """A token turns back into its subscriber; the token does not contain the address."""
     from mco_newsletter.subscribers.store import open_store
 
     run("subscribers", "add", "reader@example.org", "--language", "ru")
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     subscriber = store.get("reader@example.org")
     secret = unsubscribe_secret(settings.private_dir)
     token = make_token(secret, subscriber.id, store.nonce(subscriber.id))
@@ -137,6 +138,7 @@ def test_erasure_hash_is_keyed():
     assert len(erasure_hash(b"a" * 32, "x@example.org")) == 64
 
 
+@pytest.mark.sqlite_only("an old schema exists only in SQLite files (a PostgreSQL store is made at the newest)")
 def test_migration_keeps_every_subscriber_tag_and_delivery(tmp_path):
     """A database of the previous schema is rebuilt with ids that are never reused, keeping every row and tag."""
     import sqlite3

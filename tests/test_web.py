@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import sqlite3
 import time
 
 import pytest
+from stores import db_rows, db_run
 
 import loopback
 
@@ -56,7 +56,7 @@ def token_for(settings, email: str) -> str:
     from mco_newsletter.subscribers.store import open_store
     from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
 
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     try:
         subscriber_id = store.get(email).id
         return make_token(unsubscribe_secret(settings.private_dir), subscriber_id, store.nonce(subscriber_id))
@@ -65,10 +65,11 @@ def token_for(settings, email: str) -> str:
 
 
 def status_of(settings, email: str) -> str:
-    with sqlite3.connect(settings.database_path) as db:
-        return db.execute("SELECT status FROM subscribers WHERE email = ?", (email,)).fetchone()[0]
+    [(status,)] = db_rows(settings, "SELECT status FROM subscribers WHERE email = ?", (email,))
+    return status
 
 
+@pytest.mark.stores
 def test_unsubscribe_page_in_the_readers_language(server):
     """GET shows a page in the reader's language with one button, strict CSP and no referrer."""
     token = token_for(server["settings"], "anna@example.org")
@@ -84,6 +85,7 @@ def test_unsubscribe_page_in_the_readers_language(server):
     assert status_of(server["settings"], "anna@example.org") == "active"  # GET changes nothing
 
 
+@pytest.mark.stores
 def test_one_click_post_is_idempotent(server):
     """The RFC 8058 one-click POST unsubscribes; repeating it is harmless and answers the same."""
     settings = server["settings"]
@@ -98,6 +100,7 @@ def test_one_click_post_is_idempotent(server):
     assert status_of(settings, "anna@example.org") == "active"
 
 
+@pytest.mark.stores
 def test_bad_tokens_all_get_the_same_404(server):
     """Tampered, unknown, garbage and missing tokens get one identical neutral page."""
     from mco_newsletter.subscribers.tokens import make_token, unsubscribe_secret
@@ -115,6 +118,7 @@ def test_bad_tokens_all_get_the_same_404(server):
     assert status_of(settings, "cara@example.org") == "active"
 
 
+@pytest.mark.stores
 def test_logs_hold_no_token_or_address(server, caplog):
     """The server's log lines name routes, never the token in the path or an address."""
     caplog.set_level(logging.INFO, logger="mco_newsletter.web")
@@ -135,14 +139,14 @@ def signed_post(server, sign, events, *, timestamp=None, body=None, signature=No
     return loopback.post(f"{server['url']}/webhooks/sendgrid", content=body, headers=headers)
 
 
+@pytest.mark.stores
 def test_webhook_applies_events_once(server, signer, run, workspace):
     """bounce/dropped → bounced, spamreport → complained, unsubscribe → unsubscribed, delivered → ledger;
     a repeated batch changes nothing; unknown types are counted."""
     settings = server["settings"]
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES ('x', 'all', '{}', 't')")
-        db.execute("INSERT INTO deliveries (id, campaign_id, subscriber_id, language, state) "
-                   "SELECT 77, 1, id, 'en', 'sent' FROM subscribers WHERE email = 'cara@example.org'")
+    db_run(settings, "INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES ('x', 'all', '{}', 't')")
+    db_run(settings, "INSERT INTO deliveries (id, campaign_id, subscriber_id, language, state) "
+                     "SELECT 77, 1, id, 'en', 'sent' FROM subscribers WHERE email = 'cara@example.org'")
     events = [
         {"sg_event_id": "e1", "event": "bounce", "email": "anna@example.org"},
         {"sg_event_id": "e2", "event": "spamreport", "email": "bernd@example.org"},
@@ -157,8 +161,7 @@ def test_webhook_applies_events_once(server, signer, run, workspace):
     assert status_of(settings, "anna@example.org") == "bounced"
     assert status_of(settings, "bernd@example.org") == "complained"
     assert status_of(settings, "cara@example.org") == "active"
-    with sqlite3.connect(settings.database_path) as db:
-        assert db.execute("SELECT provider_event FROM deliveries WHERE id = 77").fetchone() == ("delivered",)
+    assert db_rows(settings, "SELECT provider_event FROM deliveries WHERE id = 77") == [("delivered",)]
     again = signed_post(server, signer, events + [{"sg_event_id": "e6", "event": "unsubscribe",
                                                      "email": "bernd@example.org"}])
     assert again.json()["duplicates"] == 5 and again.json()["applied"] == 1
@@ -167,6 +170,7 @@ def test_webhook_applies_events_once(server, signer, run, workspace):
 
 @pytest.mark.parametrize("case", ["tampered_body", "wrong_key", "no_signature", "no_timestamp", "stale",
                                   "undecodable_signature"])
+@pytest.mark.stores
 def test_webhook_refuses_unsigned_or_replayed(server, signer, case):
     """Anything not freshly signed by the configured key is refused with 403 and changes nothing."""
     settings = server["settings"]
@@ -197,6 +201,7 @@ def test_webhook_refuses_unsigned_or_replayed(server, signer, case):
 @pytest.mark.parametrize("body,status", [(b"{not json", 400), (b'{"a": 1}', 400), (b"\xff\xfe", 403),
                                          (b"[" * 100_000 + b"]" * 100_000, 400)],
                          ids=["not_json", "not_a_list", "not_utf8", "nested_100000_deep"])
+@pytest.mark.stores
 def test_webhook_malformed_is_400_never_500(server, signer, body, status):
     """A validly signed payload that is not a JSON list is a 400, however deep (bytes that are not even
     UTF-8 cannot be verified: 403)."""
@@ -205,6 +210,7 @@ def test_webhook_malformed_is_400_never_500(server, signer, body, status):
     assert response.headers["content-security-policy"].startswith("default-src 'none'")
 
 
+@pytest.mark.stores
 @pytest.mark.browser
 def test_browser_unsubscribe_click(server, browser):
     """In headless Chromium: open the link, click the button, read the confirmation in Russian."""
@@ -255,6 +261,7 @@ def outbox_links(workspace) -> dict[str, tuple[str, int, int]]:
     return links
 
 
+@pytest.mark.stores
 def test_an_erased_readers_link_never_reaches_a_newcomer(server, run, workspace):
     """The link in an erased reader's email leads nowhere, whoever joined after them (ids are never reused)."""
     settings = server["settings"]
@@ -269,6 +276,7 @@ def test_an_erased_readers_link_never_reaches_a_newcomer(server, run, workspace)
     assert status_of(settings, "dora@example.org") == "active"
 
 
+@pytest.mark.stores
 def test_a_link_has_one_spelling(server, run, workspace):
     """Only the exact token that was sent opens the page: other last characters, +/ spellings or padding get 404."""
     assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
@@ -286,6 +294,7 @@ def test_a_link_has_one_spelling(server, run, workspace):
     assert answers == {404}
 
 
+@pytest.mark.stores
 def test_a_late_event_for_an_erased_readers_row_changes_nobody(server, signer, run, workspace):
     """A spamreport naming an erased reader's ledger row marks nobody, even when a new row exists for others."""
     settings = server["settings"]
@@ -301,6 +310,7 @@ def test_a_late_event_for_an_erased_readers_row_changes_nobody(server, signer, r
     assert {status_of(settings, e) for e in ("anna@example.org", "bernd@example.org", "dora@example.org")} == {"active"}
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("left", ["erased", "resubscribed"])
 def test_ids_are_never_reused_so_an_old_event_misses_the_new_row(server, signer, run, workspace, left):
     """A reader erased (or unsubscribed and resubscribed, which replaces their subscriber row) and back with the same
@@ -309,10 +319,9 @@ def test_ids_are_never_reused_so_an_old_event_misses_the_new_row(server, signer,
     settings = server["settings"]
 
     def ids() -> tuple[int, int, int]:
-        with sqlite3.connect(settings.database_path) as db:
-            subscriber = db.execute("SELECT id FROM subscribers WHERE email = 'cara@example.org'").fetchone()[0]
-            newest = db.execute("SELECT max(id) FROM deliveries").fetchone()[0]
-            row = db.execute("SELECT max(id) FROM deliveries WHERE subscriber_id = ?", (subscriber,)).fetchone()[0]
+        [(subscriber,)] = db_rows(settings, "SELECT id FROM subscribers WHERE email = 'cara@example.org'")
+        [(newest,)] = db_rows(settings, "SELECT max(id) FROM deliveries")
+        [(row,)] = db_rows(settings, "SELECT max(id) FROM deliveries WHERE subscriber_id = ?", (subscriber,))
         return subscriber, newest, row
 
     assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
@@ -339,6 +348,7 @@ def test_ids_are_never_reused_so_an_old_event_misses_the_new_row(server, signer,
     assert current.json()["applied"] == 1 and status_of(settings, "cara@example.org") == "complained"
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("mismatch", ["address", "campaign"])
 def test_an_event_applies_only_when_row_campaign_and_address_agree(server, signer, run, workspace, mismatch):
     """An event whose ledger row belongs to another address or campaign is unmatched and changes nobody."""
@@ -359,6 +369,7 @@ def test_an_event_applies_only_when_row_campaign_and_address_agree(server, signe
     assert status_of(settings, "anna@example.org") == "complained"
 
 
+@pytest.mark.stores
 def test_a_reader_who_left_sees_it_and_can_come_back(server):
     """A reader who already unsubscribed sees that (address masked) and a button that subscribes them again."""
     settings = server["settings"]
@@ -372,12 +383,12 @@ def test_a_reader_who_left_sees_it_and_can_come_back(server):
     back = loopback.post(url, data={"resubscribe": "yes"})
     assert back.status_code == 200 and "Sie erhalten den Newsletter wieder" in back.text
     assert status_of(settings, "bernd@example.org") == "active"
-    with sqlite3.connect(settings.database_path) as db:
-        source = db.execute("SELECT consent_source FROM subscribers WHERE email = 'bernd@example.org'").fetchone()[0]
+    [(source,)] = db_rows(settings, "SELECT consent_source FROM subscribers WHERE email = 'bernd@example.org'")
     assert "unsubscribe link" in source
     assert "Den Newsletter der" in loopback.get(url).text  # active again: the unsubscribe page
 
 
+@pytest.mark.stores
 def test_a_blocked_bounce_is_not_a_bounce(server, signer, run, workspace):
     """`bounce` with type `blocked` (the receiving provider refusing the sender for now) leaves the reader active."""
     settings = server["settings"]
@@ -387,13 +398,13 @@ def test_a_blocked_bounce_is_not_a_bounce(server, signer, run, workspace):
              "campaign": str(campaign), "delivery": str(row)}
     assert signed_post(server, signer, [event]).json()["applied"] == 1
     assert status_of(settings, "anna@example.org") == "active"
-    with sqlite3.connect(settings.database_path) as db:
-        assert db.execute("SELECT provider_event FROM deliveries WHERE id = ?", (row,)).fetchone() == ("blocked",)
+    assert db_rows(settings, "SELECT provider_event FROM deliveries WHERE id = ?", (row,)) == [("blocked",)]
     hard = dict(event, sg_event_id="b2", type="bounce")
     assert signed_post(server, signer, [hard]).json()["applied"] == 1
     assert status_of(settings, "anna@example.org") == "bounced"
 
 
+@pytest.mark.stores
 def test_the_webhook_refuses_large_bodies_before_reading_them(server, signer):
     """A body announced (or found) larger than the cap gets 413, with the security headers."""
     import socket
@@ -420,6 +431,7 @@ def test_the_webhook_refuses_large_bodies_before_reading_them(server, signer):
 
 @pytest.mark.parametrize("timestamp", ["\u00b2", "1" * 5000, "-5", "12.5"],
                          ids=["superscript_two", "5000_digits", "negative", "fraction"])
+@pytest.mark.stores
 def test_malformed_headers_are_400_before_verification(server, signer, timestamp):
     """A timestamp that is not a plain number (superscript digits, thousands of digits) is a 400, not a 500."""
     body = b"[]"
@@ -429,6 +441,7 @@ def test_malformed_headers_are_400_before_verification(server, signer, timestamp
     assert response.status_code == 400, response.text
 
 
+@pytest.mark.stores
 def test_one_bad_event_in_a_signed_batch_is_counted_and_skipped(server, signer, run, workspace):
     """A delivery of 30 nines, a non-object, a missing id: each counted as invalid; the good events still apply."""
     settings = server["settings"]
@@ -445,6 +458,7 @@ def test_one_bad_event_in_a_signed_batch_is_counted_and_skipped(server, signer, 
     assert status_of(settings, "bernd@example.org") == "active" and status_of(settings, "cara@example.org") == "active"
 
 
+@pytest.mark.stores
 def test_every_answer_carries_the_security_headers(server, signer):
     """405s, JSON answers and the 503 of a damaged database carry the same Content-Security-Policy, Referrer-Policy
     and no-store."""
@@ -453,8 +467,7 @@ def test_every_answer_carries_the_security_headers(server, signer):
     answers = [loopback.Client().put(f"{server['url']}/u/{token}"), loopback.get(f"{server['url']}/webhooks/sendgrid"),
                signed_post(server, signer, [])]
     assert [a.status_code for a in answers] == [405, 405, 200]
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("DROP TABLE webhook_events")  # the database is damaged: the webhook fails
+    db_run(settings, "DROP TABLE webhook_events")  # the database is damaged: the webhook fails
     answers.append(signed_post(server, signer, [{"sg_event_id": "z", "event": "open"}]))
     assert answers[-1].status_code == 503 and "damaged" in answers[-1].json()["error"]  # nothing recorded: retry
     for response in answers:
@@ -479,6 +492,7 @@ def test_a_webhook_key_that_cannot_be_loaded(run, workspace, monkeypatch):
     assert "webhook.public_key cannot be loaded: not a public key" in checked.stderr + checked.stdout
 
 
+@pytest.mark.stores
 def test_unsubscribing_never_softens_a_complaint(server, signer):
     """A reader marked complained who then uses the one-click link stays complained."""
     settings = server["settings"]

@@ -41,7 +41,7 @@ def make_workspace(folder: Path, readers: int) -> Path:
 
     root = copy_workspace(folder)
     settings = load_settings(root)
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     languages = ("en", "de", "ru")
     with store.transaction() as db:
         db.executemany(

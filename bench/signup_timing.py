@@ -44,7 +44,7 @@ from mco_newsletter.subscribers.erasure import erase_person
 from mco_newsletter.subscribers.store import open_store
 
 settings = load_settings(Path(sys.argv[1]))
-store = open_store(settings.database_path)
+store = open_store(settings.store)
 with store.transaction():
     for state, email in (line.split() for line in sys.stdin.read().splitlines()):
         if state in ("active", "unsubscribed", "erased"):

@@ -120,11 +120,25 @@ print("holding", flush=True)
 select.select([sys.stdin], [], [], float(sys.argv[2]))  # until the test writes a line (or at most this long)
 connection.execute("COMMIT")
 """
+# A PostgreSQL store's writers take its advisory write lock (storage/postgresql.py): the same lock, held.
+POSTGRES_HOLDER = """
+import select, sys, psycopg
+from mco_newsletter.storage.postgresql import STORE_LOCKS, WRITER_LOCK
+connection = psycopg.connect(sys.argv[1], autocommit=True)
+connection.execute("BEGIN")
+connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
+print("holding", flush=True)
+select.select([sys.stdin], [], [], float(sys.argv[2]))
+connection.execute("COMMIT")
+"""
 
 
-def hold_lock(database: Path, seconds: float) -> subprocess.Popen:
-    """A process holding the database's write lock until a line arrives on its stdin (at most `seconds`)."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(database), str(seconds)], stdout=subprocess.PIPE,
+def hold_lock(where, seconds: float) -> subprocess.Popen:
+    """A process holding the store's write lock until a line arrives on its stdin (at most `seconds`): `where` is
+    the settings (either store) or an SQLite file."""
+    url = getattr(where, "database_url", None)
+    script, target = (POSTGRES_HOLDER, url) if url else (HOLDER, str(getattr(where, "database_path", where)))
+    holder = subprocess.Popen([sys.executable, "-c", script, target, str(seconds)], stdout=subprocess.PIPE,
                               stdin=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "holding"
     return holder
@@ -168,7 +182,7 @@ def test_locked_database_gives_up_naming_the_holder(settings, run):
 
     assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
     holder = hold_lock(settings.database_path, 30)
-    store = open_store(settings.database_path, busy_timeout=1)
+    store = open_store(settings.store, busy_timeout=1)
     try:
         with pytest.raises(NewsletterError) as caught:
             with store.transaction():

@@ -9,7 +9,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from test_send import populate
+
+pytestmark = pytest.mark.stores
 
 READERS = 40_000  # about 6 MB of export: the kill lands after its first 64 KB, long before the end
 

@@ -189,6 +189,7 @@ def test_without_javascript(review_site, browser, workspace, run):
     assert status_de(run)["approved"] == 1
 
 
+@pytest.mark.stores
 def test_a_revoked_or_tampered_link_gets_the_readers_404(review_site, context, run):
     """A revoked link and a tampered one both get exactly the neutral page a bad unsubscribe link gets."""
     page = context.new_page()

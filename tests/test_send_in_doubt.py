@@ -13,23 +13,27 @@ import sys
 import time
 from collections import Counter
 
+import pytest
+from stores import db_rows
+
 from conftest import set_setting
 from sendgrid_server import API_KEY, Faults, SendGridServer
 from test_send import configure, populate
 
+pytestmark = pytest.mark.stores
+
 ACCEPTED_LATE = Faults(slow_accept=1.0, slow_accept_seconds=1.0)  # each request is taken, then answered 1 s later
 
 
-def flagged(database) -> set[str]:
+def flagged(settings) -> set[str]:
     """The addresses the ledger holds as "may have it twice"."""
-    with sqlite3.connect(database) as db:
-        return {email for (email,) in db.execute(
-            "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.twice")}
+    return {email for (email,) in db_rows(
+        settings, "SELECT s.email FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id WHERE d.twice = 1")}
 
 
-def states(database) -> dict[str, str]:
-    with sqlite3.connect(database) as db:
-        return dict(db.execute("SELECT s.email, d.state FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"))
+def states(settings) -> dict[str, str]:
+    return dict(db_rows(settings, "SELECT s.email, d.state FROM deliveries d JOIN subscribers s"
+                                  " ON s.id = d.subscriber_id"))
 
 
 def twice(received: list[str]) -> set[str]:
@@ -87,7 +91,7 @@ def test_every_reader_who_may_have_it_twice_is_counted_across_kills(workspace, s
     [campaign] = json.loads(run("send-status", "2024-05", "--json").stdout)["campaigns"]
     assert campaign["may_have_it_twice"] == 2000
     assert campaign["editions"] == {"en": {"sent": 3000}}
-    assert flagged(settings.database_path) == twice(received)
+    assert flagged(settings) == twice(received)
 
 
 def test_a_reader_who_left_before_the_resume_is_recorded_as_maybe_sent(workspace, settings, run):
@@ -104,7 +108,7 @@ def test_a_reader_who_left_before_the_resume_is_recorded_as_maybe_sent(workspace
     sender = Sender(workspace)
     try:
         sender.kill_once_accepted(1)
-        in_doubt = [address for address, state in states(settings.database_path).items() if state == "sending"]
+        in_doubt = [address for address, state in states(settings).items() if state == "sending"]
         assert len(in_doubt) == 1000
         leaving = in_doubt[100:125]
         for address in leaving:
@@ -117,15 +121,15 @@ def test_a_reader_who_left_before_the_resume_is_recorded_as_maybe_sent(workspace
     received = Counter(sender.server.record.recipients())
     assert set(received) == set(addresses)
     assert all(received[address] == 1 for address in [*leaving, in_doubt[300]])  # never sent again after leaving
-    ledger = states(settings.database_path)
+    ledger = states(settings)
     assert {ledger[address] for address in leaving} == {"maybe_sent"}
     assert "skipped" not in ledger.values()
-    assert flagged(settings.database_path) == twice(list(received.elements())) == set(in_doubt) - {
+    assert flagged(settings) == twice(list(received.elements())) == set(in_doubt) - {
         *leaving, in_doubt[300]}
     [campaign] = json.loads(run("send-status", "2024-05", "--json").stdout)["campaigns"]
     assert campaign["editions"] == {"en": {"sent": 1974, "maybe_sent": 25}}
     assert campaign["may_have_it_twice"] == 974
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     try:
         record = held_record(store, store.get(leaving[0]).id)
     finally:
@@ -167,21 +171,22 @@ def test_smtp_duplicates_of_a_killed_run_are_counted_by_the_next(workspace, sett
     assert set(received) == set(addresses) and dropped in twice(received)
     [campaign] = json.loads(run("send-status", "2024-05", "--json").stdout)["campaigns"]
     assert campaign.get("may_have_it_twice", 0) >= len(twice(received)), (campaign, final.stderr)
-    marked = flagged(settings.database_path)
+    marked = flagged(settings)
     assert twice(received) <= marked and len(marked) <= len(twice(received)) + 1, (twice(received), marked)
     assert campaign["may_have_it_twice"] == len(marked)
 
 
+@pytest.mark.sqlite_only("an old schema exists only in SQLite files (a PostgreSQL store is made at the newest)")
 def test_the_ledger_migration_keeps_every_row_and_never_reuses_an_id(tmp_path):
     """A database of schema 5 gains `twice` and the state `maybe_sent`; every ledger row stays as it was, and a row
     id given before (even to a row since deleted by an erasure) is never given again."""
-    from mco_newsletter.subscribers.migrations import MIGRATIONS
+    from mco_newsletter.storage.migrations import MIGRATIONS
     from mco_newsletter.subscribers.store import open_store
 
     path = tmp_path / "private" / "subscribers.sqlite3"
     path.parent.mkdir(mode=0o700)
     old = sqlite3.connect(path, isolation_level=None)
-    old.executescript(";".join(MIGRATIONS[:5]) + "; PRAGMA user_version = 5")
+    old.executescript(";".join(step.sqlite for step in MIGRATIONS[:5]) + "; PRAGMA user_version = 5")
     old.execute("INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at) VALUES ('2024-05', 'all',"
                 " '{}', 't')")
     for subscriber, state in ((1, "sent"), (2, "sending"), (3, "skipped")):
@@ -194,10 +199,10 @@ def test_the_ledger_migration_keeps_every_row_and_never_reuses_an_id(tmp_path):
     try:
         assert store.db.execute("SELECT * FROM deliveries ORDER BY id").fetchall() == [(*row, 0) for row in before]
         with store.transaction():
-            row_id = store.db.execute("INSERT INTO deliveries (campaign_id, subscriber_id, language, state)"
-                                      " VALUES (1, 4, 'en', 'maybe_sent')").lastrowid
+            row_id = store.db.value("INSERT INTO deliveries (campaign_id, subscriber_id, language, state)"
+                                    " VALUES (1, 4, 'en', 'maybe_sent') RETURNING id")
         assert row_id == 4
         assert store.db.execute("PRAGMA foreign_key_check").fetchall() == []
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 7
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     finally:
         store.close()

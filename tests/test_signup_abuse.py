@@ -5,24 +5,28 @@ from __future__ import annotations
 
 import logging
 import re
-import sqlite3
 from contextlib import contextmanager
+
+import pytest
+from stores import db_rows, db_run
 
 import loopback
 from reader_pages import (add_topics, database_dump, link_in, outbox, row, serving, settle, sign_up,  # noqa: F401
                           site, tags_of, wait_for_mail)
 
+pytestmark = pytest.mark.stores
 _LITERAL = re.compile(r"'(?:[^']|'')*'|[xX]'[0-9A-Fa-f]*'|-?\b\d+(?:\.\d+)?\b")
 ANSWERED = "-- the answer's first byte is sent --"
 
 
 @contextmanager
 def traced(workspace):
-    """`serve`'s application with every SQL statement its connections run and the moment a sign-up's answer
-    starts, in one list, in the order they happened."""
+    """`serve`'s application with every SQL statement its connections run (as the storage layer gives them to the
+    store) and the moment a sign-up's answer starts, in one list, in the order they happened."""
     from review_server import serve_app
 
     from mco_newsletter.config import load_settings
+    from mco_newsletter.storage.database import Database
     from mco_newsletter.web.app import create_app
 
     settings = load_settings(workspace)
@@ -40,11 +44,23 @@ def traced(workspace):
     url, stop = serve_app(settings, marked)
     served = {"url": url, "settings": settings, "app": app}
     pages = next(route.endpoint.__self__ for route in app.routes if route.path == "/subscribe")
-    for store in (app.state.site.store, pages.mail.reading):
-        store.db.set_trace_callback(events.append)
+    watched = {id(app.state.site.store.db), id(pages.mail.reading.db)}
+    real = {name: getattr(Database, name) for name in ("execute", "executemany", "stream")}
+
+    def tracer(name):
+        def run(self, sql, *args, **kwargs):
+            if id(self) in watched:
+                events.append(sql)
+            return real[name](self, sql, *args, **kwargs)
+        return run
+
+    for name in real:
+        setattr(Database, name, tracer(name))
     try:
         yield served, events
     finally:
+        for name, method in real.items():
+            setattr(Database, name, method)
         stop()
 
 
@@ -136,8 +152,7 @@ def test_a_second_sign_up_cannot_change_what_the_first_link_confirms(site, works
     [own] = wait_for_mail(workspace, 1)
     sign_up(site, "vera@example.org", "ru", name="Traitor", topics="actions", client="192.0.2.66")
     settle(site)
-    with sqlite3.connect(settings.database_path) as db:
-        db.execute("UPDATE mail_log SET sent_at = sent_at - 3601")  # an hour later
+    db_run(settings, "UPDATE mail_log SET sent_at = sent_at - 3601")  # an hour later
     sign_up(site, "vera@example.org", "en", name="Traitor", topics="actions", client="192.0.2.66")
     settle(site)
     [_, strangers] = wait_for_mail(workspace, 2)
@@ -166,7 +181,7 @@ def test_a_sign_up_a_stopped_server_left_queued_is_worked_through_when_it_starts
 
     add_topics(workspace)
     settings = load_settings(workspace)
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     with store.transaction():  # what the answer waited for, as the stopped server left it
         queue_signup(store, SignupForm("left-queued@example.org", "ru", "Lev", ("courts",)),
                      address_hash=erasure_hash(erasure_key(settings.private_dir), "left-queued@example.org"),
@@ -177,5 +192,4 @@ def test_a_sign_up_a_stopped_server_left_queued_is_worked_through_when_it_starts
         settle(served)
     assert str(message["To"]) == "left-queued@example.org" and message["Content-Language"] == "ru"
     assert row(settings, "left-queued@example.org")["status"] == "pending"
-    with sqlite3.connect(settings.database_path) as db:
-        assert db.execute("SELECT count(*) FROM signup_queue").fetchone() == (0,)
+    assert db_rows(settings, "SELECT count(*) FROM signup_queue") == [(0,)]

@@ -29,6 +29,7 @@ def assert_secured(headers) -> None:
     assert headers["cache-control"] == "no-store"
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("page", ["/subscribe", "/subscribe/de", "/p/{token}"])
 def test_a_form_of_more_than_100_fields_is_a_400(site, run, caplog, page):
     """More than 100 fields on the sign-up or preferences form: 400 as the review form answers, no traceback, and
@@ -118,6 +119,7 @@ def test_both_http_parsers_give_their_400s_the_headers(workspace, protocol):
         thread.join(timeout=10)
 
 
+@pytest.mark.stores
 def test_a_huge_number_in_one_event_skips_that_event_only(server, signer, caplog):
     """An event holding an integer of 5,000 digits is counted as invalid and logged; the event beside it applies;
     the answer never carries Python's own words."""
@@ -134,6 +136,7 @@ def test_a_huge_number_in_one_event_skips_that_event_only(server, signer, caplog
     assert any("1 malformed event" in record.getMessage() for record in caplog.records), caplog.text
 
 
+@pytest.mark.stores
 def test_a_list_of_one_huge_number_is_one_invalid_event(server, signer):
     """A signed list whose one item is a 5,000-digit number: read, and that item counted as invalid."""
     response = signed_post(server, signer, None, body=b"[" + b"9" * 5000 + b"]")
@@ -143,6 +146,7 @@ def test_a_list_of_one_huge_number_is_one_invalid_event(server, signer):
 
 @pytest.mark.parametrize("body", [b"{not json", b'[1e99999999999, "\\ud800"', b"[" + b"9" * 5000],
                          ids=["not_json", "cut_short", "cut_short_huge_number"])
+@pytest.mark.stores
 def test_a_webhook_body_that_is_not_json_is_refused_in_our_words(server, signer, body):
     """A signed body that cannot be read as a JSON list is a 400 saying so in our words, not Python's."""
     response = signed_post(server, signer, None, body=body)

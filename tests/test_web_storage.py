@@ -16,6 +16,8 @@ from reader_pages import reader_token, row, serving
 from test_failing_disks import fill, hold_lock, small_disk  # noqa: F401  (small_disk: a fixture)
 from test_web import key_pair, signed_post
 
+pytestmark = pytest.mark.stores
+
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 READERS = (("anna@example.org", "ru"), ("bernd@example.org", "de"))
 
@@ -55,7 +57,7 @@ def test_a_locked_database_stalls_no_reader_page(workspace, run, settings):
             answers[name] = call()
             answers[name + " at"] = time.monotonic()
 
-        holder = hold_lock(settings.database_path, 120)
+        holder = hold_lock(settings, 120)
         try:
             writers = [threading.Thread(target=ask, args=("sign-up", lambda: sign_up(site, "new@example.org", "de"))),
                        threading.Thread(target=ask, args=("unsubscribe", lambda: one_click(site, token)))]
@@ -83,6 +85,7 @@ def test_a_locked_database_stalls_no_reader_page(workspace, run, settings):
         assert row(settings, "new@example.org")["status"] == "pending"
 
 
+@pytest.mark.sqlite_only("an SQLite file on a full disk (a database server's disk is the server's)")
 def test_a_full_disk_is_a_503_and_loses_nothing(workspace, run, small_disk, monkeypatch, caplog):
     """With the database on a full disk, one-click unsubscribe, a sign-up and the webhook answer 503 with
     Retry-After (pages in the reader's language), log one line each naming the cause (no traceback, no address),
@@ -138,7 +141,7 @@ def test_the_try_again_page_is_accessible_in_the_readers_language(browser, works
     with serving(workspace) as site:
         page = reader_page(browser, site, "de", axe=True)
         page.goto(f"{site['url']}/u/{reader_token(settings, 'anna@example.org')}")
-        holder = hold_lock(settings.database_path, 120)
+        holder = hold_lock(settings, 120)
         try:
             page.click("button[type=submit]")
             page.wait_for_selector("#unavailable", timeout=30_000)

@@ -85,8 +85,8 @@ def postgres_failure(exc, location: StoreLocation | None = None, holders: list[s
                              "the URL's user needs the rights to create and change the tool's tables",
                              cause="the database server refused the tool's user")
     if kind == DAMAGED:
-        return DatabaseError(f"PostgreSQL reports damaged data in the subscriber database{where}: {reason}",
-                             "restore it from a backup", cause="the database server reports damaged data")
+        return DatabaseError(f"the subscriber database{where} is damaged or unreadable: {reason}",
+                             "restore it from a backup", cause=f"the subscriber database is damaged or unreadable: {reason}")
     return DatabaseError(f"the subscriber database{where} failed: {reason}", "--debug shows where it happened",
                          cause=f"the subscriber database failed ({getattr(exc, 'sqlstate', None) or type(exc).__name__})")
 

@@ -18,7 +18,9 @@ STORE_LOCKS = 0x6D636F  # "mco"
 WRITER_LOCK, MIGRATION_LOCK = 1, 2
 # SQLSTATE classes and codes → the failures the tool tells apart.
 _FAILURES = {"55P03": BUSY, "40P01": BUSY, "40001": BUSY, "53100": FULL, "23505": UNIQUE, "25006": READ_ONLY,
-             "XX001": DAMAGED, "XX002": DAMAGED, "42501": DENIED, "57P01": LOST, "57P02": LOST, "57P03": LOST}
+             "XX001": DAMAGED, "XX002": DAMAGED, "42501": DENIED, "57P01": LOST, "57P02": LOST, "57P03": LOST,
+             # A table or column the tool made is gone: the store was damaged (or changed) by someone else.
+             "42P01": DAMAGED, "42703": DAMAGED}
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:[A-Za-z_][A-Za-z0-9_]*|%")
 _cursor_names = itertools.count(1)
 

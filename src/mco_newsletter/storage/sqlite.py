@@ -111,7 +111,7 @@ def configure(connection: sqlite3.Connection, *, busy_timeout: float, durable_co
 
 
 def holders(path: Path) -> list[str]:
-    """The other processes that have the database file (or its WAL) open (subscribers/lock_wait.py)."""
+    """The other processes that have the database file (or its WAL) open (storage/waits.py)."""
     from .waits import holders as open_by
 
     return open_by(path)

@@ -13,6 +13,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import subprocess
 import sys
@@ -46,8 +47,9 @@ def make_workspace(folder: Path, readers: int) -> Path:
     with store.transaction() as db:
         db.executemany(
             "INSERT INTO subscribers (email, email_key, language, status, consent_source, consent_at, created_at,"
-            " updated_at) VALUES (?, ?, ?, 'active', 'bench', '2026-01-01', '2026-01-01', '2026-01-01')",
-            ((f"reader{i}@example.org", f"reader{i}@example.org", languages[i % 3]) for i in range(readers)))
+            " updated_at, nonce) VALUES (?, ?, ?, 'active', 'bench', '2026-01-01', '2026-01-01', '2026-01-01', ?)",
+            ((f"reader{i}@example.org", f"reader{i}@example.org", languages[i % 3], secrets.token_bytes(16))
+             for i in range(readers)))
     store.close()
     return root
 

@@ -134,3 +134,20 @@ def test_without_the_postgres_extra_the_hint_says_what_to_install(workspace, tmp
     assert "the subscriber database is PostgreSQL (postgresql://mco:***@db.example.org/news)" in result.stderr
     assert "pip install 'mco-newsletter[postgres]'" in result.stderr
     assert "s3cret" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("store_kind", ["postgresql"], indirect=True)
+def test_the_planner_knows_a_new_campaigns_size(workspace, run, store_kind):
+    """After an import and a campaign's creation, PostgreSQL's planner has the tables' statistics (without them it
+    took 24,000 rows for 68 and planned a send's queries as nested loops: 8 s for one, against 10 ms)."""
+    from stores import db_rows
+
+    from test_send import configure, populate
+
+    configure(workspace)
+    populate(workspace, 3000)
+    assert run("send", "2024-05", "--segment", "all", "--dry-run").exit_code == 0
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    sizes = dict(db_rows(workspace, "SELECT relname, reltuples FROM pg_class WHERE relname IN"
+                                    " ('subscribers', 'subscriber_tags', 'deliveries')"))
+    assert sizes == {"subscribers": 3000, "subscriber_tags": 3000, "deliveries": 3000}

@@ -149,6 +149,8 @@ class Ledger:
             " ON CONFLICT (campaign_id, subscriber_id) DO UPDATE SET state = 'pending', language = excluded.language,"
             " fallback = excluded.fallback, last_error = NULL, updated_at = excluded.updated_at",
             [campaign.id, *pairs, fallback, *pairs, fallback, at, *params])
+        if cursor.rowcount:
+            self.db.update_statistics("deliveries")
         return cursor.rowcount
 
     def languages(self, campaign: Campaign) -> list[str]:

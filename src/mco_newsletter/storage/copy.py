@@ -53,6 +53,7 @@ def copy_store(source: Database, target: Database) -> list[Copied]:
     try:
         with target.transaction():
             copied = [_copy_table(source, target, table) for table in plan]
+            target.update_statistics(*(table.name for table in plan))
     finally:
         source.connection.execute("ROLLBACK")
     return copied

@@ -65,6 +65,11 @@ class Database:
         """The rows of a query, `size` at a time (a server-side cursor on PostgreSQL): memory stays flat."""
         return self.dialect.stream(self.connection, sql, params, size)
 
+    def update_statistics(self, *tables: str) -> None:
+        """After a bulk write to these tables (a campaign's rows, an import): the planner's statistics brought up to
+        date where the store keeps them (PostgreSQL's ANALYZE; SQLite plans well without)."""
+        self.dialect.update_statistics(self.connection, tables)
+
     def wait_at_most(self, seconds: float) -> None:
         """From now on, wait at most `seconds` for a lock another connection holds (then report the store locked)."""
         self.dialect.wait_at_most(self.connection, seconds)

@@ -41,6 +41,9 @@ class Dialect:
         """Make the table's next new id greater than `value` (never lower it): ids are never given twice."""
         raise NotImplementedError
 
+    def update_statistics(self, connection, tables: tuple[str, ...]) -> None:
+        """After a bulk write: let the query planner see the tables' new sizes."""
+
     def begin(self, connection) -> None:
         """Start a write transaction that holds the store's write lock at once (never fails half-way on one)."""
         raise NotImplementedError

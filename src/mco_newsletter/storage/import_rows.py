@@ -33,3 +33,5 @@ def write(db: Database, *, new: list[tuple], changed: list[dict], new_tags: list
                    " updated_at = :at WHERE id = :id", changed)
     db.executemany("INSERT INTO subscriber_tags (subscriber_id, tag) SELECT id, ? FROM subscribers WHERE email_key = ?"
                    " ON CONFLICT DO NOTHING", [(tag, key) for key, tag in new_tags])
+    if new or changed or new_tags:
+        db.update_statistics("subscribers", "subscriber_tags")

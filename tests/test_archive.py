@@ -18,6 +18,7 @@ def draft(write_issue, issue_id: str = "2024-06"):
         "keywords: [Russia]", "keywords: [Russia]\nstatus: draft") + "\nNot ready.\n")
 
 
+@pytest.mark.stores
 def test_drafts_stay_out_and_send_refuses_them(run, workspace, write_issue, tmp_path):
     """status: draft keeps an issue out of the index, the feed and the pages (exit 0); send refuses it, a test
     send still works; status: published (or none) is published."""

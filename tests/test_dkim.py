@@ -84,6 +84,7 @@ def test_keygen_makes_an_owner_only_key_and_prints_its_record(run, workspace):
     assert shown.exit_code == 0 and published_record(shown.stdout) == record
 
 
+@pytest.mark.stores
 def test_every_smtp_message_is_signed_and_verifies(run, workspace, signing):
     """Every message the SMTP backend sent carries a DKIM signature that dkimpy verifies with the key from DNS,
     covering From, To, Subject, Date, Message-ID, the unsubscribe headers and the MIME headers, relaxed/relaxed;
@@ -110,6 +111,7 @@ def test_every_smtp_message_is_signed_and_verifies(run, workspace, signing):
     assert not dkim.verify(head + b"\r\nFrom: <someone@example.net>\r\n\r\n" + body, dnsfunc=lookup)
 
 
+@pytest.mark.stores
 def test_a_test_send_is_signed_too(run, workspace, signing):
     """--test-to over SMTP: each edition's test message is signed (its body encoded afresh for the test token)."""
     lookup, _ = signing
@@ -123,6 +125,7 @@ def test_a_test_send_is_signed_too(run, workspace, signing):
         verified(message, lookup)
 
 
+@pytest.mark.stores
 def test_the_outbox_holds_the_signed_message(run, workspace, signing):
     """The outbox holds what SMTP would carry: signed, verifying."""
     lookup, _ = signing
@@ -135,6 +138,7 @@ def test_the_outbox_holds_the_signed_message(run, workspace, signing):
         verified(path.read_bytes(), lookup)
 
 
+@pytest.mark.stores
 def test_sending_without_the_key_stops_before_anything_is_recorded(run, workspace):
     """[dkim] without its key: send stops with the command that makes it; nothing is recorded."""
     with_dkim(workspace)
@@ -170,6 +174,7 @@ def test_a_subdomain_from_aligns_with_the_parent_signing_domain(run, workspace):
     assert run("check").exit_code == 0
 
 
+@pytest.mark.stores
 def test_sendgrid_users_are_pointed_to_domain_authentication(run, workspace):
     """[dkim] with SendGrid: the plan says SendGrid signs with its own domain authentication."""
     with_dkim(workspace)

@@ -93,6 +93,7 @@ def test_issue_that_is_not_a_regular_file(workspace):
     assert "issues/zero/issue.md: not a regular file" in result.stderr
 
 
+@pytest.mark.stores
 def test_csv_header_of_absurd_width(run, workspace):
     """A CSV whose header names 60,000 columns is refused with the count, without reading further."""
     path = workspace / "wide.csv"

@@ -39,6 +39,7 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return path
 
 
+@pytest.mark.stores
 def test_a_mailchimp_export_is_imported(run, workspace):
     """A Mailchimp audience export comes in (it was refused with "no 'email' column"), its format named."""
     result = run("subscribers", "import", str(exported(workspace, MAILCHIMP)), "--default-language", "en")
@@ -49,6 +50,7 @@ def test_a_mailchimp_export_is_imported(run, workspace):
     assert anna["name"] == "Anna Petrova" and anna["language"] == "ru" and anna["status"] == "active"
 
 
+@pytest.mark.stores
 def test_an_xlsx_workbook_gets_a_clear_message(run, workspace):
     """An Excel workbook, even named .csv, is refused in plain words by its content, exit 1, no traceback."""
     openpyxl = pytest.importorskip("openpyxl")
@@ -63,6 +65,7 @@ def test_an_xlsx_workbook_gets_a_clear_message(run, workspace):
         assert f"{name} is a spreadsheet (an Excel workbook), not CSV: save it as CSV (UTF-8) first" in result.stderr
 
 
+@pytest.mark.stores
 def test_mailchimp_subscribed_file_keeps_consent_and_reports_languages(run, workspace):
     """OPTIN_TIME and CONFIRM_TIME become the consent record; LANGUAGE codes map (pt_BR, fr go to the default and
     are listed); names join; tags come from TAGS; the IP columns are not kept."""
@@ -89,6 +92,7 @@ def test_mailchimp_subscribed_file_keeps_consent_and_reports_languages(run, work
     assert "192.0.2.10" not in everything and "198.51.100.7" not in everything and "52.52" not in everything
 
 
+@pytest.mark.stores
 def test_mailchimp_languages_without_a_default_are_rejected_by_line(run, workspace):
     """Without --default-language, a language that is not the newsletter's rejects its row, said at its line."""
     path = exported(workspace, MAILCHIMP)
@@ -99,6 +103,7 @@ def test_mailchimp_languages_without_a_default_are_rejected_by_line(run, workspa
     assert listed(run) == ["anna.petrova@example.org", "boris@example.org", "dana@example.org"]
 
 
+@pytest.mark.stores
 def test_people_who_left_mailchimp_never_come_back_active(run, workspace):
     """The unsubscribed and cleaned files keep those people as unsubscribed and bounced: no later import, even with
     --resubscribe, makes them active; a reader here whose consent is older than the unsubscribe is marked; one who
@@ -125,6 +130,7 @@ def test_people_who_left_mailchimp_never_come_back_active(run, workspace):
     assert "nobody.here@example.org" not in listed(run, "active")
 
 
+@pytest.mark.stores
 def test_an_erased_person_stays_erased_whatever_the_export_says(run, workspace):
     """An erased address is not re-added, not even as a person who left."""
     assert run("subscribers", "erase", "back.again@example.org", "--yes").exit_code == 0
@@ -134,6 +140,7 @@ def test_an_erased_person_stays_erased_whatever_the_export_says(run, workspace):
     assert listed(run) == ["gone@example.org"]
 
 
+@pytest.mark.stores
 def test_listmonk_export(run, workspace):
     """listmonk's export (uuid, email, name, attributes, status, created_at, updated_at): a blocklisted or disabled
     subscriber is kept as unsubscribed (the file was read as the tool's own columns and both came back active);
@@ -152,6 +159,7 @@ def test_listmonk_export(run, workspace):
     assert ivan["language"] == "ru" and ivan["name"] == "Иван Петров" and ivan["consent_at"] == "2023-11-20T15:00:00+00:00"
 
 
+@pytest.mark.stores
 def test_keila_export(run, workspace):
     """Keila's export (Email, First name, Last name, Data, Status, External ID; CRLF): unreachable is bounced."""
     result = run("subscribers", "import", str(exported(workspace, "keila-contacts.csv")), "--default-language", "ru")
@@ -167,6 +175,7 @@ def test_keila_export(run, workspace):
     assert shown(run, "bounce@example.org")["status"] == "bounced"
 
 
+@pytest.mark.stores
 def test_buttondown_export(run, workspace):
     """Buttondown's export: subscriber types map to statuses, unactivated people are not imported (counted), tags
     are separated by ';', the name and language come from the metadata."""
@@ -186,6 +195,7 @@ def test_buttondown_export(run, workspace):
     assert shown(run, "gone.away@example.org")["status"] == "bounced"
 
 
+@pytest.mark.stores
 def test_from_names_the_format_or_says_what_is_missing(run, workspace):
     """--from reads the file as that tool's export, or refuses naming the columns it lacks."""
     path = exported(workspace, MAILCHIMP)
@@ -227,6 +237,7 @@ def test_column_mapping_dry_run_shows_mapping_and_first_rows(run, workspace):
     assert listed(run) == []
 
 
+@pytest.mark.stores
 def test_mapping_file(run, workspace):
     """A mapping file names the columns, the tag separator and the file's own language values."""
     path = write(workspace / "liste.csv", GERMAN)
@@ -247,6 +258,7 @@ def test_mapping_file(run, workspace):
     assert refused.exit_code == 1 and "no column 'Mail'" in refused.stderr and "E-Mail-Adresse" in refused.stderr
 
 
+@pytest.mark.stores
 def test_column_mapping_mistakes(run, workspace):
     """A field the tool does not have is a usage error; a header the file does not have names the ones it has."""
     path = write(workspace / "liste.csv", GERMAN)
@@ -259,6 +271,7 @@ def test_column_mapping_mistakes(run, workspace):
     assert '--column email="E-Mail-Adresse"' in nothing.stderr
 
 
+@pytest.mark.stores
 def test_import_json_report(run, workspace):
     """--json prints the report alone on stdout: the format, the mapping, the counts, the rejects by line."""
     path = exported(workspace, MAILCHIMP)
@@ -284,6 +297,7 @@ def test_import_json_report(run, workspace):
     assert "first_rows" not in report and report["added"] == 3
 
 
+@pytest.mark.stores
 def test_own_export_moves_with_its_statuses(run, workspace, tmp_path):
     """The tool's own export imported elsewhere keeps who left and the consent record (everyone came back active)."""
     run("subscribers", "add", "stay@example.org", "--language", "de", "--consent", "form at the fair")
@@ -305,6 +319,7 @@ def test_own_export_moves_with_its_statuses(run, workspace, tmp_path):
     ("odf", "people.ods", "an OpenDocument spreadsheet"),
     ("xlwt", "people.xls", "an Excel 97-2003 workbook"),
 ])
+@pytest.mark.stores
 def test_spreadsheets_written_by_spreadsheet_libraries(run, workspace, library, name, kind):
     """Workbooks as spreadsheet programs write them, recognised by their content even under a .csv name."""
     pytest.importorskip(library)
@@ -352,6 +367,7 @@ def _spreadsheet(library: str, target: Path) -> None:
         book.save(str(target))
 
 
+@pytest.mark.stores
 def test_numbers_documents_and_zip_archives(run, workspace):
     """A Numbers document (a package folder, or a single-file zip) and Mailchimp's .zip are named as what they are."""
     import zipfile
@@ -374,6 +390,7 @@ def test_numbers_documents_and_zip_archives(run, workspace):
     assert "hint: unpack it and import each file" in result.stderr
 
 
+@pytest.mark.stores
 def test_utf16_text_from_excel(run, workspace):
     """Excel's "Unicode Text" (UTF-16 with a byte-order mark, tab-separated) and UTF-16 without the mark come in."""
     text = "email\tname\tlanguage\nанна@пример.рф\tАнна\tru\nb@example.org\tBee\tde\n"
@@ -389,6 +406,7 @@ def test_utf16_text_from_excel(run, workspace):
     assert refused.exit_code == 1 and "binary.csv is not a text file" in refused.stderr
 
 
+@pytest.mark.stores
 def test_broken_values_in_an_export(run, workspace):
     """A time that is not one rejects its row at its line; metadata nested past reason, or too long, is set aside
     (its name and language with it), never a traceback."""

@@ -33,6 +33,7 @@ def test_check_refuses_a_base_url_that_is_not_https(run, workspace):
     assert "RFC 8058" in result.stderr and "Traceback" not in result.output
 
 
+@pytest.mark.stores
 def test_send_refuses_a_base_url_that_is_not_https(run, workspace):
     """send (its plan and a test send) refuses an http:// base_url before anything is written."""
     set_setting(workspace, SAMPLE_URL, 'base_url = "http://digest.example.org"')
@@ -53,6 +54,7 @@ def test_https_or_this_machine_passes(run, workspace, url):
     assert "is not https" not in result.output
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("domain", ["gmail.com", "mail.ru", "yandex.ru", "outlook.com", "GMX.de"])
 def test_a_from_address_at_a_mailbox_provider_is_warned_about(run, workspace, domain):
     """A From address at gmail.com, mail.ru …: a warning at its line (DMARC will reject it), exit 0."""
@@ -73,6 +75,7 @@ def test_the_organisations_own_domain_is_not_warned_about(run, workspace):
     assert result.exit_code == 0 and "mailbox provider" not in result.output
 
 
+@pytest.mark.stores
 def test_an_edition_past_gmails_clipping_size_is_warned_about(run, workspace, write_issue, settings):
     """A 28 KB issue renders past 102 KB of HTML as sent: check and the send plan both say so; the sample does not."""
     from mco_newsletter.delivery.preflight import GMAIL_CLIP_BYTES, html_part_size

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import socket
 from collections import Counter
 
 import pytest
+from stores import db_rows
 
 from postfix_server import Postfix, unavailable
 from test_send import populate
@@ -70,10 +70,10 @@ def status_of(run, address: str) -> str:
 
 def attempts(settings) -> Counter[int]:
     """How many ledger rows count how many attempts."""
-    with sqlite3.connect(settings.database_path) as db:
-        return Counter(count for (count,) in db.execute("SELECT attempts FROM deliveries"))
+    return Counter(count for (count,) in db_rows(settings, "SELECT attempts FROM deliveries"))
 
 
+@pytest.mark.stores
 def test_a_message_over_the_size_limit_stops_the_send_and_unsubscribes_nobody(run, workspace, postfix):
     """Postfix refuses the message at the end of its data (552 5.3.4, message_size_limit below the edition, SIZE
     not announced): the campaign stops with a clear message (exit 1), every reader stays pending, nobody is
@@ -93,6 +93,7 @@ def test_a_message_over_the_size_limit_stops_the_send_and_unsubscribes_nobody(ru
     assert server.delivered() == Counter(addresses)
 
 
+@pytest.mark.stores
 def test_an_edition_over_the_servers_size_is_refused_before_anything_is_sent(run, workspace, postfix, settings):
     """Postfix announces SIZE 20000 in its EHLO answer and the edition is larger: the send stops before a single
     MAIL command, saying both sizes and what to do; every reader stays pending."""
@@ -113,6 +114,7 @@ def test_an_edition_over_the_servers_size_is_refused_before_anything_is_sent(run
     assert ": client=" not in server.log()  # Postfix logs a transaction's queue id at MAIL: there was none
 
 
+@pytest.mark.stores
 def test_a_policy_refusal_at_the_end_of_data_stops_the_send(run, workspace, postfix):
     """Postfix's end-of-data restrictions refuse one message (554 5.7.1): the message is refused, not the reader,
     so the send stops (exit 1) naming the answer, not the sender address; nobody is bounced, and every reader
@@ -128,6 +130,7 @@ def test_a_policy_refusal_at_the_end_of_data_stops_the_send(run, workspace, post
     assert {status_of(run, address) for address in addresses} == {"active"}
 
 
+@pytest.mark.stores
 def test_only_an_answer_about_the_reader_marks_them_bounced(run, workspace, postfix):
     """An unknown mailbox (Postfix's own 550 5.1.1) is final: refused, the reader bounced. A full mailbox is
     temporary whatever its basic code (552 5.2.2, 452 4.2.2): those readers are tried again and left open
@@ -144,6 +147,7 @@ def test_only_an_answer_about_the_reader_marks_them_bounced(run, workspace, post
     assert status_of(run, full) == status_of(run, also_full) == "active"
 
 
+@pytest.mark.stores
 @pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one_by_one"])
 def test_a_transaction_kept_open_after_a_refused_end_of_data_is_reset(run, workspace, postfix, pipelining):
     """Postfix keeps the transaction open after its end-of-data restrictions put a message off (451): without
@@ -160,6 +164,7 @@ def test_a_transaction_kept_open_after_a_refused_end_of_data_is_reset(run, works
     assert states(run) == {"sent": 19, "failed": 1}
 
 
+@pytest.mark.stores
 def test_an_untrusted_certificate_stops_at_once_and_ca_file_trusts_it(run, workspace, postfix,
                                                                      certificate):  # noqa: F811
     """Postfix with a self-signed certificate, over STARTTLS and over TLS from the first byte: the send stops at
@@ -217,6 +222,7 @@ def test_the_smtp_socket_sends_without_delay(workspace, postfix, certificate):  
             backend.close()
 
 
+@pytest.mark.stores
 def test_no_retry_for_nobody_when_other_connections_carried_everyone(run, workspace, postfix):
     """Postfix takes two connections from this client and answers the other two "421 4.7.0 too many
     connections": the two carry every reader, so there is nothing to retry, and no retry is shown or counted."""
@@ -230,6 +236,7 @@ def test_no_retry_for_nobody_when_other_connections_carried_everyone(run, worksp
     assert server.delivered() == Counter(addresses)
 
 
+@pytest.mark.stores
 def test_a_rate_limit_is_waited_out(run, workspace, postfix):
     """Postfix's per-client message rate (450 4.7.1 "too much mail", a window of 2 s here): the send waits
     as a rate limit asks (up to rate_limit_max_wait_seconds) instead of spending its quick retries within the
@@ -245,6 +252,7 @@ def test_a_rate_limit_is_waited_out(run, workspace, postfix):
     assert server.delivered() == Counter(addresses)
 
 
+@pytest.mark.stores
 def test_no_word_of_a_crash_after_a_run_that_ended_normally(run, workspace, postfix):
     """A run that gives up on a reader Postfix keeps answering 421 at the end of their message leaves no note
     behind: the next run sends that reader without claiming an earlier run crashed or that anyone may
@@ -264,6 +272,7 @@ def test_no_word_of_a_crash_after_a_run_that_ended_normally(run, workspace, post
     assert server.delivered() == Counter([held])
 
 
+@pytest.mark.stores
 def test_smtp_deliveries_count_their_attempts(run, workspace, postfix, settings):
     """Each reader's row counts the times their message was tried: once for those Postfix took or refused,
     once more per retry for a reader it kept putting off."""

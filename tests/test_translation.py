@@ -191,6 +191,7 @@ def test_render_refuses_drafts_and_allow_drafts_marks_them(run, workspace, model
     assert "Ungeprüfte" not in (out / "2024-05" / "de.html").read_text()
 
 
+@pytest.mark.stores
 def test_send_uses_approved_translations(run, workspace, models):
     """Readers get the edition of their language once it is approved; others the fallback."""
     from email import message_from_bytes

@@ -158,6 +158,7 @@ def entry_of(workspace, context: str = "intro/1"):
     return next(e for e in po(workspace, "2025-03", "en") if e.context == context)
 
 
+@pytest.mark.stores
 def test_a_translators_link_override_waits_for_the_organisation(run, russian_issue, tmp_path):
     """A translator's "approve anyway" of a lookalike link is only a request: check reports it at its line with both
     targets, render, send (even a dry run) and the archive refuse the edition, status says it waits; nothing reaches

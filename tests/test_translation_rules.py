@@ -99,6 +99,7 @@ def test_translation_agrees_with_the_source(run, approved_issue, tmp_path, trans
     assert "not ready; 1 approved piece breaks the translation rules" in status
 
 
+@pytest.mark.stores
 def test_send_refuses_an_edition_against_the_rules(run, workspace, approved_issue):
     """send stops before anyone gets an edition whose approved link differs from the source's."""
     from test_send import configure, populate

@@ -155,9 +155,8 @@ def test_the_dates_are_written_as_the_readers_language_writes_them(browser, site
     for language, (since, consent) in shown.items():
         email = f"{language}@example.org"
         assert run("subscribers", "add", email, "--language", language).exit_code == 0
-        with sqlite3.connect(site["settings"].database_path) as db:
-            db.execute("UPDATE subscribers SET created_at = '2024-03-05T23:59:59+00:00', "
-                       "consent_at = '2024-03-06T00:00:00+00:00' WHERE email = ?", (email,))
+        db_run(site["settings"], "UPDATE subscribers SET created_at = '2024-03-05T23:59:59+00:00', "
+                                 "consent_at = '2024-03-06T00:00:00+00:00' WHERE email = ?", (email,))
         page = reader_page(browser, site, language)
         page.goto(f"{site['url']}/p/{reader_token(site['settings'], email)}")
         held = [text.replace("\xa0", " ").replace("\u202f", " ") for text in page.locator("dl dd").all_inner_texts()]

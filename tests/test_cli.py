@@ -514,3 +514,18 @@ def test_subscribers_list_has_a_header_on_a_terminal(workspace, tmp_path):
     process.wait(timeout=60)
     os.close(leader)
     assert output.decode().splitlines()[:2] == ["email\tlanguage\tstatus\ttags", "a@example.org\ten\tactive\t"]
+
+
+def test_the_suite_counts_the_cores_where_sched_getaffinity_is_missing(monkeypatch):
+    """`-n auto` runs one worker more than the cores: the cores this process may use where the system says
+    (os.sched_getaffinity), all of them where it cannot (macOS)."""
+    import os
+
+    from conftest import pytest_xdist_auto_num_workers
+
+    monkeypatch.delenv("PYTEST_XDIST_AUTO_NUM_WORKERS", raising=False)
+    if hasattr(os, "sched_getaffinity"):
+        assert pytest_xdist_auto_num_workers(None) == len(os.sched_getaffinity(0)) + 1
+        monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert pytest_xdist_auto_num_workers(None) == 9

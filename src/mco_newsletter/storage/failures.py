@@ -61,11 +61,11 @@ def sqlite_failure(exc, path: Path | None = None, holders: list[str] | None = No
 
 def postgres_failure(exc, location: StoreLocation | None = None, holders: list[str] | None = None) -> DatabaseError:
     """The sentence for an error PostgreSQL (or the connection to it) gave."""
-    from .postgresql import PostgresDialect, _reason
+    from .postgresql import PostgresDialect, reason_of
 
     url = location.url if location else None
     where = f" at {location.shown}" if location else ""
-    reason = _reason(exc, url)
+    reason = reason_of(exc, url)
     kind = PostgresDialect().failure(exc)
     if kind == BUSY:
         return locked(holders)

@@ -132,7 +132,7 @@ def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_
     try:
         given = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise NewsletterError(f"the database URL {location.shown} cannot be read: {_reason(exc, url)}",
+        raise NewsletterError(f"the database URL {location.shown} cannot be read: {reason_of(exc, url)}",
                               hint="write it as postgresql://USER@HOST:PORT/DATABASE (the password in PGPASSWORD "
                                    "or ~/.pgpass)", exit_code=2) from None
     extra = {key: value for key, value in (("connect_timeout", 10), ("application_name", "mco-newsletter"))
@@ -156,7 +156,7 @@ def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_
 
 def connect_error(exc: BaseException, location: StoreLocation, given: dict) -> NewsletterError:
     """A failed connection in words: wrong password, unknown user or database, or no server there."""
-    reason = _reason(exc, location.url)
+    reason = reason_of(exc, location.url)
     lowered = reason.lower()
     user = given.get("user") or "(your login name)"
     if "password" in lowered and ("authentication failed" in lowered or "no password" in lowered):
@@ -172,7 +172,7 @@ def connect_error(exc: BaseException, location: StoreLocation, given: dict) -> N
                            hint="is the server running, and are the host and port in the URL right?")
 
 
-def _reason(exc: BaseException, url: str | None) -> str:
+def reason_of(exc: BaseException, url: str | None) -> str:
     """libpq's own reason, its last line of substance, without anything that could be the password."""
     text = str(exc).replace("\t", " ")
     lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -9,9 +9,9 @@ import json
 import mailbox
 import re
 import shutil
-import sqlite3
 
 import pytest
+from stores import db_rows, db_run
 
 from bounce_mail import (RFC3464_DELAYED, RFC3464_MULTI, RFC3464_SIMPLE, RFC5965_COMPLETE, RFC5965_SIMPLE, arf,
                          deliver, dsn, headers_of)
@@ -30,6 +30,7 @@ def sent(run, workspace):
     message, by address."""
     addresses = populate(workspace, 4)
     with_bounces(workspace, f'\n[bounces]\naddress = "{MAILBOX}"\nmailbox = "maildir:private/bounces"\n')
+    (workspace / "private").mkdir(mode=0o700, exist_ok=True)  # a PostgreSQL store makes no file there
     (workspace / "private" / "bounces").mkdir()
     for part in ("tmp", "new", "cur"):
         (workspace / "private" / "bounces" / part).mkdir()
@@ -56,11 +57,11 @@ def bounces(run, *args):
 
 
 def provider_events(settings) -> dict[str, str]:
-    with sqlite3.connect(settings.database_path) as db:
-        return dict(db.execute("SELECT s.email, d.provider_event FROM deliveries d JOIN subscribers s"
-                               " ON s.id = d.subscriber_id WHERE d.provider_event IS NOT NULL"))
+    return dict(db_rows(settings, "SELECT s.email, d.provider_event FROM deliveries d JOIN subscribers s"
+                                  " ON s.id = d.subscriber_id WHERE d.provider_event IS NOT NULL"))
 
 
+@pytest.mark.stores
 def test_rfc3464_examples_bounce_soft_bounce_and_delay(run, workspace, settings, sent):
     """E.2 (failed, 550) bounces its reader; E.1 (failed after five days of 4xx) is a soft bounce that changes
     nothing yet; E.4 (delayed) changes nothing; a 5.7.1 refusal of the message is a block, not a bounce."""
@@ -83,6 +84,7 @@ def test_rfc3464_examples_bounce_soft_bounce_and_delay(run, workspace, settings,
     assert len(list((maildir(workspace) / ".processed" / "cur").iterdir())) == 4
 
 
+@pytest.mark.stores
 def test_three_soft_bounces_in_a_row_bounce_a_reader(run, workspace, settings, sent):
     """A reader whose last three messages all soft-bounced is marked bounced; one whose middle message arrived
     stays active."""
@@ -109,6 +111,7 @@ def test_three_soft_bounces_in_a_row_bounce_a_reader(run, workspace, settings, s
     assert status_of(run, first) == "bounced" and status_of(run, second) == "active"
 
 
+@pytest.mark.stores
 def test_rfc5965_complaints_mark_the_reader_complained(run, workspace, sent):
     """B.2 names the return path in Original-Mail-From; B.1 names nobody but encloses the message, whose
     List-Unsubscribe carries the reader's link: each reader is marked complained, and a later unsubscribe
@@ -127,6 +130,7 @@ def test_rfc5965_complaints_mark_the_reader_complained(run, workspace, sent):
     assert status_of(run, first) == "complained"
 
 
+@pytest.mark.stores
 def test_a_forged_bounce_changes_nothing_and_is_counted(run, workspace, settings, sent):
     """A bounce to a return path with a changed token, one made under another key, and one about a reader who
     since changed their address: nothing changes, each is counted as forged and stays in the mailbox."""
@@ -137,11 +141,10 @@ def test_a_forged_bounce_changes_nothing_and_is_counted(run, workspace, settings
     raw = bytearray(base64.b32decode(local.split("+")[1].upper()))
     raw[20] ^= 1
     tampered = f"bounces+{base64.b32encode(bytes(raw)).decode().lower()}@{domain}"
-    with sqlite3.connect(settings.database_path) as db:
-        row = db.execute("SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
-                         " WHERE s.email = ?", (victim,)).fetchone()[0]
-        db.execute("UPDATE subscribers SET email = ?, email_key = ? WHERE email = ?",
-                   ("new." + moved, "new." + moved, moved))
+    [(row,)] = db_rows(settings, "SELECT d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"
+                                 " WHERE s.email = ?", (victim,))
+    db_run(settings, "UPDATE subscribers SET email = ?, email_key = ? WHERE email = ?",
+           ("new." + moved, "new." + moved, moved))
     stranger = ReturnPaths(secret=b"another key that is long enough!!", address=MAILBOX).for_delivery(row, victim)
     for forged_path in (tampered, stranger):
         deliver(maildir(workspace), dsn(RFC3464_MULTI, return_path=forged_path, reader=victim))
@@ -153,6 +156,7 @@ def test_a_forged_bounce_changes_nothing_and_is_counted(run, workspace, settings
     assert len(list((maildir(workspace) / "new").iterdir())) == 4
 
 
+@pytest.mark.stores
 def test_a_bounce_run_twice_applies_once(run, workspace, settings, sent):
     """The same soft bounce found twice in one run, and again after a crash left it in the mailbox: applied once
     (the ledger row noted once, the reader not worn out by copies of one bounce)."""
@@ -169,6 +173,7 @@ def test_a_bounce_run_twice_applies_once(run, workspace, settings, sent):
     assert status_of(run, reader) == "active"
 
 
+@pytest.mark.stores
 def test_an_unreadable_message_is_kept_and_counted(run, workspace, sent):
     """An empty file and bytes that are no mail are counted as unreadable and left where they are, untouched."""
     empty = deliver(maildir(workspace), b"")
@@ -182,6 +187,7 @@ def test_an_unreadable_message_is_kept_and_counted(run, workspace, sent):
     assert bounces(run)["unreadable"] == 2
 
 
+@pytest.mark.stores
 def test_mailto_unsubscribe_requests_are_applied(run, workspace, sent):
     """A mail client's message to the List-Unsubscribe mailto address unsubscribes its reader; so does a request
     written to the reply-to address before [bounces] (the token in its subject) and forwarded here."""
@@ -196,7 +202,7 @@ def test_mailto_unsubscribe_requests_are_applied(run, workspace, sent):
     from mco_newsletter.config import load_settings
 
     settings = load_settings(workspace)
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     subscriber = store.get(second)
     old = v2_token(unsubscribe_secret(settings.private_dir), subscriber.id, store.nonce(subscriber.id))
     store.close()
@@ -207,6 +213,7 @@ def test_mailto_unsubscribe_requests_are_applied(run, workspace, sent):
     assert status_of(run, first) == status_of(run, second) == "unsubscribed"
 
 
+@pytest.mark.stores
 def test_an_mbox_mailbox(run, workspace, sent):
     """The same, from an mbox file: applied, and the handled message moved to the mbox beside it."""
     reader, (path, message) = next(iter(sent.items()))
@@ -225,6 +232,7 @@ def test_an_mbox_mailbox(run, workspace, sent):
            ["Returned mail: User unknown"]
 
 
+@pytest.mark.stores
 def test_dry_run_changes_and_moves_nothing(run, workspace, sent):
     """--dry-run counts what would apply; statuses, the ledger and the mailbox stay as they were."""
     reader, (path, _) = next(iter(sent.items()))

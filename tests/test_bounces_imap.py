@@ -36,6 +36,7 @@ def imap_bounces(workspace, server: Dovecot, **extra) -> None:
                     + "".join(f'{key} = "{value}"\n' for key, value in keys.items() if value))
 
 
+@pytest.mark.stores
 def test_an_imap_mailbox_over_tls(run, workspace, sent, dovecot):  # noqa: F811
     """A DSN and an ARF report in the INBOX are applied and moved to the `processed` folder; a person's message
     stays in the INBOX; a second run applies nothing; the password appears nowhere."""
@@ -57,6 +58,7 @@ def test_an_imap_mailbox_over_tls(run, workspace, sent, dovecot):  # noqa: F811
     assert PASSWORD not in result.output + again.output
 
 
+@pytest.mark.stores
 def test_imap_refuses_an_untrusted_certificate_and_a_readable_password(run, workspace, sent, dovecot,  # noqa: F811
                                                                        monkeypatch):
     """Without ca_file the test CA's certificate is not trusted: nothing is read, exit 1. A password file others can

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from test_bounces import status_of
 from test_return_path import SEND, with_bounces
 from test_send import populate
 from test_send_postfix import postfix  # noqa: F401 — a fixture: a private Postfix, newsletter.toml pointed at it
 
 
+@pytest.mark.stores
 def test_postfix_bounces_an_unknown_user_and_bounces_applies_it(run, workspace, postfix):  # noqa: F811
     """Postfix accepts reader1's message, finds no such user, and sends its DSN (5.1.1) to bounces+TOKEN@: read
     from the Maildir it delivered to, reader1 is bounced, the others stay active; a second run finds nothing."""

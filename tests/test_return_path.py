@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sqlite3
 from email import message_from_bytes
 from email.policy import default
+
+import pytest
+from stores import db_rows
 
 from conftest import set_setting
 from dns_server import dns_server
@@ -26,10 +28,10 @@ def with_bounces(workspace, table: str = BOUNCES) -> None:
 
 
 def rows_by_address(settings) -> dict[str, int]:
-    with sqlite3.connect(settings.database_path) as db:
-        return dict(db.execute("SELECT s.email, d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"))
+    return dict(db_rows(settings, "SELECT s.email, d.id FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id"))
 
 
+@pytest.mark.stores
 def test_each_message_has_a_return_path_naming_its_delivery(run, workspace, settings):
     """With [bounces], every reader's MAIL FROM is bounces+TOKEN@example.org, one token per ledger row: it opens
     to that row under the tool's key and to no other, and shows neither the row's id nor the address."""
@@ -57,6 +59,7 @@ def test_each_message_has_a_return_path_naming_its_delivery(run, workspace, sett
     assert len(set(senders.values())) == len(senders)
 
 
+@pytest.mark.stores
 def test_without_bounces_the_from_address_is_the_return_path(run, workspace):
     """No [bounces]: MAIL FROM stays the From address, as before, for every reader."""
     populate(workspace, 3)
@@ -66,6 +69,7 @@ def test_without_bounces_the_from_address_is_the_return_path(run, workspace):
     assert {sender for _, sender in handler.senders} == {"digest@example.org"}
 
 
+@pytest.mark.stores
 def test_a_test_send_returns_to_the_plain_bounce_address(run, workspace):
     """A test send names no delivery: its MAIL FROM is the bounce address itself."""
     with_bounces(workspace)
@@ -76,6 +80,7 @@ def test_a_test_send_returns_to_the_plain_bounce_address(run, workspace):
     assert {sender for _, sender in handler.senders} == {"bounces@example.org"}
 
 
+@pytest.mark.stores
 def test_the_mailto_unsubscribe_address_is_at_the_bounce_mailbox(run, workspace):
     """List-Unsubscribe's mailto is bounces+u-TOKEN@example.org, the reader's link token, which `bounces` applies."""
     populate(workspace, 2)
@@ -90,6 +95,7 @@ def test_the_mailto_unsubscribe_address_is_at_the_bounce_mailbox(run, workspace)
         assert web == mail
 
 
+@pytest.mark.stores
 def test_without_bounces_the_mailto_goes_to_the_reply_to_address(run, workspace):
     """Without [bounces], List-Unsubscribe's mailto stays the reply-to address, the token in the subject."""
     populate(workspace, 1)

@@ -138,6 +138,7 @@ def test_erasure_hash_is_keyed():
     assert len(erasure_hash(b"a" * 32, "x@example.org")) == 64
 
 
+@pytest.mark.stores
 @pytest.mark.sqlite_only("an old schema exists only in SQLite files (a PostgreSQL store is made at the newest)")
 def test_migration_keeps_every_subscriber_tag_and_delivery(tmp_path):
     """A database of the previous schema is rebuilt with ids that are never reused, keeping every row and tag."""

@@ -35,7 +35,7 @@ def bounces(ctx, dry_run: bool, as_json: bool) -> None:
     from ..subscribers.store import open_store
 
     settings = load_settings(ctx)
-    store = open_store(settings.database_path)
+    store = open_store(settings.store)
     try:
         done = process_bounces(settings=settings, store=store, dry_run=dry_run)
     finally:

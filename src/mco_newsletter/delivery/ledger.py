@@ -301,10 +301,10 @@ class Ledger:
         """Of these readers, those whose last `count` messages sent (rows sent or maybe sent) all soft-bounced."""
         rows = self.db.execute(
             "SELECT subscriber_id FROM (SELECT subscriber_id, provider_event, row_number() OVER (PARTITION BY"
-            " subscriber_id ORDER BY id DESC) AS position FROM deliveries WHERE subscriber_id IN (SELECT value FROM"
-            " json_each(?)) AND state IN ('sent', 'maybe_sent')) WHERE position <= ? GROUP BY subscriber_id"
+            f" subscriber_id ORDER BY id DESC) AS position FROM deliveries WHERE subscriber_id {self.in_ids}"
+            " AND state IN ('sent', 'maybe_sent')) AS latest WHERE position <= ? GROUP BY subscriber_id"
             " HAVING count(*) = ? AND sum(CASE WHEN provider_event = 'soft_bounce' THEN 1 ELSE 0 END) = ?",
-            (json.dumps(subscriber_ids), count, count, count))
+            (self.ids(subscriber_ids), count, count, count))
         return [subscriber_id for (subscriber_id,) in rows]
 
     def seen_events(self, event_ids: list[str]) -> set[str]:

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from mco_newsletter.delivery.ledger import Campaign, Ledger  # noqa: E402
+from mco_newsletter.delivery.ledger import Ledger  # noqa: E402
 from mco_newsletter.storage.location import StoreLocation  # noqa: E402
 from mco_newsletter.subscribers.segments import Segment  # noqa: E402
 from mco_newsletter.subscribers.store import open_store  # noqa: E402

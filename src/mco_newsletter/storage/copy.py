@@ -16,8 +16,6 @@ from ..errors import NewsletterError
 from .database import Database
 from .inventory import Table, digest, id_counter, rows, tables
 
-BATCH = 10_000
-
 
 @dataclass(frozen=True)
 class Copied:

@@ -159,6 +159,7 @@ class Recording:
         self.messages: list[tuple[float, str, bytes]] = []  # (monotonic time, recipient, content)
         self.senders: list[tuple[str, str]] = []  # (recipient, the envelope's MAIL FROM) of each message taken
         self.lock = threading.Lock()
+        self.held = False  # while True, every end of data waits for its answer (a sender held mid-send)
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802 (aiosmtpd's naming)
         session.host_name = hostname
@@ -185,6 +186,8 @@ class Recording:
 
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        while self.held:
+            await asyncio.sleep(0.01)
         with self.lock:
             rejected = [reply for rcpt in envelope.rcpt_tos for reply, times in [self.reject_data.get(rcpt, ("", 0))]
                         if self.attempts[rcpt] <= times]

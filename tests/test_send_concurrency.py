@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -71,10 +72,19 @@ def test_a_waiting_sender_starts_when_the_first_ends(workspace, slow_smtp, run):
     addresses = populate(workspace, 200)
     first = sender(workspace)
     wait_for(lambda: len(server.recipients()) >= 5)
+    # The first sender is held mid-send until the second says it waits: on a loaded machine the second's start
+    # could otherwise come after the first had finished, and there would be nothing to wait for.
+    server.held = True
     second = sender(workspace, "--wait")
-    out, err = second.communicate(timeout=120)
-    assert second.returncode == 0, err
-    assert "Waiting for the send of 2024-05 (pid" in err
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(second.stderr), daemon=True)
+    reader.start()
+    try:
+        wait_for(lambda: any("Waiting for the send of 2024-05 (pid" in line for line in said))
+    finally:
+        server.held = False
+    assert second.wait(timeout=120) == 0, "".join(said)
+    reader.join(timeout=10)
     assert first.wait(timeout=60) == 0
     assert Counter(server.recipients()) == Counter(addresses)
 

@@ -121,12 +121,19 @@ def test_ctrl_c_stops_after_the_messages_on_the_wire(workspace, slow_smtp, run):
     addresses = populate(workspace, 200)
     process = sender(workspace)
     wait_for(lambda: len(server.recipients()) >= 10)
+    # The sink holds its answers while the signal arrives and is handled, so that what counts as "after Ctrl-C"
+    # does not depend on how fast a loaded machine delivers it: each connection (4) then has at most the one
+    # message whose answer it waits for.
+    server.held = True
+    time.sleep(0.3)
     at_signal = len(server.recipients())
     process.send_signal(signal.SIGINT)
+    time.sleep(0.5)
+    server.held = False
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     after = len(server.recipients()) - at_signal
-    assert after <= 5, f"{after} messages went out after Ctrl-C"
+    assert after <= 4, f"{after} messages went out after Ctrl-C"
     assert "Traceback" not in err
     counts = states(run)
     assert counts.get("sent") == len(server.recipients()) and "sending" not in counts

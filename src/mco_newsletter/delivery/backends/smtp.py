@@ -215,7 +215,8 @@ class SmtpBackend:
             return None
 
         try:
-            session.send(next_message, _Answers(report, self.rate, halt))
+            session.send(next_message, _Answers(report, self.rate, halt),
+                         stopped=lambda: report.stop.is_set() or halt.is_set())
         except SenderRefused as exc:
             self._discard(connection.client)
             text = f"{exc.reply.code} {exc.reply.text}"

@@ -136,16 +136,23 @@ class Session:
             return f"{address!r} cannot be written as an SMTP path"
         return None
 
-    def send(self, next_message: Callable[[], Outgoing | None], listener: Listener) -> None:
+    def send(self, next_message: Callable[[], Outgoing | None], listener: Listener,
+             stopped: Callable[[], bool] = lambda: False) -> None:
         """Send messages until next_message() returns None, telling the listener about each reader.
 
         Every address comes checked with cannot_carry(). Raises SenderRefused or ConnectionLost when the
-        connection cannot go on.
+        connection cannot go on. Without pipelining, a message taken from next_message() waits for the answer
+        to the one before it: when stopped() says so by then, it is not sent (nothing is reported of its reader).
         """
         item = next_message()
         carried: list[bytes] = []  # the previous message's body, to go with the next commands
         previous: Recipient | None = None
         while item is not None:
+            if previous is not None and not self.pipelining:
+                self._round(carried, previous, [], listener)
+                carried, previous = [], None
+                if stopped():
+                    return
             utf8 = not (item.recipient.email.isascii() and self.ascii_sender)
             mail = self.mail_utf8 if utf8 else self.mail
             if item.recipient.return_path:  # VERP: the tool made it of the bounce address and a token (ASCII)

@@ -61,9 +61,7 @@ def issue_text() -> str:
 def workspace(folder: Path) -> Path:
     root = folder / "ws"
     root.mkdir()
-    shutil.copy(REPO / "tests" / "sample" / "newsletter.toml", root / "newsletter.toml")
-    for name in ("templates", "locales"):
-        shutil.copytree(REPO / name, root / name)
+    shutil.copy(REPO / "tests" / "sample" / "newsletter.toml", root / "newsletter.toml")  # the package's templates
     issue = root / "issues" / ISSUE
     issue.mkdir(parents=True)
     (issue / "issue.md").write_text(issue_text(), encoding="utf-8")

@@ -26,12 +26,11 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def copy_workspace(folder: Path) -> Path:
-    """A copy of the repository's workspace (settings, templates, catalogs, issues) in folder/ws."""
+    """A copy of the repository's workspace (settings, issues; the templates are the package's) in folder/ws."""
     root = folder / "ws"
     root.mkdir()
     shutil.copy(REPO / "newsletter.toml", root)
-    for part in ("templates", "locales", "issues"):
-        shutil.copytree(REPO / part, root / part)
+    shutil.copytree(REPO / "issues", root / "issues")
     return root
 
 

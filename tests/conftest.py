@@ -142,20 +142,28 @@ def browser():
 
 
 def copy_sample(root: Path, repo: Path = REPO) -> Path:
-    """Make `root` a pristine workspace: tests/sample's settings and issues, the repository's templates and locales
-    (`repo` is this repository; a test may point it at a copy of its own)."""
+    """Make `root` a pristine workspace: tests/sample's settings and issues; its templates and locales are the
+    package's (`repo` is this repository; a test may point it at a copy of its own)."""
     sample = repo / "tests" / "sample"
     root.mkdir()
     shutil.copy(sample / "newsletter.toml", root / "newsletter.toml")
     shutil.copytree(sample / "issues", root / "issues")
-    for folder in ("templates", "locales"):
-        shutil.copytree(repo / folder, root / folder)
     return root
+
+
+def override_template(workspace: Path, name: str) -> Path:
+    """The workspace's own copy of the package's template `name` (an override, for a test to edit)."""
+    from mco_newsletter.defaults import TEMPLATES
+
+    path = workspace / "templates" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(TEMPLATES / name, path)
+    return path
 
 
 @pytest.fixture
 def workspace(tmp_path: Path, store_kind: str) -> Path:
-    """A pristine workspace: the sample settings and issues (tests/sample), this repository's templates and locales;
+    """A pristine workspace: the sample settings and issues (tests/sample), the package's templates and locales;
     its store is the test's (tests/stores.py: SQLite under private/, or a fresh PostgreSQL database)."""
     return copy_sample(tmp_path / "ws")
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-from conftest import VALID_FRONT, set_setting
+from conftest import VALID_FRONT, override_template, set_setting
 
 
 def every_command(group, path=()):
@@ -197,19 +197,18 @@ def test_installed_command_runs(workspace, tmp_path):
     assert (tmp_path / "b" / "2023-12" / "en.eml").is_file()
 
 
-def test_check_missing_templates_and_catalogs(run, workspace):
-    """A workspace without its templates or a language's catalog fails check, naming the file."""
-    (workspace / "templates" / "email.txt.j2").unlink()
-    (workspace / "locales" / "ru" / "LC_MESSAGES" / "messages.po").unlink()
+def test_check_missing_catalog(run, workspace):
+    """A language whose template words neither the package nor the workspace has fails check, naming the catalog
+    the workspace needs."""
+    set_setting(workspace, 'languages = ["en", "de", "ru"]', 'languages = ["en", "de", "ru", "uk"]')
     result = run("check")
     assert result.exit_code == 1
-    assert "templates/email.txt.j2: template missing" in result.stderr
-    assert "locales/ru/LC_MESSAGES/messages.po: no catalog of template words for 'ru'" in result.stderr
+    assert "locales/uk/LC_MESSAGES/messages.po: no catalog of template words for 'uk'" in result.stderr
 
 
 def break_template(workspace, name: str, old: str, new: str) -> int:
-    """Replace text in a template of the test workspace; return the 1-based line of the change."""
-    path = workspace / "templates" / name
+    """Replace text in the test workspace's override of a template; return the 1-based line of the change."""
+    path = override_template(workspace, name)
     text = path.read_text(encoding="utf-8")
     assert old in text, (name, old)
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
@@ -423,7 +422,7 @@ def test_check_warns_without_postal_address(run, workspace):
 
 
 def test_check_json(run, workspace, write_issue):
-    """check --json lists problems and warnings with path, line, message and hint; exit 1 with problems."""
+    """check --json lists problems, warnings and notes with path, line, message and hint; exit 1 with problems."""
     import json
 
     write_issue("broken", VALID_FRONT.replace("2024-06-01", "soon") + "\nSee [it](http://example.org).\n")
@@ -434,7 +433,7 @@ def test_check_json(run, workspace, write_issue):
                                    "message": "'date' 'soon' is not a date",
                                    "hint": "write it as YYYY-MM-DD, e.g. 2024-07-09"}]
     clean = json.loads(run("check", "2024-05", "--json").stdout)
-    assert clean == {"problems": [], "warnings": []}
+    assert clean == {"problems": [], "warnings": [], "notes": []}
 
 
 def test_check_says_each_problem_once_in_line_order(run, workspace, write_issue):

@@ -125,9 +125,10 @@ def test_direction_follows_the_language(workspace, render_edition):
     from mco_newsletter.render.locale import text_direction
 
     assert [text_direction(code) for code in ("ar", "he", "fa", "en", "ru")] == ["rtl"] * 3 + ["ltr"] * 2
+    from mco_newsletter.defaults import LOCALES
+
     (workspace / "locales" / "he" / "LC_MESSAGES").mkdir(parents=True)
-    shutil.copy(workspace / "locales" / "en" / "LC_MESSAGES" / "messages.po",
-                workspace / "locales" / "he" / "LC_MESSAGES" / "messages.po")
+    shutil.copy(LOCALES / "en" / "LC_MESSAGES" / "messages.po", workspace / "locales" / "he" / "LC_MESSAGES" / "messages.po")
     html = render_edition("2023-12", "he").html
     assert '<html lang="he" dir="rtl"' in html and "text-align:right" in html
     assert '<html lang="ru" dir="ltr"' in render_edition("2023-12", "ru").html

@@ -1,4 +1,4 @@
-"""The template's own words: extracted from the templates, translated by hand, valid for msgfmt."""
+"""The template's own words the package ships: extracted from its templates, translated by hand, valid for msgfmt."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from conftest import REPO
+from mco_newsletter.defaults import LOCALES
 
 LANGUAGES = ("en", "de", "ru")
 
@@ -23,7 +24,7 @@ def extracted() -> set[str]:
 
 
 def catalog(language: str):
-    with (REPO / "locales" / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+    with (LOCALES / language / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         return read_po(handle, locale=language)
 
 
@@ -52,13 +53,13 @@ def test_msgfmt_check(language):
     """GNU msgfmt --check accepts each catalog."""
     msgfmt = shutil.which("msgfmt")
     assert msgfmt, "msgfmt (Debian package gettext) is needed"
-    path = REPO / "locales" / language / "LC_MESSAGES" / "messages.po"
+    path = LOCALES / language / "LC_MESSAGES" / "messages.po"
     result = subprocess.run([msgfmt, "--check", "-o", "/dev/null", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
 
 
 def test_template_file_is_current():
-    """locales/messages.pot lists exactly what the templates use."""
-    with (REPO / "locales" / "messages.pot").open("rb") as handle:
+    """The package's messages.pot lists exactly what the templates use."""
+    with (LOCALES / "messages.pot").open("rb") as handle:
         ids = {message.id for message in read_po(handle) if message.id}
     assert ids == extracted()

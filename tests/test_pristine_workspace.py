@@ -29,7 +29,7 @@ def test_repository_changes_do_not_reach_the_workspace(tmp_path):
     from mco_newsletter.cli import cli, editions, issues, sending, subscribers, translation, web  # noqa: F401
 
     repo = tmp_path / "repo"
-    for folder in ("issues", "templates", "locales", "tests/sample"):
+    for folder in ("issues", "tests/sample"):
         shutil.copytree(REPO / folder, repo / folder)
     shutil.copy(REPO / "newsletter.toml", repo / "newsletter.toml")
     extra = repo / "issues" / "zz-probe-of-the-suite"

@@ -153,9 +153,9 @@ def dark_declarations(css: str) -> list[tuple[str, str]]:
 def test_the_dark_scheme_changes_colours_only(render_edition):
     """The editions' and the reader and review pages' dark schemes set colours and nothing else, which is what
     lets the dark axe-core runs here and in reader_pages.accessibility_problems check the colour rules only."""
-    from conftest import REPO
+    from mco_newsletter.defaults import TEMPLATES
 
-    pages = {path.name: path.read_text(encoding="utf-8") for path in (REPO / "templates" / "pages").glob("*.j2")}
+    pages = {path.name: path.read_text(encoding="utf-8") for path in (TEMPLATES / "pages").glob("*.j2")}
     sources = {"edition 2024-05": render_edition("2024-05").html, **pages}
     assert dark_declarations("@media (prefers-color-scheme: dark) { a { color: red; width: 1px } }") == \
         [("color", "red"), ("width", "1px")]  # the parser sees every declaration

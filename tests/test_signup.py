@@ -8,6 +8,7 @@ from stores import db_rows, db_run
 
 import loopback
 import reader_pages
+from conftest import override_template
 from reader_pages import (database_dump, link_in, outbox, row, serving, settle, sign_up, site, tags_of,  # noqa: F401
                           text_of, wait_for_mail)
 
@@ -342,7 +343,7 @@ def test_the_consent_version_follows_the_words(workspace):
     from mco_newsletter.web.signup import CONSENT_TEMPLATE, consent_version
 
     settings = load_settings(workspace)
-    path = settings.templates_dir / CONSENT_TEMPLATE
+    path = override_template(workspace, CONSENT_TEMPLATE)
     text = path.read_text(encoding="utf-8")
     versions = [consent_version(settings)]
     for changed in (text.replace("{% macro consent_text() %}", "{% macro consent_text() %}\n"),

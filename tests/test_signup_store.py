@@ -10,6 +10,7 @@ import sqlite3
 import pytest
 from stores import db_rows
 
+from conftest import override_template
 from reader_pages import add_topics, row
 
 NOW = dt.datetime(2026, 11, 1, 12, 0, tzinfo=dt.timezone.utc)
@@ -244,7 +245,7 @@ def test_check_refuses_wrong_sign_up_settings(workspace, run, table, message):
 def test_check_renders_the_reader_pages_and_emails(workspace, run, template):
     """`check` renders the sign-up and preferences pages and their emails: a misspelt variable is found there."""
     assert run("check").exit_code == 0
-    path = workspace / "templates" / template
+    path = override_template(workspace, template)
     text = path.read_text(encoding="utf-8")
     end = text.rfind("{% endblock %}") if "{% extends" in text else len(text)  # inside the page's block
     path.write_text(text[:end] + "{{ misspelt }}\n" + text[end:], encoding="utf-8")

@@ -1,7 +1,8 @@
 """New issues: the skeleton `new` writes in the issue's language, and the check that none of it is left.
 
-The skeleton is templates/issue.md.j2, whose placeholders are template words like any other
-(locales/<lang>/LC_MESSAGES/messages.po), so a Russian issue starts with Russian placeholders.
+The skeleton is the template issue.md.j2 (the package's, or the workspace's templates/issue.md.j2), whose
+placeholders are template words like any other (render/theme.py), so a Russian issue starts with Russian
+placeholders.
 """
 
 from __future__ import annotations
@@ -61,9 +62,6 @@ def scaffold_problems(settings: Settings, issue: Issue) -> list[Problem]:
 def _template(settings: Settings, language: str):
     from .render.templates import environment_for
 
-    if not (settings.templates_dir / SCAFFOLD_TEMPLATE).is_file():
-        raise NewsletterError(f"{settings.templates_dir / SCAFFOLD_TEMPLATE}: template missing",
-                              hint="restore it from the mco-newsletter repository")
     return environment_for(settings.templates_dir, settings.locales_dir, language).get_template(SCAFFOLD_TEMPLATE)
 
 
@@ -71,10 +69,11 @@ def _template(settings: Settings, language: str):
 def _placeholders_cached(templates_dir: Path, locales_dir: Path, languages: tuple[str, ...], stamp: tuple) -> frozenset:
     from .render.locale import translations
     from .render.templates import environment_for
+    from .render.theme import template_file
 
     env = environment_for(templates_dir, locales_dir, "en")
     messages = [message for _, _, message in env.extract_translations(
-        (templates_dir / SCAFFOLD_TEMPLATE).read_text(encoding="utf-8")) if isinstance(message, str)]
+        template_file(templates_dir, SCAFFOLD_TEMPLATE).read_text(encoding="utf-8")) if isinstance(message, str)]
     found = set(messages)
     for language in languages:
         try:
@@ -85,13 +84,10 @@ def _placeholders_cached(templates_dir: Path, locales_dir: Path, languages: tupl
 
 
 def _placeholders(templates_dir: Path, locales_dir: Path, languages: tuple[str, ...]) -> frozenset:
-    from .render.locale import catalog_path
+    from .render.theme import template_file, words_version
 
-    path = templates_dir / SCAFFOLD_TEMPLATE
-    if not path.is_file():
-        return frozenset()
-    stamp = (path.stat().st_mtime_ns, *(catalog_path(locales_dir, code).stat().st_mtime_ns
-                                         for code in languages if catalog_path(locales_dir, code).is_file()))
+    path = template_file(templates_dir, SCAFFOLD_TEMPLATE)
+    stamp = (path, path.stat().st_mtime_ns, *(words_version(locales_dir, code) for code in languages))
     return _placeholders_cached(templates_dir, locales_dir, languages, stamp)
 
 

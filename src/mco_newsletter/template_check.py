@@ -1,4 +1,5 @@
-"""`check` of the workspace's templates: every one compiled, and rendered with a sample edition in every language.
+"""`check` of the templates a workspace uses (its own over the package's): every one compiled, and rendered with a
+sample edition in every language.
 
 The templates run under StrictUndefined, so a misspelt variable fails the render; finding it here, with
 its file and line, beats finding it as an error in the middle of a send.
@@ -20,6 +21,7 @@ def template_problems(settings: Settings) -> list[Problem]:
     from jinja2 import TemplateSyntaxError
 
     from .render.templates import environment_for
+    from .render.theme import template_file
 
     env = environment_for(settings.templates_dir, settings.locales_dir, settings.source_language)
     problems: dict[tuple[Path, int, str], Problem] = {}
@@ -29,7 +31,7 @@ def template_problems(settings: Settings) -> list[Problem]:
             env.get_template(name)
         except TemplateSyntaxError as exc:
             broken = True
-            path = settings.templates_dir / (exc.name or name)
+            path = Path(exc.filename) if exc.filename else template_file(settings.templates_dir, name)
             _add(problems, Problem(path, exc.lineno or 0, f"template syntax error: {exc.message}",
                                    "see https://jinja.palletsprojects.com/templates/ for the syntax"))
     if broken:
@@ -87,8 +89,7 @@ def _renders(settings: Settings, language: str):
                          links=links)
     yield lambda: edition_content(settings, sample_edition(settings, language))
     for name, context in pages.items():
-        if (settings.templates_dir / "pages" / name).is_file():
-            yield lambda name=name, context=context: render_page(settings, name, language, **context)
+        yield lambda name=name, context=context: render_page(settings, name, language, **context)
     from .web.signup import sample_renders
 
     yield from sample_renders(settings, language)  # sign-up, confirmation, preferences and their emails

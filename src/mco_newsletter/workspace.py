@@ -46,10 +46,12 @@ def load_issue(settings: Settings, issue_id: str) -> Issue:
 
 @dataclass(frozen=True)
 class Findings:
-    """What check found: problems (exit 1) and warnings (worth fixing, not blocking)."""
+    """What check found: problems (exit 1), warnings (worth fixing, not blocking) and notes (what the workspace
+    overrides of the package's templates and words: said, nothing to fix)."""
 
     problems: list[Problem]
     warnings: list[Problem]
+    notes: list[Problem]
 
 
 def check(root: Path, issue_id: str | None = None) -> list[Problem]:
@@ -61,12 +63,16 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
     """Every problem and warning in the settings and in one issue (or all of them), in file order."""
     from .glossary import glossary_problems
     from .render.privacy import issue_findings
+    from .render.theme import overrides
     from .scaffold import scaffold_problems
 
     settings, problems = read_settings(root)
     warnings: list[Problem] = []
+    notes: list[Problem] = []
     renderable = False
     if settings is not None:
+        notes = [Problem(override.path, 0, override.note)
+                 for override in overrides(settings.templates_dir, settings.locales_dir)]
         template_problems = _check_templates(settings)
         renderable = not template_problems  # editions are rendered (for their size) only with working templates
         problems += template_problems
@@ -95,7 +101,7 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
         refused, noted = catalog_findings(path.parent, issue, tuple(languages or ()))
         problems += refused
         warnings += noted
-    return Findings(in_file_order(problems), in_file_order(warnings))
+    return Findings(in_file_order(problems), in_file_order(warnings), in_file_order(notes))
 
 
 def in_file_order(problems: list[Problem]) -> list[Problem]:
@@ -161,19 +167,17 @@ def _edition_warnings(settings: Settings, issue: Issue, path: Path) -> list[Prob
 
 
 def _check_templates(settings: Settings) -> list[Problem]:
-    from .render.locale import catalog_path
-    from .render.templates import HTML_TEMPLATE, TEXT_TEMPLATE
+    from .render.theme import catalog_files, catalog_path
     from .template_check import template_problems
 
-    problems = [Problem(settings.templates_dir / name, 0, "template missing",
-                        "restore it from the mco-newsletter repository")
-                for name in (HTML_TEMPLATE, TEXT_TEMPLATE) if not (settings.templates_dir / name).is_file()]
-    for language in settings.languages:
-        path = catalog_path(settings.locales_dir, language)
-        if language != "en" and not path.is_file():
-            problems.append(Problem(path, 0, f"no catalog of template words for {language!r}",
-                                    "see docs/translating-templates.md"))
-    # Rendering needs every template and catalog: with one missing, only that is reported.
+    # The package has every template; the words of a language it does not ship are the workspace's to add.
+    problems = [Problem(catalog_path(settings.locales_dir, language), 0,
+                        f"no catalog of template words for {language!r}",
+                        "the tool has none for this language: add it with pybabel init, see "
+                        "docs/translating-templates.md")
+                for language in settings.languages if language != "en"
+                and not catalog_files(settings.locales_dir, language)]
+    # Rendering needs every language's words: with a catalog missing, only that is reported.
     return problems or template_problems(settings)
 
 

@@ -95,7 +95,8 @@ def _show(exc: NewsletterError) -> None:
 def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
     """Compose, check and render the multilingual digest of the Movement of Conscientious Objectors.
 
-    Every command works on a workspace: the folder with newsletter.toml, issues/, templates/ and locales/.
+    Every command works on a workspace: the folder with newsletter.toml and issues/ (and, to override the
+    tool's own, templates/ and locales/).
     """
     ctx.obj = {"workspace": workspace, "debug": debug}
 

@@ -36,7 +36,10 @@ def new(ctx: click.Context, issue_id: str, language: str | None, title: str) -> 
 @json_option
 @click.pass_context
 def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: str | None, as_json: bool) -> None:
-    """Check newsletter.toml and the issues (or one issue); report every problem at once."""
+    """Check newsletter.toml and the issues (or one issue); report every problem at once.
+
+    Also notes, without failing, each template and catalog of the workspace that overrides the tool's own.
+    """
     from ..workspace import check_all
 
     root = workspace_root(ctx)
@@ -45,13 +48,16 @@ def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: 
     failed = bool(found.problems) or any(finding.level == "problem" for finding in dns)
     if as_json:
         report = {"problems": [_row(p, root) for p in found.problems],
-                  "warnings": [_row(p, root) for p in found.warnings]}
+                  "warnings": [_row(p, root) for p in found.warnings],
+                  "notes": [_row(p, root) for p in found.notes]}
         if with_dns:
             report["dns"] = [finding.__dict__ for finding in dns]
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
         ctx.exit(1 if failed else 0)
     if dns:
         _show_dns(dns)
+    for note in found.notes:  # what the workspace overrides of the tool's templates and words: nothing to fix
+        click.echo(f"{note.location(root)}: note: {note.message}")
     for problem in found.problems:
         click.echo(problem.format(root), err=True)
     for warning in found.warnings:

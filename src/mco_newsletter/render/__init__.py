@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup
@@ -14,7 +15,7 @@ from ..edition import Edition
 from .locale import format_date, group_iban, text_direction
 from ..errors import NewsletterError
 from .mime import MessageTemplate, build_message, check_header_value, message_template
-from .templates import HTML_TEMPLATE, templates_for
+from .templates import templates_for
 
 # Placeholder until sending exists: a per-reader link replaces it at send time.
 PREVIEW_TOKEN = "preview"
@@ -120,7 +121,9 @@ def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None 
         # fonts={}: no web fonts, so the email loads nothing from font CDNs.
         html = mjml2html(html_template.render(context), fonts={})
     except ValueError as exc:  # mrml's parse errors: a template edited into invalid MJML
-        raise NewsletterError(f"{settings.templates_dir.name}/{HTML_TEMPLATE}: not valid MJML ({exc})",
+        where = Path(html_template.filename)  # the workspace's override, or the package's own
+        where = where.relative_to(settings.root) if where.is_relative_to(settings.root) else where
+        raise NewsletterError(f"{where}: not valid MJML ({exc})",
                               hint="fix the template; `mco-newsletter render` shows the first error") from None
     # Template blocks leave runs of blank lines; one blank line between paragraphs is the convention.
     text = re.sub(r"\n{3,}", "\n\n", text_template.render(context))

@@ -7,43 +7,50 @@ from functools import lru_cache
 from pathlib import Path
 
 from ..errors import WorkspaceError
-
-DOMAIN = "messages"
-
-
-def catalog_path(locales_dir: Path, language: str) -> Path:
-    """Where the template strings of a language are kept."""
-    return locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+from .theme import catalog_path, words_version
 
 
 @lru_cache(maxsize=16)
-def _translations(path: Path, mtime_ns: int):
+def _translations(version: tuple):
+    """The words of the catalogs in `version` ((path, file time), the package's first), each later catalog's
+    messages over the earlier's."""
+    from babel.support import Translations
+
+    words = None
+    for path, _ in version:
+        found = Translations(_compiled(path), domain="messages")
+        words = found if words is None else words.merge(found)
+    return words
+
+
+def _compiled(path: Path):
     from io import BytesIO
 
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
-    from babel.support import Translations
 
     with path.open("rb") as handle:
         catalog = read_po(handle)
-    # Fuzzy entries are not trusted: they fall back to the English source text.
+    # Fuzzy and empty entries are not trusted: the message falls back to the package's words, or to English.
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
-    return Translations(buffer, domain=DOMAIN)
+    return buffer
 
 
 def translations(locales_dir: Path, language: str):
-    """gettext translations of the template's words for a language (compiled in memory from the .po)."""
+    """gettext translations of the template's words for a language: the package's catalog, overridden message by
+    message by the workspace's (render/theme.py), compiled in memory from the .po files."""
     from babel.support import NullTranslations
 
-    path = catalog_path(locales_dir, language)
-    if not path.is_file():
+    version = words_version(locales_dir, language)
+    if not version:
         if language == "en":
             return NullTranslations()
-        raise WorkspaceError(f"{path}: no catalog of template strings for {language!r}",
-                             hint="add it with pybabel init, see docs/translating-templates.md")
-    return _translations(path, path.stat().st_mtime_ns)
+        raise WorkspaceError(f"{catalog_path(locales_dir, language)}: no catalog of template words for {language!r}",
+                             hint="the tool has none for this language: add it with pybabel init, see "
+                                  "docs/translating-templates.md")
+    return _translations(version)
 
 
 def format_date(value: dt.date, language: str) -> str:

@@ -1,13 +1,13 @@
-"""The Jinja2 environment of a workspace's templates/ folder, one per language."""
+"""The Jinja2 environment of a workspace's templates, one per language: its own templates/ over the package's."""
 
 from __future__ import annotations
 
 from functools import lru_cache, partial
 from pathlib import Path
 
-from ..errors import WorkspaceError
 from .locale import stored_day, translations
 from .markup import inline_html, inline_text, wrap
+from .theme import template_folders, templates_version, words_version
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -32,8 +32,8 @@ def compiled_templates():
 
     The environments differ only in their folder and their gettext, which the compiled code looks up when
     it runs, so a template's code depends on its name and source alone: `send` renders each language in
-    an environment of its own, and the tests render hundreds of workspaces holding copies of the same
-    templates/. A template whose source changed is compiled anew (its checksum is part of the key).
+    an environment of its own, and the tests render hundreds of workspaces that use the package's templates.
+    A template whose source changed is compiled anew (its checksum is part of the key).
     """
     from jinja2.bccache import Bucket, BytecodeCache
 
@@ -59,15 +59,14 @@ def compiled_templates():
 
 
 @lru_cache(maxsize=16)
-def environment(templates_dir: Path, locales_dir: Path, language: str, locales_mtime: int):
-    """A Jinja2 environment whose gettext speaks `language`."""
+def environment(templates_dir: Path, locales_dir: Path, language: str, version: tuple):
+    """A Jinja2 environment whose gettext speaks `language` (`version`: of its catalogs and template folders)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    if not (templates_dir / HTML_TEMPLATE).is_file():
-        raise WorkspaceError(f"{templates_dir}: no {HTML_TEMPLATE}",
-                             hint="the workspace's templates/ folder holds the email templates")
     env = Environment(
-        loader=FileSystemLoader(templates_dir),
+        # A template of the workspace's templates/ wins over the package's of the same name, also where a
+        # package template extends or includes it (render/theme.py).
+        loader=FileSystemLoader(template_folders(templates_dir)),
         autoescape=_autoescape,
         undefined=StrictUndefined,
         extensions=["jinja2.ext.i18n"],
@@ -99,11 +98,10 @@ def _gettext(translate):
 
 
 def environment_for(templates_dir: Path, locales_dir: Path, language: str):
-    """The (cached) environment of a language, renewed when its catalog changes."""
-    from .locale import catalog_path
-
-    po = catalog_path(locales_dir, language)
-    return environment(templates_dir, locales_dir, language, po.stat().st_mtime_ns if po.is_file() else 0)
+    """The (cached) environment of a language, renewed when its catalogs change or the workspace adds or removes
+    a template."""
+    version = (words_version(locales_dir, language), templates_version(templates_dir))
+    return environment(templates_dir, locales_dir, language, version)
 
 
 def templates_for(templates_dir: Path, locales_dir: Path, language: str):

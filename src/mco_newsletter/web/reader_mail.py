@@ -225,14 +225,14 @@ class ReaderMail:
     def _edition(self, kind: str, language: str) -> PreparedEdition:
         """The kind's message in a language, made again when its words change, and each day for the date
         until which a confirmation link is valid."""
-        from ..render.locale import catalog_path, format_date
+        from ..render.locale import format_date
+        from ..render.theme import words_version
 
         cached = self.editions.get((kind, language))
         if cached is not None and time.monotonic() - cached[0] < 1.0:
             return cached[2]
-        po = catalog_path(self.settings.locales_dir, language)
         until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.settings.signup.confirm_days)).date()
-        version = (po.stat().st_mtime_ns if po.is_file() else 0, until)
+        version = (words_version(self.settings.locales_dir, language), until)
         edition = cached[2] if cached is not None and cached[1] == version else prepare_mail(
             self.settings, kind, language, valid_until=format_date(until, language))
         self.editions[(kind, language)] = (time.monotonic(), version, edition)

@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..control_characters import CONTROL_RE
-from ..render.locale import catalog_path
+from ..render.theme import words_version
 from ..subscribers.segments import public_topics
 from ..subscribers.signup_queue import queue_signup, queued, work_through
 from ..subscribers.signups import (CONFIRM_MAIL, Keys, SignupForm, confirm, mails_sent_since, purge_expired,
@@ -59,8 +59,11 @@ def native_name(code: str) -> str:
 
 def consent_version(settings) -> str:
     """The version of the consent text: the first 8 hex digits of SHA-256 over its source words (the msgid in
-    templates/pages/consent.html.j2). Changing the words makes a new version; translations follow them."""
-    path = settings.templates_dir / CONSENT_TEMPLATE
+    templates/pages/consent.html.j2, the workspace's or the package's). Changing the words makes a new version;
+    translations follow them."""
+    from ..render.theme import template_file
+
+    path = template_file(settings.templates_dir, CONSENT_TEMPLATE)
     return _consent_version(path, path.stat().st_mtime_ns)
 
 
@@ -105,13 +108,11 @@ def sample_renders(settings, language: str):
                                 "chosen": ["courts"], "labels": ["A topic"]},
     }
     for name, context in pages.items():
-        if (settings.templates_dir / "pages" / name).is_file():
-            yield lambda name=name, context=context: render_page(settings, name, language, **reader_context(settings),
-                                                                 **context)
+        yield lambda name=name, context=context: render_page(settings, name, language, **reader_context(settings),
+                                                             **context)
     record = record_context(settings, HeldRecord(reader, request, (("2024-05", "sent", at),)), language)
     for kind, context in ((CONFIRM_MAIL, {"valid_until": "31 January 2024"}), (NOTICE_MAIL, {}), (ACCESS_MAIL, record)):
-        if (settings.templates_dir / "mail" / f"{kind}.txt.j2").is_file():
-            yield lambda kind=kind, context=context: prepare_mail(settings, kind, language, **context)
+        yield lambda kind=kind, context=context: prepare_mail(settings, kind, language, **context)
 
 
 def first(form: dict, key: str) -> str:
@@ -187,8 +188,7 @@ class ReaderPages:
         words change); `after` runs once it is sent."""
         cached = self.answers.get(language)
         if cached is None or time.monotonic() - cached[0] > 1.0:
-            po = catalog_path(self.settings.locales_dir, language)
-            version = po.stat().st_mtime_ns if po.is_file() else 0
+            version = words_version(self.settings.locales_dir, language)
             if cached is None or cached[1] != version:
                 html = self.page("check_inbox.html.j2", language).body
                 cached = (0.0, version, html, security_headers(html.decode("utf-8")))

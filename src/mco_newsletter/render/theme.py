@@ -1,0 +1,118 @@
+"""Where the templates and their words come from: the workspace's own templates/ and locales/ first, then the
+package's (mco_newsletter/defaults), as Pelican looks up a theme.
+
+A template is overridden file by file: the workspace's templates/pages/base.html.j2 is the one every page of the
+package extends. The words are overridden message by message: the workspace's
+locales/<lang>/LC_MESSAGES/messages.po holds only the messages it changes (or a language the package lacks), and
+every other message keeps the package's translation. A whole-file override would freeze every other message at the
+version it was copied from and show the tool's new words in English; message by message, an organisation that
+changed one phrase still gets the tool's new and corrected words on upgrade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from ..defaults import LOCALES, TEMPLATES
+
+DOMAIN = "messages"
+
+
+def template_folders(templates_dir: Path) -> list[str]:
+    """The folders a template is looked up in, the first that has it winning."""
+    return [str(templates_dir), str(TEMPLATES)]
+
+
+def template_file(templates_dir: Path, name: str) -> Path:
+    """The file a template is read from: the workspace's own, else the package's."""
+    own = templates_dir / name
+    return own if own.is_file() else TEMPLATES / name
+
+
+def catalog_path(locales_dir: Path, language: str) -> Path:
+    """Where a folder of locales keeps the template words of a language."""
+    return locales_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def catalog_files(locales_dir: Path, language: str) -> tuple[Path, ...]:
+    """The catalogs of a language's words that exist, the package's first: the workspace's messages win."""
+    return tuple(path for path in (catalog_path(LOCALES, language), catalog_path(locales_dir, language))
+                 if path.is_file())
+
+
+def words_version(locales_dir: Path, language: str) -> tuple:
+    """What changes when a language's words change (each catalog and its file time): a key for caches."""
+    return tuple((path, path.stat().st_mtime_ns) for path in catalog_files(locales_dir, language))
+
+
+def templates_version(templates_dir: Path) -> tuple:
+    """What changes when the workspace adds or removes a template: the file times of its folders. (A template
+    edited in place is seen by Jinja2's own check of the file; one added beside a package template that was
+    already loaded would not be.)"""
+    stamps = []
+    for folder in (templates_dir, *(templates_dir / name for name in _package_folders())):
+        try:
+            stamps.append(folder.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+@lru_cache(maxsize=1)
+def _package_folders() -> tuple[str, ...]:
+    return tuple(sorted(path.name for path in TEMPLATES.iterdir() if path.is_dir()))
+
+
+@dataclass(frozen=True)
+class Override:
+    """A file of the workspace that takes the place of the package's, and what `check` says of it."""
+
+    path: Path
+    note: str
+
+
+def overrides(templates_dir: Path, locales_dir: Path) -> list[Override]:
+    """Every template and catalog of the workspace that the package's lookup finds before its own."""
+    found = []
+    for path in sorted(templates_dir.rglob("*.j2")) if templates_dir.is_dir() else ():
+        package = TEMPLATES / path.relative_to(templates_dir)
+        if not package.is_file():
+            note = "not one of the tool's templates (used only where another template includes it)"
+        elif package.read_bytes() == path.read_bytes():
+            note = "the same as the tool's template: delete it to get the tool's changes on upgrade"
+        else:
+            note = "overrides the tool's template"
+        found.append(Override(path, note))
+    for path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")) if locales_dir.is_dir() else ():
+        found.append(Override(path, _words_note(path, path.parent.parent.name)))
+    return found
+
+
+def _words_note(path: Path, language: str) -> str:
+    """How the workspace's words of a language stand to the package's: changed, the same, no longer used."""
+    used = {message.id for message in _read(LOCALES / f"{DOMAIN}.pot") if message.id}
+    package_path = catalog_path(LOCALES, language)
+    package = {message.id: message.string for message in _read(package_path) if message.id and message.string
+               and not message.fuzzy} if package_path.is_file() else {}
+    own = [message for message in _read(path) if message.id and message.string and not message.fuzzy]
+    unused = sum(message.id not in used for message in own)
+    same = sum(message.id in used and package.get(message.id) == message.string for message in own)
+    changed = len(own) - unused - same
+    if not package_path.is_file():
+        return (f"the words in {language!r}, which the tool does not ship: {changed} of its {len(used)} translated "
+                "here (the rest show in English)")
+    if not changed and not unused:
+        return f"the same as the tool's words in {language!r}: delete it to get the tool's changes on upgrade"
+    extra = [f"{unused} no longer used by the templates"] if unused else []
+    extra += [f"{same} the same as the tool's"] if same else []
+    return (f"overrides {changed} of the tool's words in {language!r}"
+            + (f" ({', '.join(extra)})" if extra else ""))
+
+
+def _read(path: Path):
+    from babel.messages.pofile import read_po
+
+    with path.open("rb") as handle:
+        return read_po(handle)

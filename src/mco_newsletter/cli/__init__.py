@@ -97,6 +97,11 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
 
     Every command works on a workspace: the folder with newsletter.toml and issues/ (and, to override the
     tool's own, templates/ and locales/).
+
+    \b
+    Examples:
+      mco-newsletter check
+      mco-newsletter --workspace ~/mco-digest render 2024-05
     """
     ctx.obj = {"workspace": workspace, "debug": debug}
 

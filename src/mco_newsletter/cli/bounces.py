@@ -30,6 +30,11 @@ def bounces(ctx, dry_run: bool, as_json: bool) -> None:
     requests, with the webhook's rules; handled messages move to its processed folder.
 
     Example: mco-newsletter bounces --dry-run
+
+    \b
+    Examples:
+      mco-newsletter bounces --dry-run
+      mco-newsletter bounces
     """
     from ..bounces.processing import process_bounces
     from ..subscribers.store import open_store

@@ -10,13 +10,24 @@ from .options import settings as load_settings, shown
 
 @cli.group("dkim")
 def dkim() -> None:
-    """DKIM: make the signing key and print the DNS record to publish."""
+    """DKIM: make the signing key and print the DNS record to publish.
+
+    \b
+    Examples:
+      mco-newsletter dkim keygen
+      mco-newsletter dkim record
+    """
 
 
 @dkim.command("keygen")
 @click.pass_context
 def keygen(ctx) -> None:
-    """Make the RSA-2048 key of [dkim] (private/dkim/SELECTOR.pem, owner-only) and print its DNS record."""
+    """Make the RSA-2048 key of [dkim] (private/dkim/SELECTOR.pem, owner-only) and print its DNS record.
+
+    \b
+    Example:
+      mco-newsletter dkim keygen
+    """
     from ..delivery.dkim_keys import generate_key, load_key, require
 
     settings = load_settings(ctx)
@@ -29,7 +40,12 @@ def keygen(ctx) -> None:
 @dkim.command("record")
 @click.pass_context
 def record(ctx) -> None:
-    """Print the DNS record of the key in use, to publish at SELECTOR._domainkey.DOMAIN."""
+    """Print the DNS record of the key in use, to publish at SELECTOR._domainkey.DOMAIN.
+
+    \b
+    Example:
+      mco-newsletter dkim record
+    """
     from ..delivery.dkim_keys import load_key, require
 
     signing = require(load_settings(ctx))

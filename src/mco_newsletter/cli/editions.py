@@ -39,7 +39,13 @@ def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...],
 @click.pass_context
 def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path, allow_drafts: bool,
                    as_json: bool) -> None:
-    """Render the ready editions of an issue to HTML, plain text and a complete .eml message."""
+    """Render the ready editions of an issue to HTML, plain text and a complete .eml message.
+
+    \b
+    Examples:
+      mco-newsletter render 2024-05
+      mco-newsletter render 2024-05 --lang de --allow-drafts --out drafts
+    """
     written = _render_issue(ctx, issue_id, languages, out, allow_drafts)
     if as_json:
         click.echo(json.dumps({"issue": issue_id, "editions": [
@@ -71,7 +77,13 @@ def render_command(ctx: click.Context, issue_id: str, languages: tuple[str, ...]
 @click.pass_context
 def preview(ctx: click.Context, issue_id: str, language: str | None, screenshot: Path | None,
             width: int, color_scheme: str | None, dark: bool, out: Path) -> None:
-    """Render one edition and open it in a browser, or save a screenshot of it (in the light or dark scheme)."""
+    """Render one edition and open it in a browser, or save a screenshot of it (in the light or dark scheme).
+
+    \b
+    Examples:
+      mco-newsletter preview 2024-05 --lang de
+      mco-newsletter preview 2024-05 --screenshot edition.png --width 360 --dark
+    """
     if dark and color_scheme == "light":
         raise click.UsageError("--dark and --color-scheme light contradict each other")
     if (dark or color_scheme) and screenshot is None:

@@ -16,7 +16,12 @@ from .options import counted, json_option, one_language_option, require_language
 @click.option("--title", "-t", required=True, help="The issue's title, e.g. 'Digest June 2024'.")
 @click.pass_context
 def new(ctx: click.Context, issue_id: str, language: str | None, title: str) -> None:
-    """Create issues/ID/issue.md as a draft, with placeholders in its language to replace."""
+    """Create issues/ID/issue.md as a draft, with placeholders in its language to replace.
+
+    \b
+    Example:
+      mco-newsletter new 2024-06 --lang en --title "Digest June 2024"
+    """
     from ..workspace import scaffold_issue
 
     current = settings(ctx)
@@ -39,6 +44,12 @@ def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: 
     """Check newsletter.toml and the issues (or one issue); report every problem at once.
 
     Also notes, without failing, each template and catalog of the workspace that overrides the tool's own.
+
+    \b
+    Examples:
+      mco-newsletter check
+      mco-newsletter check 2024-05 --json
+      mco-newsletter check --dns
     """
     from ..workspace import check_all
 

@@ -14,7 +14,13 @@ from .translation import checked_languages
 
 @cli.group("overrides")
 def overrides() -> None:
-    """Changed links and addresses translators approved anyway: an edition with one waits until you accept it."""
+    """Changed links and addresses translators approved anyway: an edition with one waits until you accept it.
+
+    \b
+    Examples:
+      mco-newsletter overrides list 2024-05
+      mco-newsletter overrides accept 2024-05 --lang de intro/1
+    """
 
 
 @overrides.command("list")
@@ -24,7 +30,12 @@ def overrides() -> None:
 @click.pass_context
 def list_overrides(ctx, issue_id, languages, as_json) -> None:
     """Every link and address override, waiting for acceptance or accepted: the source's target beside the new one.
-    Without ID: every issue."""
+    Without ID: every issue.
+
+    \b
+    Example:
+      mco-newsletter overrides list 2024-05 --lang de
+    """
     from ..errors import NewsletterError
     from ..workspace import issue_ids, load_issue
 
@@ -64,7 +75,13 @@ def list_overrides(ctx, issue_id, languages, as_json) -> None:
 @click.pass_context
 def accept(ctx, issue_id, language, pieces, every, yes) -> None:
     """Accept a changed link or address a translator approved anyway (PIECE: e.g. intro/1), after seeing the
-    source's target and the new one; the edition can then be sent. To refuse one, correct the piece with `review`."""
+    source's target and the new one; the edition can then be sent. To refuse one, correct the piece with `review`.
+
+    \b
+    Examples:
+      mco-newsletter overrides accept 2024-05 --lang de intro/1
+      mco-newsletter overrides accept 2024-05 --lang ru --all --yes
+    """
     from ..errors import NewsletterError
     from ..overrides import REQUESTED, link_changes
     from ..review import Review, version

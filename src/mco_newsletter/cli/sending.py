@@ -37,7 +37,14 @@ def plural(count: int, one: str, many: str | None = None) -> str:
               help="Print the plan and the outcome as JSON; asks nothing, so it needs --yes or --dry-run.")
 @click.pass_context
 def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes, as_json) -> None:
-    """Send an issue to a segment: each reader once, in their language; a rerun resumes."""
+    """Send an issue to a segment: each reader once, in their language; a rerun resumes.
+
+    \b
+    Examples:
+      mco-newsletter send 2024-05 --segment all --dry-run
+      mco-newsletter send 2024-05 --segment all --test-to me@example.org
+      mco-newsletter send 2024-05 --segment all --yes
+    """
     from ..delivery.service import plan_send, preflight_warnings, send_test, start_or_resume
     from ..subscribers.segments import find_segment
     from ..subscribers.store import open_store
@@ -239,7 +246,12 @@ def _summary(outcome, counts) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
 def send_status(ctx, issue_id, as_json) -> None:
-    """Counts per state and per edition of every campaign of an issue."""
+    """Counts per state and per edition of every campaign of an issue.
+
+    \b
+    Example:
+      mco-newsletter send-status 2024-05
+    """
     from ..delivery.ledger import Ledger
     from .subscribers import opened
 

@@ -50,7 +50,13 @@ def _column(ctx, param, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 
 @cli.group("subscribers")
 def subscribers() -> None:
-    """Manage the subscriber list (kept outside the content repository, owner-only)."""
+    """Manage the subscriber list (kept outside the content repository, owner-only).
+
+    \b
+    Examples:
+      mco-newsletter subscribers add reader@example.org --lang ru --tag russia
+      mco-newsletter subscribers list --segment russia
+    """
 
 
 @subscribers.command("add")
@@ -62,7 +68,12 @@ def subscribers() -> None:
 @click.option("--resubscribe", is_flag=True, help="Re-activate an address that left or was erased, at the person's own request.")
 @click.pass_context
 def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
-    """Add one subscriber."""
+    """Add one subscriber.
+
+    \b
+    Example:
+      mco-newsletter subscribers add reader@example.org --lang ru --tag russia
+    """
     from ..subscribers.roster import add_subscriber
 
     with opened(ctx) as (current, store):
@@ -93,7 +104,13 @@ def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
 def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tags, default_language, dry_run,
                    resubscribe, as_json) -> None:
     """Import subscribers from CSV: the tool's own columns (email, name, language, tags; tags separated by |), an
-    export of Mailchimp, listmonk, Keila or Buttondown, or any CSV with its columns mapped."""
+    export of Mailchimp, listmonk, Keila or Buttondown, or any CSV with its columns mapped.
+
+    \b
+    Examples:
+      mco-newsletter subscribers import members.csv --dry-run
+      mco-newsletter subscribers import subscribed.csv --from mailchimp --default-language en
+    """
     from ..subscribers.csv_import import RejectsNotWritten, import_csv
     from ..subscribers.import_mapping import choices_for
     from ..subscribers.tokens import erasure_key
@@ -165,7 +182,12 @@ def _show_rejects(csv_file: Path, report) -> None:
 @json_option
 @click.pass_context
 def list_command(ctx, segment, status, as_json) -> None:
-    """List subscribers (all of them, the active ones of a segment, or those of one status)."""
+    """List subscribers (all of them, the active ones of a segment, or those of one status).
+
+    \b
+    Example:
+      mco-newsletter subscribers list --status active --json
+    """
     import dataclasses
 
     from ..subscribers.segments import find_segment
@@ -190,7 +212,12 @@ def list_command(ctx, segment, status, as_json) -> None:
 @json_option
 @click.pass_context
 def show(ctx, email, as_json) -> None:
-    """Show everything held about one subscriber, with their consent record and any sign-up awaiting confirmation."""
+    """Show everything held about one subscriber, with their consent record and any sign-up awaiting confirmation.
+
+    \b
+    Example:
+      mco-newsletter subscribers show reader@example.org
+    """
     import dataclasses
 
     from ..subscribers.roster import EXPORT_COLUMNS as EXPORT_ORDER, require
@@ -218,7 +245,12 @@ def show(ctx, email, as_json) -> None:
 @subscribers.command("purge-pending")
 @click.pass_context
 def purge_pending(ctx) -> None:
-    """Delete web sign-ups whose confirmation link expired unused (serve does it too, as it starts)."""
+    """Delete web sign-ups whose confirmation link expired unused (serve does it too, as it starts).
+
+    \b
+    Example:
+      mco-newsletter subscribers purge-pending
+    """
     import datetime as dt
 
     from ..subscribers.signups import purge_expired
@@ -233,7 +265,12 @@ def purge_pending(ctx) -> None:
 @click.argument("email")
 @click.pass_context
 def unsubscribe(ctx, email) -> None:
-    """Mark a subscriber as unsubscribed (they get nothing more; their record stays)."""
+    """Mark a subscriber as unsubscribed (they get nothing more; their record stays).
+
+    \b
+    Example:
+      mco-newsletter subscribers unsubscribe reader@example.org
+    """
     from ..subscribers.roster import unsubscribe as do_unsubscribe
 
     with opened(ctx) as (_, store):
@@ -246,7 +283,12 @@ def unsubscribe(ctx, email) -> None:
               help="Write to this file (created owner-only) instead of standard output.")
 @click.pass_context
 def export(ctx, out) -> None:
-    """Export everything held about every subscriber as CSV (a subject-access answer)."""
+    """Export everything held about every subscriber as CSV (a subject-access answer).
+
+    \b
+    Example:
+      mco-newsletter subscribers export --out private/everything.csv
+    """
     from ..subscribers.roster import export_csv, remove_unfinished_exports
 
     with opened(ctx) as (current, store):
@@ -262,7 +304,12 @@ def export(ctx, out) -> None:
 @yes_option
 @click.pass_context
 def erase(ctx, email, yes) -> None:
-    """Delete a person's data for good; keep only a keyed hash so imports do not re-add them."""
+    """Delete a person's data for good; keep only a keyed hash so imports do not re-add them.
+
+    \b
+    Example:
+      mco-newsletter subscribers erase reader@example.org
+    """
     from ..subscribers.roster import erase as do_erase
 
     if not yes:
@@ -279,7 +326,12 @@ def erase(ctx, email, yes) -> None:
 @json_option
 @click.pass_context
 def segments(ctx, as_json) -> None:
-    """Every segment with its count of active subscribers per language."""
+    """Every segment with its count of active subscribers per language.
+
+    \b
+    Example:
+      mco-newsletter segments --json
+    """
     from ..subscribers.segments import ALL, find_segment
 
     with opened(ctx) as (current, store):

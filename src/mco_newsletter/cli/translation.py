@@ -24,13 +24,24 @@ def checked_languages(settings, given: tuple[str, ...], option: str = "--lang") 
 
 @cli.group("models")
 def models() -> None:
-    """Offline translation models (Argos packages; folder: $ARGOS_PACKAGES_DIR)."""
+    """Offline translation models (Argos packages; folder: $ARGOS_PACKAGES_DIR).
+
+    \b
+    Examples:
+      mco-newsletter models list
+      mco-newsletter models install --file translate-en_de-1_0.argosmodel
+    """
 
 
 @models.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def models_list(as_json: bool) -> None:
-    """Show the installed language pairs."""
+    """Show the installed language pairs.
+
+    \b
+    Example:
+      mco-newsletter models list --json
+    """
     from ..translation.packages import installed, packages_dir
 
     found = installed()
@@ -51,7 +62,13 @@ def models_list(as_json: bool) -> None:
 @click.option("--file", "package_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Install this .argosmodel file instead of downloading.")
 def models_install(languages, package_file) -> None:
-    """Install a package: FROM TO downloads it from the Argos index; --file installs a file."""
+    """Install a package: FROM TO downloads it from the Argos index; --file installs a file.
+
+    \b
+    Examples:
+      mco-newsletter models install --file translate-en_ru-1_9.argosmodel
+      mco-newsletter models install en de
+    """
     from ..translation.packages import install_file, install_from_index
 
     if package_file and languages:
@@ -77,7 +94,13 @@ def models_install(languages, package_file) -> None:
 @json_option
 @click.pass_context
 def translate(ctx, issue_id, targets, as_json) -> None:
-    """Draft the other editions with offline machine translation into issues/ID/<lang>.po."""
+    """Draft the other editions with offline machine translation into issues/ID/<lang>.po.
+
+    \b
+    Examples:
+      mco-newsletter translate 2024-05
+      mco-newsletter translate 2024-05 --lang de
+    """
     from ..translation.drafts import draft_catalogs
     from ..translation.engine import Engine
     from ..workspace import load_issue
@@ -120,7 +143,13 @@ def translate(ctx, issue_id, targets, as_json) -> None:
 @json_option
 @click.pass_context
 def status(ctx, issue_id, languages, as_json) -> None:
-    """Per language: approved pieces, drafts, changed since approval, untranslated, ready. Without ID: every issue."""
+    """Per language: approved pieces, drafts, changed since approval, untranslated, ready. Without ID: every issue.
+
+    \b
+    Examples:
+      mco-newsletter status
+      mco-newsletter status 2024-05 --lang ru
+    """
     from ..errors import NewsletterError
     from ..workspace import issue_ids, load_issue
     from .reviewing import status_rows, status_line
@@ -159,7 +188,12 @@ def status(ctx, issue_id, languages, as_json) -> None:
               help="Who approves: written to the catalog's Last-Translator (default: [translation] translator).")
 @click.pass_context
 def review(ctx, issue_id, language, translator) -> None:
-    """Walk the pieces not yet approved: approve, edit, machine draft, skip or quit. Every decision is saved at once."""
+    """Walk the pieces not yet approved: approve, edit, machine draft, skip or quit. Every decision is saved at once.
+
+    \b
+    Example:
+      mco-newsletter review 2024-05 --lang de --translator "Anna Beispiel <anna@example.org>"
+    """
     from ..review import Review, translator_identity
     from ..workspace import load_issue
     from .reviewing import run_session

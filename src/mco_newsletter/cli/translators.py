@@ -12,7 +12,13 @@ from .options import counted, json_option, settings as load_settings
 
 @cli.group("translators")
 def translators() -> None:
-    """Translators' personal review links: add, list, revoke."""
+    """Translators' personal review links: add, list, revoke.
+
+    \b
+    Examples:
+      mco-newsletter translators add "Anna Beispiel" --lang de
+      mco-newsletter translators list
+    """
 
 
 @translators.command("add")
@@ -22,7 +28,12 @@ def translators() -> None:
 @click.option("--email", metavar="ADDRESS", help="Their address, written with their name as Last-Translator.")
 @click.pass_context
 def add(ctx, name, languages, email) -> None:
-    """Give NAME a personal review link for the languages given; the link is printed once, on the last line."""
+    """Give NAME a personal review link for the languages given; the link is printed once, on the last line.
+
+    \b
+    Example:
+      mco-newsletter translators add "Anna Beispiel" --lang de --email anna@example.org
+    """
     from ..translators import open_registry, review_url
     from .translation import checked_languages
 
@@ -47,7 +58,12 @@ def add(ctx, name, languages, email) -> None:
 @json_option
 @click.pass_context
 def list_translators(ctx, as_json) -> None:
-    """Everyone whose review link works, with their languages (never the links)."""
+    """Everyone whose review link works, with their languages (never the links).
+
+    \b
+    Example:
+      mco-newsletter translators list
+    """
     from ..translators import open_registry
 
     registry = open_registry(load_settings(ctx))
@@ -71,7 +87,12 @@ def list_translators(ctx, as_json) -> None:
 @click.argument("name")
 @click.pass_context
 def revoke(ctx, name) -> None:
-    """End NAME's review link at once (their next click gets the same 404 as any unknown link)."""
+    """End NAME's review link at once (their next click gets the same 404 as any unknown link).
+
+    \b
+    Example:
+      mco-newsletter translators revoke "Anna Beispiel"
+    """
     from ..errors import NewsletterError
     from ..translators import open_registry
 

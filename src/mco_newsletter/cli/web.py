@@ -17,7 +17,12 @@ from .options import counted, json_option, settings as load_settings, shown
 @click.pass_context
 def serve(ctx, host, port) -> None:
     """Serve the sign-up, confirmation, preferences and one-click unsubscribe pages and SendGrid's signed event
-    webhook (sign-ups that expired unconfirmed are deleted as it starts)."""
+    webhook (sign-ups that expired unconfirmed are deleted as it starts).
+
+    \b
+    Example:
+      mco-newsletter serve --host 127.0.0.1 --port 8000
+    """
     import logging
 
     import uvicorn
@@ -42,7 +47,13 @@ def serve(ctx, host, port) -> None:
 @click.pass_context
 def archive(ctx, out, relative_urls, as_json) -> None:
     """Write the static web archive of the published issues: their approved editions, an index and an Atom feed
-    per language. Drafts are left out; a broken issue is skipped with its reason (exit 1), the rest is built."""
+    per language. Drafts are left out; a broken issue is skipped with its reason (exit 1), the rest is built.
+
+    \b
+    Examples:
+      mco-newsletter archive --out site
+      mco-newsletter archive --out site --relative-urls
+    """
     from ..web.archive import build_archive
 
     settings = load_settings(ctx)

@@ -133,3 +133,46 @@ def _past_options(group: click.Group, args: list[str]) -> list[str]:
         assert param is not None, f"{args[0]} is not an option of {group.name}"
         args = args[1 if getattr(param, "is_flag", False) or "=" in args[0] else 2:]
     return args
+
+
+def test_the_license_is_the_one_pyproject_declares():
+    """pyproject.toml says MIT: LICENSE holds the MIT licence's text with a copyright line (the wheel carries it:
+    tests/test_workspace_templates.py)."""
+    import tomllib
+
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["license"]
+    assert declared == {"text": "MIT"}
+    text = " ".join((REPO / "LICENSE").read_text(encoding="utf-8").split())
+    assert text.startswith("MIT License Copyright (c) ")
+    assert "Permission is hereby granted, free of charge, to any person obtaining a copy of this software" in text
+    assert "THE SOFTWARE IS PROVIDED \"AS IS\", WITHOUT WARRANTY OF ANY KIND" in text
+
+
+def test_the_changelog_has_the_coming_release():
+    """CHANGELOG.md opens with the release being made (Unreleased, or the version in pyproject.toml), its changes
+    grouped under headings for users; every version it lists is one the project had."""
+    import tomllib
+
+    version = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    releases = re.findall(r"^## (.+)$", text, re.M)
+    assert releases and releases[0].split(" ")[0] in ("Unreleased", version), releases
+    first = text.split(f"## {releases[0]}", 1)[1].split("\n## ", 1)[0]
+    assert len(re.findall(r"^### ", first, re.M)) >= 5 and len(re.findall(r"^- ", first, re.M)) >= 20
+
+
+def test_contributing_names_what_exists():
+    """Every path CONTRIBUTING.md names in code (a module, a folder, a test, a bench script) is in the repository,
+    and every command it runs is one the program has."""
+    from mco_newsletter.cli import cli
+
+    text = (REPO / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    paths = set(re.findall(r"`((?:src|tests|bench|docs|\.ci)/[\w./-]*|README\.md|CHANGELOG\.md|LICENSE|"
+                            r"pyproject\.toml|babel\.cfg|constraints\.txt|test)`", text))
+    assert len(paths) >= 20 and "src/mco_newsletter/cli/" in paths, sorted(paths)
+    missing = sorted(path for path in paths if not (REPO / path).exists())
+    assert not missing, f"CONTRIBUTING.md names what is not there: {missing}"
+    known = {words for words, _ in commands()}
+    named = set(re.findall(rf"(?:`|&& |^\s*){PROGRAM} ([a-z][a-z-]*(?: [a-z][a-z-]*)?)", text, re.M))
+    unknown = sorted(words for words in named if words not in known and words.split()[0] not in known)
+    assert not unknown, f"CONTRIBUTING.md runs commands the program lacks: {unknown}"

@@ -169,8 +169,8 @@ def test_an_override_with_a_syntax_error_is_named_at_its_line(workspace, run):
 
 
 def test_the_wheel_carries_the_templates_and_words(tmp_path, workspace):
-    """A wheel (not an editable install) holds every template, catalog and static file, and renders a workspace
-    without templates/ from them."""
+    """A wheel (not an editable install) holds every template, catalog and static file (and the licence), and
+    renders a workspace without templates/ from them."""
     source = tmp_path / "source"
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md", "LICENSE"):
@@ -189,6 +189,7 @@ def test_the_wheel_carries_the_templates_and_words(tmp_path, workspace):
             "mco_newsletter/defaults/locales/ru/LC_MESSAGES/messages.po",
             "mco_newsletter/web/static/review.js"} <= shipped
     assert shipped <= names, sorted(shipped - names)
+    assert any(name.endswith(("dist-info/LICENSE", "dist-info/licenses/LICENSE")) for name in names), sorted(names)
     site = tmp_path / "site"
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
                                 "--target", str(site), str(wheel)], capture_output=True, text=True, timeout=300)

@@ -12,8 +12,11 @@ import zipfile
 from pathlib import Path
 
 import httpx
+import pytest
 
-from conftest import REPO, override_template as override
+from conftest import REPO, override_template as override, render_issue
+from mco_newsletter.config import load_settings
+from mco_newsletter.errors import NewsletterError
 
 OVERRIDE_PO = """\
 msgid ""
@@ -203,3 +206,23 @@ def test_the_wheel_carries_the_templates_and_words(tmp_path, workspace):
     where = subprocess.run([sys.executable, "-c", "import mco_newsletter; print(mco_newsletter.__file__)"],
                            capture_output=True, text=True, env=env, cwd=tmp_path)
     assert where.stdout.startswith(str(site)), where.stdout
+
+
+def test_a_broken_catalog_of_the_workspace_is_named_at_its_line(workspace, run, tmp_path):
+    """The workspace's catalog with an unclosed quote is a problem at its line, one that is not UTF-8 a problem at
+    the file; check and render say so in a sentence, without a traceback."""
+    catalog = workspace / "locales" / "de" / "LC_MESSAGES" / "messages.po"
+    catalog.parent.mkdir(parents=True)
+    catalog.write_text('msgid ""\nmsgstr ""\n\nmsgid "Keywords"\nmsgstr "Schlagwörter\n', encoding="utf-8")
+    result = run("check")
+    assert result.exit_code == 1, result.output
+    assert "locales/de/LC_MESSAGES/messages.po:5: not a valid PO file: " in result.stderr, result.stderr
+    catalog.write_bytes(b'msgid "Keywords"\nmsgstr "\xff\xfe"\n')
+    result = run("check")
+    assert result.exit_code == 1 and "locales/de/LC_MESSAGES/messages.po: not UTF-8" in result.stderr, result.output
+    rendered = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "render",
+                               "2023-12", "--lang", "en", "--out", str(tmp_path / "out")],
+                              capture_output=True, text=True, timeout=120)
+    assert rendered.returncode == 0, rendered.stderr  # English needs no German words
+    with pytest.raises(NewsletterError, match=r"messages\.po: not a catalog of template words that can be read"):
+        render_issue(load_settings(workspace), "2023-12", "de")  # the German words, as serve and send ask them

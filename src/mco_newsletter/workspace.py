@@ -167,7 +167,8 @@ def _edition_warnings(settings: Settings, issue: Issue, path: Path) -> list[Prob
 
 
 def _check_templates(settings: Settings) -> list[Problem]:
-    from .render.theme import catalog_files, catalog_path
+    from .catalog_files import KEEP_THE_FILE, CatalogSyntaxError, read_catalog
+    from .render.theme import catalog_files, catalog_path, own_catalogs
     from .template_check import template_problems
 
     # The package has every template; the words of a language it does not ship are the workspace's to add.
@@ -177,7 +178,14 @@ def _check_templates(settings: Settings) -> list[Problem]:
                         "docs/translating-templates.md")
                 for language in settings.languages if language != "en"
                 and not catalog_files(settings.locales_dir, language)]
-    # Rendering needs every language's words: with a catalog missing, only that is reported.
+    for path in own_catalogs(settings.locales_dir):  # read as strictly as msgfmt, which the tool's pass
+        try:
+            read_catalog(path)
+        except CatalogSyntaxError as exc:
+            problems.append(Problem(path, exc.line, f"not a valid PO file: {exc.reason}", KEEP_THE_FILE))
+        except NewsletterError as exc:
+            problems.append(Problem(path, 0, exc.message.removeprefix(f"{path}: "), exc.hint))
+    # Rendering needs every language's words: with a catalog missing or broken, only that is reported.
     return problems or template_problems(settings)
 
 

@@ -29,8 +29,12 @@ def _compiled(path: Path):
     from babel.messages.mofile import write_mo
     from babel.messages.pofile import read_po
 
-    with path.open("rb") as handle:
-        catalog = read_po(handle)
+    try:
+        with path.open("rb") as handle:
+            catalog = read_po(handle)
+    except ValueError as exc:  # not UTF-8, or not PO at all
+        raise WorkspaceError(f"{path}: not a catalog of template words that can be read ({exc})",
+                             hint="`mco-newsletter check` names the line to fix") from None
     # Fuzzy and empty entries are not trusted: the message falls back to the package's words, or to English.
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)

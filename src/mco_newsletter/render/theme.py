@@ -85,9 +85,17 @@ def overrides(templates_dir: Path, locales_dir: Path) -> list[Override]:
         else:
             note = "overrides the tool's template"
         found.append(Override(path, note))
-    for path in sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")) if locales_dir.is_dir() else ():
-        found.append(Override(path, _words_note(path, path.parent.parent.name)))
+    for path in own_catalogs(locales_dir):
+        try:
+            found.append(Override(path, _words_note(path, path.parent.parent.name)))
+        except (OSError, ValueError):
+            continue  # unreadable: a problem of check's own (workspace.py), not a note
     return found
+
+
+def own_catalogs(locales_dir: Path) -> list[Path]:
+    """The workspace's catalogs of template words, one per language."""
+    return sorted(locales_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po")) if locales_dir.is_dir() else []
 
 
 def _words_note(path: Path, language: str) -> str:

@@ -102,7 +102,8 @@ def test_every_help_shows_an_example(words):
     result = CliRunner().invoke(cli, [*words.split(), "--help"], prog_name=PROGRAM)
     assert result.exit_code == 0, result.output
     shown = examples(result.output)
-    assert shown, f"no Example: block in `{PROGRAM} {words} --help`:\n{result.output}"
+    assert shown, (f"no Example: block in `{PROGRAM} {words} --help` (a paragraph opening with \\b, then "
+                   f"'Example:' on a line of its own and a command on each line after it):\n{result.output}")
     for line in shown:
         args = shlex.split(line.split("  #", 1)[0])
         assert args[0] == PROGRAM, line

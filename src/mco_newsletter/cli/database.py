@@ -14,14 +14,25 @@ from .options import json_option, settings as load_settings
 
 @cli.group("database")
 def database() -> None:
-    """The subscriber store: where it is, what it holds; carry an SQLite store into PostgreSQL."""
+    """The subscriber store: where it is, what it holds; carry an SQLite store into PostgreSQL.
+
+    \b
+    Examples:
+      mco-newsletter database status
+      mco-newsletter database copy --to postgresql://mco@db.example.org/newsletter
+    """
 
 
 @database.command("status")
 @json_option
 @click.pass_context
 def status(ctx, as_json) -> None:
-    """Which store the workspace uses (a URL without its password), its schema version and rows per table."""
+    """Which store the workspace uses (a URL without its password), its schema version and rows per table.
+
+    \b
+    Example:
+      mco-newsletter database status --json
+    """
     from ..storage.database import open_database
     from ..storage.inventory import status as store_status
 
@@ -53,7 +64,9 @@ def copy(ctx, target_url, source_path) -> None:
     """Copy the workspace's SQLite store into an empty PostgreSQL database, ids and link nonces as they are, in one
     transaction, verified table by table before it is committed. The SQLite file is left as it was.
 
-    Example: mco-newsletter database copy --to postgresql://mco@db.example.org/newsletter
+    \b
+    Example:
+      mco-newsletter database copy --to postgresql://mco@db.example.org/newsletter
     """
     from ..errors import NewsletterError
     from ..storage.copy import copy_store

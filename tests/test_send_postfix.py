@@ -272,6 +272,19 @@ def test_no_word_of_a_crash_after_a_run_that_ended_normally(run, workspace, post
     assert server.delivered() == Counter([held])
 
 
+def test_a_reader_behind_one_that_keeps_getting_421_is_not_starved(run, workspace, postfix):
+    """One connection, and Postfix answers 421 at the end of one reader's message (closing the connection)
+    at every try: the reader queued behind them on that connection, never refused themselves, is sent on
+    the retry instead of sharing the 421 reader's fate on every attempt."""
+    addresses = populate(workspace, 10)
+    held = addresses[4]
+    set_smtp(workspace, connections=1)
+    postfix(end_of_data={held: "421 4.7.0 Try again later"})
+    result = run(*SEND)
+    assert result.exit_code == 3, result.output
+    assert states(run) == {"sent": 9, "failed": 1}
+
+
 @pytest.mark.stores
 def test_smtp_deliveries_count_their_attempts(run, workspace, postfix, settings):
     """Each reader's row counts the times their message was tried: once for those Postfix took or refused,

@@ -237,7 +237,10 @@ class SendLoop:
             answered = (report.started & report.remaining.keys()) - unanswered - self.doubtful.keys()
             if answered:  # the provider's answer says these were not taken
                 self.ledger.mark(answered, "pending")
-            left = [row for row in rows if row.row_id in report.remaining]
+            # The readers the server never answered go first on the retry: a reader it keeps closing the
+            # connection on (421 at their message's end) must not take the readers behind them down with it.
+            left = sorted((row for row in rows if row.row_id in report.remaining),
+                          key=lambda row: row.row_id in report.started)
             if not left:  # the other connections carried everyone: nothing to try again
                 return
             attempt += 1

@@ -132,18 +132,20 @@ def test_a_policy_refusal_at_the_end_of_data_stops_the_send(run, workspace, post
 
 @pytest.mark.stores
 def test_only_an_answer_about_the_reader_marks_them_bounced(run, workspace, postfix):
-    """An unknown mailbox (Postfix's own 550 5.1.1) is final: refused, the reader bounced. A full mailbox is
+    """An unknown mailbox (Postfix's own 550 5.1.1) or a disabled one (Gmail's 550 5.2.1) is final: refused, the
+    reader bounced, and the campaign goes on. A full mailbox is
     temporary whatever its basic code (552 5.2.2, 452 4.2.2): those readers are tried again and left open
     (exit 3), still subscribed. Everyone else gets the issue once."""
     addresses = populate(workspace, 12)
-    unknown, full, also_full = addresses[2], addresses[5], addresses[8]
+    unknown, full, also_full, disabled = addresses[2], addresses[5], addresses[8], addresses[10]
     server = postfix(unknown=[unknown], recipient_access={full: "552 5.2.2 Mailbox full",
-                                                          also_full: "452 4.2.2 Mailbox full"})
+                                                          also_full: "452 4.2.2 Mailbox full",
+                                                          disabled: "550 5.2.1 The email account is disabled"})
     result = run(*SEND)
     assert result.exit_code == 3, result.output
-    assert server.delivered() == Counter(a for a in addresses if a not in (unknown, full, also_full))
-    assert states(run) == {"sent": 9, "refused": 1, "failed": 2}
-    assert status_of(run, unknown) == "bounced"
+    assert server.delivered() == Counter(a for a in addresses if a not in (unknown, full, also_full, disabled))
+    assert states(run) == {"sent": 8, "refused": 2, "failed": 2}
+    assert status_of(run, unknown) == status_of(run, disabled) == "bounced"
     assert status_of(run, full) == status_of(run, also_full) == "active"
 
 

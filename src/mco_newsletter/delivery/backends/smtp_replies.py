@@ -1,6 +1,6 @@
 """What an SMTP server's refusal means for a send: is it about the reader, the message, or the pace?
 
-- about the reader's address, for good (an unknown mailbox): the reader is refused and marked bounced;
+- about the reader's address, for good (an unknown or disabled mailbox): the reader is refused and marked bounced;
 - about the reader, for now (a full mailbox, greylisting): they are tried again later, the others go on;
 - about the pace (421, or an enhanced code 4.7.x such as "450 4.7.1 rate limited"): the send waits as a
   rate limit asks, then goes on;
@@ -66,7 +66,10 @@ def meaning(reply: Reply, stage: str) -> str:
     if code and code[1] == 1:  # addressing: the mailbox does not exist, the address is bad
         return READER
     if code and code[1] == 2:
-        return LATER if code[2] == 2 else MESSAGE  # 5.2.2 a full mailbox: it may empty
+        # 5.2.1 the mailbox is disabled (Gmail's closed accounts): about that reader alone, at any stage, since
+        # each message has one recipient; stopping the campaign for it would stop every campaign of a large
+        # list. 5.2.2 a full mailbox: it may empty. The rest (5.2.3 the message's size) is the message's.
+        return READER if code[2] == 1 else LATER if code[2] == 2 else MESSAGE
     if code and code[1] in (3, 5, 6, 7):  # the system, the protocol, the content, a policy
         return MESSAGE
     # No enhanced code that decides (none, 5.0.x, or routing 5.4.x: a relay that cannot route would say it

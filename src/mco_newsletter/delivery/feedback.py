@@ -65,13 +65,17 @@ def apply_feedback(*, store: Store, reports: list[Feedback], dry_run: bool = Fal
     ledger = Ledger(store)
     at = now()
     with store.transaction():
-        seen = ledger.seen_events([report.report_id for report in reports])
+        ids = [report.report_id for report in reports]
+        if dry_run:
+            new = set(ids) - ledger.seen_events(ids)
+        else:  # claimed first: another replica applying the same reports at once gets none of them
+            new = ledger.claim_events(ids, at)
         fresh = []
         for report in reports:
-            if report.report_id in seen:
+            if report.report_id not in new:
                 done.duplicates += 1
                 continue
-            seen.add(report.report_id)
+            new.discard(report.report_id)
             fresh.append(report)
         statuses, notes, soft = [], [], set()
         for report in fresh:
@@ -96,7 +100,7 @@ def apply_feedback(*, store: Store, reports: list[Feedback], dry_run: bool = Fal
             done.kinds[report.kind] += 1
         if dry_run:
             return done
-        ledger.record_events([report.report_id for report in fresh], notes, at)
+        ledger.note_events(notes, at)
         if soft:
             worn_out = ledger.soft_bounced_in_a_row(sorted(soft), SOFT_BOUNCES_IN_A_ROW)
             done.worn_out = len(worn_out)

@@ -312,9 +312,24 @@ class Ledger:
         return {row[0] for row in self.db.execute(
             f"SELECT sg_event_id FROM webhook_events WHERE sg_event_id {self.in_ids}", (self.ids(event_ids),))}
 
-    def record_events(self, event_ids: list[str], notes: list[tuple[str, int]], at: str) -> None:
-        """Remember applied event ids; note the provider's last word (event, row id) on ledger rows."""
-        self.db.executemany("INSERT INTO webhook_events (sg_event_id, received_at) VALUES (?, ?)",
-                            [(event_id, at) for event_id in event_ids])
+    def claim_events(self, event_ids: list[str], at: str) -> set[str]:
+        """Record these provider event ids as applied; the ones that were not before (this transaction's to apply).
+
+        One INSERT … ON CONFLICT DO NOTHING: a second replica applying the same batch at the same moment waits
+        for the first one's commit and then claims nothing (a rollback of the first would leave them to it), so
+        each event applies once and no batch fails on a duplicate key, whatever lock the transaction holds."""
+        rows = self.db.execute(
+            f"INSERT INTO webhook_events (sg_event_id, received_at) SELECT value, :at"
+            f" FROM ({self.db.dialect.text_rows(':ids')}) AS given WHERE true"
+            " ON CONFLICT (sg_event_id) DO NOTHING RETURNING sg_event_id",
+            {"at": at, "ids": self.ids(dict.fromkeys(event_ids))})
+        return {event_id for (event_id,) in rows}
+
+    def note_events(self, notes: list[tuple[str, int]], at: str) -> None:
+        """Note the provider's last word (event, row id) on ledger rows."""
         self.db.executemany("UPDATE deliveries SET provider_event = ?, provider_event_at = ? WHERE id = ?",
                             [(kind, at, row_id) for kind, row_id in notes])
+
+    def purge_events(self, *, before: str) -> int:
+        """Forget the event ids recorded before `before` (a time as stored); how many."""
+        return self.db.execute("DELETE FROM webhook_events WHERE received_at < ?", (before,)).rowcount

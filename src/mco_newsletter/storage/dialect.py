@@ -33,6 +33,11 @@ class Dialect:
         """A list of values as the one parameter of `in_ids`."""
         raise NotImplementedError
 
+    def text_rows(self, parameter: str) -> str:
+        """A query of one text column, `value`, with a row for each text of a list given as `parameter` (a
+        placeholder such as `:ids`, its value `ids(texts)`): what an INSERT … SELECT takes a list from."""
+        raise NotImplementedError
+
     def joined(self, expression: str, separator: str) -> str:
         """An aggregate joining the expression's text values with a one-character separator (order unspecified)."""
         raise NotImplementedError

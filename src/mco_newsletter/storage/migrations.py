@@ -157,4 +157,11 @@ MIGRATIONS = [
     );
     CREATE UNIQUE INDEX translators_active_name ON translators (lower(name)) WHERE revoked_at IS NULL
     """),
+    # 9: what `serve` purges, found by time (several replicas share one store, and one of them purges): applied
+    # webhook event ids older than [webhook] retention_days, and the mail log's hour. The mail log's rows of the
+    # last hour are also what the site-wide ceiling on sign-up emails counts, on every replica alike.
+    """
+    CREATE INDEX webhook_events_received ON webhook_events (received_at);
+    CREATE INDEX mail_log_sent ON mail_log (kind, sent_at)
+    """,
 ]

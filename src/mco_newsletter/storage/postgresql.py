@@ -60,6 +60,9 @@ class PostgresDialect(Dialect):
     def ids(self, values: Iterable) -> list:
         return list(values)
 
+    def text_rows(self, parameter: str) -> str:
+        return f"SELECT unnest(CAST({parameter} AS text[])) AS value"
+
     def joined(self, expression: str, separator: str) -> str:
         return f"string_agg({expression}, chr({ord(separator)}))"
 

@@ -23,6 +23,9 @@ class SQLiteDialect(Dialect):
     def ids(self, values: Iterable) -> str:
         return json.dumps(list(values))
 
+    def text_rows(self, parameter: str) -> str:
+        return f"SELECT value FROM json_each({parameter})"
+
     def joined(self, expression: str, separator: str) -> str:
         return f"group_concat({expression}, char({ord(separator)}))"
 

@@ -106,8 +106,10 @@ def tags_of(settings, email: str) -> set[str]:
 
 
 def database_dump(settings) -> str:
-    """Every value in every table, as text: what someone who took the database would read."""
-    return "\n".join(repr(values) for table in db_tables(settings) for values in db_rows(settings, f"SELECT * FROM {table}"))
+    """Every value in every table, as text: what someone who took the database would read (bytes in hexadecimal:
+    random bytes, a nonce or a keyed hash, would otherwise show an "@" one time in sixteen)."""
+    return "\n".join(repr(tuple(value.hex() if isinstance(value, bytes) else value for value in values))
+                     for table in db_tables(settings) for values in db_rows(settings, f"SELECT * FROM {table}"))
 
 
 def reader_token(settings, email: str) -> str:

@@ -9,14 +9,14 @@ import pytest
 
 
 def serve_app(settings, app=None):
-    """`serve`'s application (or the one given, made by create_app) under a real uvicorn server on a loopback
-    port; returns (base url, stop)."""
+    """`serve`'s application (or the one given, made by create_app; its own serves the review pages, as the editor
+    replica does on PostgreSQL) under a real uvicorn server on a loopback port; returns (base url, stop)."""
     import uvicorn
 
     from mco_newsletter.web.app import create_app
     from mco_newsletter.web.server import server_options
 
-    config = uvicorn.Config(app or create_app(settings), host="127.0.0.1", port=0, log_level="warning",
+    config = uvicorn.Config(app or create_app(settings, editor=True), host="127.0.0.1", port=0, log_level="warning",
                             lifespan="off", **server_options())
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)

@@ -65,11 +65,13 @@ class Settings:
     sending: object = None  # delivery.settings.SendingSettings
     webhook_public_key: str | None = None
     webhook_max_age_seconds: float = 300.0
+    webhook_retention_days: int = 30  # applied webhook event ids (and bounce mail digests) are kept this long
     translation: object = None  # translation.engine.EngineSettings
     privacy: object = None  # render.privacy.PrivacySettings
     signup: object = None  # subscribers.signup_settings.SignupSettings
     dkim: object = None  # delivery.dkim_keys.DkimSettings, None when [dkim] is absent (mail goes unsigned)
     bounces: object = None  # bounces.settings.BounceSettings, None when [bounces] is absent (no return paths)
+    web: object = None  # web.settings.WebSettings: what `serve` believes of a reverse proxy
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     database_url: str | None = None  # a PostgreSQL store (postgresql://…); None: SQLite at database_path
     raw: dict = field(repr=False, compare=False, default_factory=dict)
@@ -216,6 +218,7 @@ def _build(root: Path, data: dict) -> Settings:
         fallback_language=data.get("fallback_language", source),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
+        webhook_retention_days=data.get("webhook", {}).get("retention_days", 30),
         postal_address=localized(data.get("postal_address")),
         raw=data,
         **{section.field: section.build(root, data) for section in sections()},
@@ -271,6 +274,7 @@ REGISTERED = (
     ("signup", ".subscribers.signup_settings", "SCHEMA", "check", "build"),
     ("dkim", ".delivery.dkim_keys", "SCHEMA", "check", "build"),
     ("bounces", ".bounces.settings", "SCHEMA", "check", "build"),
+    ("web", ".web.settings", "SCHEMA", "check", "build"),
 )
 
 

@@ -14,28 +14,34 @@ from .options import counted, json_option, settings as load_settings, shown
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8025, show_default=True, type=int, help="Port to listen on.")
+@click.option("--editor/--no-editor", default=None,
+              help="Serve the translators' review pages, writing catalogs into this host's workspace (default: yes "
+                   "on SQLite; on PostgreSQL only the one replica started with --editor).")
 @click.pass_context
-def serve(ctx, host, port) -> None:
-    """Serve the sign-up, confirmation, preferences and one-click unsubscribe pages and SendGrid's signed event
-    webhook (sign-ups that expired unconfirmed are deleted as it starts).
+def serve(ctx, host, port, editor) -> None:
+    """Serve the sign-up, confirmation, preferences and one-click unsubscribe pages, SendGrid's signed event webhook,
+    the review pages and GET /healthz (sign-ups that expired unconfirmed are deleted as it starts).
 
     \b
     Example:
       mco-newsletter serve --host 127.0.0.1 --port 8000
+      mco-newsletter serve --port 8025 --editor
     """
     import logging
 
     import uvicorn
 
     from ..web.app import create_app
-    from ..web.server import server_options
+    from ..web.server import refuse_local_outbox, server_options
 
     settings = load_settings(ctx)
+    refuse_local_outbox(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if not settings.webhook_public_key:
         click.echo("Note: no [webhook] public_key: /webhooks/sendgrid answers 403 until one is set.", err=True)
     # uvicorn's access log would write every path, and a path holds a reader's token: ours logs routes.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", **server_options())
+    uvicorn.run(create_app(settings, editor=editor), host=host, port=port, log_level="info",
+                proxy_headers=True, forwarded_allow_ips=settings.web.forwarded_allow_ips, **server_options())
 
 
 @cli.command("archive")

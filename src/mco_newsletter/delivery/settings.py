@@ -64,7 +64,7 @@ SENDING_SCHEMA = {
         "api_host": str, "sandbox_mode": bool, "send_at": int, "click_tracking": bool, "open_tracking": bool,
         "subscription_tracking": bool, "timeout": NUMBER,
     }),
-    "webhook": Table(optional={"public_key": str, "max_age_seconds": NUMBER}),
+    "webhook": Table(optional={"public_key": str, "max_age_seconds": NUMBER, "retention_days": int}),
     "smtp": Table(optional={
         "host": str, "port": int, "security": str, "messages_per_second": NUMBER, "connections": int,
         "timeout": NUMBER, "ca_file": str,
@@ -113,6 +113,10 @@ def check_sending(data: dict):
     webhook = data.get("webhook", {})
     if "max_age_seconds" in webhook:
         yield from _seconds(("webhook", "max_age_seconds"), webhook["max_age_seconds"])
+    days = webhook.get("retention_days", 30)
+    if isinstance(days, int) and not 3 <= days <= 3650:
+        yield ("webhook", "retention_days"), f"webhook.retention_days must be 3 to 3650, not {days}", \
+            "SendGrid retries a batch for 72 hours: its event ids must be kept longer to be known as duplicates"
     if "public_key" in webhook:
         from ..web.signature import public_key_problem
 

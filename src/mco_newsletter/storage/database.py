@@ -3,6 +3,10 @@ statements reach a database (the store, the ledger and the query modules of this
 
 Statements use `?` (or `:name`) placeholders; the dialect turns them into the driver's. Transactions are
 explicit (`with db.transaction():`) and take the store's write lock at once; everything else autocommits.
+
+A PostgreSQL connection the server ended (a restart, a failover, an administrator's pg_terminate_backend) fails
+the statement or transaction it was in, and is opened again before the next one begins: a long-running `serve`
+outlives its database server's restarts. Never within a transaction: what it did so far is gone with it.
 """
 
 from __future__ import annotations
@@ -31,11 +35,30 @@ class Database:
     """A connection and its dialect. Not for concurrent use: callers that share one serialize their calls."""
 
     def __init__(self, connection, dialect: Dialect, location: StoreLocation,
-                 on_wait: Callable[[list[str]], None] | None = None):
+                 on_wait: Callable[[list[str]], None] | None = None, reopen: Callable[[], Any] | None = None):
         self.connection = connection
         self.dialect = dialect
         self.location = location
         self.on_wait = on_wait
+        self.reopen = reopen  # a new connection as this one was made (None: never reopened)
+        self.waits: float | None = None  # the last wait_at_most, made again on a reopened connection
+        self.within = 0  # transactions of ours open on this connection
+
+    def _ready(self) -> None:
+        """Open the connection again if the server ended it, unless a transaction of ours was using it."""
+        if self.reopen is not None and self.within == 0 and self.dialect.lost(self.connection):
+            try:
+                self.connection.close()
+            except Exception as exc:  # noqa: BLE001 — a lost connection may refuse even to close
+                if not self.dialect.is_error(exc):
+                    raise
+            self.connection = self.reopen()
+            if self.waits is not None:
+                self.dialect.wait_at_most(self.connection, self.waits)
+
+    def alive(self) -> bool:
+        """Whether the connection is usable as it is (a lost one is opened again by the next statement)."""
+        return not self.dialect.lost(self.connection)
 
     @property
     def kind(self) -> str:
@@ -44,10 +67,12 @@ class Database:
 
     def execute(self, sql: str, params: Any = ()):
         """Run one statement; the driver's cursor (fetchone, fetchall, rowcount, iteration)."""
+        self._ready()
         return self.connection.execute(self.dialect.statement(sql), params)
 
     def executemany(self, sql: str, rows: Iterable) -> None:
         """Run one statement for each row of parameters."""
+        self._ready()
         self.dialect.executemany(self.connection, sql, rows)
 
     def one(self, sql: str, params: Any = ()) -> tuple | None:
@@ -63,6 +88,7 @@ class Database:
 
     def stream(self, sql: str, params: Any = (), size: int = 1000) -> Iterator[tuple]:
         """The rows of a query, `size` at a time (a server-side cursor on PostgreSQL): memory stays flat."""
+        self._ready()
         return self.dialect.stream(self.connection, sql, params, size)
 
     def update_statistics(self, *tables: str) -> None:
@@ -72,6 +98,8 @@ class Database:
 
     def wait_at_most(self, seconds: float) -> None:
         """From now on, wait at most `seconds` for a lock another connection holds (then report the store locked)."""
+        self._ready()
+        self.waits = seconds
         self.dialect.wait_at_most(self.connection, seconds)
 
     @property
@@ -85,6 +113,7 @@ class Database:
 
         A failing disk or server (full, read-only, unreachable) rolls it back and becomes an error that says which.
         """
+        self._ready()
         try:
             with waiting(self.holders, self.on_wait):
                 self.dialect.begin(self.connection)
@@ -93,6 +122,7 @@ class Database:
             if self.dialect.is_error(exc):
                 raise self.failed(exc) from exc
             raise
+        self.within += 1
         try:
             yield self
             self.connection.execute("COMMIT")
@@ -101,6 +131,8 @@ class Database:
             if self.dialect.is_error(exc) and self.dialect.failure(exc) not in (None, UNIQUE):
                 raise self.failed(exc) from exc
             raise
+        finally:
+            self.within -= 1
 
     @contextmanager
     def savepoint(self, name: str = "work") -> Iterator[None]:
@@ -158,9 +190,11 @@ def open_database(location: StoreLocation, *, busy_timeout: float = BUSY_TIMEOUT
     if location.url:
         from .postgresql import PostgresDialect, connect_postgresql
 
-        connection = connect_postgresql(location, busy_timeout=busy_timeout, durable_commits=durable_commits,
-                                        read_only=read_only)
-        database = Database(connection, PostgresDialect(), location, on_wait)
+        def connect():
+            return connect_postgresql(location, busy_timeout=busy_timeout, durable_commits=durable_commits,
+                                      read_only=read_only)
+
+        database = Database(connect(), PostgresDialect(), location, on_wait, reopen=connect)
     else:
         from .sqlite import SQLiteDialect, configure, connect_sqlite
 

@@ -56,6 +56,10 @@ class Dialect:
     def in_transaction(self, connection) -> bool:
         raise NotImplementedError
 
+    def lost(self, connection) -> bool:
+        """Whether the server ended the connection (it cannot be used again)."""
+        return False
+
     def wait_at_most(self, connection, seconds: float) -> None:
         """How long the connection waits for a lock before its statement fails as BUSY."""
         raise NotImplementedError

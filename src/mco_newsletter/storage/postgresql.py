@@ -87,6 +87,25 @@ class PostgresDialect(Dialect):
 
         return connection.info.transaction_status != TransactionStatus.IDLE
 
+    def lost(self, connection) -> bool:
+        # A server that ends a connection (a restart, pg_terminate_backend) says so and closes its socket, which
+        # psycopg learns only from the next statement, failing it. An idle connection's socket has nothing to
+        # read: when it has, libpq reads it (the goodbye, then the end), without waiting and without a round trip.
+        import select
+
+        import psycopg
+        from psycopg.pq import ConnStatus
+
+        if connection.closed or connection.broken:
+            return True
+        try:
+            if select.select([connection.pgconn.socket], [], [], 0)[0]:
+                connection.pgconn.consume_input()
+                connection.pgconn.consume_input()
+        except (psycopg.OperationalError, OSError, ValueError):
+            return True
+        return connection.pgconn.status != ConnStatus.OK
+
     def wait_at_most(self, connection, seconds: float) -> None:
         connection.execute(f"SET lock_timeout = {int(seconds * 1000)}")
 

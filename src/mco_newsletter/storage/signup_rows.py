@@ -4,9 +4,10 @@ an hour per mailbox."""
 
 from __future__ import annotations
 
-from typing import Iterable
-
 from .database import Database
+
+# pg_advisory_xact_lock(STORE_LOCKS, MAIL_CEILING_LOCK): replicas count sign-up emails for the ceiling one at a time.
+MAIL_CEILING_LOCK = 102
 
 
 class SignupRequests:
@@ -69,12 +70,10 @@ class SignupQueue:
         return [row_id for (row_id,) in self.db.all("SELECT id FROM signup_queue ORDER BY id")]
 
     def take(self, queue_id: int) -> tuple | None:
-        """(email, language, name, topics JSON, received at) of a waiting sign-up, deleted; None when it is gone."""
-        row = self.db.one("SELECT email, language, name, topics, received_at FROM signup_queue WHERE id = ?",
-                          (queue_id,))
-        if row is not None:
-            self.db.execute("DELETE FROM signup_queue WHERE id = ?", (queue_id,))
-        return row
+        """(email, language, name, topics JSON, received at) of a waiting sign-up, deleted; None when it is gone
+        (one statement: of two replicas working the same sign-up through, one gets it)."""
+        return self.db.one("DELETE FROM signup_queue WHERE id = ? RETURNING email, language, name, topics, received_at",
+                           (queue_id,))
 
     def forget(self, address_hash: str) -> None:
         """An erasure: the address's sign-ups still waiting go."""
@@ -91,19 +90,30 @@ class MailLog:
         """When (Unix time) the last email of this kind went to the address, or None."""
         return self.db.value("SELECT sent_at FROM mail_log WHERE hash = ? AND kind = ?", (address_hash, kind))
 
-    def note(self, sent: Iterable[tuple[str, str, int]]) -> None:
-        """(address hash, kind, Unix time) of emails that went out."""
-        self.db.executemany("INSERT INTO mail_log (hash, kind, sent_at) VALUES (?, ?, ?)"
-                            " ON CONFLICT (hash, kind) DO UPDATE SET sent_at = excluded.sent_at", list(sent))
+    def claim(self, address_hash: str, kind: str, at: int, *, since: int) -> bool:
+        """Note an email of this kind to the address at `at` unless one was noted after `since` (Unix times); whether
+        it was noted. One statement, so that two connections claiming the same address at once cannot both win."""
+        return self.db.one("INSERT INTO mail_log AS log (hash, kind, sent_at) VALUES (?, ?, ?)"
+                           " ON CONFLICT (hash, kind) DO UPDATE SET sent_at = excluded.sent_at"
+                           " WHERE log.sent_at <= ? RETURNING sent_at", (address_hash, kind, at, since)) is not None
+
+    def unclaim(self, claims: list[tuple[str, str, int]]) -> None:
+        """Take back notes (address hash, kind, time noted) of emails that did not go out; a later note stays."""
+        self.db.executemany("DELETE FROM mail_log WHERE hash = ? AND kind = ? AND sent_at = ?", claims)
+
+    def count_since(self, kind: str, since: int) -> int:
+        """How many addresses had an email of this kind noted after `since` (Unix time). On PostgreSQL this takes a
+        lock of its own until the transaction ends, so that replicas counting for a ceiling count one at a time
+        (SQLite's transactions are one at a time already)."""
+        if self.db.kind == "postgresql":
+            from .postgresql import STORE_LOCKS
+
+            self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (STORE_LOCKS, MAIL_CEILING_LOCK))
+        return self.db.value("SELECT count(*) FROM mail_log WHERE kind = ? AND sent_at > ?", (kind, since))
 
     def purge(self, before: int) -> None:
         """Forget the emails sent at or before `before` (Unix time)."""
         self.db.execute("DELETE FROM mail_log WHERE sent_at <= ?", (before,))
-
-    def sent_since(self, kind: str, since: int) -> list[int]:
-        """When the emails of a kind noted since `since` went out (Unix time, oldest first)."""
-        return [sent for (sent,) in self.db.all("SELECT sent_at FROM mail_log WHERE kind = ? AND sent_at > ?"
-                                                " ORDER BY sent_at", (kind, since))]
 
     def forget(self, *hashes: str) -> None:
         """An erasure: the notes of the address (and of its mailbox) go."""

@@ -28,11 +28,11 @@ def queued(store: Store) -> list[int]:
     return store.queue.ids()
 
 
-def work_through(store: Store, queue_id: int, *, held_back: set = frozenset(), **options) -> Mail | None:
+def work_through(store: Store, queue_id: int, **options) -> Mail | None:
     """Record the queued sign-up as signups.request_signup does (options: keys, confirm_days, may_mail) and
     delete its row; the email it is due. None when it is no longer queued (worked through, or erased)."""
     row = store.queue.take(queue_id)
     if row is None:
         return None
     form = SignupForm(row[0], row[1], row[2], tuple(json.loads(row[3])))
-    return request_signup(store, form, at=dt.datetime.fromisoformat(row[4]), held_back=held_back, **options)
+    return request_signup(store, form, at=dt.datetime.fromisoformat(row[4]), **options)

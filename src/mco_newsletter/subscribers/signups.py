@@ -9,6 +9,10 @@ of its own, and its link confirms exactly what was asked with it: a second sign-
 (perhaps a stranger's) changes nothing the first link confirms. A sign-up that gets no email (its mailbox
 had one within the hour) records nothing: no link could ever confirm it. An active reader gets a notice.
 Each function works inside the caller's transaction.
+
+The one-an-hour limit is a claim in the mail log, made in the transaction that records the sign-up: a mail is
+noted as it is decided, before it is sent (and taken back if it cannot be sent, `unclaim_mail`), so that any
+number of `serve` replicas on one store send a mailbox one email an hour between them.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Mail:
     token: str
     address_hash: str  # of the mailbox (mailbox_key): what the one-an-hour limit counts
     request_id: int | None = None  # the sign-up request a confirmation's link names
+    claimed_at: int = 0  # the time (Unix seconds) its mail log note says, which unclaim_mail takes back
 
     @property
     def limit_key(self) -> tuple[str, str]:
@@ -110,21 +115,24 @@ def stamp(at: dt.datetime) -> str:
 
 
 def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: int, at: dt.datetime,
-                   held_back: set = frozenset(), may_mail: Callable[[], bool] = lambda: True) -> Mail | None:
-    """Record a sign-up; the email it is due. None, with nothing recorded, when its mailbox had one within the
-    hour (or has one on its way: `held_back` holds their Mail.limit_key) or when may_mail() says no more
-    sign-up emails may go out now (the site-wide ceiling; asked only for an email that is otherwise due)."""
+                   may_mail: Callable[[Store], bool] = lambda store: True) -> Mail | None:
+    """Record a sign-up and claim its email (noted in the mail log); the email. None, with nothing recorded, when
+    its mailbox had one within the hour (or one is on its way) or when may_mail(store) says no more sign-up
+    emails may go out now (the site-wide ceiling; asked only for an email that is otherwise due)."""
     from .tokens import CONFIRM, UNSUBSCRIBE, make_token
 
     hashed = keys.mailbox_hash(form.email)
-    if not mail_due(store, hashed, CONFIRM_MAIL, at, held_back) or not may_mail():
+    if not mail_due(store, hashed, CONFIRM_MAIL, at) or not may_mail(store):
         return None
+    claimed = claim_mail(store, hashed, CONFIRM_MAIL, at)
+    if claimed is None:
+        return None  # another replica claimed it in the meantime
     row = store.contact(email=form.email)
     if row is not None and row.status == "active":
         # Nothing changes for a reader who is on the list; they hear that someone asked.
         subscriber_id, email, language, _, nonce = row
         return Mail(NOTICE_MAIL, subscriber_id, email, language,
-                    make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE), hashed)
+                    make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE), hashed, claimed_at=claimed)
     when = stamp(at)
     if row is None:
         subscriber_id = store.add(email=form.email, name=None, language=form.language, tags=(),
@@ -137,7 +145,7 @@ def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: 
                                     topics=json.dumps(list(form.topics)), nonce=nonce, requested_at=when,
                                     expires_at=stamp(at + dt.timedelta(days=confirm_days)))
     return Mail(CONFIRM_MAIL, subscriber_id, email, form.language, make_token(keys.secret, request_id, nonce, CONFIRM),
-                hashed, request_id)
+                hashed, request_id, claimed)
 
 
 def _request(row) -> Request | None:
@@ -185,8 +193,7 @@ def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_ver
     return "confirmed"
 
 
-def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datetime,
-                   held_back: set = frozenset()) -> Mail | None:
+def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datetime) -> Mail | None:
     """The subject-access email a reader asked for on their preferences page (to their own address), or None
     when one went out within the hour or is on its way."""
     from .tokens import UNSUBSCRIBE, make_token
@@ -196,24 +203,35 @@ def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datet
         return None
     email, language, nonce = row.email, row.language, row.nonce
     hashed = keys.mailbox_hash(email)
-    if not mail_due(store, hashed, ACCESS_MAIL, at, held_back):
+    claimed = claim_mail(store, hashed, ACCESS_MAIL, at)
+    if claimed is None:
         return None
     return Mail(ACCESS_MAIL, subscriber_id, email, language, make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE),
-                hashed)
+                hashed, claimed_at=claimed)
 
 
-def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime, held_back: set = frozenset()) -> bool:
-    """Whether an email of this kind may go to the mailbox (by its hash): none within the hour, none on its way."""
-    limit = LIMIT_KIND[kind]
-    if (address_hash, limit) in held_back:
-        return False
-    sent_at = store.mail_log.last(address_hash, limit)
+def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime) -> bool:
+    """Whether an email of this kind may go to the mailbox (by its hash): none sent or on its way within the hour."""
+    sent_at = store.mail_log.last(address_hash, LIMIT_KIND[kind])
     return sent_at is None or sent_at <= at.timestamp() - MAIL_INTERVAL_S
 
 
-def log_mail(store: Store, sent: Iterable[tuple[str, str]], at: dt.datetime) -> None:
-    """Note that emails went out: (mailbox hash, kind) pairs."""
-    store.mail_log.note((hashed, LIMIT_KIND[kind], int(at.timestamp())) for hashed, kind in sent)
+def claim_mail(store: Store, address_hash: str, kind: str, at: dt.datetime) -> int | None:
+    """Note an email of this kind to the mailbox as going out at `at`, unless one did within the hour: the time
+    noted (Mail.claimed_at), or None. One statement: of two replicas claiming the same mailbox at once, one wins."""
+    when = int(at.timestamp())
+    return when if store.mail_log.claim(address_hash, LIMIT_KIND[kind], when, since=when - MAIL_INTERVAL_S) else None
+
+
+def unclaim_mail(store: Store, mails: Iterable[Mail]) -> None:
+    """Take back the notes of mails that could not be sent, so that their people may simply ask again."""
+    store.mail_log.unclaim([(mail.address_hash, LIMIT_KIND[mail.kind], mail.claimed_at) for mail in mails])
+
+
+def sign_up_mails_within(store: Store, at: dt.datetime, window_s: float) -> int:
+    """How many sign-up emails (confirmations and notices) were sent or claimed within `window_s` before `at`, on
+    every replica: what the site-wide ceiling counts."""
+    return store.mail_log.count_since(LIMIT_KIND[CONFIRM_MAIL], int(at.timestamp() - window_s))
 
 
 def purge_expired(store: Store, at: dt.datetime) -> int:
@@ -224,9 +242,3 @@ def purge_expired(store: Store, at: dt.datetime) -> int:
     store.requests.purge(when)
     store.mail_log.purge(int(at.timestamp()) - MAIL_INTERVAL_S)
     return deleted
-
-
-def mails_sent_since(store: Store, kind: str, since: dt.datetime) -> list[int]:
-    """When the emails of this kind's limit noted in the mail log went out, since `since` (Unix seconds, oldest
-    first): each mailbox is noted once an hour, so within the hour that is every email of the kind."""
-    return store.mail_log.sent_since(LIMIT_KIND[kind], int(since.timestamp()))

@@ -139,6 +139,13 @@ class Store:
 
         return MailLog(self.db)
 
+    @cached_property
+    def chores(self):
+        """When `serve`'s periodic purges last ran, for replicas to run each once (storage/chores.py)."""
+        from ..storage.chores import Chores
+
+        return Chores(self.db)
+
     def close(self) -> None:
         self.db.close()
 
@@ -280,6 +287,14 @@ class Store:
         """The random value a subscriber's links are bound to (None when there is no such subscriber)."""
         value = self.db.value("SELECT nonce FROM subscribers WHERE id = ?", (subscriber_id,))
         return None if value is None else bytes(value)
+
+    def ping(self) -> None:
+        """Read one of the store's own tables (what the health route asks): a driver error when it cannot."""
+        self.db.value("SELECT 1 FROM meta LIMIT 1")
+
+    def alive(self) -> bool:
+        """Whether the store's connection is usable as it is."""
+        return self.db.alive()
 
     def legacy_token_max_id(self) -> int:
         """The highest subscriber id of the schema before links carried a nonce (0: none)."""

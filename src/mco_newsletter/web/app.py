@@ -1,4 +1,5 @@
-"""The ASGI application of `mco-newsletter serve`: one-click unsubscribe and SendGrid's signed event webhook.
+"""The ASGI application of `mco-newsletter serve`: one-click unsubscribe, SendGrid's signed event webhook, the
+health route, and (web/signup.py, web/review_routes.py) the reader and review pages.
 
 Logs name the route, never the path: a path holds a reader's token. Every failure to find a reader
 gets the same 404 page, whatever the reason. Every answer, errors included, carries the security headers.
@@ -28,7 +29,6 @@ from starlette.routing import Route
 from ..config import Settings
 from ..errors import DatabaseError, NewsletterError
 from .pages import browser_language, mask_address, render_page, security_headers
-from .review_routes import review_routes
 
 log = logging.getLogger("mco_newsletter.web")
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -43,6 +43,7 @@ _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{1,250}={0,2}")
 # before the page says "try again later": a reader is never kept waiting for half a minute.
 WRITE_WAIT_S = 2
 RETRY_AFTER_S = 60
+HEALTH_TIMEOUT_S = 2.0
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)  # the same 503 as a database that cannot write
 
 
@@ -52,7 +53,8 @@ class TooLarge(Exception):
 
 class Site:
     """The settings, the subscriber store and the keys the routes share: one connection that writes (`store`,
-    under `lock`) and one that only reads (`reading()`)."""
+    under `lock`) and one that only reads (`reading()`); on PostgreSQL, the per-client counts every replica
+    shares (`shared_counts`)."""
 
     def __init__(self, settings: Settings):
         from ..subscribers.store import open_reader, open_store
@@ -68,6 +70,13 @@ class Site:
         self.secret = unsubscribe_secret(settings.private_dir)
         self.legacy_max_id = self.store.legacy_token_max_id()
         self.lock = threading.Lock()
+        self.shared_counts = None
+        if settings.store.url:
+            from .shared_counts import SharedCounts
+
+            self.shared_counts = SharedCounts(settings.store)
+        self.reader_pages = None  # web/signup.py's ReaderPages, once its routes are made
+        self.checking = threading.Lock()
 
     def serving(self) -> None:
         """Start-up (which waits for the database as a command does) is over: a change now waits WRITE_WAIT_S."""
@@ -108,6 +117,25 @@ class Site:
         with self.locked() as store, store.transaction():
             store.resubscribe(subscriber.id, "asked again through their unsubscribe link")
 
+    def healthy(self) -> bool:
+        """Whether the store answers a read of one of its tables on the connection the pages read with, and the
+        connection that writes is alive (one the server ended is opened again here). One check at a time: a check
+        still waiting makes the next one fail."""
+        if not self.checking.acquire(blocking=False):
+            return False
+        try:
+            with self.reading() as store:
+                store.ping()
+            if not self.store.alive():
+                with self.locked() as store:
+                    store.ping()
+            return True
+        except Exception as exc:  # noqa: BLE001 — whatever the cause, the answer is 503; the log names its kind
+            log.warning("GET /healthz: the store cannot be read: %s", type(exc).__name__)
+            return False
+        finally:
+            self.checking.release()
+
 
 def _verifier(key: str):
     from .signature import KeyProblem, load_public_key
@@ -118,6 +146,20 @@ def _verifier(key: str):
         raise NewsletterError(f"the webhook public key cannot be loaded: {exc}",
                               hint="set [webhook] public_key (or SENDGRID_WEBHOOK_PUBLIC_KEY) to the verification "
                                    "key from SendGrid's Mail Settings → Event Webhook") from None
+
+
+async def health(request: Request) -> Response:
+    """GET /healthz: 200 "ok" when the store answers within HEALTH_TIMEOUT_S, else 503 "unavailable"; nothing
+    about what failed (the log has one line with its kind)."""
+    import asyncio
+
+    site: Site = request.app.state.site
+    try:
+        ok = await asyncio.wait_for(run_in_threadpool(site.healthy), HEALTH_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        ok = False
+        log.warning("GET /healthz: the store did not answer within %s s", HEALTH_TIMEOUT_S)
+    return plain("ok\n" if ok else "unavailable\n", 200 if ok else 503)
 
 
 def page(site: Site, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
@@ -265,8 +307,12 @@ class RouteLog:
                  (time.perf_counter() - started) * 1000)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The application, ready for uvicorn (a key that cannot be loaded is an error here, at start-up)."""
+def create_app(settings: Settings, *, editor: bool | None = None, chores: bool = True) -> Starlette:
+    """The application, ready for uvicorn (a key that cannot be loaded is an error here, at start-up).
+
+    `editor`: whether this replica serves the review pages, writing catalogs into its own checkout (default: on
+    SQLite, the one host, yes; on PostgreSQL only where asked, and only one replica of the store at a time).
+    `chores`: whether it runs the periodic purges (web/chores.py)."""
     async def nowhere(request: Request, exc) -> Response:
         return not_found(request.app.state.site, request)
 
@@ -282,17 +328,24 @@ def create_app(settings: Settings) -> Starlette:
         return not_written(request.app.state.site, request, exc)
 
     from ..storage.failures import driver_errors
+    from .editor import editor_routes
     from .signup import reader_routes
 
     site = Site(settings)
     app = Starlette(routes=[
         Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
         Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
-        *review_routes(settings),
+        Route("/healthz", health, methods=["GET", "HEAD"]),
+        *editor_routes(site, editor),  # the review pages, or the page that says they are served elsewhere
         *reader_routes(site),  # sign-up, confirmation and preferences (web/signup.py, web/preferences.py)
     ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed, DatabaseError: storage_failed,
                            OSError: storage_failed, **dict.fromkeys(driver_errors(settings.store), storage_failed)})
     site.serving()
+    if chores:
+        from .chores import Chores
+
+        site.chores = Chores(site)
+        site.chores.start()
     app.router.redirect_slashes = False  # a token spelled with "/" is not a path to redirect: it is a 404
     app.state.site = site
     app.add_middleware(RouteLog)

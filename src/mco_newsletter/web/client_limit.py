@@ -1,7 +1,8 @@
-"""How many sign-ups one client may post an hour, counted in memory only: never written, never logged.
+"""How many sign-ups one client may post an hour: never logged; on SQLite (one host) counted in memory only, on
+PostgreSQL shared by every replica through the store's tables of the hour (web/shared_counts.py).
 
 A client is the IP address uvicorn reports (behind the organisation's proxy, the one it forwards in
-X-Forwarded-For: uvicorn trusts that header from the addresses in --forwarded-allow-ips, 127.0.0.1 by
+X-Forwarded-For: uvicorn believes that header only from `[web] trusted_proxies`, the loopback addresses by
 default), and an IPv6 client is its whole /64: one household or server is given a /64, and every address
 in it is theirs to use. Even in memory a client is held only as a keyed hash under a key made at start-up
 (ClientKey), and forgotten when its hour is over, so the table stays as small as the last hour's clients.
@@ -45,10 +46,12 @@ class ClientKey:
 
 
 class ClientLimit:
-    """At most `limit` sign-ups per client per hour (0: no limit)."""
+    """At most `limit` sign-ups per client per hour (0: no limit); `shared` (a SharedCounts): counted with every
+    other replica's."""
 
-    def __init__(self, limit: int, *, window: float = WINDOW_S, max_clients: int = MAX_CLIENTS):
+    def __init__(self, limit: int, *, window: float = WINDOW_S, max_clients: int = MAX_CLIENTS, shared=None):
         self.limit = limit
+        self.shared = shared
         self.window = window
         self.max_clients = max_clients
         self.key = ClientKey()
@@ -60,6 +63,8 @@ class ClientLimit:
         """Count one sign-up of the client; False when it is over the limit."""
         if not self.limit:
             return True
+        if self.shared is not None:
+            return self.shared.add("signup", client, window=self.window, at_most=self.limit) is not None
         now = time.monotonic() if now is None else now
         key = self.key(client)
         with self.lock:

@@ -5,9 +5,9 @@ The page a sign-up answers never waits for a mail, nor takes longer because one 
 address's state, it answers at once. Each kind is rendered once per language from templates/mail/ with
 a placeholder where the reader's token goes (the subject-access record, which is the person's own, is
 rendered for them). A mailbox (the address without a +tag) gets at most one sign-up email and one record
-an hour: the mail log notes each one sent (signups.log_mail); one on its way is held back in memory. A mail
-that could not be sent is not noted, so the person can simply ask again; the log names kinds and counts,
-never an address.
+an hour: the mail log notes each one as it is claimed, in the transaction that decides it (signups.claim_mail),
+so replicas on one store never send one twice. A mail that could not be sent has its note taken back
+(signups.unclaim_mail), so the person can simply ask again; the log names kinds and counts, never an address.
 """
 
 from __future__ import annotations
@@ -27,13 +27,12 @@ from markupsafe import escape
 
 from ..config import Settings
 from ..delivery.message import PreparedEdition, placeholder_tag
-from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, Mail, log_mail, purge_expired
+from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, Mail, unclaim_mail
 
 log = logging.getLogger("mco_newsletter.web")
 QUEUE_SIZE = 10_000
 BATCH = 200
 ATTEMPTS = 3
-PURGE_EVERY_S = 3600.0
 WRAP = 72  # the width the text templates' `wrap` filter wraps at
 _URL = re.compile(r"(https?://\S+)")
 
@@ -126,32 +125,18 @@ class ReaderMail:
         # Mail from the organisation's domain is DKIM-signed as the digest is (a missing key stops start-up too).
         self.signer = signer_for(self.settings, self.settings.sending.backend)
         self.queue: Queue = Queue(maxsize=QUEUE_SIZE)
-        self.held_back: set = set()  # Mail.limit_key of each mail on its way (added at the desk, as it is claimed)
         self.editions: dict = {}
-        self.hourly: list = []  # what else runs each hour beside the purge (ReaderPages: sign-ups left queued)
         self.thread = threading.Thread(target=self._run, name="reader-mail", daemon=True)
         self.thread.start()
 
     def submit(self, work) -> Future:
-        """Run work(store, held_back=…) at the desk; once it is committed, queue the mail it returns (its Future
-        holds that Mail, or None). The mail's mailbox is held back from the moment the work returns, so that
-        no second mail of its kind is queued."""
-        claimed = []
-
-        def claim(store):
-            mail = work(store, held_back=self.held_back)
-            if mail is not None:
-                self.held_back.add(mail.limit_key)
-                claimed.append(mail.limit_key)
-            return mail
-
+        """Run work(store) at the desk (it claims the mail it returns in the mail log); once that is committed,
+        queue the mail (the Future holds that Mail, or None). A commit that fails recorded and claimed nothing."""
         def committed(future: Future) -> None:
-            if future.exception() is not None:  # the commit failed: nothing was recorded or queued
-                self.held_back.difference_update(claimed)
-            elif future.result() is not None:
+            if future.exception() is None and future.result() is not None:
                 self._post(future.result())
 
-        future = self.desk.submit(claim)
+        future = self.desk.submit(work)
         future.add_done_callback(committed)
         return future
 
@@ -162,9 +147,9 @@ class ReaderMail:
     def _post(self, mail: Mail) -> None:
         try:
             self.queue.put_nowait(mail)
-        except Full:  # dropped, not noted: the person may ask again
+        except Full:  # dropped, its note taken back: the person may ask again
             log.warning("reader mail queue full: one %s email dropped", mail.kind)
-            self.held_back.discard(mail.limit_key)
+            self.desk.submit(lambda store: unclaim_mail(store, [mail]))
 
     def idle(self, timeout: float = 10.0) -> bool:
         """Wait until every queued mail is sent (or given up); False on timeout."""
@@ -176,17 +161,8 @@ class ReaderMail:
         return True
 
     def _run(self) -> None:
-        purged = time.monotonic()  # the pages purged as they started
         while True:
-            if time.monotonic() - purged >= PURGE_EVERY_S:  # a server that runs for months purges hourly
-                self.desk.submit(lambda store: purge_expired(store, dt.datetime.now(dt.timezone.utc)))
-                for task in self.hourly:
-                    task()
-                purged = time.monotonic()
-            try:
-                batch = [self.queue.get(timeout=PURGE_EVERY_S)]
-            except Empty:
-                continue
+            batch = [self.queue.get()]
             while len(batch) < BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -197,12 +173,11 @@ class ReaderMail:
             except Exception as exc:  # noqa: BLE001 — the worker must outlive any one batch
                 log.error("reader mail: %d emails not sent: %s", len(batch), type(exc).__name__)
                 sent = []
-            at = dt.datetime.now(dt.timezone.utc)
+            went = {id(mail) for mail in sent}
+            unsent = [mail for mail in batch if id(mail) not in went]
 
-            def done(store, batch=batch, sent=sent, at=at):
-                log_mail(store, [(mail.address_hash, mail.kind) for mail in sent], at)
-                for mail in batch:
-                    self.held_back.discard(mail.limit_key)
+            def done(store, unsent=unsent):
+                unclaim_mail(store, unsent)
 
             self.desk.submit(done).add_done_callback(lambda _, n=len(batch): [self.queue.task_done()
                                                                               for _ in range(n)])

@@ -44,13 +44,13 @@ class Links:
 class ReviewSite:
     """What the review routes share: the settings and the translators' registry."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, *, shared=None):
         from ..translators import open_registry
         from .throttle import Throttle
 
         self.settings = settings
         self.registry = open_registry(settings)
-        self.throttle = Throttle()
+        self.throttle = Throttle(shared=shared)  # shared: counted with every replica's (web/shared_counts.py)
         self._issues: dict[str, tuple] = {}
 
     def issue(self, issue_id: str):

@@ -33,16 +33,16 @@ MAX_FORM_BYTES = 256 * 1024
 SCRIPT = "review.js"
 
 
-def review_routes(settings) -> list[Route]:
-    """The routes of the review pages, for create_app."""
-    site = ReviewSite(settings)
+def review_routes(settings, *, shared=None) -> list[Route]:
+    """The routes of the review pages, for create_app (`shared`: the replicas' shared counts, for the throttle)."""
+    site = ReviewSite(settings, shared=shared)
     script = (files(__package__) / "static" / SCRIPT).read_bytes()
 
     async def translator_of(request: Request):
         token = request.path_params["token"]
         translator = await run_in_threadpool(site.translator, token)
         if translator is None:
-            delay = site.throttle.failed(request.client.host if request.client else "")
+            delay = await run_in_threadpool(site.throttle.failed, request.client.host if request.client else "")
             if delay:
                 await asyncio.sleep(delay)
             raise HTTPException(404)

@@ -15,6 +15,19 @@ from functools import lru_cache
 from .pages import security_headers
 
 
+def refuse_local_outbox(settings) -> None:
+    """On a PostgreSQL store `serve` may run on several hosts, and the readers' emails it sends (confirmations,
+    notices, subject-access records) must reach them from any of them: the outbox would keep each in a folder of
+    whichever host answered, where nobody reads it. NewsletterError then, before anything starts."""
+    from ..errors import NewsletterError
+
+    if settings.store.url and settings.sending.backend == "outbox":
+        raise NewsletterError("serve on a PostgreSQL store sends readers' emails (sign-up confirmations, notices, "
+                              "records) from any of its hosts: the outbox would leave them in this host's folder",
+                              hint='set [sending] backend = "sendgrid" or "smtp" in newsletter.toml '
+                                   "(docs/deploy.md); the outbox is for one host with SQLite")
+
+
 def server_options(http: str = "auto") -> dict:
     """What `serve` gives uvicorn.run (or uvicorn.Config) besides the app, host, port and log level."""
     return {"http": guarded_protocol(http), "ws": "none", "access_log": False, "server_header": False}

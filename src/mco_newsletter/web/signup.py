@@ -29,8 +29,7 @@ from ..control_characters import CONTROL_RE
 from ..render.theme import words_version
 from ..subscribers.segments import public_topics
 from ..subscribers.signup_queue import queue_signup, queued, work_through
-from ..subscribers.signups import (CONFIRM_MAIL, Keys, SignupForm, confirm, mails_sent_since, purge_expired,
-                                   request_by_id, request_nonce)
+from ..subscribers.signups import Keys, SignupForm, confirm, purge_expired, request_by_id, request_nonce
 from .app import not_found, page
 from .forms import form_fields
 from .pages import browser_language, mask_address, security_headers
@@ -125,14 +124,15 @@ def clean_name(value: str) -> str | None:
 
 
 class ReaderPages:
-    """What the reader pages share: the site, one writer (desk), the mail worker, the per-client limit, the
-    site-wide ceiling on sign-up emails, and the sign-ups queued but not yet worked through."""
+    """What the reader pages share: the site, one writer (desk), the mail worker, the per-client limit (shared by
+    every replica on PostgreSQL), the site-wide ceiling on sign-up emails, and the sign-ups queued but not yet
+    worked through."""
 
     def __init__(self, site):
         from ..subscribers.tokens import erasure_key
         from .client_limit import ClientLimit
         from .desk import Desk
-        from .mail_ceiling import WINDOW_S, MailCeiling
+        from .mail_ceiling import MailCeiling
         from .reader_mail import ReaderMail
 
         self.site = site
@@ -141,16 +141,13 @@ class ReaderPages:
         self.topics = public_topics(self.settings.segments)
         self.desk = Desk(site)
         self.mail = ReaderMail(site, self.desk)
-        self.clients = ClientLimit(self.settings.signup.client_limit)
+        self.clients = ClientLimit(self.settings.signup.client_limit, shared=site.shared_counts)
         self.answers: dict = {}
         self.waiting: set[int] = set()  # ids of queued sign-ups not yet worked through
         self.waiting_lock = threading.Lock()
         self.desk.submit(lambda store: purge_expired(store, utc_now())).result()  # every start purges
-        sent = self.desk.submit(lambda store: mails_sent_since(
-            store, CONFIRM_MAIL, utc_now() - dt.timedelta(seconds=WINDOW_S))).result()
-        self.ceiling = MailCeiling(self.settings.signup.emails_per_hour, sent=sent)
-        self.mail.hourly.append(self.resume_queued)
-        self.resume_queued()  # sign-ups a stopped server left queued
+        self.ceiling = MailCeiling(self.settings.signup.emails_per_hour)
+        self.resume_queued()  # sign-ups a stopped server left queued (web/chores.py looks again each hour)
 
     def resume_queued(self) -> None:
         """Work through every sign-up still queued (left by a server that stopped, or whose turn was missed)."""
@@ -162,7 +159,8 @@ class ReaderPages:
         with self.waiting_lock:
             self.waiting.add(queue_id)
         future = self.mail.submit(partial(work_through, queue_id=queue_id, keys=self.keys,
-                                          confirm_days=self.settings.signup.confirm_days, may_mail=self.ceiling.take))
+                                          confirm_days=self.settings.signup.confirm_days,
+                                          may_mail=self.ceiling.allows))
         future.add_done_callback(partial(self._worked_through, queue_id))
 
     def _worked_through(self, queue_id: int, future) -> None:
@@ -222,7 +220,10 @@ class ReaderPages:
         if first(form, "language") in self.settings.languages:
             language = first(form, "language")
         request.state.language = language  # for the answer should the sign-up not be recorded (web/app.py)
-        if not self.clients.allow(request.client.host if request.client else ""):
+        client = request.client.host if request.client else ""
+        allowed = await run_in_threadpool(self.clients.allow, client) if self.clients.shared is not None \
+            else self.clients.allow(client)
+        if not allowed:
             return self.page("too_many.html.j2", language, status=429)
         if first(form, "website"):
             return self.check_inbox(language)  # the honeypot: only bots fill a field nobody sees
@@ -283,10 +284,11 @@ class ReaderPages:
 
 
 def reader_routes(site) -> list[Route]:
-    """The routes of the reader pages, sharing one ReaderPages (which purges expired sign-ups as it starts)."""
+    """The routes of the reader pages, sharing one ReaderPages (which purges expired sign-ups as it starts; the site
+    keeps it as `reader_pages` for its chores)."""
     from .preferences import preference_routes
 
-    pages = ReaderPages(site)
+    pages = site.reader_pages = ReaderPages(site)
     return [
         Route("/subscribe", pages.form, methods=["GET", "POST"]),
         Route("/subscribe/{language}", pages.form_in, methods=["GET", "POST"]),

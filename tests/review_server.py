@@ -16,7 +16,8 @@ def serve_app(settings, app=None):
     from mco_newsletter.web.app import create_app
     from mco_newsletter.web.server import server_options
 
-    config = uvicorn.Config(app or create_app(settings, editor=True), host="127.0.0.1", port=0, log_level="warning",
+    app = app or create_app(settings, editor=True)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
                             lifespan="off", **server_options())
     instance = uvicorn.Server(config)
     thread = threading.Thread(target=instance.run, daemon=True)
@@ -30,6 +31,9 @@ def serve_app(settings, app=None):
     def stop():
         instance.should_exit = True
         thread.join(timeout=10)
+        chores = getattr(getattr(getattr(app, "state", None), "site", None), "chores", None)
+        if chores is not None:
+            chores.stop()  # its minute's look would find this test's store gone, and say so in another test's log
 
     return f"http://127.0.0.1:{port}", stop
 

@@ -76,6 +76,7 @@ class Site:
 
             self.shared_counts = SharedCounts(settings.store)
         self.reader_pages = None  # web/signup.py's ReaderPages, once its routes are made
+        self.chores = None  # web/chores.py's Chores, when this replica runs them
         self.checking = threading.Lock()
 
     def serving(self) -> None:
@@ -107,15 +108,14 @@ class Site:
             subscriber_id = read_token(self.secret, token, nonce_of=store.nonce, legacy_max_id=self.legacy_max_id)
             return None if subscriber_id is None else store.by_id(subscriber_id)
 
-    def unsubscribe(self, subscriber) -> None:
-        with self.locked() as store, store.transaction():
-            current = store.by_id(subscriber.id)
-            if current is not None and current.status == "active":  # a bounce or complaint stays what it is
-                store.set_status(subscriber.id, "unsubscribed")
+    async def unsubscribe(self, subscriber) -> None:
+        """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk."""
+        # Only an active reader leaves: a bounce or complaint stays what it is.
+        await self.reader_pages.desk.do(lambda store: store.unsubscribe(subscriber.id))
 
-    def resubscribe(self, subscriber) -> None:
-        with self.locked() as store, store.transaction():
-            store.resubscribe(subscriber.id, "asked again through their unsubscribe link")
+    async def resubscribe(self, subscriber) -> None:
+        await self.reader_pages.desk.do(
+            lambda store: store.resubscribe(subscriber.id, "asked again through their unsubscribe link"))
 
     def healthy(self) -> bool:
         """Whether the store answers a read of one of its tables on the connection the pages read with, and the
@@ -234,10 +234,10 @@ async def unsubscribe_page(request: Request) -> Response:
             return plain("Request too large", 413)
         # RFC 8058: mail clients POST "List-Unsubscribe=One-Click"; our own pages post their buttons.
         if form.get("resubscribe") == ["yes"] and not form.get("List-Unsubscribe"):
-            await run_in_threadpool(site.resubscribe, reader)
+            await site.resubscribe(reader)
             return page(site, "resubscribed.html.j2", reader.language, email=shown)
         if form.get("List-Unsubscribe") == [ONE_CLICK] or form.get("confirm") == ["yes"] or not form:
-            await run_in_threadpool(site.unsubscribe, reader)
+            await site.unsubscribe(reader)
             return page(site, "unsubscribed.html.j2", reader.language, email=shown)
     if reader.status != "active":
         return page(site, "left.html.j2", reader.language, email=shown)

@@ -103,7 +103,14 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
       mco-newsletter check
       mco-newsletter --workspace ~/mco-digest render 2024-05
     """
+    from ..credentials import load_credentials
+
     ctx.obj = {"workspace": workspace, "debug": debug}
+    try:
+        load_credentials()  # under systemd: secrets from LoadCredential= (docs/deploy.md)
+    except NewsletterError as exc:
+        _show(exc)
+        ctx.exit(exc.exit_code)
 
 
 def main() -> None:

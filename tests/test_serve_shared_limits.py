@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import httpx
 import pytest
 from stores import db_rows, db_run
 
@@ -239,6 +240,23 @@ def test_a_replica_outlives_its_database_servers_restart(workspace, run):
     assert answers[-1] == 200, answers
     assert unsubscribed.status_code == 200 and signed_up.status_code == 200
     assert db_rows(settings, "SELECT status FROM subscribers ORDER BY id") == [("unsubscribed",), ("pending",)]
+
+
+@POSTGRESQL_ONLY
+def test_a_page_read_does_not_wait_for_another_pages_read(workspace, run):
+    """On PostgreSQL a replica reads on a few connections: while one page holds a read connection (a round trip
+    to the database server in progress), another reader's unsubscribe page is answered at once, not after it."""
+    from reader_pages import reader_token
+
+    assert run("subscribers", "add", "anna@example.org", "--language", "en").exit_code == 0
+    with serving(workspace) as served:
+        token = reader_token(served["settings"], "anna@example.org")
+        with served["app"].state.site.reading():
+            try:
+                answer = loopback.get(f"{served['url']}/u/{token}", timeout=3).status_code
+            except httpx.TimeoutException:
+                answer = "no answer within 3 s: the page waited for the other read"
+    assert answer == 200
 
 
 @POSTGRESQL_ONLY

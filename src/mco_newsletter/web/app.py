@@ -17,6 +17,7 @@ import re
 import threading
 import time
 from contextlib import contextmanager
+from queue import Queue
 from typing import Iterator
 from urllib.parse import parse_qs
 
@@ -44,6 +45,7 @@ _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{1,250}={0,2}")
 WRITE_WAIT_S = 2
 RETRY_AFTER_S = 60
 HEALTH_TIMEOUT_S = 2.0
+READERS_POSTGRESQL = 4  # read-only connections of a replica on PostgreSQL
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)  # the same 503 as a database that cannot write
 
 
@@ -53,7 +55,7 @@ class TooLarge(Exception):
 
 class Site:
     """The settings, the subscriber store and the keys the routes share: one connection that writes (`store`,
-    under `lock`) and one that only reads (`reading()`); on PostgreSQL, the per-client counts every replica
+    under `lock`) and one or a few that only read (`reading()`); on PostgreSQL, the per-client counts every replica
     shares (`shared_counts`)."""
 
     def __init__(self, settings: Settings):
@@ -65,8 +67,11 @@ class Site:
         if settings.webhook_public_key:
             self.verifier = _verifier(settings.webhook_public_key)
         self.store = open_store(settings.store)
-        self.reader_store = open_reader(settings.store, busy_timeout=WRITE_WAIT_S)
-        self.read_lock = threading.Lock()
+        # SQLite reads a local file in microseconds: one connection. PostgreSQL's are round trips over the network,
+        # and one connection would make every page wait for every other page's reads: a few, taken as free.
+        self.readers: Queue = Queue()
+        for _ in range(READERS_POSTGRESQL if settings.store.url else 1):
+            self.readers.put(open_reader(settings.store, busy_timeout=WRITE_WAIT_S))
         self.secret = unsubscribe_secret(settings.private_dir)
         self.legacy_max_id = self.store.legacy_token_max_id()
         self.lock = threading.Lock()
@@ -85,9 +90,13 @@ class Site:
 
     @contextmanager
     def reading(self) -> Iterator:
-        """The read-only connection: in WAL mode it reads while anything else writes."""
-        with self.read_lock:
-            yield self.reader_store
+        """A read-only connection, this thread's alone while it reads (on SQLite, in WAL mode, it reads while
+        anything else writes)."""
+        store = self.readers.get()
+        try:
+            yield store
+        finally:
+            self.readers.put(store)
 
     @contextmanager
     def locked(self) -> Iterator:

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from stores import db_columns, db_rows, db_tables
 from test_send import configure, populate
 
 pytestmark = pytest.mark.stores
@@ -41,6 +42,28 @@ def test_erase_removes_every_copy_the_tool_made(run, workspace):
     assert len(list((workspace / "private" / "outbox" / "new").iterdir())) == 4
     assert (rejects / "people.rejects.csv").read_bytes() == \
         b"line,reason,email,name\n3,unknown language 'fr',other@example.org,Other\n"
+
+
+def test_erase_deletes_the_persons_send_history(run, workspace):
+    """After two sends, `erase` deletes every row that names the person's id (the ledger's deliveries among them:
+    which issues they were sent is theirs to have forgotten) and keeps everyone else's."""
+    configure(workspace)
+    addresses = populate(workspace, 4)
+    target = addresses[1]
+    assert run("send", "2024-05", "--segment", "all", "--yes").exit_code == 0
+    assert run("send", "2024-05", "--segment", "all", "--test-to", target).exit_code == 0
+    [(target_id,)] = db_rows(workspace, "SELECT id FROM subscribers WHERE email = ?", (target,))
+    naming = [table for table in db_tables(workspace) if "subscriber_id" in db_columns(workspace, table)]
+    assert "deliveries" in naming
+
+    def rows(table, where):
+        return db_rows(workspace, f"SELECT count(*) FROM {table} WHERE subscriber_id {where}", (target_id,))[0][0]
+
+    before = {table: (rows(table, "= ?"), rows(table, "<> ?")) for table in naming}
+    assert before["deliveries"][0] >= 1 and before["deliveries"][1] == 3
+    assert run("subscribers", "erase", target, "--yes").exit_code == 0
+    assert {table: rows(table, "= ?") for table in naming} == dict.fromkeys(naming, 0)
+    assert {table: rows(table, "<> ?") for table in naming} == {table: kept for table, (_, kept) in before.items()}
 
 
 @pytest.mark.sqlite_only("SQLite's write-ahead log and its checkpoint")

@@ -501,3 +501,50 @@ def test_unsubscribing_never_softens_a_complaint(server, signer):
     token = token_for(settings, "cara@example.org")
     assert loopback.post(f"{server['url']}/u/{token}", content=b"List-Unsubscribe=One-Click").status_code == 200
     assert status_of(settings, "cara@example.org") == "complained"
+
+
+@pytest.mark.stores
+def test_links_of_every_generation_have_one_spelling_and_one_path(workspace, readers, run):
+    """A link sent in any generation of tokens (v1: 35 characters, v2: 36, v3: 40) opens its reader's page only as
+    it was sent, at /u/<token>: other trailing bits, padding, + and /, other case, a trailing slash or another
+    path the link never had get the same 404 as a made-up token, naming no one and changing nothing."""
+    from reader_pages import serving
+    from test_tokens import legacy_token, v2_token
+
+    from mco_newsletter.config import load_settings
+    from mco_newsletter.subscribers.tokens import unsubscribe_secret
+
+    settings = load_settings(workspace)
+    [(anna, nonce)] = db_rows(settings, "SELECT id, nonce FROM subscribers WHERE email = 'anna@example.org'")
+    # Anna joined before links carried a nonce: her v1 link (ids up to this mark) is in old emails.
+    assert db_run(settings, "UPDATE meta SET value = ? WHERE key = 'legacy_token_max_id'", (str(anna),)) == 1
+    secret = unsubscribe_secret(settings.private_dir)
+    sent = {"v1": legacy_token(secret, anna), "v2": v2_token(secret, anna, bytes(nonce)),
+            "v3": token_for(settings, "anna@example.org")}
+    assert [len(token) for token in sent.values()] == [35, 36, 40]
+    spellings = set()
+    for token in sent.values():
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)) if len(token) < 40 else None
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+        if raw is not None:  # the same bytes: v1 has two spare bits at the end, each other value decodes alike
+            spellings |= {token[:-1] + c for c in alphabet if c != token[-1] and
+                          base64.urlsafe_b64decode(token[:-1] + c + "=" * (-len(token) % 4)) == raw}
+        spellings |= {token + "=", token + "==", token.swapcase(), token.upper(), token.replace("-", "+").replace(
+            "_", "/"), token + "/", token + "%2F", " " + token, token + " ", token + ".", token + "%00"}
+    spellings -= set(sent.values())
+    assert len([s for s in spellings if len(s) == 35]) >= 3  # the v1 link's other trailing bits are tried
+    paths = [f"/u/{spelling}" for spelling in sorted(spellings)]
+    for token in sent.values():
+        paths += [f"/unsubscribe/{token}", f"/unsubscribe?token={token}", f"/u?token={token}", f"/U/{token}",
+                  f"//u/{token}", f"/u//{token}", f"/u/{token}/unsubscribe", f"/p/{token}/"]
+    with serving(workspace) as served, loopback.Client(base_url=served["url"]) as client:
+        assert {name: client.get(f"/u/{token}").status_code for name, token in sent.items()} == dict.fromkeys(sent, 200)
+        nowhere = client.get("/u/" + "a" * 40)
+        answers = {path: client.get(path) for path in paths}
+        posts = {path: client.post(path, content=b"List-Unsubscribe=One-Click",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"}) for path in paths}
+    assert nowhere.status_code == 404 and "anna" not in nowhere.text and "a\u2022\u2022\u2022" not in nowhere.text
+    assert {path: answer.status_code for path, answer in answers.items()} == dict.fromkeys(paths, 404)
+    assert {path: answer.text for path, answer in answers.items()} == dict.fromkeys(paths, nowhere.text)
+    assert {answer.status_code for answer in posts.values()} <= {404, 405}
+    assert status_of(settings, "anna@example.org") == "active"

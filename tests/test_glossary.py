@@ -237,3 +237,45 @@ def test_the_lemmatizers_load_only_when_a_glossary_is_used(workspace, drafted):
     result = subprocess.run([sys.executable, "-c", script, "--workspace", str(workspace), "check"],
                             capture_output=True, text=True)
     assert result.stdout.strip().splitlines()[-1] == "['pymorphy3', 'simplemma']", result.stdout
+
+
+@pytest.mark.parametrize("source,translation,flagged", [
+    # The source has the term; the translation has neither its target nor its words: the rule is broken.
+    ("We help conscientious objectors.", "Wir helfen Verweigerern aus Gewissensgründen.", True),
+    # The source lacks the term; the translation names it in the source's words (a translator's gloss): no rule.
+    ("We help those who refuse to serve.", "Wir helfen Verweigerern (conscientious objectors).", False),
+    # The source has the term and the translation its target, the source's words beside it: kept.
+    ("We help conscientious objectors.", "Wir helfen Kriegsdienstverweigerern (conscientious objectors).", False),
+    # The source has the term; the translation only copies its words through: broken.
+    ("We help conscientious objectors.", "Wir helfen conscientious objectors.", True),
+], ids=["term-gone", "gloss-only-in-translation", "kept-with-gloss", "copied-through"])
+def test_the_term_is_looked_for_in_the_source(workspace, source, translation, flagged):
+    """The glossary asks whether the SOURCE uses a term and then whether the translation has its target: a term's
+    source words in the translation neither raise the rule nor satisfy it."""
+    from mco_newsletter.glossary import load_glossary
+
+    write_glossary(workspace, "en-de", "source,target\nconscientious objector,Kriegsdienstverweigerer\n")
+    glossary = load_glossary(workspace, "en", "de")
+    found = glossary.findings(source, translation)
+    assert [finding.rule for finding in found] == (["glossary"] if flagged else []), found
+
+
+def test_check_and_review_look_for_the_term_in_the_source(run, workspace, write_issue):
+    """Where the manager and translators see it (check and terminal review): a piece whose source has the term is
+    flagged when its translation lacks the target, and a piece whose source lacks it is not, whatever words of the
+    term its translation holds."""
+    write_glossary(workspace, "en-de", "source,target\nconscientious objector,Kriegsdienstverweigerer\n")
+    write_issue("sides", VALID_FRONT + "\nWe help conscientious objectors.\n\nWe help those who refuse to serve.\n")
+    approve(workspace, "sides", "de", {"intro/1": "Wir helfen Verweigerern aus Gewissensgründen.",
+                                       "intro/2": "Wir helfen Verweigerern (conscientious objectors)."})
+    checked = run("check", "sides")
+    said = "glossary: “conscientious objector” is translated as “Kriegsdienstverweigerer”"
+    assert checked.exit_code == 0 and "(1 warning)" in checked.stdout, checked.output
+    assert f"intro/1: {said}" in checked.stderr and "intro/2" not in checked.stderr
+    path = workspace / "issues" / "sides" / "de.po"
+    path.write_text(path.read_text(encoding="utf-8").replace('msgctxt "intro/', '#, fuzzy\nmsgctxt "intro/'),
+                    encoding="utf-8")
+    session = run("review", "sides", "--lang", "de", "--translator", "Anna <anna@example.org>", input="s\ns\nq\n")
+    first, second = session.stdout.split("[2/2]")
+    assert "Wir helfen Verweigerern aus" in first and f"! {said}" in first, session.stdout
+    assert "Wir helfen Verweigerern (conscientious" in second and "glossary" not in second, session.stdout

@@ -167,8 +167,10 @@ def test_internationalised_base_url(workspace):
     ('compute_type = "default"', 'compute_type = "int3"', "unknown translation.compute_type 'int3'"),
     ("beam_size = 2", "beam_size = 2\nmax_length_factor = 0", "translation.max_length_factor must be positive"),
     ("beam_size = 2", "beam_size = 2\nmax_length = -5", "translation.max_length must not be negative"),
+    ("beam_size = 2", "beam_size = 2\nlength_penalty = -0.5", "translation.length_penalty must not be negative"),
     ("max_age_seconds = 300", "max_age_seconds = -1", "webhook.max_age_seconds must be a number of seconds: above 0 to 86,400, not -1"),
-], ids=["beam", "batch", "threads", "compute-type", "length-factor", "max-length", "webhook-age"])
+], ids=["beam", "batch", "threads", "compute-type", "length-factor", "max-length", "length-penalty",
+        "webhook-age"])
 def test_numbers_outside_delivery_are_checked(workspace, old, new, message):
     """Numbers that the translation engine and the webhook need positive are refused at their line."""
     set_setting(workspace, old, new)

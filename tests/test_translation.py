@@ -247,6 +247,33 @@ def test_tiny_model_loses_unknown_characters_and_long_input(package_files, tmp_p
         translator.translate_batch([tokenizer.encode("word " * 40, out_type=str)])
 
 
+def test_drafts_are_decoded_as_argos_decodes_and_scored_per_token(package_files, tmp_path):
+    """The engine decodes with Argos's length penalty (0.2, where CTranslate2's 1.0 favours longer drafts) and still
+    scores a draft per token: the same sentences get the same scores whatever the penalty, and the score is the
+    summed log-probability over the tokens (end token counted) that an unpenalised decoding gives."""
+    import math
+    import zipfile
+
+    from mco_newsletter.translation.engine import EngineSettings, Model
+    from mco_newsletter.translation.packages import Package
+
+    zipfile.ZipFile(package_files["en", "de"]).extractall(tmp_path)
+    package = Package("en", "de", "1.0", "tiny", tmp_path / "translate-en_de-1_0")
+    assert EngineSettings().length_penalty == 0.2
+    texts = ["hello world", "The movement helps people who refuse military service, in every city."]
+    scored = {penalty: Model(package, EngineSettings(length_penalty=penalty, beam_size=1)).translate(texts)
+              for penalty in (0.0, 0.2, 1.0)}
+    assert [text for text, _ in scored[0.2]] == ["HELLO WORLD", texts[1].upper()]
+    model = Model(package, EngineSettings(beam_size=1))
+    sums = [result.scores[0] for result in model.translator.translate_batch(
+        model.tokenizer.encode(texts, out_type=str), beam_size=1, length_penalty=0.0, return_scores=True)]
+    lengths = [len(tokens) + 1 for tokens in model.tokenizer.encode(texts)]  # the tiny model copies piece by piece
+    expected = [total / length for total, length in zip(sums, lengths)]
+    assert all(score < 0 for score in expected) and lengths[1] > 4 * lengths[0]
+    for penalty, drafts in scored.items():
+        assert all(math.isclose(score, want, rel_tol=1e-3) for (_, score), want in zip(drafts, expected)), penalty
+
+
 def test_emoji_and_unknown_characters_come_back_in_place(run, workspace, write_issue, models):
     """Characters outside the model's vocabulary are kept out of it and put back where they stood: no ⁇."""
     write_issue("emoji", VALID_FRONT + "\nThanks 😊 for reading — 你好 and ⛔️ stop, 👍🏽!\n")

@@ -126,6 +126,9 @@ def _check_translation(data: dict) -> Iterator[Finding]:
             yield ("translation", key), f"translation.{key} must not be negative", meaning
     if "max_length_factor" in translation and translation["max_length_factor"] <= 0:
         yield ("translation", "max_length_factor"), "translation.max_length_factor must be positive", "e.g. 2.0"
+    if "length_penalty" in translation and translation["length_penalty"] < 0:
+        yield ("translation", "length_penalty"), "translation.length_penalty must not be negative", \
+            "Argos's own is 0.2 (the default); 1.0 favours longer drafts"
     compute_type = translation.get("compute_type", "default")
     if compute_type not in COMPUTE_TYPES:
         yield ("translation", "compute_type"), f"unknown translation.compute_type {compute_type!r}", \

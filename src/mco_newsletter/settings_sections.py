@@ -9,7 +9,7 @@ from typing import Iterator
 from .schema import Finding, Table
 
 TRANSLATION_SCHEMA = {
-    "translation": Table(optional={"beam_size": int, "threads": int, "batch_size": int,
+    "translation": Table(optional={"beam_size": int, "length_penalty": (int, float), "threads": int, "batch_size": int,
                                    "max_length_factor": (int, float), "max_length": int, "compute_type": str,
                                    "max_input_tokens": int, "translator": str}),
 }

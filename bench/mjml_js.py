@@ -6,9 +6,9 @@ The six sample editions (both sample issues × en/de/ru) are rendered once to ca
 hands to the compiler; then, in alternating rounds so that a machine shared with other work slows
 both alike, each source is compiled by mjml-python (mrml, what `render` uses, `fonts={}`) in this
 process and by MJML JS (`await mjml2html(source, {fonts: {}})`: MJML 5 answers with a promise) in one
-node process, both timed per compile after a warm-up, start-up excluded. The whole pipeline per edition (bench/render.py's
-`one_edition`: parse → HTML + text + MIME) is timed in the same rounds. Prints the medians and how
-many times faster each of ours is than MJML JS's compile.
+node process, both timed per compile after a warm-up, start-up excluded. The whole pipeline per edition
+(bench/render.py's `one_edition`: parse → HTML + text + MIME) is timed in the same rounds. Prints the
+medians and how many times faster each of ours is than MJML JS's compile.
 """
 
 from __future__ import annotations

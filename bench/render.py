@@ -123,7 +123,8 @@ def main() -> None:
     help_median, bare_median = statistics.median(helps), statistics.median(bares)
     print(f"`mco-newsletter --help` as a process: median {help_median * 1000:.0f} ms "
           f"(bare `python -c pass`: {bare_median * 1000:.0f} ms, ratio {help_median / bare_median:.2f}×), "
-          f"target 300 ms → {help_median / 0.3:.2f}× of target; CPU time median {statistics.median(help_cpu) * 1000:.0f} ms "
+          f"target 300 ms → {help_median / 0.3:.2f}× of target; "
+          f"CPU time median {statistics.median(help_cpu) * 1000:.0f} ms "
           f"(bare {statistics.median(bare_cpu) * 1000:.0f} ms, ratio "
           f"{statistics.median(help_cpu) / statistics.median(bare_cpu):.2f}×); load average "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")

@@ -188,7 +188,8 @@ def run(package: Path, rounds: int, folder: Path) -> None:
               f"this engine (batched calls of about batch_size sentences) {ours_time:.2f} s → "
               f"{argos_time / ours_time:.1f}× faster (target 3×); output tokens per round: argos {argos_tokens:,}, "
               f"this engine {ours_tokens:,} ({ours_tokens / argos_tokens:.2f}×); per 1,000 output tokens: argos "
-              f"{argos_time / rounds / argos_tokens * 1000:.3f} s, this engine {ours_time / rounds / ours_tokens * 1000:.3f} s "
+              f"{argos_time / rounds / argos_tokens * 1000:.3f} s, "
+              f"this engine {ours_time / rounds / ours_tokens * 1000:.3f} s "
               f"→ {(argos_time / argos_tokens) / (ours_time / ours_tokens):.1f}× at equal output; "
               f"{different} of {total} pieces differ")
     print("  (pieces differ because this engine keeps numbers, URLs and markup outside the model, and sends "

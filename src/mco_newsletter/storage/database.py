@@ -75,6 +75,11 @@ class Database:
         self._ready()
         self.dialect.executemany(self.connection, sql, rows)
 
+    def load(self, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Add many rows to a table at once (PostgreSQL's COPY, SQLite's prepared insert)."""
+        if rows:
+            self.dialect.load(self.connection, table, columns, rows)
+
     def one(self, sql: str, params: Any = ()) -> tuple | None:
         return self.execute(sql, params).fetchone()
 
@@ -133,6 +138,18 @@ class Database:
             raise
         finally:
             self.within -= 1
+
+    @contextmanager
+    def scratch(self) -> Iterator["Database"]:
+        """A transaction on this connection's own temporary tables only: it takes no write lock of the store (a
+        deferred BEGIN on SQLite, a plain one on PostgreSQL), so it never waits for, nor holds up, a writer."""
+        self.connection.execute("BEGIN")
+        try:
+            yield self
+            self.connection.execute("COMMIT")
+        except BaseException:
+            self.rollback()
+            raise
 
     @contextmanager
     def savepoint(self, name: str = "work") -> Iterator[None]:

@@ -29,6 +29,10 @@ class Dialect:
         """Run one statement for each row of parameters."""
         raise NotImplementedError
 
+    def load(self, connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """Add many rows to a table at once."""
+        raise NotImplementedError
+
     def ids(self, values: Iterable) -> Any:
         """A list of values as the one parameter of `in_ids`."""
         raise NotImplementedError

@@ -20,6 +20,10 @@ class SQLiteDialect(Dialect):
     def executemany(self, connection, sql: str, rows: Iterable) -> None:
         connection.executemany(sql, rows)
 
+    def load(self, connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               rows)
+
     def ids(self, values: Iterable) -> str:
         return json.dumps(list(values))
 

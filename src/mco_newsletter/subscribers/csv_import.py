@@ -1,18 +1,18 @@
-"""CSV import: read and check every row, report rejects by line, apply the valid ones in one transaction."""
+"""Subscriber import: a file read and checked row by row (import_reading.py), its rejects reported by line and
+written as found (import_rejects.py), its valid rows staged a batch at a time in the store and applied there in one
+transaction (storage/import_rows.py). Memory holds one batch, whatever the size of the file or of the store."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..email_addresses import InvalidAddress, checked_address
-from ..errors import NewsletterError
 from .import_shape import Choices, Shape
-from .incoming import ACTIVE, RowProblem
-from .store import Store, email_key, now
+from .incoming import ACTIVE
+from .store import Store, email_key, new_nonce, now
 
 COLUMNS = ("email", "name", "language", "tags")
 # Exports of mailing tools have a few dozen columns; tens of thousands are a broken or hostile file.
@@ -21,18 +21,23 @@ MAX_COLUMNS = 1000
 FIRST_ROWS = 5
 # Cells a spreadsheet would run as a formula (OWASP, "CSV injection"): shown as text with a leading quote.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Rows read, checked and staged at a time: the memory an import holds (about 5 MB), whatever the file's size.
+BATCH = 10_000
+# What each outcome of a staged row (storage/import_rows.py) adds to in the report; left_* count by status.
+COUNTED = {"added": "added", "confirmed": "added", "updated": "updated", "unchanged": "unchanged",
+           "resubscribed": "resubscribed", "kept_inactive": "kept_inactive", "kept_newer": "kept_newer",
+           "erased": "erased"}
 
 
-@dataclass(frozen=True)
-class Row:
-    """One valid row of the file."""
+class Row(NamedTuple):
+    """One valid row of the file (a tuple: one is made per row of files of a million rows)."""
 
     line: int
     email: str
     name: str | None
     language: str
     tags: tuple[str, ...]
-    status: str = ACTIVE  # a person who left comes in as such, never as active (apply_rows)
+    status: str = ACTIVE  # a person who left comes in as such, never as active (storage/import_rows.py)
     consent_at: str | None = None  # the export's consent time (None: the time of the import)
     consent_source: str | None = None
     left_at: str | None = None
@@ -40,11 +45,10 @@ class Row:
 
 @dataclass(frozen=True)
 class Reject:
-    """A row that was not imported, why, and the row as it was."""
+    """A row that was not imported, and why (the row as it was is in the rejects file)."""
 
     line: int
     reason: str
-    values: tuple[str, ...]
 
 
 @dataclass
@@ -72,207 +76,79 @@ class ImportReport:
     first_rows: list[Row] = field(default_factory=list)  # for the dry run: the first rows as they would come in
 
 
-def read_csv(path: Path, *, languages: tuple[str, ...], default_language: str | None,
-             extra_tags: tuple[str, ...], choices: Choices = Choices()) -> tuple[list[Row], ImportReport]:
-    """Parse and check the file; return the valid rows and a report holding the rejects."""
-    from .import_files import read_text
-    from .import_formats import recognise
-    from .import_languages import LanguageMatch
+def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_language: str | None,
+               extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool,
+               rejects_dir: Path | None = None, choices: Choices = Choices()) -> ImportReport:
+    """Import a subscriber file; rejected rows go to rejects_dir/FILE.rejects.csv (not on a dry run, nor without one).
 
-    text, delimiter = read_text(path)
-    if not text.strip() or not text.splitlines()[0].strip():
-        raise NewsletterError(f"{path}:1: the file is empty or has no header line",
-                              hint=f"the first line names the columns: {','.join(COLUMNS)}")
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        written_header = next(reader)
-    except csv.Error as exc:
-        raise NewsletterError(f"{path}:1: not valid CSV: {exc}") from None
-    if len(written_header) > MAX_COLUMNS:
-        raise NewsletterError(f"{path}:1: the header names {len(written_header):,} columns; a subscriber file may "
-                              f"have at most {MAX_COLUMNS:,}", hint=f"keep the columns {', '.join(COLUMNS)}")
-    shape = recognise(path, written_header, choices)
-    report = ImportReport(ignored_columns=shape.ignored(), header=tuple(written_header), shape=shape)
-    match = LanguageMatch(languages, default_language, shape.language_names, report.unmapped_languages)
-    rows: list[Row] = []
-    first_line: dict[str, int] = {}
-    line = 1
-    while True:
-        line = reader.line_num + 1
-        try:
-            values = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:
-            raise NewsletterError(f"{path}:{line}: not valid CSV: {exc}") from None
-        if not any(value.strip() for value in values):
-            continue
-        report.rows += 1
-        if len(values) > len(written_header):
-            reason, row = f"{len(values)} fields but the header names {len(written_header)} columns", None
-        else:
-            try:
-                incoming = shape.read(values)
-            except RowProblem as problem:
-                incoming, reason, row = None, problem.reason, None
-            if incoming is not None and incoming.skip:
-                report.not_imported[incoming.skip] += 1
-                continue
-            if incoming is not None:
-                reason, row = _check_row(incoming, line, match, extra_tags)
-        if row is not None:
-            key = email_key(row.email)
-            if key in first_line:
-                reason, row = f"duplicate of line {first_line[key]} in this file", None
-            else:
-                first_line[key] = line
-        if row is None:
-            report.rejects.append(Reject(line, reason, tuple(values)))
-        else:
-            rows.append(row)
-            if len(report.first_rows) < FIRST_ROWS:
-                report.first_rows.append(row)
-    return rows, report
-
-
-def apply_rows(store: Store, rows: list[Row], report: ImportReport, *, erasure_key: bytes,
-               resubscribe: bool, consent_source: str, dry_run: bool) -> ImportReport:
-    """Add or update the rows in one transaction (rolled back with dry_run)."""
-    from ..storage import import_rows
+    The whole file is read, checked and staged before anything is applied, and the rejects file is complete by
+    then: if it cannot be written, nothing is imported. The rows are applied in one transaction (a dry run decides
+    what each row would do, and applies nothing).
+    """
+    from ..storage.import_rows import Staging
+    from .import_files import opened_text
+    from .import_reading import read_header, read_rows
+    from .import_rejects import RejectsFile
     from .tokens import erasure_hash
 
-    at = now()
-    with store.transaction() as db:
-        erased, existing, tags_of = import_rows.held(db)
-        new, changed, new_tags = [], [], []
-        for row in rows:
-            key = email_key(row.email)
-            # A web sign-up not yet confirmed is not on the list: it neither re-adds an erased address
-            # nor counts as someone who left.
-            pending = key in existing and existing[key][3] == "pending"
-            if (key not in existing or pending) and erased and erasure_hash(erasure_key, key) in erased:
-                report.erased += 1
-                continue
-            if row.status != ACTIVE:
-                _left(store, row, existing.get(key), report, at=at, consent_source=consent_source)
-                continue
-            if key not in existing:
-                new.append((row.email, key, row.name, row.language, row.consent_source or consent_source,
-                            row.consent_at or at, at, at))
-                new_tags += [(key, tag) for tag in row.tags]
-                report.added += 1
-                continue
-            sid, name, language, status = existing[key]
-            missing_tags = set(row.tags) - tags_of.get(sid, set())
-            reactivate = status != "active" and (resubscribe or pending)
-            if status != "active" and not reactivate:
-                report.kept_inactive += 1
-                continue
-            name_changes = row.name is not None and row.name != name
-            if not (name_changes or row.language != language or missing_tags or reactivate):
-                report.unchanged += 1
-                continue
-            changed.append({"name": row.name if name_changes else name, "language": row.language,
-                            "reactivate": reactivate, "source": consent_source, "at": at, "id": sid})
-            new_tags += [(key, tag) for tag in missing_tags]
-            report.added += pending
-            report.resubscribed += reactivate and not pending
-            report.updated += not reactivate
-        import_rows.write(db, new=new, changed=changed, new_tags=new_tags)
-        if dry_run:
-            raise _DryRun
+    with opened_text(path) as (stream, delimiter, first_line):
+        reader, report = read_header(path, stream, delimiter, first_line, choices=choices)
+        out = rejects_dir / f"{path.stem}.rejects.csv" if rejects_dir is not None and not dry_run else None
+        with Staging(store.db) as staging, RejectsFile(out, report.header) as rejects:
+            _stage(staging, rejects, report, read_rows(path, reader, report, languages=languages,
+                                                       default_language=default_language, extra_tags=extra_tags))
+            report.rejects_path = rejects.finish(report)
+            at = now()
+            with store.transaction():
+                outcomes = staging.decide(resubscribe=resubscribe, hash_of=lambda key: erasure_hash(erasure_key, key))
+                if not dry_run:
+                    staging.apply(source=f"import of {path.name}", at=at)
+    for outcome, status, count in outcomes:
+        if outcome in ("left_added", "left_marked"):
+            getattr(report, outcome)[status] += count
+        else:
+            setattr(report, COUNTED[outcome], getattr(report, COUNTED[outcome]) + count)
     return report
 
 
-def _left(store: Store, row: Row, held: tuple | None, report: ImportReport, *, at: str, consent_source: str) -> None:
-    """A person the file says left (unsubscribed, bounced, complained): never made active. Kept as such when new,
-    so that no later file brings them back; an active reader here is marked so, unless they consented here after
-    the file's record of their leaving."""
-    if held is None:
-        store.add(email=row.email, name=row.name, language=row.language, tags=row.tags, status=row.status,
-                  consent_source=row.consent_source or consent_source, at=at, consent_at=row.consent_at)
-        report.left_added[row.status] += 1
-        return
-    subscriber_id, status = held[0], held[3]
-    if status != "active":  # already sent nothing; or a web sign-up waiting for confirmation, their newer wish
-        report.unchanged += 1
-        return
-    if row.left_at and store.by_id(subscriber_id).consent_at > row.left_at:
-        report.kept_newer += 1
-        return
-    store.set_status(subscriber_id, row.status)
-    report.left_marked[row.status] += 1
+def _stage(staging, rejects, report: ImportReport, items) -> None:
+    """Stage the file's valid rows a batch at a time; each batch's rejects (a duplicate is found as its batch is
+    staged) go to the report and the rejects file in the order of the file."""
+    rows: list[tuple] = []
+    tags: list[tuple[int, str]] = []
+    found: list[tuple[int, str, list[str]]] = []  # this batch's rejects: line, reason, values
+    values_of: dict[int, list[str]] = {}  # this batch's staged rows as written, for a duplicate's reject
+
+    def flush() -> None:
+        for line, first in staging.add(rows, tags).items():
+            found.append((line, f"duplicate of line {first} in this file", values_of[line]))
+        found.sort(key=lambda reject: reject[0])
+        for line, reason, values in found:
+            report.rejects.append(Reject(line, reason))
+            rejects.write(line, reason, values)
+        for batch in (rows, tags, found, values_of):
+            batch.clear()
+
+    for row, reject, values in items:
+        if row is None:
+            found.append((reject.line, reject.reason, values))
+        else:
+            key = email_key(row.email)
+            rows.append((row.line, row.email, key, row.name, row.language, row.status, row.consent_at,
+                         row.consent_source, row.left_at, new_nonce()))
+            tags.extend((row.line, tag) for tag in (dict.fromkeys(row.tags) if len(row.tags) > 1 else row.tags))
+            values_of[row.line] = values
+            # Until FIRST_ROWS are shown, every earlier valid row is among them: a duplicate is found here too.
+            if len(report.first_rows) < FIRST_ROWS and all(email_key(r.email) != key for r in report.first_rows):
+                report.first_rows.append(row)
+        if len(rows) + len(found) >= BATCH:
+            flush()
+    flush()
 
 
 def spreadsheet_safe(values) -> list[str]:
     """The cells of a row, each beginning with a formula character neutralised by a leading apostrophe."""
     return ["'" + value if value.startswith(FORMULA_START) else value for value in map(str, values)]
-
-
-class _DryRun(Exception):
-    """Raised inside the import transaction to roll it back after counting."""
-
-
-def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_language: str | None,
-               extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool,
-               rejects_dir: Path | None = None, choices: Choices = Choices()) -> ImportReport:
-    """Import a subscriber CSV; rejected rows go to rejects_dir/FILE.rejects.csv (not on a dry run, nor without one).
-
-    The rejects file is written before any row is applied: if it cannot be written, nothing is imported.
-    """
-    rows, report = read_csv(path, languages=languages, default_language=default_language, extra_tags=extra_tags,
-                            choices=choices)
-    if report.rejects and rejects_dir is not None and not dry_run:
-        report.rejects_path = write_rejects(rejects_dir / f"{path.stem}.rejects.csv", report)
-    try:
-        apply_rows(store, rows, report, erasure_key=erasure_key, resubscribe=resubscribe,
-                   consent_source=f"import of {path.name}", dry_run=dry_run)
-    except _DryRun:
-        pass
-    return report
-
-
-def write_rejects(out: Path, report: ImportReport) -> Path:
-    """The rejects file: line, reason, then every rejected row under the input's own header (owner-only)."""
-    from ..files import atomic_text_writer
-
-    try:
-        with atomic_text_writer(out, private=True) as stream:
-            writer = csv.writer(stream)
-            writer.writerow(spreadsheet_safe(["line", "reason", *report.header]))
-            for reject in report.rejects:
-                writer.writerow(spreadsheet_safe([str(reject.line), reject.reason, *reject.values]))
-    except OSError as exc:
-        raise RejectsNotWritten(f"cannot write the rejects file {out}: {exc.strerror or exc}; nothing was imported",
-                                hint="make room or fix the permissions of that folder, then import again",
-                                report=report) from None
-    return out
-
-
-class RejectsNotWritten(NewsletterError):
-    """The rejects file could not be written, so no row was applied; the report still names every reject."""
-
-    def __init__(self, message: str, *, hint: str, report: ImportReport):
-        super().__init__(message, hint)
-        self.report = report
-
-
-
-def _check_row(incoming, line: int, match, extra_tags) -> tuple[str, Row | None]:
-    if not incoming.email:
-        return "no email address", None
-    email, problem = subscriber_address(incoming.email)
-    if problem:
-        return f"invalid address: {problem}", None
-    if incoming.status != ACTIVE:
-        language = match.any_language(incoming.language)
-    else:
-        language, reason = match.language(incoming.language)
-        if language is None:
-            return reason, None
-    tags = tuple(dict.fromkeys([*incoming.tags, *extra_tags])) if extra_tags else incoming.tags
-    return "", Row(line, email, incoming.name, language, tags, incoming.status, incoming.consent_at,
-                   incoming.consent_source, incoming.left_at)
 
 
 def subscriber_address(address: str) -> tuple[str, str | None]:

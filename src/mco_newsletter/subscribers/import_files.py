@@ -1,11 +1,14 @@
 """What a subscriber file is before it is CSV: a spreadsheet or an archive is refused by its content (whatever
-its name), UTF-16 text (Excel's "Unicode Text") is decoded as UTF-8 is, and the separator is found."""
+its name), UTF-16 text (Excel's "Unicode Text") is decoded as UTF-8 is, the separator is found; the text is read
+as a stream."""
 
 from __future__ import annotations
 
 import stat
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, TextIO
 
 from ..errors import NewsletterError
 
@@ -16,23 +19,63 @@ ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 SEPARATORS = (",", ";", "\t")
 
 
-def read_text(path: Path) -> tuple[str, str]:
-    """The file's text and the separator of its columns, or an error that says what the file is instead."""
+# Bytes read ahead to tell what the file is (a spreadsheet, an archive, UTF-16, binary) and to find its separator.
+SNIFF_BYTES = 65536
+
+
+@contextmanager
+def opened_text(path: Path) -> Iterator[tuple[TextIO, str, str]]:
+    """The file as a text stream (read as it is parsed, never whole: a file of a million rows stays on disk), the
+    separator of its columns and its first line, or an error that says what the file is instead. A byte that is not
+    UTF-8 further on is found as the stream reaches it: `not_utf8` turns that error into one naming its line."""
     try:
         mode = path.stat().st_mode
         if stat.S_ISDIR(mode) and path.suffix.lower() == ".numbers":
             raise _spreadsheet(path, "a Numbers document")
         if not stat.S_ISREG(mode):  # a device or a pipe would be read forever
             raise NewsletterError(f"{path}: not a regular file", hint="export the list as a CSV file")
-        data = path.read_bytes()
+        with path.open("rb") as raw:
+            start = raw.read(SNIFF_BYTES)
     except OSError as exc:
         raise NewsletterError(f"{path}: cannot read: {exc.strerror}") from None
-    if data.startswith(OLE2):
+    if start.startswith(OLE2):
         raise _spreadsheet(path, "an Excel 97-2003 workbook")
-    if data.startswith(ZIP):
+    if start.startswith(ZIP):
         raise _archive(path)
-    text = _decode(path, data, _encoding(data))
-    return text, separator(text.partition("\n")[0])
+    encoding = _encoding(start)
+    if encoding == "utf-8-sig" and b"\x00" in start[:4096]:
+        raise NewsletterError(f"{path} is not a text file (it holds binary data), so not CSV",
+                              hint=f"export the list as CSV UTF-8: {SAVE_AS_CSV}")
+    try:
+        stream = path.open(encoding=encoding, newline="")
+    except OSError as exc:
+        raise NewsletterError(f"{path}: cannot read: {exc.strerror}") from None
+    with stream:
+        try:
+            first = stream.read(SNIFF_BYTES)
+            stream.seek(0)
+        except UnicodeDecodeError:
+            raise not_utf8(path, encoding) from None
+        first_line = first.splitlines()[0] if first.strip() else ""
+        try:
+            yield stream, separator(first.partition("\n")[0]), first_line
+        except UnicodeDecodeError:  # met further on, as the stream was read
+            raise not_utf8(path, encoding) from None
+
+
+def not_utf8(path: Path, encoding: str) -> NewsletterError:
+    """The error for a file that is not the text its start says: the line of the first byte that is not UTF-8."""
+    if encoding != "utf-8-sig":
+        return NewsletterError(f"{path}: begins as UTF-16 text but is not", hint=f"save it as CSV UTF-8: {SAVE_AS_CSV}")
+    line = 1
+    with path.open("rb") as raw:
+        for line, written in enumerate(raw, start=1):  # a UTF-8 character never holds a newline byte
+            try:
+                written.decode("utf-8")
+            except UnicodeDecodeError:
+                break
+    # An older Excel's "CSV (Comma delimited)" is written in the computer's own encoding (Windows-1252...).
+    return NewsletterError(f"{path}:{line}: not UTF-8 text", hint=f"save it as CSV UTF-8: {SAVE_AS_CSV}")
 
 
 def separator(header: str) -> str:
@@ -51,21 +94,6 @@ def _encoding(data: bytes) -> str:
     if len(data) >= 4 and data[0] == 0 and data[2] == 0 and data[1] and data[3]:
         return "utf-16-be"
     return "utf-8-sig"
-
-
-def _decode(path: Path, data: bytes, encoding: str) -> str:
-    if encoding == "utf-8-sig" and b"\x00" in data[:4096]:
-        raise NewsletterError(f"{path} is not a text file (it holds binary data), so not CSV",
-                              hint=f"export the list as CSV UTF-8: {SAVE_AS_CSV}")
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        if encoding != "utf-8-sig":
-            raise NewsletterError(f"{path}: begins as UTF-16 text but is not", hint=f"save it as CSV UTF-8: "
-                                  f"{SAVE_AS_CSV}") from None
-        line = data[: exc.start].count(b"\n") + 1
-        # An older Excel's "CSV (Comma delimited)" is written in the computer's own encoding (Windows-1252...).
-        raise NewsletterError(f"{path}:{line}: not UTF-8 text", hint=f"save it as CSV UTF-8: {SAVE_AS_CSV}") from None
 
 
 def _archive(path: Path) -> NewsletterError:

@@ -233,7 +233,7 @@ def test_erased_address_is_never_re_added(run, workspace, settings, store_kind):
     held = [row for table in ("subscribers", "subscriber_tags", "erased", "mail_log", "signup_requests")
             for row in db_rows(settings, f"SELECT * FROM {table}")]
     assert len(held) == 1 and "secret" not in repr(held).lower()  # the erasure's hash alone
-    if store_kind == "sqlite":  # PostgreSQL keeps dead rows until VACUUM (docs/subscribers.md)
+    if store_kind == "sqlite":  # PostgreSQL keeps dead rows until `database compact` (tests/test_erasure_files.py)
         data = settings.database_path.read_bytes()
         wal = settings.database_path.with_name(settings.database_path.name + "-wal")
         data += wal.read_bytes() if wal.exists() else b""

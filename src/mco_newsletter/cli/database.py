@@ -1,5 +1,5 @@
-"""`database status|copy`: where the subscriber store is and what it holds, and carrying an SQLite store into
-PostgreSQL (storage/copy.py does the work)."""
+"""`database status|copy|compact`: where the subscriber store is and what it holds, carrying an SQLite store into
+PostgreSQL (storage/copy.py does the work), and rewriting the tables that held erased people (storage/compaction.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,18 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import json_option, settings as load_settings
+from .options import counted, json_option, settings as load_settings
 
 
 @cli.group("database")
 def database() -> None:
-    """The subscriber store: where it is, what it holds; carry an SQLite store into PostgreSQL.
+    """The subscriber store: where it is, what it holds; carry an SQLite store into PostgreSQL; compact it.
 
     \b
     Examples:
       mco-newsletter database status
       mco-newsletter database copy --to postgresql://mco@db.example.org/newsletter
+      mco-newsletter database compact
     """
 
 
@@ -103,3 +104,59 @@ def copy(ctx, target_url, source_path) -> None:
     click.echo("Each table was read back and compared before the commit: the same rows, ids and values.")
     click.echo("Next: set [database] url (or MCO_NEWSLETTER_DB) to the new store. The SQLite file is left as it was; "
                "the keys stay in " f"{settings.private_dir} (they are not in the database: keep them with it).")
+
+
+@database.command("compact")
+@json_option
+@click.pass_context
+def compact(ctx, as_json) -> None:
+    """Rewrite the tables that held erased people, so that no byte of a deleted row is left in their files
+    (PostgreSQL: VACUUM FULL of each; SQLite, which overwrites rows as it deletes them: VACUUM of the file, to give
+    its free space back). Each table is locked against every reader and writer while it is rewritten, about a
+    second per 100,000 rows, and needs free disk space for its copy: run it at a quiet hour, e.g. weekly from a
+    systemd timer (docs/subscribers.md). What the server's write-ahead log and backups keep is not touched.
+
+    \b
+    Example:
+      mco-newsletter database compact --json
+    """
+    from ..storage.compaction import compact as compact_store
+    from ..storage.database import open_database
+
+    settings = load_settings(ctx)
+    db = open_database(settings.store)
+    try:
+        done = compact_store(db)
+    finally:
+        db.close()
+    if as_json:
+        click.echo(json.dumps({
+            "store": done.kind, "location": settings.store.shown,
+            "tables": [{"table": t.table, "bytes_before": t.bytes_before, "bytes_after": t.bytes_after,
+                        "seconds": round(t.seconds, 3)} for t in done.tables],
+            "erasures_since_previous": done.erasures, "previous_compaction": done.previous,
+            "skipped": [{"table": table, "reason": reason} for table, reason in done.skipped]}, indent=1))
+        return
+    postgresql = done.kind == "postgresql"
+    click.echo(f"Compacted {settings.store.shown}" + (" (VACUUM FULL of each table):" if postgresql else
+                                                      " (VACUUM of the file):"))
+    width = max(len(t.table) for t in done.tables)
+    for t in done.tables:
+        click.echo(f"  {t.table:<{width}}  {_size(t.bytes_before):>9} → {_size(t.bytes_after):>9}  {t.seconds:.1f} s")
+    since = f"since the last compaction ({done.previous[:16].replace('T', ' ')} UTC)" if done.previous else "in all"
+    click.echo(f"{counted(done.erasures, 'erasure')} {since}: "
+               + ("no deleted row's bytes are left in these tables' files." if postgresql else
+                  "SQLite had overwritten their rows when they were deleted."))
+    for table, reason in done.skipped:
+        click.echo(f"Not compacted: {table} ({reason}).")
+    if postgresql:
+        click.echo("The server's write-ahead log, its archive and backups keep deleted rows for as long as they are "
+                   "kept (docs/subscribers.md).")
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if count < 1000 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"
+        count /= 1000
+    return ""

@@ -164,4 +164,17 @@ MIGRATIONS = [
     CREATE INDEX webhook_events_received ON webhook_events (received_at);
     CREATE INDEX mail_log_sent ON mail_log (kind, sent_at)
     """,
+    # 10: PostgreSQL's planner statistics never sample a reader's address or name. ANALYZE keeps samples of column
+    # values in the catalog (pg_statistic, shown by pg_stats): an erased reader's address would stay there, found by
+    # a query, after their rows are gone. These columns are looked up by unique keys or not at all, so the planner
+    # loses nothing; the same type again drops what was sampled before. SQLite's statistics hold no values.
+    Step(sqlite="", postgresql="""
+    ALTER TABLE subscribers ALTER COLUMN email SET STATISTICS 0, ALTER COLUMN email TYPE TEXT,
+        ALTER COLUMN email_key SET STATISTICS 0, ALTER COLUMN email_key TYPE TEXT,
+        ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN name TYPE TEXT;
+    ALTER TABLE signup_queue ALTER COLUMN email SET STATISTICS 0, ALTER COLUMN email TYPE TEXT,
+        ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN name TYPE TEXT;
+    ALTER TABLE signup_requests ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN name TYPE TEXT;
+    ALTER TABLE deliveries ALTER COLUMN last_error SET STATISTICS 0, ALTER COLUMN last_error TYPE TEXT
+    """),
 ]

@@ -3,8 +3,10 @@
 The subscriber row, tags and ledger rows (in one transaction, while no batch is on the wire), the
 outbox messages meant for them, the rows naming them in the rejects files under private/rejects/, the
 unfinished files holding the address that killed exports (wherever they were going) and other killed
-commands (under private/) left, and the old pages in the database's write-ahead log (a checkpoint that
-must complete).
+commands (under private/) left; on SQLite the old pages in the database's write-ahead log (a checkpoint
+that must complete). On PostgreSQL the rows are gone from every query at the commit, and the tables that
+held them are vacuumed; their bytes stay in the tables' files until `database compact`, and in the
+server's write-ahead log and backups for as long as those are kept (docs/subscribers.md).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ def erase_person(store: Store, settings: Settings, email: str) -> Erased:
     scrub_rejects(settings.private_dir / REJECTS, addresses)
     unfinished = remove_unfinished(settings.private_dir, addresses)
     complete_checkpoint(store, seconds=CHECKPOINT_SECONDS)
+    vacuum_tables(store)
     return Erased(subscriber is not None, tuple(unfinished))
 
 
@@ -131,3 +134,19 @@ def complete_checkpoint(store: Store, *, seconds: float) -> None:
                 hint="end the other mco-newsletter commands (serve, send, …), then run the same erase again "
                      "to finish the job")
         time.sleep(0.05)
+
+
+def vacuum_tables(store: Store) -> None:
+    """PostgreSQL: vacuum the tables that held the person (storage/compaction.py), or say that it could not run now
+    (the person is erased all the same); nothing to do on SQLite."""
+    from ..storage.compaction import vacuum
+
+    try:
+        vacuum(store.db)
+    except Exception as exc:
+        if not store.db.dialect.is_error(exc):
+            raise
+        raise NewsletterError(
+            f"the person is erased from the list, but the tables that held them could not be vacuumed now "
+            f"({store.db.failed(exc).message}): their deleted rows stay in the database's files until the next vacuum",
+            hint="run the same erase again, or `mco-newsletter database compact` at a quiet hour") from None

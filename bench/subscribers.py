@@ -83,7 +83,7 @@ def main() -> None:
         elapsed = time.perf_counter() - start
         import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"import of {report.rows:,} rows ({bad:,} made bad): {elapsed:.2f} s, {report.added:,} added, "
-              f"{len(report.rejects):,} rejected; target 5 s → {elapsed / 5:.2f}× of target; "
+              f"{report.rejected:,} rejected; target 5 s → {elapsed / 5:.2f}× of target; "
               f"peak resident memory so far {import_rss:.0f} MiB")
         start = time.perf_counter()
         report = import_csv(store, csv_path, languages=LANGUAGES, default_language=None, extra_tags=(),

@@ -22,15 +22,15 @@ def readers(path, prefix: str, count: int):
     return path
 
 
-def peak_of(run, *args) -> int:
-    """The most memory Python held at once while the command ran (tracemalloc), in bytes."""
+def peak_of(run, *args, code: int = 0) -> int:
+    """The most memory Python held at once while the command ran (tracemalloc), in bytes; it exits with `code`."""
     tracemalloc.start()
     try:
         result = run(*args)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return peak
 
 
@@ -117,3 +117,31 @@ def test_batches_change_nothing_of_what_an_import_does(run, workspace, store_kin
     again = run("subscribers", "import", str(path))
     assert ("Read 13 rows: 0 imported, 6 unchanged, 1 left unsubscribed/bounced/complained, "
             "2 erased addresses not re-added, 4 rejected.") in again.stdout, again.stdout
+
+
+def test_a_file_of_rejects_is_not_held_in_memory(run, workspace, monkeypatch):
+    """A file whose every row is rejected (a language the list does not have) four times as long holds no more
+    memory: the rejects go to the rejects file as found, the report counts them all and lists only the first."""
+    from mco_newsletter.subscribers import csv_import
+
+    monkeypatch.setattr(csv_import, "BATCH", 250)
+
+    def rejected(count: int):
+        path = workspace / f"bad{count}.csv"
+        with path.open("w", encoding="utf-8", newline="") as out:
+            out.write("email,name,language\n")
+            out.writelines(f"bad.{number}@example.org,Reader {number},fr\n" for number in range(count))
+        return path
+
+    run("subscribers", "import", str(rejected(300)))  # modules loaded, caches filled
+    peaks = {count: peak_of(run, "subscribers", "import", str(rejected(count)), code=1) for count in (2000, 8000)}
+    assert peaks[8000] < peaks[2000] * 1.5, peaks
+    with (workspace / "private" / "rejects" / "bad8000.rejects.csv").open(encoding="utf-8", newline="") as handle:
+        lines = [row[0] for row in csv.reader(handle)][1:]
+    assert lines == [str(line) for line in range(2, 8002)]
+    report = json.loads(run("subscribers", "import", str(workspace / "bad8000.csv"), "--dry-run", "--json").stdout)
+    assert report["rejected"] == 8000 and report["rows"] == 8000, report["rejected"]
+    assert [reject["line"] for reject in report["rejects"]] == list(range(2, 2 + csv_import.REJECTS_LISTED))
+    text = run("subscribers", "import", str(workspace / "bad8000.csv"), "--dry-run")
+    assert "… and 7,950 more rejected rows" in text.stderr and "8,000 rejected." in text.stdout, text.stdout
+

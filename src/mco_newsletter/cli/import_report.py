@@ -54,7 +54,7 @@ def report_json(path: Path, report, *, dry_run: bool, default_language: str | No
         "left_added": dict(report.left_added), "left_marked": dict(report.left_marked), "kept_newer": report.kept_newer,
         "not_imported": dict(report.not_imported),
         "unmapped_languages": {"default_language": default_language, "values": dict(report.unmapped_languages)},
-        "rejected": len(report.rejects), "rejects": [{"line": r.line, "reason": r.reason} for r in report.rejects],
+        "rejected": report.rejected, "rejects": [{"line": r.line, "reason": r.reason} for r in report.rejects],
         "rejects_file": str(report.rejects_path) if report.rejects_path else None,
         "ignored_columns": list(report.ignored_columns),
     }

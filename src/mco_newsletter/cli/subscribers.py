@@ -141,7 +141,7 @@ def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tag
         click.echo(_summary(report, dry_run))
         if report.rejects_path:
             click.echo(f"Rejected rows written to {shown(report.rejects_path)}")
-    if report.rejects:
+    if report.rejected:
         # The valid rows are in; a non-zero exit still tells scripts that the file needs fixing.
         ctx.exit(1)
 
@@ -160,7 +160,7 @@ def _summary(report, dry_run: bool) -> str:
         (report.unchanged, "unchanged"), (report.kept_inactive, "left unsubscribed/bounced/complained"),
         (report.erased, "erased addresses not re-added"),
         (sum(report.not_imported.values()), "not imported"),
-        (len(report.rejects), "rejected")) if count]
+        (report.rejected, "rejected")) if count]
     return f"Read {counted(report.rows, 'row')}: {', '.join(parts)}." + (
         " Nothing was changed (--dry-run)." if dry_run else "")
 
@@ -168,8 +168,8 @@ def _summary(report, dry_run: bool) -> str:
 def _show_rejects(csv_file: Path, report) -> None:
     for reject in report.rejects[:50]:
         click.echo(f"{shown(csv_file)}:{reject.line}: {reject.reason}", err=True)
-    if len(report.rejects) > 50:
-        click.echo(f"… and {counted(len(report.rejects) - 50, 'more rejected row')}", err=True)
+    if report.rejected > 50:
+        click.echo(f"… and {counted(report.rejected - 50, 'more rejected row')}", err=True)
     if report.ignored_columns:
         ignored = report.ignored_columns
         more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""

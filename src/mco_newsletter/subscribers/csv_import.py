@@ -23,6 +23,9 @@ FIRST_ROWS = 5
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Rows read, checked and staged at a time: the memory an import holds (about 5 MB), whatever the file's size.
 BATCH = 10_000
+# The rejects the report lists by line (every one is in the rejects file, and counted): a file of a million rows in
+# the wrong shape is a million rejects, which memory must not hold.
+REJECTS_LISTED = 1000
 # What each outcome of a staged row (storage/import_rows.py) adds to in the report; left_* count by status.
 COUNTED = {"added": "added", "confirmed": "added", "updated": "updated", "unchanged": "unchanged",
            "resubscribed": "resubscribed", "kept_inactive": "kept_inactive", "kept_newer": "kept_newer",
@@ -62,7 +65,8 @@ class ImportReport:
     resubscribed: int = 0
     kept_inactive: int = 0
     erased: int = 0
-    rejects: list[Reject] = field(default_factory=list)
+    rejected: int = 0
+    rejects: list[Reject] = field(default_factory=list)  # the first REJECTS_LISTED of them
     ignored_columns: list[str] = field(default_factory=list)
     rejects_path: Path | None = None
     # The input's first line as written: the rejects file repeats it, so each value stays under its name.
@@ -124,7 +128,9 @@ def _stage(staging, rejects, report: ImportReport, items) -> None:
             found.append((line, f"duplicate of line {first} in this file", values_of[line]))
         found.sort(key=lambda reject: reject[0])
         for line, reason, values in found:
-            report.rejects.append(Reject(line, reason))
+            report.rejected += 1
+            if len(report.rejects) < REJECTS_LISTED:
+                report.rejects.append(Reject(line, reason))
             rejects.write(line, reason, values)
         for batch in (rows, tags, found, values_of):
             batch.clear()

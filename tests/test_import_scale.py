@@ -145,3 +145,30 @@ def test_a_file_of_rejects_is_not_held_in_memory(run, workspace, monkeypatch):
     text = run("subscribers", "import", str(workspace / "bad8000.csv"), "--dry-run")
     assert "… and 7,950 more rejected rows" in text.stderr and "8,000 rejected." in text.stdout, text.stdout
 
+
+
+def test_an_error_after_batches_were_staged_imports_nothing(run, workspace, monkeypatch):
+    """A byte that is not UTF-8, or a row that is not CSV, met after batches of the file were staged and rejects
+    written: the error names its file and line, nothing is imported, no rejects file is left, and the file put
+    right imports in full."""
+    from mco_newsletter.subscribers import csv_import
+
+    monkeypatch.setattr(csv_import, "BATCH", 100)
+    # Past the start of the file that is read to recognise it (import_files.SNIFF_BYTES): met as the rows are read.
+    good = "".join(f"reader{number}@example.org,Reader {number},en\n" for number in range(3000))
+    cases = {"latin.csv": ("Jürgen@example.org,Jürgen,de\n".encode("latin-1"), "latin.csv:3004: not UTF-8 text"),
+             "huge.csv": (f'big@example.org,"{"x" * 200_000}",en\n'.encode(),
+                          "huge.csv:3004: not valid CSV: field larger")}
+    for name, (bad, message) in cases.items():
+        path = workspace / name
+        path.write_bytes(b"email,name,language\nbad-address,X,en\n" + good.encode() + b"ok@example.org,Ok,de\n" + bad
+                         + b"last@example.org,Last,ru\n")
+        result = run("subscribers", "import", str(path))
+        assert result.exit_code == 1 and message in result.stderr, result.output
+        assert "Traceback" not in result.output
+        assert db_rows(workspace, "SELECT count(*) FROM subscribers") == [(0,)]
+        assert not list((workspace / "private").glob("rejects/*")), list((workspace / "private").glob("rejects/*"))
+    path.write_bytes(path.read_bytes().replace(bad, b"big@example.org,Big,en\n"))
+    result = run("subscribers", "import", str(path))
+    assert "Read 3,004 rows: 3,003 imported (3,003 added), 1 rejected." in result.stdout, result.output
+    assert db_rows(workspace, "SELECT count(*) FROM subscribers") == [(3003,)]

@@ -96,15 +96,15 @@ class PostgresDialect(Dialect):
         # A server that ends a connection (a restart, pg_terminate_backend) says so and closes its socket, which
         # psycopg learns only from the next statement, failing it. An idle connection's socket has nothing to
         # read: when it has, libpq reads it (the goodbye, then the end), without waiting and without a round trip.
-        import select
-
         import psycopg
         from psycopg.pq import ConnStatus
+
+        from ..idle_sockets import readable
 
         if connection.closed or connection.broken:
             return True
         try:
-            if select.select([connection.pgconn.socket], [], [], 0)[0]:
+            if readable(connection.pgconn.socket):
                 connection.pgconn.consume_input()
                 connection.pgconn.consume_input()
         except (psycopg.OperationalError, OSError, ValueError):

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import base64
 import http.client
-import select
 import ssl
 import urllib.request
 from email.message import Message
 from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
+
+from ...idle_sockets import readable
 
 
 class NotConnected(Exception):
@@ -120,10 +121,7 @@ def _proxy(scheme: str, host: str):
 
 def _dropped(sock) -> bool:
     """True when an idle kept-alive connection has something to read: the server closed it (or spoke unasked)."""
-    try:
-        return bool(select.select([sock], [], [], 0)[0])
-    except (OSError, ValueError):
-        return True
+    return readable(sock)
 
 
 def _reason(exc: BaseException) -> str:

@@ -98,9 +98,9 @@ def test_a_reader_who_left_before_the_resume_is_recorded_as_maybe_sent(workspace
     """A send killed while SendGrid held its accepted first batch; 25 of that batch unsubscribe and one is erased
     before the resume. They are not sent it again, and the ledger (and their subject-access record) says "may have
     been sent", not skipped; the other 974 of the batch are flagged as may have it twice."""
-    from mco_newsletter.subscribers.preferences import held_record
+    from mco_newsletter.web.reader_context import held_record
     from mco_newsletter.subscribers.store import open_store
-    from mco_newsletter.web.preferences import record_context
+    from mco_newsletter.web.reader_context import record_context
     from mco_newsletter.web.reader_mail import prepare_mail
 
     configure(workspace)

@@ -38,7 +38,7 @@ def only_from(page, served) -> None:
 def test_german_sign_up_confirmed_in_the_browser(browser, site, workspace):
     """Sign up in German → a German confirmation in the outbox → its link → Confirm → active, German, in the
     chosen topic, with the consent record (the German consent text shown, its version) and no IP address anywhere."""
-    from mco_newsletter.web.signup import consent_version
+    from mco_newsletter.web.reader_context import consent_version
 
     settings = site["settings"]
     page = reader_page(browser, site, "de-DE")
@@ -344,7 +344,7 @@ def test_the_consent_version_follows_the_words(workspace):
     import os
 
     from mco_newsletter.config import load_settings
-    from mco_newsletter.web.signup import CONSENT_TEMPLATE, consent_version
+    from mco_newsletter.web.reader_context import CONSENT_TEMPLATE, consent_version
 
     settings = load_settings(workspace)
     path = override_template(workspace, CONSENT_TEMPLATE)

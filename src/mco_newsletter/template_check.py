@@ -48,7 +48,7 @@ def template_problems(settings: Settings) -> list[Problem]:
 def sample_edition(settings: Settings, language: str, *, draft: bool = False):
     """An edition using every kind of block, a closing and keywords: what the templates must be able to show."""
     from .edition import Edition
-    from .issue import Image, ItemList, Paragraph, Quote, Section
+    from .issue_blocks import Image, ItemList, Paragraph, Quote, Section
 
     def text(words: str) -> Paragraph:
         return Paragraph(f"{words} with *emphasis* and {SAMPLE_LINK}.", 1)
@@ -64,35 +64,13 @@ def sample_edition(settings: Settings, language: str, *, draft: bool = False):
 
 
 def _renders(settings: Settings, language: str):
-    """The ways the code renders templates: an email (draft or not), an archive page, the web pages."""
-    from .render import archive_url, render
-    from .web.archive import Entry
-    from .web.feed import edition_content
-    from .web.pages import render_page
+    """The ways the code renders templates: an email (draft or not), then the web's pages and emails."""
+    from .render.edition_email import render
+    from .web.samples import sample_renders
 
-    alternates = [(code, code, archive_url(settings, "sample", code)) for code in settings.languages]
-    url = archive_url(settings, "sample", language)
-    entry = Entry("sample", language, "A sample title", "31 January 2024", dt.date(2024, 1, 31),
-                  "A sample preheader.", url, "<p>A sample edition.</p>")
-    links = {"index": f"{settings.base_url}/{language}/", "feed": f"{settings.base_url}/{language}/feed.atom"}
-    pages = {
-        "archive_index.html.j2": {"entries": [(url, entry)], "languages": alternates,
-                                  "feed_url": f"{settings.base_url}/{language}/feed.atom"},
-        "unsubscribe.html.j2": {"email": "reader@example.org"},
-        "unsubscribed.html.j2": {"email": "reader@example.org"},
-        "not_found.html.j2": {},
-        "unavailable.html.j2": {},
-    }
     yield lambda: render(sample_edition(settings, language), settings)
     yield lambda: render(sample_edition(settings, language, draft=True), settings)
-    yield lambda: render(sample_edition(settings, language), settings, archive=True, alternates=alternates,
-                         links=links)
-    yield lambda: edition_content(settings, sample_edition(settings, language))
-    for name, context in pages.items():
-        yield lambda name=name, context=context: render_page(settings, name, language, **context)
-    from .web.signup import sample_renders
-
-    yield from sample_renders(settings, language)  # sign-up, confirmation, preferences and their emails
+    yield from sample_renders(settings, language, sample_edition(settings, language))
 
 
 def _render_problem(settings: Settings, exc: Exception) -> Problem:

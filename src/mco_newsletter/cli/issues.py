@@ -7,7 +7,8 @@ import json
 import click
 
 from . import cli
-from .options import counted, json_option, one_language_option, require_languages, settings, shown, workspace_root
+from ..wording import counted
+from .options import json_option, one_language_option, require_languages, settings, shown, workspace_root
 
 
 @cli.command("new")
@@ -22,7 +23,7 @@ def new(ctx: click.Context, issue_id: str, language: str | None, title: str) -> 
     Example:
       mco-newsletter new 2024-06 --lang en --title "Digest June 2024"
     """
-    from ..workspace import scaffold_issue
+    from ..scaffold import scaffold_issue
 
     current = settings(ctx)
     require_languages(current, [language])
@@ -51,7 +52,7 @@ def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: 
       mco-newsletter check 2024-05 --json
       mco-newsletter check --dns
     """
-    from ..workspace import check_all
+    from ..workspace_check import check_all
 
     root = workspace_root(ctx)
     found = check_all(root, issue_id)

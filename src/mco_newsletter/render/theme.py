@@ -104,7 +104,7 @@ def overrides(templates_dir: Path, locales_dir: Path) -> list[Override]:
         try:
             found.append(Override(path, _words_note(path, path.parent.parent.name)))
         except (OSError, ValueError):
-            continue  # unreadable: a problem of check's own (workspace.py), not a note
+            continue  # unreadable: a problem of check's own (workspace_check.py), not a note
     return found
 
 

@@ -1,11 +1,17 @@
-"""What a reader changes about themselves (language, public topics) and the record of what is held about them."""
+"""What a reader changes about themselves (language, public topics) and the list's part of the record of what is
+held about them (the ledger's part is the delivery domain's: web/reader_context.py puts the two side by side)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from .segments import Segment
+from .signups import Request, request_of
 from .store import Store, Subscriber
+from .topics import set_topics
+
+Delivered = tuple[str, str, "str | None"]  # (issue id, state, when)
 
 
 @dataclass(frozen=True)
@@ -13,25 +19,8 @@ class HeldRecord:
     """Everything held about one reader: their record, a sign-up waiting for confirmation, and the issues sent."""
 
     subscriber: Subscriber
-    request: object  # signups.Request or None
-    deliveries: tuple[tuple[str, str, str | None], ...]  # (issue id, state, when), oldest first
-
-
-def chosen_topics(tags, topics: list[Segment]) -> list[str]:
-    """The names of the public topics a reader with these tags chose."""
-    return [topic.name for topic in topics if topic.chosen_by(tags)]
-
-
-def set_topics(store: Store, subscriber_id: int, chosen: set[str], topics: list[Segment]) -> None:
-    """Give the reader the tag of each chosen public topic and take away those of the others (other tags stay)."""
-    add, remove = [], []
-    for topic in topics:
-        if topic.name in chosen:
-            add.append((subscriber_id, topic.tags_any[0]))
-        else:
-            remove += [(subscriber_id, tag) for tag in topic.tags_any]
-    store.remove_tags(remove)
-    store.add_tags(add)
+    request: Request | None
+    deliveries: tuple[Delivered, ...]  # oldest first
 
 
 def change(store: Store, subscriber_id: int, *, language: str, chosen: set[str], topics: list[Segment]) -> None:
@@ -40,12 +29,11 @@ def change(store: Store, subscriber_id: int, *, language: str, chosen: set[str],
     set_topics(store, subscriber_id, chosen, topics)
 
 
-def held_record(store: Store, subscriber_id: int) -> HeldRecord | None:
-    """The subject-access record of one reader (None when there is no such reader)."""
-    from ..delivery.ledger import Ledger
-    from .signups import request_of
-
+def list_record(store: Store, subscriber_id: int, *,
+                deliveries: Callable[[int], Iterable[Delivered]]) -> HeldRecord | None:
+    """The subject-access record of one reader (None when there is no such reader), with the issues sent to them
+    as `deliveries` tells (the ledger's history)."""
     subscriber = store.by_id(subscriber_id)
     if subscriber is None:
         return None
-    return HeldRecord(subscriber, request_of(store, subscriber_id), tuple(Ledger(store).history(subscriber_id)))
+    return HeldRecord(subscriber, request_of(store, subscriber_id), tuple(deliveries(subscriber_id)))

@@ -172,7 +172,7 @@ def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_ver
     """Make the request's reader active in the language, name and topics asked for with it, with the consent
     record. Returns "confirmed", "already" (this request or another of the reader's was confirmed before),
     "expired" or "missing"."""
-    from .preferences import set_topics
+    from .topics import set_topics
 
     request = request_by_id(store, request_id)
     email = store.email_of(request.subscriber_id) if request is not None else None

@@ -5,7 +5,7 @@ Logs name the route, never the path: a path holds a reader's token. Every failur
 gets the same 404 page, whatever the reason. Every answer, errors included, carries the security headers.
 
 Pages that only read use a read-only connection of their own: no write, this server's or another program's,
-makes them wait. A change the database cannot take (locked longer than WRITE_WAIT_S, a full or read-only disk,
+makes them wait. A change the database cannot take (locked longer than site.WRITE_WAIT_S, a full or read-only disk,
 damage) is never answered as done: 503 with Retry-After, a page in the reader's language, one log line.
 """
 
@@ -14,22 +14,20 @@ from __future__ import annotations
 import errno
 import logging
 import re
-import threading
 import time
-from contextlib import contextmanager
-from queue import Queue
-from typing import Iterator
 from urllib.parse import parse_qs
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from ..config import Settings
-from ..errors import DatabaseError, NewsletterError
-from .pages import browser_language, mask_address, render_page, security_headers
+from ..errors import DatabaseError
+from .http import MAX_FORM_BYTES, TooLarge, answer, not_found, page, plain, read_body
+from .pages import browser_language, mask_address, security_headers
+from .site import Site
 
 log = logging.getLogger("mco_newsletter.web")
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -37,124 +35,11 @@ TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 ONE_CLICK = "One-Click"
 # SendGrid posts batches of well under 1 MB; nothing larger is read, whatever it claims to be.
 MAX_EVENTS_BYTES = 4 * 1024 * 1024
-MAX_FORM_BYTES = 4096
 _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{1,250}={0,2}")
-# A change waits at most this long for another write (an import, a send's commit, the lock of another program)
-# before the page says "try again later": a reader is never kept waiting for half a minute.
-WRITE_WAIT_S = 2
 RETRY_AFTER_S = 60
 HEALTH_TIMEOUT_S = 2.0
-READERS_POSTGRESQL = 4  # read-only connections of a replica on PostgreSQL
 DISK_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)  # the same 503 as a database that cannot write
-
-
-class TooLarge(Exception):
-    """The request body is larger than the route reads."""
-
-
-class Site:
-    """The settings, the subscriber store and the keys the routes share: one connection that writes (`store`,
-    under `lock`) and one or a few that only read (`reading()`); on PostgreSQL, the per-client counts every replica
-    shares (`shared_counts`)."""
-
-    def __init__(self, settings: Settings):
-        from ..subscribers.store import open_reader, open_store
-        from ..subscribers.tokens import unsubscribe_secret
-
-        self.settings = settings
-        self.verifier = None
-        if settings.webhook_public_key:
-            self.verifier = _verifier(settings.webhook_public_key)
-        self.store = open_store(settings.store)
-        # SQLite reads a local file in microseconds: one connection. PostgreSQL's are round trips over the network,
-        # and one connection would make every page wait for every other page's reads: a few, taken as free.
-        self.readers: Queue = Queue()
-        for _ in range(READERS_POSTGRESQL if settings.store.url else 1):
-            self.readers.put(open_reader(settings.store, busy_timeout=WRITE_WAIT_S))
-        self.secret = unsubscribe_secret(settings.private_dir)
-        self.legacy_max_id = self.store.legacy_token_max_id()
-        self.lock = threading.Lock()
-        self.shared_counts = None
-        if settings.store.url:
-            from .shared_counts import SharedCounts
-
-            self.shared_counts = SharedCounts(settings.store)
-        self.reader_pages = None  # web/signup.py's ReaderPages, once its routes are made
-        self.chores = None  # web/chores.py's Chores, when this replica runs them
-        self.checking = threading.Lock()
-
-    def serving(self) -> None:
-        """Start-up (which waits for the database as a command does) is over: a change now waits WRITE_WAIT_S."""
-        self.store.wait_at_most(WRITE_WAIT_S)
-
-    @contextmanager
-    def reading(self) -> Iterator:
-        """A read-only connection, this thread's alone while it reads (on SQLite, in WAL mode, it reads while
-        anything else writes)."""
-        store = self.readers.get()
-        try:
-            yield store
-        finally:
-            self.readers.put(store)
-
-    @contextmanager
-    def locked(self) -> Iterator:
-        """The connection that writes, for this thread alone; DatabaseError when another change holds it for
-        longer than WRITE_WAIT_S."""
-        if not self.lock.acquire(timeout=WRITE_WAIT_S):
-            raise DatabaseError("the subscriber database is busy", cause="the subscriber database is busy: a change"
-                                f" waited {WRITE_WAIT_S} s for another")
-        try:
-            yield self.store
-        finally:
-            self.lock.release()
-
-    def reader(self, token: str):
-        from ..subscribers.tokens import read_token
-
-        with self.reading() as store:
-            subscriber_id = read_token(self.secret, token, nonce_of=store.nonce, legacy_max_id=self.legacy_max_id)
-            return None if subscriber_id is None else store.by_id(subscriber_id)
-
-    async def unsubscribe(self, subscriber) -> None:
-        """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk."""
-        # Only an active reader leaves: a bounce or complaint stays what it is.
-        await self.reader_pages.desk.do(lambda store: store.unsubscribe(subscriber.id))
-
-    async def resubscribe(self, subscriber) -> None:
-        await self.reader_pages.desk.do(
-            lambda store: store.resubscribe(subscriber.id, "asked again through their unsubscribe link"))
-
-    def healthy(self) -> bool:
-        """Whether the store answers a read of one of its tables on the connection the pages read with, and the
-        connection that writes is alive (one the server ended is opened again here). One check at a time: a check
-        still waiting makes the next one fail."""
-        if not self.checking.acquire(blocking=False):
-            return False
-        try:
-            with self.reading() as store:
-                store.ping()
-            if not self.store.alive():
-                with self.locked() as store:
-                    store.ping()
-            return True
-        except Exception as exc:  # noqa: BLE001 — whatever the cause, the answer is 503; the log names its kind
-            log.warning("GET /healthz: the store cannot be read: %s", type(exc).__name__)
-            return False
-        finally:
-            self.checking.release()
-
-
-def _verifier(key: str):
-    from .signature import KeyProblem, load_public_key
-
-    try:
-        return load_public_key(key)
-    except KeyProblem as exc:
-        raise NewsletterError(f"the webhook public key cannot be loaded: {exc}",
-                              hint="set [webhook] public_key (or SENDGRID_WEBHOOK_PUBLIC_KEY) to the verification "
-                                   "key from SendGrid's Mail Settings → Event Webhook") from None
 
 
 async def health(request: Request) -> Response:
@@ -169,26 +54,6 @@ async def health(request: Request) -> Response:
         ok = False
         log.warning("GET /healthz: the store did not answer within %s s", HEALTH_TIMEOUT_S)
     return plain("ok\n" if ok else "unavailable\n", 200 if ok else 503)
-
-
-def page(site: Site, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
-    html = render_page(site.settings, template, language, **context)
-    return HTMLResponse(html, status_code=status, headers=security_headers(html))
-
-
-def answer(data: dict, status: int = 200) -> JSONResponse:
-    return JSONResponse(data, status_code=status, headers=security_headers())
-
-
-def plain(text: str, status: int) -> PlainTextResponse:
-    return PlainTextResponse(text, status_code=status, headers=security_headers())
-
-
-def not_found(site: Site, request: Request) -> HTMLResponse:
-    """The one answer for every token that leads nowhere, in the language the browser prefers."""
-    language = browser_language(request.headers.get("accept-language", ""), site.settings.languages,
-                                site.settings.source_language)
-    return page(site, "not_found.html.j2", language, status=404)
 
 
 def not_written(site: Site, request: Request, exc: Exception) -> Response:
@@ -214,19 +79,6 @@ def not_written(site: Site, request: Request, exc: Exception) -> Response:
         response = page(site, "unavailable.html.j2", language, status=503)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
-
-
-async def read_body(request: Request, limit: int) -> bytes:
-    """The body, refused (TooLarge) by its Content-Length or once more than `limit` bytes arrived."""
-    length = request.headers.get("content-length")
-    if length is not None and (not _TIMESTAMP.fullmatch(length) or int(length) > limit):
-        raise TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge
-    return bytes(body)
 
 
 async def unsubscribe_page(request: Request) -> Response:

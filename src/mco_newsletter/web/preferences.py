@@ -8,6 +8,7 @@ and the name only masked, and what they can change anyway; the full record goes 
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import partial
 
 from starlette.concurrency import run_in_threadpool
@@ -15,31 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..subscribers.preferences import HeldRecord, change, chosen_topics
+from ..subscribers.preferences import change
 from ..subscribers.signups import request_access
-from .app import not_found
-from .forms import form_fields
+from ..subscribers.topics import chosen_topics
+from .http import first, form_fields, not_found
 from .pages import mask_address
-from .signup import first, native_name, utc_now
+from .reader_context import mask_name
 
 PREFERENCES_SOURCE = "asked again through their preferences page"
-
-
-def mask_name(name: str | None) -> str | None:
-    """A name as the page may show it to whoever holds the link: its first letter."""
-    return f"{name.strip()[:1]}\u2022\u2022\u2022" if name and name.strip() else None
-
-
-def record_context(settings, record: HeldRecord, language: str) -> dict:
-    """What the subject-access email shows (templates/mail/subject-access.txt.j2): everything held."""
-    from ..subscribers.segments import public_topics
-
-    subscriber = record.subscriber
-    topics = public_topics(settings.segments)
-    return {"record": subscriber, "language_name": native_name(subscriber.language),
-            "topic_labels": [topic.label_in(language) for topic in topics if topic.chosen_by(subscriber.tags)],
-            "request": record.request, "request_language": native_name(record.request.language)
-            if record.request else "", "deliveries": record.deliveries}
 
 
 class Preferences:
@@ -94,7 +78,7 @@ class Preferences:
             return "resubscribed"
         if action == "access":
             await pages.mail.send_after(partial(request_access, subscriber_id=reader.id, keys=pages.keys,
-                                                at=utc_now()))
+                                                at=dt.datetime.now(dt.timezone.utc)))
             return "access"
         return None
 

@@ -214,8 +214,7 @@ class ReaderMail:
         return edition
 
     def _access_edition(self, mail: Mail) -> PreparedEdition | None:
-        from ..subscribers.preferences import held_record
-        from .preferences import record_context
+        from .reader_context import held_record, record_context
 
         record = held_record(self.reading, mail.subscriber_id)
         if record is None:
@@ -224,7 +223,7 @@ class ReaderMail:
                             **record_context(self.settings, record, mail.language))
 
     def _deliver(self, edition: PreparedEdition, mails: list[Mail]) -> list[Mail]:
-        from ..delivery.addresses import ascii_address
+        from ..email_addresses import ascii_address
         from ..delivery.backends import Recipient
         from ..delivery.retry import TransientError
         from ..errors import NewsletterError

@@ -12,12 +12,10 @@ follow every link in an email confirm nothing.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import threading
 import time
-from functools import lru_cache, partial
-from pathlib import Path
+from functools import partial
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -30,92 +28,17 @@ from ..render.theme import words_version
 from ..subscribers.segments import public_topics
 from ..subscribers.signup_queue import queue_signup, queued, work_through
 from ..subscribers.signups import Keys, SignupForm, confirm, purge_expired, request_by_id, request_nonce
-from .app import not_found, page
-from .forms import form_fields
+from .http import first, form_fields, not_found, page
 from .pages import browser_language, mask_address, security_headers
+from .reader_context import consent_version, reader_context
 
 log = logging.getLogger("mco_newsletter.web")
 MAX_EMAIL = 254
 MAX_NAME = 200
-CONSENT_TEMPLATE = "pages/consent.html.j2"
 
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-@lru_cache(maxsize=16)
-def native_name(code: str) -> str:
-    """A language's name in itself (Deutsch, русский → Русский), or its code when babel does not know it."""
-    from babel import Locale, UnknownLocaleError
-
-    try:
-        name = Locale.parse(code).get_display_name(code) or code
-    except (ValueError, UnknownLocaleError):
-        return code
-    return name[:1].upper() + name[1:]
-
-
-def consent_version(settings) -> str:
-    """The version of the consent text: the first 8 hex digits of SHA-256 over its source words (the msgid in
-    templates/pages/consent.html.j2, the workspace's or the package's). Changing the words makes a new version;
-    translations follow them."""
-    from ..render.theme import template_file
-
-    path = template_file(settings.templates_dir, CONSENT_TEMPLATE)
-    return _consent_version(path, path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _consent_version(path: Path, mtime_ns: int) -> str:
-    from jinja2.ext import babel_extract
-
-    with path.open("rb") as handle:
-        found = babel_extract(handle, ("_", "gettext"), [], {"trim_blocks": "true", "lstrip_blocks": "true"})
-        words = [part for _, _, message, _ in found for part in ((message,) if isinstance(message, str) else message)
-                 if isinstance(part, str)]
-    return hashlib.sha256("\x00".join(words).encode("utf-8")).hexdigest()[:8]
-
-
-def reader_context(settings) -> dict:
-    """What every reader page may show besides its own values: the topics, the languages, the consent version."""
-    return {"topics": public_topics(settings.segments), "native_name": native_name, "languages": settings.languages,
-            "consent_version": consent_version(settings)}
-
-
-def sample_renders(settings, language: str):
-    """The reader pages and emails rendered with sample values, for `check` (template_check.py): a template
-    edited into an error is found there, not by a reader."""
-    from ..subscribers.preferences import HeldRecord
-    from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, NOTICE_MAIL, Request
-    from ..subscribers.store import Subscriber
-    from .pages import render_page
-    from .preferences import record_context
-    from .reader_mail import prepare_mail
-
-    at = "2024-01-31T12:00:00+00:00"
-    reader = Subscriber(1, "reader@example.org", "A name", language, ("courts",), "active", "web sign-up", at, at, at,
-                        "0123abcd")
-    request = Request(1, 1, language, None, ("courts",), b"", at, at, None)
-    masked = {"email": "r\u2022\u2022\u2022@example.org"}
-    pages = {
-        "subscribe.html.j2": {"switch": "", "values": {"email": "reader@"}, "error": "invalid"},
-        "check_inbox.html.j2": {}, "too_many.html.j2": {}, "expired.html.j2": {},
-        "confirm.html.j2": {**masked, "request": request, "labels": ["A topic"]},
-        "confirmed.html.j2": masked,
-        "preferences.html.j2": {**masked, "reader": reader, "notice": "saved", "name_shown": "A\u2022\u2022\u2022",
-                                "chosen": ["courts"], "labels": ["A topic"]},
-    }
-    for name, context in pages.items():
-        yield lambda name=name, context=context: render_page(settings, name, language, **reader_context(settings),
-                                                             **context)
-    record = record_context(settings, HeldRecord(reader, request, (("2024-05", "sent", at),)), language)
-    for kind, context in ((CONFIRM_MAIL, {"valid_until": "31 January 2024"}), (NOTICE_MAIL, {}), (ACCESS_MAIL, record)):
-        yield lambda kind=kind, context=context: prepare_mail(settings, kind, language, **context)
-
-
-def first(form: dict, key: str) -> str:
-    return form.get(key, [""])[0]
 
 
 def clean_name(value: str) -> str | None:

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from mco_newsletter.issue import Image, ItemList, Paragraph, Quote, parse_issue, read_issue
+from mco_newsletter.issue import parse_issue, read_issue
+from mco_newsletter.issue_blocks import Image, ItemList, Paragraph, Quote
 from mco_newsletter.errors import ProblemsError
 
 from conftest import SAMPLE, SAMPLE_ISSUES, SHARED, VALID_FRONT

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .catalog_files import Catalog, Entry, po_text, write_catalog
-from .issue import Image, ItemList, Paragraph, Quote, Section
+from .issue_blocks import Image, ItemList, Paragraph, Quote, Section
 from .overrides import accepted_rules, requested_rules
 from .translation_rules import Finding, blocking, check_translation
 

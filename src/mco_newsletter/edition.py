@@ -6,7 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .errors import NotReadyError
-from .issue import Block, Issue, Section
+from .issue import Issue
+from .issue_blocks import Block, Section
 
 
 @dataclass(frozen=True)

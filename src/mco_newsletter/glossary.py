@@ -19,7 +19,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from .errors import NewsletterError, Problem
-from .translation_rules import N_, Finding
+from .translation_rules import Finding
+from .wording import N_
 from .word_forms import WORD, Phrase, find, has, phrase, words
 
 FOLDER = "glossary"

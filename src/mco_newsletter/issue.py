@@ -6,10 +6,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Union
 
 from .control_characters import CONTROL_RE, control_in_value, control_problems
 from .errors import Problem, ProblemsError
+from .issue_blocks import Block, Section
 
 ISSUE_FILE = "issue.md"
 ISSUE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -26,62 +26,6 @@ STATUSES = ("draft", "published")
 REQUIRED_KEYS = ("title", "date", "language", "preheader", "keywords")
 # Far past any digest (the longest seed is 12 KB); a 50 MB file would cost minutes and gigabytes to check.
 MAX_ISSUE_BYTES = 2_000_000
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    """A paragraph (or list item) as Markdown inline text: emphasis and links, nothing else."""
-
-    kind: ClassVar[str] = "paragraph"
-
-    text: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Image:
-    """An image standing alone in a paragraph; alt text is required."""
-
-    kind: ClassVar[str] = "image"
-
-    src: str
-    alt: str
-    title: str
-    line: int
-
-
-@dataclass(frozen=True)
-class ItemList:
-    """A bulleted or numbered list whose items are single paragraphs."""
-
-    kind: ClassVar[str] = "list"
-
-    items: tuple[Paragraph, ...]
-    ordered: bool
-    start: int
-    line: int
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A blockquote holding paragraphs, lists or images."""
-
-    kind: ClassVar[str] = "quote"
-
-    blocks: tuple["Block", ...]
-    line: int
-
-
-Block = Union[Paragraph, Image, ItemList, Quote]
-
-
-@dataclass(frozen=True)
-class Section:
-    """A `##` heading and the blocks under it."""
-
-    heading: str
-    blocks: tuple[Block, ...]
-    line: int
 
 
 @dataclass(frozen=True)

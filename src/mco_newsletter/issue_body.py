@@ -8,10 +8,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .errors import NewsletterError, Problem
-from .issue import Block, Image, ItemList, Paragraph, Quote, Section
+from .issue_blocks import Block, Image, ItemList, Paragraph, Quote, Section
 from .control_characters import CONTROL_RE
 from .pictures import is_local, picture_name, verified_picture
-from .translation_rules import N_
+from .wording import N_
 
 LINK_SCHEMES = ("http", "https", "mailto")
 DEFINITION_RE = re.compile(r" {0,3}\[([^\]]+)\]:")

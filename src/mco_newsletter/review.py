@@ -28,7 +28,8 @@ from .errors import NewsletterError
 from .merging import CLOSE_MEMORY, Merge, current_view
 from .overrides import (SECOND_PERSON, acceptance_comment, accepted_rules, approval_comments, is_override,
                         read_overrides)
-from .translation_rules import N_, Finding, blocking, check_translation
+from .translation_rules import Finding, blocking, check_translation
+from .wording import N_
 
 
 @dataclass(frozen=True)

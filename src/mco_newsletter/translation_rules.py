@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 
+from .wording import N_
+
 OVERRIDABLE = ("links", "emails", "numbers", "glossary")  # glossary: see glossary.py
 LOST = "⁇"
 # Pieces shown as plain text (subject, preheader, alt text, captions, keywords); the rest is inline Markdown.
@@ -29,11 +31,6 @@ IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})
 # A number with its group and decimal separators as any language writes them: 130,000 · 130.000 · 130 000.
 NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3}(?!\d))*(?:[.,]\d+)?")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def N_(message: str) -> str:
-    """Marks a message the review pages show in the translator's language (`pybabel extract` finds it)."""
-    return message
 
 
 DIFFER = {"links": N_("the link targets differ from the source"),

@@ -1,4 +1,5 @@
-"""The bounce mailbox as stored: a Maildir folder, an mbox file, or a folder on an IMAP server (bounces/imap.py).
+"""The bounce mailbox as stored: a Maildir folder, an mbox file, or a folder on an IMAP server (bounces/imap.py;
+processing.py opens the one [bounces] names).
 
 Each gives its messages as bytes (None for one that cannot be read: it stays where it is) and moves the
 messages it is told were handled into the `processed` folder, never deleting anything:
@@ -18,7 +19,6 @@ from pathlib import Path
 from typing import Iterator, NamedTuple, Protocol
 
 from ..errors import NewsletterError
-from .settings import Mailbox
 
 
 class Stored(NamedTuple):
@@ -36,17 +36,6 @@ class Messages(Protocol):
     def move_processed(self, keys: list[str]) -> int: ...
 
     def close(self) -> None: ...
-
-
-def open_mailbox(box: Mailbox) -> Messages:
-    """The mailbox [bounces] names, opened for reading (and, at the end of the run, for moving what was handled)."""
-    if box.kind == "maildir":
-        return MaildirBox(box.path, box.processed)
-    if box.kind == "mbox":
-        return MboxBox(box.path, box.processed)
-    from .imap import ImapBox
-
-    return ImapBox(box)
 
 
 class MaildirBox:

@@ -24,7 +24,8 @@ from ..delivery.ledger import Ledger
 from ..delivery.return_path import ReturnPaths
 from ..errors import NewsletterError
 from ..subscribers.tokens import read_token, unsubscribe_secret
-from .mailbox import open_mailbox
+from .mailbox import MaildirBox, Messages, MboxBox
+from .settings import Mailbox
 from .reports import BLOCKED, COMPLAINT, DELAYED, HARD, OTHER, REQUEST, SOFT, UNREADABLE, Reading, read_message
 
 FEEDBACK_KIND = {HARD: feedback.BOUNCE, SOFT: feedback.SOFT_BOUNCE, BLOCKED: feedback.BLOCKED,
@@ -32,6 +33,17 @@ FEEDBACK_KIND = {HARD: feedback.BOUNCE, SOFT: feedback.SOFT_BOUNCE, BLOCKED: fee
                  OTHER: feedback.OTHER}
 READING_KIND = {value: key for key, value in FEEDBACK_KIND.items()}
 KINDS = (HARD, SOFT, BLOCKED, DELAYED, COMPLAINT, REQUEST, OTHER)
+
+
+def open_mailbox(box: Mailbox) -> Messages:
+    """The mailbox [bounces] names, opened for reading (and, at the end of the run, for moving what was handled)."""
+    if box.kind == "maildir":
+        return MaildirBox(box.path, box.processed)
+    if box.kind == "mbox":
+        return MboxBox(box.path, box.processed)
+    from .imap import ImapBox
+
+    return ImapBox(box)
 
 
 @dataclass

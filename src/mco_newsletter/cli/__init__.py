@@ -9,7 +9,7 @@ import sys
 import click
 
 from .. import __version__
-from ..errors import NewsletterError, ProblemsError, from_unexpected
+from ..errors import NewsletterError, ProblemsError
 
 DEBUG_ENV = "MCO_NEWSLETTER_DEBUG"
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
@@ -73,6 +73,8 @@ class NewsletterGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException):
             raise
         except Exception as exc:  # noqa: BLE001 — the last resort: a sentence, never a traceback
+            from .unexpected import from_unexpected
+
             converted = from_unexpected(exc)
             if converted is None or debugging(ctx):
                 raise

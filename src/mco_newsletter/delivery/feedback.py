@@ -22,8 +22,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from ..subscribers.store import Store, now
-from .addresses import address_key
+from ..storage.dialect import now
+from ..subscribers.store import Store
+from ..email_addresses import address_key
 from .ledger import Ledger
 
 BOUNCE, DROPPED, BLOCKED, SOFT_BOUNCE = "bounce", "dropped", "blocked", "soft_bounce"

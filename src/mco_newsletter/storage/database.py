@@ -11,7 +11,6 @@ outlives its database server's restarts. Never within a transaction: what it did
 
 from __future__ import annotations
 
-import datetime as dt
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator
 
@@ -23,12 +22,6 @@ from .waits import waiting
 # Writers wait this long for one another (transactions are short; a large import takes seconds).
 # After WAIT_NOTICE_S (waits.py) the person is told who holds the database.
 BUSY_TIMEOUT_S = 30
-
-
-def now() -> str:
-    """The current time as stored: UTC, ISO 8601, whole seconds (text on both stores, so that both sort and
-    compare it alike)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
 
 
 class Database:

@@ -8,6 +8,7 @@ the differences takes it from the dialect (`db.dialect.in_ids`, `db.dialect.join
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, Iterable, Iterator
 
 # The kinds of failure the rest of the tool tells apart (Dialect.failure).
@@ -79,3 +80,9 @@ class Dialect:
     def is_error(self, exc: BaseException) -> bool:
         """Whether the exception is this driver's."""
         raise NotImplementedError
+
+
+def now() -> str:
+    """The current time as stored: UTC, ISO 8601, whole seconds (text on both stores, so that both sort and
+    compare it alike)."""
+    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()

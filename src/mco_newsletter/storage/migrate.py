@@ -80,7 +80,7 @@ def _migrate_sqlite(connection) -> None:
 
 def _migrate_postgresql(database) -> None:
     from .postgresql import MIGRATION_LOCK, STORE_LOCKS
-    from .database import now as now_text
+    from .dialect import now as now_text
 
     version = version_of(database)
     if version > newest():

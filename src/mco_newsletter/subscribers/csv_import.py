@@ -11,8 +11,9 @@ from typing import NamedTuple
 
 from ..email_addresses import InvalidAddress, checked_address
 from .import_shape import Choices, Shape
+from ..storage.dialect import now
 from .incoming import ACTIVE
-from .store import Store, email_key, new_nonce, now
+from .store import Store, email_key, new_nonce
 
 COLUMNS = ("email", "name", "language", "tags")
 # Exports of mailing tools have a few dozen columns; tens of thousands are a broken or hostile file.

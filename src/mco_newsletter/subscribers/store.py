@@ -11,7 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator, NamedTuple
 
-from ..storage.database import BUSY_TIMEOUT_S, Database, now, open_database  # noqa: F401  (now: re-exported)
+from ..storage.database import BUSY_TIMEOUT_S, Database, open_database
+from ..storage.dialect import now
 from ..storage.location import StoreLocation
 from ..storage.sqlite import prepare_private_file  # noqa: F401  (re-exported for older imports)
 from . import STATUSES

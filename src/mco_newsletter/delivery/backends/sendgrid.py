@@ -26,7 +26,7 @@ from ...render.mime import BULK_HEADERS
 from ..message import PreparedEdition, list_unsubscribe
 from ..retry import PermanentError, TransientError
 from ..settings import SendGridSettings, api_host_problem
-from . import Recipient, Report
+from .protocol import Recipient, Report
 
 API_KEY_ENV = "SENDGRID_API_KEY"
 MAX_RECIPIENTS = 1000

@@ -23,7 +23,7 @@ from ...errors import NewsletterError
 from ..message import PreparedEdition
 from ..retry import PermanentError, TransientError
 from ..settings import SmtpSettings, is_loopback
-from . import Recipient, Report
+from .protocol import Recipient, Report
 from .smtp_replies import (LATER, READER, SIZE_HINT, SLOW_DOWN, Reply, Throttled, asked_wait, asks_to_slow_down,
                            meaning, message_refused)
 from .smtp_wire import ConnectionLost, Outgoing, SenderRefused, Session, reason, wire_edition, wire_message

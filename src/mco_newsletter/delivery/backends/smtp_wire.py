@@ -24,7 +24,7 @@ import re
 from typing import Callable, NamedTuple, Protocol
 
 from ..message import PreparedEdition, personal_message
-from . import Recipient
+from .protocol import Recipient
 from .smtp_replies import AT_DATA, AT_END, AT_RCPT, Reply
 
 CRLF = b"\r\n"

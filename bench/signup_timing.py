@@ -40,6 +40,7 @@ SETUP = """
 import sys
 from pathlib import Path
 from mco_newsletter.config import load_settings
+from mco_newsletter.delivery.forgetting import DeliveryForgetter
 from mco_newsletter.subscribers.erasure import erase_person
 from mco_newsletter.subscribers.store import open_store
 
@@ -53,7 +54,7 @@ with store.transaction():
                 store.set_status(number, "unsubscribed")
 erased = [line.split()[1] for line in open(sys.argv[2]).read().splitlines()]
 for email in erased:
-    erase_person(store, settings, email)
+    erase_person(store, settings, email, forgetters=(DeliveryForgetter(settings),))
 """
 
 

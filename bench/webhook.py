@@ -5,7 +5,7 @@ Run from the repository: python bench/webhook.py [--batches 50]
 1,000 events (delivered, bounce, open, spamreport, unknown kinds, some repeated) with a test P-256
 key, posts them one after another, then checks that every event was recorded exactly once.
 Target (issue 6): at least 5,000 events/s, nothing lost. It also times the signature check alone
-(pure-Python ECDSA, web/signature.py) on one batch, in this process.
+(pure-Python ECDSA, delivery/webhook_signature.py) on one batch, in this process.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def verification_seconds(public: str, private, body: bytes) -> float:
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
 
-    from mco_newsletter.web.signature import load_public_key, verify
+    from mco_newsletter.delivery.webhook_signature import load_public_key, verify
 
     key = load_public_key(public)
     stamp = str(int(time.time()))

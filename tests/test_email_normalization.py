@@ -6,7 +6,7 @@ import pytest
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings, strategies as st
 
-from mco_newsletter.delivery.addresses import ascii_domain
+from mco_newsletter.email_addresses import ascii_domain
 from mco_newsletter.email_addresses import checked_address
 from mco_newsletter.subscribers.csv_import import normalize_email
 

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mco_newsletter.web.signature import KeyProblem, load_public_key, public_key_problem, verify
+from mco_newsletter.delivery.webhook_signature import KeyProblem, load_public_key, public_key_problem, verify
 
 BODY = b'[{"sg_event_id": "e1", "event": "bounce", "email": "anna@example.org", "note": "\xc3\xa9t\xc3\xa9"}]'
 STAMP = "1700000000"

@@ -5,6 +5,7 @@ allowed; no quoted local parts, IP literals, display names or special-use domain
 local part): tests/test_email_normalization.py compares the verdicts. Nothing is looked up in DNS.
 The normal form keeps the local part as written (NFC; RFC 2142 role names such as postmaster in small
 letters) and gives the domain in small letters, Unicode (for showing) and IDNA "xn--" form (for sending).
+Below, the forms an address travels in (ascii_address) and what makes two spellings one address (address_key).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+
+from .wording import counted
 
 _ATEXT = r"a-zA-Z0-9_!#\$%&'\*\+\-/=\?\^`\{\|\}~"
 _DOT_ATOM = re.compile(f"[{_ATEXT}]+(?:\\.[{_ATEXT}]+)*")
@@ -66,7 +69,7 @@ def checked_address(text: str) -> Address:
     forms = (text,) if domain is ascii_domain else (text, normalized, f"{local}@{ascii_domain}")
     for form in forms:
         if (extra := len(form.encode("utf-8")) - MAX_LENGTH) > 0:
-            raise InvalidAddress(f"The email address is too long ({extra} {_plural(extra, 'byte')} too many).")
+            raise InvalidAddress(f"The email address is too long ({counted(extra, 'byte')} too many).")
     return Address(normalized, ascii_domain)
 
 
@@ -75,7 +78,7 @@ def _checked_local(local: str) -> str:
         raise InvalidAddress("There must be something before the @-sign.")
     if (extra := len(local) - MAX_LOCAL) > 0:
         raise InvalidAddress(f"The email address is too long before the @-sign "
-                             f"({extra} {_plural(extra, 'character')} too many).")
+                             f"({counted(extra, 'character')} too many).")
     if not _DOT_ATOM.fullmatch(local):
         _check_dot_atom_intl(local)
         normalized = unicodedata.normalize("NFC", local)
@@ -111,7 +114,7 @@ def checked_domain(domain: str) -> tuple[str, str]:
     after = "The part after the @-sign"
     if (extra := len(domain) - MAX_DOMAIN) > 0:
         raise InvalidAddress(f"The email address is too long after the @-sign "
-                             f"({extra} {_plural(extra, 'character')} too many).")
+                             f"({counted(extra, 'character')} too many).")
     if bad := {c for c in domain if not _DOMAIN_CHARACTER.match(c) or not _uts46_valid(c)}:
         raise InvalidAddress(f"{after} contains invalid characters: {_shown(bad)}.")
     _check_safe(domain)
@@ -136,7 +139,7 @@ def checked_domain(domain: str) -> tuple[str, str]:
             raise InvalidAddress(f"{after} contains invalid characters after IDNA encoding.")
     if (extra := len(ascii_domain) - MAX_DOMAIN) > 0:
         raise InvalidAddress(f"The email address is too long after the @-sign "
-                             f"({extra} {_plural(extra, 'byte')} too many after IDNA encoding).")
+                             f"({counted(extra, 'byte')} too many after IDNA encoding).")
     if long := [label for label in ascii_domain.split(".") if len(label) > MAX_LABEL]:
         raise InvalidAddress(f"After the @-sign, a part between periods has {len(long[0])} characters; "
                              f"at most {MAX_LABEL} are allowed.")
@@ -214,5 +217,31 @@ def _shown(characters: set[str]) -> str:
     return ", ".join(sorted(one(c) for c in characters))
 
 
-def _plural(count: int, word: str) -> str:
-    return word if count == 1 else word + "s"
+# Addresses as they travel: an internationalised domain in its ASCII (IDNA) form whenever possible. The list may
+# hold `reader@пример.рф` (it shows better); the envelope and the To header carry `reader@xn--e1afmkfd.xn--p1ai`,
+# which every server can take. Only an address whose local part is not ASCII needs a server with SMTPUTF8.
+
+
+def ascii_address(email: str) -> str:
+    """The address with its domain in IDNA form (unchanged when already ASCII or not convertible)."""
+    if email.isascii():
+        return email
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{ascii_domain(domain)}"
+
+
+@lru_cache(maxsize=4096)
+def ascii_domain(domain: str) -> str:
+    """A domain in IDNA (punycode) form, as the address check computes it; the domain itself if it cannot be."""
+    if domain.isascii():
+        return domain.lower()
+    try:
+        return checked_domain(domain)[1]
+    except InvalidAddress:
+        return domain
+
+
+def address_key(email: str) -> str:
+    """What makes two spellings of one address equal: case-insensitive, the domain in IDNA form."""
+    local, _, domain = email.strip().rpartition("@")
+    return f"{local.casefold()}@{ascii_domain(domain).casefold()}"

@@ -11,9 +11,9 @@ import click
 
 from . import cli
 from ..subscribers import STATUSES
-from .options import counted, one_language_option, require_languages, settings as load_settings, shown, yes_option
+from ..wording import counted
+from .options import json_option, one_language_option, require_languages, settings as load_settings, shown, yes_option
 
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 
 
 @contextmanager
@@ -311,12 +311,14 @@ def erase(ctx, email, yes) -> None:
     Example:
       mco-newsletter subscribers erase reader@example.org
     """
-    from ..subscribers.roster import erase as do_erase
+    from ..delivery.forgetting import DeliveryForgetter
+    from ..subscribers.erasure import erase_person
 
     if not yes:
         click.confirm(f"Erase everything held about {email}? This cannot be undone", abort=True)
     with opened(ctx) as (current, store):
-        erased = do_erase(store, current, email)
+        # Each domain that keeps something about a person forgets it too: the ledger and the outbox.
+        erased = erase_person(store, current, email, forgetters=(DeliveryForgetter(current),))
     for path in erased.unfinished:
         click.echo(f"Removed {shown(path)}: an unfinished export (or other file) holding the address, left by a "
                    "command that was stopped")

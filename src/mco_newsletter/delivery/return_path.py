@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Callable, NamedTuple
 
 from ..subscribers.tokens import RETURN_PATH, TOKEN_LENGTH, read_token, seal, sealed_genuine, unseal
-from .addresses import address_key
+from ..email_addresses import address_key
 
 DELIVERY, UNSUBSCRIBE = "delivery", "unsubscribe"
 UNSUBSCRIBE_MARK = "u-"

@@ -13,7 +13,7 @@ from typing import Callable, ContextManager
 
 from ..errors import NewsletterError
 from ..subscribers.tokens import make_token
-from .addresses import ascii_address
+from ..email_addresses import ascii_address
 from .backends import Backend, Recipient
 from .inflight import InFlight
 from .ledger import Campaign, Ledger, Work

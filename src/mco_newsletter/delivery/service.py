@@ -16,7 +16,7 @@ from ..config import Settings
 from ..errors import NewsletterError
 from ..issue import Issue
 from ..subscribers.segments import Segment
-from .addresses import ascii_address
+from ..email_addresses import ascii_address
 from .backends import Backend, Recipient, make_backend
 from .campaign import Plan, edition_map, fallback_of, plan_from, prepare_editions, signer_for, snapshot
 from .ledger import OPEN_STATES, Campaign, Ledger

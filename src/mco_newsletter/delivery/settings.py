@@ -118,7 +118,7 @@ def check_sending(data: dict):
         yield ("webhook", "retention_days"), f"webhook.retention_days must be 3 to 3650, not {days}", \
             "SendGrid retries a batch for 72 hours: its event ids must be kept longer to be known as duplicates"
     if "public_key" in webhook:
-        from ..web.signature import public_key_problem
+        from .webhook_signature import public_key_problem
 
         problem = public_key_problem(webhook["public_key"])
         if problem:

@@ -1,12 +1,14 @@
 """Erasure: every copy the tool made of a person's address goes, or the person is told which one could not.
 
-The subscriber row, tags and ledger rows (in one transaction, while no batch is on the wire), the
-outbox messages meant for them, the rows naming them in the rejects files under private/rejects/, the
-unfinished files holding the address that killed exports (wherever they were going) and other killed
-commands (under private/) left; on SQLite the old pages in the database's write-ahead log (a checkpoint
-that must complete). On PostgreSQL the rows are gone from every query at the commit, and the tables that
-held them are vacuumed; their bytes stay in the tables' files until `database compact`, and in the
-server's write-ahead log and backups for as long as those are kept (docs/subscribers.md).
+The list's own part: the subscriber row and tags (in one transaction), the rows naming them in the rejects files
+under private/rejects/, the unfinished files holding the address that killed exports (wherever they were going)
+and other killed commands (under private/) left; on SQLite the old pages in the database's write-ahead log (a
+checkpoint that must complete). On PostgreSQL the rows are gone from every query at the commit, and the tables
+that held them are vacuumed; their bytes stay in the tables' files until `database compact`, and in the server's
+write-ahead log and backups for as long as those are kept (docs/subscribers.md). Every other domain that keeps
+something about a person is a Forgetter, given to erase_person by the caller: delivery's (delivery/forgetting.py)
+deletes the ledger's rows in the same transaction, while no batch is on the wire, and then the outbox messages
+meant for the person.
 """
 
 from __future__ import annotations
@@ -15,17 +17,35 @@ import csv
 import io
 import re
 import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from ..config import Settings
 from ..errors import NewsletterError
 from .store import Store, email_key
 
 REJECTS = "rejects"
-PAUSE_SECONDS = 120.0  # the longest a send's current batch may take to end before the erasure gives up
 CHECKPOINT_SECONDS = 10.0
 _ADDRESS = re.compile(r"[^\s,;<>\"'()]+@[^\s,;<>\"'()]+")
+
+
+class Forgetter(Protocol):
+    """One domain's part of an erasure, in three steps around the list's own transaction."""
+
+    def holding(self) -> AbstractContextManager[object]:
+        """Held around the transaction: nothing of the domain's uses the person's data meanwhile."""
+        ...
+
+    def forget_rows(self, store: Store, subscriber_id: int) -> None:
+        """Inside the transaction: delete the domain's rows that name the person."""
+        ...
+
+    def forget_files(self, addresses: set[str]) -> None:
+        """After the commit: delete the domain's files that hold one of the person's addresses."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -37,11 +57,9 @@ class Erased:
     unfinished: tuple[Path, ...] = ()
 
 
-def erase_person(store: Store, settings: Settings, email: str) -> Erased:
-    """Delete the person's data everywhere the tool put it; keep only the keyed hash."""
-    from ..delivery.backends.outbox import remove_reader_messages
-    from ..delivery.ledger import Ledger
-    from ..delivery.locks import transmissions_paused
+def erase_person(store: Store, settings: Settings, email: str, *, forgetters: Sequence[Forgetter]) -> Erased:
+    """Delete the person's data everywhere the tool put it (the list's, and each forgetter's); keep only the keyed
+    hash."""
     from .csv_import import normalize_email
     from .signups import mailbox_key
     from .tokens import erasure_hash, erasure_key
@@ -50,17 +68,18 @@ def erase_person(store: Store, settings: Settings, email: str) -> Erased:
     normalized, _ = normalize_email(given)
     key = erasure_key(settings.private_dir)
     hashed = erasure_hash(key, email_key(normalized))
-    ledger = Ledger(store)
-    # A send checks every batch's readers inside its transmission window: once this block ends, no
-    # message to this reader can go out, and none is on the wire.
-    with transmissions_paused(settings.private_dir, timeout=PAUSE_SECONDS):
+    with ExitStack() as held:
+        for forgetter in forgetters:
+            held.enter_context(forgetter.holding())
         with store.transaction():
             subscriber = store.get(normalized)
-            rows = ledger.forget(subscriber.id) if subscriber else []
+            if subscriber is not None:
+                for forgetter in forgetters:
+                    forgetter.forget_rows(store, subscriber.id)
             store.erase(subscriber.id if subscriber else None, hashed, erasure_hash(key, mailbox_key(normalized)))
     addresses = {given, normalized, *([subscriber.email] if subscriber else [])}
-    for address in addresses:
-        remove_reader_messages(settings.sending.outbox, rows, address)
+    for forgetter in forgetters:
+        forgetter.forget_files(addresses)
     scrub_rejects(settings.private_dir / REJECTS, addresses)
     unfinished = remove_unfinished(settings.private_dir, addresses)
     complete_checkpoint(store, seconds=CHECKPOINT_SECONDS)
@@ -91,7 +110,7 @@ def remove_unfinished(private_dir: Path, addresses: set[str]) -> list[Path]:
 
 def scrub_rejects(folder: Path, addresses: set[str]) -> int:
     """Remove every row that holds one of the addresses from the CSV files in `folder`; rows removed."""
-    from ..delivery.addresses import address_key
+    from ..email_addresses import address_key
     from ..files import write_atomically
 
     if not folder.is_dir():
@@ -115,7 +134,7 @@ def scrub_rejects(folder: Path, addresses: set[str]) -> int:
     return removed
 
 
-def _holds(cell: str, keys: set[str], address_key) -> bool:
+def _holds(cell: str, keys: set[str], address_key: Callable[[str], str]) -> bool:
     return "@" in cell and any(address_key(found.lstrip("'")) in keys for found in _ADDRESS.findall(cell))
 
 

@@ -70,14 +70,6 @@ def unsubscribe(store: Store, email: str) -> bool:
         return store.set_status(require(store, email).id, "unsubscribed")
 
 
-def erase(store: Store, settings: Settings, email: str):
-    """Delete the person's data (the list, the ledger, the outbox, rejects files, unfinished exports, the
-    database's log) and remember only the keyed hash; an Erased (subscribers/erasure.py)."""
-    from .erasure import erase_person
-
-    return erase_person(store, settings, email)
-
-
 def remove_unfinished_exports(*, private_dir: Path, only: Callable[[Path], bool] = lambda path: True) -> list[Path]:
     """Remove the files that killed exports left unfinished (those `only` accepts); the ones removed."""
     notes = private_dir / EXPORT_NOTES

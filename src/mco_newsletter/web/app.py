@@ -107,7 +107,7 @@ async def unsubscribe_page(request: Request) -> Response:
 
 async def sendgrid_events(request: Request) -> Response:
     from .events import MalformedEvents, apply_events, parse_events
-    from .signature import verify
+    from ..delivery.webhook_signature import verify
 
     site: Site = request.app.state.site
     if site.verifier is None:

@@ -115,7 +115,7 @@ class Site:
 
 
 def _verifier(key: str):
-    from .signature import KeyProblem, load_public_key
+    from ..delivery.webhook_signature import KeyProblem, load_public_key
 
     try:
         return load_public_key(key)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 from ...errors import NewsletterError
 from ...files import make_private_folder
-from ..addresses import address_key
+from ...email_addresses import address_key
 from ..message import PreparedEdition, personal_message
 from ..retry import PermanentError
-from . import Recipient, Report
+from .protocol import Recipient, Report
 
 SUFFIX = ".mco-newsletter.eml"
 PARTS = ("tmp", "new", "cur")

@@ -7,7 +7,8 @@ import json
 import click
 
 from . import cli
-from .options import counted, json_option, settings as load_settings
+from ..wording import counted
+from .options import json_option, settings as load_settings
 
 # What each kind does to the reader, said beside its count.
 KIND_LINES = (

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from .options import counted, shown
+from ..wording import counted
+from .options import shown
 
 
 def show_report(path: Path, report, *, dry_run: bool, default_language: str | None) -> None:

@@ -48,11 +48,6 @@ def require_languages(current, languages, param: str = "--lang") -> None:
                                      f"({', '.join(current.languages)})", param_hint=f"'{param}'")
 
 
-def counted(count: int, singular: str, plural: str | None = None) -> str:
-    """'1 reader', '2 readers': a count with its noun in the right number."""
-    return f"{count:,} {singular if count == 1 else (plural or singular + 's')}"
-
-
 def shown(path: Path) -> str:
     """A path as the user should read it: relative to the current folder when it lies below it."""
     try:

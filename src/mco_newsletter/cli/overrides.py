@@ -8,7 +8,7 @@ import click
 
 from . import cli
 from .options import json_option, settings as load_settings, yes_option
-from .reviewing import counted
+from ..wording import counted
 from .translation import checked_languages
 
 

@@ -12,15 +12,11 @@ from ..catalogs import APPROVED, CHANGED_STATE, DRAFT, UNTRANSLATED, count_state
 from ..errors import NewsletterError
 from ..overrides import ACCEPTED, REQUESTED, link_changes
 from ..review import origin, version, word_changes
+from ..wording import counted
 
 CHOICES = {"a": "approve", "e": "edit in $EDITOR", "i": "edit here", "m": "machine draft", "s": "skip", "q": "quit"}
 EDITORS = ("editor", "nano", "vi")  # Debian's `editor` alternative never asks; `sensible-editor` does
 COMMENT = "#"
-
-
-def counted(number: int, singular: str, plural: str | None = None) -> str:
-    """'1 piece', '2 pieces'."""
-    return f"{number} {singular if number == 1 else plural or singular + 's'}"
 
 
 def status_rows(issue, languages) -> list[dict]:

@@ -12,14 +12,11 @@ import click
 
 from . import cli
 from ..errors import NewsletterError
+from ..wording import counted
 from .options import settings as load_settings
 
 EXIT_INCOMPLETE = 3
 EXIT_INTERRUPTED = 130
-
-
-def plural(count: int, one: str, many: str | None = None) -> str:
-    return f"{count:,} {one if count == 1 else (many or one + 's')}"
 
 
 @cli.command("send")
@@ -82,8 +79,8 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
                 click.echo("Nothing left to send." if plan.campaign else "Nobody to send to.")
             return
         if not yes:
-            what = (f"Send {issue.id} to {plural(plan.total, 'reader')} of '{segment.name}'" if plan.campaign is None
-                    else f"Resume: send {plural(plan.total + plan.open_total, 'open row')}")
+            what = (f"Send {issue.id} to {counted(plan.total, 'reader')} of '{segment.name}'" if plan.campaign is None
+                    else f"Resume: send {counted(plan.total + plan.open_total, 'open row')}")
             if not click.confirm(f"{what} via {backend_name}?"):
                 click.echo("Nothing sent. Nothing changed.")
                 return
@@ -168,7 +165,7 @@ def _stop_on_interrupt(stop: threading.Event):
 
 
 def _retry_line(retry) -> str:
-    who = plural(retry.readers, "reader") + (" the server put off" if retry.deferred else "")
+    who = counted(retry.readers, "reader") + (" the server put off" if retry.deferred else "")
     return f"Retry {retry.attempt} of {retry.limit} in {retry.delay:.1f} s for {who}: {retry.reason}"
 
 
@@ -197,13 +194,13 @@ def _run(sending, *, bar: bool = True):
 
 def _show_plan(plan, again: bool) -> None:
     if plan.campaign is None:
-        click.echo(f"Issue {plan.issue_id} to segment '{plan.segment}': {plural(plan.total, 'reader')}")
+        click.echo(f"Issue {plan.issue_id} to segment '{plan.segment}': {counted(plan.total, 'reader')}")
     else:
         click.echo(f"Resuming the campaign of {plan.issue_id} to '{plan.segment}' started {plan.campaign.started_at}")
         for language, states in sorted(plan.open_rows.items()):
             click.echo(f"  {language} edition, still open: " + ", ".join(f"{n:,} {state}" for state, n in sorted(states.items())))
         if plan.total:
-            click.echo(f"Joined the segment since: {plural(plan.total, 'reader')}")
+            click.echo(f"Joined the segment since: {counted(plan.total, 'reader')}")
     for language, count in sorted(plan.counts.items()):
         extra = f" (of them {plan.fallbacks[language]:,} as fallback)" if plan.fallbacks.get(language) else ""
         click.echo(f"  {language} edition: {count:,}{extra}")
@@ -212,7 +209,7 @@ def _show_plan(plan, again: bool) -> None:
             click.echo(f"  {language} edition: accepted {change.kind} {change.piece}: {change.shown}")
     if plan.already_sent:
         note = "sent again with --again" if again else "not sent again; --again would"
-        click.echo(f"Already sent: {plural(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})")
+        click.echo(f"Already sent: {counted(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})")
     if plan.first:
         click.echo("First readers: " + ", ".join(f"{email} [{lang}]" for email, lang in plan.first))
 
@@ -228,12 +225,12 @@ def _summary(outcome, counts) -> None:
         for state, n in states.items():
             totals[state] = totals.get(state, 0) + n
     click.echo(f"This run: {outcome.sent:,} sent, {outcome.failed:,} failed, {outcome.skipped:,} skipped "
-               f"(left the list), {outcome.refused:,} refused by the server, {plural(outcome.retries, 'retry', 'retries')}.")
+               f"(left the list), {outcome.refused:,} refused by the server, {counted(outcome.retries, 'retry', 'retries')}.")
     if outcome.resent_after_crash:
-        click.echo(f"{plural(outcome.resent_after_crash, 'reader was', 'readers were')} in flight when an earlier run "
+        click.echo(f"{counted(outcome.resent_after_crash, 'reader was', 'readers were')} in flight when an earlier run "
                    "stopped without an answer (a crash or a kill) and got it again: they may have it twice.", err=True)
     if outcome.resent_unanswered:
-        click.echo(f"{plural(outcome.resent_unanswered, 'reader was', 'readers were')} in a request that got no answer "
+        click.echo(f"{counted(outcome.resent_unanswered, 'reader was', 'readers were')} in a request that got no answer "
                    "(it may have been accepted) and got it again: they may have it twice.", err=True)
     click.echo("Campaign: " + ", ".join(f"{n:,} {state}" for state, n in sorted(totals.items())))
     if outcome.stopped_by and outcome.error is None:

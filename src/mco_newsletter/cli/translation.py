@@ -10,7 +10,7 @@ import click
 
 from . import cli
 from .options import json_option, languages_option, one_language_option, settings as load_settings, shown
-from .reviewing import counted
+from ..wording import counted
 
 
 def checked_languages(settings, given: tuple[str, ...], option: str = "--lang") -> tuple[str, ...]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import counted, json_option, settings as load_settings, shown
+from ..wording import counted
+from .options import json_option, settings as load_settings, shown
 
 
 @cli.command("serve")

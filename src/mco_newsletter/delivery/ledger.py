@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Iterable, NamedTuple
 
 from ..subscribers.segments import Segment
-from ..subscribers.store import Store, now, segment_where
+from ..storage.dialect import now
+from ..subscribers.store import Store, segment_where
 
+# The rows a send has still to deliver: the planner counts them, the send loop takes them, a resume finds them.
 OPEN_STATES = ("pending", "sending", "failed")
-_OPEN = "('pending', 'sending', 'failed')"
+_OPEN = "(" + ", ".join(f"'{state}'" for state in OPEN_STATES) + ")"  # the same, as SQL's list
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ sys.path.insert(0, str(REPO / "src"))
 from mco_newsletter.config import load_settings  # noqa: E402
 from mco_newsletter.edition import build_edition  # noqa: E402
 from mco_newsletter.issue import parse_issue  # noqa: E402
-from mco_newsletter.render import markup, render  # noqa: E402
+from mco_newsletter.render import markup  # noqa: E402
+from mco_newsletter.render.edition_email import render  # noqa: E402
 
 EDITIONS = [("2023-12", "en"), ("2023-12", "de"), ("2023-12", "ru"),
             ("2024-05", "en"), ("2024-05", "de"), ("2024-05", "ru")]

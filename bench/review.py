@@ -32,7 +32,8 @@ from mco_newsletter.config import load_settings  # noqa: E402
 from mco_newsletter.edition import load_edition  # noqa: E402
 from mco_newsletter.merging import fill_drafts, merge  # noqa: E402
 from mco_newsletter import translation_rules  # noqa: E402
-from mco_newsletter.render import markup, render  # noqa: E402
+from mco_newsletter.render import markup  # noqa: E402
+from mco_newsletter.render.edition_email import render  # noqa: E402
 from mco_newsletter.translation.engine import Draft  # noqa: E402
 from mco_newsletter.web.review_pages import (Links, ReviewSite, decide, issue_page, piece_html,  # noqa: E402
                                              preview_page, progress_html)

@@ -25,7 +25,11 @@ sys.path.insert(0, str(tree / "src"))
 from mco_newsletter.config import load_settings
 from mco_newsletter.edition import build_edition
 from mco_newsletter.issue import parse_issue
-from mco_newsletter.render import markup, render
+from mco_newsletter.render import markup
+try:
+    from mco_newsletter.render.edition_email import render
+except ImportError:  # a tree from before render/edition_email.py
+    from mco_newsletter.render import render
 from mco_newsletter.render.templates import environment_for
 settings = load_settings(tree)
 environment_for(settings.templates_dir, settings.locales_dir, "de")

@@ -131,7 +131,8 @@ def main() -> None:
 def run(package: Path, rounds: int, folder: Path) -> None:
     from mco_newsletter.catalogs import pieces
     from mco_newsletter.issue import parse_issue
-    from mco_newsletter.translation.engine import Engine, EngineSettings
+    from mco_newsletter.translation.engine import Engine
+    from mco_newsletter.translation.settings import EngineSettings
     from mco_newsletter.translation.markup import sentences
     from mco_newsletter.translation.packages import install_file
 

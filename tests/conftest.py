@@ -216,7 +216,7 @@ def render_issue(settings, issue_id: str, language: str | None = None, **changes
     import dataclasses
 
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     edition = build_edition(load_issue(settings, issue_id))

@@ -83,8 +83,8 @@ def test_renderer_escapes_even_unchecked_text(settings):
     import datetime as dt
 
     from mco_newsletter.edition import Edition
-    from mco_newsletter.issue import Paragraph, Section
-    from mco_newsletter.render import render
+    from mco_newsletter.issue_blocks import Paragraph, Section
+    from mco_newsletter.render.edition_email import render
 
     edition = Edition("raw", "en", "en", NASTY, dt.date(2024, 6, 1), NASTY, (NASTY,), NASTY,
                       (Paragraph(NASTY, 1),), (Section(NASTY, (Paragraph(NASTY, 3),), 2),))
@@ -99,7 +99,7 @@ def test_settings_text_is_escaped(workspace, write_issue, render_edition):
     set_setting(workspace, 'holder = "Aseistakieltaytyjaliitto"', f'holder = "{NASTY}"')
     from mco_newsletter.config import load_settings
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     settings = load_settings(workspace)

@@ -77,7 +77,7 @@ def test_non_ascii_sender_and_long_subject(workspace, write_issue):
     from conftest import set_setting
     from mco_newsletter.config import load_settings
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     set_setting(workspace, 'name = { en = "Movement of Conscientious Objectors"', 'name = { en = "Движение сознательных отказчиков"')

@@ -101,7 +101,7 @@ def test_subfolder_non_ascii_and_spaced_names(write_issue, run, tmp_path, name, 
 def test_render_copies_only_a_verified_picture(settings, write_issue, database_with_a_reader, tmp_path):
     """A picture swapped for a link to the database after the edition was rendered: render wrote what it verified."""
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.render.writer import write_edition
     from mco_newsletter.workspace import load_issue
 

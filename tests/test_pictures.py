@@ -57,7 +57,8 @@ def test_large_photo_is_resized_stripped_and_cached(workspace, write_issue, sett
     from PIL import Image
 
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import pictures, render
+    from mco_newsletter.render import pictures
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     write_issue("photo", VALID_FRONT + "\n![A street in Moscow](street.jpg)\n\nText.\n")
@@ -79,7 +80,7 @@ def test_linked_keeps_addresses_on_the_archive(workspace, write_issue):
     """images = "linked": the picture is loaded from base_url when the email is opened, and nothing is attached."""
     from mco_newsletter.config import load_settings
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     mode(workspace, "linked")
@@ -95,7 +96,7 @@ def test_none_shows_the_alt_text(workspace):
     """images = "none": no picture at all, its alt text in its place."""
     from mco_newsletter.config import load_settings
     from mco_newsletter.edition import build_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     mode(workspace, "none")
@@ -222,7 +223,7 @@ def test_picture_swapped_for_a_link_after_a_render_is_refused(workspace, setting
     """A picture verified by one render and then replaced by a symbolic link is verified again, and refused."""
     from mco_newsletter.edition import build_edition
     from mco_newsletter.errors import NewsletterError
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     edition = build_edition(load_issue(settings, "2024-05"))

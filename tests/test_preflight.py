@@ -79,7 +79,7 @@ def test_the_organisations_own_domain_is_not_warned_about(run, workspace):
 def test_an_edition_past_gmails_clipping_size_is_warned_about(run, workspace, write_issue, settings):
     """A 28 KB issue renders past 102 KB of HTML as sent: check and the send plan both say so; the sample does not."""
     from mco_newsletter.delivery.preflight import GMAIL_CLIP_BYTES, html_part_size
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.edition import load_edition
     from mco_newsletter.workspace import load_issue
 
@@ -106,7 +106,7 @@ def test_the_html_part_is_measured_as_it_travels(settings, write_issue):
 
     from mco_newsletter.delivery.preflight import html_part_size
     from mco_newsletter.edition import load_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     write_issue("2024-07", VALID_FRONT.replace("language: en", "language: ru")

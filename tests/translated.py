@@ -55,7 +55,7 @@ def translated(workspace):
 def render_translated(settings, issue_id: str, language: str):
     """The edition of a sample issue in `language` (approved, not a draft), rendered."""
     from mco_newsletter.edition import load_edition
-    from mco_newsletter.render import render
+    from mco_newsletter.render.edition_email import render
     from mco_newsletter.workspace import load_issue
 
     edition = load_edition(settings, load_issue(settings, issue_id), language)

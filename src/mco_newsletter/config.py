@@ -1,28 +1,42 @@
 """The organisation's settings: newsletter.toml (plus environment) → frozen Settings.
 
-config sits on the ground floor. It knows the keys every room shares (name, languages, sender,
-donation …); each room's own tables are registered in SECTIONS as the room's schema, checks and
-builder, imported only when settings are read, so that no room has to be imported to import config.
+config knows the keys every room shares (name, languages, sender, donation …) and composes each room's
+own settings, a frozen dataclass the room defines beside its schema, checks and builder (SECTIONS): the
+rooms' settings modules sit below config and import nothing above the ground floor, so every other room
+may import config.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import tomllib
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
+from .bounces import settings as bounce_settings
+from .bounces.settings import BounceSettings
+from .delivery import dkim_keys
+from .delivery import settings as sending_settings
+from .delivery.dkim_keys import DkimSettings
+from .delivery.settings import SendingSettings
 from .errors import Problem, ProblemsError, WorkspaceError
 from .localized import Localized
-from .schema import Table, locate_key, validate
+from .render import privacy
+from .render.privacy import PrivacySettings
+from .schema import Finding, Table, locate_key, validate
+from .storage.location import DATABASE_ENV, StoreLocation, database_path, looks_like_url, url_problem
+from .subscribers import segments as segment_settings
+from .subscribers import signup_settings
+from .subscribers.segments import Segment
+from .subscribers.signup_settings import SignupSettings
+from .translation import settings as translation_settings
+from .translation.settings import EngineSettings
+from .web import settings as web_settings
+from .web.settings import WebSettings
 
 SETTINGS_FILE = "newsletter.toml"
 WORKSPACE_ENV = "MCO_NEWSLETTER_WORKSPACE"
-DATABASE_ENV = "MCO_NEWSLETTER_DB"
-# Inside /private/, which the workspace's .gitignore keeps out of the content repository.
-DEFAULT_DATABASE = "private/subscribers.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -60,18 +74,18 @@ class Settings:
     sender: Sender
     donation: Donation
     database_path: Path  # the SQLite file; with a database URL, the folder it would be in is still the private folder
+    segments: dict[str, Segment]
+    sending: SendingSettings
+    translation: EngineSettings
+    privacy: PrivacySettings
+    signup: SignupSettings
+    dkim: DkimSettings | None  # None when [dkim] is absent (mail goes unsigned)
+    bounces: BounceSettings | None  # None when [bounces] is absent (no return paths)
+    web: WebSettings  # what `serve` believes of a reverse proxy
     fallback_language: str = ""
-    segments: dict = field(default_factory=dict)
-    sending: object = None  # delivery.settings.SendingSettings
     webhook_public_key: str | None = None
     webhook_max_age_seconds: float = 300.0
     webhook_retention_days: int = 30  # applied webhook event ids (and bounce mail digests) are kept this long
-    translation: object = None  # translation.engine.EngineSettings
-    privacy: object = None  # render.privacy.PrivacySettings
-    signup: object = None  # subscribers.signup_settings.SignupSettings
-    dkim: object = None  # delivery.dkim_keys.DkimSettings, None when [dkim] is absent (mail goes unsigned)
-    bounces: object = None  # bounces.settings.BounceSettings, None when [bounces] is absent (no return paths)
-    web: object = None  # web.settings.WebSettings: what `serve` believes of a reverse proxy
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     database_url: str | None = None  # a PostgreSQL store (postgresql://…); None: SQLite at database_path
     raw: dict = field(repr=False, compare=False, default_factory=dict)
@@ -98,10 +112,8 @@ class Settings:
         return self.database_path.parent
 
     @property
-    def store(self):
-        """Where the subscriber store is: storage.location.StoreLocation (a URL, or the SQLite file)."""
-        from .storage.location import StoreLocation
-
+    def store(self) -> StoreLocation:
+        """Where the subscriber store is: a URL, or the SQLite file."""
         if self.database_url:
             return StoreLocation(url=self.database_url)
         return StoreLocation(path=self.database_path)
@@ -111,7 +123,7 @@ class Settings:
         return self.names.get(language) or self.names[self.source_language]
 
 
-def find_workspace(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:
+def find_workspace(explicit: str | os.PathLike[str] | None = None, start: Path | None = None) -> Path:
     """The folder holding newsletter.toml: given, from the environment, or found upward."""
     given = explicit or os.environ.get(WORKSPACE_ENV)
     if given:
@@ -178,14 +190,13 @@ def _line_from_message(message: str) -> int:
 
 
 def _cross_checks(data: dict, text: str, path: Path) -> list[Problem]:
-    from .delivery.settings import check_sending_files
     from .settings_checks import check_settings_values
 
     findings = list(check_settings_values(data))
-    for section in sections():
+    for section in SECTIONS:
         if section.checks is not None:
             findings += section.checks(data)
-    findings += check_sending_files(data, path.parent)  # files named relative to the workspace
+    findings += sending_settings.check_sending_files(data, path.parent)  # files named relative to the workspace
     return [Problem(path, locate_key(text, key_path), message, hint) for key_path, message, hint in findings]
 
 
@@ -197,7 +208,7 @@ def _build(root: Path, data: dict) -> Settings:
     sender = data["sender"]
     donation = data["donation"]
 
-    def localized(value) -> Localized | None:
+    def localized(value: str | dict[str, str] | None) -> Localized | None:
         return None if value is None else Localized(value, source)
 
     return Settings(
@@ -206,41 +217,34 @@ def _build(root: Path, data: dict) -> Settings:
         languages=tuple(data["languages"]),
         source_language=source,
         base_url=data["base_url"].rstrip("/"),
-        identity=localized(data["identity"]),
-        sender=Sender(localized(sender["name"]), sender["address"], sender.get("reply_to", sender["address"])),
+        identity=Localized(data["identity"], source),
+        sender=Sender(Localized(sender["name"], source), sender["address"], sender.get("reply_to", sender["address"])),
         donation=Donation(
             iban=donation["iban"], bic=donation["bic"], holder=donation["holder"],
             bank=donation["bank"], purpose=donation["purpose"], currency=donation["currency"],
             note=localized(donation.get("note")),
         ),
-        database_path=_database_path(root, data),
+        database_path=database_path(root, data),
         database_url=_database_url(data),
+        segments=segment_settings.build(root, data),
+        sending=sending_settings.sending_settings(root, data),
+        translation=translation_settings.build(root, data),
+        privacy=privacy.build(root, data),
+        signup=signup_settings.build(root, data),
+        dkim=dkim_keys.build(root, data),
+        bounces=bounce_settings.build(root, data),
+        web=web_settings.build(root, data),
         fallback_language=data.get("fallback_language", source),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
         webhook_retention_days=data.get("webhook", {}).get("retention_days", 30),
         postal_address=localized(data.get("postal_address")),
         raw=data,
-        **{section.field: section.build(root, data) for section in sections()},
     )
-
-
-def _database_path(root: Path, data: dict) -> Path:
-    # Environment over file over default: one merge, in this order. A URL in the environment names the store,
-    # and the file's path (or the default) still says where the private folder is.
-    from .storage.location import looks_like_url
-
-    given = os.environ.get(DATABASE_ENV)
-    if not given or looks_like_url(given):
-        given = data.get("database", {}).get("path") or DEFAULT_DATABASE
-    path = Path(given).expanduser()
-    return path if path.is_absolute() else root / path
 
 
 def _database_url(data: dict) -> str | None:
     """The PostgreSQL URL of the store, from the environment or the file; None: the store is an SQLite file."""
-    from .storage.location import looks_like_url, url_problem
-
     given = os.environ.get(DATABASE_ENV)
     if given:
         if not looks_like_url(given):
@@ -256,37 +260,23 @@ def _database_url(data: dict) -> str | None:
 
 @dataclass(frozen=True)
 class Section:
-    """A room's part of newsletter.toml: its tables, the checks on their values, the Settings field it builds."""
+    """A room's part of newsletter.toml: its tables, and the checks on their values (its builder makes the room's
+    field of Settings, in _build)."""
 
-    field: str
-    schema: dict
-    checks: object  # (data) -> findings, or None
-    build: object  # (root, data) -> the field's value
+    schema: Mapping[str, Table]
+    checks: Callable[[dict], Iterable[Finding]] | None
 
 
-# Each room's tables: (Settings field, module, its schema, checks and builder). The modules are
-# imported when settings are first read, never when config is imported.
-REGISTERED = (
-    ("sending", ".delivery.settings", "SENDING_SCHEMA", "check_sending", "sending_settings"),
-    ("translation", ".settings_sections", "TRANSLATION_SCHEMA", None, "translation_settings"),
-    ("segments", ".settings_sections", "SEGMENTS_SCHEMA", "check_segments", "segments"),
-    ("privacy", ".render.privacy", "SCHEMA", "check", "build"),
-    ("signup", ".subscribers.signup_settings", "SCHEMA", "check", "build"),
-    ("dkim", ".delivery.dkim_keys", "SCHEMA", "check", "build"),
-    ("bounces", ".bounces.settings", "SCHEMA", "check", "build"),
-    ("web", ".web.settings", "SCHEMA", "check", "build"),
+SECTIONS = (
+    Section(sending_settings.SENDING_SCHEMA, sending_settings.check_sending),
+    Section(translation_settings.SCHEMA, None),
+    Section(segment_settings.SCHEMA, segment_settings.check),
+    Section(privacy.SCHEMA, privacy.check),
+    Section(signup_settings.SCHEMA, signup_settings.check),
+    Section(dkim_keys.SCHEMA, dkim_keys.check),
+    Section(bounce_settings.SCHEMA, bounce_settings.check),
+    Section(web_settings.SCHEMA, web_settings.check),
 )
-
-
-@lru_cache(maxsize=1)
-def sections() -> tuple[Section, ...]:
-    """The registered rooms' sections, their modules imported once."""
-    found = []
-    for name, module_name, schema, checks, build in REGISTERED:
-        module = importlib.import_module(module_name, __package__)
-        found.append(Section(name, getattr(module, schema), getattr(module, checks) if checks else None,
-                             getattr(module, build)))
-    return tuple(found)
 
 
 # A reader-visible text: one string for every language, or a table of one string per language.
@@ -316,6 +306,6 @@ CORE_SCHEMA = Table(
 def settings_schema() -> Table:
     """The whole file's schema: the shared keys plus every registered room's tables."""
     optional = dict(CORE_SCHEMA.optional)
-    for section in sections():
+    for section in SECTIONS:
         optional.update(section.schema)
     return Table(required=CORE_SCHEMA.required, optional=optional)

@@ -14,7 +14,7 @@ from .options import json_option, language_option, one_language_option, require_
 def _render_issue(ctx: click.Context, issue_id: str, languages: tuple[str, ...], out: Path,
                   allow_drafts: bool = False):
     from ..edition import choose_languages, load_edition
-    from ..render import render
+    from ..render.edition_email import render
     from ..render.writer import write_edition
     from ..workspace import load_issue
 

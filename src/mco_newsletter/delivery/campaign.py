@@ -8,7 +8,7 @@ from ..config import Settings
 from ..edition import load_edition, ready_languages
 from ..errors import NewsletterError
 from ..issue import Issue
-from ..render import render
+from ..render.edition_email import render
 from .ledger import Audience, Campaign
 from .message import PreparedEdition, placeholder_tag, preferences_url, prepare, unsubscribe_url
 

@@ -72,7 +72,7 @@ def check(data: dict) -> Iterator[Finding]:
 
 def build(root: Path, data: dict) -> DkimSettings | None:
     """The typed [dkim] table, or None when mail goes unsigned (no table)."""
-    from ..config import _database_path
+    from ..storage.location import database_path
 
     table = data.get("dkim")
     if table is None:
@@ -82,7 +82,7 @@ def build(root: Path, data: dict) -> DkimSettings | None:
         key = Path(given).expanduser()
         key = key if key.is_absolute() else root / key
     else:  # beside the subscriber database: the private folder
-        key = _database_path(root, data).parent / "dkim" / f"{table['selector']}.pem"
+        key = database_path(root, data).parent / "dkim" / f"{table['selector']}.pem"
     return DkimSettings(table["domain"].lower(), table["selector"], key)
 
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..errors import NewsletterError
-from ..render import Rendered
+from ..render.edition_email import Rendered
 from ..render.mime import MessageTemplate, check_header_value
 from ..subscribers.tokens import TOKEN_LENGTH
 

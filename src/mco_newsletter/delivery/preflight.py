@@ -95,7 +95,7 @@ CLIPPING_HINT = "shorten the issue, or split it in two; pictures travel beside t
 def edition_warnings(settings: Settings, issue, languages) -> list[str]:
     """Clipping warnings for the issue's editions in `languages` (each rendered once)."""
     from ..edition import load_edition
-    from ..render import render
+    from ..render.edition_email import render
 
     warnings = []
     for language in languages:

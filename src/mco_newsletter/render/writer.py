@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..files import write_atomically
-from . import Rendered
+from .edition_email import Rendered
 
 
 def write_edition(rendered: Rendered, out_dir: Path, issue_folder: Path | None = None) -> list[Path]:

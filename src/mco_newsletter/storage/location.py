@@ -3,11 +3,15 @@ shown to people (a URL never with its password)."""
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+DATABASE_ENV = "MCO_NEWSLETTER_DB"
+# Inside /private/, which the workspace's .gitignore keeps out of the content repository.
+DEFAULT_DATABASE = "private/subscribers.sqlite3"
 SCHEMES = ("postgresql", "postgres")
 # Anything that starts like "scheme:" with a scheme of two letters or more is meant as a URL, not a file name.
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+):")
@@ -104,3 +108,16 @@ def password_of(url: str) -> str | None:
         if key.lower() in SECRET_PARAMETERS:
             return value or None
     return None
+
+
+def database_path(root: Path, data: dict) -> Path:
+    """The SQLite file of a workspace's settings (the folder of the keys, locks and outbox with a database URL too).
+
+    Environment over file over default: one merge, in this order. A URL in the environment names the store, and
+    the file's path (or the default) still says where the private folder is.
+    """
+    given = os.environ.get(DATABASE_ENV)
+    if not given or looks_like_url(given):
+        given = data.get("database", {}).get("path") or DEFAULT_DATABASE
+    path = Path(given).expanduser()
+    return path if path.is_absolute() else root / path

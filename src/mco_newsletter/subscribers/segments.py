@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
 from ..errors import NewsletterError
+from ..localized import Localized, check_localized
+from ..schema import Finding, Table
 
 ALL = "all"
+SCHEMA = {
+    "segments": Table(each=Table(optional={
+        "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,
+        "public": bool, "label": (str, dict),
+    })),
+}
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class Segment:
     # A public segment is a topic readers choose themselves on the sign-up and preferences pages: it is
     # defined by tags_any alone, choosing it adds the first of them, leaving it removes them all.
     public: bool = False
-    label: object = None  # Localized: the topic's name as readers see it, per language
+    label: Localized | None = None  # the topic's name as readers see it, per language
 
     def label_in(self, language: str) -> str:
         """The topic's name in a reader's language."""
@@ -35,8 +45,6 @@ class Segment:
 
 def segment_from_table(name: str, table: dict, source_language: str = "en") -> Segment:
     """A Segment from its [segments.NAME] table (already validated)."""
-    from ..localized import Localized
-
     label = table.get("label")
     return Segment(name=name,
                    languages=tuple(table.get("languages", ())),
@@ -63,3 +71,50 @@ def find_segment(segments: dict[str, Segment], name: str) -> Segment:
         known = ", ".join([ALL, *segments])
         raise NewsletterError(f"unknown segment {name!r}",
                               hint=f"known segments: {known} (define more as [segments.NAME] in newsletter.toml)") from None
+
+
+def build(root: Path, data: dict) -> dict[str, Segment]:
+    """Every [segments.NAME] table as a Segment."""
+    return {name: segment_from_table(name, table, data["source_language"])
+            for name, table in data.get("segments", {}).items()}
+
+
+def check(data: dict) -> Iterator[Finding]:
+    """Findings for segment rules that are well-typed but wrong."""
+    languages = data["languages"]
+    for name, table in data.get("segments", {}).items():
+        if name == "all":
+            yield ("segments", name), "'all' is built in and holds every active subscriber", \
+                "give your segment another name"
+        for key in ("languages", "tags_any", "tags_all", "exclude_tags"):
+            values = table.get(key, [])
+            if not all(isinstance(v, str) and v.strip() for v in values):
+                yield ("segments", name, key), f"segments.{name}.{key} must be a list of words", None
+            elif key == "languages":
+                for code in values:
+                    if code not in languages:
+                        yield ("segments", name, key), \
+                            f"segment {name!r} names language {code!r}, which is not in languages", \
+                            f"use some of {', '.join(map(str, languages))}"
+        yield from _check_public(data, name, table)
+
+
+def _check_public(data: dict, name: str, table: dict) -> Iterator[Finding]:
+    """A public segment is a topic readers choose: tags_any alone, and a label in their language."""
+    if not table.get("public"):
+        if "label" in table:
+            yield ("segments", name, "label"), f"segments.{name}.label is shown only for a public segment", \
+                "add public = true, or remove the label"
+        return
+    if not table.get("tags_any"):
+        yield ("segments", name, "public"), f"public segment {name!r} has no tags_any", \
+            "a reader's choice adds the first tag of tags_any: give it one, e.g. tags_any = [\"courts\"]"
+    for key in ("languages", "tags_all", "exclude_tags"):
+        if table.get(key):
+            yield ("segments", name, key), f"public segment {name!r} cannot have {key}", \
+                "a reader chooses a topic for themselves: define it by tags_any alone"
+    if "label" not in table:
+        yield ("segments", name, "public"), f"public segment {name!r} has no label", \
+            "add label = { en = \"…\", de = \"…\" }: readers choose it by that name"
+    else:
+        yield from check_localized(data, ("segments", name, "label"), one_line=True)

@@ -16,6 +16,7 @@ from typing import Callable
 from .markup import spaced_sentences, split_long, split_markup, split_unknown
 from .model_file import position_limit
 from .packages import Package, route
+from .settings import EngineSettings
 
 Progress = Callable[[int, int], None]
 SENTENCE_END = re.compile(r"[.!?…]+\s")
@@ -28,22 +29,6 @@ class Draft:
 
     text: str
     score: float | None = None
-
-
-@dataclass(frozen=True)
-class EngineSettings:
-    """[translation] in newsletter.toml."""
-
-    beam_size: int = 2
-    # Argos's own (argostranslate.translate: length_penalty=0.2): CTranslate2's default, 1.0, rewards length,
-    # and on a 1 GB model it made drafts 2.7-3.5x longer than Argos's from the same model (issue 26).
-    length_penalty: float = 0.2
-    threads: int = 0  # 0: CTranslate2 picks
-    batch_size: int = 32
-    max_length_factor: float = 2.0
-    max_length: int = 0  # a fixed decoding limit in tokens; 0: max_length_factor × the longest sentence
-    compute_type: str = "default"  # CTranslate2's: "default" runs the model as stored; "auto", "int8", …
-    max_input_tokens: int = 0  # longest input the model is given; 0: half the positions the model knows
 
 
 @dataclass

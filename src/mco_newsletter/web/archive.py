@@ -102,7 +102,7 @@ class _IssuePages:
 def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _IssuePages:
     """Render every approved edition of an issue (nothing is written until all of them rendered)."""
     from ..edition import load_edition, ready_languages
-    from ..render import render
+    from ..render.edition_email import render
     from ..render.locale import format_date
     from .feed import edition_content
 

@@ -54,7 +54,7 @@ def preview_edition(issue, language: str, states):
 
 def preview_html(settings, issue, language: str, states, *, pictures_url: str) -> str:
     """The rendered edition's HTML with the marks shown, its pictures served from `pictures_url`/<name>."""
-    from ..render import render
+    from ..render.edition_email import render
 
     rendered = render(preview_edition(issue, language, states), settings)
     page = rendered.html

@@ -60,6 +60,23 @@ def test_the_confirmation_goes_through_smtp_when_that_is_the_backend(workspace):
     assert "/confirm/" in text_of(message)
 
 
+def test_a_confirmation_sent_over_smtp_counts_for_the_hour(workspace):
+    """A confirmation the SMTP server took is noted as sent: signing up again within the hour sends nothing (the
+    reader mail's report lacked the `taken` an SMTP session tells, so the mail went out unnoted)."""
+    from smtp_sink import Recording
+    from test_send_smtp import serving as smtp_serving
+
+    handler = Recording()
+    with smtp_serving(handler, workspace):
+        set_setting(workspace, 'backend = "outbox"', 'backend = "smtp"')
+        with serving(workspace) as served:
+            sign_up(served, "twice@example.org", "de")
+            settle(served)
+            sign_up(served, "twice@example.org", "de")
+            settle(served)
+    assert [recipient for _, recipient, _ in handler.messages] == ["twice@example.org"]
+
+
 def test_the_confirmation_is_dkim_signed_over_smtp(workspace, run):
     """With [dkim], the confirmation `serve` sends over SMTP is signed too, and dkimpy verifies it with the key
     served by a DNS server on loopback."""

@@ -19,13 +19,16 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future
+from functools import partial
 from queue import Empty, Full, Queue
 from urllib.parse import urlsplit
 
 from markupsafe import escape
 
 from ..config import Settings
+from ..delivery.backends.protocol import Recipient
 from ..delivery.message import PreparedEdition, placeholder_tag
 from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, Mail, unclaim_mail
 
@@ -88,24 +91,27 @@ def text_as_html(text: str, title: str, language: str, direction: str) -> str:
 class _Report:
     """What the backend tells about one group of mails (the Report protocol of delivery/backends)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stop = threading.Event()
         self.accepted_rows: set[int] = set()
         self.refused_rows = 0
 
-    def starting(self, recipients) -> None:
+    def starting(self, recipients: list[Recipient]) -> None:
         pass
 
-    def transmitting(self, recipient) -> None:
+    def transmitting(self, recipient: Recipient) -> None:
         pass
 
-    def accepted(self, pairs) -> None:
+    def accepted(self, pairs: Sequence[tuple[int, str | None]]) -> None:
         self.accepted_rows.update(row for row, _ in pairs)
 
-    def refused(self, row_id, error, *, bounce=True) -> None:
+    def taken(self, recipient: Recipient) -> None:
+        self.accepted_rows.add(recipient.row_id)  # the SMTP server took it
+
+    def refused(self, row_id: int, error: str, *, bounce: bool = True) -> None:
         self.refused_rows += 1
 
-    def deferred(self, row_id, error) -> None:
+    def deferred(self, row_id: int, error: str) -> None:
         pass
 
 
@@ -179,8 +185,11 @@ class ReaderMail:
             def done(store, unsent=unsent):
                 unclaim_mail(store, unsent)
 
-            self.desk.submit(done).add_done_callback(lambda _, n=len(batch): [self.queue.task_done()
-                                                                              for _ in range(n)])
+            self.desk.submit(done).add_done_callback(partial(self._done, len(batch)))
+
+    def _done(self, count: int, _future: Future) -> None:
+        for _ in range(count):
+            self.queue.task_done()
 
     def _send(self, batch: list[Mail]) -> list[Mail]:
         ids = sorted({mail.subscriber_id for mail in batch})
@@ -223,15 +232,15 @@ class ReaderMail:
                             **record_context(self.settings, record, mail.language))
 
     def _deliver(self, edition: PreparedEdition, mails: list[Mail]) -> list[Mail]:
-        from ..email_addresses import ascii_address
-        from ..delivery.backends import Recipient
         from ..delivery.retry import TransientError
+        from ..email_addresses import ascii_address
         from ..errors import NewsletterError
 
         if self.signer is not None:
             edition = dataclasses.replace(edition, signer=self.signer.for_edition(edition.template))
         waiting = {number: mail for number, mail in enumerate(mails, 1)}
-        sent = []
+        sent: list[Mail] = []
+
         for attempt in range(ATTEMPTS):
             report = _Report()
             recipients = [Recipient(number, ascii_address(mail.email), mail.token) for number, mail in waiting.items()]

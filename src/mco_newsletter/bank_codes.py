@@ -105,7 +105,7 @@ def _norwegian(bban: str) -> bool:
         digits = [int(n) for n in reversed(bban[4:])]
         return (sum(digits[0::2]) + sum(sum(divmod(2 * n, 10)) for n in digits[1::2])) % 10 == 0
     weights = (6, 7, 8, 9, 4, 5, 6, 7, 8, 9)
-    return str(sum(w * int(n) for w, n in zip(weights, bban)) % 11) == bban[-1]
+    return str(sum(w * int(n) for w, n in zip(weights, bban, strict=False)) % 11) == bban[-1]
 
 
 # The countries whose account numbers carry their own check digits that stdnum checks too. Belgium's

@@ -1,25 +1,30 @@
-"""`check` for translations: every issue's catalogs, read strictly and held to the translation rules."""
+"""`check` for translations: every issue's catalogs, read strictly and held to the translation rules; the approved
+pieces whose links or addresses differ under an override (link_changes, for status, overrides and check)."""
 
 from __future__ import annotations
 
+from .catalogs import PieceState
+from .issue import Issue
+
+from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog_files import KEEP_THE_FILE, CatalogSyntaxError, read_catalog
 from .catalogs import APPROVED
 from .errors import NewsletterError, Problem
 from .glossary import GlossaryError
-from .overrides import ACCEPTED, link_changes, read_overrides, why_not
-from .translation_rules import LOST
+from .overrides import ACCEPTED, REQUESTED, SECOND_PERSON, read_overrides, why_not
+from .translation_rules import LOST, Finding
 
 CHANGED = {"links": "link", "emails": "address"}
 
 
-def catalog_problems(folder: Path, issue, languages: tuple[str, ...]) -> list[Problem]:
+def catalog_problems(folder: Path, issue: Issue | None, languages: tuple[str, ...]) -> list[Problem]:
     """Problems of the PO files of one issue folder: broken files, approved pieces against the rules, ⁇ drafts."""
     return catalog_findings(folder, issue, languages)[0]
 
 
-def catalog_findings(folder: Path, issue, languages: tuple[str, ...]) -> tuple[list[Problem], list[Problem]]:
+def catalog_findings(folder: Path, issue: Issue | None, languages: tuple[str, ...]) -> tuple[list[Problem], list[Problem]]:
     """Problems (as catalog_problems) and warnings of the PO files of one issue folder: the warnings are approved
     pieces lacking a glossary term, which hold nothing back.
 
@@ -64,7 +69,7 @@ def catalog_findings(folder: Path, issue, languages: tuple[str, ...]) -> tuple[l
     return problems, warnings
 
 
-def rule_problem(issue_id: str, language: str, state, finding) -> tuple[str, str]:
+def rule_problem(issue_id: str, language: str, state: PieceState, finding: Finding) -> tuple[str, str]:
     """What check says of an approved piece's finding no override accepts, and its hint: awaiting the manager,
     an override given for another text, or simply against the rules."""
     review = f"mco-newsletter review {issue_id} --lang {language}"
@@ -84,7 +89,7 @@ def rule_problem(issue_id: str, language: str, state, finding) -> tuple[str, str
     return finding.message, f"correct it with `{review}`, or approve the difference there with [o] (an override)"
 
 
-def link_overrides(issue, language: str) -> list:
+def link_overrides(issue: Issue, language: str) -> list:
     """The accepted link and address overrides of an edition (overrides.LinkChange): what the send plan shows."""
     from .merging import current_view
 
@@ -97,3 +102,48 @@ def link_overrides(issue, language: str) -> list:
 def _requests(state) -> list:
     comments = state.entry.comments if state.entry is not None else []
     return [found for found in read_overrides(comments) if found.asks(state.piece.source, state.translation)]
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    """The changed or added links and addresses of one approved piece, and where their override stands."""
+
+    piece: str
+    line: int  # of its msgstr in the catalog
+    state: str  # requested (waits for the manager) | accepted
+    rules: tuple[str, ...]
+    source: tuple[str, ...]  # the source's targets the translation lacks
+    translation: tuple[str, ...]  # the translation's targets the source lacks
+    note: str  # who asked, who accepted, when
+
+    @property
+    def kind(self) -> str:
+        names: dict[tuple[str, ...], str] = {("links",): "link override", ("emails",): "address override"}
+        return names.get(self.rules, "link and address override")
+
+    @property
+    def shown(self) -> str:
+        """The source's targets and the translation's, side by side: 'https://a → https://b'."""
+        return f"{', '.join(self.source) or '(none)'} → {', '.join(self.translation) or '(none)'}"
+
+
+def link_changes(states: list[PieceState]) -> list[LinkChange]:
+    """Every approved piece (catalogs.PieceState) whose links or addresses differ from the source's under an override:
+    requested by a translator, or accepted by the manager; in reading order."""
+    found = []
+    for state in states:
+        if state.status != "approved" or state.entry is None:
+            continue
+        source, translation = state.piece.source, state.translation
+        accepted = set(state.overridden) & SECOND_PERSON
+        for kind, rules, findings in (
+                (REQUESTED, set(state.requested), [f for f in state.problems if f.rule in state.requested]),
+                (ACCEPTED, accepted, [f for f in state.findings if f.rule in accepted and f not in state.problems])):
+            if not findings:
+                continue
+            notes = [o.note for o in read_overrides(state.entry.comments) if o.covers(source, translation)
+                     and (o.asks(source, translation) if kind == REQUESTED else o.kind == ACCEPTED) and o.rules & rules]
+            found.append(LinkChange(state.piece.context, state.entry.string_line, kind, tuple(sorted(rules)),
+                                    tuple(t for f in findings for t in f.missing),
+                                    tuple(t for f in findings for t in f.added), "; ".join(notes)))
+    return found

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
+
 
 from .errors import NewsletterError
 from .po_wrap import reference_lines, string_lines
@@ -70,7 +72,7 @@ class Entry:
 class Catalog:
     """The entries of one PO file in file order; the header is the entry with an empty msgid."""
 
-    def __init__(self, header: Entry, entries: list[Entry] | None = None, ending: str = "\n"):
+    def __init__(self, header: Entry, entries: list[Entry] | None = None, ending: str = "\n") -> None:
         self.header = header
         self.entries: list[Entry] = list(entries or [])
         self.ending = ending  # how the file ended (babel leaves a blank line): kept, so nothing churns
@@ -112,7 +114,7 @@ class Catalog:
 class CatalogSyntaxError(NewsletterError):
     """A PO file that msgfmt would refuse."""
 
-    def __init__(self, path: Path, line: int, reason: str):
+    def __init__(self, path: Path, line: int, reason: str) -> None:
         super().__init__(f"{path}:{line}: not a valid PO file: {reason}", hint=KEEP_THE_FILE)
         self.path, self.line, self.reason = path, line, reason
 
@@ -162,7 +164,7 @@ def parse_catalog(text: str, path: Path) -> Catalog:
 class _Reading:
     """The entry being read, line by line."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path) -> None:
         self.path = path
         self.reset()
 
@@ -174,7 +176,7 @@ class _Reading:
         self.seen_msgstr = False
         self.has_id = False
 
-    def fail(self, number: int, reason: str):
+    def fail(self, number: int, reason: str) -> NoReturn:
         raise CatalogSyntaxError(self.path, number, reason)
 
     def take(self, line: str, number: int, entries: list[Entry]) -> None:

@@ -9,6 +9,9 @@ view (merging.py), so they never disagree about a piece.
 
 from __future__ import annotations
 
+from .glossary import Glossary
+from .issue import Issue
+
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -16,7 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from .catalog_files import Catalog, Entry, po_text, write_catalog
-from .issue_blocks import Image, ItemList, Paragraph, Quote, Section
+from .issue_blocks import Block, Image, ItemList, Paragraph, Quote, Section
+
 from .overrides import accepted_rules, requested_rules
 from .translation_rules import Finding, blocking, check_translation
 
@@ -91,15 +95,15 @@ class State:
         return self.complete and self.broken == 0
 
 
-def catalog_path(issue, language: str) -> Path:
+def catalog_path(issue: Issue, language: str) -> Path:
     return issue.folder / f"{language}.po"
 
 
 def _walk(issue, visit: Callable[[str, str, int], str]):
     """Visit every piece in order; return the issue's parts with each piece replaced by visit()'s answer."""
 
-    def blocks(where: str, items) -> tuple:
-        out = []
+    def blocks(where: str, items: tuple[Block, ...]) -> tuple[Block, ...]:
+        out: list[Block] = []
         for number, block in enumerate(items, 1):
             at = f"{where}/{number}"
             if isinstance(block, Paragraph):
@@ -129,7 +133,7 @@ def _walk(issue, visit: Callable[[str, str, int], str]):
     return title, preheader, keywords, intro, sections, closing
 
 
-def pieces(issue) -> list[Piece]:
+def pieces(issue: Issue) -> list[Piece]:
     """Every translatable piece of the issue, in reading order."""
     found: list[Piece] = []
 
@@ -141,7 +145,8 @@ def pieces(issue) -> list[Piece]:
     return found
 
 
-def translate_issue(issue, lookup: Callable[[str, str], str | None]):
+def translate_issue(issue: Issue, lookup: Callable[[str, str], str | None]) -> tuple[
+        str, str, tuple[str, ...], tuple[Block, ...], tuple[Section, ...], str | None]:
     """The issue's parts in another language: lookup(context, source) gives a translation or None (source kept)."""
     return _walk(issue, lambda context, source, line: lookup(context, source) or source)
 
@@ -150,7 +155,7 @@ def approved(entry: Entry | None) -> bool:
     return entry is not None and bool(entry.string) and not entry.fuzzy
 
 
-def piece_states(issue, catalog: Catalog | None, glossary=None) -> list[PieceState]:
+def piece_states(issue: Issue, catalog: Catalog | None, glossary: Glossary | None=None) -> list[PieceState]:
     """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view);
     with a glossary (glossary.py), a translation lacking a required term is a finding too."""
     entries = {entry.key: entry for entry in catalog} if catalog is not None else {}
@@ -158,7 +163,7 @@ def piece_states(issue, catalog: Catalog | None, glossary=None) -> list[PieceSta
     for piece in pieces(issue):
         entry = entries.get((piece.context, piece.source))
         translation = entry.string if entry is not None else ""
-        if not translation:
+        if entry is None or not translation:
             status = UNTRANSLATED
         elif not entry.fuzzy:
             status = APPROVED

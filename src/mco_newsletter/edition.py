@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from .catalog_files import Catalog
+from .catalogs import State
+from .config import Settings
+
 import datetime as dt
 from dataclasses import dataclass
 
@@ -27,7 +31,7 @@ class Edition:
     draft: bool = False
 
 
-def build_edition(issue: Issue, catalog=None, language: str | None = None, *, allow_drafts: bool = False) -> Edition:
+def build_edition(issue: Issue, catalog: Catalog | None=None, language: str | None = None, *, allow_drafts: bool = False) -> Edition:
     """The edition of `issue` in `language`: the source as written, another language from its catalog.
 
     A translation with unapproved pieces is a draft: refused unless allow_drafts (then marked draft).
@@ -55,7 +59,7 @@ def build_edition(issue: Issue, catalog=None, language: str | None = None, *, al
     )
 
 
-def load_edition(settings, issue: Issue, language: str, *, allow_drafts: bool = False) -> Edition:
+def load_edition(settings: Settings, issue: Issue, language: str, *, allow_drafts: bool = False) -> Edition:
     """The edition render, send and the archive use: the catalog read once, held to the translation rules.
 
     Refused (NotReadyError) when a piece is not approved (unless allow_drafts), and always when an approved
@@ -106,7 +110,7 @@ def _translated(issue: Issue, language: str, states, allow_drafts: bool, where: 
                    intro=intro, sections=sections, draft=not review.complete)
 
 
-def not_approved(review) -> str:
+def not_approved(review: State) -> str:
     """'3 of 13 pieces approved: 9 machine drafts, 1 changed since approval' — the counts that are not zero."""
     parts = [f"{count} {label if count == 1 else plural}" for count, label, plural in (
         (review.drafts, "draft", "drafts"), (review.changed, "changed since approval", "changed since approval"),
@@ -170,7 +174,8 @@ def _refuse(issue: Issue, language: str, review) -> None:
              "draft with --allow-drafts")
 
 
-def load_catalog(issue: Issue, language: str):
+def load_catalog(issue: Issue, language: str) -> Catalog | None:
+
     """The issue's catalog of a language as written (no merge, no rules), or None."""
     from .catalog_files import read_catalog
     from .catalogs import catalog_path

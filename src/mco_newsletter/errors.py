@@ -11,7 +11,7 @@ class NewsletterError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None):
+    def __init__(self, message: str, hint: str | None = None, exit_code: int | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
@@ -59,7 +59,7 @@ class DatabaseError(NewsletterError):
     (which may name an address).
     """
 
-    def __init__(self, message: str, hint: str | None = None, *, cause: str | None = None):
+    def __init__(self, message: str, hint: str | None = None, *, cause: str | None = None) -> None:
         super().__init__(message, hint)
         self.cause = cause or message
 
@@ -67,7 +67,7 @@ class DatabaseError(NewsletterError):
 class ProblemsError(NewsletterError):
     """One or more problems found in the workspace's files."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem]) -> None:
         self.problems = list(problems)
         first = self.problems[0] if self.problems else None
         super().__init__(first.message if first else "problems found", first.hint if first else None)

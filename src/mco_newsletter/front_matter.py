@@ -14,7 +14,13 @@ MAX_CHARACTERS = 64_000
 MAX_DEPTH = 10
 
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
+
+class _Loader(_SafeLoader):
     """Safe YAML that leaves dates as text, so a bad date is our message, not a crash."""
 
 
@@ -84,13 +90,14 @@ def _hostile_structure(block: str) -> tuple[int, str, str] | None:
     depth = 0
     try:
         for event in yaml.parse(block, Loader=_Loader):
+            line = event.start_mark.line if event.start_mark else 0
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                return (event.start_mark.line, "front matter may not use YAML anchors (&) or aliases (*)",
+                return (line, "front matter may not use YAML anchors (&) or aliases (*)",
                         "write every value out in full")
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return (event.start_mark.line, f"front matter is nested too deeply (more than {MAX_DEPTH} levels)",
+                    return (line, f"front matter is nested too deeply (more than {MAX_DEPTH} levels)",
                             "write one `key: value` per line; keywords are one list, e.g. [Conscription, Russia]")
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1

@@ -11,6 +11,9 @@ does a number written out in words.
 
 from __future__ import annotations
 
+from .config import Settings
+from .issue import Issue
+
 import csv
 import io
 import re
@@ -33,7 +36,7 @@ HINT = "the file has a header row `source,target,note` and one term per row (the
 class GlossaryError(NewsletterError):
     """A glossary file that cannot be read as terms."""
 
-    def __init__(self, path: Path, line: int, reason: str):
+    def __init__(self, path: Path, line: int, reason: str) -> None:
         super().__init__(f"{path}:{line}: {reason}" if line else f"{path}: {reason}", hint=HINT)
         self.path, self.line, self.reason = path, line, reason
 
@@ -132,7 +135,7 @@ def load_glossary(root: Path, from_code: str, to_code: str) -> Glossary:
     return _read_cached(path, stat.st_mtime_ns, stat.st_size, from_code, to_code)
 
 
-def glossary_for(issue, language: str) -> Glossary:
+def glossary_for(issue: Issue, language: str) -> Glossary:
     """The glossary from the issue's language into `language`, from the issue's workspace."""
     # issues/<id>/issue.md: the workspace is two folders up.
     return load_glossary(issue.folder.parent.parent, issue.language, language)
@@ -182,7 +185,7 @@ def read_glossary(path: Path) -> Glossary:
     return Glossary(tuple(terms), path)
 
 
-def glossary_problems(settings) -> list[Problem]:
+def glossary_problems(settings: Settings) -> list[Problem]:
     """`check`: every file in glossary/, named for two of the newsletter's languages and readable as terms."""
     folder = settings.root / FOLDER
     if not folder.is_dir():

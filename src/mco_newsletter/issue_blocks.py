@@ -4,7 +4,7 @@ quotes, and the sections under `##` headings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Quote:
     line: int
 
 
-Block = Union[Paragraph, Image, ItemList, Quote]
+Block = Paragraph | Image | ItemList | Quote
 
 
 @dataclass(frozen=True)

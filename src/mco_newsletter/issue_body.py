@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from .errors import NewsletterError, Problem
@@ -12,6 +13,10 @@ from .issue_blocks import Block, Image, ItemList, Paragraph, Quote, Section
 from .control_characters import CONTROL_RE
 from .pictures import is_local, picture_name, verified_picture
 from .wording import N_
+
+if TYPE_CHECKING:  # markdown-it-py is imported when an issue is first parsed
+    from markdown_it import MarkdownIt
+    from markdown_it.tree import SyntaxTreeNode
 
 LINK_SCHEMES = ("http", "https", "mailto")
 DEFINITION_RE = re.compile(r" {0,3}\[([^\]]+)\]:")
@@ -31,7 +36,7 @@ INLINE_NOT_ALLOWED = {
 
 
 @lru_cache(maxsize=1)
-def markdown_parser():
+def markdown_parser() -> MarkdownIt:
     """The one Markdown dialect of issues: CommonMark, HTML recognised (so it can be refused), bare addresses made
     links as mail clients make them (clickable.py), so that the rules hold for them too."""
     from markdown_it import MarkdownIt
@@ -40,7 +45,7 @@ def markdown_parser():
 
     parser = with_links(MarkdownIt("commonmark", {"html": True}))
     # Let every link through the parser so that a javascript: or file: link is reported, not silently shown as text.
-    parser.validateLink = lambda url: True
+    parser.validateLink = lambda url: True  # type: ignore[method-assign]  # markdown-it-py's documented hook
     return parser
 
 
@@ -89,7 +94,7 @@ def parse_body(body: str, offset: int, path: Path, problems: list[Problem]) -> t
 class _Reader:
     """Turns syntax-tree nodes into blocks, with lines counted from the top of issue.md."""
 
-    def __init__(self, offset: int, path: Path, problems: list[Problem]):
+    def __init__(self, offset: int, path: Path, problems: list[Problem]) -> None:
         self.offset, self.path, self.problems = offset, path, problems
 
     def line(self, node) -> int:
@@ -160,7 +165,7 @@ class _Reader:
                 self.problem(node, *found)
 
 
-def inline_problem(node) -> tuple[str, str | None] | None:
+def inline_problem(node: SyntaxTreeNode) -> tuple[str, str | None] | None:
     """What the dialect refuses in one node of inline text, as (message, hint)."""
     refusal = inline_refusal(node)
     if refusal is None:
@@ -169,12 +174,13 @@ def inline_problem(node) -> tuple[str, str | None] | None:
     return template % values, hint
 
 
-def inline_refusal(node) -> tuple[str, dict[str, str], str | None] | None:
+def inline_refusal(node: SyntaxTreeNode) -> tuple[str, dict[str, str], str | None] | None:
     """What the dialect refuses in one node of inline text, as (message template, its values, hint); translations
     get the same check, and their translators the message in their language."""
-    if node.type == "text" and CONTROL_RE.search(node.content):
+    control = CONTROL_RE.search(node.content) if node.type == "text" else None
+    if control:
         # Only an entity gets here (&#7;): a written control character was replaced before parsing.
-        found = CONTROL_RE.search(node.content).group()
+        found = control.group()
         return (N_("the text contains a control character (%(code)s)"), {"code": f"U+{ord(found):04X}"},
                 "remove the character reference (&#…;)")
     if node.type in INLINE_NOT_ALLOWED:

@@ -1,4 +1,5 @@
-"""Reader-visible settings given once or per language, with one fallback rule: the reader's language, else the source's."""
+"""Reader-visible settings given once or per language, with one fallback rule: the reader's language, else the
+source's."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class Localized(str):
 
 def check_localized(data: dict, key_path: tuple[str, ...], *, one_line: bool = False) -> Iterator[Finding]:
     """Findings for a string-or-table-per-language setting: known languages, the source's given, usable text."""
-    value = data
+    value: object = data
     for key in key_path:
         value = value.get(key) if isinstance(value, dict) else None
     if value is None:

@@ -9,6 +9,8 @@ draft naming its origin, and only otherwise waits for a machine draft.
 
 from __future__ import annotations
 
+from .issue import Issue
+
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from .catalog_files import Catalog, Entry, read_catalog
-from .catalogs import (CHANGED, MACHINE, MEMORY, Piece, approved, catalog_path, count_states, machine_note,
+from .catalogs import (CHANGED, MACHINE, MEMORY, Piece, State, approved, catalog_path, count_states, machine_note,
                        piece_states, pieces)
 from .errors import NewsletterError
 from .overrides import is_override
@@ -101,7 +103,7 @@ def close_match(comment: str) -> tuple[int, str] | None:
     return (int(match[1]), match[2]) if match else None
 
 
-def new_catalog(issue, language: str, contact: str = "") -> Catalog:
+def new_catalog(issue: Issue, language: str, contact: str = "") -> Catalog:
     """An empty catalog with the header gettext tools expect."""
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M+0000")
     fields = [("Project-Id-Version", f"mco-newsletter issue {issue.id} {issue.date}"),
@@ -116,7 +118,7 @@ def new_catalog(issue, language: str, contact: str = "") -> Catalog:
     return Catalog(header)
 
 
-def merge(issue, language: str, old: Catalog | None, memory: Memory | None = None, contact: str = "") -> Merge:
+def merge(issue: Issue, language: str, old: Catalog | None, memory: Memory | None = None, contact: str = "") -> Merge:
     """Carry over what still fits the source; list what needs a new draft; make removed pieces obsolete."""
     memory = memory or Memory()
     catalog = Catalog(old.header, ending=old.ending) if old is not None else new_catalog(issue, language, contact)
@@ -220,12 +222,13 @@ def fill_drafts(merged: Merge, drafts: dict, engine_note: str) -> None:
     for index, draft in drafts.items():
         piece = merged.needs_draft[index]
         entry = merged.catalog.get(piece.source, piece.context)
+        assert entry is not None, "the merge holds an entry for each piece that needs a draft"
         entry.string = draft.text
         entry.fuzzy = True
         entry.notes = [note for note in entry.notes if note == CHANGED] + [machine_note(engine_note, draft.score)]
 
 
-def current_view(issue, language: str) -> tuple[Path, Merge | None, list]:
+def current_view(issue: Issue, language: str) -> tuple[Path, Merge | None, list]:
     """The catalog of a language as every command sees it: read, merged with the current source; its piece states."""
     from .glossary import glossary_for
 
@@ -236,7 +239,7 @@ def current_view(issue, language: str) -> tuple[Path, Merge | None, list]:
     return path, merged, piece_states(issue, merged.catalog, glossary_for(issue, language))
 
 
-def language_state(issue, language: str):
+def language_state(issue: Issue, language: str) -> State:
     """The review counts of one language (what `status` shows), from the same view `review` walks."""
     _, merged, states = current_view(issue, language)
     return count_states(language, states, merged is not None)

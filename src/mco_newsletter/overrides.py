@@ -19,6 +19,7 @@ old-style comment without a text (written before overrides had one): `check` say
 
 from __future__ import annotations
 
+
 import hashlib
 import re
 from dataclasses import dataclass
@@ -119,48 +120,3 @@ def why_not(comments: list[str], rule: str, source: str, translation: str) -> st
     if all(found.text is None for found in named):
         return "the override here names no text: an override without one accepts nothing"
     return "the override here was given for another text"
-
-
-@dataclass(frozen=True)
-class LinkChange:
-    """The changed or added links and addresses of one approved piece, and where their override stands."""
-
-    piece: str
-    line: int  # of its msgstr in the catalog
-    state: str  # requested (waits for the manager) | accepted
-    rules: tuple[str, ...]
-    source: tuple[str, ...]  # the source's targets the translation lacks
-    translation: tuple[str, ...]  # the translation's targets the source lacks
-    note: str  # who asked, who accepted, when
-
-    @property
-    def kind(self) -> str:
-        return {("links",): "link override", ("emails",): "address override"}.get(self.rules,
-                                                                                 "link and address override")
-
-    @property
-    def shown(self) -> str:
-        """The source's targets and the translation's, side by side: 'https://a → https://b'."""
-        return f"{', '.join(self.source) or '(none)'} → {', '.join(self.translation) or '(none)'}"
-
-
-def link_changes(states) -> list[LinkChange]:
-    """Every approved piece (catalogs.PieceState) whose links or addresses differ from the source's under an override:
-    requested by a translator, or accepted by the manager; in reading order."""
-    found = []
-    for state in states:
-        if state.status != "approved" or state.entry is None:
-            continue
-        source, translation = state.piece.source, state.translation
-        accepted = set(state.overridden) & SECOND_PERSON
-        for kind, rules, findings in (
-                (REQUESTED, set(state.requested), [f for f in state.problems if f.rule in state.requested]),
-                (ACCEPTED, accepted, [f for f in state.findings if f.rule in accepted and f not in state.problems])):
-            if not findings:
-                continue
-            notes = [o.note for o in read_overrides(state.entry.comments) if o.covers(source, translation)
-                     and (o.asks(source, translation) if kind == REQUESTED else o.kind == ACCEPTED) and o.rules & rules]
-            found.append(LinkChange(state.piece.context, state.entry.string_line, kind, tuple(sorted(rules)),
-                                    tuple(t for f in findings for t in f.missing),
-                                    tuple(t for f in findings for t in f.added), "; ".join(notes)))
-    return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from functools import lru_cache
+from itertools import pairwise
 
 WIDTH = 79
 ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b",
@@ -152,7 +153,7 @@ def string_lines(keyword: str, value: str, prefix: str = "", width: int = WIDTH)
     lines = [f'{prefix}{keyword} ""']
     for text, no_break in escaped:
         starts = [0, *_breaks(text, inner, 0, no_break), len(text)]
-        lines += [f'{prefix}"{text[a:b]}"' for a, b in zip(starts, starts[1:])]
+        lines += [f'{prefix}"{text[a:b]}"' for a, b in pairwise(starts)]
     return lines
 
 

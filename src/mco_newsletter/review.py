@@ -21,15 +21,22 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
 
-from .catalogs import (APPROVED, CHANGED, CHANGED_STATE, DRAFT, MACHINE, UNTRANSLATED, PieceState, count_states,
-                       piece_states, save_catalog)
+from .catalog_files import Catalog
+from .issue import Issue
+
+from .catalogs import (APPROVED, CHANGED, CHANGED_STATE, DRAFT, MACHINE, UNTRANSLATED, PieceState, State,
+                       count_states, piece_states, save_catalog)
 from .errors import NewsletterError
 from .merging import CLOSE_MEMORY, Merge, current_view
 from .overrides import (SECOND_PERSON, acceptance_comment, accepted_rules, approval_comments, is_override,
                         read_overrides)
 from .translation_rules import Finding, blocking, check_translation
 from .wording import N_
+
+if TYPE_CHECKING:  # CTranslate2 is loaded only when a draft is asked for
+    from .translation.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ def origin(state: PieceState) -> str | None:
 
 
 @contextmanager
-def catalog_lock(path: Path):
+def catalog_lock(path: Path) -> Iterator[None]:
     """Hold the lock of the catalogs of an issue folder: one decision at a time, across threads and processes."""
     # The folder, not the file: the file is replaced by every atomic write, the folder stays.
     handle = os.open(path.parent, os.O_RDONLY)
@@ -101,7 +108,7 @@ def catalog_lock(path: Path):
 class Review:
     """One language of one issue under review: its merged catalog and the state of every piece."""
 
-    def __init__(self, issue, language: str, *, translator: str | None = None):
+    def __init__(self, issue: Issue, language: str, *, translator: str | None = None) -> None:
         from .glossary import glossary_for
 
         if language == issue.language:
@@ -124,7 +131,7 @@ class Review:
         self._states: list[PieceState] | None = None
 
     @property
-    def catalog(self):
+    def catalog(self) -> Catalog:
         return self.merged.catalog
 
     def states(self) -> list[PieceState]:
@@ -133,7 +140,7 @@ class Review:
             self._states = piece_states(self.issue, self.catalog, self.glossary)
         return self._states
 
-    def counts(self):
+    def counts(self) -> State:
         """The counts status shows: approved of total, drafts, changed, untranslated."""
         return count_states(self.language, self.states(), True)
 
@@ -158,14 +165,21 @@ class Review:
     def state(self, context: str) -> PieceState | None:
         return next((state for state in self.states() if state.piece.context == context), None)
 
+    def known(self, context: str) -> PieceState:
+        """The state of a piece the caller knows is there (its context came from this review)."""
+        state = self.state(context)
+        if state is None:
+            raise KeyError(context)
+        return state
+
     def check(self, context: str, text: str) -> list[Finding]:
         """What the translation rules and the glossary say of `text` as that piece's translation, overrides applied."""
-        state = self.state(context)
+        state = self.known(context)
         comments = state.entry.comments if state.entry is not None else []
         return blocking(self._findings(context, text), accepted_rules(comments, state.piece.source, text))
 
     def _findings(self, context: str, text: str) -> list[Finding]:
-        source = self.state(context).piece.source
+        source = self.known(context).piece.source
         return check_translation(context, source, text) + self.glossary.findings(source, text)
 
     @contextmanager
@@ -195,6 +209,7 @@ class Review:
                 if state.status == APPROVED:
                     return Decision(True)  # approved meanwhile, with the very same text
             entry = state.entry
+            assert entry is not None, "the review's catalog is merged: every piece has its entry"
             if not text.strip():
                 return Decision(False, (Finding.of("empty", N_("an empty translation cannot be approved")),))
             refused = self.check(context, text)
@@ -233,6 +248,7 @@ class Review:
             if state is None or state.status != APPROVED or not state.requested or version(state) != expected:
                 return False
             entry = state.entry
+            assert entry is not None, "the review's catalog is merged: every piece has its entry"
             for found in read_overrides(entry.comments):
                 if found.asks(state.piece.source, state.translation):
                     entry.comments[entry.comments.index(found.comment)] = acceptance_comment(
@@ -251,6 +267,7 @@ class Review:
                     return Decision(False, conflict=state)
                 return Decision(False)  # someone saved or approved this very text meanwhile: nothing to add
             entry = state.entry
+            assert entry is not None, "the review's catalog is merged: every piece has its entry"
             if text == entry.string and entry.fuzzy:
                 return Decision(False)
             entry.string = text
@@ -259,9 +276,9 @@ class Review:
             self._save()
             return Decision(False, saved=True)
 
-    def machine_draft(self, context: str, engine) -> str:
+    def machine_draft(self, context: str, engine: Engine) -> str:
         """A fresh machine draft of the piece's current source (shown, not saved until approved or kept)."""
-        state = self.state(context)
+        state = self.known(context)
         return engine.translate([state.piece.source], self.issue.language, self.language, glossary=self.glossary)[0]
 
     def _save(self) -> None:

@@ -72,7 +72,7 @@ def _placeholders_cached(templates_dir: Path, locales_dir: Path, languages: tupl
     from .render.theme import template_file
 
     env = environment_for(templates_dir, locales_dir, "en")
-    messages = [message for _, _, message in env.extract_translations(
+    messages = [message for _, _, message in env.extract_translations(  # type: ignore[attr-defined]  # i18n's
         template_file(templates_dir, SCAFFOLD_TEMPLATE).read_text(encoding="utf-8")) if isinstance(message, str)]
     found = set(messages)
     for language in languages:

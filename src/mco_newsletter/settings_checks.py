@@ -89,7 +89,7 @@ def _check_base_url(url: str) -> Iterator[Finding]:
         yield ("base_url",), f"base_url {url!r} is not an http(s) address", example
         return
     try:
-        parts.port
+        _ = parts.port  # urllib checks the port only when asked for it
     except ValueError:
         yield ("base_url",), f"base_url {url!r} has no valid port", example
         return

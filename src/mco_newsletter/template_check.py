@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from .config import Settings
+from .edition import Edition
 from .errors import Problem, template_location
 
 SAMPLE_LINK = "[a link](https://example.org/page)"
@@ -45,9 +46,8 @@ def template_problems(settings: Settings) -> list[Problem]:
     return sorted(problems.values(), key=lambda problem: (str(problem.path), problem.line))
 
 
-def sample_edition(settings: Settings, language: str, *, draft: bool = False):
+def sample_edition(settings: Settings, language: str, *, draft: bool = False) -> Edition:
     """An edition using every kind of block, a closing and keywords: what the templates must be able to show."""
-    from .edition import Edition
     from .issue_blocks import Image, ItemList, Paragraph, Quote, Section
 
     def text(words: str) -> Paragraph:

@@ -11,6 +11,9 @@ private/translators.sqlite3, is carried into the store at the first open and the
 
 from __future__ import annotations
 
+from .config import Settings
+from .storage.database import Database
+
 import datetime as dt
 import hashlib
 import re
@@ -47,7 +50,7 @@ def token_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode("ascii")).digest()
 
 
-def review_url(settings, token: str) -> str:
+def review_url(settings: Settings, token: str) -> str:
     """The translator's personal link."""
     return f"{settings.base_url}/review/{token}"
 
@@ -55,7 +58,7 @@ def review_url(settings, token: str) -> str:
 class Registry:
     """The translators' registry on a connection of its own to the store, safe to share between the server's threads."""
 
-    def __init__(self, database):
+    def __init__(self, database: Database) -> None:
         from .storage.translator_rows import TranslatorRows
 
         self.database = database
@@ -123,7 +126,7 @@ def _checked_email(address: str) -> str:
         raise NewsletterError(f"{address!r} is not an e-mail address: {exc}", exit_code=2) from None
 
 
-def open_registry(settings) -> Registry:
+def open_registry(settings: Settings) -> Registry:
     """The workspace's registry: the store's `translators` table (its old file carried over at the first open)."""
     from .storage.database import open_database
     from .storage.translator_rows import carry_over

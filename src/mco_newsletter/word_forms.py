@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 WORD = re.compile(r"\w+")
 
@@ -46,7 +47,7 @@ def phrase(text: str, language: str) -> Phrase:
     """A glossary term as a phrase to look for."""
     found = words(text, language)
     return Phrase(tuple(word.forms for word in found),
-                  tuple(_gap(text[before.end:after.start]) for before, after in zip(found, found[1:])))
+                  tuple(_gap(text[before.end:after.start]) for before, after in pairwise(found)))
 
 
 def find(wanted: Phrase, text: str, found: list[Word], at: int) -> int | None:

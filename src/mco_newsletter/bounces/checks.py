@@ -3,6 +3,8 @@ would expect."""
 
 from __future__ import annotations
 
+from ..config import Settings
+
 import os
 import stat
 from typing import Iterator
@@ -12,11 +14,13 @@ from ..schema import Finding
 PASSWORD_ENV = "MCO_NEWSLETTER_IMAP_PASSWORD"
 
 
-def bounce_warnings(settings) -> Iterator[Finding]:
+def bounce_warnings(settings: Settings) -> Iterator[Finding]:
     """Warnings for a [bounces] table: nothing reads it, it cannot align, SendGrid ignores it, a readable password."""
     from ..delivery.dkim_keys import aligned
 
     bounces = settings.bounces
+    if bounces is None:
+        return
     domain = bounces.address.rpartition("@")[2]
     sender = settings.sender.address.rpartition("@")[2]
     if bounces.mailbox is None:

@@ -29,7 +29,7 @@ _FETCHED = re.compile(rb"UID (\d+)")
 class ImapBox:
     """One logged-in IMAP session on the bounce folder."""
 
-    def __init__(self, box: Mailbox):
+    def __init__(self, box: Mailbox) -> None:
         self.box = box
         user, password = credentials(box)
         context = ssl.create_default_context(cafile=str(box.ca_file) if box.ca_file else None)
@@ -59,14 +59,16 @@ class ImapBox:
     def messages(self) -> Iterator[Stored]:
         # \Deleted ones were handled by a run on a server without MOVE: they wait for its expunge.
         _, data = self._command("uid", "SEARCH", "UNDELETED", error="cannot list the messages")
-        for uid in (data[0] or b"").split():
+        for number in (data[0] or b"").split():
+            uid = number.decode("ascii")
             try:
                 typ, fetched = self.client.uid("FETCH", uid, "(BODY.PEEK[])")
             except (OSError, imaplib.IMAP4.abort) as exc:
                 raise NewsletterError(f"the connection to the IMAP server broke: {exc}; nothing was changed",
                                       hint="run `mco-newsletter bounces` again") from None
             body = next((item[1] for item in fetched if isinstance(item, tuple) and len(item) == 2), None)
-            yield Stored(uid.decode("ascii"), body if typ == "OK" and isinstance(body, bytes) else None)
+            yield Stored(uid, body if typ == "OK" and isinstance(body, bytes) else None)
+
 
     def move_processed(self, keys: list[str]) -> int:
         if not keys:

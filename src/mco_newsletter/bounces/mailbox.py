@@ -41,7 +41,7 @@ class Messages(Protocol):
 class MaildirBox:
     """A Maildir: the messages in new/ and cur/, oldest name first."""
 
-    def __init__(self, path: Path, processed: str):
+    def __init__(self, path: Path, processed: str) -> None:
         if not all((path / part).is_dir() for part in ("new", "cur", "tmp")):
             raise NewsletterError(f"{path} is not a Maildir folder (it needs new/, cur/ and tmp/)",
                                   hint="check [bounces] mailbox; for a single mail file write mbox:PATH")
@@ -84,7 +84,7 @@ class MaildirBox:
 class MboxBox:
     """An mbox file, locked from opening to closing so that its keys stay valid (and the mail system waits)."""
 
-    def __init__(self, path: Path, processed: str):
+    def __init__(self, path: Path, processed: str) -> None:
         if not path.is_file():
             raise NewsletterError(f"{path} is not an mbox file", hint="check [bounces] mailbox; for a Maildir folder "
                                                                       "write maildir:PATH")
@@ -112,13 +112,13 @@ class MboxBox:
         processed.lock()
         try:
             for key in keys:
-                processed.add(self.box.get_message(int(key)))
+                processed.add(self.box.get_message(int(key)))  # type: ignore[arg-type]  # an mbox's keys are ints
             processed.flush()  # synced before the inbox lets them go: a crash between leaves two copies, not none
         finally:
             processed.unlock()
             processed.close()
         for key in keys:
-            self.box.remove(int(key))
+            self.box.remove(int(key))  # type: ignore[arg-type]  # typeshed types every mailbox's keys as str
         self.box.flush()
         return len(keys)
 

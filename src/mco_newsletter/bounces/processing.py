@@ -14,7 +14,11 @@ again. Only then are the handled messages moved (dry run: nothing is applied, no
 
 from __future__ import annotations
 
+from ..config import Settings
+from ..subscribers.store import Store
+
 import hashlib
+from functools import partial
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -37,10 +41,9 @@ KINDS = (HARD, SOFT, BLOCKED, DELAYED, COMPLAINT, REQUEST, OTHER)
 
 def open_mailbox(box: Mailbox) -> Messages:
     """The mailbox [bounces] names, opened for reading (and, at the end of the run, for moving what was handled)."""
-    if box.kind == "maildir":
-        return MaildirBox(box.path, box.processed)
-    if box.kind == "mbox":
-        return MboxBox(box.path, box.processed)
+    if box.kind in ("maildir", "mbox"):
+        assert box.path is not None, "a Maildir or an mbox is a path"
+        return (MaildirBox if box.kind == "maildir" else MboxBox)(box.path, box.processed)
     from .imap import ImapBox
 
     return ImapBox(box)
@@ -66,7 +69,7 @@ class BounceRun:
         return self.not_ours + self.forged + self.unreadable
 
 
-def process_bounces(*, settings, store, dry_run: bool = False) -> BounceRun:
+def process_bounces(*, settings: Settings, store: Store, dry_run: bool = False) -> BounceRun:
     """Read the bounce mailbox of [bounces] and apply what it reports (dry_run: count only)."""
     bounces = settings.bounces
     if bounces is None or bounces.mailbox is None:
@@ -83,7 +86,7 @@ def process_bounces(*, settings, store, dry_run: bool = False) -> BounceRun:
         for stored in box.messages():
             done.read += 1
             reading = read_message(stored.raw, paths=paths) if stored.raw is not None else Reading(UNREADABLE)
-            if reading.kind == UNREADABLE:
+            if stored.raw is None or reading.kind == UNREADABLE:
                 done.unreadable += 1
                 continue
             report_id = "mail:" + hashlib.sha256(stored.raw).hexdigest()
@@ -110,7 +113,7 @@ def process_bounces(*, settings, store, dry_run: bool = False) -> BounceRun:
 class _Whom:
     """Who a message is about, from the first of its tokens that opens under the tool's key."""
 
-    def __init__(self, store, paths: ReturnPaths):
+    def __init__(self, store, paths: ReturnPaths) -> None:
         self.store = store
         self.ledger = Ledger(store)
         self.paths = paths
@@ -120,10 +123,11 @@ class _Whom:
         kind = FEEDBACK_KIND[reading.kind]
         for token in reading.deliveries:
             owners: dict[int, tuple[int, int] | None] = {}
-            row = self.paths.delivery(token, email_of=lambda row_id: self._row_email(row_id, owners))
-            if row is not None:
-                campaign, subscriber = owners[row]
-                return Feedback(report_id, kind, self.store.email_of(subscriber), campaign, row)
+            row = self.paths.delivery(token, email_of=partial(self._row_email, owners=owners))
+            owner = owners.get(row) if row is not None else None
+            if row is not None and owner is not None:
+                campaign, owner_id = owner
+                return Feedback(report_id, kind, self.store.email_of(owner_id), campaign, row)
         for token in reading.readers:
             subscriber = read_token(self.paths.secret, token, nonce_of=self.store.nonce,
                                     legacy_max_id=self.legacy_max_id)

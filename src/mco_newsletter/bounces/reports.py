@@ -156,8 +156,8 @@ def _enclosed(message: Message) -> Message | None:
         if part.get_content_type() == "message/rfc822":
             return _fields(part)
         if part.get_content_type() == "text/rfc822-headers":
-            text = part.get_payload(decode=True) or b""
-            return HeaderParser().parsestr(text.decode("utf-8", "replace"))
+            text = part.get_payload(decode=True)
+            return HeaderParser().parsestr(text.decode("utf-8", "replace") if isinstance(text, bytes) else "")
     return None
 
 
@@ -170,7 +170,8 @@ def _addresses(message: Message | None, names) -> list[str]:
 
 def _addressed(addresses: list[str], paths: ReturnPaths) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The delivery tokens and the reader tokens of those addresses that are the bounce mailbox's, in order."""
-    deliveries, readers = [], []
+    deliveries: list[str] = []
+    readers: list[str] = []
     for address in addresses:
         found = paths.read(address)
         if found is not None:

@@ -77,19 +77,19 @@ def copy(ctx, target_url, source_path) -> None:
     from ..translators import FILE_NAME
 
     settings = load_settings(ctx)
-    if not looks_like_url(target_url) or url_problem(target_url):
-        raise click.BadParameter(url_problem(target_url) if looks_like_url(target_url) else
-                                 "give the PostgreSQL database as postgresql://USER@HOST:PORT/DATABASE",
-                                 param_hint="--to")
+    problem = url_problem(target_url) if looks_like_url(target_url) else \
+        "give the PostgreSQL database as postgresql://USER@HOST:PORT/DATABASE"
+    if problem:
+        raise click.BadParameter(problem, param_hint="--to")
     if source_path is None and settings.store.kind != "sqlite":
         raise NewsletterError(f"the workspace's store is PostgreSQL already ({settings.store.shown})",
                               hint="to copy an SQLite file into another database, give it with --from FILE")
-    source_location = StoreLocation(path=source_path or settings.database_path)
-    if not source_location.path.is_file():
-        raise NewsletterError(f"{source_location.path}: no SQLite store there", hint="give the file with --from FILE")
-    source = open_database(source_location)
+    source_file = source_path or settings.database_path
+    if not source_file.is_file():
+        raise NewsletterError(f"{source_file}: no SQLite store there", hint="give the file with --from FILE")
+    source = open_database(StoreLocation(path=source_file))
     try:
-        carry_over(source, source_location.path.parent / FILE_NAME)  # a registry still in its old file goes too
+        carry_over(source, source_file.parent / FILE_NAME)  # a registry still in its old file goes too
         target = open_database(StoreLocation(url=target_url))
         try:
             copied = copy_store(source, target)
@@ -98,7 +98,7 @@ def copy(ctx, target_url, source_path) -> None:
     finally:
         source.close()
     width = max(len(item.table) for item in copied)
-    click.echo(f"Copied {source_location.shown} into {StoreLocation(url=target_url).shown}:")
+    click.echo(f"Copied {source_file} into {StoreLocation(url=target_url).shown}:")
     for item in copied:
         click.echo(f"  {item.table:<{width}}  {item.rows:>12,} rows  sha256 {item.digest[:16]}")
     click.echo("Each table was read back and compared before the commit: the same rows, ids and values.")

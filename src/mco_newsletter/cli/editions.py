@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from typing import Literal
+
 import click
 
 from . import cli
@@ -95,7 +97,7 @@ def preview(ctx: click.Context, issue_id: str, language: str | None, screenshot:
     if screenshot is not None:
         from ..render.browser import screenshot as take_screenshot
 
-        scheme = "dark" if dark else color_scheme or "light"
+        scheme: Literal["light", "dark"] = "dark" if dark or color_scheme == "dark" else "light"
         take_screenshot(html, screenshot, width, color_scheme=scheme)
         click.echo(f"Screenshot of {issue_id} [{language}] at {width} px"
                    f"{', dark scheme' if scheme == 'dark' else ''}: {shown(screenshot)}")

@@ -83,7 +83,8 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
       mco-newsletter overrides accept 2024-05 --lang ru --all --yes
     """
     from ..errors import NewsletterError
-    from ..overrides import REQUESTED, link_changes
+    from ..catalog_checks import link_changes
+    from ..overrides import REQUESTED
     from ..review import Review, version
     from ..workspace import load_issue
 
@@ -95,7 +96,7 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
     session = Review(issue, language)
     waiting = {change.piece: change for change in link_changes(session.states()) if change.state == REQUESTED}
     # What the manager is shown is what they accept: a piece changed before they answer is not accepted.
-    shown = {piece: version(session.state(piece)) for piece in waiting}
+    shown = {piece: version(session.known(piece)) for piece in waiting}
     for piece in pieces:
         if piece not in waiting:
             raise NewsletterError(f"{piece} has no override waiting for acceptance in {issue_id} [{language}]",
@@ -122,7 +123,8 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
 
 def _changes(issue, language: str) -> list:
     from ..merging import current_view
-    from ..overrides import link_changes
+    from ..catalog_checks import link_changes
+
 
     if language == issue.language:
         return []

@@ -11,7 +11,7 @@ import click
 class TranslationProgress:
     """Pieces done of total, per language, and the rate; written to stderr."""
 
-    def __init__(self, stream=None):
+    def __init__(self, stream=None) -> None:
         self.stream = stream or sys.stderr
         self.live = bool(getattr(self.stream, "isatty", lambda: False)())
         self.started: dict[str, float] = {}
@@ -23,7 +23,8 @@ class TranslationProgress:
         self.started.setdefault(language, now)
         self.counts[language] = (done, total)
         if self.live:
-            line = f"{language}: {done}/{total} {'piece' if total == 1 else 'pieces'} translated{self._rate(language, now)}"
+            pieces = "piece" if total == 1 else "pieces"
+            line = f"{language}: {done}/{total} {pieces} translated{self._rate(language, now)}"
             click.echo("\r" + line.ljust(len(self.shown)), file=self.stream, nl=False)
             self.shown = line
 

@@ -10,7 +10,8 @@ import click
 
 from ..catalogs import APPROVED, CHANGED_STATE, DRAFT, UNTRANSLATED, count_states
 from ..errors import NewsletterError
-from ..overrides import ACCEPTED, REQUESTED, link_changes
+from ..catalog_checks import link_changes
+from ..overrides import ACCEPTED, REQUESTED
 from ..review import origin, version, word_changes
 from ..wording import counted
 
@@ -223,8 +224,8 @@ def _edit_here(text: str) -> str | None:
         try:
             import readline
         except ImportError:  # pragma: no cover — Windows
-            readline = None
-        if readline is not None:
+            pass
+        else:
             readline.set_startup_hook(lambda: readline.insert_text(text))
             try:
                 answer = input("Translation: ")

@@ -7,6 +7,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from typing import Any
 
 import click
 
@@ -183,11 +184,11 @@ def _run(sending, *, bar: bool = True):
         return f"{done[0] / elapsed:,.0f}/s" if elapsed > 0 else ""
 
     with click.progressbar(length=total, label="Sending", show_eta=True, show_percent=True,
-                           item_show_func=rate, file=sys.stderr) as bar:
+                           item_show_func=rate, file=sys.stderr) as shown_bar:
         def progress(count: int) -> None:
             with lock:
                 done[0] += count
-                bar.update(count, done[0])
+                shown_bar.update(count, done[0])
 
         return sending.run(progress=progress, on_retry=on_retry)
 
@@ -254,7 +255,9 @@ def send_status(ctx, issue_id, as_json) -> None:
 
     with opened(ctx) as (_, store):
         ledger = Ledger(store)
-        report = [{"segment": c.segment, "started_at": c.started_at, "finished_at": c.finished_at,
+        report: list[dict[str, Any]] = [
+                  {"segment": c.segment, "started_at": c.started_at, "finished_at": c.finished_at,
+
                    "editions": ledger.counts(c), "fallbacks": ledger.fallbacks(c), "may_have_it_twice": ledger.twice(c)}
                   for c in ledger.campaigns(issue_id)]
     if as_json:

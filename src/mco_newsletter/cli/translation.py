@@ -81,7 +81,7 @@ def models_install(languages, package_file) -> None:
     if package_file:
         package = install_file(package_file, step)
     elif len(languages) == 2:
-        package = install_from_index(*languages, step=step)
+        package = install_from_index(languages[0], languages[1], step=step)
     else:
         raise click.UsageError("give FROM TO (e.g. `models install en de`) or --file PACKAGE.argosmodel")
     click.echo(f"Installed {package.label} in {package.path} ({time.monotonic() - start:.1f} s)")
@@ -163,8 +163,9 @@ def status(ctx, issue_id, languages, as_json) -> None:
         for row in [] if as_json else rows:
             click.echo(status_line(row))
         return
-    report = []
+    report: list[dict] = []
     for one in issue_ids(settings):
+
         try:  # one broken issue or catalog does not hide the others
             report.append({"issue": one, "languages": status_rows(load_issue(settings, one), languages)})
         except NewsletterError as exc:

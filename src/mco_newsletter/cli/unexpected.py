@@ -31,12 +31,12 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
                  errno.ENOTDIR: "a file stands where that path needs a folder: choose another path",
                  errno.EISDIR: "that path is a folder: give a file name",
                  errno.EDQUOT: "your disk quota is used up: free some space"}
-        return NewsletterError(f"{where}{reason}", hints.get(exc.errno, "--debug shows where it happened"))
-    try:
-        import jinja2
-    except ImportError:  # pragma: no cover
-        jinja2 = None
-    if jinja2 is not None and isinstance(exc, jinja2.TemplateError):
+        hint = hints.get(exc.errno, "--debug shows where it happened") if exc.errno is not None else None
+        return NewsletterError(f"{where}{reason}", hint or "--debug shows where it happened")
+
+    import jinja2  # a dependency of the tool
+
+    if isinstance(exc, jinja2.TemplateError):
         name, line = template_location(exc)
         where = f"{name}:{line}: " if name and line else (f"{name}: " if name else "")
         return NewsletterError(f"{where}template error: {exc.message if hasattr(exc, 'message') else exc}",

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..edition import load_edition, ready_languages
@@ -11,6 +14,9 @@ from ..issue import Issue
 from ..render.edition_email import render
 from .ledger import Audience, Campaign
 from .message import PreparedEdition, placeholder_tag, preferences_url, prepare, unsubscribe_url
+
+if TYPE_CHECKING:  # dkimpy is imported only by a run that signs
+    from .dkim import Signer
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,7 @@ def plan_from(settings: Settings, issue: Issue, segment: str, campaign: Campaign
                 {language: found for language, found in changes.items() if found})
 
 
-def signer_for(settings: Settings, backend_name: str):
+def signer_for(settings: Settings, backend_name: str) -> Signer | None:
     """The DKIM signer for what this backend sends, or None: SendGrid signs with its own domain authentication,
     and without [dkim] mail goes unsigned. The key is read here, before anything is recorded."""
     if settings.dkim is None or backend_name not in ("smtp", "outbox"):
@@ -89,8 +95,8 @@ def signer_for(settings: Settings, backend_name: str):
     return Signer(settings.dkim)
 
 
-def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_prefix: str = "",
-                     signer=None) -> dict[str, PreparedEdition]:
+def prepare_editions(settings: Settings, issue: Issue, languages: Sequence[str], *, subject_prefix: str = "",
+                     signer: Signer | None = None) -> dict[str, PreparedEdition]:
     """Render each needed edition once, with a placeholder where every reader's own link goes (and signed
     by `signer`, a delivery.dkim.Signer, when given)."""
     tag = placeholder_tag()
@@ -103,10 +109,10 @@ def prepare_editions(settings: Settings, issue: Issue, languages, *, subject_pre
         except ValueError as exc:  # a value that cannot go into the message (a header with a line break)
             raise NewsletterError(f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
                                   hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded") from None
-        edition = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
+        message = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
         if signer is not None:
-            edition = replace(edition, signer=signer.for_edition(edition.template))
-        prepared[language] = edition
+            message = replace(message, signer=signer.for_edition(message.template))
+        prepared[language] = message
     return prepared
 
 

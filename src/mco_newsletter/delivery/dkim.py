@@ -37,7 +37,7 @@ NAME = b"DKIM-Signature"
 class Signer:
     """The organisation's key, read and parsed once per send."""
 
-    def __init__(self, dkim: DkimSettings):
+    def __init__(self, dkim: DkimSettings) -> None:
         self.settings = dkim
         self.key = load_key(dkim)
         self.domain = dkim.domain.encode("ascii")
@@ -85,7 +85,7 @@ class EditionSigner:
     filled in, of which the part before the first slot is hashed once.
     """
 
-    def __init__(self, signer: Signer, template: MessageTemplate):
+    def __init__(self, signer: Signer, template: MessageTemplate) -> None:
         self.signer = signer
         self.template = template
         # The pieces start with the blank line that ends the headers; the body is what follows it.

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import NewsletterError
@@ -19,6 +20,9 @@ from . import spf
 from .dkim_keys import aligned, load_key, public_key, record_value, zone_line
 from .preflight import base_url_problem
 from .settings import is_loopback
+
+if TYPE_CHECKING:  # dnspython is imported by `check --dns` alone
+    from dns.resolver import Resolver
 
 DNS_ENV = "MCO_NEWSLETTER_DNS"
 SENDGRID_SPF = "sendgrid.net"
@@ -37,7 +41,7 @@ class DnsFinding:
 class Lookup:
     """Answers from one resolver: an empty list for a name or type with no records."""
 
-    def __init__(self, resolver):
+    def __init__(self, resolver: Resolver) -> None:
         self.resolver = resolver
 
     def _answer(self, name: str, kind: str):
@@ -68,7 +72,7 @@ class Lookup:
         return str(found[0].target).rstrip(".") if found else None
 
 
-def resolver_for(nameserver: str | None = None):
+def resolver_for(nameserver: str | None = None) -> Resolver:
     """dnspython's resolver: the system's, or the one named HOST[:PORT] (by --nameserver or MCO_NEWSLETTER_DNS)."""
     import dns.resolver
 
@@ -88,7 +92,7 @@ def resolver_for(nameserver: str | None = None):
     return resolver
 
 
-def check_dns(*, settings: Settings, backend_name: str, resolver) -> list[DnsFinding]:
+def check_dns(*, settings: Settings, backend_name: str, resolver: Resolver) -> list[DnsFinding]:
     """Every finding about the sender's DNS, in the order a receiver reads them."""
     lookup = Lookup(resolver)
     domain = settings.sender.address.rpartition("@")[2].lower()

@@ -17,7 +17,7 @@ PAUSE_SECONDS = 120.0  # the longest a send's current batch may take to end befo
 class DeliveryForgetter:
     """Forgets a person in the ledger and the outbox (a subscribers.erasure.Forgetter)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.rows: list[tuple[int, int]] = []  # (campaign id, row id) of the person's ledger rows, once forgotten
 

@@ -38,7 +38,7 @@ class InFlight:
     clears all regions, and is for when no thread is sending.
     """
 
-    def __init__(self, path: Path | None):
+    def __init__(self, path: Path | None) -> None:
         self.map = None
         self.old_layout = False
         if path is not None:

@@ -17,7 +17,8 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from collections.abc import Sequence
+from typing import Any, Iterable, NamedTuple
 
 from ..subscribers.segments import Segment
 from ..storage.dialect import now
@@ -38,6 +39,10 @@ class Campaign:
     started_at: str
     finished_at: str | None
     snapshot: dict
+
+
+def _campaign(row: Sequence[Any]) -> Campaign:
+    return Campaign(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]))
 
 
 class Work(NamedTuple):
@@ -63,7 +68,7 @@ class Audience:
 class Ledger:
     """Ledger queries on the subscriber database; safe to call from several sending threads."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store) -> None:
         self.store = store
         self.db = store.db
         self.ids = store.db.dialect.ids  # a list of ids as the one parameter of `in_ids`
@@ -73,12 +78,13 @@ class Ledger:
     def find(self, issue_id: str, segment: str) -> Campaign | None:
         row = self.db.one("SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot"
                           " FROM campaigns WHERE issue_id = ? AND segment = ?", (issue_id, segment))
-        return Campaign(*row[:5], json.loads(row[5])) if row else None
+        return _campaign(row) if row else None
 
     def campaigns(self, issue_id: str) -> list[Campaign]:
         rows = self.db.execute("SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot"
                                " FROM campaigns WHERE issue_id = ? ORDER BY id", (issue_id,))
-        return [Campaign(*row[:5], json.loads(row[5])) for row in rows]
+        return [_campaign(row) for row in rows]
+
 
     def _newcomers(self, issue_id: str, segment: Segment, campaign: Campaign | None,
                    again: bool) -> tuple[str, list]:
@@ -199,7 +205,7 @@ class Ledger:
             db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
                        f" WHERE id {self.in_ids}", (state, attempt, error, now(), self.ids(row_ids)))
 
-    def mark_sent(self, accepted: list[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset(),
+    def mark_sent(self, accepted: Sequence[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset(),
                   attempt: int = 0) -> None:
         """Record that the provider accepted these rows (with its message id, when it gives one); those in `twice`
         were in doubt before: their readers may have it twice. `attempt`: 1 when it was not counted as it began."""

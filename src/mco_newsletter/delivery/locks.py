@@ -42,7 +42,7 @@ def _try(handle: int, mode: int) -> bool:
 class Claim:
     """This process's right to send one issue; released by release() or by the process's death."""
 
-    def __init__(self, handle: int, path: Path):
+    def __init__(self, handle: int, path: Path) -> None:
         self.handle = handle
         self.path = path
 
@@ -89,7 +89,7 @@ def _holder(path: Path) -> str:
 class Transmissions:
     """The sender's side of the transmission window."""
 
-    def __init__(self, private_dir: Path):
+    def __init__(self, private_dir: Path) -> None:
         self.gate = _open(private_dir, "erasure-gate.lock")
         self.window_lock = _open(private_dir, "transmission.lock")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from ..config import Settings
@@ -12,6 +13,12 @@ from ..errors import NewsletterError
 from ..render.edition_email import Rendered
 from ..render.mime import MessageTemplate, check_header_value
 from ..subscribers.tokens import TOKEN_LENGTH
+
+
+class Signing(Protocol):
+    """What signs each reader's copy (delivery.dkim.EditionSigner, for smtp and the outbox with [dkim])."""
+
+    def signed(self, message: bytes, token: str) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +40,7 @@ class PreparedEdition:
     base_url: str
     template: MessageTemplate
     bulk: bool = True
-    signer: object = None  # delivery.dkim.EditionSigner: each copy DKIM-signed (smtp and outbox with [dkim])
+    signer: Signing | None = None  # each copy DKIM-signed, when given
     bounce_address: str = ""  # [bounces] address: the envelope sender, and where mailto unsubscribe requests go
     bounce_delimiter: str = "+"
 

@@ -14,6 +14,10 @@ and by `send` (its plan and its test sends).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from ..issue import Issue
+from ..render.edition_email import Rendered
+
 from email import message_from_bytes
 from email.policy import compat32
 from urllib.parse import urlsplit
@@ -78,7 +82,7 @@ def html_part_size(eml: bytes) -> int:
     return 0
 
 
-def clipping_warning(rendered) -> str | None:
+def clipping_warning(rendered: Rendered) -> str | None:
     """A warning when the edition's HTML part passes Gmail's clipping size, or None."""
     size = html_part_size(rendered.eml)
     if size <= GMAIL_CLIP_BYTES:
@@ -92,7 +96,7 @@ def clipping_warning(rendered) -> str | None:
 CLIPPING_HINT = "shorten the issue, or split it in two; pictures travel beside the HTML and do not count"
 
 
-def edition_warnings(settings: Settings, issue, languages) -> list[str]:
+def edition_warnings(settings: Settings, issue: Issue, languages: Sequence[str]) -> list[str]:
     """Clipping warnings for the issue's editions in `languages` (each rendered once)."""
     from ..edition import load_edition
     from ..render.edition_email import render
@@ -109,7 +113,7 @@ def edition_warnings(settings: Settings, issue, languages) -> list[str]:
     return warnings
 
 
-def send_warnings(*, settings: Settings, issue, languages, backend_name: str) -> list[str]:
+def send_warnings(*, settings: Settings, issue: Issue, languages: Sequence[str], backend_name: str) -> list[str]:
     """What the plan of a send warns about: clipped editions, a From that cannot align, [dkim] with SendGrid."""
     warnings = edition_warnings(settings, issue, languages)
     provider = mailbox_provider_warning(settings.sender.address)

@@ -15,7 +15,7 @@ class TransientError(Exception):
     came (a timeout after the request went out): sending them again may give them a second copy.
     """
 
-    def __init__(self, message: str, retry_after: float | None = None, unanswered: Iterable[int] = ()):
+    def __init__(self, message: str, retry_after: float | None = None, unanswered: Iterable[int] = ()) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.unanswered = frozenset(unanswered)

@@ -6,10 +6,11 @@ from __future__ import annotations
 import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import groupby
-from typing import Callable, ContextManager
+from collections.abc import Sequence
+from typing import Callable
 
 from ..errors import NewsletterError
 from ..subscribers.tokens import make_token
@@ -54,7 +55,7 @@ class Retry:
 class BatchReport:
     """The Report a backend fills in for one attempt at one batch (several SMTP threads at once)."""
 
-    def __init__(self, loop: "SendLoop", recipients: list[Recipient]):
+    def __init__(self, loop: "SendLoop", recipients: list[Recipient]) -> None:
         self.loop = loop
         self.ledger = loop.ledger
         self.stop = loop.stop
@@ -69,7 +70,7 @@ class BatchReport:
         with self.lock:
             self.started.update(ids)
 
-    def accepted(self, pairs: list[tuple[int, str | None]]) -> None:
+    def accepted(self, pairs: Sequence[tuple[int, str | None]]) -> None:
         self.ledger.mark_sent(pairs, twice=self.loop.in_doubt(pairs))
         self._count_accepted(pairs)
 
@@ -116,9 +117,9 @@ class SendLoop:
 
     def __init__(self, *, ledger: Ledger, campaign: Campaign, editions: dict[str, PreparedEdition], backend: Backend,
                  secret: bytes, sending: SendingSettings, stop: threading.Event | None = None,
-                 window: Callable[[], ContextManager] = nullcontext, progress: Callable[[int], None] = lambda n: None,
+                 window: Callable[[], AbstractContextManager[object]] = nullcontext, progress: Callable[[int], None] = lambda n: None,
                  on_retry: Callable[[Retry], None] = lambda retry: None, rng: random.Random | None = None,
-                 in_flight: InFlight | None = None, return_paths: ReturnPaths | None = None):
+                 in_flight: InFlight | None = None, return_paths: ReturnPaths | None = None) -> None:
         self.ledger, self.campaign, self.editions, self.backend = ledger, campaign, editions, backend
         self.return_paths = return_paths
         self.in_flight = in_flight or InFlight(None)
@@ -173,13 +174,14 @@ class SendLoop:
         return rows, {row.row_id: self._recipient(row) for row in rows if row.status == "active"}
 
     def _recipient(self, row: Work) -> Recipient:
+        assert row.email is not None and row.nonce is not None, "an active reader's row names them"
         token = make_token(self.secret, row.subscriber_id, row.nonce)
         if self.return_paths is None:
             return Recipient(row.row_id, ascii_address(row.email), token)
         return Recipient(row.row_id, ascii_address(row.email), token, self.return_paths.for_delivery(row.row_id,
                                                                                                      row.email))
 
-    def in_doubt(self, pairs: list[tuple[int, str | None]]) -> set[int]:
+    def in_doubt(self, pairs: Sequence[tuple[int, str | None]]) -> set[int]:
         """Of these accepted rows, those that were in doubt before: their readers may have it twice."""
         return {row_id for row_id, _ in pairs if row_id in self.doubtful or row_id in self.resent}
 

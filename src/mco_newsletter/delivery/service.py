@@ -8,6 +8,8 @@ issue, and only then writes: the campaign and its rows, or rows for readers who 
 
 from __future__ import annotations
 
+from ..subscribers.store import Store
+
 import threading
 from dataclasses import dataclass, field
 from typing import Callable
@@ -37,7 +39,7 @@ def preflight_warnings(*, settings: Settings, issue: Issue, backend_name: str) -
     return send_warnings(settings=settings, issue=issue, languages=languages, backend_name=backend_name)
 
 
-def plan_send(*, settings: Settings, store, issue: Issue, segment: Segment, again: bool = False) -> Plan:
+def plan_send(*, settings: Settings, store: Store, issue: Issue, segment: Segment, again: bool = False) -> Plan:
     """What `send` would do now: readers to add per edition, rows still open, readers who already got it."""
     require_https(settings)
     ledger = Ledger(store)
@@ -94,7 +96,7 @@ class Sending:
             self.claim.release()
 
 
-def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment, backend_name: str,
+def start_or_resume(*, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str,
                     again: bool = False, wait: bool = False,
                     waiting: Callable[[str], None] = lambda holder: None) -> Sending:
     """Check everything, claim the issue, then create the campaign or add the readers who joined since."""
@@ -142,7 +144,7 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
 class _TestReport:
     """What a test send hears back: nothing is recorded."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.stop = threading.Event()
         self.problems: list[str] = []
         self.accepted_count = 0
@@ -159,7 +161,7 @@ class _TestReport:
     def taken(self, recipient) -> None:
         self.accepted_count += 1
 
-    def refused(self, row_id, error, *, bounce=True) -> None:
+    def refused(self, row_id, error, *, bounce: bool=True) -> None:
         self.problems.append(error)
 
     def deferred(self, row_id, error) -> None:

@@ -6,8 +6,9 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
-from ..schema import Table
+from ..schema import Finding, Table
 
 BACKENDS = ("outbox", "sendgrid", "smtp")
 SENDGRID_HOST = "https://api.sendgrid.com"
@@ -72,7 +73,7 @@ SENDING_SCHEMA = {
 }
 
 
-def check_sending(data: dict):
+def check_sending(data: dict) -> Iterator[Finding]:
     """Yield (key path, message, hint) for sending values that are well-typed but cannot work as used."""
     sending = data.get("sending", {})
     if sending.get("backend", "outbox") not in BACKENDS:
@@ -126,7 +127,7 @@ def check_sending(data: dict):
                 "paste the verification key from SendGrid's Mail Settings → Event Webhook (base64, one line)"
 
 
-def check_sending_files(data: dict, root: Path):
+def check_sending_files(data: dict, root: Path) -> Iterator[Finding]:
     """Yield (key path, message, hint) for files the sending settings name that cannot be used."""
     ca_file = data.get("smtp", {}).get("ca_file")
     if ca_file is None:

@@ -12,6 +12,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Callable
 
+Lookup = Callable[[str], list[str]]  # a name → its records of one type (an empty list: none)
 LOOKUP_LIMIT = 10
 QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
 
@@ -29,7 +30,7 @@ def spf_records(txt: Callable[[str], list[str]], domain: str) -> list[str]:
     return [text for text in txt(domain) if text.lower() == "v=spf1" or text.lower().startswith("v=spf1 ")]
 
 
-def evaluate(*, txt, addresses, mx, domain: str, ip: str) -> Verdict:
+def evaluate(*, txt: Lookup, addresses: Lookup, mx: Lookup, domain: str, ip: str) -> Verdict:
     """The SPF result for mail from `ip` with `domain` as its envelope domain.
 
     txt(name) → TXT strings, addresses(name) → IP strings, mx(name) → host names: the lookups of the DNS
@@ -102,7 +103,7 @@ def _in_any(ip, found: list[str], cidr: str | None) -> bool:
     return False
 
 
-def includes(txt, domain: str, service: str, *, depth: int = 0) -> bool:
+def includes(txt: Lookup, domain: str, service: str, *, depth: int = 0) -> bool:
     """True when the domain's SPF record includes `service` (directly, through its includes or its redirect)."""
     records = spf_records(txt, domain)
     if len(records) != 1 or depth > LOOKUP_LIMIT:

@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # starkbank-ecdsa is imported by what checks a signature
+    from ellipticcurve.publicKey import PublicKey
 
 EC_PUBLIC_KEY = (1, 2, 840, 10045, 2, 1)
 P256 = (1, 2, 840, 10045, 3, 1, 7)  # also called prime256v1 and secp256r1
@@ -22,7 +26,7 @@ class KeyProblem(ValueError):
     """A verification key that cannot be used; the message says why."""
 
 
-def load_public_key(text: str):
+def load_public_key(text: str) -> PublicKey:
     """SendGrid's verification key, ready for verify(); KeyProblem when it is not a P-256 public key."""
     from ellipticcurve.publicKey import PublicKey
     from ellipticcurve.utils.binary import hexFromByteString
@@ -56,7 +60,7 @@ def public_key_problem(text: str) -> str | None:
     return None
 
 
-def verify(key, body: bytes, signature: str, timestamp: str) -> bool:
+def verify(key: PublicKey, body: bytes, signature: str, timestamp: str) -> bool:
     """True only when `signature` (base64 DER) is `key`'s signature of the timestamp followed by the body."""
     from ellipticcurve.ecdsa import Ecdsa
     from ellipticcurve.signature import Signature

@@ -6,9 +6,12 @@ import os
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator, Literal
 
 from ..errors import NewsletterError
+
+if TYPE_CHECKING:  # Playwright is an extra, imported when a browser is started
+    from playwright.sync_api import Browser, Page
 
 CHROMIUM_ENV = "MCO_NEWSLETTER_CHROMIUM"
 BROWSER_EXTRA = "pip install --no-compile -c constraints.txt -e '.[browser]'"  # as README.md says
@@ -35,7 +38,7 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def chromium() -> Iterator[object]:
+def chromium() -> Iterator[Browser]:
     """A headless Chromium driven by Playwright, with a fresh profile of its own."""
     try:
         from playwright.sync_api import Error, sync_playwright
@@ -55,7 +58,7 @@ def chromium() -> Iterator[object]:
             browser.close()
 
 
-def open_page(browser, html: Path, width: int, height: int = 800, *, color_scheme: str = "light"):
+def open_page(browser: Browser, html: Path, width: int, height: int = 800, *, color_scheme: Literal["light", "dark"] = "light") -> Page:
     """A page showing the HTML file at a viewport `width` CSS pixels wide (device metrics, not a window), on a
     device that prefers the light or dark colour scheme (prefers-color-scheme)."""
     page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
@@ -65,13 +68,13 @@ def open_page(browser, html: Path, width: int, height: int = 800, *, color_schem
     return page
 
 
-def horizontal_overflow(page) -> int:
+def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than its viewport (0 when nothing scrolls sideways)."""
     return int(page.evaluate(
         "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth"))
 
 
-def screenshot(html: Path, png: Path, width: int, *, color_scheme: str = "light") -> Path:
+def screenshot(html: Path, png: Path, width: int, *, color_scheme: Literal["light", "dark"] = "light") -> Path:
     """A full-page PNG of the HTML file as a reader with a `width`-pixel-wide screen, in the light or dark scheme,
     sees it."""
     if not 200 <= width <= 2000:

@@ -46,7 +46,7 @@ class Rendered:
     html: str
     text: str
     eml: bytes
-    envelope: Envelope | None = None
+    envelope: Envelope
     # Embedded pictures (ShownPicture): the HTML refers to each as cid:…; the message carries them.
     pictures: tuple = ()
     # The issue's own pictures as files beside a rendered HTML file: (what the HTML says, file name, bytes).
@@ -121,7 +121,7 @@ def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None 
         # fonts={}: no web fonts, so the email loads nothing from font CDNs.
         html = mjml2html(html_template.render(context), fonts={})
     except ValueError as exc:  # mrml's parse errors: a template edited into invalid MJML
-        where = Path(html_template.filename)  # the workspace's override, or the package's own
+        where = Path(html_template.filename or "")  # the workspace's override, or the package's own
         where = where.relative_to(settings.root) if where.is_relative_to(settings.root) else where
         raise NewsletterError(f"{where}: not valid MJML ({exc})",
                               hint="fix the template; `mco-newsletter render` shows the first error") from None

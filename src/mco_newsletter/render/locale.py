@@ -5,9 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import WorkspaceError
 from .theme import catalog_path, words_version
+
+if TYPE_CHECKING:
+    from babel.support import NullTranslations
 
 
 @lru_cache(maxsize=16)
@@ -42,7 +46,7 @@ def _compiled(path: Path):
     return buffer
 
 
-def translations(locales_dir: Path, language: str):
+def translations(locales_dir: Path, language: str) -> NullTranslations:
     """gettext translations of the template's words for a language: the package's catalog, overridden message by
     message by the workspace's (render/theme.py), compiled in memory from the .po files."""
     from babel.support import NullTranslations

@@ -114,7 +114,8 @@ def message_template(*, subject: str, text: str, html: str, language: str, sende
     bulk=False: a message to one person (a sign-up's confirmation), without the list's headers."""
     # "=_" never occurs in quoted-printable or base64 output, so the boundary cannot collide with a body.
     boundary = "=_" + secrets.token_hex(16)
-    headers = [("Subject", subject), ("From", (sender_name, sender_address)), ("Reply-To", reply_to),
+    headers: list[tuple[str, str | tuple[str, str]]] = [
+        ("Subject", subject), ("From", (sender_name, sender_address)), ("Reply-To", reply_to),
                ("Content-Language", language)]
     if bulk:
         headers += [("List-Id", (sender_name, list_id)), *BULK_HEADERS]
@@ -172,7 +173,7 @@ def _text_part(subtype: str, body: str, tag: str) -> list:
     encoding = "base64" if use_base64 else "quoted-printable"
     pieces: list = [f'Content-Type: text/{subtype}; charset="utf-8"'.encode(), CRLF,
                     f"Content-Transfer-Encoding: {encoding}".encode(), CRLF, CRLF]
-    if use_base64:
+    if qp is None or use_base64:
         pieces += _base64_pieces(raw, tag.encode("ascii"))
     elif tag:
         encoded_tag = tag.encode("ascii")

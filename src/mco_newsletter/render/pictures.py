@@ -9,6 +9,9 @@ original, so later renders, sends and archives only read it.
 
 from __future__ import annotations
 
+from ..config import Settings
+from ..edition import Edition
+
 import hashlib
 import io
 from dataclasses import dataclass
@@ -72,10 +75,11 @@ def _resized(original: bytes, mime_type: str, width: int, name: str) -> bytes:
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(original)) as image:
-            if mime_type == "image/gif" and getattr(image, "is_animated", False):
+        with Image.open(io.BytesIO(original)) as opened:
+            if mime_type == "image/gif" and getattr(opened, "is_animated", False):
                 return original  # re-encoding would lose the animation; GIFs carry no EXIF
-            image.load()
+            opened.load()
+            image: Image.Image = opened
             if image.width > width:
                 height = max(1, round(image.height * width / image.width))
                 image = image.resize((width, height), Image.Resampling.LANCZOS)
@@ -104,7 +108,7 @@ class EditionPictures:
         return self.sources.get(src, src)
 
 
-def edition_pictures(settings, edition, mode: str) -> EditionPictures:
+def edition_pictures(settings: Settings, edition: Edition, mode: str) -> EditionPictures:
     """The edition's pictures as `mode` says: embedded (cid:), linked (from base_url) or none (alt text)."""
     from urllib.parse import quote
 
@@ -123,16 +127,18 @@ def edition_pictures(settings, edition, mode: str) -> EditionPictures:
         else:
             shown = shown_picture(settings.root, folder, src, domain=domain)
             if mode == "embedded":
-                sources[src] = shown.reference
+                shown_as = shown.reference
                 embedded.setdefault(shown.cid, shown)
             else:
-                sources[src] = f"{settings.base_url}/{quote(edition.issue_id)}/{quote(shown.name)}"
-            local.setdefault(shown.name, (sources[src], shown.name, shown.data))
+                shown_as = f"{settings.base_url}/{quote(edition.issue_id)}/{quote(shown.name)}"
+            sources[src] = shown_as
+            local.setdefault(shown.name, (shown_as, shown.name, shown.data))
     return EditionPictures(sources, tuple(embedded.values()), tuple(local.values()))
 
 
 def _sources(edition) -> list[str]:
     """The src of every picture of the edition, in reading order."""
+    from ..issue_blocks import Image
     from ..issue_walk import all_blocks
 
-    return [block.src for block in all_blocks(edition.intro, edition.sections) if block.kind == "image"]
+    return [block.src for block in all_blocks(edition.intro, edition.sections) if isinstance(block, Image)]

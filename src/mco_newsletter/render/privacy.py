@@ -7,11 +7,15 @@ inside the message by default; remote ones are refused unless the organisation d
 
 from __future__ import annotations
 
+from ..issue import Issue
+from pathlib import Path
+
 from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlsplit
 
 from ..errors import Problem
+from ..issue_blocks import Image
 from ..issue_walk import all_blocks, inline_texts
 from ..schema import Finding, Table
 
@@ -35,12 +39,12 @@ def check(data: dict) -> Iterator[Finding]:
             "use embedded (inside the message), linked (loaded from base_url when opened) or none (alt text)"
 
 
-def build(root, data: dict) -> PrivacySettings:
+def build(root: Path, data: dict) -> PrivacySettings:
     """The typed [privacy] table."""
     return PrivacySettings(**data.get("privacy", {}))
 
 
-def issue_findings(issue, privacy: PrivacySettings) -> tuple[list[Problem], list[Problem]]:
+def issue_findings(issue: Issue, privacy: PrivacySettings) -> tuple[list[Problem], list[Problem]]:
     """(problems, warnings) of an issue's pictures and links: remote pictures, plain-http addresses."""
     from ..pictures import is_local, picture_problem
     from .markup import links
@@ -48,7 +52,7 @@ def issue_findings(issue, privacy: PrivacySettings) -> tuple[list[Problem], list
     problems: list[Problem] = []
     warnings: list[Problem] = []
     for block in all_blocks(issue.intro, issue.sections):
-        if block.kind != "image":
+        if not isinstance(block, Image):
             continue
         if urlsplit(block.src).scheme.lower() == "http":
             problems.append(Problem(issue.path, block.line, f"picture {block.src!r} is loaded over plain http",

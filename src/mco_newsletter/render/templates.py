@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from functools import lru_cache, partial
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 
 from .locale import stored_day, translations
 from .markup import inline_html, inline_text, wrap
 from .theme import template_folders, templates_version, words_version
+
+if TYPE_CHECKING:  # Jinja2 is imported when a template is first needed
+    from jinja2 import Environment, Template
+    from jinja2.bccache import BytecodeCache
 
 HTML_TEMPLATE = "email.mjml.j2"
 TEXT_TEMPLATE = "email.txt.j2"
@@ -16,7 +22,8 @@ TEXT_TEMPLATE = "email.txt.j2"
 def _autoescape(name: str | None) -> bool:
     # The MJML and page templates are markup: escape everything. The text part and the Markdown
     # skeleton of a new issue are plain text: escape nothing.
-    return bool(name) and not name.endswith((".txt.j2", ".md.j2"))
+    return name is not None and not name.endswith((".txt.j2", ".md.j2"))
+
 
 
 def _yaml_scalar(value: str) -> str:
@@ -27,7 +34,7 @@ def _yaml_scalar(value: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def compiled_templates():
+def compiled_templates() -> BytecodeCache:
     """Templates compiled once per process, for every environment below, by name and source.
 
     The environments differ only in their folder and their gettext, which the compiled code looks up when
@@ -59,7 +66,7 @@ def compiled_templates():
 
 
 @lru_cache(maxsize=16)
-def environment(templates_dir: Path, locales_dir: Path, language: str, version: tuple):
+def environment(templates_dir: Path, locales_dir: Path, language: str, version: tuple) -> Environment:
     """A Jinja2 environment whose gettext speaks `language` (`version`: of its catalogs and template folders)."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -76,7 +83,7 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, version: 
         bytecode_cache=compiled_templates(),
     )
     words = translations(locales_dir, language)
-    env.install_gettext_translations(words, newstyle=True)
+    env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]  # jinja2.ext.i18n adds it
     env.globals["_"] = _gettext(words.gettext)
     env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar,
                        day=partial(stored_day, language=language))
@@ -97,14 +104,14 @@ def _gettext(translate):
     return gettext
 
 
-def environment_for(templates_dir: Path, locales_dir: Path, language: str):
+def environment_for(templates_dir: Path, locales_dir: Path, language: str) -> Environment:
     """The (cached) environment of a language, renewed when its catalogs change or the workspace adds or removes
     a template."""
     version = (words_version(locales_dir, language), templates_version(templates_dir))
     return environment(templates_dir, locales_dir, language, version)
 
 
-def templates_for(templates_dir: Path, locales_dir: Path, language: str):
+def templates_for(templates_dir: Path, locales_dir: Path, language: str) -> tuple[Template, Template]:
     """The HTML (MJML) and text templates for a language."""
     env = environment_for(templates_dir, locales_dir, language)
     return env.get_template(HTML_TEMPLATE), env.get_template(TEXT_TEMPLATE)

@@ -68,9 +68,9 @@ def _template_folders(templates_dir: Path) -> tuple[Path, ...]:
     return (templates_dir, *(templates_dir / name for name in folders))
 
 
-def _stamps(paths: tuple[Path, ...], *, missing: bool = False) -> tuple:
+def _stamps(paths: tuple[Path, ...], *, missing: bool = False) -> tuple[tuple[Path, int | None], ...]:
     """(path, modification time) of each path that exists (each path, with None, when `missing`)."""
-    found = []
+    found: list[tuple[Path, int | None]] = []
     for path in paths:
         try:
             found.append((path, os.stat(path).st_mtime_ns))

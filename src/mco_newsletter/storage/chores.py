@@ -13,7 +13,7 @@ CHORES_LOCK = 103
 class Chores:
     """The last runs of the periodic chores, in the caller's transaction."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def claim(self, chore: str, *, every: float, at: float) -> bool:

@@ -39,7 +39,7 @@ class ClientWindows:
     """The tables of the hour on one connection (autocommit: each count is its own statement, no store-wide
     lock); callers serialize their calls."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def key(self, hour: int, *, make: bool = True) -> bytes | None:

@@ -27,8 +27,8 @@ BUSY_TIMEOUT_S = 30
 class Database:
     """A connection and its dialect. Not for concurrent use: callers that share one serialize their calls."""
 
-    def __init__(self, connection, dialect: Dialect, location: StoreLocation,
-                 on_wait: Callable[[list[str]], None] | None = None, reopen: Callable[[], Any] | None = None):
+    def __init__(self, connection: Any, dialect: Dialect, location: StoreLocation,
+                 on_wait: Callable[[list[str]], None] | None = None, reopen: Callable[[], Any] | None = None) -> None:
         self.connection = connection
         self.dialect = dialect
         self.location = location
@@ -58,7 +58,7 @@ class Database:
         """"sqlite" or "postgresql"."""
         return self.dialect.name
 
-    def execute(self, sql: str, params: Any = ()):
+    def execute(self, sql: str, params: Any = ()) -> Any:
         """Run one statement; the driver's cursor (fetchone, fetchall, rowcount, iteration)."""
         self._ready()
         return self.connection.execute(self.dialect.statement(sql), params)
@@ -197,6 +197,7 @@ def open_database(location: StoreLocation, *, busy_timeout: float = BUSY_TIMEOUT
     """
     from . import migrate as migrations
 
+    connection: Any  # psycopg's or sqlite3's
     if location.url:
         from .postgresql import PostgresDialect, connect_postgresql
 
@@ -209,6 +210,7 @@ def open_database(location: StoreLocation, *, busy_timeout: float = BUSY_TIMEOUT
         from .sqlite import SQLiteDialect, configure, connect_sqlite
 
         dialect = SQLiteDialect()
+        assert location.path is not None, "a store without a URL is an SQLite file"
         try:
             connection = connect_sqlite(location.path, busy_timeout=busy_timeout, read_only=read_only)
         except Exception as exc:

@@ -9,10 +9,19 @@ the differences takes it from the dialect (`db.dialect.in_ids`, `db.dialect.join
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Iterable, Iterator
+from collections.abc import Sequence
+from typing import Any, Iterable, Iterator, Protocol
 
 # The kinds of failure the rest of the tool tells apart (Dialect.failure).
 BUSY, FULL, UNIQUE, LOST, READ_ONLY, DAMAGED, DENIED = "busy", "full", "unique", "lost", "read-only", "damaged", "denied"
+
+
+class Statements(Protocol):
+    """What a dialect runs its own statements through (storage.database.Database)."""
+
+    def execute(self, sql: str, params: Any = ()) -> Any: ...
+
+    def one(self, sql: str, params: Any = ()) -> tuple | None: ...
 
 
 class Dialect:
@@ -26,7 +35,7 @@ class Dialect:
         """The statement as the driver takes it."""
         return sql
 
-    def executemany(self, connection, sql: str, rows: Iterable) -> None:
+    def executemany(self, connection: Any, sql: str, rows: Iterable) -> None:
         """Run one statement for each row of parameters."""
         raise NotImplementedError
 
@@ -47,29 +56,29 @@ class Dialect:
         """An aggregate joining the expression's text values with a one-character separator (order unspecified)."""
         raise NotImplementedError
 
-    def ids_past(self, db, table: str, value: int) -> None:
+    def ids_past(self, db: Statements, table: str, value: int) -> None:
         """Make the table's next new id greater than `value` (never lower it): ids are never given twice."""
         raise NotImplementedError
 
-    def update_statistics(self, connection, tables: tuple[str, ...]) -> None:
+    def update_statistics(self, connection: Any, tables: tuple[str, ...]) -> None:
         """After a bulk write: let the query planner see the tables' new sizes."""
 
-    def begin(self, connection) -> None:
+    def begin(self, connection: Any) -> None:
         """Start a write transaction that holds the store's write lock at once (never fails half-way on one)."""
         raise NotImplementedError
 
-    def in_transaction(self, connection) -> bool:
+    def in_transaction(self, connection: Any) -> bool:
         raise NotImplementedError
 
-    def lost(self, connection) -> bool:
+    def lost(self, connection: Any) -> bool:
         """Whether the server ended the connection (it cannot be used again)."""
         return False
 
-    def wait_at_most(self, connection, seconds: float) -> None:
+    def wait_at_most(self, connection: Any, seconds: float) -> None:
         """How long the connection waits for a lock before its statement fails as BUSY."""
         raise NotImplementedError
 
-    def stream(self, connection, sql: str, params, size: int) -> Iterator[tuple]:
+    def stream(self, connection: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[tuple]:
         """The rows of a query, `size` at a time, never all in memory."""
         raise NotImplementedError
 

@@ -17,7 +17,7 @@ from .dialect import BUSY, DAMAGED, DENIED, FULL, LOST, READ_ONLY
 from .location import StoreLocation
 
 
-def sqlite_failure(exc, path: Path | None = None, holders: list[str] | None = None) -> DatabaseError:
+def sqlite_failure(exc: BaseException, path: Path | None = None, holders: list[str] | None = None) -> DatabaseError:
     """The sentence for an SQLite error: locked (and by whom), read-only, full, damaged, or not a database."""
     name = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc)
@@ -25,7 +25,7 @@ def sqlite_failure(exc, path: Path | None = None, holders: list[str] | None = No
     folder = path.parent if path else None
     if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "locked" in text:
         return locked(holders)
-    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and folder and folder.is_dir():
+    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_IOERR")) and path and folder and folder.is_dir():
         try:
             disk = os.statvfs(folder)
         except OSError:
@@ -59,7 +59,7 @@ def sqlite_failure(exc, path: Path | None = None, holders: list[str] | None = No
                          cause=f"the subscriber database is damaged or unreadable: {text}")
 
 
-def postgres_failure(exc, location: StoreLocation | None = None, holders: list[str] | None = None) -> DatabaseError:
+def postgres_failure(exc: BaseException, location: StoreLocation | None = None, holders: list[str] | None = None) -> DatabaseError:
     """The sentence for an error PostgreSQL (or the connection to it) gave."""
     from .postgresql import PostgresDialect, reason_of
 

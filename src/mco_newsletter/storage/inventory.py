@@ -4,6 +4,7 @@ keys, row counts, an ordered digest of every row, and the schema version (`datab
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .database import Database
@@ -60,7 +61,8 @@ def tables(db: Database) -> list[Table]:
                 " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = ?::regclass AND i.indisprimary"
                 " ORDER BY array_position(i.indkey, a.attnum)", (name,)))
             refers = tuple(sorted({t for (t,) in db.all(
-                "SELECT confrelid::regclass::text FROM pg_constraint WHERE conrelid = ?::regclass AND contype = 'f'",
+                "SELECT confrelid::regclass::text FROM pg_constraint"
+                " WHERE conrelid = ?::regclass AND contype = 'f'",
                 (name,))} - {name}))
             found[name] = Table(name, columns, key, refers, texts)
     ordered: list[Table] = []
@@ -78,7 +80,7 @@ def count(db: Database, table: str) -> int:
     return db.value(f"SELECT count(*) FROM {table}")
 
 
-def rows(db: Database, table: Table):
+def rows(db: Database, table: Table) -> Iterator[tuple]:
     """Every row of the table in key order (text byte by byte, whatever the database's collation), streamed."""
     order = ", ".join(f'{column} COLLATE "C"' if db.kind == "postgresql" and column in table.texts else column
                       for column in table.key)

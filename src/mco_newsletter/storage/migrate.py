@@ -7,8 +7,23 @@ PostgreSQL keeps it in the table schema_version and serializes migrations with a
 
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from ..errors import NewsletterError
-from .migrations import MIGRATIONS
+from .migrations import MIGRATIONS, Step
+
+
+class Opened(Protocol):
+    """The store being opened (storage.database.Database), as migrating it needs it."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def connection(self) -> Any: ...
+
+    def rollback(self) -> None: ...
+
 
 
 def newest() -> int:
@@ -16,13 +31,13 @@ def newest() -> int:
     return len(MIGRATIONS)
 
 
-def statements(step, dialect: str) -> list[str]:
+def statements(step: str | Step, dialect: str) -> list[str]:
     """A step's statements for one store (a plain text step reads the same on both)."""
     text = step if isinstance(step, str) else step.text(dialect)
     return [statement for statement in text.split(";") if statement.strip()]
 
 
-def migrate(database) -> None:
+def migrate(database: Opened) -> None:
     """Bring the store to the newest schema (it must not be newer than this tool knows)."""
     if database.kind == "postgresql":
         _migrate_postgresql(database)
@@ -30,7 +45,7 @@ def migrate(database) -> None:
         _migrate_sqlite(database.connection)
 
 
-def version_of(database) -> int:
+def version_of(database: Opened) -> int:
     """The store's schema version (0: a new, empty store)."""
     if database.kind == "sqlite":
         return database.connection.execute("PRAGMA user_version").fetchone()[0]

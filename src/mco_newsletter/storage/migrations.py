@@ -27,7 +27,7 @@ class Step:
         return self.postgresql if dialect == "postgresql" else self.sqlite
 
 
-MIGRATIONS = [
+MIGRATIONS: list[str | Step] = [
     # 1-5: subscribers and tags, the ledger, webhook events, ids never reused with link nonces, web sign-up.
     *(Step(sqlite, postgresql) for sqlite, postgresql in FIRST_STEPS),
     # 6: each sign-up is a request of its own. A second sign-up for a waiting address no longer rewrites the

@@ -3,14 +3,19 @@ and PostgreSQL's spelling of what differs (storage/dialect.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import itertools
 import re
 from functools import lru_cache
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ..errors import NewsletterError
-from .dialect import BUSY, DAMAGED, DENIED, FULL, LOST, READ_ONLY, UNIQUE, Dialect
+from .dialect import BUSY, DAMAGED, DENIED, FULL, LOST, READ_ONLY, UNIQUE, Dialect, Statements
 from .location import StoreLocation, redact
+
+if TYPE_CHECKING:  # psycopg is imported when a PostgreSQL store is opened
+    import psycopg
 
 INSTALL_HINT = "install the PostgreSQL driver: pip install 'mco-newsletter[postgres]'"
 # pg_advisory_xact_lock(STORE_LOCKS, n): the tool's own advisory locks, apart from any other program's.
@@ -51,7 +56,7 @@ class PostgresDialect(Dialect):
     def statement(self, sql: str) -> str:
         return translated(sql)
 
-    def executemany(self, connection, sql: str, rows: Iterable) -> None:
+    def executemany(self, connection: Any, sql: str, rows: Iterable) -> None:
         rows = list(rows)
         if rows:
             with connection.cursor() as cursor:
@@ -71,28 +76,28 @@ class PostgresDialect(Dialect):
     def joined(self, expression: str, separator: str) -> str:
         return f"string_agg({expression}, chr({ord(separator)}))"
 
-    def ids_past(self, db, table: str, value: int) -> None:
+    def ids_past(self, db: Statements, table: str, value: int) -> None:
         if value >= 1:  # the identity column's sequence; setval(…, n) makes the next id n + 1
             db.execute("SELECT setval(seq, greatest(?, coalesce(pg_sequence_last_value(seq), 0)))"
                        " FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq) AS identity", (value, table))
 
-    def update_statistics(self, connection, tables: tuple[str, ...]) -> None:
+    def update_statistics(self, connection: Any, tables: tuple[str, ...]) -> None:
         # A table filled moments ago has no statistics until autovacuum's next round (up to a minute): the planner
         # takes 24,000 rows for 68 and joins them in a nested loop (8 s for a send's plan, against 10 ms).
         connection.execute(f"ANALYZE {', '.join(tables)}")
 
-    def begin(self, connection) -> None:
+    def begin(self, connection: Any) -> None:
         # SQLite lets one writer in at a time, and the tool's read-then-write transactions (an import, a
         # sign-up) rely on it; the same store-wide lock, released at COMMIT or ROLLBACK, keeps that here.
         connection.execute("BEGIN")
         connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
 
-    def in_transaction(self, connection) -> bool:
+    def in_transaction(self, connection: Any) -> bool:
         from psycopg.pq import TransactionStatus
 
         return connection.info.transaction_status != TransactionStatus.IDLE
 
-    def lost(self, connection) -> bool:
+    def lost(self, connection: Any) -> bool:
         # A server that ends a connection (a restart, pg_terminate_backend) says so and closes its socket, which
         # psycopg learns only from the next statement, failing it. An idle connection's socket has nothing to
         # read: when it has, libpq reads it (the goodbye, then the end), without waiting and without a round trip.
@@ -111,10 +116,10 @@ class PostgresDialect(Dialect):
             return True
         return connection.pgconn.status != ConnStatus.OK
 
-    def wait_at_most(self, connection, seconds: float) -> None:
+    def wait_at_most(self, connection: Any, seconds: float) -> None:
         connection.execute(f"SET lock_timeout = {int(seconds * 1000)}")
 
-    def stream(self, connection, sql: str, params, size: int) -> Iterator[tuple]:
+    def stream(self, connection: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[tuple]:
         # A server-side cursor lives in a transaction: a read-only one of its own (one snapshot, as on
         # SQLite) unless the caller is in one already.
         own = not self.in_transaction(connection)
@@ -147,7 +152,7 @@ class PostgresDialect(Dialect):
 
 
 def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_commits: bool = True,
-                       read_only: bool = False):
+                       read_only: bool = False) -> psycopg.Connection[Any]:
     """An autocommit connection (transactions are explicit); psycopg's connections are thread-safe."""
     try:
         import psycopg
@@ -156,14 +161,15 @@ def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_
         raise NewsletterError(f"the subscriber database is PostgreSQL ({location.shown}), but psycopg, the driver "
                               "this tool talks to PostgreSQL with, is not installed", hint=INSTALL_HINT) from None
     url = location.url
+    assert url is not None, "a PostgreSQL store is named by its URL"
     try:
         given = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
         raise NewsletterError(f"the database URL {location.shown} cannot be read: {reason_of(exc, url)}",
                               hint="write it as postgresql://USER@HOST:PORT/DATABASE (the password in PGPASSWORD "
                                    "or ~/.pgpass)", exit_code=2) from None
-    extra = {key: value for key, value in (("connect_timeout", 10), ("application_name", "mco-newsletter"))
-             if key not in given}
+    extra: dict[str, Any] = {key: value for key, value in (("connect_timeout", 10),
+                                                           ("application_name", "mco-newsletter")) if key not in given}
     try:
         connection = psycopg.connect(url, autocommit=True, **extra)
     except psycopg.Error as exc:

@@ -15,7 +15,7 @@ class SignupRequests:
 
     COLUMNS = "id, subscriber_id, language, name, topics, nonce, requested_at, expires_at, confirmed_at"
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(self, subscriber_id: int, *, language: str, name: str | None, topics: str, nonce: bytes,
@@ -56,7 +56,7 @@ class SignupRequests:
 class SignupQueue:
     """signup_queue: sign-ups as they arrived, until they are worked through (subscribers/signup_queue.py)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(self, *, email: str, language: str, name: str | None, topics: str, address_hash: str,
@@ -83,7 +83,7 @@ class SignupQueue:
 class MailLog:
     """mail_log: when the last email of a kind went to an address, by the keyed hash of the address."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def last(self, address_hash: str, kind: str) -> int | None:

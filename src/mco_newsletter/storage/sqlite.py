@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+from collections.abc import Sequence
+
 import json
 import sqlite3
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from ..errors import NewsletterError
-from .dialect import BUSY, DAMAGED, FULL, READ_ONLY, UNIQUE, Dialect
+from .dialect import BUSY, DAMAGED, FULL, READ_ONLY, UNIQUE, Dialect, Statements
 
 
 class SQLiteDialect(Dialect):
@@ -17,7 +20,7 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     in_ids = "IN (SELECT value FROM json_each(?))"
 
-    def executemany(self, connection, sql: str, rows: Iterable) -> None:
+    def executemany(self, connection: Any, sql: str, rows: Iterable) -> None:
         connection.executemany(sql, rows)
 
     def load(self, connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -33,22 +36,22 @@ class SQLiteDialect(Dialect):
     def joined(self, expression: str, separator: str) -> str:
         return f"group_concat({expression}, char({ord(separator)}))"
 
-    def ids_past(self, db, table: str, value: int) -> None:
+    def ids_past(self, db: Statements, table: str, value: int) -> None:
         # AUTOINCREMENT's counter; a table that never had a row has no line in sqlite_sequence yet.
         db.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ? AND seq < ?", (value, table, value))
         if db.one("SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,)) is None:
             db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, value))
 
-    def begin(self, connection) -> None:
+    def begin(self, connection: Any) -> None:
         connection.execute("BEGIN IMMEDIATE")  # the write lock now, or SQLITE_BUSY now: never half-way
 
-    def in_transaction(self, connection) -> bool:
+    def in_transaction(self, connection: Any) -> bool:
         return connection.in_transaction
 
-    def wait_at_most(self, connection, seconds: float) -> None:
+    def wait_at_most(self, connection: Any, seconds: float) -> None:
         connection.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
 
-    def stream(self, connection, sql: str, params, size: int) -> Iterator[tuple]:
+    def stream(self, connection: Any, sql: str, params: Sequence[Any], size: int) -> Iterator[tuple]:
         cursor = connection.execute(sql, params)
         cursor.arraysize = size
         while batch := cursor.fetchmany():

@@ -17,7 +17,7 @@ log = logging.getLogger("mco_newsletter")
 class TranslatorRows:
     """translators: one row per translator with a review link (the token kept as its SHA-256 only)."""
 
-    def __init__(self, db: Database):
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def add(self, *, name: str, email: str | None, languages: str, token_hash: bytes, form_key: str,

@@ -147,9 +147,10 @@ def complete_checkpoint(store: Store, *, seconds: float) -> None:
         if busy == 0 and log == done:
             return
         if time.monotonic() > deadline:
+            log_file = f"{store.path.name}-wal" if store.path else "the database's log"  # only SQLite waits here
             raise NewsletterError(
                 "the person is erased from the list, but another program is reading the subscriber database, "
-                f"so older copies of the deleted rows remain in {store.path.name}-wal for now",
+                f"so older copies of the deleted rows remain in {log_file} for now",
                 hint="end the other mco-newsletter commands (serve, send, …), then run the same erase again "
                      "to finish the job")
         time.sleep(0.05)

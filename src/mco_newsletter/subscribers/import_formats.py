@@ -165,7 +165,7 @@ def recognise(path: Path, header: list[str], choices: Choices) -> Shape:
             raise NewsletterError(f"{path}:1: not {chosen.title}: it has no column {names} (found: {found})",
                                   hint="leave out --from to have the format recognised, or map the columns with "
                                        "--column (docs/subscribers.md)")
-        recognised_by = ()
+        recognised_by: tuple[str, ...] = ()
     else:
         chosen, recognised_by = OWN, ()
         for candidate in FORMATS.values():

@@ -31,7 +31,8 @@ def choices_for(*, tool: str | None, columns: tuple[tuple[str, str], ...], mappi
     from .import_formats import TOOLS
 
     mapped: dict[str, str] = {}
-    separator, names = None, ()
+    separator: str | None = None
+    names: tuple[tuple[str, str], ...] = ()
     if mapping_file is not None:
         table = _read(mapping_file)
         unknown = [key for key in table if key not in KEYS]

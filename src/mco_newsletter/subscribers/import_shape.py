@@ -29,7 +29,7 @@ class Choices:
 class Cells:
     """One row's values, by field (through the mapping) or by a column's name in small letters."""
 
-    def __init__(self, values: list[str], fields: dict[str, int], columns: dict[str, int]):
+    def __init__(self, values: list[str], fields: dict[str, int], columns: dict[str, int]) -> None:
         self.values, self.fields, self.columns = values, fields, columns
 
     def __call__(self, name: str) -> str:
@@ -107,7 +107,7 @@ class Shape:
 
     def mapping(self) -> list[tuple[str, str]]:
         """(field, where it comes from) in words, for the dry run and --json."""
-        shown = []
+        shown: list[tuple[str, str]] = []
         names = {f: self.header[i] for f, i in self.fields.items()}
         if ("first_name" in names or "last_name" in names) and "name" not in names:
             names["name"] = " + ".join(f'"{names[f]}"' for f in ("first_name", "last_name") if f in names)

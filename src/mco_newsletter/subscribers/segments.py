@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -38,7 +40,7 @@ class Segment:
         """The topic's name in a reader's language."""
         return self.label.of(language) if self.label is not None else self.name
 
-    def chosen_by(self, tags) -> bool:
+    def chosen_by(self, tags: Collection[str]) -> bool:
         """Whether a reader with these tags chose this topic."""
         return any(tag in tags for tag in self.tags_any)
 

@@ -10,6 +10,8 @@ The row holds the keyed hash of the address, so that an erasure finds it (Store.
 
 from __future__ import annotations
 
+from typing import Any
+
 import datetime as dt
 import json
 
@@ -28,7 +30,7 @@ def queued(store: Store) -> list[int]:
     return store.queue.ids()
 
 
-def work_through(store: Store, queue_id: int, **options) -> Mail | None:
+def work_through(store: Store, queue_id: int, **options: Any) -> Mail | None:
     """Record the queued sign-up as signups.request_signup does (options: keys, confirm_days, may_mail) and
     delete its row; the email it is due. None when it is no longer queued (worked through, or erased)."""
     row = store.queue.take(queue_id)

@@ -3,6 +3,8 @@ many sign-up emails the site sends an hour at most."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -41,6 +43,6 @@ def check(data: dict) -> Iterator[Finding]:
             "the sign-up emails the site sends per hour at most, whoever asks (0: no ceiling)"
 
 
-def build(root, data: dict) -> SignupSettings:
+def build(root: Path, data: dict) -> SignupSettings:
     """The typed [signup] table."""
     return SignupSettings(**data.get("signup", {}))

@@ -4,16 +4,19 @@ storage/signup_rows.py, reached through `store.requests` and `store.mail_log`.""
 
 from __future__ import annotations
 
+import os
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import Callable, Iterator, NamedTuple, Protocol
 
+from ..storage.chores import Chores
 from ..storage.database import BUSY_TIMEOUT_S, Database, open_database
 from ..storage.dialect import now
 from ..storage.location import StoreLocation
+from ..storage.signup_rows import MailLog, SignupQueue, SignupRequests
 from ..storage.sqlite import prepare_private_file  # noqa: F401  (re-exported for older imports)
 from . import STATUSES
 from .segments import Segment
@@ -66,11 +69,13 @@ def new_nonce() -> bytes:
     return secrets.token_bytes(NONCE_BYTES)
 
 
-def segment_where(segment: Segment | None) -> tuple[str, list]:
+def segment_where(segment: Segment | None) -> tuple[str, list[object]]:
+
     """An SQL condition on subscribers `s` for the segment's readers (every subscriber for None), and its parameters."""
     if segment is None:
         return "1 = 1", []
-    clauses, params = ["s.status = 'active'"], []
+    clauses: list[str] = ["s.status = 'active'"]
+    params: list[object] = []
     if segment.languages:
         clauses.append(f"s.language IN ({_marks(segment.languages)})")
         params += segment.languages
@@ -96,7 +101,7 @@ def _marks(values) -> str:
 class Store:
     """The subscriber store, with the queries the tool needs."""
 
-    def __init__(self, database: Database):
+    def __init__(self, database: Database) -> None:
         self.db = database
         self._select = ("SELECT s.id, s.email, s.name, s.language,"
                         f" (SELECT {database.dialect.joined('t.tag', chr(31))} FROM subscriber_tags t"
@@ -120,31 +125,23 @@ class Store:
             yield db
 
     @cached_property
-    def requests(self):
+    def requests(self) -> SignupRequests:
         """The sign-up requests (storage/signup_rows.py)."""
-        from ..storage.signup_rows import SignupRequests
-
         return SignupRequests(self.db)
 
     @cached_property
-    def queue(self):
+    def queue(self) -> SignupQueue:
         """Sign-ups as they arrived, before they are worked through (storage/signup_rows.py)."""
-        from ..storage.signup_rows import SignupQueue
-
         return SignupQueue(self.db)
 
     @cached_property
-    def mail_log(self):
+    def mail_log(self) -> MailLog:
         """When sign-up and subject-access emails went to an address (storage/signup_rows.py)."""
-        from ..storage.signup_rows import MailLog
-
         return MailLog(self.db)
 
     @cached_property
-    def chores(self):
+    def chores(self) -> Chores:
         """When `serve`'s periodic purges last ran, for replicas to run each once (storage/chores.py)."""
-        from ..storage.chores import Chores
-
         return Chores(self.db)
 
     def close(self) -> None:
@@ -168,7 +165,7 @@ class Store:
         """Id, address, language, status and nonce of the subscriber with this address (any case) or id."""
         column, value = ("email_key", email_key(email)) if email is not None else ("id", subscriber_id)
         row = self.db.one(f"SELECT id, email, language, status, nonce FROM subscribers WHERE {column} = ?", (value,))
-        return Contact(*row[:4], bytes(row[4])) if row else None
+        return Contact(row[0], row[1], row[2], row[3], bytes(row[4])) if row else None
 
     def subscribers(self, segment: Segment | None = None, status: str | None = None) -> Iterator[Subscriber]:
         """Every subscriber (or the active ones of a segment, or those of one status), in id order, streamed."""
@@ -328,16 +325,26 @@ def _subscriber(row) -> Subscriber:
     return Subscriber(row[0], row[1], row[2], row[3], tags, *row[5:])
 
 
-def location_of(where) -> StoreLocation:
+class Located(Protocol):
+    """Settings (config.Settings): they say where the store is."""
+
+    @property
+    def store(self) -> StoreLocation: ...
+
+
+Where = StoreLocation | Located | str | os.PathLike[str]
+
+
+def location_of(where: Where) -> StoreLocation:
     """A store's location from a StoreLocation, settings (their `store`), or an SQLite file's path."""
     if isinstance(where, StoreLocation):
         return where
-    if hasattr(where, "store"):
-        return where.store
-    return StoreLocation(path=Path(where))
+    if isinstance(where, (str, os.PathLike)):
+        return StoreLocation(path=Path(where))
+    return where.store
 
 
-def open_store(where, *, busy_timeout: float = BUSY_TIMEOUT_S, on_wait: Callable[[list[str]], None] | None = None,
+def open_store(where: Where, *, busy_timeout: float = BUSY_TIMEOUT_S, on_wait: Callable[[list[str]], None] | None = None,
                durable_commits: bool = True) -> Store:
     """Open (creating and migrating as needed) the subscriber store: a StoreLocation, settings, or an SQLite path.
 
@@ -352,7 +359,7 @@ def open_store(where, *, busy_timeout: float = BUSY_TIMEOUT_S, on_wait: Callable
                                durable_commits=durable_commits))
 
 
-def open_reader(where, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Store:
+def open_reader(where: Where, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Store:
     """A second, read-only connection to a store open_store has prepared: it reads while a writer commits
     (SQLite's WAL; PostgreSQL's snapshots), so that a thread that only looks never waits for another's transaction."""
     return Store(open_database(location_of(where), busy_timeout=busy_timeout, read_only=True))

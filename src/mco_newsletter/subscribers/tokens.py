@@ -109,7 +109,7 @@ def sealed_genuine(secret: bytes, block: bytes, mac: bytes, bound: bytes) -> boo
 class _Cipher:
     """AES-256 on single blocks (ECB: each token is one block, never a longer message), one context per thread."""
 
-    def __init__(self, key: bytes):
+    def __init__(self, key: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
         self.cipher = Cipher(algorithms.AES(key), modes.ECB())

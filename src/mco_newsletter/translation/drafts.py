@@ -7,6 +7,9 @@ running translate again continues from there.
 
 from __future__ import annotations
 
+from ..config import Settings
+from ..issue import Issue
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -33,7 +36,7 @@ class DraftReport:
     written: bool
 
 
-def draft_catalogs(settings, issue, targets: tuple[str, ...], engine: Engine,
+def draft_catalogs(settings: Settings, issue: Issue, targets: tuple[str, ...], engine: Engine,
                    progress: Callable[[str, int, int], None] | None = None) -> list[DraftReport]:
     """Bring every target language's catalog up to date; progress(language, done, total) after each group."""
     for language in targets:

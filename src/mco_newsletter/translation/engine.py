@@ -8,6 +8,8 @@ splitter on first use).
 
 from __future__ import annotations
 
+from ..glossary import Glossary
+
 import re
 import threading
 from dataclasses import dataclass, field
@@ -43,7 +45,7 @@ class Usage:
 class TranslationFailed(Exception):
     """The model failed on one piece; the pieces translated before it are kept."""
 
-    def __init__(self, index: int, done: dict[int, Draft], cause: BaseException):
+    def __init__(self, index: int, done: dict[int, Draft], cause: BaseException) -> None:
         super().__init__(str(cause))
         self.index, self.done, self.cause = index, done, cause
 
@@ -51,7 +53,7 @@ class TranslationFailed(Exception):
 class TranslationInterrupted(KeyboardInterrupt):
     """Ctrl-C during translation, carrying the pieces translated until then."""
 
-    def __init__(self, done: dict[int, Draft]):
+    def __init__(self, done: dict[int, Draft]) -> None:
         super().__init__()
         self.done = done
 
@@ -59,7 +61,7 @@ class TranslationInterrupted(KeyboardInterrupt):
 class Model:
     """One loaded package: its SentencePiece processor and CTranslate2 translator."""
 
-    def __init__(self, package: Package, settings: EngineSettings):
+    def __init__(self, package: Package, settings: EngineSettings) -> None:
         import ctranslate2
         import sentencepiece
 
@@ -118,7 +120,7 @@ class Engine:
 
     name = "argos"
 
-    def __init__(self, settings: EngineSettings | None = None):
+    def __init__(self, settings: EngineSettings | None = None) -> None:
         self.settings = settings or EngineSettings()
         self.models: dict[tuple[str, str], Model] = {}
         self.usage = Usage()
@@ -129,12 +131,12 @@ class Engine:
         return " + ".join(p.label for p in route(from_code, to_code))
 
     def translate(self, pieces: list[str], from_code: str, to_code: str,
-                  progress: Progress | None = None, glossary=None) -> list[str]:
+                  progress: Progress | None = None, glossary: Glossary | None=None) -> list[str]:
         """Translate Markdown pieces; every URL, address, number and bit of syntax comes back as it was."""
         return [draft.text for draft in self.drafts(pieces, from_code, to_code, progress, glossary)]
 
     def drafts(self, pieces: list[str], from_code: str, to_code: str,
-               progress: Progress | None = None, glossary=None) -> list[Draft]:
+               progress: Progress | None = None, glossary: Glossary | None=None) -> list[Draft]:
         """Translate Markdown pieces, each with the model's score; a glossary's terms (glossary.py) are kept
         out of the model and come back as their required targets.
 
@@ -150,7 +152,7 @@ class Engine:
                 except Exception as exc:  # noqa: BLE001 — find the piece that fails; keep the others
                     self._one_by_one(pieces, group, packages, from_code, done, exc, glossary)
                 else:
-                    done.update(zip(group, drafts))
+                    done.update(zip(group, drafts, strict=True))
                 if progress is not None:
                     progress(len(done), len(pieces))
         except KeyboardInterrupt as exc:
@@ -188,7 +190,7 @@ class Engine:
             runs = [text for text, _ in translated]
             # Log-probabilities of the hops add up: a route through English is as sure as both steps together.
             scores = [before if score is None else (before or 0.0) + score
-                      for (_, score), before in zip(translated, scores)]
+                      for (_, score), before in zip(translated, scores, strict=True)]
             from_code = package.to_code
         drafts, at = [], 0
         for plan in plans:

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from ..config import Settings
 from ..errors import DatabaseError
@@ -66,7 +67,8 @@ def not_written(site: Site, request: Request, exc: Exception) -> Response:
     if failure is not None:
         cause = failure.cause
     else:
-        cause = f"the disk failed: {exc.strerror or type(exc).__name__}"  # not str(exc): it names the file
+        # Not str(exc): it names the file.
+        cause = f"the disk failed: {getattr(exc, 'strerror', None) or type(exc).__name__}"
     route = getattr(request.scope.get("route"), "path", "(no route)")
     log.warning("%s %s: nothing recorded, answered 503: %s", request.method, route, cause)
     if request.url.path.startswith("/webhooks/"):
@@ -144,7 +146,7 @@ class RouteLog:
     """ASGI middleware: one log line per request with the route's template, status and time; no path, no token.
     It also gives any answer that lacks them the security headers."""
 
-    def __init__(self, app):
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope, receive, send):
@@ -153,7 +155,7 @@ class RouteLog:
         started = time.perf_counter()
         status = {"code": 500}
 
-        async def sending(message):
+        async def sending(message) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 present = {name.lower() for name, _ in message.get("headers", [])}

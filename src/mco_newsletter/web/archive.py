@@ -148,4 +148,4 @@ def language_name(code: str) -> str:
     """A language's name in itself: Deutsch, Русский."""
     from babel import Locale
 
-    return Locale.parse(code).get_display_name(code).capitalize()
+    return (Locale.parse(code).get_display_name(code) or code).capitalize()

@@ -12,10 +12,14 @@ A chore that fails is logged in one line (its name and the error's kind) and tri
 
 from __future__ import annotations
 
+from ..subscribers.store import Store
+from .site import Site
+
 import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 
 log = logging.getLogger("mco_newsletter.web")
@@ -24,13 +28,13 @@ HOURLY_S = 3600.0
 DAY_S = 86_400
 
 
-def purge_sign_ups(store, at: float) -> None:
+def purge_sign_ups(store: Store, at: float) -> None:
     from ..subscribers.signups import purge_expired
 
     purge_expired(store, dt.datetime.fromtimestamp(at, dt.timezone.utc))
 
 
-def purge_events(store, at: float, *, retention_days: int) -> None:
+def purge_events(store: Store, at: float, *, retention_days: int) -> None:
     from ..delivery.ledger import Ledger
     from ..subscribers.signups import stamp
 
@@ -41,7 +45,7 @@ def purge_events(store, at: float, *, retention_days: int) -> None:
 class Chores:
     """The chores of one replica: `look()` runs whatever is due; `start()` looks once a minute in a thread."""
 
-    def __init__(self, site, *, clock=time.time, every: float = LOOK_EVERY_S):
+    def __init__(self, site: Site, *, clock: Callable[[], float] = time.time, every: float = LOOK_EVERY_S) -> None:
         self.site = site
         self.clock = clock
         self.every = every
@@ -66,7 +70,7 @@ class Chores:
             self._guarded("client windows", shared.forget_old)
         desk = self.site.reader_pages.desk
         for name, every, work in self.purges:
-            def chore(store, name=name, every=every, work=work):
+            def chore(store, name=name, every=every, work=work) -> bool:
                 at = self.clock()
                 if not store.chores.claim(name, every=every, at=at):
                     return False

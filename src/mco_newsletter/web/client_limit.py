@@ -15,10 +15,17 @@ import ipaddress
 import secrets
 import threading
 import time
+from typing import Protocol
 
 WINDOW_S = 3600.0
 MAX_CLIENTS = 100_000  # beyond this many clients an hour, the oldest are forgotten first
 IPV6_CLIENT_PREFIX = 64
+
+
+class SharedWindows(Protocol):
+    """The per-client counts every replica on PostgreSQL shares (web/shared_counts.py's SharedCounts)."""
+
+    def add(self, name: str, client: str, *, window: float, at_most: int | None = None) -> float | None: ...
 
 
 def client_group(host: str) -> str:
@@ -38,7 +45,7 @@ def client_group(host: str) -> str:
 class ClientKey:
     """A client's name as the limits hold it: a keyed hash of its group under a key that lives in memory only."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.key = secrets.token_bytes(16)
 
     def __call__(self, host: str) -> bytes:
@@ -49,7 +56,8 @@ class ClientLimit:
     """At most `limit` sign-ups per client per hour (0: no limit); `shared` (a SharedCounts): counted with every
     other replica's."""
 
-    def __init__(self, limit: int, *, window: float = WINDOW_S, max_clients: int = MAX_CLIENTS, shared=None):
+    def __init__(self, limit: int, *, window: float = WINDOW_S, max_clients: int = MAX_CLIENTS,
+                 shared: SharedWindows | None = None) -> None:
         self.limit = limit
         self.shared = shared
         self.window = window

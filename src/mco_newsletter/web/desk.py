@@ -10,6 +10,8 @@ error to every request in it; each request's answer (web/app.py) says what happe
 
 from __future__ import annotations
 
+from .site import Site
+
 import asyncio
 import threading
 from concurrent.futures import Future
@@ -25,7 +27,7 @@ MAX_BATCH = 256
 class Desk:
     """Runs work(store) calls in the site's store, a batch at a time, in a thread of its own."""
 
-    def __init__(self, site):
+    def __init__(self, site: Site) -> None:
         self.site = site
         self.queue: SimpleQueue = SimpleQueue()
         self.thread = threading.Thread(target=self._run, name="desk", daemon=True)
@@ -64,7 +66,7 @@ class Desk:
 
     def _commit(self, batch: list) -> None:
         store = self.site.store
-        outcomes = []
+        outcomes: list[tuple[Future, object, Exception | None]] = []
         try:
             with self.site.locked(), store.transaction():
                 for work, future in batch:
@@ -79,8 +81,8 @@ class Desk:
             for _, future in batch:
                 future.set_exception(exc)
             return
-        for future, value, exc in outcomes:
-            if exc is None:
+        for future, value, failure in outcomes:
+            if failure is None:
                 future.set_result(value)
             else:
-                future.set_exception(exc)
+                future.set_exception(failure)

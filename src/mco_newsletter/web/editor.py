@@ -11,6 +11,8 @@ docs/deploy.md). No link is checked there, so no link is learned there either.
 
 from __future__ import annotations
 
+from .site import Site
+
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
@@ -21,7 +23,7 @@ ELSEWHERE = ("this server does not serve the review pages: the reverse proxy sho
              " started with `serve --editor` (docs/deploy.md)")
 
 
-def editor_routes(site, editor: bool | None) -> list[Route]:
+def editor_routes(site: Site, editor: bool | None) -> list[Route]:
     """The review routes on the editor, the routes that say "elsewhere" on any other replica."""
     from .review_routes import review_routes
 

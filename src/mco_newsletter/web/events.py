@@ -86,7 +86,7 @@ def _holds_unreadable(value, depth: int = 0) -> bool:
     return any(_holds_unreadable(item, depth + 1) for item in value) if depth < MAX_DEPTH else True
 
 
-def checked(item) -> Event | None:
+def checked(item: object) -> Event | None:
     """The event, or None when a value it needs is missing or malformed."""
     if not isinstance(item, dict) or _holds_unreadable(item):
         return None
@@ -94,8 +94,9 @@ def checked(item) -> Event | None:
     if not (isinstance(event_id, str) and 0 < len(event_id) <= MAX_TEXT and isinstance(kind, str)
             and len(kind) <= MAX_TEXT and (email is None or (isinstance(email, str) and len(email) <= MAX_TEXT))):
         return None
-    numbers = []
+    numbers: list[int | None] = []
     for key in ("campaign", "delivery"):
+
         value = item.get(key)
         if value is None:
             numbers.append(None)

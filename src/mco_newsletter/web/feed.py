@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..edition import Edition
+
 import datetime as dt
 import xml.etree.ElementTree as ET
 
@@ -11,7 +13,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TEMPLATE = "pages/edition_content.html.j2"
 
 
-def edition_content(settings: Settings, edition) -> str:
+def edition_content(settings: Settings, edition: Edition) -> str:
     """The edition's text as an HTML fragment for feed readers: headings, paragraphs, lists, quotes, pictures."""
     from urllib.parse import quote
 

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import re
 from urllib.parse import parse_qs
 
@@ -22,7 +24,7 @@ class TooLarge(Exception):
     """The request body is larger than the route reads."""
 
 
-def page(site: Site, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
+def page(site: Site, template: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
     html = render_page(site.settings, template, language, **context)
     return HTMLResponse(html, status_code=status, headers=security_headers(html))
 

@@ -11,9 +11,12 @@ may ask again).
 
 from __future__ import annotations
 
+from ..subscribers.store import Store
+
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 
 log = logging.getLogger("mco_newsletter.web")
 WINDOW_S = 3600.0
@@ -23,11 +26,11 @@ class MailCeiling:
     """`allows(store)`, asked in the transaction that would claim one more sign-up email: whether the last hour had
     fewer than `limit` (0: no ceiling)."""
 
-    def __init__(self, limit: int, *, clock=time.time, window: float = WINDOW_S):
+    def __init__(self, limit: int, *, clock: Callable[[], float] = time.time, window: float = WINDOW_S) -> None:
         self.limit, self.clock, self.window = limit, clock, window
         self.reached = False
 
-    def allows(self, store) -> bool:
+    def allows(self, store: Store) -> bool:
         from ..subscribers.signups import sign_up_mails_within
 
         if not self.limit:

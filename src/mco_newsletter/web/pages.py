@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import base64
 import hashlib
 import re
@@ -12,7 +15,7 @@ from ..render.templates import environment_for
 STYLE_RE = re.compile(r"<style>(.*?)</style>", re.S)
 
 
-def render_page(settings: Settings, template: str, language: str, **context) -> str:
+def render_page(settings: Settings, template: str, language: str, **context: Any) -> str:
     """A page from templates/pages/, with the template words of `language`."""
     from ..render.locale import text_direction
 
@@ -47,7 +50,7 @@ def mask_address(email: str) -> str:
     return f"{local[:1]}\u2022\u2022\u2022@{domain}"
 
 
-def browser_language(accept_language: str, languages, default: str) -> str:
+def browser_language(accept_language: str, languages: Sequence[str], default: str) -> str:
     """The configured language the browser prefers most (its Accept-Language header), else `default`."""
     from babel import negotiate_locale
 

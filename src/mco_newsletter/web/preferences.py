@@ -10,30 +10,48 @@ from __future__ import annotations
 
 import datetime as dt
 from functools import partial
+from typing import Any, Protocol
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..subscribers.preferences import change
-from ..subscribers.signups import request_access
+from ..subscribers.segments import Segment
+from ..subscribers.signups import Keys, request_access
+from ..subscribers.store import Subscriber
 from ..subscribers.topics import chosen_topics
 from .http import first, form_fields, not_found
 from .pages import mask_address
+from .desk import Desk
 from .reader_context import mask_name
+from .reader_mail import ReaderMail
+from .site import Site
 
 PREFERENCES_SOURCE = "asked again through their preferences page"
+
+
+class Pages(Protocol):
+    """What the preferences page shares with the other reader pages (web/signup.py's ReaderPages)."""
+
+    site: Site
+    topics: list[Segment]
+    desk: Desk
+    mail: ReaderMail
+    keys: Keys
+
+    def page(self, template: str, language: str, status: int = 200, **context: Any) -> HTMLResponse: ...
 
 
 class Preferences:
     """The preferences page's GET and its four POST actions: save, unsubscribe, resubscribe, access."""
 
-    def __init__(self, pages):
+    def __init__(self, pages: Pages) -> None:
         self.pages = pages
         self.site = pages.site
 
-    def reader(self, token: str):
+    def reader(self, token: str) -> Subscriber | None:
         from ..subscribers.tokens import read_token
 
         with self.site.reading() as store:  # never waits for a write
@@ -60,7 +78,7 @@ class Preferences:
                                email=mask_address(reader.email), name_shown=mask_name(reader.name), chosen=chosen,
                                labels=[t.label_in(reader.language) for t in self.pages.topics if t.name in chosen])
 
-    async def act(self, reader, action: str, form: dict) -> str | None:
+    async def act(self, reader: Subscriber, action: str, form: dict) -> str | None:
         """Do what the button asked; the notice the page then shows (None: nothing was asked)."""
         pages = self.pages
         if action == "save":
@@ -87,6 +105,6 @@ def _unsubscribe(store, *, subscriber_id: int) -> None:
     store.unsubscribe(subscriber_id)  # only an active reader: a bounce or complaint stays what it is
 
 
-def preference_routes(pages) -> list[Route]:
+def preference_routes(pages: Pages) -> list[Route]:
     """The preferences page's route."""
     return [Route("/p/{token}", Preferences(pages).handle, methods=["GET", "POST"])]

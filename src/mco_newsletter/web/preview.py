@@ -16,7 +16,10 @@ import re
 from dataclasses import replace
 from urllib.parse import quote
 
-from ..catalogs import APPROVED, translate_issue
+from ..catalogs import APPROVED, PieceState, translate_issue
+from ..config import Settings
+from ..edition import Edition
+from ..issue import Issue
 
 DRAFT, SOURCE, END = "\u2e19", "\u2e2a", "\u2051"  # palm branch, two dots over one dot, two asterisks: all Po
 MARKS = DRAFT + SOURCE + END
@@ -29,7 +32,7 @@ STYLE_BLOCK = re.compile(r"<style[^>]*>(.*?)</style>", re.S)
 STYLE_ATTRIBUTE = re.compile(r'\sstyle="([^"]*)"')
 
 
-def preview_edition(issue, language: str, states):
+def preview_edition(issue: Issue, language: str, states: list[PieceState]) -> Edition:
     """The edition of `language` with every piece's current translation, drafts and gaps marked."""
     from ..edition import build_edition
 
@@ -52,7 +55,7 @@ def preview_edition(issue, language: str, states):
                    intro=intro, sections=sections, closing=closing)
 
 
-def preview_html(settings, issue, language: str, states, *, pictures_url: str) -> str:
+def preview_html(settings: Settings, issue: Issue, language: str, states: list[PieceState], *, pictures_url: str) -> str:
     """The rendered edition's HTML with the marks shown, its pictures served from `pictures_url`/<name>."""
     from ..render.edition_email import render
 

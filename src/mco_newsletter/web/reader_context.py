@@ -44,8 +44,8 @@ def _consent_version(path: Path, mtime_ns: int) -> str:
 
     with path.open("rb") as handle:
         found = babel_extract(handle, ("_", "gettext"), [], {"trim_blocks": "true", "lstrip_blocks": "true"})
-        words = [part for _, _, message, _ in found for part in ((message,) if isinstance(message, str) else message)
-                 if isinstance(part, str)]
+        words = [part for _, _, message, _ in found
+                 for part in ((message,) if isinstance(message, str) else message or ()) if isinstance(part, str)]
     return hashlib.sha256("\x00".join(words).encode("utf-8")).hexdigest()[:8]
 
 

@@ -12,6 +12,9 @@ so replicas on one store never send one twice. A mail that could not be sent has
 
 from __future__ import annotations
 
+from typing import Any
+from .site import Site
+
 import asyncio
 import dataclasses
 import datetime as dt
@@ -19,9 +22,10 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from functools import partial
+from itertools import pairwise
 from queue import Empty, Full, Queue
 from urllib.parse import urlsplit
 
@@ -31,6 +35,8 @@ from ..config import Settings
 from ..delivery.backends.protocol import Recipient
 from ..delivery.message import PreparedEdition, placeholder_tag
 from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, Mail, unclaim_mail
+from ..subscribers.store import Store
+from .desk import Desk
 
 log = logging.getLogger("mco_newsletter.web")
 QUEUE_SIZE = 10_000
@@ -40,7 +46,7 @@ WRAP = 72  # the width the text templates' `wrap` filter wraps at
 _URL = re.compile(r"(https?://\S+)")
 
 
-def prepare_mail(settings: Settings, kind: str, language: str, **context) -> PreparedEdition:
+def prepare_mail(settings: Settings, kind: str, language: str, **context: Any) -> PreparedEdition:
     """templates/mail/<kind>.txt.j2 in a language, as a message with a placeholder for the reader's token."""
     from ..render.locale import text_direction
     from ..render.mime import message_template
@@ -52,7 +58,8 @@ def prepare_mail(settings: Settings, kind: str, language: str, **context) -> Pre
     module = env.get_template(f"mail/{kind}.txt.j2").make_module(dict(
         context, lang=language, name=settings.name_for(language), identity=settings.identity.of(language),
         link=f"{settings.base_url}/{page}/{tag}", reply_to=settings.sender.reply_to))
-    subject, text = str(module.subject), re.sub(r"\n{3,}", "\n\n", str(module).strip() + "\n")
+    subject = str(getattr(module, "subject"))  # noqa: B009 — the template's own {% set subject %}
+    text = re.sub(r"\n{3,}", "\n\n", str(module).strip() + "\n")
     html = text_as_html(text, subject, language, text_direction(language))
     sender_name = settings.sender.name.of(language)
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
@@ -76,7 +83,7 @@ def text_as_html(text: str, title: str, language: str, direction: str) -> str:
     def flowed(paragraph: str) -> str:
         lines = paragraph.split("\n")
         out = linked(lines[0])
-        for before, line in zip(lines, lines[1:]):
+        for before, line in pairwise(lines):
             wrapped = line.strip() and len(before) + 1 + len(line.split()[0]) > WRAP
             out += (" " if wrapped else "<br>\n") + linked(line)
         return out
@@ -118,7 +125,7 @@ class _Report:
 class ReaderMail:
     """The queue of emails to single readers and the thread that sends them."""
 
-    def __init__(self, site, desk):
+    def __init__(self, site: Site, desk: Desk) -> None:
         from ..delivery.backends import make_backend
         from ..delivery.campaign import signer_for
         from ..subscribers.store import open_reader
@@ -135,7 +142,7 @@ class ReaderMail:
         self.thread = threading.Thread(target=self._run, name="reader-mail", daemon=True)
         self.thread.start()
 
-    def submit(self, work) -> Future:
+    def submit(self, work: Callable[[Store], Mail | None]) -> Future:
         """Run work(store) at the desk (it claims the mail it returns in the mail log); once that is committed,
         queue the mail (the Future holds that Mail, or None). A commit that fails recorded and claimed nothing."""
         def committed(future: Future) -> None:
@@ -146,7 +153,7 @@ class ReaderMail:
         future.add_done_callback(committed)
         return future
 
-    async def send_after(self, work) -> Mail | None:
+    async def send_after(self, work: Callable[[Store], Mail | None]) -> Mail | None:
         """submit(work), waiting (without blocking the event loop) until the mail it returns is queued."""
         return await asyncio.wrap_future(self.submit(work))
 
@@ -182,7 +189,7 @@ class ReaderMail:
             went = {id(mail) for mail in sent}
             unsent = [mail for mail in batch if id(mail) not in went]
 
-            def done(store, unsent=unsent):
+            def done(store, unsent=unsent) -> None:
                 unclaim_mail(store, unsent)
 
             self.desk.submit(done).add_done_callback(partial(self._done, len(batch)))

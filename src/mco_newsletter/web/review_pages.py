@@ -8,12 +8,19 @@ browser prefers. Nothing here reads the subscriber database.
 
 from __future__ import annotations
 
+from ..config import Settings
+from ..translators import Translator
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote
 
 from ..errors import NewsletterError
+from ..issue import Issue
 from ..review import Decision, Review
+from .client_limit import SharedWindows
 from .review_view import IssueView, PieceView, issue_view, next_piece, piece_view
 
 ACTIONS = ("approve", "override", "draft", "skip")
@@ -44,7 +51,7 @@ class Links:
 class ReviewSite:
     """What the review routes share: the settings and the translators' registry."""
 
-    def __init__(self, settings, *, shared=None):
+    def __init__(self, settings: Settings, *, shared: SharedWindows | None = None) -> None:
         from ..translators import open_registry
         from .throttle import Throttle
 
@@ -53,7 +60,7 @@ class ReviewSite:
         self.throttle = Throttle(shared=shared)  # shared: counted with every replica's (web/shared_counts.py)
         self._issues: dict[str, tuple] = {}
 
-    def issue(self, issue_id: str):
+    def issue(self, issue_id: str) -> Issue:
         """The issue (as load_issue gives it), parsed again only when its file changed."""
         from ..issue import issue_path
         from ..workspace import load_issue, require_issue_id
@@ -73,17 +80,17 @@ class ReviewSite:
         self._issues[issue_id] = (seen, issue)
         return issue
 
-    def translator(self, token: str):
+    def translator(self, token: str) -> Translator | None:
         return self.registry.by_token(token)
 
-    def gettext(self, language: str):
+    def gettext(self, language: str) -> Callable[[str], str]:
         """The gettext of a language's page words (locales/<lang>/LC_MESSAGES/messages.po), for what the pages
         say that is made in the code: the rules' findings, where a draft came from."""
         from ..render.locale import translations
 
         return translations(self.settings.locales_dir, language).gettext
 
-    def review(self, translator, issue_id: str, language: str) -> Review | None:
+    def review(self, translator: Translator, issue_id: str, language: str) -> Review | None:
         """The review of an issue's language by this translator; None when it is not theirs or not there.
 
         NewsletterError when it is theirs but cannot be read now (no catalog yet, a broken file).
@@ -98,7 +105,7 @@ class ReviewSite:
             return None
         return Review(issue, language, translator=translator.identity)
 
-    def waiting(self, translator, links: Links, language: str) -> list[dict]:
+    def waiting(self, translator: Translator, links: Links, language: str) -> list[dict]:
         """Every issue with a catalog in one of the translator's languages, newest first, with its progress."""
         from ..catalogs import count_states
         from ..merging import current_view
@@ -134,7 +141,7 @@ def language_name(code: str, in_language: str) -> str:
         return code
 
 
-def page_facts(review: Review, translator, links: Links) -> dict:
+def page_facts(review: Review, translator: Translator, links: Links) -> dict:
     """What every part of an issue page needs to know: where forms go, in which languages."""
     from ..render.locale import text_direction
 
@@ -144,15 +151,15 @@ def page_facts(review: Review, translator, links: Links) -> dict:
             "source_language": review.issue.language, "dir": text_direction(language)}
 
 
-def start_page(site: ReviewSite, translator, links: Links, language: str) -> str:
+def start_page(site: ReviewSite, translator: Translator, links: Links, language: str) -> str:
     from .pages import render_page
 
     return render_page(site.settings, "review_start.html.j2", language, translator=translator,
                        rows=site.waiting(translator, links, language))
 
 
-def issue_page(site: ReviewSite, review: Review, translator, links: Links, *, view: IssueView | None = None,
-               notice: str | None = None) -> str:
+def issue_page(site: ReviewSite, review: Review, translator: Translator, links: Links, *, view: IssueView | None = None,
+               notice: dict[str, str] | None = None) -> str:
     """The issue page: every piece by need, the preview beside them."""
     from .pages import render_page
 
@@ -171,7 +178,7 @@ def problem_page(site: ReviewSite, language: str, kind: str, message: str, back_
                        back_url=back_url)
 
 
-def parts(site: ReviewSite, language: str):
+def parts(site: ReviewSite, language: str) -> Any:  # Jinja2's TemplateModule: the macros as attributes
     """The page's parts template (its macros), in a language."""
     from ..render.templates import environment_for
 
@@ -180,7 +187,7 @@ def parts(site: ReviewSite, language: str):
         .get_template("pages/review_parts.html.j2").module
 
 
-def piece_html(site: ReviewSite, review: Review, view: PieceView, translator, links: Links) -> str:
+def piece_html(site: ReviewSite, review: Review, view: PieceView, translator: Translator, links: Links) -> str:
     return str(parts(site, review.language).piece(view, page_facts(review, translator, links)))
 
 
@@ -198,7 +205,8 @@ class Outcome:
     next: str | None
 
 
-def decide(review: Review, *, context: str, action: str, text: str, expected: str, gettext=None) -> Outcome:
+def decide(review: Review, *, context: str, action: str, text: str, expected: str,
+           gettext: Callable[[str], str] | None = None) -> Outcome:
     """Approve, approve anyway (an override), save a draft or skip one piece, as review.py decides; `gettext` (of
     ReviewSite.gettext) puts what is said of the piece in the page's language (English without it)."""
     order = [state.piece.context for state in review.by_need()]

@@ -8,6 +8,8 @@ carry the form key of the link's translator (CSRF), else 403. The log names rout
 
 from __future__ import annotations
 
+from ..config import Settings
+
 import asyncio
 import hmac
 import logging
@@ -22,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from ..errors import NewsletterError
+from .client_limit import SharedWindows
 from .pages import security_headers
 from .review_pages import (ACTIONS, Links, ReviewSite, decide, issue_page, piece_html, preview_page, problem_page,
                            progress_html, start_page)
@@ -33,7 +36,7 @@ MAX_FORM_BYTES = 256 * 1024
 SCRIPT = "review.js"
 
 
-def review_routes(settings, *, shared=None) -> list[Route]:
+def review_routes(settings: Settings, *, shared: SharedWindows | None = None) -> list[Route]:
     """The routes of the review pages, for create_app (`shared`: the replicas' shared counts, for the throttle)."""
     site = ReviewSite(settings, shared=shared)
     script = (files(__package__) / "static" / SCRIPT).read_bytes()
@@ -108,6 +111,7 @@ def review_routes(settings, *, shared=None) -> list[Route]:
                 "preview": f"{links.preview(review.issue.id, review.language)}?v={time.time_ns()}",
             }, headers=security_headers(""))
         if result in ("conflict", "refused"):  # the piece with what was sent, and why it was not taken
+            assert outcome.view is not None, "a conflict and a refusal show the piece"
             view = await run_in_threadpool(issue_view, review, {context: outcome.view}, gettext=gettext)
             html = await run_in_threadpool(issue_page, site, review, translator, links, view=view)
             return HTMLResponse(html, status_code=409 if result == "conflict" else 422,
@@ -164,12 +168,13 @@ async def _form(request: Request) -> dict[str, str] | Response:
 def _picture(site: ReviewSite, review, name: str):
     """A picture the issue shows, as the email carries it; None for any other name."""
     from ..issue_walk import all_blocks
+    from ..issue_blocks import Image
     from ..pictures import is_local, picture_name
     from ..render.pictures import shown_picture
 
     issue = review.issue
     sources = [block.src for block in all_blocks(issue.intro, issue.sections)
-               if block.kind == "image" and is_local(block.src)]
+               if isinstance(block, Image) and is_local(block.src)]
     src = next((src for src in sources if picture_name(src) == name), None)
     if src is None:
         return None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..catalogs import PieceState
+from ..review import Review
+
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -62,7 +65,7 @@ def english(message: str) -> str:
     return message
 
 
-def piece_view(state, *, text: str | None = None, decision: Decision | None = None,
+def piece_view(state: PieceState, *, text: str | None = None, decision: Decision | None = None,
                gettext: Callable[[str], str] = english) -> PieceView:
     """A piece as its state says, or as a decision left it (the text sent stays in the box when not approved);
     `gettext` (of the page's language, ReviewSite.gettext) says the rules' findings and the rest in its words."""
@@ -81,7 +84,8 @@ def piece_view(state, *, text: str | None = None, decision: Decision | None = No
         source=state.piece.source, text=state.translation if text is None else text,
         version=version(shown_state), machine=state.machine,
         confidence=None if score is None else round(100 * math.exp(score)),
-        changes=tuple(word_changes(entry.previous_id, state.piece.source)) if changed else (),
+        changes=tuple(word_changes(entry.previous_id, state.piece.source))
+        if entry is not None and entry.previous_id and changed else (),
         previous=state.translation if changed else "", memory=_memory(state, gettext),
         warnings=tuple(finding.said(gettext) for finding in shown_state.problems + shown_state.terms),
         refused=tuple(finding.said(gettext) for finding in decision.refused) if decision is not None else (),
@@ -106,7 +110,7 @@ class IssueView:
         return self.needs + self.drafts + self.approved
 
 
-def issue_view(review, replaced: dict[str, PieceView] | None = None, *,
+def issue_view(review: Review, replaced: dict[str, PieceView] | None = None, *,
                gettext: Callable[[str], str] = english) -> IssueView:
     """Every piece of the review by need; `replaced` puts a piece as a decision left it in its place."""
     replaced = replaced or {}
@@ -120,7 +124,7 @@ def issue_view(review, replaced: dict[str, PieceView] | None = None, *,
     return IssueView(groups["needs"], groups["drafts"], groups["approved"], counts.approved, counts.total)
 
 
-def next_piece(order: list[str], context: str, review) -> str | None:
+def next_piece(order: list[str], context: str, review: Review) -> str | None:
     """The piece to go on with after `context`: the next in `order` still to approve, else the first such."""
     waiting = {state.piece.context for state in review.states() if state.status != APPROVED}
     after = order[order.index(context) + 1:] if context in order else order

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from functools import partial
+
 
 from ..config import Settings
 from ..edition import Edition
@@ -42,7 +44,7 @@ def _archive_renders(settings: Settings, language: str, edition: Edition) -> Ite
     yield lambda: render(edition, settings, archive=True, alternates=alternates, links=links)
     yield lambda: edition_content(settings, edition)
     for name, context in pages.items():
-        yield lambda name=name, context=context: render_page(settings, name, language, **context)
+        yield partial(render_page, settings, name, language, **context)
 
 
 def _reader_renders(settings: Settings, language: str) -> Iterator[Render]:
@@ -67,11 +69,17 @@ def _reader_renders(settings: Settings, language: str) -> Iterator[Render]:
         "preferences.html.j2": {**masked, "reader": reader, "notice": "saved", "name_shown": "A\u2022\u2022\u2022",
                                 "chosen": ["courts"], "labels": ["A topic"]},
     }
+
+    def page(name: str, context: dict) -> Render:
+        return lambda: render_page(settings, name, language, **reader_context(settings), **context)
+
+    def mail(kind: str, context: dict) -> Render:
+        return lambda: prepare_mail(settings, kind, language, **context)
+
     for name, context in pages.items():
-        yield lambda name=name, context=context: render_page(settings, name, language, **reader_context(settings),
-                                                             **context)
+        yield page(name, context)
     record = record_context(settings, HeldRecord(reader, request, (("2024-05", "sent", at),)), language)
     mails: tuple[tuple[str, dict], ...] = ((CONFIRM_MAIL, {"valid_until": "31 January 2024"}), (NOTICE_MAIL, {}),
                                            (ACCESS_MAIL, record))
     for kind, context in mails:
-        yield lambda kind=kind, context=context: prepare_mail(settings, kind, language, **context)
+        yield mail(kind, context)

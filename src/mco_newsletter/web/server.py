@@ -9,13 +9,15 @@ answer with the headers every other answer carries (docs/web.md, "Every answer")
 
 from __future__ import annotations
 
+from ..config import Settings
+
 import asyncio
 from functools import lru_cache
 
 from .pages import security_headers
 
 
-def refuse_local_outbox(settings) -> None:
+def refuse_local_outbox(settings: Settings) -> None:
     """On a PostgreSQL store `serve` may run on several hosts, and the readers' emails it sends (confirmations,
     notices, subject-access records) must reach them from any of them: the outbox would keep each in a folder of
     whichever host answered, where nobody reads it. NewsletterError then, before anything starts."""

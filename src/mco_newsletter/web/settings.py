@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ipaddress
 from dataclasses import dataclass
 from typing import Iterator
@@ -38,7 +40,7 @@ def check(data: dict) -> Iterator[Finding]:
                 "list the proxy's addresses as it connects to serve, e.g. [\"127.0.0.1\", \"::1\"] or [\"10.0.0.0/24\"]"
 
 
-def proxy_problem(value) -> str | None:
+def proxy_problem(value: object) -> str | None:
     """Why a trusted_proxies entry is not one, or None."""
     if not isinstance(value, str):
         return f"{value!r} is not an address in quotes"
@@ -54,7 +56,7 @@ def proxy_problem(value) -> str | None:
     return None
 
 
-def build(root, data: dict) -> WebSettings:
+def build(root: Path, data: dict) -> WebSettings:
     """The typed [web] table."""
     proxies = data.get("web", {}).get("trusted_proxies")
     return WebSettings(tuple(value.strip() for value in proxies)) if proxies is not None else WebSettings()

@@ -18,7 +18,9 @@ import hmac
 import math
 import threading
 import time
+from collections.abc import Callable
 
+from ..storage.location import StoreLocation
 from .client_limit import client_group
 
 HOUR_S = 3600
@@ -28,7 +30,7 @@ HASH_BYTES = 16
 class SharedCounts:
     """Per-client counts in the store's tables of the hour, through a connection of their own."""
 
-    def __init__(self, location, *, clock=time.time):
+    def __init__(self, location: StoreLocation, *, clock: Callable[[], float] = time.time) -> None:
         from ..storage.client_windows import ClientWindows
         from ..storage.database import open_database
 
@@ -49,7 +51,9 @@ class SharedCounts:
             last = self._where(name, bucket - 1, window, group, make=False)
             earlier = (self.windows.count(*last) if last is not None else 0) * (1.0 - spent)
             if at_most is None:
-                return self.windows.add(*self._where(name, bucket, window, group)) + earlier
+                count = self.windows.add(*self._where(name, bucket, window, group))
+                assert count is not None, "without `below`, one more is always counted"
+                return count + earlier
             # One more must keep the weighted count within at_most: this window's count below at_most - earlier.
             counted = self.windows.add(*self._where(name, bucket, window, group), below=math.floor(at_most - earlier))
             return None if counted is None else counted + earlier

@@ -11,6 +11,9 @@ follow every link in an email confirm nothing.
 
 from __future__ import annotations
 
+from typing import Any
+from .site import Site
+
 import datetime as dt
 import logging
 import threading
@@ -51,7 +54,7 @@ class ReaderPages:
     every replica on PostgreSQL), the site-wide ceiling on sign-up emails, and the sign-ups queued but not yet
     worked through."""
 
-    def __init__(self, site):
+    def __init__(self, site: Site) -> None:
         from ..subscribers.tokens import erasure_key
         from .client_limit import ClientLimit
         from .desk import Desk
@@ -101,7 +104,7 @@ class ReaderPages:
             time.sleep(0.01)
         return self.mail.idle(max(0.0, deadline - time.monotonic()))
 
-    def page(self, template: str, language: str, status: int = 200, **context) -> HTMLResponse:
+    def page(self, template: str, language: str, status: int = 200, **context: Any) -> HTMLResponse:
         return page(self.site, template, language, status, **reader_context(self.settings), **context)
 
     def check_inbox(self, language: str, after: BackgroundTask | None = None) -> HTMLResponse:
@@ -111,7 +114,7 @@ class ReaderPages:
         if cached is None or time.monotonic() - cached[0] > 1.0:
             version = words_version(self.settings.locales_dir, language)
             if cached is None or cached[1] != version:
-                html = self.page("check_inbox.html.j2", language).body
+                html = bytes(self.page("check_inbox.html.j2", language).body)
                 cached = (0.0, version, html, security_headers(html.decode("utf-8")))
             cached = self.answers[language] = (time.monotonic(), *cached[1:])
         return HTMLResponse(cached[2], headers=cached[3], background=after)
@@ -206,7 +209,7 @@ class ReaderPages:
                          labels=[t.label_in(language) for t in self.topics if t.name in signup.topics])
 
 
-def reader_routes(site) -> list[Route]:
+def reader_routes(site: Site) -> list[Route]:
     """The routes of the reader pages, sharing one ReaderPages (which purges expired sign-ups as it starts; the site
     keeps it as `reader_pages` for its chores)."""
     from .preferences import preference_routes

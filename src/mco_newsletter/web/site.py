@@ -7,11 +7,13 @@ before the page says "try again later": a reader is never kept waiting for half 
 
 from __future__ import annotations
 
+from ..subscribers.store import Subscriber
+
 import logging
 import threading
 from contextlib import contextmanager
 from queue import Queue
-from typing import Iterator
+from typing import Any, Iterator
 
 from ..config import Settings
 from ..errors import DatabaseError, NewsletterError
@@ -26,7 +28,7 @@ class Site:
     under `lock`) and one or a few that only read (`reading()`); on PostgreSQL, the per-client counts every replica
     shares (`shared_counts`)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings) -> None:
         from ..subscribers.store import open_reader, open_store
         from ..subscribers.tokens import unsubscribe_secret
 
@@ -48,8 +50,10 @@ class Site:
             from .shared_counts import SharedCounts
 
             self.shared_counts = SharedCounts(settings.store)
-        self.reader_pages = None  # web/signup.py's ReaderPages, once its routes are made
-        self.chores = None  # web/chores.py's Chores, when this replica runs them
+        # Set by the rooms above (typed Any: they import the site): web/signup.py's ReaderPages once its routes are
+        # made, web/chores.py's Chores when this replica runs them.
+        self.reader_pages: Any = None
+        self.chores: Any = None
         self.checking = threading.Lock()
 
     def serving(self) -> None:
@@ -78,19 +82,19 @@ class Site:
         finally:
             self.lock.release()
 
-    def reader(self, token: str):
+    def reader(self, token: str) -> Subscriber | None:
         from ..subscribers.tokens import read_token
 
         with self.reading() as store:
             subscriber_id = read_token(self.secret, token, nonce_of=store.nonce, legacy_max_id=self.legacy_max_id)
             return None if subscriber_id is None else store.by_id(subscriber_id)
 
-    async def unsubscribe(self, subscriber) -> None:
+    async def unsubscribe(self, subscriber: Subscriber) -> None:
         """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk."""
         # Only an active reader leaves: a bounce or complaint stays what it is.
         await self.reader_pages.desk.do(lambda store: store.unsubscribe(subscriber.id))
 
-    async def resubscribe(self, subscriber) -> None:
+    async def resubscribe(self, subscriber: Subscriber) -> None:
         await self.reader_pages.desk.do(
             lambda store: store.resubscribe(subscriber.id, "asked again through their unsubscribe link"))
 

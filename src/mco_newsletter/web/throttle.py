@@ -14,14 +14,17 @@ import threading
 import time
 from collections import OrderedDict, deque
 
-from .client_limit import ClientKey
+from collections.abc import Callable
+
+from .client_limit import ClientKey, SharedWindows
 
 
 class Throttle:
     """How long to wait before answering a client's next bad link."""
 
     def __init__(self, *, free: int = 5, window_seconds: float = 600.0, first_delay: float = 0.5,
-                 max_delay: float = 8.0, max_clients: int = 10_000, clock=time.monotonic, shared=None):
+                 max_delay: float = 8.0, max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic,
+                 shared: SharedWindows | None = None) -> None:
         self.free, self.window, self.first_delay, self.max_delay = free, window_seconds, first_delay, max_delay
         self.max_clients = max_clients
         self.clock = clock
@@ -33,15 +36,17 @@ class Throttle:
     def failed(self, client: str) -> float:
         """Record a bad link from `client`; the seconds to wait before answering it (0 for the first few)."""
         if self.shared is not None:
-            return self._delay(self.shared.add("review", client, window=self.window) - self.free)
+            count = self.shared.add("review", client, window=self.window)
+            assert count is not None, "without at_most, every failure is counted"
+            return self._delay(count - self.free)
         now = self.clock()
-        client = self.key(client)
+        key = self.key(client)
         with self.lock:
-            times = self.failures.pop(client, None) or deque()
+            times = self.failures.pop(key, None) or deque()
             while times and now - times[0] > self.window:
                 times.popleft()
             times.append(now)
-            self.failures[client] = times  # most recent last
+            self.failures[key] = times  # most recent last
             while len(self.failures) > self.max_clients:
                 self.failures.popitem(last=False)
             over = len(times) - self.free

@@ -16,7 +16,8 @@ import ssl
 import urllib.request
 from email.message import Message
 from typing import NamedTuple
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
+
 
 from ...idle_sockets import readable
 
@@ -47,9 +48,10 @@ class ApiConnection:
     The headers given (an API key among them) go only into requests; they are never part of an error.
     """
 
-    def __init__(self, base_url: str, *, timeout: float, headers: dict[str, str]):
+    def __init__(self, base_url: str, *, timeout: float, headers: dict[str, str]) -> None:
         parts = urlsplit(base_url)
-        self.scheme, self.host, self.port = parts.scheme, parts.hostname, parts.port
+        # api_host_problem refused a URL without a host before this is made.
+        self.scheme, self.host, self.port = parts.scheme, parts.hostname or "", parts.port
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
         self._headers = headers
@@ -95,7 +97,8 @@ class ApiConnection:
 
     def _new(self) -> http.client.HTTPConnection:
         proxy = _proxy(self.scheme, self.host)
-        host, port = (proxy.hostname, proxy.port or 80) if proxy else (self.host, self.port)
+        host, port = (proxy.hostname or "", proxy.port or 80) if proxy else (self.host, self.port)
+        connection: http.client.HTTPConnection
         if self.scheme == "https":
             connection = http.client.HTTPSConnection(host, port, timeout=self.timeout,
                                                      context=ssl.create_default_context())
@@ -110,7 +113,8 @@ class ApiConnection:
         return connection
 
 
-def _proxy(scheme: str, host: str):
+def _proxy(scheme: str, host: str) -> SplitResult | None:
+
     """The proxy the environment names for this scheme and host (urllib's rules), split, or None."""
     url = urllib.request.getproxies().get(scheme)
     if not url or urllib.request.proxy_bypass(host):

@@ -6,6 +6,7 @@ import datetime as dt
 import errno
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
 
 from ...errors import NewsletterError
@@ -25,12 +26,13 @@ def message_name(campaign_id: int, row_id: int) -> str:
 
 
 class OutboxBackend:
-    """Writes each reader's message to <outbox>/new/ (via tmp/, as Maildir wants): byte for byte what SMTP would carry."""
+    """Writes each reader's message to <outbox>/new/ (via tmp/, as Maildir wants): byte for byte what SMTP would
+    carry."""
 
     name = "outbox"
     batch_size = 500
 
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path) -> None:
         self.folder = folder
         try:
             for part in PARTS:
@@ -81,7 +83,7 @@ class OutboxBackend:
         kind = "test." if edition.bulk else ""
         return f"{kind}{edition.issue_id}.{edition.language}.{stamp}.{secrets.token_hex(6)}{SUFFIX}"
 
-    def expect(self, editions) -> None:
+    def expect(self, editions: Iterable[PreparedEdition]) -> None:
         pass  # no size limit to check before sending
 
     def close(self) -> None:

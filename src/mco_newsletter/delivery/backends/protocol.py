@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Iterable, NamedTuple, Protocol
 
 from ..message import PreparedEdition
@@ -35,7 +36,7 @@ class Report(Protocol):
 
     def starting(self, recipients: list[Recipient]) -> None: ...
 
-    def accepted(self, pairs: list[tuple[int, "str | None"]]) -> None: ...
+    def accepted(self, pairs: Sequence[tuple[int, str | None]]) -> None: ...
 
     def transmitting(self, recipient: Recipient) -> None: ...
 

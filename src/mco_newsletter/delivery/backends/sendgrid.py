@@ -19,6 +19,8 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterable
+from typing import Any
 
 from ... import __version__
 from ...errors import NewsletterError
@@ -39,7 +41,7 @@ KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign_id: int,
                  settings: SendGridSettings) -> dict:
     """The v3 /mail/send body for one batch of one edition."""
-    body = {
+    body: dict[str, Any] = {
         "from": {"email": edition.sender_address, "name": edition.sender_name},
         "reply_to": {"email": edition.reply_to},
         "subject": edition.subject,
@@ -81,7 +83,7 @@ class SendGridBackend:
     name = "sendgrid"
     batch_size = MAX_RECIPIENTS
 
-    def __init__(self, settings: SendGridSettings):
+    def __init__(self, settings: SendGridSettings) -> None:
         from .api_connection import ApiConnection
 
         key = os.environ.get(API_KEY_ENV)
@@ -125,7 +127,7 @@ class SendGridBackend:
         message_id = answer.headers.get("X-Message-Id")
         report.accepted([(row_id, message_id) for row_id in rows])
 
-    def expect(self, editions) -> None:
+    def expect(self, editions: Iterable[PreparedEdition]) -> None:
         pass  # no size limit to check before sending
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, SimpleQueue
 from typing import NamedTuple
@@ -37,7 +38,12 @@ CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, s
 SAMPLE = Recipient(0, "a.reader.with.a.long.address@example.org", "")  # an edition's size: one reader's copy
 
 
+def _text(error: bytes | str) -> str:
+    return error.decode("utf-8", "replace") if isinstance(error, bytes) else error
+
+
 class Connection(NamedTuple):
+
     """An open SMTP connection: smtplib's client (to close it) and the session that carries the messages."""
 
     client: smtplib.SMTP
@@ -47,7 +53,7 @@ class Connection(NamedTuple):
 class RateLimit:
     """At most `per_second` messages per second over all connections (0: no limit)."""
 
-    def __init__(self, per_second: float):
+    def __init__(self, per_second: float) -> None:
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.next_at = time.monotonic()
         self.lock = threading.Lock()
@@ -68,7 +74,7 @@ class SmtpBackend:
 
     name = "smtp"
 
-    def __init__(self, settings: SmtpSettings):
+    def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         # Each batch is one transmission window (an erasure waits for it to end), so a batch lasts
         # about two seconds at most when a rate is set; without one, 1,000 messages take a fraction of that.
@@ -89,7 +95,7 @@ class SmtpBackend:
         self.rate = RateLimit(settings.messages_per_second)
         self.pool = ThreadPoolExecutor(max_workers=settings.connections, thread_name_prefix="smtp")
 
-    def expect(self, editions) -> None:
+    def expect(self, editions: Iterable[PreparedEdition]) -> None:
         """The editions this run may send: each connection checks them against the server's SIZE first."""
         at = dt.datetime.now(dt.timezone.utc)
         self.expected = {edition.language: len(wire_message(self._wire(edition), edition, SAMPLE._replace(
@@ -98,13 +104,14 @@ class SmtpBackend:
     def connect(self, sender: str) -> Connection:
         """A new connection, greeted and logged in, ready to send as `sender`."""
         settings = self.settings
-        client = None
+        client: smtplib.SMTP | None = None
         try:
             context = ssl.create_default_context(cafile=settings.ca_file)
             if settings.security == "tls":
                 client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout, context=context)
             else:
                 client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            assert client.sock is not None, "connected"
             # Without it, the end of each message waits for the server's delayed acknowledgement (Nagle's
             # algorithm): about 50 ms a message on one connection.
             client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -125,13 +132,14 @@ class SmtpBackend:
                                  hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent") from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
             self._discard(client)
-            refusal = Reply(exc.smtp_code, exc.smtp_error.decode("utf-8", "replace")) \
-                if isinstance(exc, smtplib.SMTPResponseException) else None
+            refusal = Reply(exc.smtp_code, _text(exc.smtp_error)) if isinstance(exc, smtplib.SMTPResponseException) \
+                else None
             wait = asked_wait(refusal) if refusal and asks_to_slow_down(refusal) else None
             raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {reason(exc)}", wait) from None
         except BaseException:
             self._discard(client)
             raise
+        assert client.sock is not None, "connected"
         size = client.esmtp_features.get("size", "")
         session = Session(client.sock, sender=sender, pipelining=client.has_extn("pipelining"),
                           smtputf8=client.has_extn("smtputf8"), size_limit=int(size) if size.isdigit() else 0)
@@ -155,12 +163,12 @@ class SmtpBackend:
         # PLAIN (inside TLS) when offered, and only PLAIN: smtplib.login() would go on to try the other
         # mechanisms after a refusal, and some servers answer a second attempt by going silent.
         if "plain" in client.esmtp_features.get("auth", "").lower().split():
-            client.user, client.password = self.user, self.password
+            client.user, client.password = self.user or "", self.password or ""
             code, reply = client.auth("PLAIN", client.auth_plain)
             if code not in (235, 503):
                 raise smtplib.SMTPAuthenticationError(code, reply)
         else:
-            client.login(self.user, self.password)
+            client.login(self.user or "", self.password or "")
 
     def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
              report: Report) -> None:
@@ -172,11 +180,13 @@ class SmtpBackend:
         halt = threading.Event()  # a refused message: the other connections start nothing new
         workers = min(self.settings.connections, len(recipients))
         results = [self.pool.submit(self._drain, edition, wire, work, at, report, halt) for _ in range(workers)]
-        errors = [exc for exc in (future.exception() for future in results) if exc is not None]
-        for error in errors:
-            if not isinstance(error, TransientError):
-                raise error
+        failures = [exc for exc in (future.exception() for future in results) if exc is not None]
+        for failure in failures:
+            if not isinstance(failure, TransientError):
+                raise failure
+        errors = [failure for failure in failures if isinstance(failure, TransientError)]
         if errors:
+
             waits = [error.retry_after for error in errors if error.retry_after is not None]
             raise TransientError(str(errors[0]), max(waits) if waits else None,
                                  unanswered=frozenset().union(*(error.unanswered for error in errors)))
@@ -280,7 +290,7 @@ class _Answers:
     """The session's word on each reader, passed on to the ledger's report; a refusal that is not about the
     reader ends the session (smtp_replies)."""
 
-    def __init__(self, report: Report, rate: RateLimit, halt: threading.Event):
+    def __init__(self, report: Report, rate: RateLimit, halt: threading.Event) -> None:
         self.report = report
         self.rate = rate
         self.halt = halt

@@ -42,7 +42,7 @@ class Reply(NamedTuple):
 class Throttled(Exception):
     """The server asks to slow down (421, 4.7.x): this connection stops; the send waits before going on."""
 
-    def __init__(self, reply: Reply):
+    def __init__(self, reply: Reply) -> None:
         super().__init__(f"the server asks to slow down: {reply.code} {reply.text}")
         self.reply = reply
 

@@ -20,7 +20,9 @@ transaction open after its end-of-data restrictions refuse a message, and would 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
+import socket
 from typing import Callable, NamedTuple, Protocol
 
 from ..message import PreparedEdition, personal_message
@@ -46,7 +48,7 @@ class Outgoing(NamedTuple):
 class SenderRefused(Exception):
     """The server refused MAIL FROM: nothing can be sent on this connection."""
 
-    def __init__(self, reply: Reply):
+    def __init__(self, reply: Reply) -> None:
         super().__init__(f"{reply.code} {reply.text}")
         self.reply = reply
 
@@ -55,7 +57,7 @@ class ConnectionLost(Exception):
     """The connection broke, or the server closed it (`reply`: its 421); `unanswered` is the reader whose
     message went out without its answer arriving (it may have been taken), if any."""
 
-    def __init__(self, reason: str, unanswered: Recipient | None = None, reply: Reply | None = None):
+    def __init__(self, reason: str, unanswered: Recipient | None = None, reply: Reply | None = None) -> None:
         super().__init__(reason)
         self.unanswered = unanswered
         self.reply = reply
@@ -96,7 +98,8 @@ def wire_edition(edition: PreparedEdition) -> PreparedEdition:
         template, head=dot_stuffed(template.head), pieces=tuple(pieces)))
 
 
-def wire_message(wire: PreparedEdition, edition: PreparedEdition, recipient: Recipient, at) -> bytes:
+def wire_message(wire: PreparedEdition, edition: PreparedEdition, recipient: Recipient,
+                 at: dt.datetime | None) -> bytes:
     """One reader's message as it goes on the wire; `wire` is wire_edition(edition)."""
     token = recipient.token
     if len(token) == len(edition.tag) and _TOKEN.fullmatch(token):  # the token takes the tag's place
@@ -116,7 +119,7 @@ def path(address: str) -> bytes:
 class Session:
     """Messages over one open connection; `sock` is the connection's socket after EHLO (and login)."""
 
-    def __init__(self, sock, *, sender: str, pipelining: bool, smtputf8: bool, size_limit: int = 0):
+    def __init__(self, sock: socket.socket, *, sender: str, pipelining: bool, smtputf8: bool, size_limit: int = 0) -> None:
         self.sock = sock
         self.sender = sender
         self.pipelining = pipelining
@@ -154,17 +157,20 @@ class Session:
                 if stopped():
                     return
             utf8 = not (item.recipient.email.isascii() and self.ascii_sender)
-            mail = self.mail_utf8 if utf8 else self.mail
+            mail_from = self.mail_utf8 if utf8 else self.mail
             if item.recipient.return_path:  # VERP: the tool made it of the bounce address and a token (ASCII)
-                mail = b"MAIL FROM:<" + item.recipient.return_path.encode("ascii") + (b"> SMTPUTF8" if utf8 else b">")
-            commands = [mail, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
-            replies = self._round(carried, previous, commands, listener)
+                mail_from = (b"MAIL FROM:<" + item.recipient.return_path.encode("ascii")
+                             + (b"> SMTPUTF8" if utf8 else b">"))
+            commands = [mail_from, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
+            replies: list[Reply | None] = [*self._round(carried, previous, commands, listener)]
             mail, rcpt, data = replies + [None] * (3 - len(replies))  # one by one, they stop at a refusal
             carried, previous = [], None
+            assert mail is not None, "MAIL is always answered"
             self._closing(mail)
             if mail.code != 250:
                 raise SenderRefused(mail)
-            refused = rcpt if rcpt.code not in (250, 251) else data if data.code != 354 else None
+            assert rcpt is not None, "RCPT is answered once MAIL is taken"
+            refused = rcpt if rcpt.code not in (250, 251) else data if data is not None and data.code != 354 else None
             if refused is not None:
                 self._closing(refused)
                 if data is not None and data.code == 354:  # a server that takes DATA without a recipient

@@ -28,10 +28,10 @@ PACKAGE = "mco_newsletter"
 # below, never one above. Each room is in the first layer with a pattern that matches its name (fnmatch, names
 # relative to the package: "web.app", "delivery.backends.smtp").
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("ground: words, errors, files, the schema of settings, addresses, the blocks of an issue",
+    ("ground: words, errors, files, the schema of settings, addresses, an issue and its blocks",
      ("errors", "files", "wording", "schema", "localized", "control_characters", "email_addresses", "bank_codes",
-      "iban_formats", "clickable", "po_wrap", "word_forms", "defaults", "issue_walk", "issue_blocks",
-      "front_matter", "pictures", "settings_*", "storage.location", "storage.dialect", "credentials")),
+      "iban_formats", "clickable", "po_wrap", "word_forms", "defaults", "issue", "issue_*", "front_matter",
+      "pictures", "settings_*", "storage.location", "storage.dialect", "credentials")),
     ("each room's settings (a frozen dataclass, its schema, checks and builder) and what they check with",
      ("delivery.settings", "delivery.dkim_keys", "delivery.webhook_signature", "delivery.return_path",
       "bounces.settings", "render.privacy", "render.markup", "subscribers", "subscribers.segments",
@@ -39,8 +39,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
       "web.settings")),
     ("the settings composed", ("config",)),
     ("the store's layer", ("storage.*",)),
-    ("the issue, its catalogs, translation and review, the edition, rendering",
-     ("issue", "issue_*", "translation_rules", "catalog*", "merging", "glossary", "overrides", "review",
+    ("the catalogs of an issue, translation and review, the edition, rendering",
+     ("translation_rules", "catalog*", "merging", "glossary", "overrides", "review",
       "translators", "translation.*", "edition", "scaffold", "workspace", "render", "render.*")),
     ("the subscribers", ("subscribers.*",)),
     ("delivery", ("delivery", "delivery.*")),

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from mco_newsletter.subscribers.csv_import import import_csv  # noqa: E402
+from mco_newsletter.subscribers.importing import import_csv  # noqa: E402
 from mco_newsletter.subscribers.segments import Segment  # noqa: E402
 from mco_newsletter.subscribers.store import open_store  # noqa: E402
 

@@ -38,9 +38,9 @@ def test_import_memory_does_not_grow_with_the_file_or_the_store(run, workspace, 
     """A dry run, an import and a re-import of a file four times as long, into a store four times as full, hold no more
     memory: one batch of rows, never the file, its rows, or the store's subscribers, tags and erased hashes."""
     from mco_newsletter.storage import import_rows
-    from mco_newsletter.subscribers import csv_import
+    from mco_newsletter.subscribers import importing
 
-    monkeypatch.setattr(csv_import, "BATCH", 250)
+    monkeypatch.setattr(importing, "BATCH", 250)
     monkeypatch.setattr(import_rows, "HASH_BATCH", 250)
     assert run("subscribers", "erase", "someone@example.org", "--yes").exit_code == 0  # hashes to look up
     run("subscribers", "import", str(readers(workspace / "warm.csv", "warm", 300)))  # modules loaded, caches filled
@@ -58,10 +58,10 @@ def test_batches_change_nothing_of_what_an_import_does(run, workspace, store_kin
     sign-up, people who left and readers held already come out as in one batch: the same summary, the rejects
     file in the order of the file, the first rows of the dry run without duplicates."""
     from mco_newsletter.storage import import_rows
-    from mco_newsletter.subscribers import csv_import
+    from mco_newsletter.subscribers import importing
     from mco_newsletter.subscribers.store import open_store
 
-    monkeypatch.setattr(csv_import, "BATCH", 3)
+    monkeypatch.setattr(importing, "BATCH", 3)
     monkeypatch.setattr(import_rows, "HASH_BATCH", 2)
     assert run("subscribers", "add", "held@example.org", "--language", "en", "--tag", "x").exit_code == 0
     assert run("subscribers", "add", "left@example.org", "--language", "en").exit_code == 0
@@ -122,9 +122,9 @@ def test_batches_change_nothing_of_what_an_import_does(run, workspace, store_kin
 def test_a_file_of_rejects_is_not_held_in_memory(run, workspace, monkeypatch):
     """A file whose every row is rejected (a language the list does not have) four times as long holds no more
     memory: the rejects go to the rejects file as found, the report counts them all and lists only the first."""
-    from mco_newsletter.subscribers import csv_import
+    from mco_newsletter.subscribers import importing
 
-    monkeypatch.setattr(csv_import, "BATCH", 250)
+    monkeypatch.setattr(importing, "BATCH", 250)
 
     def rejected(count: int):
         path = workspace / f"bad{count}.csv"
@@ -141,7 +141,7 @@ def test_a_file_of_rejects_is_not_held_in_memory(run, workspace, monkeypatch):
     assert lines == [str(line) for line in range(2, 8002)]
     report = json.loads(run("subscribers", "import", str(workspace / "bad8000.csv"), "--dry-run", "--json").stdout)
     assert report["rejected"] == 8000 and report["rows"] == 8000, report["rejected"]
-    assert [reject["line"] for reject in report["rejects"]] == list(range(2, 2 + csv_import.REJECTS_LISTED))
+    assert [reject["line"] for reject in report["rejects"]] == list(range(2, 2 + importing.REJECTS_LISTED))
     text = run("subscribers", "import", str(workspace / "bad8000.csv"), "--dry-run")
     assert "… and 7,950 more rejected rows" in text.stderr and "8,000 rejected." in text.stdout, text.stdout
 
@@ -151,9 +151,9 @@ def test_an_error_after_batches_were_staged_imports_nothing(run, workspace, monk
     """A byte that is not UTF-8, or a row that is not CSV, met after batches of the file were staged and rejects
     written: the error names its file and line, nothing is imported, no rejects file is left, and the file put
     right imports in full."""
-    from mco_newsletter.subscribers import csv_import
+    from mco_newsletter.subscribers import importing
 
-    monkeypatch.setattr(csv_import, "BATCH", 100)
+    monkeypatch.setattr(importing, "BATCH", 100)
     # Past the start of the file that is read to recognise it (import_files.SNIFF_BYTES): met as the rows are read.
     good = "".join(f"reader{number}@example.org,Reader {number},en\n" for number in range(3000))
     cases = {"latin.csv": ("Jürgen@example.org,Jürgen,de\n".encode("latin-1"), "latin.csv:3004: not UTF-8 text"),

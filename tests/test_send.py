@@ -37,7 +37,7 @@ def configure(workspace, extra: str = "") -> None:
 def populate(workspace, count: int, *, languages=("en", "de", "ru")) -> list[str]:
     """Import `count` active subscribers through the real import; return their addresses."""
     from mco_newsletter.config import load_settings
-    from mco_newsletter.subscribers.csv_import import import_csv
+    from mco_newsletter.subscribers.importing import import_csv
     from mco_newsletter.subscribers.store import open_store
 
     addresses = [f"reader{i}@example.org" for i in range(count)]

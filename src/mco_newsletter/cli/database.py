@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from . import cli
-from .options import counted, json_option, settings as load_settings
+from ..wording import counted
+from .options import json_option, settings as load_settings
 
 
 @cli.group("database")
@@ -154,7 +155,7 @@ def compact(ctx, as_json) -> None:
                    "kept (docs/subscribers.md).")
 
 
-def _size(count: int) -> str:
+def _size(count: float) -> str:
     for unit in ("bytes", "kB", "MB", "GB"):
         if count < 1000 or unit == "GB":
             return f"{count:,.0f} {unit}" if unit == "bytes" else f"{count:,.1f} {unit}"

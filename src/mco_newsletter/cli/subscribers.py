@@ -111,7 +111,7 @@ def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tag
       mco-newsletter subscribers import members.csv --dry-run
       mco-newsletter subscribers import subscribed.csv --from mailchimp --default-language en
     """
-    from ..subscribers.csv_import import import_csv
+    from ..subscribers.importing import import_csv
     from ..subscribers.import_rejects import RejectsNotWritten
     from ..subscribers.import_mapping import choices_for
     from ..subscribers.tokens import erasure_key

@@ -14,7 +14,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from .database import Database, now
+from .database import Database
+from .dialect import now
 
 # The tables a reader's data is in: an erasure deletes their rows in each (Store.erase, Ledger.forget).
 PERSON_TABLES = ("subscribers", "subscriber_tags", "signup_requests", "signup_queue", "mail_log", "deliveries")

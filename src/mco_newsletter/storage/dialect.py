@@ -39,7 +39,7 @@ class Dialect:
         """Run one statement for each row of parameters."""
         raise NotImplementedError
 
-    def load(self, connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    def load(self, connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """Add many rows to a table at once."""
         raise NotImplementedError
 

@@ -64,10 +64,9 @@ class Staging:
             self.db.execute(statement)
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> None:
         if not self.db.in_transaction:
             self._drop()
-        return False
 
     def _drop(self) -> None:
         for table in ("import_decided", "import_tags", "import_staging"):
@@ -122,7 +121,9 @@ class Staging:
     def _mark_erased(self, hash_of: Callable[[str], str]) -> None:
         """Rows that would add an address (or confirm a pending sign-up of one) whose keyed hash is among the
         erased: looked up a batch at a time, so that neither the store's hashes nor the file's are all held."""
-        db, found, batch = self.db, [], {}
+        db = self.db
+        found: list[int] = []  # lines
+        batch: dict[str, int] = {}  # keyed hash → line
 
         def look_up() -> None:
             held = db.all(f"SELECT hash FROM erased WHERE hash {db.dialect.in_ids}", (db.dialect.ids(batch),))

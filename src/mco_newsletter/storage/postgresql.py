@@ -62,7 +62,7 @@ class PostgresDialect(Dialect):
             with connection.cursor() as cursor:
                 cursor.executemany(translated(sql), rows)
 
-    def load(self, connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    def load(self, connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)

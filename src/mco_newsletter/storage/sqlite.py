@@ -23,7 +23,7 @@ class SQLiteDialect(Dialect):
     def executemany(self, connection: Any, sql: str, rows: Iterable) -> None:
         connection.executemany(sql, rows)
 
-    def load(self, connection, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    def load(self, connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                                rows)
 

@@ -69,7 +69,8 @@ def not_utf8(path: Path, encoding: str) -> NewsletterError:
         return NewsletterError(f"{path}: begins as UTF-16 text but is not", hint=f"save it as CSV UTF-8: {SAVE_AS_CSV}")
     line = 1
     with path.open("rb") as raw:
-        for line, written in enumerate(raw, start=1):  # a UTF-8 character never holds a newline byte
+        # A UTF-8 character never holds a newline byte; the line the loop stops at is the answer.
+        for line, written in enumerate(raw, start=1):  # noqa: B007
             try:
                 written.decode("utf-8")
             except UnicodeDecodeError:

@@ -5,6 +5,7 @@ file of a million rows is read in the memory of one; duplicates within the file 
 
 from __future__ import annotations
 
+import _csv  # csv.reader's type: csv names it not
 import csv
 from pathlib import Path
 from typing import Iterator, TextIO
@@ -16,7 +17,7 @@ from .incoming import ACTIVE, RowProblem
 
 
 def read_header(path: Path, stream: TextIO, delimiter: str, first_line: str, *,
-                choices: Choices) -> tuple[csv.reader, ImportReport]:
+                choices: Choices) -> tuple[_csv.Reader, ImportReport]:
     """The CSV reader past the header, and a report that knows the file's shape; or an error naming the header's
     problem."""
     from .import_formats import recognise
@@ -36,13 +37,14 @@ def read_header(path: Path, stream: TextIO, delimiter: str, first_line: str, *,
     return reader, ImportReport(ignored_columns=shape.ignored(), header=tuple(written_header), shape=shape)
 
 
-def read_rows(path: Path, reader, report: ImportReport, *, languages: tuple[str, ...], default_language: str | None,
+def read_rows(path: Path, reader: _csv.Reader, report: ImportReport, *, languages: tuple[str, ...], default_language: str | None,
               extra_tags: tuple[str, ...]) -> Iterator[tuple[Row | None, Reject | None, list[str]]]:
     """Each row of the file in order as (row, None, values) when valid or (None, reject, values) when not; rows
     skipped on purpose and blank lines are counted in the report and not yielded."""
     from .import_languages import LanguageMatch
 
     shape = report.shape
+    assert shape is not None, "read_header gave the report the file's shape"
     match = LanguageMatch(languages, default_language, shape.language_names, report.unmapped_languages)
     width = len(report.header)
     while True:

@@ -8,8 +8,10 @@ cannot be written stops the import before any row is applied (RejectsNotWritten,
 
 from __future__ import annotations
 
+import _csv  # csv.writer's type: csv names it not
 import csv
 from contextlib import ExitStack
+from types import TracebackType
 from pathlib import Path
 
 from ..errors import NewsletterError
@@ -31,15 +33,15 @@ class RejectsFile:
         self.path = path
         self.header = header
         self._files = ExitStack()
-        self._writer = None
+        self._writer: _csv.Writer | None = None
         self._failure: OSError | None = None
 
     def __enter__(self) -> "RejectsFile":
         return self
 
-    def __exit__(self, kind, value, traceback) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         self._files.__exit__(kind, value, traceback)  # an exception: the unfinished file goes
-        return False
 
     def write(self, line: int, reason: str, values: list[str]) -> None:
         if self.path is None or self._failure is not None:
@@ -48,8 +50,9 @@ class RejectsFile:
             if self._writer is None:
                 from ..files import atomic_text_writer
 
-                self._writer = csv.writer(self._files.enter_context(atomic_text_writer(self.path, private=True)))
-                self._writer.writerow(spreadsheet_safe(["line", "reason", *self.header]))
+                writer = csv.writer(self._files.enter_context(atomic_text_writer(self.path, private=True)))
+                writer.writerow(spreadsheet_safe(["line", "reason", *self.header]))
+                self._writer = writer
             self._writer.writerow(spreadsheet_safe([str(line), reason, *values]))
         except OSError as exc:
             self._failure = exc

@@ -9,9 +9,14 @@ again before each use.
 from __future__ import annotations
 
 import select
+from typing import Protocol
 
 
-def readable(sock) -> bool:
+class HasFileno(Protocol):
+    def fileno(self) -> int: ...
+
+
+def readable(sock: HasFileno | int) -> bool:
     """True when the socket (an object with fileno(), or a descriptor) has data or an end to read now, or is broken."""
     poller = select.poll()
     try:

@@ -231,10 +231,16 @@ class Ledger:
                        f" updated_at = ?, twice = CASE WHEN state = 'sending' THEN 1 ELSE twice END"
                        f" WHERE id {self.in_ids} AND state IN {_OPEN}", (now(), self.ids(sorted(row_ids))))
 
-    def mark_in_flight(self, row_ids: set[int]) -> None:
+    def mark_in_flight(self, row_ids: Iterable[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
         with self.lock, self.store.transaction() as db:
             db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id {self.in_ids} AND state IN {_OPEN}",
+                       (self.ids(sorted(row_ids)),))
+
+    def unmark_in_flight(self, row_ids: Iterable[int]) -> None:
+        """Rows marked `sending` ahead of their message, which never went: `pending` again (not in doubt)."""
+        with self.lock, self.store.transaction() as db:
+            db.execute(f"UPDATE deliveries SET state = 'pending' WHERE id {self.in_ids} AND state = 'sending'",
                        (self.ids(sorted(row_ids)),))
 
     def refuse(self, row_id: int, error: str, *, bounce: bool) -> None:

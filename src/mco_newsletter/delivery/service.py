@@ -69,7 +69,12 @@ class Sending:
 
     def run(self, *, progress: Callable[[int], None] = lambda n: None,
             on_retry: Callable[[Retry], None] = lambda retry: None) -> Outcome:
-        in_flight = InFlight(self.settings.private_dir / LOCKS / f"in-flight-{self.campaign.id}")
+        if self.ledger.db.kind == "postgresql":  # the next sender may run on another host: notes in the ledger
+            from .inflight_rows import InFlightRows
+
+            in_flight: InFlight = InFlightRows(self.ledger)
+        else:
+            in_flight = InFlight(self.settings.private_dir / LOCKS / f"in-flight-{self.campaign.id}")
         try:
             loop = SendLoop(ledger=self.ledger, campaign=self.campaign, editions=self.editions, backend=self.backend,
                             secret=self.secret, sending=self.settings.sending, stop=self.stop,
@@ -112,8 +117,9 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
     backend = make_backend(backend_name, settings)
     claim = transmissions = None
     try:
-        claim = Claim.take(settings.private_dir, issue.id, segment=segment.name, wait=wait, waiting=waiting)
-        transmissions = Transmissions(settings.private_dir)
+        claim = Claim.take(settings.private_dir, issue.id, segment=segment.name, wait=wait, waiting=waiting,
+                           store=store)
+        transmissions = claim.transmissions()
         campaign = ledger.find(issue.id, segment.name)  # again: another sender may have made it while we waited
         added = 0
         if campaign is None:

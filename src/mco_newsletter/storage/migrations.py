@@ -177,4 +177,19 @@ MIGRATIONS = [
     ALTER TABLE signup_requests ALTER COLUMN name SET STATISTICS 0, ALTER COLUMN name TYPE TEXT;
     ALTER TABLE deliveries ALTER COLUMN last_error SET STATISTICS 0, ALTER COLUMN last_error TYPE TEXT
     """),
+    # 11: who holds each issue's send claim on a shared store (PostgreSQL: the claim is an advisory lock, which
+    # names no one): host, process, segment and start, written by the holder once the lock is its own, so a
+    # second sender on any host can name it. `session` is the holder's server process: a row whose session no
+    # longer holds the lock is a dead sender's, and is overwritten by the next. SQLite keeps the same in the lock
+    # file (delivery/locks.py) and leaves the table empty.
+    """
+    CREATE TABLE send_claims (
+        issue_id TEXT PRIMARY KEY,
+        segment TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        started_at TEXT NOT NULL,
+        session INTEGER NOT NULL
+    )
+    """,
 ]

@@ -53,7 +53,7 @@ def erase_person(store: Store, settings: Settings, email: str) -> Erased:
     ledger = Ledger(store)
     # A send checks every batch's readers inside its transmission window: once this block ends, no
     # message to this reader can go out, and none is on the wire.
-    with transmissions_paused(settings.private_dir, timeout=PAUSE_SECONDS):
+    with transmissions_paused(settings.private_dir, timeout=PAUSE_SECONDS, store=store):
         with store.transaction():
             subscriber = store.get(normalized)
             rows = ledger.forget(subscriber.id) if subscriber else []

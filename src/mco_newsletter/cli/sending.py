@@ -54,6 +54,9 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
     if as_json and not (yes or dry_run or test_to):
         raise click.UsageError("--json asks no question: add --yes to send, or --dry-run to see the plan")
 
+    from ..storage.postgresql import name_program
+
+    name_program(f"mco-newsletter send {issue_id}")  # how another program waiting for this one names it
     settings = load_settings(ctx)
     # Each accepted message is a commit of its own: synced by the OS, not waited for (see open_store).
     store = open_store(settings.store, durable_commits=False)

@@ -43,6 +43,8 @@ class Database:
         self.reopen = reopen  # a new connection as this one was made (None: never reopened)
         self.waits: float | None = None  # the last wait_at_most, made again on a reopened connection
         self.within = 0  # transactions of ours open on this connection
+        # The server process of a PostgreSQL connection (read now: while a statement waits, the connection is busy).
+        self.session = connection.info.backend_pid if connection is not None and dialect.name == "postgresql" else None
 
     def _ready(self) -> None:
         """Open the connection again if the server ended it, unless a transaction of ours was using it."""
@@ -53,6 +55,7 @@ class Database:
                 if not self.dialect.is_error(exc):
                     raise
             self.connection = self.reopen()
+            self.session = self.connection.info.backend_pid if self.dialect.name == "postgresql" else None
             if self.waits is not None:
                 self.dialect.wait_at_most(self.connection, self.waits)
 
@@ -174,12 +177,16 @@ class Database:
                 raise
 
     def holders(self) -> list[str]:
-        """The other programs that have the store open, as `pid N (command)`, when they can be known."""
+        """The other programs that hold the store, when they can be known: those that have the SQLite file open, as
+        `pid N (command)`; on PostgreSQL those holding what this connection waits for (else the write lock), as their
+        application_name says (`mco-newsletter send 2024-05 (host, pid N)`)."""
         if self.location.path is not None:
             from .waits import holders
 
             return holders(self.location.path)
-        return []  # PostgreSQL: pg_stat_activity could say (not yet asked)
+        from .postgresql import holders
+
+        return holders(self.location, self.session)
 
     def failed(self, exc: BaseException) -> NewsletterError:
         """The error a person reads for this driver error (who holds the store, when it is locked)."""

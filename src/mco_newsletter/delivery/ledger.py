@@ -193,7 +193,7 @@ class Ledger:
     def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None, attempt: int | None = None) -> None:
         """Move rows to a state in one commit; `sending` counts an attempt (by default)."""
         attempt = (1 if state == "sending" else 0) if attempt is None else attempt
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
                        f" WHERE id {self.in_ids}", (state, attempt, error, now(), self.ids(row_ids)))
 
@@ -211,7 +211,7 @@ class Ledger:
             return
         ids = {provider_id for _, provider_id in accepted}
         doubted = self.ids(sorted(twice.intersection(row_id for row_id, _ in accepted)))
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             if len(ids) == 1:  # one provider id for the whole request: one statement
                 db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
                            f" attempts = attempts + ?, updated_at = ?, twice = CASE WHEN id {self.in_ids} THEN 1"
@@ -226,20 +226,20 @@ class Ledger:
     def record_taken(self, row_ids: set[int]) -> None:
         """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded; one in
         doubt before (`sending`: that sender sent it again) may have it twice."""
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, attempts = attempts + 1,"
                        f" updated_at = ?, twice = CASE WHEN state = 'sending' THEN 1 ELSE twice END"
                        f" WHERE id {self.in_ids} AND state IN {_OPEN}", (now(), self.ids(sorted(row_ids))))
 
     def mark_in_flight(self, row_ids: Iterable[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id {self.in_ids} AND state IN {_OPEN}",
                        (self.ids(sorted(row_ids)),))
 
     def unmark_in_flight(self, row_ids: Iterable[int]) -> None:
         """Rows marked `sending` ahead of their message, which never went: `pending` again (not in doubt)."""
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             db.execute(f"UPDATE deliveries SET state = 'pending' WHERE id {self.in_ids} AND state = 'sending'",
                        (self.ids(sorted(row_ids)),))
 
@@ -259,12 +259,12 @@ class Ledger:
         reached them before they left). Both are final: nothing more is sent to them."""
         rows = list(row_ids)
         doubted = self.ids(sorted(in_doubt.intersection(rows)))
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             db.execute(f"UPDATE deliveries SET state = CASE WHEN id {self.in_ids} THEN 'maybe_sent' ELSE 'skipped' END,"
                        f" updated_at = ? WHERE id {self.in_ids}", (doubted, now(), self.ids(rows)))
 
     def finish(self, campaign: Campaign) -> None:
-        with self.lock, self.store.transaction() as db:
+        with self.lock, self.store.transaction(store_wide=False) as db:
             db.execute("UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
                        (now(), campaign.id))
 

@@ -115,16 +115,20 @@ class Database:
         return self.dialect.in_transaction(self.connection)
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self, *, store_wide: bool = True) -> Iterator["Database"]:
         """A write transaction holding the store's write lock from its start (SQLite's BEGIN IMMEDIATE; the
         same lock as an advisory lock on PostgreSQL), so it never fails half-way on a lock.
+
+        `store_wide=False` is for a transaction that writes only rows no other program writes meanwhile (the ledger
+        rows of a campaign whose claim this process holds) and reads nothing it then relies on: on PostgreSQL it
+        takes only those rows' locks, so it neither waits for nor holds up the store's other writers.
 
         A failing disk or server (full, read-only, unreachable) rolls it back and becomes an error that says which.
         """
         self._ready()
         try:
             with waiting(self.holders, self.on_wait):
-                self.dialect.begin(self.connection)
+                self.dialect.begin(self.connection, store_wide=store_wide)
         except Exception as exc:
             self.rollback()
             if self.dialect.is_error(exc):

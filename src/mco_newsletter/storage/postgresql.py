@@ -151,11 +151,14 @@ class PostgresDialect(Dialect):
         # takes 24,000 rows for 68 and joins them in a nested loop (8 s for a send's plan, against 10 ms).
         connection.execute(f"ANALYZE {', '.join(tables)}")
 
-    def begin(self, connection) -> None:
+    def begin(self, connection, *, store_wide: bool = True) -> None:
         # SQLite lets one writer in at a time, and the tool's read-then-write transactions (an import, a
         # sign-up) rely on it; the same store-wide lock, released at COMMIT or ROLLBACK, keeps that here.
+        # A send's own ledger rows need only their row locks: two sends, an import and serve's writes go on side by
+        # side (bench/RESULTS.md).
         connection.execute("BEGIN")
-        connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
+        if store_wide:
+            connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
 
     def in_transaction(self, connection) -> bool:
         from psycopg.pq import TransactionStatus

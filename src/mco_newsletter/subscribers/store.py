@@ -113,9 +113,10 @@ class Store:
         return self.db.location.path
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """A write transaction, holding the store's write lock from its start (Database.transaction)."""
-        with self.db.transaction() as db:
+    def transaction(self, *, store_wide: bool = True) -> Iterator[Database]:
+        """A write transaction, holding the store's write lock from its start (Database.transaction; `store_wide`
+        False for one that writes only rows no one else writes meanwhile)."""
+        with self.db.transaction(store_wide=store_wide) as db:
             yield db
 
     @cached_property

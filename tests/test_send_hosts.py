@@ -221,3 +221,30 @@ def test_an_erasure_on_one_host_waits_for_the_batch_another_host_has_on_the_wire
             process.kill()
     mailed = [at for at, rcpt, _ in server.messages if rcpt == target]
     assert all(at < answered_at for at in mailed), f"{target} was mailed after `erase` answered on another host"
+
+
+def test_a_send_goes_on_while_another_program_holds_the_stores_write_lock(workspace, settings, smtp_sink):
+    """While another program holds the store's write lock for three seconds (an import, a campaign being made), a
+    send already under way keeps sending and recording its readers: its own ledger rows need only their row locks."""
+    from test_failing_disks import hold_lock
+
+    server = smtp_sink(rate=20)
+    populate(workspace, 200, languages=("en",))
+    process = sender(workspace)
+    try:
+        wait_for(lambda: len(server.recipients()) >= 10)
+        holder = hold_lock(settings, 60)
+        before = len(server.recipients())
+        recorded = db_rows(settings, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0]
+        time.sleep(3)
+        during = len(server.recipients()) - before
+        recorded = db_rows(settings, "SELECT count(*) FROM deliveries WHERE state = 'sent'")[0][0] - recorded
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        holder.wait(timeout=30)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert during >= 40 and recorded >= 30, (during, recorded)  # 20 a second: 60 in three seconds

@@ -61,7 +61,7 @@ def process_bounces(*, settings, store, dry_run: bool = False) -> BounceRun:
         raise NewsletterError("newsletter.toml names no bounce mailbox to read",
                               hint='add [bounces] with address = "bounces@<your domain>" and mailbox = "maildir:…", '
                                    '"mbox:…" or "imaps://…" (docs/deliverability.md)')
-    paths = ReturnPaths(secret=unsubscribe_secret(settings.private_dir), address=bounces.address,
+    paths = ReturnPaths(secret=unsubscribe_secret(settings.private_dir, store=store), address=bounces.address,
                         delimiter=bounces.delimiter)
     whom = _Whom(store, paths)
     done = BounceRun(mailbox=bounces.mailbox.shown, dry_run=dry_run)

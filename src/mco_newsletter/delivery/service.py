@@ -39,7 +39,12 @@ def preflight_warnings(*, settings: Settings, issue: Issue, backend_name: str) -
 
 def plan_send(*, settings: Settings, store, issue: Issue, segment: Segment, again: bool = False) -> Plan:
     """What `send` would do now: readers to add per edition, rows still open, readers who already got it."""
+    from ..subscribers.keys import shared
+    from ..subscribers.tokens import unsubscribe_secret
+
     require_https(settings)
+    if shared(store):  # a host without the shared store's keys stops before anything is planned or asked
+        unsubscribe_secret(settings.private_dir, store=store)
     ledger = Ledger(store)
     campaign = ledger.find(issue.id, segment.name)
     audience = ledger.audience(issue_id=issue.id, segment=segment, campaign=campaign, again=again)
@@ -113,7 +118,7 @@ def start_or_resume(*, settings: Settings, store, issue: Issue, segment: Segment
     needed = set(editions.values()) | set(ledger.languages(found) if found else ())
     signer = signer_for(settings, backend_name)
     prepared = prepare_editions(settings, issue, sorted(needed), signer=signer)
-    secret = unsubscribe_secret(settings.private_dir)
+    secret = unsubscribe_secret(settings.private_dir, store=store)
     backend = make_backend(backend_name, settings)
     claim = transmissions = None
     try:

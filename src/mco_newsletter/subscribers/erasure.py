@@ -48,7 +48,7 @@ def erase_person(store: Store, settings: Settings, email: str) -> Erased:
 
     given = email.strip()
     normalized, _ = normalize_email(given)
-    key = erasure_key(settings.private_dir)
+    key = erasure_key(settings.private_dir, store=store)
     hashed = erasure_hash(key, email_key(normalized))
     ledger = Ledger(store)
     # A send checks every batch's readers inside its transmission window: once this block ends, no

@@ -147,6 +147,13 @@ class Store:
 
         return Chores(self.db)
 
+    @cached_property
+    def key_fingerprints(self):
+        """The fingerprints of the keys a shared store was set up with (storage/key_rows.py)."""
+        from ..storage.key_rows import KeyFingerprints
+
+        return KeyFingerprints(self.db)
+
     def close(self) -> None:
         self.db.close()
 

@@ -72,7 +72,7 @@ class Site:
         self.readers: Queue = Queue()
         for _ in range(READERS_POSTGRESQL if settings.store.url else 1):
             self.readers.put(open_reader(settings.store, busy_timeout=WRITE_WAIT_S))
-        self.secret = unsubscribe_secret(settings.private_dir)
+        self.secret = unsubscribe_secret(settings.private_dir, store=self.store)
         self.legacy_max_id = self.store.legacy_token_max_id()
         self.lock = threading.Lock()
         self.shared_counts = None

@@ -9,6 +9,7 @@ import random
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -76,10 +77,19 @@ def test_a_waiting_host_names_the_sender_and_resumes_after_it(workspace, tmp_pat
     other = second_host(workspace, tmp_path / "host-b")
     first = sender(workspace)
     wait_for(lambda: len(server.recipients()) >= 5)
+    server.held = True  # the first sender held mid-send until the second says it waits (a loaded machine)
     second = sender(other, "--wait")
-    out, err = second.communicate(timeout=120)
-    assert second.returncode == 0, err
-    assert f"Waiting for the send of 2024-05 (pid {first.pid} on {socket.gethostname()}, segment 'all'" in err
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(second.stderr), daemon=True)
+    reader.start()
+    expected = f"Waiting for the send of 2024-05 (pid {first.pid} on {socket.gethostname()}, segment 'all'"
+    try:
+        wait_for(lambda: any(expected in line for line in said) or second.poll() is not None)
+    finally:
+        server.held = False
+    assert second.wait(timeout=120) == 0, "".join(said)
+    reader.join(timeout=10)
+    assert any(expected in line for line in said), "".join(said)
     assert first.wait(timeout=60) == 0
     assert Counter(server.recipients()) == Counter(addresses)
 

@@ -73,6 +73,18 @@ class Database:
         self._ready()
         return self.connection.execute(self.dialect.statement(sql), params)
 
+    def write(self, sql: str, params: Any = ()):
+        """One changing statement committed on its own (outside a transaction): atomic, one round trip, and on
+        PostgreSQL without the store's write lock (the locks of the rows it changes only), so it is for rows no other
+        program writes meanwhile, as Database.transaction(store_wide=False) is; a failing disk or server is an error
+        that says which, as in a transaction."""
+        try:
+            return self.execute(sql, params)
+        except Exception as exc:
+            if self.dialect.is_error(exc) and self.dialect.failure(exc) not in (None, UNIQUE):
+                raise self.failed(exc) from exc
+            raise
+
     def executemany(self, sql: str, rows: Iterable) -> None:
         """Run one statement for each row of parameters."""
         self._ready()

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,7 +73,8 @@ def make_workspace(folder: Path, readers: int, *, url: str | None = None) -> Pat
 
 
 # The child's wrapper: times the whole command and the campaign's making, reports CPU and peak memory. With
-# BENCH_STORE_WIDE=1 every write transaction takes the store's write lock (the code before issue 23 narrowed it).
+# BENCH_STORE_WIDE=1 every write (a transaction, or a statement of Database.write) takes the store's write lock,
+# as the code did before issue 23 narrowed it.
 CHILD = (
     "import os, resource, sys, time\n"
     "from mco_newsletter.cli import main\n"
@@ -87,6 +89,10 @@ CHILD = (
     "    from mco_newsletter.storage import postgresql\n"
     "    begin = postgresql.PostgresDialect.begin\n"
     "    postgresql.PostgresDialect.begin = lambda self, connection, store_wide=True: begin(self, connection)\n"
+    "    from mco_newsletter.storage.database import Database\n"
+    "    def write(self, sql, params=()):\n"
+    "        with self.transaction():\n            return self.execute(sql, params)\n"
+    "    Database.write = write\n"
     "start = time.perf_counter()\n"
     "try:\n    main()\n"
     "except SystemExit as exit:\n    code = exit.code\n"
@@ -161,6 +167,19 @@ class Stores:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """A process's CPU time so far (all its threads), with its ended children's when `children` (a PostgreSQL
+    server's connections are its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15 if children else 13]) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu(stores: Stores, database: str | None) -> float:
+    if database is None:
+        return 0.0
+    return cpu_seconds(int((stores.cluster.data / "postmaster.pid").read_text().split()[0]), children=True)
+
+
 def server_version(stores: Stores) -> str:
     if stores.cluster is None:
         return ""
@@ -188,13 +207,17 @@ def main() -> None:
     sent_total = 0
     try:
         for size in sizes:
+            rates = {}
             for kind in kinds:
                 folder = Path(tempfile.mkdtemp(prefix="mco-send-bench-"))
                 database = stores.url(kind)
                 env = {"MCO_NEWSLETTER_DB": database} if database else {}
                 try:
                     root = make_workspace(folder, size, url=database)
+                    before = cpu_seconds(server.pid), postgres_cpu(stores, database)
                     figures = run_send(root, url, env)
+                    time.sleep(0.3)  # the send's server processes have ended and are counted
+                    used = cpu_seconds(server.pid) - before[0], postgres_cpu(stores, database) - before[1]
                     status = subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(root),
                                              "send-status", "2024-05", "--json"], capture_output=True, text=True,
                                             env={**os.environ, **env, "PYTHONPATH": str(REPO / "src")})
@@ -202,15 +225,27 @@ def main() -> None:
                     sent = sum(states.get("sent", 0) for states in editions.values())
                     sent_total += size
                     target = 20000 if kind == "sqlite" else 15000
+                    rates[kind] = sent / figures["seconds"]
                     print(f"{kind:<10} {size:>9,} readers: {sent:,} sent in {figures['seconds']:.2f} s = "
                           f"{sent / figures['seconds']:,.0f} readers/s (target {target:,}/s → "
                           f"{sent / figures['seconds'] / target:.2f}× of target); campaign made in "
                           f"{figures['created']:.2f} s; sender CPU {figures['cpu']:.1f} s; peak memory "
                           f"{figures['rss_mib']:.0f} MiB (target 100 MB); exit {figures['exit']}{server_version(stores) if database else ''}",
                           flush=True)
+                    # On a machine shared with other work the wall time says little; CPU per reader does not depend
+                    # on the load, and bounds the rate the three processes could reach on these two cores.
+                    per_reader = [figures["cpu"] / size * 1e6, used[0] / size * 1e6, used[1] / size * 1e6]
+                    print(f"{'':<10} {'':>9}  CPU per reader: sender {per_reader[0]:.0f} µs, SendGrid server "
+                          f"{per_reader[1]:.0f} µs" + (f", PostgreSQL server {per_reader[2]:.0f} µs" if database else "")
+                          + f" (all three on {os.cpu_count()} cores: at most "
+                          f"{os.cpu_count() * 1e6 / sum(per_reader):,.0f} readers/s; the sender alone on a core: at most "
+                          f"{1e6 / per_reader[0]:,.0f})", flush=True)
                 finally:
                     shutil.rmtree(folder)
                     stores.drop(database)
+            if len(rates) == 2:
+                print(f"{'':<10} {size:>9,} readers: PostgreSQL/SQLite {rates['postgresql'] / rates['sqlite']:.2f}× the "
+                      f"readers/s; load average now {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
         from urllib.request import urlopen
 
         stats = json.load(urlopen(f"{url}/stats"))

@@ -39,9 +39,10 @@ def copy_workspace(folder: Path) -> Path:
     return root
 
 
-def make_workspace(folder: Path, readers: int, *, url: str | None = None) -> Path:
-    """A workspace copy with `readers` active subscribers in three languages; its store the SQLite file under
-    private/, or the PostgreSQL database at `url` (then give the child MCO_NEWSLETTER_DB=url too), with its keys."""
+def make_workspace(folder: Path, readers: int, *, url: str | None = None, domain: str = "example.org") -> Path:
+    """A workspace copy with `readers` active subscribers in three languages (reader<n>@`domain`); its store the
+    SQLite file under private/, or the PostgreSQL database at `url` (then give the child MCO_NEWSLETTER_DB=url too),
+    with its keys."""
     from mco_newsletter.config import load_settings
     from mco_newsletter.storage.location import StoreLocation
     from mco_newsletter.subscribers.keys import make_keys
@@ -51,7 +52,7 @@ def make_workspace(folder: Path, readers: int, *, url: str | None = None) -> Pat
     settings = load_settings(root)
     store = open_store(StoreLocation(url=url) if url else settings.store)
     languages = ("en", "de", "ru")
-    rows = ((f"reader{i}@example.org", f"reader{i}@example.org", languages[i % 3], secrets.token_bytes(16))
+    rows = ((f"reader{i}@{domain}", f"reader{i}@{domain}", languages[i % 3], secrets.token_bytes(16))
             for i in range(readers))
     if url:  # a million rows through COPY: seconds, not minutes
         with store.db.connection.cursor() as cursor:
@@ -213,7 +214,8 @@ def main() -> None:
                 database = stores.url(kind)
                 env = {"MCO_NEWSLETTER_DB": database} if database else {}
                 try:
-                    root = make_workspace(folder, size, url=database)
+                    # Each run's readers have addresses of their own: the server's distinct count checks them all.
+                    root = make_workspace(folder, size, url=database, domain=f"{kind}-{size}.example.org")
                     before = cpu_seconds(server.pid), postgres_cpu(stores, database)
                     figures = run_send(root, url, env)
                     time.sleep(0.3)  # the send's server processes have ended and are counted
@@ -249,6 +251,9 @@ def main() -> None:
         from urllib.request import urlopen
 
         stats = json.load(urlopen(f"{url}/stats"))
+        print(f"each reader exactly once: {stats['distinct_recipients'] == stats['accepted_recipients'] == sent_total}"
+              f" ({stats['accepted_recipients']:,} accepted, {stats['distinct_recipients']:,} distinct, "
+              f"{sent_total:,} readers in all runs)")
         print(f"requests: {stats['accepted_requests']:,} accepted for {stats['accepted_recipients']:,} readers "
               f"({stats['accepted_recipients'] / max(stats['accepted_requests'], 1):,.0f} per request; every reader's "
               f"edition batches of ≤1,000 expected: at least {sent_total // 1000:,}); {stats['invalid']} invalid")

@@ -144,7 +144,9 @@ class Handler(BaseHTTPRequestHandler):
         record = self.server.record
         with record.lock:
             stats = {"requests": record.requests, "accepted_requests": record.accepted_requests,
-                     "accepted_recipients": len(record.accepted), "invalid": len(record.invalid),
+                     "accepted_recipients": len(record.accepted),
+                     "distinct_recipients": len({p["to"][0]["email"] for p in record.accepted}),
+                     "invalid": len(record.invalid),
                      "faults": record.faults}
         self.answer(200 if self.path == "/stats" else 404, stats)
 

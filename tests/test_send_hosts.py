@@ -258,3 +258,20 @@ def test_a_send_goes_on_while_another_program_holds_the_stores_write_lock(worksp
         if process.poll() is None:
             process.kill()
     assert during >= 40 and recorded >= 30, (during, recorded)  # 20 a second: 60 in three seconds
+
+
+def test_a_sends_ledger_updates_stay_on_their_page(run, workspace, settings):
+    """On PostgreSQL a send's updates of its ledger rows (`sending`, `sent`) are HOT updates, made on each row's own
+    page without new index entries (the table keeps room for them: bench/RESULTS.md has what it saves)."""
+    configure(workspace)
+    populate(workspace, 300, languages=("en",))
+    result = run("send", "2024-05", "--segment", "all", "--yes")
+    assert result.exit_code == 0, result.output
+
+    def counted():
+        return db_rows(settings, "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+                                 " WHERE relname = 'deliveries'")[0]
+
+    wait_for(lambda: counted()[0] >= 300, timeout=30, step=0.1)  # each server process reports when it is idle
+    updated, hot = counted()
+    assert hot >= 0.95 * updated, (updated, hot)

@@ -13,7 +13,13 @@ from .options import json_option, settings as load_settings
 
 @cli.group("keys")
 def keys() -> None:
-    """The secret keys (reader links, erasure hashes): make them, compare them across hosts."""
+    """The secret keys (reader links, erasure hashes): make them, compare them across hosts.
+
+    \b
+    Examples:
+      mco-newsletter keys init
+      mco-newsletter keys fingerprints
+    """
 
 
 @keys.command("init")
@@ -21,7 +27,12 @@ def keys() -> None:
 def init(ctx) -> None:
     """Make the keys this host lacks (owner-only files in the private folder). With a PostgreSQL store, run it on the
     first host only, then copy the files to the others: their fingerprints are recorded in the store, and a host
-    with other keys is refused."""
+    with other keys is refused.
+
+    \b
+    Example:
+      mco-newsletter keys init
+    """
     from ..subscribers.keys import make_keys, shared
     from .subscribers import opened
 
@@ -42,7 +53,12 @@ def init(ctx) -> None:
 @click.pass_context
 def fingerprints(ctx, as_json) -> None:
     """Each key's fingerprint on this host, where the key comes from, and (with a PostgreSQL store) whether it is the
-    store's. Exit 1 when a shared store's key is missing here or differs."""
+    store's. Exit 1 when a shared store's key is missing here or differs.
+
+    \b
+    Example:
+      mco-newsletter keys fingerprints --json
+    """
     from ..subscribers.keys import KEYS, find_key, shared
     from .subscribers import opened
 

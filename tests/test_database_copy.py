@@ -125,7 +125,8 @@ def test_copy_carries_every_row_and_the_store_works_from_there(workspace, run, t
     assert result.exit_code == 0, result.output
     assert f"into {target}:" in result.stdout and "read back and compared before the commit" in result.stdout
     assert set(before) - {"sqlite_sequence"} == {line.split()[0] for line in result.stdout.splitlines()[1:-2]}
-    assert all(rows for name, (_, rows) in before.items()), "a table without rows"
+    # SQLite keeps a send claim's holder in its lock file (delivery/locks.py): its send_claims table stays empty.
+    assert all(rows for name, (_, rows) in before.items() if name != "send_claims"), "a table without rows"
     assert postgres_tables(target, before) == before
     assert sqlite_tables(settings.database_path) == before  # the SQLite file is left as it was
 

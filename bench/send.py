@@ -232,8 +232,8 @@ def main() -> None:
                           f"{sent / figures['seconds']:,.0f} readers/s (target {target:,}/s → "
                           f"{sent / figures['seconds'] / target:.2f}× of target); campaign made in "
                           f"{figures['created']:.2f} s; sender CPU {figures['cpu']:.1f} s; peak memory "
-                          f"{figures['rss_mib']:.0f} MiB (target 100 MB); exit {figures['exit']}{server_version(stores) if database else ''}",
-                          flush=True)
+                          f"{figures['rss_mib']:.0f} MiB (target 100 MB); exit {figures['exit']}"
+                          f"{server_version(stores) if database else ''}", flush=True)
                     # On a machine shared with other work the wall time says little; CPU per reader does not depend
                     # on the load, and bounds the rate the three processes could reach on these two cores.
                     per_reader = [figures["cpu"] / size * 1e6, used[0] / size * 1e6, used[1] / size * 1e6]

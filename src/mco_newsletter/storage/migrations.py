@@ -192,7 +192,7 @@ MIGRATIONS = [
         session INTEGER NOT NULL
     )
     """,
-    # 11: room on each page of the ledger for its rows' updates (`sending`, then `sent`: no indexed column changes),
+    # 12: room on each page of the ledger for its rows' updates (`sending`, then `sent`: no indexed column changes),
     # so PostgreSQL makes them on the row's own page (HOT) instead of a new tuple and an entry in each of the three
     # indexes: the server's CPU per reader sent fell from 53-58 to 32-39 µs (bench/RESULTS.md). New pages only;
     # SQLite updates in place.

@@ -86,7 +86,7 @@ def test_outbox_sends_each_reader_once_with_their_own_link(run, workspace, setti
         message = message_from_bytes(path.read_bytes(), policy=default)
         email = str(message["To"])
         seen.append(email)
-        token = message["List-Unsubscribe"].split("/u/")[1].split(">")[0]
+        token = message["List-Unsubscribe"].split("/u/")[1].split("?issue=2024-05>")[0]
         assert store.by_id(read_token(secret, token, nonce_of=store.nonce)).email == email
         html = message.get_body(("html",)).get_content()
         assert f"https://digest.example.org/u/{token}" in html and "mcounsub" not in html
@@ -165,7 +165,8 @@ def test_sendgrid_request_shape(run, workspace, sendgrid):
         assert tag in html
         assert set(personalization["custom_args"]) == {"campaign", "delivery"}
         assert "@" not in json.dumps(personalization["custom_args"])
-        assert personalization["headers"]["List-Unsubscribe"].startswith(f"<https://digest.example.org/u/{token}>, <mailto:")
+        assert personalization["headers"]["List-Unsubscribe"].startswith(
+            f"<https://digest.example.org/u/{token}?issue=2024-05>, <mailto:")
         assert personalization["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 

@@ -84,7 +84,7 @@ def process_bounces(*, settings, store, dry_run: bool = False) -> BounceRun:
                 continue
             reports.append(report)
             handled.append(stored.key)
-        applied = apply_feedback(store=store, reports=reports, dry_run=dry_run)
+        applied = apply_feedback(store=store, reports=reports, dry_run=dry_run, source="mailbox")
         done.applied.update({READING_KIND[kind]: count for kind, count in applied.kinds.items()})
         done.already_applied, done.worn_out = applied.duplicates, applied.worn_out
         done.forged += applied.unmatched  # a reader who left between the check and the commit

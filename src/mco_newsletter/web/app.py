@@ -117,10 +117,17 @@ class Site:
             subscriber_id = read_token(self.secret, token, nonce_of=store.nonce, legacy_max_id=self.legacy_max_id)
             return None if subscriber_id is None else store.by_id(subscriber_id)
 
-    async def unsubscribe(self, subscriber) -> None:
-        """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk."""
-        # Only an active reader leaves: a bounce or complaint stays what it is.
-        await self.reader_pages.desk.do(lambda store: store.unsubscribe(subscriber.id))
+    async def unsubscribe(self, subscriber, issue: str | None = None) -> None:
+        """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk; the issue its link
+        came in gets one more unsubscribe in its count (reporting/attribution.py)."""
+        from ..reporting.attribution import UNSUBSCRIBE, count_action
+
+        def leave(store) -> None:
+            # Only an active reader leaves: a bounce or complaint stays what it is.
+            if store.unsubscribe(subscriber.id):
+                count_action(store, subscriber_id=subscriber.id, issue=issue, kind=UNSUBSCRIBE)
+
+        await self.reader_pages.desk.do(leave)
 
     async def resubscribe(self, subscriber) -> None:
         await self.reader_pages.desk.do(
@@ -246,7 +253,9 @@ async def unsubscribe_page(request: Request) -> Response:
             await site.resubscribe(reader)
             return page(site, "resubscribed.html.j2", reader.language, email=shown)
         if form.get("List-Unsubscribe") == [ONE_CLICK] or form.get("confirm") == ["yes"] or not form:
-            await site.unsubscribe(reader)
+            from ..reporting.attribution import issue_of
+
+            await site.unsubscribe(reader, issue_of(request.query_params.get("issue")))
             return page(site, "unsubscribed.html.j2", reader.language, email=shown)
     if reader.status != "active":
         return page(site, "left.html.j2", reader.language, email=shown)

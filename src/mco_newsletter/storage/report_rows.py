@@ -1,0 +1,124 @@
+"""The statements of `report` (reporting/) and of what feeds it without tracking anyone: the tallies of what readers
+did because of a campaign's message, and the count of reports that named no delivery of ours.
+
+Nothing here keeps who did what: a tally is one number per campaign, edition language and kind; an unmatched report
+is one number per day, source and kind. The ledger's own rows (their state, the provider's last word, `twice`) are
+read, never written, except the provider's `deferred`, noted only on a row that has no later word.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, NamedTuple
+
+from .database import Database
+
+# The reader actions tallied per campaign and edition.
+COMPLAINT, UNSUBSCRIBE, PREFERENCES = "complaint", "unsubscribe", "preferences"
+# What smtp.py writes on a row whose address the server refused for good (a bounce); its other refusals (an address
+# the server cannot carry) are not the reader's.
+SMTP_BOUNCE_PREFIX = "refused by the server:"
+
+
+class OutcomeRow(NamedTuple):
+    """Rows of one campaign and edition that share a state, the provider's last word and the `twice` flag."""
+
+    campaign_id: int
+    language: str
+    state: str
+    provider_event: str  # "" when the provider said nothing after accepting
+    smtp_bounce: bool  # a `refused` row refused by the server for good (SMTP's answer at RCPT or after the data)
+    twice: bool
+    count: int
+
+
+class CampaignRow(NamedTuple):
+    id: int
+    issue_id: str
+    segment: str
+    started_at: str
+    finished_at: str | None
+    snapshot: str
+
+
+class Tallies:
+    """campaign_tallies and unmatched_reports: counts only (written inside the caller's transaction)."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add_for_delivery(self, pairs: Iterable[tuple[int, str]]) -> None:
+        """Count each (ledger row id, kind) once for the row's campaign and edition (a row gone counts nowhere)."""
+        self.db.executemany(
+            "INSERT INTO campaign_tallies (campaign_id, language, kind, count) SELECT campaign_id, language, ?, 1"
+            " FROM deliveries WHERE id = ? ON CONFLICT (campaign_id, language, kind)"
+            " DO UPDATE SET count = campaign_tallies.count + 1", [(kind, row_id) for row_id, kind in pairs])
+
+    def attribute(self, subscriber_id: int, issue_id: str, kind: str) -> bool:
+        """Count `kind` for the campaign of this issue that sent the reader their message (their newest row of the
+        issue that was sent); False, counting nothing, when no campaign of the issue sent them one."""
+        row = self.db.one(
+            "SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id WHERE d.subscriber_id = ?"
+            " AND c.issue_id = ? AND d.state IN ('sent', 'maybe_sent') ORDER BY d.id DESC LIMIT 1",
+            (subscriber_id, issue_id))
+        if row is None:
+            return False
+        self.add_for_delivery([(row[0], kind)])
+        return True
+
+    def add_unmatched(self, counted: Counter) -> None:
+        """Add to the per-day counts: `counted` maps (day, source, kind, reader found: bool) to a number."""
+        self.db.executemany(
+            "INSERT INTO unmatched_reports (day, source, kind, reader, count) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (day, source, kind, reader) DO UPDATE SET count = unmatched_reports.count + excluded.count",
+            [(day, source, kind, int(reader), number) for (day, source, kind, reader), number in counted.items()])
+
+    def note_deferred(self, row_ids: list[int], at: str) -> None:
+        """The provider still tries these rows' messages: noted only where it has not said more (a late `deferred`
+        never hides a `delivered` or a bounce that came first)."""
+        if row_ids:
+            self.db.execute("UPDATE deliveries SET provider_event = 'deferred', provider_event_at = ?"
+                            f" WHERE id {self.db.dialect.in_ids} AND (provider_event IS NULL"
+                            " OR provider_event = 'deferred')", (at, self.db.dialect.ids(sorted(set(row_ids)))))
+
+
+class ReportRows:
+    """What `report` reads: campaigns, their rows' outcomes per edition, the tallies, the unmatched reports."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def campaigns(self, issue_id: str | None = None) -> list[CampaignRow]:
+        """Every campaign (of one issue), newest first."""
+        where, params = ("WHERE issue_id = ?", (issue_id,)) if issue_id is not None else ("", ())
+        return [CampaignRow(*row) for row in self.db.all(
+            "SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot FROM campaigns"
+            f" {where} ORDER BY started_at DESC, id DESC", params)]
+
+    def outcomes(self, campaign_ids: list[int]) -> list[OutcomeRow]:
+        """The campaigns' rows grouped by edition, state, the provider's last word, SMTP bounce and `twice`."""
+        if not campaign_ids:
+            return []
+        dialect = self.db.dialect
+        rows = self.db.all(
+            "SELECT campaign_id, language, state, coalesce(provider_event, ''),"
+            f" CASE WHEN state = 'refused' AND substr(coalesce(last_error, ''), 1, {len(SMTP_BOUNCE_PREFIX)}) = ?"
+            " THEN 1 ELSE 0 END,"
+            f" twice, count(*) FROM deliveries WHERE campaign_id {dialect.in_ids} GROUP BY 1, 2, 3, 4, 5, 6",
+            (SMTP_BOUNCE_PREFIX, dialect.ids(campaign_ids)))
+        return [OutcomeRow(row[0], row[1], row[2], row[3], bool(row[4]), bool(row[5]), row[6]) for row in rows]
+
+    def tallies(self, campaign_ids: list[int]) -> list[tuple[int, str, str, int]]:
+        """(campaign id, language, kind, count) of the campaigns."""
+        if not campaign_ids:
+            return []
+        return [tuple(row) for row in self.db.all(
+            "SELECT campaign_id, language, kind, count FROM campaign_tallies"
+            f" WHERE campaign_id {self.db.dialect.in_ids}",
+            (self.db.dialect.ids(campaign_ids),))]
+
+    def unmatched(self, since_day: str) -> list[tuple[str, str, str, bool, int]]:
+        """(day, source, kind, reader found, count) from `since_day` (YYYY-MM-DD, UTC) on, oldest first."""
+        return [(day, source, kind, bool(reader), count) for day, source, kind, reader, count in self.db.all(
+            "SELECT day, source, kind, reader, count FROM unmatched_reports WHERE day >= ?"
+            " ORDER BY day, source, kind, reader", (since_day,))]

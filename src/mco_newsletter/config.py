@@ -74,6 +74,7 @@ class Settings:
     web: object = None  # web.settings.WebSettings: what `serve` believes of a reverse proxy
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     database_url: str | None = None  # a PostgreSQL store (postgresql://…); None: SQLite at database_path
+    time_zone: str | None = None  # the organisation's (IANA name): `send --at` is read in it (delivery/send_time.py)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -275,6 +276,7 @@ REGISTERED = (
     ("dkim", ".delivery.dkim_keys", "SCHEMA", "check", "build"),
     ("bounces", ".bounces.settings", "SCHEMA", "check", "build"),
     ("web", ".web.settings", "SCHEMA", "check", "build"),
+    ("time_zone", ".delivery.send_time", "SCHEMA", "check", "build"),
 )
 
 

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from ..storage.report_rows import COMPLAINT, PREFERENCES, UNSUBSCRIBE, OutcomeRow
+from ..storage.report_rows import COMPLAINT, PREFERENCES, UNSUBSCRIBE, EditionCounts
 
-OPEN_STATES = ("pending", "sending", "failed")
-# The provider's words about a message it took (delivery/feedback.py's LEDGER_NOTES and the deferral).
-PROVIDER_WORDS = {"delivered": "delivered", "deferred": "deferred", "bounce": "bounced", "soft_bounce": "soft_bounced",
-                  "blocked": "blocked", "dropped": "dropped"}
 TALLY_FIELDS = {COMPLAINT: "complaints", UNSUBSCRIBE: "unsubscribes", PREFERENCES: "preference_changes"}
 
 
@@ -69,30 +65,16 @@ class Outcome:
         return getattr(self, name) / base if base else None
 
 
-def outcomes_of(rows: list[OutcomeRow], tallies: list[tuple[int, str, str, int]]) -> dict[int, dict[str, Outcome]]:
-    """{campaign id: {edition language: Outcome}} from the grouped ledger rows and the tallies."""
+def outcomes_of(rows: list[EditionCounts], tallies: list[tuple[int, str, str, int]]) -> dict[int, dict[str, Outcome]]:
+    """{campaign id: {edition language: Outcome}} from the ledger's counts per edition and the tallies."""
     counts: dict[tuple[int, str], dict[str, int]] = {}
     for row in rows:
-        into = counts.setdefault((row.campaign_id, row.language), {})
-
-        def add(name: str, number: int = row.count) -> None:
-            into[name] = into.get(name, 0) + number
-
-        add("planned")
-        if row.twice:
-            add("twice")
-        if row.state in OPEN_STATES:
-            add("open")
-            if row.state == "failed":
-                add("put_off")
-        elif row.state == "refused":
-            add("refused")
-            for name in (("bounced", "smtp_bounces") if row.smtp_bounce else ("dropped", "not_carried")):
-                add(name)
-        elif row.state in ("sent", "maybe_sent", "skipped"):
-            add(row.state)
-        if row.state in ("sent", "maybe_sent") and row.provider_event in PROVIDER_WORDS:
-            add(PROVIDER_WORDS[row.provider_event])
+        found = dict(row.counts)
+        provider_bounces, provider_dropped = found.pop("provider_bounces"), found.pop("provider_dropped")
+        not_carried = found["refused"] - found["smtp_bounces"]
+        counts[row.campaign_id, row.language] = {**found, "not_carried": not_carried,
+                                                 "bounced": provider_bounces + found["smtp_bounces"],
+                                                 "dropped": provider_dropped + not_carried}
     for campaign_id, language, kind, number in tallies:
         if kind in TALLY_FIELDS:
             into = counts.setdefault((campaign_id, language), {})

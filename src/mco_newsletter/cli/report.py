@@ -22,7 +22,11 @@ def report(ctx, issue_id: str | None, as_json: bool, html_file: Path | None) -> 
     readers still open, with rates and a warning beside any past the limits mail providers publish. Without an ID,
     every campaign, newest first. Counts only: no opens, no clicks, nothing per person.
 
-    Example: mco-newsletter report 2024-05 --html report.html
+    \b
+    Examples:
+      mco-newsletter report
+      mco-newsletter report 2024-05
+      mco-newsletter report 2024-05 --html report.html
     """
     from ..reporting.lines import issue_lines, overview_lines
     from ..reporting.measures import issue_json, overview_json

@@ -196,7 +196,13 @@ def _row_json(row) -> dict:
 
 @cli.group("schedule")
 def schedule_group() -> None:
-    """Sends scheduled with `send --at`: list them, cancel one."""
+    """Sends scheduled with `send --at`: list them, cancel one.
+
+    \b
+    Examples:
+      mco-newsletter schedule list
+      mco-newsletter schedule cancel 3
+    """
 
 
 @schedule_group.command("list")
@@ -204,7 +210,13 @@ def schedule_group() -> None:
 @json_option
 @click.pass_context
 def schedule_list(ctx, every: bool, as_json: bool) -> None:
-    """The scheduled sends still to go, soonest first, each with why it did not go out when it was due."""
+    """The scheduled sends still to go, soonest first, each with why it did not go out when it was due.
+
+    \b
+    Examples:
+      mco-newsletter schedule list
+      mco-newsletter schedule list --all --json
+    """
     from ..delivery.schedule import listed
     from .subscribers import opened
 
@@ -232,7 +244,12 @@ def schedule_list(ctx, every: bool, as_json: bool) -> None:
 @yes_option
 @click.pass_context
 def schedule_cancel(ctx, schedule_id: int, yes: bool) -> None:
-    """Cancel a scheduled send (one handed to SendGrid through its Scheduled Sends API, until 10 minutes before)."""
+    """Cancel a scheduled send (one handed to SendGrid through its Scheduled Sends API, until 10 minutes before).
+
+    \b
+    Example:
+      mco-newsletter schedule cancel 3 --yes
+    """
     from ..delivery.schedule import cancel
     from .subscribers import opened
 

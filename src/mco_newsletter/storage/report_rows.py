@@ -21,9 +21,10 @@ SMTP_BOUNCE_PREFIX = "refused by the server:"
 
 
 # What is counted of one campaign's rows of one edition: (name, condition on a ledger row). On SQLite, one pass over
-# the rows in the order of their index (campaign, language), each count a sum: its GROUP BY of the rows' states and
-# words sorted a million rows in a temporary B-tree, twice as slow (bench/RESULTS.md). PostgreSQL's hashed GROUP BY
-# of those is twice as fast as the sums there, so it groups and the counts are made of the groups (the same names).
+# the rows in the order of their index (campaign, language), each count a `count(*) FILTER (WHERE …)` (15 % less CPU
+# than sum(CASE …)): its GROUP BY of the rows' states and words sorted a million rows in a temporary B-tree, 2.2 times
+# the CPU (bench/RESULTS.md). PostgreSQL's hashed GROUP BY of those is twice as fast as the counts there, so it groups
+# and the counts are made of the groups (the same names).
 TAKEN = "state IN ('sent', 'maybe_sent')"
 ROW_COUNTS = (
     ("planned", "1 = 1"),
@@ -116,12 +117,12 @@ class ReportRows:
         """The campaigns' rows counted per edition (ROW_COUNTS)."""
         if not campaign_ids:
             return []
-        return self._grouped(campaign_ids) if self.db.kind == "postgresql" else self._summed(campaign_ids)
+        return self._grouped(campaign_ids) if self.db.kind == "postgresql" else self._filtered(campaign_ids)
 
-    def _summed(self, campaign_ids: list[int]) -> list[EditionCounts]:
-        """outcomes() as one sum per count, over the rows in the order of their index."""
-        sums = ", ".join(f"sum(CASE WHEN {condition} THEN 1 ELSE 0 END)" for _, condition in ROW_COUNTS)
-        rows = self.db.all(f"SELECT campaign_id, language, {sums} FROM deliveries WHERE campaign_id"
+    def _filtered(self, campaign_ids: list[int]) -> list[EditionCounts]:
+        """outcomes() as one filtered count per name, over the rows in the order of their index."""
+        counts = ", ".join(f"count(*) FILTER (WHERE {condition})" for _, condition in ROW_COUNTS)
+        rows = self.db.all(f"SELECT campaign_id, language, {counts} FROM deliveries WHERE campaign_id"
                            f" {self.db.dialect.in_ids} GROUP BY campaign_id, language",
                            (SMTP_BOUNCE_PREFIX, self.db.dialect.ids(campaign_ids)))
         names = [name for name, _ in ROW_COUNTS]

@@ -27,7 +27,7 @@ COMMAND_MODULES = {"new": "issues", "check": "issues", "render": "editions", "pr
                    "models": "translation", "translate": "translation", "status": "translation",
                    "review": "translation", "overrides": "overrides", "translators": "translators", "serve": "web",
                    "archive": "web", "dkim": "deliverability", "bounces": "bounces", "database": "database",
-                    "keys": "keys", "report": "report", "schedule": "schedule"}
+                   "keys": "keys", "report": "report", "schedule": "schedule"}
 
 
 class NewsletterGroup(click.Group):

@@ -28,7 +28,7 @@ class Outcome:
     put_off: int = 0  # of `open`, failed: the SMTP server (or the connection) said "later"
     delivered: int = 0  # the provider says the receiving server took it (SendGrid's `delivered`)
     deferred: int = 0  # the provider still tries (its last word: `deferred`, or a delay notice by mail)
-    bounced: int = 0  # hard bounces: SendGrid's `bounce`, a DSN that failed for good, SMTP's 5.1.x at RCPT
+    bounced: int = 0  # hard bounces: SendGrid's `bounce`, a DSN that failed for good, SMTP's refusal of the address (5.1.x, 5.2.1)
     soft_bounced: int = 0  # a mailbox full or a server unreachable until the message expired
     blocked: int = 0  # the receiving server refused the sender, not the reader (reputation, policy)
     dropped: int = 0  # not sent by the provider (its suppressions), or not carried (an SMTP server without SMTPUTF8)
@@ -36,7 +36,7 @@ class Outcome:
     unsubscribes: int = 0  # unsubscribes through this campaign's links (or SendGrid's unsubscribe event for it)
     preference_changes: int = 0  # language or topics changed on the preferences page reached from this campaign
     twice: int = 0  # may have it twice (sent again after a doubt)
-    # SMTP's refusals count in `refused` and also in `bounced` (5.1.x) or `dropped` (an address the server cannot
+    # SMTP's refusals count in `refused` and also in `bounced` (5.1.x, 5.2.1) or `dropped` (an address the server cannot
     # carry): these are the parts of `bounced` and `dropped` that were never `sent`.
     smtp_bounces: int = 0
     not_carried: int = 0

@@ -36,6 +36,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -52,20 +53,67 @@ LISTMONK_CPU_MS = "0.48–0.56"
 TARGET_CPU_MS = 0.35
 
 
-def run_once(template: Path, folder: Path, src: Path, sink: CountingSink) -> dict:
-    """One `send` of the whole list with the code in `src`, on a fresh copy of the workspace."""
+def run_once(template: Path, folder: Path, src: Path, sink: CountingSink, store: "Postgres | None" = None) -> dict:
+    """One `send` of the whole list with the code in `src`, on a fresh copy of the workspace (and of its PostgreSQL
+    database, with `store`)."""
     root = folder / "run"
     shutil.copytree(template, root)
+    env, server_cpu = {}, 0.0
+    if store is not None:
+        env = {"MCO_NEWSLETTER_DB": store.fresh()}
+        server_cpu = store.cpu()
     try:
-        figures = run_child(root, "smtp", {}, src=src)
+        figures = run_child(root, "smtp", env, src=src)
     finally:
         shutil.rmtree(root)
+    if store is not None:
+        time.sleep(0.3)  # the send's server processes end and are counted in the server's CPU
+        server_cpu = store.cpu() - server_cpu
     counted = sink.take()
     messages = counted["messages"]
+    figures["server_cpu_ms"] = server_cpu / max(messages, 1) * 1000
     return {**figures, **counted, "end_to_end": messages / figures["seconds"],
             "at_sink": messages / counted["span"] if counted["span"] else 0.0,
             "cpu_ms": figures["cpu"] / max(messages, 1) * 1000, "sink_cpu_ms": counted["cpu"] / max(messages, 1) * 1000,
             "writes_per_message": counted["rounds"] / max(messages, 1)}
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster (durable commits, as deployed) holding the readers in a template database: each
+    run gets a fresh copy of it; the server's CPU time is read from its processes."""
+
+    def __init__(self):
+        from postgres_cluster import DURABLE_OPTIONS, Cluster
+
+        self.folder = Path(tempfile.mkdtemp(prefix="mco-smtp-bench-pg-"))  # its owner becomes the server's user
+        self.cluster = Cluster(self.folder)
+        self.cluster.start(options=DURABLE_OPTIONS)
+        with self.cluster.admin() as admin:
+            admin.execute("CREATE DATABASE readers")
+        self.template = self.cluster.url("readers")
+        self.count = 0
+
+    def sealed(self) -> None:
+        """The readers are in: the template is copied from now on."""
+        with self.cluster.admin() as admin:
+            admin.execute("ALTER DATABASE readers WITH IS_TEMPLATE true ALLOW_CONNECTIONS false")
+
+    def fresh(self) -> str:
+        self.count += 1
+        with self.cluster.admin() as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS run_{self.count - 1}")
+            admin.execute(f"CREATE DATABASE run_{self.count} TEMPLATE readers")
+        return self.cluster.url(f"run_{self.count}")
+
+    def cpu(self) -> float:
+        """The server's CPU seconds so far: the postmaster's own and its ended children's (each connection's)."""
+        pid = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+    def close(self) -> None:
+        self.cluster.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def signed_copy(template: Path, root: Path) -> Path:
@@ -92,7 +140,9 @@ def describe(name: str, run: dict) -> str:
     return (f"{name}: {run['messages']:,} messages ({run['bytes'] / max(run['messages'], 1) / 1024:.1f} KiB each) "
             f"in {run['seconds']:.1f} s; {run['at_sink']:,.0f} messages/s at the sink, {run['end_to_end']:,.0f} end to "
             f"end; sender CPU {run['cpu_ms']:.3f} ms/message (sink {run['sink_cpu_ms']:.3f}); "
-            f"{run['writes_per_message']:.2f} sink writes/message; peak memory "
+            f"{run['writes_per_message']:.2f} sink writes/message; "
+            + (f"PostgreSQL server CPU {run['server_cpu_ms']:.3f} ms/message; " if run["server_cpu_ms"] else "")
+            + "peak memory "
             f"{run['rss_mib']:.0f} MiB; exit {run['exit']}")
 
 
@@ -106,6 +156,8 @@ def main() -> None:
                         help="run this code unsigned and DKIM-signed ([dkim], an RSA-2048 key) alternately")
     parser.add_argument("--verp", action="store_true",
                         help="run this code without and with [bounces] (a return path per message) alternately")
+    parser.add_argument("--postgresql", action="store_true",
+                        help="run this code on SQLite and on PostgreSQL (a throwaway cluster) alternately")
     parser.add_argument("--sink-reply-each", action="store_true",
                         help="the sink writes each reply on its own (as aiosmtpd does) instead of all it has at once "
                              "(as Postfix does)")
@@ -121,12 +173,15 @@ def main() -> None:
     if args.verp:
         codes = {**({"other": args.compare.resolve()} if args.compare else {}), "this": REPO / "src",
                  "verp": REPO / "src"}
+    if args.postgresql:
+        codes = {"sqlite": REPO / "src", "postgresql": REPO / "src"}
     for src in codes.values():  # compiled once, as an installed package is: no run pays for compiling
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True,
                        env={key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"})
     sink = CountingSink(reply_each=args.sink_reply_each)
     folder = Path(tempfile.mkdtemp(prefix="mco-smtp-bench-"))
     runs: dict[str, list[dict]] = {name: [] for name in codes}
+    store = None
     try:
         template = make_workspace(folder, args.readers)
         settings = (template / "newsletter.toml").read_text()
@@ -135,6 +190,12 @@ def main() -> None:
         settings = settings.replace("connections = 4", f"connections = {args.connections}")
         (template / "newsletter.toml").write_text(settings)
         templates = {name: template for name in codes}
+        if args.postgresql:
+            store = Postgres()
+            (folder / "pg").mkdir()
+            templates["postgresql"] = make_workspace(folder / "pg", args.readers, url=store.template)
+            (templates["postgresql"] / "newsletter.toml").write_text(settings)
+            store.sealed()
         if args.dkim:
             templates["signed"] = signed_copy(template, folder / "signed")
         if args.verp:
@@ -142,10 +203,12 @@ def main() -> None:
         for number in range(args.rounds):
             order = list(codes) if number % 2 == 0 else list(reversed(codes))
             for name in order:
-                run = run_once(templates[name], folder, codes[name], sink)
+                run = run_once(templates[name], folder, codes[name], sink, store if name == "postgresql" else None)
                 runs[name].append(run)
                 print(f"round {number + 1} {describe(name, run)}", flush=True)
     finally:
+        if store is not None:
+            store.close()
         shutil.rmtree(folder)
         sink.close()
     for name, done in runs.items():
@@ -157,7 +220,7 @@ def main() -> None:
               f"{statistics.median(run['end_to_end'] for run in done):,.0f} end to end; sender CPU {cpu:.3f} ms/message "
               f"(target {TARGET_CPU_MS} → {cpu / TARGET_CPU_MS:.2f}× of target; listmonk tuned {LISTMONK_CPU_MS}); "
               f"peak memory {max(run['rss_mib'] for run in done):.0f} MiB (target 100 MB)")
-    for new_name, old_name in (("this", "other"), ("verp", "other"), ("verp", "this")):
+    for new_name, old_name in (("this", "other"), ("verp", "other"), ("verp", "this"), ("postgresql", "sqlite")):
         if new_name not in runs or old_name not in runs:
             continue
         pairs = list(zip(runs[old_name], runs[new_name]))

@@ -207,6 +207,9 @@ def main() -> None:  # noqa: C901 — one run, its parts in order
         public, sign = key_pair()
         env = {"MCO_NEWSLETTER_DB": url, "PYTHONPATH": str(args.src.resolve()), "SENDGRID_API_KEY": API_KEY,
                "SENDGRID_API_HOST": sendgrid.url, "SENDGRID_WEBHOOK_PUBLIC_KEY": public}
+        # A shared store's keys are made on purpose, as docs/deploy.md says (code older than `keys init` made them).
+        subprocess.run([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace), "keys", "init"],
+                       env={**os.environ, **env}, capture_output=True, check=False)
         replicas = [Replica(workspace, folder / f"serve-{n}.log", editor=n == 0, env=env) for n in range(2)]
         replicas[0].start()  # the first creates the store's tables; the second then finds them
         replicas[1].start()

@@ -164,8 +164,14 @@ def override_template(workspace: Path, name: str) -> Path:
 @pytest.fixture
 def workspace(tmp_path: Path, store_kind: str) -> Path:
     """A pristine workspace: the sample settings and issues (tests/sample), the package's templates and locales;
-    its store is the test's (tests/stores.py: SQLite under private/, or a fresh PostgreSQL database)."""
-    return copy_sample(tmp_path / "ws")
+    its store is the test's (tests/stores.py: SQLite under private/, or a fresh PostgreSQL database). A shared
+    store's keys are never made on first use: with PostgreSQL the workspace has them, as `keys init` leaves them."""
+    root = copy_sample(tmp_path / "ws")
+    if store_kind == "postgresql":
+        from hosts import make_keys
+
+        make_keys(root)
+    return root
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""A local SendGrid v3 /mail/send server for tests and benchmarks: validates every request, injects faults.
+"""A local SendGrid v3 /mail/send server for tests and benchmarks: validates every request, injects faults; and the
+batch ids and Scheduled Sends API that `send --at` uses.
 
 Every body is validated against Twilio's published OpenAPI spec (tsg_mail_v3.json, found through
 MCO_NEWSLETTER_SENDGRID_SPEC, default ../shared/specs/sendgrid/tsg_mail_v3.json beside the repository),
@@ -10,6 +11,13 @@ such a request delivered nothing. One fault comes after acceptance: `slow_accept
 request as accepted, then answers only after `slow_accept_seconds` (a client with a shorter timeout
 never hears that it was accepted). `close_after_answer` closes each connection right after its answer,
 as a server does with idle kept-alive connections; `record.connections` counts the connections opened.
+
+Scheduling, as Twilio documents it and as its specs type it: POST /v3/mail/batch gives a batch id (201) and GET
+/v3/mail/batch/{id} knows it; a /mail/send body's `batch_id` must be one given, and its `send_at` at most 72 hours
+ahead. The Scheduled Sends API (tsg_scheduled_sends_v3.json beside the mail spec: every body validated against its
+schema) takes POST /v3/user/scheduled_sends {batch_id, status} (201; 400 for a batch that has a status already, or
+later than 10 minutes before its send_at), lists with GET, and changes a status with PATCH and DELETE under
+/v3/user/scheduled_sends/{batch_id}. `record.batches` holds each batch's send_at and status.
 
 Run as a script for benchmarks: python tests/sendgrid_server.py [--port N] (prints the port).
 """
@@ -34,9 +42,26 @@ MAX_BODY = 30 * 1024 * 1024
 API_KEY = "SG.test-key-for-the-local-server"
 
 
+HORIZON_SECONDS = 72 * 3600  # send_at at most this far ahead (the mail spec's words)
+LAST_CANCEL_SECONDS = 600  # no cancel or pause later than this before send_at (Twilio's docs)
+
+
 def spec_path() -> Path:
     shared = Path(os.environ.get("MCO_NEWSLETTER_SHARED", REPO.parent / "shared"))
     return Path(os.environ.get(SPEC_ENV, shared / "specs" / "sendgrid" / "tsg_mail_v3.json"))
+
+
+def compile_scheduled_sends_validators() -> dict:
+    """Validators of the Scheduled Sends API's request bodies, by method: compiled from its published spec."""
+    import fastjsonschema
+
+    spec = json.loads((spec_path().parent / "tsg_scheduled_sends_v3.json").read_text(encoding="utf-8"))
+    paths = spec["paths"]
+    found = {}
+    for method, path in (("POST", "/v3/user/scheduled_sends"), ("PATCH", "/v3/user/scheduled_sends/{batch_id}")):
+        schema = paths[path][method.lower()]["requestBody"]["content"]["application/json"]["schema"]
+        found[method] = fastjsonschema.compile({**schema, "components": spec["components"]})
+    return found
 
 
 def compile_validator():
@@ -82,6 +107,10 @@ class Record:
     faults: dict[str, int] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)
+    # batch id → {"send_at": the send_at its messages carry (None: none yet), "status": None, "pause" or "cancel",
+    # "recipients": how many messages it holds}
+    batches: dict[str, dict] = field(default_factory=dict)
+    scheduled_requests: list[tuple[str, str, dict | None]] = field(default_factory=list)  # (method, path, body)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def recipients(self) -> list[str]:
@@ -96,6 +125,7 @@ class SendGridServer(ThreadingHTTPServer):
                  keep_personalizations: bool = True):
         super().__init__(("127.0.0.1", port), Handler)
         self.validate = compile_validator()
+        self.validate_scheduled = compile_scheduled_sends_validators()
         self.faults = faults or Faults()
         self.random = random.Random(self.faults.seed)
         self.random_lock = threading.Lock()
@@ -141,10 +171,14 @@ class Handler(BaseHTTPRequestHandler):
         the page a redirect leads to, answered 200 like a captive portal's."""
         if self.path == "/portal":
             return self.answer(200, {"page": "Welcome! Accept the terms to use this network."})
+        if self.path.startswith(("/v3/mail/batch/", "/v3/user/scheduled_sends")):
+            return self.scheduling("GET")
         record = self.server.record
         with record.lock:
             stats = {"requests": record.requests, "accepted_requests": record.accepted_requests,
-                     "accepted_recipients": len(record.accepted), "invalid": len(record.invalid),
+                     "accepted_recipients": len(record.accepted),
+                     "distinct_recipients": len({p["to"][0]["email"] for p in record.accepted}),
+                     "invalid": len(record.invalid),
                      "faults": record.faults}
         self.answer(200 if self.path == "/stats" else 404, stats)
 
@@ -152,6 +186,8 @@ class Handler(BaseHTTPRequestHandler):
         server = self.server
         with server.record.lock:
             server.record.requests += 1
+        if self.path in ("/v3/mail/batch", "/v3/user/scheduled_sends"):
+            return self.scheduling("POST")
         if self.path.rstrip("/") != "/v3/mail/send":
             return self.answer(404, {"errors": [{"message": "not found", "field": None}]})
         if self.headers.get("Authorization") != f"Bearer {API_KEY}":
@@ -190,6 +226,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(400, {"errors": [{"message": p, "field": None, "help": None} for p in problems]})
         with server.record.lock:
             server.record.accepted_requests += 1
+            if body.get("batch_id"):
+                batch = server.record.batches[body["batch_id"]]
+                batch["send_at"] = body.get("send_at")
+                batch["recipients"] += len(body["personalizations"])
             if server.keep_personalizations:
                 server.record.accepted.extend(body["personalizations"])
             else:
@@ -222,7 +262,68 @@ class Handler(BaseHTTPRequestHandler):
             problems.append(f"{len(addresses)} recipients (at most 1000)")
         if len(set(addresses)) != len(addresses):
             problems.append("an address appears twice in one request")
+        if "batch_id" in body and body["batch_id"] not in self.server.record.batches:
+            problems.append(f"batch_id {body['batch_id']!r} is not a batch id this account created")
+        send_at = body.get("send_at")
+        if send_at is not None and send_at > time.time() + HORIZON_SECONDS:
+            problems.append("send_at: a send cannot be scheduled more than 72 hours in advance")
         return body, problems
+
+    def do_PATCH(self) -> None:  # noqa: N802 (http.server's naming)
+        self.scheduling("PATCH")
+
+    def do_DELETE(self) -> None:  # noqa: N802 (http.server's naming)
+        self.scheduling("DELETE")
+
+    def scheduling(self, method: str) -> None:
+        """The batch ids and the Scheduled Sends API, each body validated against its spec."""
+        import fastjsonschema
+
+        server = self.server
+        if self.headers.get("Authorization") != f"Bearer {API_KEY}":
+            return self.answer(401, {"errors": [{"message": "authorization required", "field": None}]})
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = None
+        if method in ("POST", "PATCH") and self.path != "/v3/mail/batch":
+            try:
+                body = json.loads(raw)
+                server.validate_scheduled[method](body)
+            except (ValueError, fastjsonschema.JsonSchemaValueException) as exc:
+                with server.record.lock:
+                    server.record.invalid.append(f"{method} {self.path}: {getattr(exc, 'message', exc)}")
+                return self.answer(400, {"errors": [{"message": f"invalid body: {exc}", "field": None}]})
+        record = server.record
+        with record.lock:
+            record.scheduled_requests.append((method, self.path, body))
+            batches = record.batches
+            if (method, self.path) == ("POST", "/v3/mail/batch"):
+                batch_id = uuid.uuid4().hex
+                batches[batch_id] = {"send_at": None, "status": None, "recipients": 0}
+                return self.answer(201, {"batch_id": batch_id})
+            if method == "GET" and self.path.startswith("/v3/mail/batch/"):
+                batch_id = self.path.rsplit("/", 1)[1]
+                return self.answer(200, {"batch_id": batch_id}) if batch_id in batches else \
+                    self.answer(400, {"errors": [{"message": "invalid batch id", "field": None}]})
+            if (method, self.path) == ("GET", "/v3/user/scheduled_sends"):
+                return self.answer(200, [{"batch_id": b, "status": s["status"]} for b, s in batches.items()
+                                         if s["status"]])
+            batch_id = body["batch_id"] if method == "POST" else self.path.rsplit("/", 1)[1]
+            batch = batches.get(batch_id)
+            if batch is None:
+                return self.answer(404, {"errors": [{"message": "batch id not found", "field": "batch_id"}]})
+            if method == "GET":
+                return self.answer(200, [{"batch_id": batch_id, "status": batch["status"]}] if batch["status"] else [])
+            if method == "DELETE":
+                batch["status"] = None
+                return self.answer(204, None)
+            if batch["send_at"] is not None and time.time() > batch["send_at"] - LAST_CANCEL_SECONDS:
+                return self.answer(400, {"errors": [{"message": "cannot cancel or pause a batch within 10 minutes "
+                                                                "of its send_at", "field": None}]})
+            if method == "POST" and batch["status"] is not None:
+                return self.answer(400, {"errors": [{"message": "batch already has a status", "field": None}]})
+            batch["status"] = body["status"]
+            return self.answer(201, {"batch_id": batch_id, "status": body["status"]}) if method == "POST" else \
+                self.answer(204, None)
 
     def answer(self, status: int, body: dict | None, headers: dict | None = None) -> None:
         data = json.dumps(body).encode() if body is not None else b""

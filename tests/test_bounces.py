@@ -64,7 +64,8 @@ def provider_events(settings) -> dict[str, str]:
 @pytest.mark.stores
 def test_rfc3464_examples_bounce_soft_bounce_and_delay(run, workspace, settings, sent):
     """E.2 (failed, 550) bounces its reader; E.1 (failed after five days of 4xx) is a soft bounce that changes
-    nothing yet; E.4 (delayed) changes nothing; a 5.7.1 refusal of the message is a block, not a bounce."""
+    nothing yet; E.4 (delayed) changes nothing about its reader (its row notes the delay, for `report`); a 5.7.1
+    refusal of the message is a block, not a bounce."""
     (hard, (hard_path, hard_message)), (soft, (soft_path, _)), (late, (late_path, _)), (blocked, (block_path, _)) = \
         sent.items()
     deliver(maildir(workspace), dsn(RFC3464_MULTI, return_path=hard_path, reader=hard,
@@ -79,7 +80,7 @@ def test_rfc3464_examples_bounce_soft_bounce_and_delay(run, workspace, settings,
     assert counts["kept"] == 0 and counts["moved"] == 4
     assert [status_of(run, address) for address in (hard, soft, late, blocked)] == \
            ["bounced", "active", "active", "active"]
-    assert provider_events(settings) == {hard: "bounce", soft: "soft_bounce", blocked: "blocked"}
+    assert provider_events(settings) == {hard: "bounce", soft: "soft_bounce", late: "deferred", blocked: "blocked"}
     assert not list((maildir(workspace) / "new").iterdir())
     assert len(list((maildir(workspace) / ".processed" / "cur").iterdir())) == 4
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -120,16 +121,18 @@ print("holding", flush=True)
 select.select([sys.stdin], [], [], float(sys.argv[2]))  # until the test writes a line (or at most this long)
 connection.execute("COMMIT")
 """
-# A PostgreSQL store's writers take its advisory write lock (storage/postgresql.py): the same lock, held.
+# A PostgreSQL store's writers take its advisory write lock (storage/postgresql.py): a program of the tool's, holding
+# it in a transaction (its connection names it in pg_stat_activity, as every command's does).
 POSTGRES_HOLDER = """
-import select, sys, psycopg
-from mco_newsletter.storage.postgresql import STORE_LOCKS, WRITER_LOCK
-connection = psycopg.connect(sys.argv[1], autocommit=True)
-connection.execute("BEGIN")
-connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
-print("holding", flush=True)
-select.select([sys.stdin], [], [], float(sys.argv[2]))
-connection.execute("COMMIT")
+import select, sys
+from mco_newsletter.storage.database import open_database
+from mco_newsletter.storage.location import StoreLocation
+from mco_newsletter.storage.postgresql import name_program
+name_program("mco-newsletter subscribers import")
+database = open_database(StoreLocation(url=sys.argv[1]))
+with database.transaction():
+    print("holding", flush=True)
+    select.select([sys.stdin], [], [], float(sys.argv[2]))
 """
 
 
@@ -145,13 +148,14 @@ def hold_lock(where, seconds: float) -> subprocess.Popen:
 
 
 @pytest.mark.stores
-@pytest.mark.sqlite_only("the holders of an SQLite file are found in /proc (PostgreSQL's: pg_stat_activity, not yet)")
 def test_locked_database_says_who_holds_it(workspace, settings, run):
-    """While another program holds the database, the command says who after a short wait, then goes on."""
+    """While another program holds the database, the command says who after a short wait, then goes on: on SQLite
+    the processes that have the file open (/proc), on PostgreSQL the sessions holding what it waits for
+    (pg_stat_activity, where each of the tool's connections gives its command, host and pid)."""
     from mco_newsletter.storage.waits import WAIT_NOTICE_S
 
     assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
-    holder = hold_lock(settings.database_path, 60)
+    holder = hold_lock(settings, 60)
     try:
         started = time.monotonic()
         adding = subprocess.Popen([sys.executable, "-m", "mco_newsletter", "--workspace", str(workspace),
@@ -167,21 +171,22 @@ def test_locked_database_says_who_holds_it(workspace, settings, run):
         out, err = adding.communicate(timeout=120)
     finally:
         holder.wait(timeout=60)
-    assert notice.startswith(f"Waiting for the subscriber database: in use by pid {holder.pid} ("), notice + err
+    named = (f"pid {holder.pid} (" if settings.database_url is None
+             else f"mco-newsletter subscribers import ({socket.gethostname()}, pid {holder.pid})")
+    assert notice.startswith(f"Waiting for the subscriber database: in use by {named}"), notice + err
     assert still_waiting and waited >= WAIT_NOTICE_S
     assert adding.returncode == 0, err
     assert run("subscribers", "list").output.count("second@example.org") == 1
 
 
 @pytest.mark.stores
-@pytest.mark.sqlite_only("the holders of an SQLite file are found in /proc (PostgreSQL's: pg_stat_activity, not yet)")
 def test_locked_database_gives_up_naming_the_holder(settings, run):
     """When the lock is held past the wait, the error names the process holding the database."""
     from mco_newsletter.errors import NewsletterError
     from mco_newsletter.subscribers.store import open_store
 
     assert run("subscribers", "add", READER, "--language", "en").exit_code == 0
-    holder = hold_lock(settings.database_path, 30)
+    holder = hold_lock(settings, 30)
     store = open_store(settings.store, busy_timeout=1)
     try:
         with pytest.raises(NewsletterError) as caught:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -306,7 +307,13 @@ def test_own_export_moves_with_its_statuses(run, workspace, tmp_path):
     out = workspace / "everything.csv"
     assert run("subscribers", "export", "--out", str(out)).exit_code == 0
     before = shown(run, "stay@example.org")
+    keys = {path.name: path.read_bytes() for path in (workspace / "private").glob("*.key")}
     shutil.rmtree(workspace / "private")
+    if os.environ.get("MCO_NEWSLETTER_DB"):  # the same shared store: a host of it has its keys
+        (workspace / "private").mkdir(mode=0o700)
+        for name, key in keys.items():
+            (workspace / "private" / name).write_bytes(key)
+            (workspace / "private" / name).chmod(0o600)
     result = run("subscribers", "import", str(out))
     assert result.exit_code == 0, result.output
     assert shown(run, "left@example.org")["status"] == "unsubscribed"

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.stores
 def sent_token(workspace, email: str) -> str:
     """The token in the newest issue sent to the reader (from its List-Unsubscribe header)."""
     message = [m for m in outbox(workspace) if str(m["To"]) == email and m["List-Unsubscribe"]][-1]
-    return re.search(r"/u/([a-z2-7]{40})>", message["List-Unsubscribe"]).group(1)
+    return re.search(r"/u/([a-z2-7]{40})\?issue=[^>]+>", message["List-Unsubscribe"]).group(1)
 
 
 @pytest.fixture
@@ -32,16 +32,16 @@ def reader(site, run):
 
 
 def test_every_email_links_to_the_preferences_page_beside_an_unchanged_list_unsubscribe(site, reader, workspace):
-    """The footer (HTML and text) carries Manage preferences with the reader's token; List-Unsubscribe and
-    one-click stay exactly as they were."""
+    """The footer (HTML and text) carries Manage preferences with the reader's token and the issue it came in;
+    List-Unsubscribe and one-click stay as they were, with the issue beside the token."""
     [message] = outbox(workspace)
     token = sent_token(workspace, reader)
-    assert message["List-Unsubscribe"] == (f"<https://digest.example.org/u/{token}>, "
+    assert message["List-Unsubscribe"] == (f"<https://digest.example.org/u/{token}?issue=2024-05>, "
                                            f"<mailto:advocacy@example.org?subject=unsubscribe%20{token}>")
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     html = message.get_body(("html",)).get_content()
-    assert f'href="https://digest.example.org/p/{token}"' in html and "Manage preferences" in html
-    assert f"Manage preferences:\r\nhttps://digest.example.org/p/{token}" in text_of(message)
+    assert f'href="https://digest.example.org/p/{token}?issue=2024-05"' in html and "Manage preferences" in html
+    assert f"Manage preferences:\r\nhttps://digest.example.org/p/{token}?issue=2024-05" in text_of(message)
     assert loopback.get(f"{site['url']}/p/{token}").status_code == 200
     one_click = loopback.post(f"{site['url']}/u/{token}", content=b"List-Unsubscribe=One-Click",
                            headers={"Content-Type": "application/x-www-form-urlencoded"})

@@ -90,7 +90,8 @@ def test_the_mailto_unsubscribe_address_is_at_the_bounce_mailbox(run, workspace)
         assert run(*SEND).exit_code == 0
     for _, _, content in handler.messages:
         header = message_from_bytes(content, policy=default)["List-Unsubscribe"]
-        web, mail = re.fullmatch(r"<https://digest\.example\.org/u/([a-z2-7]{40})>, *<mailto:bounces\+u-([a-z2-7]{40})"
+        web, mail = re.fullmatch(r"<https://digest\.example\.org/u/([a-z2-7]{40})\?issue=2024-05>, *"
+                                 r"<mailto:bounces\+u-([a-z2-7]{40})"
                                  r"@example\.org\?subject=unsubscribe>", header).groups()
         assert web == mail
 

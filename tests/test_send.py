@@ -86,7 +86,7 @@ def test_outbox_sends_each_reader_once_with_their_own_link(run, workspace, setti
         message = message_from_bytes(path.read_bytes(), policy=default)
         email = str(message["To"])
         seen.append(email)
-        token = message["List-Unsubscribe"].split("/u/")[1].split(">")[0]
+        token = message["List-Unsubscribe"].split("/u/")[1].split("?issue=2024-05>")[0]
         assert store.by_id(read_token(secret, token, nonce_of=store.nonce)).email == email
         html = message.get_body(("html",)).get_content()
         assert f"https://digest.example.org/u/{token}" in html and "mcounsub" not in html
@@ -165,7 +165,8 @@ def test_sendgrid_request_shape(run, workspace, sendgrid):
         assert tag in html
         assert set(personalization["custom_args"]) == {"campaign", "delivery"}
         assert "@" not in json.dumps(personalization["custom_args"])
-        assert personalization["headers"]["List-Unsubscribe"].startswith(f"<https://digest.example.org/u/{token}>, <mailto:")
+        assert personalization["headers"]["List-Unsubscribe"].startswith(
+            f"<https://digest.example.org/u/{token}?issue=2024-05>, <mailto:")
         assert personalization["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
@@ -196,15 +197,19 @@ def test_sendgrid_carries_the_pictures_and_the_bulk_headers(run, workspace, send
 
 
 def test_sendgrid_sandbox_and_schedule(run, workspace, sendgrid):
-    """sandbox_mode and send_at come from settings."""
+    """sandbox_mode and send_at come from settings (a send_at within SendGrid's 72 hours)."""
+    import time
+
     configure(workspace)
-    text = (workspace / "newsletter.toml").read_text().replace("sandbox_mode = false", "sandbox_mode = true\nsend_at = 1900000000")
+    send_at = int(time.time()) + 3600
+    text = (workspace / "newsletter.toml").read_text().replace("sandbox_mode = false",
+                                                                f"sandbox_mode = true\nsend_at = {send_at}")
     (workspace / "newsletter.toml").write_text(text)
     populate(workspace, 2)
     sendgrid.keep_bodies = True
     assert run("send", "2024-05", "--segment", "all", "-b", "sendgrid", "--yes").exit_code == 0
     body = json.loads(sendgrid.record.bodies[0])
-    assert body["mail_settings"]["sandbox_mode"]["enable"] is True and body["send_at"] == 1900000000
+    assert body["mail_settings"]["sandbox_mode"]["enable"] is True and body["send_at"] == send_at
 
 
 def test_sendgrid_refusal_stops_and_shows_the_error(run, workspace, sendgrid, monkeypatch):

@@ -121,6 +121,7 @@ def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings, p
     """After a SIGKILL during an SMTP send, the rerun says "may have it twice" for at most one reader per
     connection (the messages in flight; with PIPELINING too, where the next reader's commands are already
     on the wire), and nobody else got it twice."""
+    from mco_newsletter.delivery.inflight_rows import most_in_doubt
     from smtp_sink import Recording, start_recording
     from test_send_smtp import point_at
 
@@ -151,7 +152,11 @@ def test_smtp_sigkill_reports_only_the_messages_in_flight(workspace, settings, p
     reported = [line for line in final.stderr.splitlines() if "may have it twice" in line]
     assert len(reported) <= 1
     in_flight_count = int(reported[0].split(" ")[0]) if reported else 0
-    assert twice <= in_flight_count <= 4, final.stderr  # true, and no wider than one message per connection
+    # True, and no wider than one message per connection on SQLite (its note file); on PostgreSQL, where the notes
+    # are ledger rows marked in runs ahead of the connections and taken ones are recorded a few at a time
+    # (delivery/inflight_rows.py), no wider than those runs.
+    bound = 4 if settings.database_url is None else most_in_doubt(4)
+    assert twice <= in_flight_count <= bound, final.stderr
 
 
 def test_in_flight_notes_left_in_the_old_layout_count_as_on_the_wire(tmp_path):

@@ -142,6 +142,7 @@ def test_smtp_duplicates_of_a_killed_run_are_counted_by_the_next(workspace, sett
     """SMTP: the server takes one reader's message and drops the connection without answering; the run sends it
     again (a duplicate) and is killed later. The next run finishes: the ledger flags every reader the server really
     took twice, and at most the one message per connection that was on the wire at the kill besides."""
+    from mco_newsletter.delivery.inflight_rows import most_in_doubt
     from smtp_sink import Recording, start_recording
     from test_send_smtp import point_at
 
@@ -172,7 +173,10 @@ def test_smtp_duplicates_of_a_killed_run_are_counted_by_the_next(workspace, sett
     [campaign] = json.loads(run("send-status", "2024-05", "--json").stdout)["campaigns"]
     assert campaign.get("may_have_it_twice", 0) >= len(twice(received)), (campaign, final.stderr)
     marked = flagged(settings)
-    assert twice(received) <= marked and len(marked) <= len(twice(received)) + 1, (twice(received), marked)
+    # Besides: the message on the wire (SQLite's note file); on PostgreSQL the rows marked ahead of the connection
+    # and those taken and not yet recorded (delivery/inflight_rows.py).
+    besides = 1 if settings.database_url is None else most_in_doubt(1)
+    assert twice(received) <= marked and len(marked) <= len(twice(received)) + besides, (twice(received), marked)
     assert campaign["may_have_it_twice"] == len(marked)
 
 

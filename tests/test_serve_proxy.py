@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from hosts import make_keys
 from stores import db_rows
 
 from conftest import set_setting
@@ -41,6 +42,7 @@ def deployment(tmp_path_factory, drafted_catalogs):
         pytest.skip("PostgreSQL's server is not installed (./test installs Debian's postgresql)")
     folder = tmp_path_factory.mktemp("deployment")
     workspace = copy_sample(folder / "ws")
+    make_keys(workspace)  # a shared store's keys are made on purpose (`keys init`), never on first use
     name, url = fresh_database()
     sendgrid = SendGridServer().start()
     public, sign = key_pair()

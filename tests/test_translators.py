@@ -80,7 +80,7 @@ def test_the_old_registry_file_is_carried_into_the_store_once(run, workspace):
     from mco_newsletter.config import load_settings
     from mco_newsletter.translators import open_registry
 
-    (workspace / "private").mkdir(mode=0o700)
+    (workspace / "private").mkdir(mode=0o700, exist_ok=True)  # it holds the keys already with PostgreSQL
     old = sqlite3.connect(workspace / "private" / "translators.sqlite3", isolation_level=None)
     old.executescript(OLD_REGISTRY)
     tokens = {name: f"{name[0]}" * 43 for name in ("Anna", "Boris", "Chen")}

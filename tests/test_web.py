@@ -257,7 +257,7 @@ def outbox_links(workspace) -> dict[str, tuple[str, int, int]]:
         message = message_from_bytes(path.read_bytes(), policy=default)
         url = message["List-Unsubscribe"].split("<", 1)[1].split(">", 1)[0]
         campaign, row = path.name.split(".")[:2]
-        links[str(message["To"])] = ("/u/" + url.split("/u/", 1)[1], int(campaign), int(row))
+        links[str(message["To"])] = ("/u/" + url.split("/u/", 1)[1].split("?")[0], int(campaign), int(row))
     return links
 
 

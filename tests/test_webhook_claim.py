@@ -45,7 +45,7 @@ def test_one_batch_applied_by_two_replicas_at_once_applies_once(settings, monkey
 
     addresses = readers(settings, 20)
     # The transaction without the store-wide lock: what the claim must survive once the lock no longer covers it.
-    monkeypatch.setattr(PostgresDialect, "begin", lambda self, connection: connection.execute("BEGIN"))
+    monkeypatch.setattr(PostgresDialect, "begin", lambda self, connection, store_wide=True: connection.execute("BEGIN"))
     reports = [Feedback(f"ev-{number}", "unsubscribe", email, None, None) for number, email in enumerate(addresses)]
     first, second = open_store(settings.store), open_store(settings.store)
     held, outcomes = threading.Event(), {}

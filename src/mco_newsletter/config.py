@@ -17,6 +17,7 @@ from pathlib import Path
 from .bounces import settings as bounce_settings
 from .bounces.settings import BounceSettings
 from .delivery import dkim_keys
+from .delivery import send_time
 from .delivery import settings as sending_settings
 from .delivery.dkim_keys import DkimSettings
 from .delivery.settings import SendingSettings
@@ -88,6 +89,7 @@ class Settings:
     webhook_retention_days: int = 30  # applied webhook event ids (and bounce mail digests) are kept this long
     postal_address: Localized | None = None  # where the sender can be reached by post, in every footer
     database_url: str | None = None  # a PostgreSQL store (postgresql://…); None: SQLite at database_path
+    time_zone: str | None = None  # the organisation's (IANA name): `send --at` is read in it (delivery/send_time.py)
     raw: dict = field(repr=False, compare=False, default_factory=dict)
 
     @property
@@ -234,6 +236,7 @@ def _build(root: Path, data: dict) -> Settings:
         dkim=dkim_keys.build(root, data),
         bounces=bounce_settings.build(root, data),
         web=web_settings.build(root, data),
+        time_zone=send_time.build(root, data),
         fallback_language=data.get("fallback_language", source),
         webhook_public_key=os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY") or data.get("webhook", {}).get("public_key"),
         webhook_max_age_seconds=data.get("webhook", {}).get("max_age_seconds", 300.0),
@@ -276,6 +279,7 @@ SECTIONS = (
     Section(dkim_keys.SCHEMA, dkim_keys.check),
     Section(bounce_settings.SCHEMA, bounce_settings.check),
     Section(web_settings.SCHEMA, web_settings.check),
+    Section(send_time.SCHEMA, send_time.check),
 )
 
 

@@ -76,7 +76,7 @@ def process_bounces(*, settings: Settings, store: Store, dry_run: bool = False) 
         raise NewsletterError("newsletter.toml names no bounce mailbox to read",
                               hint='add [bounces] with address = "bounces@<your domain>" and mailbox = "maildir:…", '
                                    '"mbox:…" or "imaps://…" (docs/deliverability.md)')
-    paths = ReturnPaths(secret=unsubscribe_secret(settings.private_dir), address=bounces.address,
+    paths = ReturnPaths(secret=unsubscribe_secret(settings.private_dir, store=store), address=bounces.address,
                         delimiter=bounces.delimiter)
     whom = _Whom(store, paths)
     done = BounceRun(mailbox=bounces.mailbox.shown, dry_run=dry_run)
@@ -99,7 +99,7 @@ def process_bounces(*, settings: Settings, store: Store, dry_run: bool = False) 
                 continue
             reports.append(report)
             handled.append(stored.key)
-        applied = apply_feedback(store=store, reports=reports, dry_run=dry_run)
+        applied = apply_feedback(store=store, reports=reports, dry_run=dry_run, source="mailbox")
         done.applied.update({READING_KIND[kind]: count for kind, count in applied.kinds.items()})
         done.already_applied, done.worn_out = applied.duplicates, applied.worn_out
         done.forged += applied.unmatched  # a reader who left between the check and the commit

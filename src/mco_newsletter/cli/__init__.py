@@ -25,7 +25,8 @@ COMMAND_MODULES = {"new": "issues", "check": "issues", "render": "editions", "pr
                    "send": "sending", "send-status": "sending", "subscribers": "subscribers", "segments": "subscribers",
                    "models": "translation", "translate": "translation", "status": "translation",
                    "review": "translation", "overrides": "overrides", "translators": "translators", "serve": "web",
-                   "archive": "web", "dkim": "deliverability", "bounces": "bounces", "database": "database"}
+                   "archive": "web", "dkim": "deliverability", "bounces": "bounces", "database": "database",
+                   "keys": "keys", "report": "report", "schedule": "schedule"}
 
 
 class NewsletterGroup(click.Group):

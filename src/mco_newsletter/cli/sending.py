@@ -21,8 +21,8 @@ EXIT_INTERRUPTED = 130
 
 
 @cli.command("send")
-@click.argument("issue_id", metavar="ID")
-@click.option("--segment", "-s", "segment_name", required=True, metavar="S", help="Who gets it: a segment, or 'all'.")
+@click.argument("issue_id", metavar="ID", required=False)
+@click.option("--segment", "-s", "segment_name", metavar="S", help="Who gets it: a segment, or 'all' (required).")
 @click.option("--backend", "-b", type=click.Choice(["sendgrid", "smtp", "outbox"]),
               help="How to send (default: [sending] backend in newsletter.toml).")
 @click.option("--dry-run", is_flag=True, help="Print the plan; send and record nothing.")
@@ -33,15 +33,23 @@ EXIT_INTERRUPTED = 130
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the plan and the outcome as JSON; asks nothing, so it needs --yes or --dry-run.")
+@click.option("--at", "at", metavar="WHEN", help='Send later: "2025-06-03 08:00" in newsletter.toml\'s time_zone '
+              "(checked now and again then; docs/sending.md).")
+@click.option("--keep-here", is_flag=True, help="With --at and SendGrid: keep the schedule here for `send --due` "
+              "rather than hand it to SendGrid now.")
+@click.option("--due", is_flag=True, help="Send every scheduled send whose time came (for a systemd timer or cron).")
 @click.pass_context
-def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes, as_json) -> None:
-    """Send an issue to a segment: each reader once, in their language; a rerun resumes.
+def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes, as_json, at, keep_here,
+         due) -> None:
+    """Send an issue to a segment: each reader once, in their language; a rerun resumes. With --at, later.
 
     \b
     Examples:
       mco-newsletter send 2024-05 --segment all --dry-run
       mco-newsletter send 2024-05 --segment all --test-to me@example.org
       mco-newsletter send 2024-05 --segment all --yes
+      mco-newsletter send 2024-05 --segment all --at "2025-06-03 08:00" --yes
+      mco-newsletter send --due
     """
     from ..delivery.service import plan_send, preflight_warnings, send_test, start_or_resume
     from ..subscribers.segments import find_segment
@@ -49,9 +57,27 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
     from ..workspace import load_issue, require_published
     from .send_json import outcome_json, plan_json
 
+    if due:
+        if issue_id or segment_name or at or test_to or dry_run or again or wait or keep_here:
+            raise click.UsageError("--due sends what was scheduled: give it no ID, --segment or other option")
+        from .schedule import send_due
+
+        return send_due(ctx, as_json=as_json)
+    if not issue_id or not segment_name:
+        raise click.UsageError("give the issue's ID and --segment S (or --due)")
     if as_json and not (yes or dry_run or test_to):
         raise click.UsageError("--json asks no question: add --yes to send, or --dry-run to see the plan")
+    if at or keep_here:
+        if test_to or wait or not at:
+            raise click.UsageError("--at schedules the send (--keep-here goes with it); --test-to and --wait send now")
+        from .schedule import send_at
 
+        return send_at(ctx, issue_id=issue_id, segment_name=segment_name, backend=backend, at=at, again=again,
+                       dry_run=dry_run, yes=yes, as_json=as_json, keep_here=keep_here)
+
+    from ..storage.postgresql import name_program
+
+    name_program(f"mco-newsletter send {issue_id}")  # how another program waiting for this one names it
     settings = load_settings(ctx)
     # Each accepted message is a commit of its own: synced by the OS, not waited for (see open_store).
     store = open_store(settings.store, durable_commits=False)
@@ -64,6 +90,7 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
             _send_tests(send_test, settings, issue, backend_name, test_to, as_json)
             return
         require_published(issue)  # a draft is never sent
+        _refuse_scheduled(store, issue.id, segment.name, dry_run)
         plan = plan_send(settings=settings, store=store, issue=issue, segment=segment, again=again)
         warnings = preflight_warnings(settings=settings, issue=issue, backend_name=backend_name)
         planned = {**plan_json(plan, backend=backend_name, again=again), "warnings": warnings}
@@ -109,6 +136,22 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
         ctx.exit(EXIT_INTERRUPTED)
     if any(states.get(s) for states in counts.values() for s in ("pending", "sending", "failed")):
         ctx.exit(EXIT_INCOMPLETE)
+
+
+def _refuse_scheduled(store, issue_id: str, segment: str, dry_run: bool) -> None:
+    """A send of what is scheduled (or held by SendGrid for its time) would race the schedule: refused."""
+    import datetime as dt
+
+    from ..delivery.schedule import holding
+
+    held = holding(store=store, issue_id=issue_id, segment=segment, now=dt.datetime.now(dt.timezone.utc))
+    if held is not None:
+        error = NewsletterError(f"{issue_id} to '{segment}' is scheduled (#{held.id}, `schedule list`)",
+                                hint=f"let it go out at its time, or cancel it first: mco-newsletter schedule cancel "
+                                     f"{held.id}")
+        if not dry_run:
+            raise error
+        click.echo(f"Note: {error.message}; sending it now would need it cancelled first.", err=True)
 
 
 def _send_tests(send_test, settings, issue, backend_name: str, given: tuple[str, ...], as_json: bool) -> None:

@@ -126,7 +126,7 @@ def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tag
         try:
             report = import_csv(store, csv_file, rejects_dir=current.private_dir / "rejects",
                                 languages=current.languages, default_language=default_language,
-                                extra_tags=tags, erasure_key=erasure_key(current.private_dir),
+                                extra_tags=tags, erasure_key=erasure_key(current.private_dir, store=store),
                                 resubscribe=resubscribe, dry_run=dry_run, choices=choices)
         except RejectsNotWritten as exc:
             if not as_json:

@@ -104,8 +104,8 @@ def prepare_editions(settings: Settings, issue: Issue, languages: Sequence[str],
     for language in languages:
         edition = load_edition(settings, issue, language)  # refuses anything not approved or against the rules
         try:
-            rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag),
-                              preferences_url=preferences_url(settings.base_url, tag))
+            rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag, issue.id),
+                              preferences_url=preferences_url(settings.base_url, tag, issue.id))
         except ValueError as exc:  # a value that cannot go into the message (a header with a line break)
             raise NewsletterError(f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
                                   hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded") from None

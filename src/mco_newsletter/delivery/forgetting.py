@@ -21,10 +21,10 @@ class DeliveryForgetter:
         self.settings = settings
         self.rows: list[tuple[int, int]] = []  # (campaign id, row id) of the person's ledger rows, once forgotten
 
-    def holding(self) -> AbstractContextManager[object]:
+    def holding(self, store: Store) -> AbstractContextManager[object]:
         # A send checks every batch's readers inside its transmission window: once this is held, no message to
         # the person can go out, and none is on the wire.
-        return transmissions_paused(self.settings.private_dir, timeout=PAUSE_SECONDS)
+        return transmissions_paused(self.settings.private_dir, timeout=PAUSE_SECONDS, store=store)
 
     def forget_rows(self, store: Store, subscriber_id: int) -> None:
         self.rows = Ledger(store).forget(subscriber_id)

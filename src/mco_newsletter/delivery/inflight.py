@@ -76,6 +76,12 @@ class InFlight:
         for taken in self.regions:
             taken.clear()
 
+    def batch(self, row_ids: list[int], *, in_doubt=()) -> None:
+        """The rows of the batch about to go, in order (the file's notes need nothing of it)."""
+
+    def settle(self) -> None:
+        """After an attempt at a batch, every answer recorded (the file's notes need nothing then)."""
+
     def mark(self, row_id: int) -> None:
         """This thread is about to transmit `row_id`."""
         self._write(self._region() * REGION, row_id)

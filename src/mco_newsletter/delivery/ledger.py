@@ -201,9 +201,9 @@ class Ledger:
     def mark(self, row_ids: Iterable[int], state: str, *, error: str | None = None, attempt: int | None = None) -> None:
         """Move rows to a state in one commit; `sending` counts an attempt (by default)."""
         attempt = (1 if state == "sending" else 0) if attempt is None else attempt
-        with self.lock, self.store.transaction() as db:
-            db.execute("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
-                       f" WHERE id {self.in_ids}", (state, attempt, error, now(), self.ids(row_ids)))
+        with self.lock:
+            self.db.write("UPDATE deliveries SET state = ?, attempts = attempts + ?, last_error = ?, updated_at = ?"
+                          f" WHERE id {self.in_ids}", (state, attempt, error, now(), self.ids(row_ids)))
 
     def mark_sent(self, accepted: Sequence[tuple[int, str | None]], *, twice: set[int] | frozenset = frozenset(),
                   attempt: int = 0) -> None:
@@ -213,37 +213,44 @@ class Ledger:
         if len(accepted) == 1:  # one message (SMTP, per connection): one autocommitted statement
             (row_id, provider_id), = accepted
             with self.lock:
-                self.db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                                " attempts = attempts + ?, updated_at = ?, twice = CASE WHEN ? = 1 THEN 1 ELSE twice END"
-                                " WHERE id = ?", (provider_id, attempt, at, int(row_id in twice), row_id))
+                self.db.write("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                              " attempts = attempts + ?, updated_at = ?, twice = CASE WHEN ? = 1 THEN 1 ELSE twice END"
+                              " WHERE id = ?", (provider_id, attempt, at, int(row_id in twice), row_id))
             return
         ids = {provider_id for _, provider_id in accepted}
         doubted = self.ids(sorted(twice.intersection(row_id for row_id, _ in accepted)))
-        with self.lock, self.store.transaction() as db:
-            if len(ids) == 1:  # one provider id for the whole request: one statement
-                db.execute("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                           f" attempts = attempts + ?, updated_at = ?, twice = CASE WHEN id {self.in_ids} THEN 1"
-                           f" ELSE twice END WHERE id {self.in_ids}",
-                           (ids.pop(), attempt, at, doubted, self.ids(row_id for row_id, _ in accepted)))
-            else:
-                db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
-                               " attempts = attempts + ?, updated_at = ?, twice = CASE WHEN ? = 1 THEN 1 ELSE twice"
-                               " END WHERE id = ?", [(provider_id, attempt, at, int(row_id in twice), row_id)
-                                                     for row_id, provider_id in accepted])
+        if len(ids) == 1:  # one provider id for the whole request (or none: SMTP's taken rows): one statement
+            with self.lock:
+                self.db.write("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                              f" attempts = attempts + ?, updated_at = ?, twice = CASE WHEN id {self.in_ids} THEN 1"
+                              f" ELSE twice END WHERE id {self.in_ids}",
+                              (ids.pop(), attempt, at, doubted, self.ids(row_id for row_id, _ in accepted)))
+            return
+        with self.lock, self.store.transaction(store_wide=False) as db:
+            db.executemany("UPDATE deliveries SET state = 'sent', last_error = NULL, provider_id = ?,"
+                           " attempts = attempts + ?, updated_at = ?, twice = CASE WHEN ? = 1 THEN 1 ELSE twice"
+                           " END WHERE id = ?", [(provider_id, attempt, at, int(row_id in twice), row_id)
+                                                 for row_id, provider_id in accepted])
 
     def record_taken(self, row_ids: set[int]) -> None:
         """Rows a dead sender's server took before it recorded them: `sent`, unless an answer was recorded; one in
         doubt before (`sending`: that sender sent it again) may have it twice."""
-        with self.lock, self.store.transaction() as db:
-            db.execute(f"UPDATE deliveries SET state = 'sent', last_error = NULL, attempts = attempts + 1,"
-                       f" updated_at = ?, twice = CASE WHEN state = 'sending' THEN 1 ELSE twice END"
-                       f" WHERE id {self.in_ids} AND state IN {_OPEN}", (now(), self.ids(sorted(row_ids))))
+        with self.lock:
+            self.db.write(f"UPDATE deliveries SET state = 'sent', last_error = NULL, attempts = attempts + 1,"
+                          f" updated_at = ?, twice = CASE WHEN state = 'sending' THEN 1 ELSE twice END"
+                          f" WHERE id {self.in_ids} AND state IN {_OPEN}", (now(), self.ids(sorted(row_ids))))
 
-    def mark_in_flight(self, row_ids: set[int]) -> None:
+    def mark_in_flight(self, row_ids: Iterable[int]) -> None:
         """Rows a dead sender had on the wire: `sending` (possibly received) unless an answer was recorded."""
-        with self.lock, self.store.transaction() as db:
-            db.execute(f"UPDATE deliveries SET state = 'sending' WHERE id {self.in_ids} AND state IN {_OPEN}",
-                       (self.ids(sorted(row_ids)),))
+        with self.lock:
+            self.db.write(f"UPDATE deliveries SET state = 'sending' WHERE id {self.in_ids} AND state IN {_OPEN}",
+                          (self.ids(sorted(row_ids)),))
+
+    def unmark_in_flight(self, row_ids: Iterable[int]) -> None:
+        """Rows marked `sending` ahead of their message, which never went: `pending` again (not in doubt)."""
+        with self.lock:
+            self.db.write(f"UPDATE deliveries SET state = 'pending' WHERE id {self.in_ids} AND state = 'sending'",
+                          (self.ids(sorted(row_ids)),))
 
     def refuse(self, row_id: int, error: str, *, bounce: bool) -> None:
         """A final refusal of one reader's address (an attempt); with `bounce`, the reader is marked bounced too."""
@@ -261,14 +268,14 @@ class Ledger:
         reached them before they left). Both are final: nothing more is sent to them."""
         rows = list(row_ids)
         doubted = self.ids(sorted(in_doubt.intersection(rows)))
-        with self.lock, self.store.transaction() as db:
-            db.execute(f"UPDATE deliveries SET state = CASE WHEN id {self.in_ids} THEN 'maybe_sent' ELSE 'skipped' END,"
-                       f" updated_at = ? WHERE id {self.in_ids}", (doubted, now(), self.ids(rows)))
+        with self.lock:
+            self.db.write(f"UPDATE deliveries SET state = CASE WHEN id {self.in_ids} THEN 'maybe_sent' ELSE 'skipped'"
+                          f" END, updated_at = ? WHERE id {self.in_ids}", (doubted, now(), self.ids(rows)))
 
     def finish(self, campaign: Campaign) -> None:
-        with self.lock, self.store.transaction() as db:
-            db.execute("UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
-                       (now(), campaign.id))
+        with self.lock:
+            self.db.write("UPDATE campaigns SET finished_at = ? WHERE id = ? AND finished_at IS NULL",
+                          (now(), campaign.id))
 
     def counts(self, campaign: Campaign) -> dict[str, dict[str, int]]:
         """Rows per edition language and state."""

@@ -1,7 +1,9 @@
-"""Locks the operating system releases when a process dies: one sender per issue, and erasures that
-wait for the batch on the wire.
+"""Locks released when their process dies: one sender per issue, and erasures that wait for the batch on the
+wire.
 
-Both are flock(2) locks on files in <private>/locks/. A claim is held for a whole send: a second
+On SQLite both are flock(2) locks on files in <private>/locks/ (one host); on a PostgreSQL store, advisory locks
+that every host of the store sees (delivery/shared_locks.py), behind the same names: Claim.take(…, store=…),
+claim.transmissions(), transmissions_paused(…, store=…). A claim is held for a whole send: a second
 `send` of the same issue refuses (naming the running one) or waits; rows left in `sending` are a
 dead process's only when the claim could be taken. A transmission window is held (shared) while a
 batch's readers are checked and sent; `subscribers erase` takes it exclusively, so it returns only
@@ -48,8 +50,13 @@ class Claim:
 
     @classmethod
     def take(cls, private_dir: Path, issue_id: str, *, segment: str, wait: bool = False,
-             waiting: Callable[[str], None] = lambda holder: None) -> "Claim":
-        """Claim the issue, or refuse naming the process that holds it (wait for it with `wait`)."""
+             waiting: Callable[[str], None] = lambda holder: None, store=None) -> "Claim":
+        """Claim the issue, or refuse naming the process that holds it (wait for it with `wait`). On a PostgreSQL
+        `store`, the claim holds for every host of the store (a SharedClaim, with the same methods)."""
+        if store is not None and store.location.url:
+            from .shared_locks import SharedClaim
+
+            return SharedClaim.take(store.location, issue_id, segment=segment, wait=wait, waiting=waiting)
         name = f"send-{issue_id}.lock"
         handle = _open(private_dir, name)
         path = private_dir / LOCKS / name
@@ -65,6 +72,10 @@ class Claim:
         os.ftruncate(handle, 0)
         os.pwrite(handle, f"pid {os.getpid()}, segment '{segment}', since {time.strftime('%H:%M:%S')}".encode(), 0)
         return cls(handle, path)
+
+    def transmissions(self) -> "Transmissions":
+        """The window this claim's batches are sent in."""
+        return Transmissions(self.path.parent.parent)
 
     def release(self) -> None:
         if self.handle >= 0:
@@ -112,9 +123,16 @@ class Transmissions:
 
 
 @contextmanager
-def transmissions_paused(private_dir: Path, *, timeout: float,
-                         waiting: Callable[[], None] = lambda: None) -> Iterator[None]:
-    """No batch is on the wire while the block runs, and none starts (every sender checks again after it)."""
+def transmissions_paused(private_dir: Path, *, timeout: float, waiting: Callable[[], None] = lambda: None,
+                         store=None) -> Iterator[None]:
+    """No batch is on the wire while the block runs, and none starts (every sender checks again after it); on a
+    PostgreSQL `store`, no batch of any host of the store."""
+    if store is not None and store.location.url:
+        from .shared_locks import shared_pause
+
+        with shared_pause(store.location, timeout=timeout, waiting=waiting):
+            yield
+        return
     gate = _open(private_dir, "erasure-gate.lock")
     window = _open(private_dir, "transmission.lock")
     try:

@@ -79,14 +79,20 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
     )
 
 
-def unsubscribe_url(base_url: str, token: str) -> str:
-    """The reader's one-click unsubscribe page (served by `mco-newsletter serve`)."""
-    return f"{base_url}/u/{token}"
+def unsubscribe_url(base_url: str, token: str, issue: str | None = None) -> str:
+    """The reader's one-click unsubscribe page (served by `mco-newsletter serve`); with the issue whose message
+    carries the link, so that `report` can count the unsubscribe for that issue (a number, not who)."""
+    return f"{base_url}/u/{token}{_from_issue(issue)}"
 
 
-def preferences_url(base_url: str, token: str) -> str:
+def preferences_url(base_url: str, token: str, issue: str | None = None) -> str:
     """The reader's preferences page: language, topics, what is held (the same token as unsubscribing)."""
-    return f"{base_url}/p/{token}"
+    return f"{base_url}/p/{token}{_from_issue(issue)}"
+
+
+def _from_issue(issue: str | None) -> str:
+    # Issue ids are letters, digits, dots, dashes and underscores (issue.ISSUE_ID_RE): nothing to quote.
+    return f"?issue={issue}" if issue else ""
 
 
 def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
@@ -105,7 +111,7 @@ def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
 def list_unsubscribe(edition: PreparedEdition, token: str) -> str:
     """The reader's List-Unsubscribe value, checked here as well as by `check`: SendGrid's request carries it
     as it is, without MessageTemplate.fill, and a line break in it would forge headers (a Bcc:)."""
-    value = f"<{unsubscribe_url(edition.base_url, token)}>, <{unsubscribe_mailto(edition, token)}>"
+    value = f"<{unsubscribe_url(edition.base_url, token, edition.issue_id)}>, <{unsubscribe_mailto(edition, token)}>"
     check_header_value("List-Unsubscribe", value)
     return value
 

@@ -216,11 +216,13 @@ class SendLoop:
                     return
                 recipients = [made.get(row.row_id) or self._recipient(row) for row in rows]
                 report = BatchReport(self, recipients)
+                self.in_flight.batch([recipient.row_id for recipient in recipients], in_doubt=self.doubtful.keys())
                 try:
                     try:
                         self.backend.send(edition, recipients, campaign_id=self.campaign.id, report=report)
                     finally:
                         self._commit_taken()
+                        self.in_flight.settle()
                     if report.remaining and not self.stop.is_set():
                         error = TransientError("the backend did not report on every reader")
                 except PermanentError as exc:

@@ -41,7 +41,12 @@ def preflight_warnings(*, settings: Settings, issue: Issue, backend_name: str) -
 
 def plan_send(*, settings: Settings, store: Store, issue: Issue, segment: Segment, again: bool = False) -> Plan:
     """What `send` would do now: readers to add per edition, rows still open, readers who already got it."""
+    from ..subscribers.keys import shared
+    from ..subscribers.tokens import unsubscribe_secret
+
     require_https(settings)
+    if shared(store):  # a host without the shared store's keys stops before anything is planned or asked
+        unsubscribe_secret(settings.private_dir, store=store)
     ledger = Ledger(store)
     campaign = ledger.find(issue.id, segment.name)
     audience = ledger.audience(issue_id=issue.id, segment=segment, campaign=campaign, again=again)
@@ -71,7 +76,12 @@ class Sending:
 
     def run(self, *, progress: Callable[[int], None] = lambda n: None,
             on_retry: Callable[[Retry], None] = lambda retry: None) -> Outcome:
-        in_flight = InFlight(self.settings.private_dir / LOCKS / f"in-flight-{self.campaign.id}")
+        if self.ledger.db.kind == "postgresql":  # the next sender may run on another host: notes in the ledger
+            from .inflight_rows import InFlightRows
+
+            in_flight: InFlight = InFlightRows(self.ledger)
+        else:
+            in_flight = InFlight(self.settings.private_dir / LOCKS / f"in-flight-{self.campaign.id}")
         try:
             loop = SendLoop(ledger=self.ledger, campaign=self.campaign, editions=self.editions, backend=self.backend,
                             secret=self.secret, sending=self.settings.sending, stop=self.stop,
@@ -110,12 +120,13 @@ def start_or_resume(*, settings: Settings, store: Store, issue: Issue, segment: 
     needed = set(editions.values()) | set(ledger.languages(found) if found else ())
     signer = signer_for(settings, backend_name)
     prepared = prepare_editions(settings, issue, sorted(needed), signer=signer)
-    secret = unsubscribe_secret(settings.private_dir)
+    secret = unsubscribe_secret(settings.private_dir, store=store)
     backend = make_backend(backend_name, settings)
     claim = transmissions = None
     try:
-        claim = Claim.take(settings.private_dir, issue.id, segment=segment.name, wait=wait, waiting=waiting)
-        transmissions = Transmissions(settings.private_dir)
+        claim = Claim.take(settings.private_dir, issue.id, segment=segment.name, wait=wait, waiting=waiting,
+                           store=store)
+        transmissions = claim.transmissions()
         campaign = ledger.find(issue.id, segment.name)  # again: another sender may have made it while we waited
         added = 0
         if campaign is None:

@@ -22,6 +22,7 @@ class SendGridSettings:
     api_host: str = SENDGRID_HOST
     sandbox_mode: bool = False
     send_at: int | None = None
+    batch_id: str | None = None  # a scheduled send's batch (`send --at`), never from newsletter.toml
     click_tracking: bool = False
     open_tracking: bool = False
     subscription_tracking: bool = False

@@ -36,6 +36,8 @@ class Database:
         self.reopen = reopen  # a new connection as this one was made (None: never reopened)
         self.waits: float | None = None  # the last wait_at_most, made again on a reopened connection
         self.within = 0  # transactions of ours open on this connection
+        # The server process of a PostgreSQL connection (read now: while a statement waits, the connection is busy).
+        self.session = connection.info.backend_pid if connection is not None and dialect.name == "postgresql" else None
 
     def _ready(self) -> None:
         """Open the connection again if the server ended it, unless a transaction of ours was using it."""
@@ -46,6 +48,7 @@ class Database:
                 if not self.dialect.is_error(exc):
                     raise
             self.connection = self.reopen()
+            self.session = self.connection.info.backend_pid if self.dialect.name == "postgresql" else None
             if self.waits is not None:
                 self.dialect.wait_at_most(self.connection, self.waits)
 
@@ -62,6 +65,18 @@ class Database:
         """Run one statement; the driver's cursor (fetchone, fetchall, rowcount, iteration)."""
         self._ready()
         return self.connection.execute(self.dialect.statement(sql), params)
+
+    def write(self, sql: str, params: Any = ()):
+        """One changing statement committed on its own (outside a transaction): atomic, one round trip, and on
+        PostgreSQL without the store's write lock (the locks of the rows it changes only), so it is for rows no other
+        program writes meanwhile, as Database.transaction(store_wide=False) is; a failing disk or server is an error
+        that says which, as in a transaction."""
+        try:
+            return self.execute(sql, params)
+        except Exception as exc:
+            if self.dialect.is_error(exc) and self.dialect.failure(exc) not in (None, UNIQUE):
+                raise self.failed(exc) from exc
+            raise
 
     def executemany(self, sql: str, rows: Iterable) -> None:
         """Run one statement for each row of parameters."""
@@ -105,16 +120,20 @@ class Database:
         return self.dialect.in_transaction(self.connection)
 
     @contextmanager
-    def transaction(self) -> Iterator["Database"]:
+    def transaction(self, *, store_wide: bool = True) -> Iterator["Database"]:
         """A write transaction holding the store's write lock from its start (SQLite's BEGIN IMMEDIATE; the
         same lock as an advisory lock on PostgreSQL), so it never fails half-way on a lock.
+
+        `store_wide=False` is for a transaction that writes only rows no other program writes meanwhile (the ledger
+        rows of a campaign whose claim this process holds) and reads nothing it then relies on: on PostgreSQL it
+        takes only those rows' locks, so it neither waits for nor holds up the store's other writers.
 
         A failing disk or server (full, read-only, unreachable) rolls it back and becomes an error that says which.
         """
         self._ready()
         try:
             with waiting(self.holders, self.on_wait):
-                self.dialect.begin(self.connection)
+                self.dialect.begin(self.connection, store_wide=store_wide)
         except Exception as exc:
             self.rollback()
             if self.dialect.is_error(exc):
@@ -167,12 +186,16 @@ class Database:
                 raise
 
     def holders(self) -> list[str]:
-        """The other programs that have the store open, as `pid N (command)`, when they can be known."""
+        """The other programs that hold the store, when they can be known: those that have the SQLite file open, as
+        `pid N (command)`; on PostgreSQL those holding what this connection waits for (else the write lock), as their
+        application_name says (`mco-newsletter send 2024-05 (host, pid N)`)."""
         if self.location.path is not None:
             from .waits import holders
 
             return holders(self.location.path)
-        return []  # PostgreSQL: pg_stat_activity could say (not yet asked)
+        from .postgresql import holders
+
+        return holders(self.location, self.session)
 
     def failed(self, exc: BaseException) -> NewsletterError:
         """The error a person reads for this driver error (who holds the store, when it is locked)."""

@@ -63,8 +63,9 @@ class Dialect:
     def update_statistics(self, connection: Any, tables: tuple[str, ...]) -> None:
         """After a bulk write: let the query planner see the tables' new sizes."""
 
-    def begin(self, connection: Any) -> None:
-        """Start a write transaction that holds the store's write lock at once (never fails half-way on one)."""
+    def begin(self, connection: Any, *, store_wide: bool = True) -> None:
+        """Start a write transaction that holds the store's write lock at once (never fails half-way on one); with
+        `store_wide=False`, one that needs only the locks of the rows it writes, where the store has such locks."""
         raise NotImplementedError
 
     def in_transaction(self, connection: Any) -> bool:

@@ -26,6 +26,10 @@ _FAILURES = {"55P03": BUSY, "40P01": BUSY, "40001": BUSY, "53100": FULL, "23505"
              "XX001": DAMAGED, "XX002": DAMAGED, "42501": DENIED, "57P01": LOST, "57P02": LOST, "57P03": LOST,
              # A table or column the tool made is gone: the store was damaged (or changed) by someone else.
              "42P01": DAMAGED, "42703": DAMAGED}
+# What the tool's connections call themselves in pg_stat_activity (NAMEDATALEN - 1 bytes at most, ASCII): set
+# by a command that says more than its name (send: the issue), else the running command's name.
+_program: list[str | None] = [None]
+_NAME_BYTES = 63
 _TOKEN = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|::|\?|:[A-Za-z_][A-Za-z0-9_]*|%")
 _cursor_names = itertools.count(1)
 
@@ -45,6 +49,72 @@ def translated(sql: str) -> str:
         return f"%({text[1:]})s"
 
     return _TOKEN.sub(token, sql)
+
+
+def name_program(name: str) -> None:
+    """What this process is, for its connections' application_name (`mco-newsletter send 2024-05`): another
+    program waiting for it on any host can name it. Never a reader's address or any other argument's value."""
+    _program[0] = name
+
+
+def program_label() -> str:
+    """This process's application_name: what it is, then its host and pid (`mco-newsletter send 2024-05 (laptop,
+    pid 4242)`), cut to what PostgreSQL keeps."""
+    import os
+    import socket
+
+    where = f" ({socket.gethostname()}, pid {os.getpid()})"
+    name = (_program[0] or _command()).encode("ascii", "replace").decode("ascii")
+    return name[:max(0, _NAME_BYTES - len(where))] + where[:_NAME_BYTES]
+
+
+def _command() -> str:
+    """The command being run (`mco-newsletter subscribers erase`): its name only, never its arguments."""
+    import sys
+
+    click = sys.modules.get("click")  # the CLI's; a program using the library names itself with name_program
+    context = click.get_current_context(silent=True) if click is not None else None
+    if context is None:
+        return "mco-newsletter"
+    return " ".join(["mco-newsletter", *context.command_path.split()[1:]])
+
+
+# The sessions a waiting session waits for; else those holding the store's write lock.
+_BLOCKERS = ("SELECT a.pid, a.application_name, a.usename, a.client_addr::text FROM pg_stat_activity a"
+             " WHERE a.pid = ANY(pg_blocking_pids(%s)) ORDER BY a.pid")
+_WRITERS = ("SELECT a.pid, a.application_name, a.usename, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a"
+            " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s"
+            " AND l.objsubid = 2 AND l.pid <> %s ORDER BY a.pid")
+
+
+def holders(location: StoreLocation, session: int | None) -> list[str]:
+    """The programs holding what the session `session` waits for (pg_blocking_pids), or else the store's write
+    lock: the tool's by their application_name (what, host, pid), any other as a PostgreSQL session. Asked on a
+    connection of its own (the waiting one is busy waiting); nothing when the server cannot say."""
+    import psycopg
+
+    try:
+        with psycopg.connect(location.url, autocommit=True, connect_timeout=5,
+                             application_name=program_label()) as side:
+            rows = side.execute(_BLOCKERS, (session or 0,)).fetchall()
+            if not rows:
+                rows = side.execute(_WRITERS, (STORE_LOCKS, WRITER_LOCK, session or 0)).fetchall()
+    except psycopg.Error:
+        return []
+    return [_session(*row) for row in rows]
+
+
+def _session(pid: int, application: str | None, user: str | None, address: str | None) -> str:
+    if application and application.startswith("mco-newsletter"):
+        return application
+    words = [f"PostgreSQL session {pid}"]
+    if user:
+        words.append(f"of {user}")
+    if application:
+        words.append(f"({application})")
+    if address:
+        words.append(f"from {address}")
+    return " ".join(words)
 
 
 class PostgresDialect(Dialect):
@@ -86,11 +156,14 @@ class PostgresDialect(Dialect):
         # takes 24,000 rows for 68 and joins them in a nested loop (8 s for a send's plan, against 10 ms).
         connection.execute(f"ANALYZE {', '.join(tables)}")
 
-    def begin(self, connection: Any) -> None:
+    def begin(self, connection: Any, *, store_wide: bool = True) -> None:
         # SQLite lets one writer in at a time, and the tool's read-then-write transactions (an import, a
         # sign-up) rely on it; the same store-wide lock, released at COMMIT or ROLLBACK, keeps that here.
+        # A send's own ledger rows need only their row locks: two sends, an import and serve's writes go on side by
+        # side (bench/RESULTS.md).
         connection.execute("BEGIN")
-        connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
+        if store_wide:
+            connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, WRITER_LOCK))
 
     def in_transaction(self, connection: Any) -> bool:
         from psycopg.pq import TransactionStatus
@@ -168,8 +241,8 @@ def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_
         raise NewsletterError(f"the database URL {location.shown} cannot be read: {reason_of(exc, url)}",
                               hint="write it as postgresql://USER@HOST:PORT/DATABASE (the password in PGPASSWORD "
                                    "or ~/.pgpass)", exit_code=2) from None
-    extra: dict[str, Any] = {key: value for key, value in (("connect_timeout", 10),
-                                                           ("application_name", "mco-newsletter")) if key not in given}
+    extra: dict[str, Any] = {key: value for key, value in (("connect_timeout", 10), ("application_name", program_label()))
+             if key not in given}
     try:
         connection = psycopg.connect(url, autocommit=True, **extra)
     except psycopg.Error as exc:

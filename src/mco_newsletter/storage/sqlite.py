@@ -42,8 +42,9 @@ class SQLiteDialect(Dialect):
         if db.one("SELECT 1 FROM sqlite_sequence WHERE name = ?", (table,)) is None:
             db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (table, value))
 
-    def begin(self, connection: Any) -> None:
-        connection.execute("BEGIN IMMEDIATE")  # the write lock now, or SQLITE_BUSY now: never half-way
+    def begin(self, connection: Any, *, store_wide: bool = True) -> None:
+        # One writer at a time, whatever it writes: the write lock now, or SQLITE_BUSY now, never half-way.
+        connection.execute("BEGIN IMMEDIATE")
 
     def in_transaction(self, connection: Any) -> bool:
         return connection.in_transaction

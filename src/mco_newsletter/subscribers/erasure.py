@@ -35,8 +35,9 @@ _ADDRESS = re.compile(r"[^\s,;<>\"'()]+@[^\s,;<>\"'()]+")
 class Forgetter(Protocol):
     """One domain's part of an erasure, in three steps around the list's own transaction."""
 
-    def holding(self) -> AbstractContextManager[object]:
-        """Held around the transaction: nothing of the domain's uses the person's data meanwhile."""
+    def holding(self, store: Store) -> AbstractContextManager[object]:
+        """Held around the transaction (through `store` where hosts share it): nothing of the domain's uses the
+        person's data meanwhile."""
         ...
 
     def forget_rows(self, store: Store, subscriber_id: int) -> None:
@@ -66,11 +67,11 @@ def erase_person(store: Store, settings: Settings, email: str, *, forgetters: Se
 
     given = email.strip()
     normalized, _ = normalize_email(given)
-    key = erasure_key(settings.private_dir)
+    key = erasure_key(settings.private_dir, store=store)
     hashed = erasure_hash(key, email_key(normalized))
     with ExitStack() as held:
         for forgetter in forgetters:
-            held.enter_context(forgetter.holding())
+            held.enter_context(forgetter.holding(store))
         with store.transaction():
             subscriber = store.get(normalized)
             if subscriber is not None:

@@ -31,7 +31,7 @@ def add_subscriber(store: Store, settings: Settings, *, email: str, language: st
     if language not in settings.languages:
         raise NewsletterError(f"unknown language {language!r}", hint=f"use one of {', '.join(settings.languages)}")
     tags = tuple(dict.fromkeys(t.strip() for t in tags if t.strip()))
-    hashed = erasure_hash(erasure_key(settings.private_dir), email_key(normalized))
+    hashed = erasure_hash(erasure_key(settings.private_dir, store=store), email_key(normalized))
     with store.transaction():
         existing = store.get(normalized)
         if existing is not None and existing.status == "pending":

@@ -119,9 +119,10 @@ class Store:
         return self.db.location.path
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
-        """A write transaction, holding the store's write lock from its start (Database.transaction)."""
-        with self.db.transaction() as db:
+    def transaction(self, *, store_wide: bool = True) -> Iterator[Database]:
+        """A write transaction, holding the store's write lock from its start (Database.transaction; `store_wide`
+        False for one that writes only rows no one else writes meanwhile)."""
+        with self.db.transaction(store_wide=store_wide) as db:
             yield db
 
     @cached_property
@@ -143,6 +144,13 @@ class Store:
     def chores(self) -> Chores:
         """When `serve`'s periodic purges last ran, for replicas to run each once (storage/chores.py)."""
         return Chores(self.db)
+
+    @cached_property
+    def key_fingerprints(self):
+        """The fingerprints of the keys a shared store was set up with (storage/key_rows.py)."""
+        from ..storage.key_rows import KeyFingerprints
+
+        return KeyFingerprints(self.db)
 
     def close(self) -> None:
         self.db.close()

@@ -30,12 +30,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .keys import load_key
+from .keys import ERASURE_KEY, UNSUBSCRIBE_SECRET, load_key
 
-SECRET_ENV = "MCO_NEWSLETTER_SECRET"
-SECRET_FILE = "unsubscribe.key"
-ERASURE_ENV = "MCO_NEWSLETTER_ERASURE_KEY"
-ERASURE_FILE = "erasure.key"
+SECRET_ENV, SECRET_FILE = UNSUBSCRIBE_SECRET.env, UNSUBSCRIBE_SECRET.file
+ERASURE_ENV, ERASURE_FILE = ERASURE_KEY.env, ERASURE_KEY.file
 # The purpose byte. The unsubscribe and preferences pages share the reader's one link token: they sit
 # side by side in every email, so whoever holds one holds the other (docs/web.md). A sign-up's
 # confirmation link has its own purpose, bound to the request's nonce, not the subscriber's.
@@ -60,14 +58,16 @@ _LEGACY_LENGTH = 35
 _LEGACY = re.compile(r"[A-Za-z0-9_-]{35}")
 
 
-def unsubscribe_secret(private_dir: Path) -> bytes:
-    """The key of reader tokens: $MCO_NEWSLETTER_SECRET or private/unsubscribe.key."""
-    return load_key(SECRET_ENV, private_dir / SECRET_FILE)
+def unsubscribe_secret(private_dir: Path, *, store=None) -> bytes:
+    """The key of reader tokens: $MCO_NEWSLETTER_SECRET, the credential or private/unsubscribe.key (subscribers/keys.py;
+    on a shared `store`, never made here and checked against the store's)."""
+    return load_key(UNSUBSCRIBE_SECRET, private_dir, store=store)
 
 
-def erasure_key(private_dir: Path) -> bytes:
-    """The key of erasure hashes: $MCO_NEWSLETTER_ERASURE_KEY or private/erasure.key (never rotate it)."""
-    return load_key(ERASURE_ENV, private_dir / ERASURE_FILE)
+def erasure_key(private_dir: Path, *, store=None) -> bytes:
+    """The key of erasure hashes: $MCO_NEWSLETTER_ERASURE_KEY, the credential or private/erasure.key (never rotate
+    it; on a shared `store`, never made here and checked against the store's)."""
+    return load_key(ERASURE_KEY, private_dir, store=store)
 
 
 def make_token(secret: bytes, subscriber_id: int, nonce: bytes, purpose: int = UNSUBSCRIBE) -> str:

@@ -100,7 +100,9 @@ async def unsubscribe_page(request: Request) -> Response:
             await site.resubscribe(reader)
             return page(site, "resubscribed.html.j2", reader.language, email=shown)
         if form.get("List-Unsubscribe") == [ONE_CLICK] or form.get("confirm") == ["yes"] or not form:
-            await site.unsubscribe(reader)
+            from ..reporting.attribution import issue_of
+
+            await site.unsubscribe(reader, issue_of(request.query_params.get("issue")))
             return page(site, "unsubscribed.html.j2", reader.language, email=shown)
     if reader.status != "active":
         return page(site, "left.html.j2", reader.language, email=shown)

@@ -3,7 +3,8 @@
 Each event is checked on its own and put in the tool's words: a `bounce` of type `blocked` is a block, a
 `spamreport` a complaint. An event that names a ledger row (the `delivery` custom argument `send` attached)
 applies only when that row exists, belongs to the event's campaign and was sent to the event's address. A
-malformed event in a signed batch is counted and skipped.
+malformed event in a signed batch is counted and skipped; it, and every event that names no delivery of ours, is
+counted per day for `report` (delivery/feedback.py).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def apply_events(store: Store, items: list) -> EventReport:
     if report.invalid:  # counted in the answer too; the log names no address or id
         log.warning("webhook: %d malformed event%s skipped", report.invalid,
                     "" if report.invalid == 1 else "s")
-    applied = apply_feedback(store=store, reports=reports)
+    applied = apply_feedback(store=store, reports=reports, source="webhook", malformed=report.invalid)
     report.applied, report.duplicates = applied.applied, applied.duplicates
     report.unknown, report.unmatched = applied.unknown, applied.unmatched
     return report

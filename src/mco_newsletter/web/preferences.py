@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from ..reporting.attribution import PREFERENCES, UNSUBSCRIBE, count_action, issue_of
 from ..subscribers.preferences import change
 from ..subscribers.segments import Segment
 from ..subscribers.signups import Keys, request_access
@@ -69,7 +70,7 @@ class Preferences:
             form = await form_fields(request)
             if isinstance(form, Response):
                 return form
-            notice = await self.act(reader, first(form, "action"), form)
+            notice = await self.act(reader, first(form, "action"), form, issue_of(request.query_params.get("issue")))
             reader = await run_in_threadpool(self.reader, token)
             if reader is None:  # erased in the meantime
                 return not_found(self.site, request)
@@ -78,18 +79,19 @@ class Preferences:
                                email=mask_address(reader.email), name_shown=mask_name(reader.name), chosen=chosen,
                                labels=[t.label_in(reader.language) for t in self.pages.topics if t.name in chosen])
 
-    async def act(self, reader: Subscriber, action: str, form: dict) -> str | None:
-        """Do what the button asked; the notice the page then shows (None: nothing was asked)."""
+    async def act(self, reader: Subscriber, action: str, form: dict, issue: str | None = None) -> str | None:
+        """Do what the button asked; the notice the page then shows (None: nothing was asked). `issue`: the issue
+        the link came in, for the count of what readers did because of it (reporting/attribution.py)."""
         pages = self.pages
         if action == "save":
             language = first(form, "language")
             chosen = {topic.name for topic in pages.topics if topic.name in form.get("topics", [])}
-            await pages.desk.do(partial(change, subscriber_id=reader.id, chosen=chosen, topics=pages.topics,
+            await pages.desk.do(partial(_save, subscriber_id=reader.id, chosen=chosen, topics=pages.topics,
                                         language=language if language in self.site.settings.languages
-                                        else reader.language))
+                                        else reader.language, issue=issue))
             return "saved"
         if action == "unsubscribe":
-            await pages.desk.do(partial(_unsubscribe, subscriber_id=reader.id))
+            await pages.desk.do(partial(_unsubscribe, subscriber_id=reader.id, issue=issue))
             return "unsubscribed"
         if action == "resubscribe":
             await pages.desk.do(lambda store: store.resubscribe(reader.id, PREFERENCES_SOURCE))
@@ -101,8 +103,18 @@ class Preferences:
         return None
 
 
-def _unsubscribe(store, *, subscriber_id: int) -> None:
-    store.unsubscribe(subscriber_id)  # only an active reader: a bounce or complaint stays what it is
+def _unsubscribe(store, *, subscriber_id: int, issue: str | None) -> None:
+    if store.unsubscribe(subscriber_id):  # only an active reader: a bounce or complaint stays what it is
+        count_action(store, subscriber_id=subscriber_id, issue=issue, kind=UNSUBSCRIBE)
+
+
+def _save(store, *, subscriber_id: int, language: str, chosen: set[str], topics, issue: str | None) -> None:
+    """The reader's choice saved; counted as a preference change only when it changed something."""
+    before = store.by_id(subscriber_id)
+    change(store, subscriber_id=subscriber_id, language=language, chosen=chosen, topics=topics)
+    after = store.by_id(subscriber_id)
+    if before is not None and after is not None and (before.language, before.tags) != (after.language, after.tags):
+        count_action(store, subscriber_id=subscriber_id, issue=issue, kind=PREFERENCES)
 
 
 def preference_routes(pages: Pages) -> list[Route]:

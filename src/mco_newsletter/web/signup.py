@@ -63,7 +63,7 @@ class ReaderPages:
 
         self.site = site
         self.settings = site.settings
-        self.keys = Keys(site.secret, erasure_key(self.settings.private_dir))
+        self.keys = Keys(site.secret, erasure_key(self.settings.private_dir, store=site.store))
         self.topics = public_topics(self.settings.segments)
         self.desk = Desk(site)
         self.mail = ReaderMail(site, self.desk)

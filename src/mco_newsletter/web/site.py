@@ -7,7 +7,7 @@ before the page says "try again later": a reader is never kept waiting for half 
 
 from __future__ import annotations
 
-from ..subscribers.store import Subscriber
+from ..subscribers.store import Store, Subscriber
 
 import logging
 import threading
@@ -42,7 +42,7 @@ class Site:
         self.readers: Queue = Queue()
         for _ in range(READERS_POSTGRESQL if settings.store.url else 1):
             self.readers.put(open_reader(settings.store, busy_timeout=WRITE_WAIT_S))
-        self.secret = unsubscribe_secret(settings.private_dir)
+        self.secret = unsubscribe_secret(settings.private_dir, store=self.store)
         self.legacy_max_id = self.store.legacy_token_max_id()
         self.lock = threading.Lock()
         self.shared_counts = None
@@ -89,10 +89,17 @@ class Site:
             subscriber_id = read_token(self.secret, token, nonce_of=store.nonce, legacy_max_id=self.legacy_max_id)
             return None if subscriber_id is None else store.by_id(subscriber_id)
 
-    async def unsubscribe(self, subscriber: Subscriber) -> None:
-        """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk."""
-        # Only an active reader leaves: a bounce or complaint stays what it is.
-        await self.reader_pages.desk.do(lambda store: store.unsubscribe(subscriber.id))
+    async def unsubscribe(self, subscriber: Subscriber, issue: str | None = None) -> None:
+        """At the desk (web/desk.py): many unsubscribes share one commit, and one sync of the disk; the issue its link
+        came in gets one more unsubscribe in its count (reporting/attribution.py)."""
+        from ..reporting.attribution import UNSUBSCRIBE, count_action
+
+        def leave(store: Store) -> None:
+            # Only an active reader leaves: a bounce or complaint stays what it is.
+            if store.unsubscribe(subscriber.id):
+                count_action(store, subscriber_id=subscriber.id, issue=issue, kind=UNSUBSCRIBE)
+
+        await self.reader_pages.desk.do(leave)
 
     async def resubscribe(self, subscriber: Subscriber) -> None:
         await self.reader_pages.desk.do(

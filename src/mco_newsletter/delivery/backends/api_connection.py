@@ -59,9 +59,13 @@ class ApiConnection:
 
     def post(self, path: str, body: bytes) -> Answer:
         """The answer to one POST of `body` (JSON) to `path` under the base URL."""
+        return self.request("POST", path, body)
+
+    def request(self, method: str, path: str, body: bytes | None = None) -> Answer:
+        """The answer to one request to `path` under the base URL."""
         connection = self._open()
         try:
-            connection.request("POST", self.prefix + path, body=body, headers=self._headers)
+            connection.request(method, self.prefix + path, body=body, headers=self._headers)
         except (OSError, http.client.HTTPException) as exc:
             self.close()
             raise NotConnected(_reason(exc)) from None

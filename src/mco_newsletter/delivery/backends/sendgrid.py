@@ -74,6 +74,8 @@ def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign
                                 "content_id": picture.cid} for picture in template.pictures]
     if settings.send_at:
         body["send_at"] = settings.send_at
+    if settings.batch_id:  # `send --at`: cancellable through the Scheduled Sends API (delivery/schedule.py)
+        body["batch_id"] = settings.batch_id
     return body
 
 

@@ -266,7 +266,8 @@ class Section:
     """A room's part of newsletter.toml: its tables, and the checks on their values (its builder makes the room's
     field of Settings, in _build)."""
 
-    schema: Mapping[str, Table]
+    # Its keys of newsletter.toml: mostly tables, or a plain value (send_time's top-level time_zone, a str).
+    schema: Mapping[str, Table | type | tuple[type, ...]]
     checks: Callable[[dict], Iterable[Finding]] | None
 
 

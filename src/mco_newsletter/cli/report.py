@@ -30,7 +30,7 @@ def report(ctx, issue_id: str | None, as_json: bool, html_file: Path | None) -> 
     """
     from ..reporting.lines import issue_lines, overview_lines
     from ..reporting.measures import issue_json, overview_json
-    from ..reporting.report import issue_report, overview
+    from ..reporting.report import IssueReport, issue_report, overview
     from .subscribers import opened
 
     with opened(ctx) as (settings, store):
@@ -45,13 +45,15 @@ def report(ctx, issue_id: str | None, as_json: bool, html_file: Path | None) -> 
         from ..files import write_atomically
         from ..reporting.page import report_page
 
-        page = report_page(newsletter=settings.name_for(settings.source_language),
-                           **({"report": found} if issue_id else {"overview": found}))
+        newsletter = settings.name_for(settings.source_language)
+        page = (report_page(newsletter=newsletter, report=found) if isinstance(found, IssueReport)
+                else report_page(newsletter=newsletter, overview=found))
         write_atomically(html_file, page.encode("utf-8"))
     if as_json:
-        click.echo(json.dumps(issue_json(found) if issue_id else overview_json(found), indent=1, ensure_ascii=False))
+        shape = issue_json(found) if isinstance(found, IssueReport) else overview_json(found)
+        click.echo(json.dumps(shape, indent=1, ensure_ascii=False))
     else:
-        for line in issue_lines(found) if issue_id else overview_lines(found):
+        for line in issue_lines(found) if isinstance(found, IssueReport) else overview_lines(found):
             click.echo(line)
     if html_file is not None:
         click.echo(f"Wrote {shown(html_file)}", err=as_json)

@@ -9,7 +9,8 @@ import click
 
 from . import cli
 from .options import json_option, settings as load_settings, yes_option
-from .sending import EXIT_INCOMPLETE, _retry_line, _run, _show_plan, _show_warnings, _stop_on_interrupt, plural
+from ..wording import counted as plural
+from .send_progress import EXIT_INCOMPLETE, _retry_line, _run, _show_plan, _show_warnings, _stop_on_interrupt
 
 AFTER = ("Readers who leave before then still get it: SendGrid holds their messages from now on (--keep-here keeps "
          "the schedule here instead, where each reader is checked just before their message goes).")
@@ -142,7 +143,8 @@ def send_due(ctx, *, as_json: bool) -> None:
 
     settings = load_settings(ctx)
     store = open_store(settings.store, durable_commits=False)
-    gone, handled = [], set()
+    gone = []
+    handled: set[int] = set()
     try:
         while (row := claim_next(store=store, now=_now(), handled=handled)) is not None:
             if not as_json:

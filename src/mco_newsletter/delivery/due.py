@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable
 
 from ..config import Settings
 from ..errors import NewsletterError
@@ -24,6 +25,12 @@ from ..storage.schedule_rows import ScheduleRow, Schedules
 from .ledger import OPEN_STATES
 from .schedule import CLAIMER, check_send
 from .send_time import stored
+
+if TYPE_CHECKING:
+    from ..issue import Issue
+    from ..subscribers.store import Store
+    from .run import Outcome, Retry
+    from .service import Sending
 
 STALE = dt.timedelta(minutes=10)  # a schedule `sending` this long without its process finishing it is taken over
 
@@ -48,7 +55,7 @@ class _StillSending(Exception):
     """The issue's claim is held by the process a takeover took the schedule from: it is alive."""
 
 
-def claim_next(*, store, now: dt.datetime, handled: set[int]) -> ScheduleRow | None:
+def claim_next(*, store: Store, now: dt.datetime, handled: set[int]) -> ScheduleRow | None:
     """The next due schedule, taken by this process (one process only takes each), as it was before it was taken;
     None when none is left. `handled`: those this run went through already (one held back stays due)."""
     rows = Schedules(store.db)
@@ -62,7 +69,7 @@ def claim_next(*, store, now: dt.datetime, handled: set[int]) -> ScheduleRow | N
     return None
 
 
-def still_ready(settings: Settings, issue, editions: tuple[str, ...]) -> str | None:
+def still_ready(settings: Settings, issue: Issue, editions: tuple[str, ...]) -> str | None:
     """Why an edition the schedule was checked with can no longer go out, or None."""
     from ..edition import skipped_languages
     from .campaign import edition_map
@@ -76,8 +83,9 @@ def still_ready(settings: Settings, issue, editions: tuple[str, ...]) -> str | N
                      "would get another edition than the one checked" for language in lost)
 
 
-def begin(*, settings: Settings, store, schedule: ScheduleRow, recheck: bool = True, warnings=lambda w: None,
-          waiting=lambda holder: None, taken_over: bool = False):
+def begin(*, settings: Settings, store: Store, schedule: ScheduleRow, recheck: bool = True,
+          warnings: Callable[[list[str]], None] = lambda w: None, waiting: Callable[[str], None] = lambda holder: None,
+          taken_over: bool = False) -> tuple[Sending | None, str | None]:
     """Check the claimed schedule again and start its send: (Sending, None), or (None, why it does not go out) with the
     schedule back to waiting and the reason kept on it, or (None, None) when it was taken over from a process that is
     still sending it (left to that process)."""
@@ -110,7 +118,7 @@ def begin(*, settings: Settings, store, schedule: ScheduleRow, recheck: bool = T
     return sending, None
 
 
-def settle(*, store, schedule: ScheduleRow, sending, outcome) -> GoneOut:
+def settle(*, store: Store, schedule: ScheduleRow, sending: Sending, outcome: Outcome) -> GoneOut:
     """After the send: done when no reader is left open; otherwise waiting again, saying how many are open (the next
     `send --due` resumes it)."""
     counts = sending.counts()
@@ -126,16 +134,18 @@ def settle(*, store, schedule: ScheduleRow, sending, outcome) -> GoneOut:
             rows.finish(schedule.id, campaign_id=sending.campaign.id, at=_now())
         else:
             rows.release(schedule.id, problem=problem, at=_now())
-    return GoneOut(rows.get(schedule.id), outcome, counts, problem)
+    return GoneOut(rows.known(schedule.id), outcome, counts, problem)
 
 
-def go_out(*, settings: Settings, store, schedule: ScheduleRow, on_retry=lambda retry: None, warnings=lambda w: None,
-           waiting=lambda holder: None) -> GoneOut:
+def go_out(*, settings: Settings, store: Store, schedule: ScheduleRow,
+           on_retry: Callable[[Retry], None] = lambda retry: None,
+           warnings: Callable[[list[str]], None] = lambda w: None,
+           waiting: Callable[[str], None] = lambda holder: None) -> GoneOut:
     """Check a schedule claim_due took again, and send it."""
     sending, problem = begin(settings=settings, store=store, schedule=schedule, warnings=warnings, waiting=waiting,
                              taken_over=schedule.state == "sending")
     if sending is None:
-        return GoneOut(Schedules(store.db).get(schedule.id), None, {}, problem, passed_by=problem is None)
+        return GoneOut(Schedules(store.db).known(schedule.id), None, {}, problem, passed_by=problem is None)
     try:
         outcome = sending.run(on_retry=on_retry)
     finally:
@@ -143,7 +153,7 @@ def go_out(*, settings: Settings, store, schedule: ScheduleRow, on_retry=lambda 
     return settle(store=store, schedule=schedule, sending=sending, outcome=outcome)
 
 
-def _wait(taken_over: bool, holder: str, waiting) -> None:
+def _wait(taken_over: bool, holder: str, waiting: Callable[[str], None]) -> None:
     """The issue's claim is held: a schedule taken over is left to its holder; any other waits for it."""
     if taken_over:
         raise _StillSending(holder)

@@ -93,7 +93,8 @@ def apply_feedback(*, store: Store, reports: list[Feedback], dry_run: bool = Fal
                 continue
             new.discard(report.report_id)
             fresh.append(report)
-        statuses, notes, soft, deferred, tallied, changed = [], [], set(), [], [], {}
+        statuses, notes, soft, deferred, tallied = [], [], set(), [], []
+        changed: dict = {}
         for report in fresh:
             if report.kind not in KINDS:
                 done.unknown += 1

@@ -21,6 +21,7 @@ import mmap
 import os
 import threading
 from pathlib import Path
+from typing import Iterable
 
 from ..files import make_private_folder
 
@@ -76,7 +77,7 @@ class InFlight:
         for taken in self.regions:
             taken.clear()
 
-    def batch(self, row_ids: list[int], *, in_doubt=()) -> None:
+    def batch(self, row_ids: list[int], *, in_doubt: Iterable[int] = ()) -> None:
         """The rows of the batch about to go, in order (the file's notes need nothing of it)."""
 
     def settle(self) -> None:

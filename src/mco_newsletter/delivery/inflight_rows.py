@@ -19,6 +19,7 @@ import threading
 from collections.abc import Iterable
 
 from .inflight import InFlight
+from .ledger import Ledger
 
 AHEAD = 16
 TAKEN = 8
@@ -34,7 +35,7 @@ def most_in_doubt(connections: int) -> int:
 class InFlightRows(InFlight):
     """The notes of InFlight, made as ledger rows: the same calls, nothing left in a file."""
 
-    def __init__(self, ledger):
+    def __init__(self, ledger: Ledger) -> None:
         super().__init__(None)
         self.ledger = ledger
         self.order: list[int] = []

@@ -18,10 +18,14 @@ import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from ..errors import NewsletterError
 from ..files import make_private_folder
+
+if TYPE_CHECKING:
+    from ..subscribers.store import Store
+    from .shared_locks import SharedClaim
 
 LOCKS = "locks"
 POLL_SECONDS = 0.02
@@ -50,7 +54,7 @@ class Claim:
 
     @classmethod
     def take(cls, private_dir: Path, issue_id: str, *, segment: str, wait: bool = False,
-             waiting: Callable[[str], None] = lambda holder: None, store=None) -> "Claim":
+             waiting: Callable[[str], None] = lambda holder: None, store: Store | None = None) -> Claim | SharedClaim:
         """Claim the issue, or refuse naming the process that holds it (wait for it with `wait`). On a PostgreSQL
         `store`, the claim holds for every host of the store (a SharedClaim, with the same methods)."""
         if store is not None and store.location.url:
@@ -124,7 +128,7 @@ class Transmissions:
 
 @contextmanager
 def transmissions_paused(private_dir: Path, *, timeout: float, waiting: Callable[[], None] = lambda: None,
-                         store=None) -> Iterator[None]:
+                         store: Store | None = None) -> Iterator[None]:
     """No batch is on the wire while the block runs, and none starts (every sender checks again after it); on a
     PostgreSQL `store`, no batch of any host of the store."""
     if store is not None and store.location.url:

@@ -17,6 +17,7 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import NewsletterError
@@ -25,6 +26,9 @@ from ..storage.schedule_rows import ScheduleRow, Schedules
 from ..subscribers.segments import Segment
 from .campaign import Plan, edition_map
 from .send_time import SendTime, send_time_of, stored
+
+if TYPE_CHECKING:
+    from ..subscribers.store import Store
 
 # Who holds a schedule while it goes out: this host and process (shown), and a random part (never reused).
 CLAIMER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -39,7 +43,7 @@ class Checked:
     editions: list[str]
 
 
-def check_send(*, settings: Settings, store, issue: Issue, segment: Segment, backend_name: str,
+def check_send(*, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str,
                again: bool) -> Checked:
     """Every check `send` makes before it writes, without claiming or writing anything (NewsletterError says why)."""
     from ..workspace import require_published
@@ -56,7 +60,7 @@ def check_send(*, settings: Settings, store, issue: Issue, segment: Segment, bac
     return Checked(plan, warnings, editions)
 
 
-def with_sendgrid(*, store, issue: Issue, segment: Segment, backend_name: str, when: SendTime,
+def with_sendgrid(*, store: Store, issue: Issue, segment: Segment, backend_name: str, when: SendTime,
                   now: dt.datetime) -> tuple[bool, str]:
     """Whether SendGrid holds the send itself, and if not, why it waits here."""
     from .backends.sendgrid_batches import within_reach
@@ -72,7 +76,7 @@ def with_sendgrid(*, store, issue: Issue, segment: Segment, backend_name: str, w
     return True, ""
 
 
-def schedule(*, settings: Settings, store, issue: Issue, segment: Segment, backend_name: str, again: bool,
+def schedule(*, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str, again: bool,
              when: SendTime, editions: list[str], batch_id: str | None, now: dt.datetime) -> ScheduleRow:
     """Record the schedule (claimed by this process when it is handed to SendGrid now); refused when the issue and
     segment have one already."""
@@ -86,15 +90,15 @@ def schedule(*, settings: Settings, store, issue: Issue, segment: Segment, backe
         schedule_id = rows.add(issue_id=issue.id, segment=segment.name, backend=backend_name, again=again,
                                due_at=stored(when.utc), time_zone=when.zone, editions=editions, batch_id=batch_id,
                                created_at=stored(now), claimed_by=CLAIMER if batch_id else None)
-    return rows.get(schedule_id)
+    return rows.known(schedule_id)
 
 
-def holding(*, store, issue_id: str, segment: str, now: dt.datetime) -> ScheduleRow | None:
+def holding(*, store: Store, issue_id: str, segment: str, now: dt.datetime) -> ScheduleRow | None:
     """The schedule that holds this issue and segment (a plain `send` of them waits for it or its cancellation)."""
     return Schedules(store.db).open_for(issue_id, segment, stored(now))
 
 
-def listed(*, store, now: dt.datetime, every: bool = False) -> list[ScheduleRow]:
+def listed(*, store: Store, now: dt.datetime, every: bool = False) -> list[ScheduleRow]:
     return Schedules(store.db).listed(stored(now), every=every)
 
 
@@ -106,7 +110,7 @@ class Cancelled:
     discarded: int
 
 
-def cancel(*, settings: Settings, store, schedule_id: int, now: dt.datetime) -> Cancelled:
+def cancel(*, settings: Settings, store: Store, schedule_id: int, now: dt.datetime) -> Cancelled:
     """Cancel a schedule: one waiting here is simply dropped; one handed to SendGrid is cancelled there first."""
     from .backends.sendgrid_batches import LAST_CANCEL, SendGridBatches
 
@@ -119,7 +123,7 @@ def cancel(*, settings: Settings, store, schedule_id: int, now: dt.datetime) -> 
         raise NewsletterError(f"schedule #{schedule_id} was cancelled already")
     if found.state == "sending":
         raise NewsletterError(f"schedule #{schedule_id} is going out now (since {found.claimed_at}, "
-                              f"{found.claimed_by.rsplit(':', 1)[0]})",
+                              f"{(found.claimed_by or 'another process').rsplit(':', 1)[0]})",
                               hint="stop that process (Ctrl-C, or stop its timer's service): the readers not sent "
                                    "stay pending; then cancel")
     if found.batch_id is None or (found.state == "waiting" and found.campaign_id is None):  # nothing at SendGrid
@@ -128,7 +132,7 @@ def cancel(*, settings: Settings, store, schedule_id: int, now: dt.datetime) -> 
         with store.transaction():
             if not rows.cancel(schedule_id, stored(now), states=("waiting",)):
                 raise NewsletterError(f"schedule #{schedule_id} started going out just now", hint="see `send-status`")
-        return Cancelled(rows.get(schedule_id), 0)
+        return Cancelled(rows.known(schedule_id), 0)
     if now >= when.utc:
         raise NewsletterError(f"schedule #{schedule_id} went out at {when.shown()}: SendGrid sent it",
                               hint=f"mco-newsletter report {found.issue_id} shows how it went")
@@ -143,4 +147,4 @@ def cancel(*, settings: Settings, store, schedule_id: int, now: dt.datetime) -> 
     with store.transaction():
         rows.cancel(schedule_id, stored(now), states=("waiting", "done"))
         discarded = rows.reopen_batch(found.campaign_id, stored(now)) if found.campaign_id else 0
-    return Cancelled(rows.get(schedule_id), discarded)
+    return Cancelled(rows.known(schedule_id), discarded)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
 
 from ..errors import NewsletterError
+from ..schema import Finding
 
 SCHEMA = {"time_zone": str}
 ZONE_HINT = 'an IANA time zone name, e.g. time_zone = "Europe/Helsinki" (or "UTC")'
@@ -47,14 +50,14 @@ def zone_problem(name: str) -> str | None:
     return None
 
 
-def check(data: dict):
+def check(data: dict) -> Iterator[Finding]:
     """Yield (key path, message, hint) for a time_zone that cannot be used."""
     name = data.get("time_zone")
     if name is not None and zone_problem(name):
         yield ("time_zone",), f"time_zone {name!r} {zone_problem(name)}", ZONE_HINT
 
 
-def build(root, data: dict) -> str | None:
+def build(root: Path, data: dict) -> str | None:
     return data.get("time_zone")
 
 

@@ -12,7 +12,7 @@ from ..subscribers.store import Store
 
 import threading
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..config import Settings
 from ..errors import NewsletterError
@@ -29,6 +29,9 @@ from .preflight import require_https
 from .retry import TransientError
 from .return_path import ReturnPaths
 from .run import Outcome, Retry, SendLoop
+
+if TYPE_CHECKING:
+    from .shared_locks import SharedClaim, SharedTransmissions
 
 
 def preflight_warnings(*, settings: Settings, issue: Issue, backend_name: str) -> list[str]:
@@ -68,8 +71,8 @@ class Sending:
     backend: Backend
     secret: bytes
     settings: Settings
-    claim: Claim
-    transmissions: Transmissions
+    claim: Claim | SharedClaim  # a SharedClaim on a PostgreSQL store
+    transmissions: Transmissions | SharedTransmissions
     added: int = 0
     stop: threading.Event = field(default_factory=threading.Event)
     return_paths: ReturnPaths | None = None  # VERP over SMTP with [bounces]

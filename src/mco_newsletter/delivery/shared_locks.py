@@ -43,7 +43,7 @@ class SharedClaim:
     its session (the process's death included)."""
 
     def __init__(self, session: Session, issue_id: str):
-        self.session = session
+        self.session: Session | None = session  # None once released
         self.issue_id = issue_id
 
     @classmethod
@@ -67,6 +67,8 @@ class SharedClaim:
         return cls(session, issue_id)
 
     def transmissions(self) -> "SharedTransmissions":
+        if self.session is None:
+            raise RuntimeError(f"the claim on {self.issue_id} was released already")
         return SharedTransmissions(self.session)
 
     def release(self) -> None:

@@ -12,8 +12,12 @@ from __future__ import annotations
 from collections import Counter
 
 from ..issue import ISSUE_ID_RE
-from ..storage.report_rows import PREFERENCES, UNSUBSCRIBE, Tallies  # noqa: F401 (the kinds, for callers)
-from ..subscribers.store import Store, now
+from ..storage.report_rows import PREFERENCES, UNSUBSCRIBE, Tallies
+from ..storage.dialect import now
+from ..subscribers.store import Store
+
+# The kinds of action are passed on for the reader's pages (web/), which count them.
+__all__ = ["PREFERENCES", "UNSUBSCRIBE", "count_action", "issue_of"]
 
 
 def issue_of(value: str | None) -> str | None:

@@ -9,9 +9,13 @@ marked with "!" as well as coloured (colour alone says nothing to some readers).
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING, Iterable
 
 from .limits import COMPLAINT_CEILING, COMPLAINT_LIMIT, HARD_BOUNCE_LIMIT, percent
 from .outcomes import Outcome, total
+
+if TYPE_CHECKING:
+    from .report import IssuePoint
 
 # The parts of an edition's planned readers, in the order the bar shows them: (class, words).
 PARTS = (("delivered", "delivered"), ("taken", "sent, no word from the provider"), ("deferred", "deferred"),
@@ -59,8 +63,9 @@ def outcome_bars(editions: dict[str, Outcome], *, chart_id: str = "outcomes") ->
                 shapes)
 
 
-def rate_bars(points, *, measure: str, chart_id: str) -> str:
+def rate_bars(points: Iterable[IssuePoint], *, measure: str, chart_id: str) -> str:
     """One vertical bar per issue (oldest first): its complaint or hard-bounce rate, with the limits as lines."""
+    limits: tuple[tuple[float, str], ...]
     if measure == "complaints":
         title, limits = "Spam complaints of the last issues", ((COMPLAINT_CEILING, "0.1 %"), (COMPLAINT_LIMIT, "0.3 %"))
     else:

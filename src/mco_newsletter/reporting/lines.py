@@ -4,10 +4,14 @@ the overview's table (a row per campaign, newest first), each rate past a publis
 from __future__ import annotations
 
 from collections import Counter
+from typing import TYPE_CHECKING, Sequence
 
 from .limits import GMAIL_NOTE, percent
 from .measures import BASES, MEASURES, warned
 from .outcomes import Outcome
+
+if TYPE_CHECKING:
+    from .report import IssueReport, Overview, Unmatched
 
 MARK = "!"
 
@@ -35,7 +39,7 @@ def _when(stamp: str | None) -> str:
     return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp else "–"
 
 
-def issue_lines(report) -> list[str]:
+def issue_lines(report: IssueReport) -> list[str]:
     """The report of one issue."""
     lines = [f"Issue {report.issue_id}: {len(report.campaigns)} campaign{'s' if len(report.campaigns) != 1 else ''}"]
     for campaign in report.campaigns:
@@ -56,7 +60,7 @@ def issue_lines(report) -> list[str]:
     return lines
 
 
-def overview_lines(overview) -> list[str]:
+def overview_lines(overview: Overview) -> list[str]:
     """Every campaign, newest first."""
     if not overview.campaigns:
         return ["Nothing has been sent yet."]
@@ -78,7 +82,7 @@ def overview_lines(overview) -> list[str]:
     return lines
 
 
-def unmatched_lines(unmatched, since: str) -> list[str]:
+def unmatched_lines(unmatched: Sequence[Unmatched], since: str) -> list[str]:
     """What named no delivery of ours: per source, counted by kind."""
     if not unmatched:
         return [f"Reports that named no delivery of ours ({since}): none."]

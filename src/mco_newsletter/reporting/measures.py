@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING, Iterable
 
 from .limits import GMAIL_NOTE, RateWarning, warnings_for
 from .outcomes import Outcome
+
+if TYPE_CHECKING:
+    from .report import CampaignReport, IssueReport, Overview, Unmatched
 
 # (field, label, its rate is shown): each row of the report's table.
 MEASURES = (
@@ -49,17 +53,17 @@ def outcome_json(outcome: Outcome) -> dict:
             "warnings": [asdict(warning) for warning in warnings_for(outcome)]}
 
 
-def campaign_json(campaign) -> dict:
+def campaign_json(campaign: CampaignReport) -> dict:
     return {"segment": campaign.segment, "issue": campaign.issue_id, "started_at": campaign.started_at,
             "finished_at": campaign.finished_at, "backend": campaign.backend, "total": outcome_json(campaign.total),
             "editions": {language: outcome_json(outcome) for language, outcome in campaign.editions.items()}}
 
 
-def unmatched_json(unmatched) -> list[dict]:
+def unmatched_json(unmatched: Iterable[Unmatched]) -> list[dict]:
     return [asdict(entry) for entry in unmatched]
 
 
-def issue_json(report) -> dict:
+def issue_json(report: IssueReport) -> dict:
     """`report ID --json`."""
     return {"issue": report.issue_id, "total": outcome_json(report.total),
             "editions": {language: outcome_json(outcome) for language, outcome in report.editions.items()},
@@ -69,7 +73,7 @@ def issue_json(report) -> dict:
             "unmatched": unmatched_json(report.unmatched), "rates_of": BASES, "note": GMAIL_NOTE}
 
 
-def overview_json(overview) -> dict:
+def overview_json(overview: Overview) -> dict:
     """`report --json`."""
     return {"campaigns": [campaign_json(campaign) for campaign in overview.campaigns],
             "unmatched_since": overview.since, "unmatched": unmatched_json(overview.unmatched), "rates_of": BASES,

@@ -9,6 +9,7 @@ part of `sent` and `maybe_sent`.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Iterable
 
 from ..storage.report_rows import COMPLAINT, PREFERENCES, UNSUBSCRIBE, EditionCounts
 
@@ -85,7 +86,7 @@ def outcomes_of(rows: list[EditionCounts], tallies: list[tuple[int, str, str, in
     return result
 
 
-def total(outcomes) -> Outcome:
+def total(outcomes: Iterable[Outcome]) -> Outcome:
     """The sum of several outcomes."""
     summed = Outcome()
     for outcome in outcomes:

@@ -8,12 +8,16 @@ import base64
 import datetime as dt
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from markupsafe import Markup
 
 from .charts import PARTS, outcome_bars, rate_bars
 from .limits import GMAIL_NOTE, percent
 from .measures import BASES, MEASURES, warned
+
+if TYPE_CHECKING:
+    from .report import IssueReport, Overview
 
 OVERVIEW_MEASURES = (("planned", "planned", False), ("sent", "sent", False), ("delivered", "delivered", True),
                      ("bounced", "bounced", True), ("blocked", "blocked", True), ("complaints", "complaints", True),
@@ -68,7 +72,7 @@ def _when(stamp: str | None) -> str:
     return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp else "–"
 
 
-def report_page(*, newsletter: str, report=None, overview=None, now: dt.datetime | None = None) -> str:
+def report_page(*, newsletter: str, report: IssueReport | None = None, overview: Overview | None = None, now: dt.datetime | None = None) -> str:
     """The page of one issue's report (`report`) or of every campaign (`overview`)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -85,6 +89,8 @@ def report_page(*, newsletter: str, report=None, overview=None, now: dt.datetime
                        outcome_chart=outcome_bars(report.editions), trend=report.trend, unmatched=report.unmatched,
                        since=report.campaigns[-1].started_at[:10])
     else:
+        if overview is None:
+            raise TypeError("report_page() needs a report or an overview")
         warnings = [(f"{c.issue_id} → {c.segment}", warning.text) for c in overview.campaigns
                     for warning in warned(c.total).values()]
         context.update(heading="How the sends went", trend=overview.trend, unmatched=overview.unmatched,

@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..storage.report_rows import ReportRows
 from .outcomes import Outcome, outcomes_of, total
+
+if TYPE_CHECKING:
+    from ..subscribers.store import Store
 
 TREND_ISSUES = 12  # the issues the charts of complaints and bounces show
 UNMATCHED_DAYS = 30  # the overview's days of reports that named no delivery
@@ -115,24 +119,24 @@ def _unmatched(rows: ReportRows, since_day: str) -> tuple[Unmatched, ...]:
     return tuple(Unmatched(*row) for row in rows.unmatched(since_day))
 
 
-def issue_report(*, store, issue_id: str) -> IssueReport | None:
+def issue_report(*, store: Store, issue_id: str) -> IssueReport | None:
     """How the issue's campaigns went; None when it was never sent."""
     rows = ReportRows(store.db)
     every = rows.campaigns()
     if not any(campaign.issue_id == issue_id for campaign in every):
         return None
     # The trend needs the issues sent before it (and its own campaigns), not the whole history.
-    started = {}
+    started: dict[str, str] = {}
     for campaign in sorted(every, key=lambda c: (c.started_at, c.id)):
         started.setdefault(campaign.issue_id, campaign.started_at)
-    order = sorted(started, key=started.get)
+    order = sorted(started, key=lambda issue: started[issue])
     wanted = set(order[:order.index(issue_id) + 1][-TREND_ISSUES:])
     reports = _campaign_reports(rows, [campaign for campaign in every if campaign.issue_id in wanted])
     own = tuple(report for report in reports if report.issue_id == issue_id)
     return IssueReport(issue_id, own, _trend(reports, issue_id), _unmatched(rows, started[issue_id][:10]))
 
 
-def overview(*, store, today: dt.date | None = None) -> Overview:
+def overview(*, store: Store, today: dt.date | None = None) -> Overview:
     """Every campaign, newest first."""
     rows = ReportRows(store.db)
     reports = _campaign_reports(rows, rows.campaigns())

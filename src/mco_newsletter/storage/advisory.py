@@ -13,7 +13,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
-from .database import Database, now, open_database
+from .database import Database, open_database
+from .dialect import now
 from .location import StoreLocation
 from .postgresql import STORE_LOCKS
 

@@ -66,7 +66,7 @@ class Database:
         self._ready()
         return self.connection.execute(self.dialect.statement(sql), params)
 
-    def write(self, sql: str, params: Any = ()):
+    def write(self, sql: str, params: Any = ()) -> Any:
         """One changing statement committed on its own (outside a transaction): atomic, one round trip, and on
         PostgreSQL without the store's write lock (the locks of the rows it changes only), so it is for rows no other
         program writes meanwhile, as Database.transaction(store_wide=False) is; a failing disk or server is an error
@@ -190,12 +190,12 @@ class Database:
         `pid N (command)`; on PostgreSQL those holding what this connection waits for (else the write lock), as their
         application_name says (`mco-newsletter send 2024-05 (host, pid N)`)."""
         if self.location.path is not None:
-            from .waits import holders
+            from .waits import holders as file_holders
 
-            return holders(self.location.path)
-        from .postgresql import holders
+            return file_holders(self.location.path)
+        from .postgresql import holders as server_holders
 
-        return holders(self.location, self.session)
+        return server_holders(self.location, self.session)
 
     def failed(self, exc: BaseException) -> NewsletterError:
         """The error a person reads for this driver error (who holds the store, when it is locked)."""

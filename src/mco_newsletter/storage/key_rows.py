@@ -7,7 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from .database import Database, now
+from .database import Database
+from .dialect import now
 
 _PREFIX = "key fingerprint "
 

@@ -93,6 +93,7 @@ def holders(location: StoreLocation, session: int | None) -> list[str]:
     connection of its own (the waiting one is busy waiting); nothing when the server cannot say."""
     import psycopg
 
+    assert location.url is not None, "holders(): a PostgreSQL store has a URL"
     try:
         with psycopg.connect(location.url, autocommit=True, connect_timeout=5,
                              application_name=program_label()) as side:

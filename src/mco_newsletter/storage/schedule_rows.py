@@ -36,9 +36,11 @@ class ScheduleRow(NamedTuple):
     finished_at: str | None
 
 
-def _row(found) -> ScheduleRow | None:
-    if found is None:
-        return None
+def _maybe_row(found) -> ScheduleRow | None:
+    return None if found is None else _row(found)
+
+
+def _row(found) -> ScheduleRow:
     values = list(found)
     values[4] = bool(values[4])
     values[7] = tuple(json.loads(values[7]))
@@ -61,12 +63,19 @@ class Schedules:
              "sending" if claimed_by else "waiting", claimed_by, created_at if claimed_by else None, created_at))
 
     def get(self, schedule_id: int) -> ScheduleRow | None:
-        return _row(self.db.one(f"SELECT {COLUMNS} FROM schedules WHERE id = ?", (schedule_id,)))
+        return _maybe_row(self.db.one(f"SELECT {COLUMNS} FROM schedules WHERE id = ?", (schedule_id,)))
+
+    def known(self, schedule_id: int) -> ScheduleRow:
+        """A schedule that is there (one this process added or holds): a missing one is a bug, not a user's error."""
+        found = self.get(schedule_id)
+        if found is None:
+            raise LookupError(f"schedule #{schedule_id} is not in the store")
+        return found
 
     def open_for(self, issue_id: str, segment: str, now: str) -> ScheduleRow | None:
         """The schedule that holds this issue and segment: waiting, being sent, or handed to SendGrid for a time still
         ahead."""
-        return _row(self.db.one(
+        return _maybe_row(self.db.one(
             f"SELECT {COLUMNS} FROM schedules WHERE issue_id = ? AND segment = ? AND (state IN ('waiting', 'sending')"
             " OR (state = 'done' AND batch_id IS NOT NULL AND due_at > ?)) ORDER BY id DESC LIMIT 1",
             (issue_id, segment, now)))

@@ -18,9 +18,11 @@ import socket
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeGuard
 
 from ..errors import NewsletterError
 from ..files import create_private_file
+from ..storage.location import StoreLocation
 
 MIN_LENGTH = 32
 CREDENTIALS_ENV = "CREDENTIALS_DIRECTORY"  # where systemd puts a service's credentials (LoadCredential=)
@@ -50,18 +52,45 @@ class Found:
     fingerprint: str | None
 
 
+class Recorded(Protocol):
+    """A key's fingerprint as the store holds it (storage/key_rows.py's Recorded)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def at(self) -> str: ...
+
+
+class Fingerprints(Protocol):
+    """The store's record of its keys' fingerprints (storage/key_rows.py's KeyFingerprints)."""
+
+    def get(self, name: str) -> Recorded | None: ...
+    def record(self, name: str, fingerprint: str, host: str) -> Recorded: ...
+
+
+class KeyedStore(Protocol):
+    """What the keys need of the store: subscribers/store.py's Store, which sits above this module in the layers."""
+
+    @property
+    def location(self) -> StoreLocation: ...
+    @property
+    def key_fingerprints(self) -> Fingerprints: ...
+
+
 def fingerprint(value: bytes) -> str:
     """What tells two keys apart, without giving either away: 16 bytes of an HMAC of a constant under the key."""
     digest = hmac.new(value, _FINGERPRINT_DOMAIN, hashlib.sha256).hexdigest()[:32]
     return " ".join(digest[at:at + 4] for at in range(0, 32, 4))
 
 
-def shared(store) -> bool:
+def shared(store: KeyedStore | None) -> TypeGuard[KeyedStore]:
     """Whether the store is shared by several hosts (PostgreSQL)."""
     return store is not None and bool(store.location.url)
 
 
-def load_key(key: Key, private_dir: Path, *, store=None) -> bytes:
+def load_key(key: Key, private_dir: Path, *, store: KeyedStore | None = None) -> bytes:
     """The key from $ENV, else the systemd credential, else private/FILE (made 0600 with 256 random bits if missing,
     unless the store is shared). On a shared `store` the key must be the one its fingerprint was recorded for."""
     value, source = _read(key, private_dir)
@@ -88,7 +117,7 @@ def find_key(key: Key, private_dir: Path) -> Found:
     return Found(key, source, fingerprint(value) if value is not None else None)
 
 
-def make_keys(private_dir: Path, *, store=None) -> list[tuple[Found, bool]]:
+def make_keys(private_dir: Path, *, store: KeyedStore | None = None) -> list[tuple[Found, bool]]:
     """`keys init`: each key this host lacks is made as an owner-only file, and on a shared store every key's
     fingerprint recorded; (the key as found, whether it was made now). On a shared store whose key was made
     elsewhere already, nothing is made: that key is to be copied."""
@@ -143,7 +172,7 @@ def _text(path: Path) -> bytes:
     return key.encode("ascii")
 
 
-def _missing(key: Key, store) -> NewsletterError:
+def _missing(key: Key, store: KeyedStore) -> NewsletterError:
     recorded = store.key_fingerprints.get(key.file)
     made = (f"; the store's was first used on {recorded.host} ({recorded.at[:10]}), fingerprint {recorded.fingerprint}"
             if recorded else "")
@@ -155,7 +184,7 @@ def _missing(key: Key, store) -> NewsletterError:
              "run `mco-newsletter keys init`")
 
 
-def _compare(key: Key, value: bytes, source: str | None, store) -> None:
+def _compare(key: Key, value: bytes, source: str | None, store: KeyedStore) -> None:
     mine = fingerprint(value)
     recorded = store.key_fingerprints.record(key.file, mine, socket.gethostname())
     if recorded.fingerprint == mine:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple, Protocol
 
 from ..storage.chores import Chores
 from ..storage.database import BUSY_TIMEOUT_S, Database, open_database
@@ -20,6 +20,9 @@ from ..storage.signup_rows import MailLog, SignupQueue, SignupRequests
 from ..storage.sqlite import prepare_private_file  # noqa: F401  (re-exported for older imports)
 from . import STATUSES
 from .segments import Segment
+
+if TYPE_CHECKING:
+    from ..storage.key_rows import KeyFingerprints
 
 NONCE_BYTES = 16
 
@@ -146,7 +149,7 @@ class Store:
         return Chores(self.db)
 
     @cached_property
-    def key_fingerprints(self):
+    def key_fingerprints(self) -> KeyFingerprints:
         """The fingerprints of the keys a shared store was set up with (storage/key_rows.py)."""
         from ..storage.key_rows import KeyFingerprints
 

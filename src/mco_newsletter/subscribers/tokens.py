@@ -30,7 +30,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
-from .keys import ERASURE_KEY, UNSUBSCRIBE_SECRET, load_key
+from .keys import ERASURE_KEY, UNSUBSCRIBE_SECRET, KeyedStore, load_key
 
 SECRET_ENV, SECRET_FILE = UNSUBSCRIBE_SECRET.env, UNSUBSCRIBE_SECRET.file
 ERASURE_ENV, ERASURE_FILE = ERASURE_KEY.env, ERASURE_KEY.file
@@ -58,13 +58,13 @@ _LEGACY_LENGTH = 35
 _LEGACY = re.compile(r"[A-Za-z0-9_-]{35}")
 
 
-def unsubscribe_secret(private_dir: Path, *, store=None) -> bytes:
+def unsubscribe_secret(private_dir: Path, *, store: KeyedStore | None = None) -> bytes:
     """The key of reader tokens: $MCO_NEWSLETTER_SECRET, the credential or private/unsubscribe.key (subscribers/keys.py;
     on a shared `store`, never made here and checked against the store's)."""
     return load_key(UNSUBSCRIBE_SECRET, private_dir, store=store)
 
 
-def erasure_key(private_dir: Path, *, store=None) -> bytes:
+def erasure_key(private_dir: Path, *, store: KeyedStore | None = None) -> bytes:
     """The key of erasure hashes: $MCO_NEWSLETTER_ERASURE_KEY, the credential or private/erasure.key (never rotate
     it; on a shared `store`, never made here and checked against the store's)."""
     return load_key(ERASURE_KEY, private_dir, store=store)

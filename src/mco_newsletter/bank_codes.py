@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache
 
 from .iban_formats import BIC_COUNTRIES, IBAN_FORMATS
 
@@ -17,8 +17,10 @@ from .iban_formats import BIC_COUNTRIES, IBAN_FORMATS
 _PIECE = re.compile(r"([1-9][0-9]*)!([nac])")
 _KIND = {"n": "[0-9]", "a": "[A-Z]", "c": "[A-Za-z0-9]"}
 _BIC = re.compile(r"[A-Z]{4}[A-Z]{2}[0-9A-Z]{2}(?:[0-9A-Z]{3})?")
-BIC_LAYOUT = ("a BIC is 4 letters for the bank, 2 for its country, 2 letters or digits for the place "
-              "and optionally 3 more for the branch")
+BIC_LAYOUT = (
+    "a BIC is 4 letters for the bank, 2 for its country, 2 letters or digits for the place "
+    "and optionally 3 more for the branch"
+)
 
 
 class InvalidBankCode(ValueError):
@@ -70,7 +72,7 @@ def _compact(value: str, *, separators: str) -> str:
     return "".join(kept).strip().upper()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _bban_layout(layout: str) -> tuple[int, re.Pattern[str]]:
     pieces = _PIECE.findall(layout)
     pattern = "".join(f"{_KIND[kind]}{{{count}}}" for count, kind in pieces)
@@ -90,8 +92,9 @@ def _belgian(bban: str) -> bool:
 def _spanish(bban: str) -> bool:
     # The CCC's two control digits: one over bank and branch, one over the account number.
     def digit(part: str) -> str:
-        check = sum(int(n) * 2 ** i for i, n in enumerate(part)) % 11
+        check = sum(int(n) * 2**i for i, n in enumerate(part)) % 11
         return str(check if check < 2 else 11 - check)
+
     return bban[8:10] == digit("00" + bban[:8]) + digit(bban[10:])
 
 

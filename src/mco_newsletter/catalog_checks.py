@@ -3,16 +3,14 @@ pieces whose links or addresses differ under an override (link_changes, for stat
 
 from __future__ import annotations
 
-from .catalogs import PieceState
-from .issue import Issue
-
 from dataclasses import dataclass
 from pathlib import Path
 
 from .catalog_files import KEEP_THE_FILE, CatalogSyntaxError, read_catalog
-from .catalogs import APPROVED
+from .catalogs import APPROVED, PieceState
 from .errors import NewsletterError, Problem
 from .glossary import GlossaryError
+from .issue import Issue
 from .overrides import ACCEPTED, REQUESTED, SECOND_PERSON, read_overrides, why_not
 from .translation_rules import LOST, Finding
 
@@ -24,7 +22,9 @@ def catalog_problems(folder: Path, issue: Issue | None, languages: tuple[str, ..
     return catalog_findings(folder, issue, languages)[0]
 
 
-def catalog_findings(folder: Path, issue: Issue | None, languages: tuple[str, ...]) -> tuple[list[Problem], list[Problem]]:
+def catalog_findings(
+    folder: Path, issue: Issue | None, languages: tuple[str, ...]
+) -> tuple[list[Problem], list[Problem]]:
     """Problems (as catalog_problems) and warnings of the PO files of one issue folder: the warnings are approved
     pieces lacking a glossary term, which hold nothing back.
 
@@ -53,19 +53,41 @@ def catalog_findings(folder: Path, issue: Issue | None, languages: tuple[str, ..
         for state in states:
             line = state.entry.string_line if state.entry is not None else 0
             if state.status == APPROVED:
-                problems += [Problem(path, line, f"{state.piece.context}: {message}", hint)
-                             for message, hint in (rule_problem(issue.id, language, state, finding)
-                                                   for finding in state.problems)]
-                warnings += [Problem(path, line, f"{state.piece.context}: {finding.message}",
-                                     f"correct it with `{review}` or in a PO editor, or accept it there with "
-                                     "[o] (an override)") for finding in state.terms]
-                warnings += [Problem(path, line, f"{state.piece.context}: an accepted {change.kind}: {change.shown}",
-                                     "an override the organisation accepted: make sure it is still meant; a clean "
-                                     "approval of the piece removes it")
-                             for change in link_changes([state]) if change.state == ACCEPTED]
+                problems += [
+                    Problem(path, line, f"{state.piece.context}: {message}", hint)
+                    for message, hint in (
+                        rule_problem(issue.id, language, state, finding) for finding in state.problems
+                    )
+                ]
+                warnings += [
+                    Problem(
+                        path,
+                        line,
+                        f"{state.piece.context}: {finding.message}",
+                        f"correct it with `{review}` or in a PO editor, or accept it there with [o] (an override)",
+                    )
+                    for finding in state.terms
+                ]
+                warnings += [
+                    Problem(
+                        path,
+                        line,
+                        f"{state.piece.context}: an accepted {change.kind}: {change.shown}",
+                        "an override the organisation accepted: make sure it is still meant; a clean "
+                        "approval of the piece removes it",
+                    )
+                    for change in link_changes([state])
+                    if change.state == ACCEPTED
+                ]
             elif LOST in state.translation and LOST not in state.piece.source:
-                problems.append(Problem(path, line, f"{state.piece.context}: the draft holds {LOST}: the model lost "
-                                                    "characters here", f"compare it with the source in `{review}`"))
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"{state.piece.context}: the draft holds {LOST}: the model lost characters here",
+                        f"compare it with the source in `{review}`",
+                    )
+                )
     return problems, warnings
 
 
@@ -75,17 +97,22 @@ def rule_problem(issue_id: str, language: str, state: PieceState, finding: Findi
     review = f"mco-newsletter review {issue_id} --lang {language}"
     if finding.rule in state.requested:
         who = next((found.note for found in _requests(state)), "")
-        return (f"{finding.message} — a translator approved it anyway{f' ({who})' if who else ''}: the changed "
-                f"{CHANGED[finding.rule]} is waiting for the organisation's acceptance",
-                f"if it is right, accept it with `mco-newsletter overrides accept {issue_id} --lang {language} "
-                f"{state.piece.context}`; if not, correct it with `{review}`")
+        return (
+            f"{finding.message} — a translator approved it anyway{f' ({who})' if who else ''}: the changed "
+            f"{CHANGED[finding.rule]} is waiting for the organisation's acceptance",
+            f"if it is right, accept it with `mco-newsletter overrides accept {issue_id} --lang {language} "
+            f"{state.piece.context}`; if not, correct it with `{review}`",
+        )
     if not finding.overridable:
         return finding.message, f"correct it with `{review}` or in a PO editor"
-    stale = why_not(state.entry.comments if state.entry is not None else [], finding.rule, state.piece.source,
-                    state.translation)
+    stale = why_not(
+        state.entry.comments if state.entry is not None else [], finding.rule, state.piece.source, state.translation
+    )
     if stale:
-        return (f"{finding.message} ({stale})",
-                f"correct it, or approve it again with [o] in `{review}`, which records an override for this text")
+        return (
+            f"{finding.message} ({stale})",
+            f"correct it, or approve it again with [o] in `{review}`, which records an override for this text",
+        )
     return finding.message, f"correct it with `{review}`, or approve the difference there with [o] (an override)"
 
 
@@ -137,13 +164,27 @@ def link_changes(states: list[PieceState]) -> list[LinkChange]:
         source, translation = state.piece.source, state.translation
         accepted = set(state.overridden) & SECOND_PERSON
         for kind, rules, findings in (
-                (REQUESTED, set(state.requested), [f for f in state.problems if f.rule in state.requested]),
-                (ACCEPTED, accepted, [f for f in state.findings if f.rule in accepted and f not in state.problems])):
+            (REQUESTED, set(state.requested), [f for f in state.problems if f.rule in state.requested]),
+            (ACCEPTED, accepted, [f for f in state.findings if f.rule in accepted and f not in state.problems]),
+        ):
             if not findings:
                 continue
-            notes = [o.note for o in read_overrides(state.entry.comments) if o.covers(source, translation)
-                     and (o.asks(source, translation) if kind == REQUESTED else o.kind == ACCEPTED) and o.rules & rules]
-            found.append(LinkChange(state.piece.context, state.entry.string_line, kind, tuple(sorted(rules)),
-                                    tuple(t for f in findings for t in f.missing),
-                                    tuple(t for f in findings for t in f.added), "; ".join(notes)))
+            notes = [
+                o.note
+                for o in read_overrides(state.entry.comments)
+                if o.covers(source, translation)
+                and (o.asks(source, translation) if kind == REQUESTED else o.kind == ACCEPTED)
+                and o.rules & rules
+            ]
+            found.append(
+                LinkChange(
+                    state.piece.context,
+                    state.entry.string_line,
+                    kind,
+                    tuple(sorted(rules)),
+                    tuple(t for f in findings for t in f.missing),
+                    tuple(t for f in findings for t in f.added),
+                    "; ".join(notes),
+                )
+            )
     return found

@@ -13,17 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-
 from .errors import NewsletterError
 from .po_wrap import reference_lines, string_lines
 
-UNESCAPE = {"n": "\n", "t": "\t", "r": "\r", "a": "\a", "b": "\b", "f": "\f", "v": "\v", "\\": "\\", '"': '"',
-            "'": "'", "?": "?"}
+UNESCAPE = {
+    "n": "\n",
+    "t": "\t",
+    "r": "\r",
+    "a": "\a",
+    "b": "\b",
+    "f": "\f",
+    "v": "\v",
+    "\\": "\\",
+    '"': '"',
+    "'": "'",
+    "?": "?",
+}
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"\s*$')
 KEYWORD = re.compile(r"(msgctxt|msgid_plural|msgid|msgstr(?:\[\d+\])?)(?:\s+(.*))?$")
 ESCAPE = re.compile(r"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]+)|(.))")
-KEEP_THE_FILE = ("fix that line in a PO editor or a text editor (`msgfmt --check FILE` shows the same); "
-                 "keep the file: it holds the translators' approved work")
+KEEP_THE_FILE = (
+    "fix that line in a PO editor or a text editor (`msgfmt --check FILE` shows the same); "
+    "keep the file: it holds the translators' approved work"
+)
 
 
 @dataclass(eq=False)
@@ -62,8 +74,18 @@ class Entry:
         return self.context, self.id
 
     def content(self) -> tuple:
-        return (self.id, self.string, self.context, tuple(self.flags), tuple(self.comments), tuple(self.notes),
-                tuple(self.references), self.previous_id, self.previous_context, self.obsolete)
+        return (
+            self.id,
+            self.string,
+            self.context,
+            tuple(self.flags),
+            tuple(self.comments),
+            tuple(self.notes),
+            tuple(self.references),
+            self.previous_id,
+            self.previous_context,
+            self.obsolete,
+        )
 
     def changed(self) -> bool:
         return self.raw is None or self.read_as != self.content()
@@ -125,8 +147,10 @@ def read_catalog(path: Path) -> Catalog:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise NewsletterError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})",
-                              hint="save it as UTF-8 in a PO editor; keep the file: it holds approved work") from None
+        raise NewsletterError(
+            f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})",
+            hint="save it as UTF-8 in a PO editor; keep the file: it holds approved work",
+        ) from None
     return parse_catalog(text.removeprefix("\ufeff"), path)
 
 
@@ -145,20 +169,22 @@ def parse_catalog(text: str, path: Path) -> Catalog:
     for entry in entries:
         if entry.id == "" and entry.context is None and not entry.obsolete:
             if header is not None:
-                raise CatalogSyntaxError(path, entry.line, "a second header entry (msgid \"\")")
+                raise CatalogSyntaxError(path, entry.line, 'a second header entry (msgid "")')
             header = entry
             continue
         if entry.obsolete or entry.opaque:
             continue
         if entry.key in seen:
-            raise CatalogSyntaxError(path, entry.line, f"duplicate message definition (first at line {seen[entry.key]})")
+            raise CatalogSyntaxError(
+                path, entry.line, f"duplicate message definition (first at line {seen[entry.key]})"
+            )
         seen[entry.key] = entry.line
     if header is None:
         header = Entry("", "Content-Type: text/plain; charset=UTF-8\n")
     else:
         entries.remove(header)
     text = text.replace("\r\n", "\n")
-    return Catalog(header, entries, ending=text[len(text.rstrip("\n")):] or "\n")
+    return Catalog(header, entries, ending=text[len(text.rstrip("\n")) :] or "\n")
 
 
 class _Reading:
@@ -251,8 +277,12 @@ class _Reading:
             stripped = text.strip()
             if not stripped.startswith('"'):
                 self.fail(number, "a string must be in double quotes")
-            if len(stripped) < 2 or not stripped.endswith('"') or stripped.endswith('\\"') and not \
-                    stripped.endswith('\\\\"'):
+            if (
+                len(stripped) < 2
+                or not stripped.endswith('"')
+                or stripped.endswith('\\"')
+                and not stripped.endswith('\\\\"')
+            ):
                 self.fail(number, 'the string is not closed: a " is missing at the end of the line')
             self.fail(number, 'a " inside the text must be written \\"')
         return ESCAPE.sub(lambda m: self._unescape(m, number), match.group(1))

@@ -9,18 +9,16 @@ view (merging.py), so they never disagree about a piece.
 
 from __future__ import annotations
 
-from .glossary import Glossary
-from .issue import Issue
-
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .catalog_files import Catalog, Entry, po_text, write_catalog
+from .glossary import Glossary
+from .issue import Issue
 from .issue_blocks import Block, Image, ItemList, Paragraph, Quote, Section
-
 from .overrides import accepted_rules, requested_rules
 from .translation_rules import Finding, blocking, check_translation
 
@@ -113,8 +111,10 @@ def _walk(issue, visit: Callable[[str, str, int], str]):
                 title = visit(f"{at}/caption", block.title, block.line) if block.title else block.title
                 out.append(Image(block.src, alt, title, block.line))
             elif isinstance(block, ItemList):
-                items_out = tuple(Paragraph(visit(f"{at}/item-{n}", item.text, item.line), item.line)
-                                  for n, item in enumerate(block.items, 1))
+                items_out = tuple(
+                    Paragraph(visit(f"{at}/item-{n}", item.text, item.line), item.line)
+                    for n, item in enumerate(block.items, 1)
+                )
                 out.append(ItemList(items_out, block.ordered, block.start, block.line))
             elif isinstance(block, Quote):
                 out.append(Quote(blocks(f"{at}/quote", block.blocks), block.line))
@@ -124,11 +124,14 @@ def _walk(issue, visit: Callable[[str, str, int], str]):
     title = visit("title", issue.title, lines.get("title", 1))
     preheader = visit("preheader", issue.preheader, lines.get("preheader", 1))
     # One piece per keyword, so that translation memory carries each from month to month.
-    keywords = tuple(visit(f"keywords/{n}", keyword, lines.get("keywords", 1))
-                     for n, keyword in enumerate(issue.keywords, 1))
+    keywords = tuple(
+        visit(f"keywords/{n}", keyword, lines.get("keywords", 1)) for n, keyword in enumerate(issue.keywords, 1)
+    )
     intro = blocks("intro", issue.intro)
-    sections = tuple(Section(visit(f"section-{n}/heading", s.heading, s.line), blocks(f"section-{n}", s.blocks), s.line)
-                     for n, s in enumerate(issue.sections, 1))
+    sections = tuple(
+        Section(visit(f"section-{n}/heading", s.heading, s.line), blocks(f"section-{n}", s.blocks), s.line)
+        for n, s in enumerate(issue.sections, 1)
+    )
     closing = visit("closing", issue.closing, lines.get("closing", 1)) if issue.closing else None
     return title, preheader, keywords, intro, sections, closing
 
@@ -145,8 +148,9 @@ def pieces(issue: Issue) -> list[Piece]:
     return found
 
 
-def translate_issue(issue: Issue, lookup: Callable[[str, str], str | None]) -> tuple[
-        str, str, tuple[str, ...], tuple[Block, ...], tuple[Section, ...], str | None]:
+def translate_issue(
+    issue: Issue, lookup: Callable[[str, str], str | None]
+) -> tuple[str, str, tuple[str, ...], tuple[Block, ...], tuple[Section, ...], str | None]:
     """The issue's parts in another language: lookup(context, source) gives a translation or None (source kept)."""
     return _walk(issue, lambda context, source, line: lookup(context, source) or source)
 
@@ -155,7 +159,7 @@ def approved(entry: Entry | None) -> bool:
     return entry is not None and bool(entry.string) and not entry.fuzzy
 
 
-def piece_states(issue: Issue, catalog: Catalog | None, glossary: Glossary | None=None) -> list[PieceState]:
+def piece_states(issue: Issue, catalog: Catalog | None, glossary: Glossary | None = None) -> list[PieceState]:
     """Every piece of the issue with its state in the catalog (best given merged: see merging.current_view);
     with a glossary (glossary.py), a translation lacking a required term is a finding too."""
     entries = {entry.key: entry for entry in catalog} if catalog is not None else {}
@@ -178,8 +182,11 @@ def piece_states(issue: Issue, catalog: Catalog | None, glossary: Glossary | Non
         problems, terms = tuple(blocking(rules, accepted)), tuple(blocking(missing, accepted))
         overridden = tuple(sorted({f.rule for f in rules + missing if f not in problems + terms}))
         requested = tuple(sorted(requested_rules(comments, piece.source, translation) & {f.rule for f in problems}))
-        states.append(PieceState(piece, status, translation, entry, tuple(rules + missing), problems, overridden,
-                                 terms, requested))
+        states.append(
+            PieceState(
+                piece, status, translation, entry, tuple(rules + missing), problems, overridden, terms, requested
+            )
+        )
     return states
 
 
@@ -194,25 +201,38 @@ def count_states(language: str, states: list[PieceState], exists: bool) -> State
     for state in states:
         by_status[state.status] += 1
     approved_states = [state for state in states if state.status == APPROVED]
-    return State(language, len(states), by_status[APPROVED], by_status[DRAFT], by_status[CHANGED_STATE],
-                 by_status[UNTRANSLATED], exists,
-                 broken=sum(1 for state in approved_states if state.problems),
-                 terms=sum(1 for state in approved_states if state.terms),
-                 overridden=sum(1 for state in approved_states if state.overridden and not state.problems),
-                 lost=sum(1 for state in states if state.status != APPROVED and "⁇" in state.translation
-                          and "⁇" not in state.piece.source))
+    return State(
+        language,
+        len(states),
+        by_status[APPROVED],
+        by_status[DRAFT],
+        by_status[CHANGED_STATE],
+        by_status[UNTRANSLATED],
+        exists,
+        broken=sum(1 for state in approved_states if state.problems),
+        terms=sum(1 for state in approved_states if state.terms),
+        overridden=sum(1 for state in approved_states if state.overridden and not state.problems),
+        lost=sum(
+            1
+            for state in states
+            if state.status != APPROVED and "⁇" in state.translation and "⁇" not in state.piece.source
+        ),
+    )
 
 
 def lookup_states(states: list[PieceState], *, approved_only: bool) -> Callable[[str, str], str | None]:
     """A lookup of translations by (context, source) over piece states."""
-    found = {(s.piece.context, s.piece.source): s.translation for s in states
-             if s.translation and (s.status == APPROVED or not approved_only)}
+    found = {
+        (s.piece.context, s.piece.source): s.translation
+        for s in states
+        if s.translation and (s.status == APPROVED or not approved_only)
+    }
     return lambda context, source: found.get((context, source))
 
 
 def now_stamp() -> str:
     """The time as PO headers write it: 2024-06-01 12:30+0000."""
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M+0000")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M+0000")
 
 
 def save_catalog(path: Path, catalog: Catalog, *, translator: str | None = None) -> bool:

@@ -57,7 +57,7 @@ def linkifier() -> LinkifyIt:
 
 def _unicode(name: str) -> str:
     try:
-        return name[len("xn--"):].encode("ascii").decode("punycode")
+        return name[len("xn--") :].encode("ascii").decode("punycode")
     except UnicodeError:
         return ""
 
@@ -97,14 +97,14 @@ def addresses(text: str, normalize: Callable[[str], str]) -> tuple[list[str], st
     found = linkifier()
     matches = (found.match(text) or []) if found.pretest(text) else []
     for match in reversed(matches):
-        text = text[:match.index] + " " + text[match.last_index:]
+        text = text[: match.index] + " " + text[match.last_index :]
     return [normalize(match.url) for match in matches], text
 
 
 def where(href: str) -> str:
     """A link target as the place it takes a reader: scheme and host in lower case (they are case-insensitive)."""
     if href.lower().startswith("mailto:"):
-        local, at, domain = href[len("mailto:"):].rpartition("@")
+        local, at, domain = href[len("mailto:") :].rpartition("@")
         return f"mailto:{local}{at}{domain.lower()}" if at else "mailto:" + domain
     try:
         parts = urlsplit(href)

@@ -16,8 +16,7 @@ from pathlib import Path
 
 from .bounces import settings as bounce_settings
 from .bounces.settings import BounceSettings
-from .delivery import dkim_keys
-from .delivery import send_time
+from .delivery import dkim_keys, send_time
 from .delivery import settings as sending_settings
 from .delivery.dkim_keys import DkimSettings
 from .delivery.settings import SendingSettings
@@ -152,18 +151,22 @@ def read_settings(root: Path) -> tuple[Settings | None, list[Problem]]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Problem(path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                              "save the file as UTF-8")]
+        return None, [Problem(path, 0, f"not UTF-8 text ({exc.reason} at byte {exc.start})", "save the file as UTF-8")]
     except OSError as exc:
         return None, [Problem(path, 0, f"cannot read: {exc.strerror}")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
-        return None, [Problem(path, line, f"not valid TOML: {exc.args[0] if exc.args else exc}",
-                              "see https://toml.io for the syntax")]
-    problems = [Problem(path, locate_key(text, key_path), message, hint)
-                for key_path, message, hint in validate(data, settings_schema())]
+        return None, [
+            Problem(
+                path, line, f"not valid TOML: {exc.args[0] if exc.args else exc}", "see https://toml.io for the syntax"
+            )
+        ]
+    problems = [
+        Problem(path, locate_key(text, key_path), message, hint)
+        for key_path, message, hint in validate(data, settings_schema())
+    ]
     if problems:
         return None, problems
     problems += _cross_checks(data, text, path)
@@ -222,8 +225,12 @@ def _build(root: Path, data: dict) -> Settings:
         identity=Localized(data["identity"], source),
         sender=Sender(Localized(sender["name"], source), sender["address"], sender.get("reply_to", sender["address"])),
         donation=Donation(
-            iban=donation["iban"], bic=donation["bic"], holder=donation["holder"],
-            bank=donation["bank"], purpose=donation["purpose"], currency=donation["currency"],
+            iban=donation["iban"],
+            bic=donation["bic"],
+            holder=donation["holder"],
+            bank=donation["bank"],
+            purpose=donation["purpose"],
+            currency=donation["currency"],
             note=localized(donation.get("note")),
         ),
         database_path=database_path(root, data),
@@ -254,9 +261,11 @@ def _database_url(data: dict) -> str | None:
             return None  # a path in the environment keeps SQLite, whatever the file says
         problem = url_problem(given)
         if problem:
-            raise WorkspaceError(f"{DATABASE_ENV}: {problem}",
-                                 hint="a path keeps SQLite; a PostgreSQL store is postgresql://USER@HOST:PORT/DATABASE",
-                                 exit_code=2)
+            raise WorkspaceError(
+                f"{DATABASE_ENV}: {problem}",
+                hint="a path keeps SQLite; a PostgreSQL store is postgresql://USER@HOST:PORT/DATABASE",
+                exit_code=2,
+            )
         return given
     return data.get("database", {}).get("url") or None
 
@@ -294,11 +303,18 @@ CORE_SCHEMA = Table(
         "base_url": str,
         "identity": LOCALIZED,
         "sender": Table(required={"name": LOCALIZED, "address": str}, optional={"reply_to": str}),
-        "donation": Table(required={
-            # The bank's own values take one string; a table is refused by check with the reason.
-            "iban": LOCALIZED, "bic": LOCALIZED, "holder": LOCALIZED, "bank": str, "purpose": LOCALIZED,
-            "currency": LOCALIZED,
-        }, optional={"note": LOCALIZED}),
+        "donation": Table(
+            required={
+                # The bank's own values take one string; a table is refused by check with the reason.
+                "iban": LOCALIZED,
+                "bic": LOCALIZED,
+                "holder": LOCALIZED,
+                "bank": str,
+                "purpose": LOCALIZED,
+                "currency": LOCALIZED,
+            },
+            optional={"note": LOCALIZED},
+        ),
     },
     optional={
         "fallback_language": str,

@@ -30,10 +30,14 @@ def control_problems(text: str, path: Path) -> list[Problem]:
 def describe_control(character: str) -> tuple[str, str]:
     """The message and hint for an invisible character found in the text."""
     if character == "\r":
-        return ("a carriage return (CR) without a line feed",
-                "save the file with Unix (LF) or Windows (CRLF) line endings")
-    return (f"control character U+{ord(character):04X}",
-            "remove it: an editor that shows invisible characters helps (it often comes from copy and paste)")
+        return (
+            "a carriage return (CR) without a line feed",
+            "save the file with Unix (LF) or Windows (CRLF) line endings",
+        )
+    return (
+        f"control character U+{ord(character):04X}",
+        "remove it: an editor that shows invisible characters helps (it often comes from copy and paste)",
+    )
 
 
 def control_in_value(path: Path, line: int, key: str, value: str) -> Problem:
@@ -44,5 +48,9 @@ def control_in_value(path: Path, line: int, key: str, value: str) -> Problem:
     match = CONTROL_RE.search(value) or re.search("\n", value)
     assert match is not None, "called for a value that holds a control character"
     found = match.group()
-    return Problem(path, line, f"'{key}' contains a control character (U+{ord(found):04X})",
-                   "remove the escape sequence (\\r, \\x.., \\u....) from the value")
+    return Problem(
+        path,
+        line,
+        f"'{key}' contains a control character (U+{ord(found):04X})",
+        "remove the escape sequence (\\r, \\x.., \\u....) from the value",
+    )

@@ -13,9 +13,18 @@ from pathlib import Path
 from .errors import NewsletterError
 
 # Every variable the tool (or libpq, PGPASSWORD) reads a secret or a private setting from.
-NAMES = ("MCO_NEWSLETTER_DB", "PGPASSWORD", "MCO_NEWSLETTER_SECRET", "MCO_NEWSLETTER_ERASURE_KEY", "SENDGRID_API_KEY",
-         "SENDGRID_WEBHOOK_PUBLIC_KEY", "MCO_NEWSLETTER_SMTP_USER", "MCO_NEWSLETTER_SMTP_PASSWORD",
-         "MCO_NEWSLETTER_IMAP_USER", "MCO_NEWSLETTER_IMAP_PASSWORD")
+NAMES = (
+    "MCO_NEWSLETTER_DB",
+    "PGPASSWORD",
+    "MCO_NEWSLETTER_SECRET",
+    "MCO_NEWSLETTER_ERASURE_KEY",
+    "SENDGRID_API_KEY",
+    "SENDGRID_WEBHOOK_PUBLIC_KEY",
+    "MCO_NEWSLETTER_SMTP_USER",
+    "MCO_NEWSLETTER_SMTP_PASSWORD",
+    "MCO_NEWSLETTER_IMAP_USER",
+    "MCO_NEWSLETTER_IMAP_PASSWORD",
+)
 FOLDER_ENV = "CREDENTIALS_DIRECTORY"
 
 
@@ -34,8 +43,10 @@ def load_credentials(environ: MutableMapping[str, str] | None = None) -> list[st
             value = path.read_bytes().decode("utf-8").rstrip("\r\n")
         except (OSError, UnicodeDecodeError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise NewsletterError(f"the credential {name} cannot be read: {reason}",
-                                  hint="check the unit's LoadCredential= line and the file it names") from None
+            raise NewsletterError(
+                f"the credential {name} cannot be read: {reason}",
+                hint="check the unit's LoadCredential= line and the file it names",
+            ) from None
         environ[name] = value
         loaded.append(name)
     return loaded

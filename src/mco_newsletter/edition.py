@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from .catalog_files import Catalog
-from .catalogs import State
-from .config import Settings
-
 import datetime as dt
 from dataclasses import dataclass
 
+from .catalog_files import Catalog
+from .catalogs import State
+from .config import Settings
 from .errors import NotReadyError
 from .issue import Issue
 from .issue_blocks import Block, Section
@@ -31,7 +30,9 @@ class Edition:
     draft: bool = False
 
 
-def build_edition(issue: Issue, catalog: Catalog | None=None, language: str | None = None, *, allow_drafts: bool = False) -> Edition:
+def build_edition(
+    issue: Issue, catalog: Catalog | None = None, language: str | None = None, *, allow_drafts: bool = False
+) -> Edition:
     """The edition of `issue` in `language`: the source as written, another language from its catalog.
 
     A translation with unapproved pieces is a draft: refused unless allow_drafts (then marked draft).
@@ -42,8 +43,11 @@ def build_edition(issue: Issue, catalog: Catalog | None=None, language: str | No
         from .glossary import glossary_for
         from .merging import merge
 
-        states = piece_states(issue, merge(issue, language, catalog).catalog, glossary_for(issue, language)) \
-            if catalog is not None else None
+        states = (
+            piece_states(issue, merge(issue, language, catalog).catalog, glossary_for(issue, language))
+            if catalog is not None
+            else None
+        )
         return _translated(issue, language, states, allow_drafts, where=f"issues/{issue.id}/{language}.po")
     return Edition(
         issue_id=issue.id,
@@ -67,15 +71,18 @@ def load_edition(settings: Settings, issue: Issue, language: str, *, allow_draft
     Markdown rules: what readers get can never carry what the source could not.
     """
     if language not in settings.languages:
-        raise NotReadyError(f"{language!r} is not one of the newsletter's languages",
-                            hint=f"choose from {', '.join(settings.languages)}")
+        raise NotReadyError(
+            f"{language!r} is not one of the newsletter's languages",
+            hint=f"choose from {', '.join(settings.languages)}",
+        )
     if language == issue.language:
         return build_edition(issue)
     from .merging import current_view
 
     path, merged, states = current_view(issue, language)
-    return _translated(issue, language, states if merged is not None else None, allow_drafts,
-                       where=_shown(settings, path))
+    return _translated(
+        issue, language, states if merged is not None else None, allow_drafts, where=_shown(settings, path)
+    )
 
 
 def _shown(settings, path) -> str:
@@ -93,28 +100,49 @@ def _translated(issue: Issue, language: str, states, allow_drafts: bool, where: 
         _refuse(issue, language, review)
     for state in states:
         shown = state.status == "approved" or allow_drafts
-        refused = state.problems if state.status == "approved" else \
-            [finding for finding in state.findings if finding.rule == "markdown"]
+        refused = (
+            state.problems
+            if state.status == "approved"
+            else [finding for finding in state.findings if finding.rule == "markdown"]
+        )
         if shown and refused:
             from .catalog_checks import rule_problem
 
             line = state.entry.string_line if state.entry is not None else 0
             message, hint = rule_problem(issue.id, language, state, refused[0])
-            raise NotReadyError(f"{where}{f':{line}' if line else ''}: {state.piece.context}: {message}",
-                                hint=f"{hint}; `mco-newsletter check` lists every such piece "
-                                     "(docs/translation.md: overrides)")
+            raise NotReadyError(
+                f"{where}{f':{line}' if line else ''}: {state.piece.context}: {message}",
+                hint=f"{hint}; `mco-newsletter check` lists every such piece (docs/translation.md: overrides)",
+            )
     title, preheader, keywords, intro, sections, closing = translate_issue(
-        issue, lookup_states(states, approved_only=False))
-    return Edition(issue_id=issue.id, language=language, source_language=issue.language, title=title,
-                   date=issue.date, preheader=preheader, keywords=keywords, closing=closing,
-                   intro=intro, sections=sections, draft=not review.complete)
+        issue, lookup_states(states, approved_only=False)
+    )
+    return Edition(
+        issue_id=issue.id,
+        language=language,
+        source_language=issue.language,
+        title=title,
+        date=issue.date,
+        preheader=preheader,
+        keywords=keywords,
+        closing=closing,
+        intro=intro,
+        sections=sections,
+        draft=not review.complete,
+    )
 
 
 def not_approved(review: State) -> str:
     """'3 of 13 pieces approved: 9 machine drafts, 1 changed since approval' — the counts that are not zero."""
-    parts = [f"{count} {label if count == 1 else plural}" for count, label, plural in (
-        (review.drafts, "draft", "drafts"), (review.changed, "changed since approval", "changed since approval"),
-        (review.untranslated, "untranslated", "untranslated")) if count]
+    parts = [
+        f"{count} {label if count == 1 else plural}"
+        for count, label, plural in (
+            (review.drafts, "draft", "drafts"),
+            (review.changed, "changed since approval", "changed since approval"),
+            (review.untranslated, "untranslated", "untranslated"),
+        )
+        if count
+    ]
     return f"{review.approved} of {review.total} pieces approved" + (": " + ", ".join(parts) if parts else "")
 
 
@@ -145,8 +173,9 @@ def skipped_languages(issue: Issue, languages: tuple[str, ...]) -> list[tuple[st
     return skipped
 
 
-def choose_languages(issue: Issue, languages: tuple[str, ...], requested: tuple[str, ...] = (),
-                     allow_drafts: bool = False) -> tuple[str, ...]:
+def choose_languages(
+    issue: Issue, languages: tuple[str, ...], requested: tuple[str, ...] = (), allow_drafts: bool = False
+) -> tuple[str, ...]:
     """The languages to render: the requested ones (each must be ready), or every ready one."""
     from .catalogs import catalog_path
 
@@ -155,8 +184,9 @@ def choose_languages(issue: Issue, languages: tuple[str, ...], requested: tuple[
         ready = tuple(lang for lang in languages if lang in ready or catalog_path(issue, lang).is_file())
     for language in requested:
         if language not in languages:
-            raise NotReadyError(f"{language!r} is not one of the newsletter's languages",
-                                hint=f"choose from {', '.join(languages)}")
+            raise NotReadyError(
+                f"{language!r} is not one of the newsletter's languages", hint=f"choose from {', '.join(languages)}"
+            )
         if language not in ready:
             from .merging import language_state
 
@@ -166,16 +196,18 @@ def choose_languages(issue: Issue, languages: tuple[str, ...], requested: tuple[
 
 def _refuse(issue: Issue, language: str, review) -> None:
     if not review.exists:
-        raise NotReadyError(f"issue {issue.id}: no {language} translation yet",
-                            hint=f"draft one with `mco-newsletter translate {issue.id} --lang {language}`")
+        raise NotReadyError(
+            f"issue {issue.id}: no {language} translation yet",
+            hint=f"draft one with `mco-newsletter translate {issue.id} --lang {language}`",
+        )
     raise NotReadyError(
         f"issue {issue.id}: the {language} edition is not approved ({not_approved(review)})",
         hint=f"review it with `mco-newsletter review {issue.id} --lang {language}`, or render an unreviewed "
-             "draft with --allow-drafts")
+        "draft with --allow-drafts",
+    )
 
 
 def load_catalog(issue: Issue, language: str) -> Catalog | None:
-
     """The issue's catalog of a language as written (no merge, no rules), or None."""
     from .catalog_files import read_catalog
     from .catalogs import catalog_path

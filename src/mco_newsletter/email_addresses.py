@@ -29,8 +29,23 @@ _DOMAIN_CHARACTER = re.compile(f"[a-zA-Z0-9.\\-]|{_NOT_ASCII}")
 _LABEL = r"(?:(?:[a-zA-Z0-9][a-zA-Z0-9\-]*)?[a-zA-Z0-9])"
 _HOSTNAME = re.compile(f"{_LABEL}(?:\\.{_LABEL})*")
 # RFC 2142's role mailboxes, which are case-insensitive by definition.
-_ROLE_NAMES = {"info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
-               "hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp"}
+_ROLE_NAMES = {
+    "info",
+    "marketing",
+    "sales",
+    "support",
+    "abuse",
+    "noc",
+    "security",
+    "postmaster",
+    "hostmaster",
+    "usenet",
+    "news",
+    "webmaster",
+    "www",
+    "uucp",
+    "ftp",
+}
 # No mail is delivered to these anywhere (RFC 6761, 6762, 7686; arpa is reverse lookups).
 _SPECIAL_USE = ("arpa", "invalid", "local", "localhost", "onion", "test")
 MAX_LENGTH, MAX_LOCAL, MAX_DOMAIN, MAX_LABEL = 254, 64, 253, 63
@@ -77,8 +92,9 @@ def _checked_local(local: str) -> str:
     if not local:
         raise InvalidAddress("There must be something before the @-sign.")
     if (extra := len(local) - MAX_LOCAL) > 0:
-        raise InvalidAddress(f"The email address is too long before the @-sign "
-                             f"({counted(extra, 'character')} too many).")
+        raise InvalidAddress(
+            f"The email address is too long before the @-sign ({counted(extra, 'character')} too many)."
+        )
     if not _DOT_ATOM.fullmatch(local):
         _check_dot_atom_intl(local)
         normalized = unicodedata.normalize("NFC", local)
@@ -95,8 +111,11 @@ def _check_dot_atom_intl(local: str) -> None:
     if not _DOT_ATOM_INTL.fullmatch(local):
         if bad := {c for c in local if not _LOCAL_CHARACTER.match(c)}:
             raise InvalidAddress(f"The email address contains invalid characters before the @-sign: {_shown(bad)}.")
-        _check_dots(local, "An email address cannot start with a {}.",
-                    "An email address cannot have a {} immediately before the @-sign.")
+        _check_dots(
+            local,
+            "An email address cannot start with a {}.",
+            "An email address cannot have a {} immediately before the @-sign.",
+        )
         raise InvalidAddress("The email address contains invalid characters before the @-sign.")
     _check_safe(local)
     try:
@@ -113,8 +132,9 @@ def checked_domain(domain: str) -> tuple[str, str]:
 
     after = "The part after the @-sign"
     if (extra := len(domain) - MAX_DOMAIN) > 0:
-        raise InvalidAddress(f"The email address is too long after the @-sign "
-                             f"({counted(extra, 'character')} too many).")
+        raise InvalidAddress(
+            f"The email address is too long after the @-sign ({counted(extra, 'character')} too many)."
+        )
     if bad := {c for c in domain if not _DOMAIN_CHARACTER.match(c) or not _uts46_valid(c)}:
         raise InvalidAddress(f"{after} contains invalid characters: {_shown(bad)}.")
     _check_safe(domain)
@@ -124,11 +144,17 @@ def checked_domain(domain: str) -> tuple[str, str]:
         raise InvalidAddress(f"{after} contains invalid characters ({exc}).") from None
     if bad := {c for c in mapped if not _DOMAIN_CHARACTER.match(c)}:
         raise InvalidAddress(f"{after} contains invalid characters after Unicode normalization: {_shown(bad)}.")
-    _check_dots(mapped, "An email address cannot have a {} immediately after the @-sign.",
-                "An email address cannot end with a {}.", hyphens=True)
+    _check_dots(
+        mapped,
+        "An email address cannot have a {} immediately after the @-sign.",
+        "An email address cannot end with a {}.",
+        hyphens=True,
+    )
     if any(re.match(r"(?!xn)..--", label, re.I) for label in mapped.split(".")):
-        raise InvalidAddress(f"{after} cannot have two letters followed by two hyphens at the start of a "
-                             "part (only Punycode, xn--, may).")
+        raise InvalidAddress(
+            f"{after} cannot have two letters followed by two hyphens at the start of a "
+            "part (only Punycode, xn--, may)."
+        )
     ascii_domain = mapped
     if not _HOSTNAME.fullmatch(mapped):
         try:
@@ -138,11 +164,13 @@ def checked_domain(domain: str) -> tuple[str, str]:
         if not _HOSTNAME.fullmatch(ascii_domain):
             raise InvalidAddress(f"{after} contains invalid characters after IDNA encoding.")
     if (extra := len(ascii_domain) - MAX_DOMAIN) > 0:
-        raise InvalidAddress(f"The email address is too long after the @-sign "
-                             f"({counted(extra, 'byte')} too many after IDNA encoding).")
+        raise InvalidAddress(
+            f"The email address is too long after the @-sign ({counted(extra, 'byte')} too many after IDNA encoding)."
+        )
     if long := [label for label in ascii_domain.split(".") if len(label) > MAX_LABEL]:
-        raise InvalidAddress(f"After the @-sign, a part between periods has {len(long[0])} characters; "
-                             f"at most {MAX_LABEL} are allowed.")
+        raise InvalidAddress(
+            f"After the @-sign, a part between periods has {len(long[0])} characters; at most {MAX_LABEL} are allowed."
+        )
     if "." not in ascii_domain:
         raise InvalidAddress(f"{after} is not valid. It should have a period.")
     if not ascii_domain[-1].isalpha():
@@ -189,8 +217,11 @@ def _check_dots(text: str, at_start: str, at_end: str, *, hyphens: bool = False)
 def _check_safe(text: str) -> None:
     # Letters, numbers, punctuation and symbols; a combining mark only after something to combine with.
     # Spaces, controls, format characters (bidi overrides, zero-width joiners) and unassigned ones never.
-    bad = {c for i, c in enumerate(text)
-           if not (unicodedata.category(c)[0] in "LNPS" or (unicodedata.category(c)[0] == "M" and i > 0))}
+    bad = {
+        c
+        for i, c in enumerate(text)
+        if not (unicodedata.category(c)[0] in "LNPS" or (unicodedata.category(c)[0] == "M" and i > 0))
+    }
     if bad:
         raise InvalidAddress(f"The email address contains unsafe characters: {_shown(bad)}.")
 
@@ -200,8 +231,12 @@ def _uts46_valid(character: str) -> bool:
     c = ord(character)
     if 0x80 <= c <= 0x9F:
         return False
-    if ((0x2010 <= c <= 0x2060 and not 0x2024 <= c <= 0x2026 and not 0x2028 <= c <= 0x202E)
-            or c in (0x00AD, 0x2064, 0xFF0E) or 0x200B <= c <= 0x200D or 0x1BCA0 <= c <= 0x1BCA3):
+    if (
+        (0x2010 <= c <= 0x2060 and not 0x2024 <= c <= 0x2026 and not 0x2028 <= c <= 0x202E)
+        or c in (0x00AD, 0x2064, 0xFF0E)
+        or 0x200B <= c <= 0x200D
+        or 0x1BCA0 <= c <= 0x1BCA3
+    ):
         return True
     if unicodedata.category(character) in ("Cf", "Cn", "Co", "Cs", "Zs", "Zl", "Zp"):
         return False
@@ -214,6 +249,7 @@ def _shown(characters: set[str]) -> str:
         if unicodedata.category(c)[0] in "LNPS":
             return repr(c)
         return unicodedata.name(c, f"U+{ord(c):04X}")
+
     return ", ".join(sorted(one(c) for c in characters))
 
 

@@ -18,9 +18,10 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Iterator, TextIO
+from typing import BinaryIO, TextIO
 
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
@@ -117,8 +118,7 @@ def remove_leftovers(path: Path) -> list[Path]:
         names = os.listdir(path.parent)
     except OSError:
         return []
-    return [path.parent / name for name in names
-            if pattern.fullmatch(name) and remove_abandoned(path.parent / name)]
+    return [path.parent / name for name in names if pattern.fullmatch(name) and remove_abandoned(path.parent / name)]
 
 
 def _locked_temporary(path: Path) -> tuple[Path, int]:
@@ -219,8 +219,9 @@ def _unlocked(temporary: Path) -> bool:
 
 
 @contextmanager
-def atomic_text_writer(path: Path, *, private: bool, encoding: str = "utf-8",
-                       noted_in: Path | None = None) -> Iterator[TextIO]:
+def atomic_text_writer(
+    path: Path, *, private: bool, encoding: str = "utf-8", noted_in: Path | None = None
+) -> Iterator[TextIO]:
     """A text stream (newlines written as given, as the csv module wants) with atomic_writer's guarantees."""
     with atomic_writer(path, private=private, noted_in=noted_in) as binary:
         stream = io.TextIOWrapper(binary, encoding=encoding, newline="")

@@ -34,9 +34,15 @@ def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[
     """Return (metadata, key → line, Markdown body, number of lines before the body)."""
     lines = text.split("\n")
     if not lines or lines[0].strip() != FENCE:
-        problems.append(Problem(path, 1, "no front matter",
-                                "start the file with a `---` line, the title, date, language, preheader "
-                                "and keywords, then another `---` line"))
+        problems.append(
+            Problem(
+                path,
+                1,
+                "no front matter",
+                "start the file with a `---` line, the title, date, language, preheader "
+                "and keywords, then another `---` line",
+            )
+        )
         return None, {}, text, 0
     try:
         end = next(i for i in range(1, len(lines)) if lines[i].strip() == FENCE)
@@ -44,11 +50,16 @@ def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[
         problems.append(Problem(path, 1, "front matter is not closed", "add a `---` line after the last key"))
         return None, {}, "", len(lines)
     block = "\n".join(lines[1:end])
-    body = "\n".join(lines[end + 1:])
+    body = "\n".join(lines[end + 1 :])
     if len(block) > MAX_CHARACTERS:
-        problems.append(Problem(path, 1, f"the front matter is {len(block) / 1000:.0f} KB; it may be at most "
-                                         f"{MAX_CHARACTERS // 1000} KB",
-                                "keep only title, date, language, preheader, keywords and closing there"))
+        problems.append(
+            Problem(
+                path,
+                1,
+                f"the front matter is {len(block) / 1000:.0f} KB; it may be at most {MAX_CHARACTERS // 1000} KB",
+                "keep only title, date, language, preheader, keywords and closing there",
+            )
+        )
         return None, {}, body, end + 1
     hostile = _hostile_structure(block)
     if hostile is not None:
@@ -66,8 +77,14 @@ def split_front_matter(text: str, path: Path, problems: list[Problem]) -> tuple[
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 2 if mark is not None else 1
         reason = getattr(exc, "problem", None) or str(exc)
-        problems.append(Problem(path, line, f"front matter is not valid YAML: {reason}",
-                                "write one `key: value` per line; quote values that contain ': '"))
+        problems.append(
+            Problem(
+                path,
+                line,
+                f"front matter is not valid YAML: {reason}",
+                "write one `key: value` per line; quote values that contain ': '",
+            )
+        )
         return None, {}, body, end + 1
     if meta is None:
         meta, node = {}, None
@@ -92,13 +109,19 @@ def _hostile_structure(block: str) -> tuple[int, str, str] | None:
         for event in yaml.parse(block, Loader=_Loader):
             line = event.start_mark.line if event.start_mark else 0
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                return (line, "front matter may not use YAML anchors (&) or aliases (*)",
-                        "write every value out in full")
+                return (
+                    line,
+                    "front matter may not use YAML anchors (&) or aliases (*)",
+                    "write every value out in full",
+                )
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return (line, f"front matter is nested too deeply (more than {MAX_DEPTH} levels)",
-                            "write one `key: value` per line; keywords are one list, e.g. [Conscription, Russia]")
+                    return (
+                        line,
+                        f"front matter is nested too deeply (more than {MAX_DEPTH} levels)",
+                        "write one `key: value` per line; keywords are one list, e.g. [Conscription, Russia]",
+                    )
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     except yaml.YAMLError:

@@ -11,9 +11,6 @@ does a number written out in words.
 
 from __future__ import annotations
 
-from .config import Settings
-from .issue import Issue
-
 import csv
 import io
 import re
@@ -21,10 +18,12 @@ from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from .config import Settings
 from .errors import NewsletterError, Problem
+from .issue import Issue
 from .translation_rules import Finding
-from .wording import N_
 from .word_forms import WORD, Phrase, find, has, phrase, words
+from .wording import N_
 
 FOLDER = "glossary"
 NAME = re.compile(r"^([a-z]{2,3}(?:_[A-Za-z]+)?)-([a-z]{2,3}(?:_[A-Za-z]+)?)\.csv$")
@@ -94,9 +93,17 @@ class Glossary:
         """A finding for every term of the source whose required target the translation lacks."""
         if not translation or not self.terms:
             return []
-        return [Finding.of("glossary", WITH_NOTE if term.note else WITHOUT_NOTE, source=term.source,
-                           target=term.target, note=term.note)
-                for term in self.in_source(source) if not contains(translation, term.target, self.target_language)]
+        return [
+            Finding.of(
+                "glossary",
+                WITH_NOTE if term.note else WITHOUT_NOTE,
+                source=term.source,
+                target=term.target,
+                note=term.note,
+            )
+            for term in self.in_source(source)
+            if not contains(translation, term.target, self.target_language)
+        ]
 
     def replaced(self, text: str) -> list[tuple[bool, str]]:
         """The text as (as is?, part) pairs: False for the runs between terms, True for a term's target."""
@@ -175,8 +182,9 @@ def read_glossary(path: Path) -> Glossary:
             earlier = seen.get(source.casefold())
             if earlier is not None:
                 if earlier.target != target:
-                    raise GlossaryError(path, line, f"“{source}” is already translated as “{earlier.target}” "
-                                                    f"at line {earlier.line}")
+                    raise GlossaryError(
+                        path, line, f"“{source}” is already translated as “{earlier.target}” at line {earlier.line}"
+                    )
                 continue
             seen[source.casefold()] = term
             terms.append(term)
@@ -196,9 +204,14 @@ def glossary_problems(settings: Settings) -> list[Problem]:
             continue
         match = NAME.match(path.name)
         if not match or not set(match.groups()) <= set(settings.languages) or match.group(1) == match.group(2):
-            problems.append(Problem(path, 0, "not the glossary of two of the newsletter's languages",
-                                    f"name it <from>-<to>.csv, e.g. {FOLDER}/en-de.csv "
-                                    f"(languages: {', '.join(settings.languages)})"))
+            problems.append(
+                Problem(
+                    path,
+                    0,
+                    "not the glossary of two of the newsletter's languages",
+                    f"name it <from>-<to>.csv, e.g. {FOLDER}/en-de.csv (languages: {', '.join(settings.languages)})",
+                )
+            )
             continue
         try:
             read_glossary(path)

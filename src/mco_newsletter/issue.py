@@ -61,8 +61,8 @@ def issue_path(issues_dir: Path, issue_id: str) -> Path:
 
 def read_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> tuple[Issue | None, list[Problem]]:
     """Parse issue.md; return the Issue (None when unusable) and every problem found."""
-    from .issue_body import parse_body
     from .front_matter import split_front_matter
+    from .issue_body import parse_body
 
     try:
         data = _read_bytes(path)
@@ -113,9 +113,12 @@ def _read_bytes(path: Path) -> bytes | Problem:
     if not stat.S_ISREG(info.st_mode):
         return Problem(path, 0, "not a regular file", "issue.md is a text file written in an editor")
     if info.st_size > MAX_ISSUE_BYTES:
-        return Problem(path, 0, f"the issue is {info.st_size / 1e6:.1f} MB; an issue may be at most "
-                                f"{MAX_ISSUE_BYTES // 1_000_000} MB",
-                       "a monthly digest is far shorter: split it, or link to the long texts on the web")
+        return Problem(
+            path,
+            0,
+            f"the issue is {info.st_size / 1e6:.1f} MB; an issue may be at most {MAX_ISSUE_BYTES // 1_000_000} MB",
+            "a monthly digest is far shorter: split it, or link to the long texts on the web",
+        )
     with path.open("rb") as handle:
         data = handle.read(MAX_ISSUE_BYTES + 1)
     if len(data) > MAX_ISSUE_BYTES:  # it grew while being read
@@ -132,8 +135,9 @@ def parse_issue(path: Path, *, languages: tuple[str, ...] | None = None) -> Issu
     return issue
 
 
-def _check_meta(meta: dict, lines: dict[str, int], path: Path,
-                languages: tuple[str, ...] | None, problems: list[Problem]) -> None:
+def _check_meta(
+    meta: dict, lines: dict[str, int], path: Path, languages: tuple[str, ...] | None, problems: list[Problem]
+) -> None:
     from difflib import get_close_matches
 
     first = lines.get("", 1)
@@ -144,13 +148,20 @@ def _check_meta(meta: dict, lines: dict[str, int], path: Path,
             problems.append(Problem(path, lines.get(str(key), first), f"unknown front matter key '{key}'", hint))
     for key in REQUIRED_KEYS:
         if key not in meta or meta[key] is None:
-            problems.append(Problem(path, lines.get(key, first), f"front matter has no '{key}'",
-                                    f"add `{key}:` — {FRONT_MATTER_KEYS[key]}"))
+            problems.append(
+                Problem(
+                    path,
+                    lines.get(key, first),
+                    f"front matter has no '{key}'",
+                    f"add `{key}:` — {FRONT_MATTER_KEYS[key]}",
+                )
+            )
     for key in ("title", "preheader", "closing", "language"):
         value = meta.get(key)
         if value is not None and (not isinstance(value, str) or (key != "closing" and not value.strip())):
-            problems.append(Problem(path, lines.get(key, first), f"'{key}' must be non-empty text",
-                                    FRONT_MATTER_KEYS[key]))
+            problems.append(
+                Problem(path, lines.get(key, first), f"'{key}' must be non-empty text", FRONT_MATTER_KEYS[key])
+            )
         elif key in ("title", "preheader") and isinstance(value, str) and "\n" in value.strip():
             # The title becomes the Subject header, which is one line.
             problems.append(Problem(path, lines.get(key, first), f"'{key}' must be one line", None))
@@ -159,21 +170,36 @@ def _check_meta(meta: dict, lines: dict[str, int], path: Path,
     _check_date(meta, lines, path, first, problems)
     status = meta.get("status")
     if status is not None and status not in STATUSES:
-        problems.append(Problem(path, lines.get("status", first), f"'status' must be draft or published, not {status!r}",
-                                FRONT_MATTER_KEYS["status"]))
+        problems.append(
+            Problem(
+                path,
+                lines.get("status", first),
+                f"'status' must be draft or published, not {status!r}",
+                FRONT_MATTER_KEYS["status"],
+            )
+        )
     keywords = meta.get("keywords")
-    if keywords is not None and (not isinstance(keywords, list)
-                                 or not all(isinstance(k, str) and k.strip() for k in keywords)):
-        problems.append(Problem(path, lines.get("keywords", first), "'keywords' must be a list of words",
-                                FRONT_MATTER_KEYS["keywords"]))
+    if keywords is not None and (
+        not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords)
+    ):
+        problems.append(
+            Problem(
+                path, lines.get("keywords", first), "'keywords' must be a list of words", FRONT_MATTER_KEYS["keywords"]
+            )
+        )
     elif keywords is not None and any(CONTROL_RE.search(k) or "\n" in k for k in keywords):
         bad = next(k for k in keywords if CONTROL_RE.search(k) or "\n" in k)
         problems.append(control_in_value(path, lines.get("keywords", first), "keywords", bad))
     language = meta.get("language")
     if languages is not None and isinstance(language, str) and language not in languages:
-        problems.append(Problem(path, lines.get("language", first),
-                                f"language {language!r} is not one of the newsletter's languages",
-                                f"use one of {', '.join(languages)} (set in newsletter.toml)"))
+        problems.append(
+            Problem(
+                path,
+                lines.get("language", first),
+                f"language {language!r} is not one of the newsletter's languages",
+                f"use one of {', '.join(languages)} (set in newsletter.toml)",
+            )
+        )
 
 
 def _check_date(meta: dict, lines: dict[str, int], path: Path, first: int, problems: list[Problem]) -> None:
@@ -186,5 +212,8 @@ def _check_date(meta: dict, lines: dict[str, int], path: Path, first: int, probl
             return
         except ValueError:
             pass
-    problems.append(Problem(path, lines.get("date", first), f"'date' {value!r} is not a date",
-                            "write it as YYYY-MM-DD, e.g. 2024-07-09"))
+    problems.append(
+        Problem(
+            path, lines.get("date", first), f"'date' {value!r} is not a date", "write it as YYYY-MM-DD, e.g. 2024-07-09"
+        )
+    )

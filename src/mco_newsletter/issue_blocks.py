@@ -47,7 +47,7 @@ class Quote:
 
     kind: ClassVar[str] = "quote"
 
-    blocks: tuple["Block", ...]
+    blocks: tuple[Block, ...]
     line: int
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from .control_characters import CONTROL_RE
 from .errors import NewsletterError, Problem
 from .issue_blocks import Block, Image, ItemList, Paragraph, Quote, Section
-from .control_characters import CONTROL_RE
 from .pictures import is_local, picture_name, verified_picture
 from .wording import N_
 
@@ -49,7 +49,9 @@ def markdown_parser() -> MarkdownIt:
     return parser
 
 
-def parse_body(body: str, offset: int, path: Path, problems: list[Problem]) -> tuple[tuple[Block, ...], tuple[Section, ...]]:
+def parse_body(
+    body: str, offset: int, path: Path, problems: list[Problem]
+) -> tuple[tuple[Block, ...], tuple[Section, ...]]:
     """Split the body into intro blocks and sections, appending every problem found."""
     from markdown_it.tree import SyntaxTreeNode
 
@@ -61,9 +63,14 @@ def parse_body(body: str, offset: int, path: Path, problems: list[Problem]) -> t
         # Each paragraph is rendered on its own later, without the definitions: the link would be lost.
         start = (reference.get("map") or [0])[0]
         written = DEFINITION_RE.match(body_lines[start]) if start < len(body_lines) else None
-        problems.append(Problem(path, offset + start + 1,
-                                f"reference-style links are not supported ([{written[1] if written else label}]: …)",
-                                "write the address in the link itself: [the report](https://example.org/report)"))
+        problems.append(
+            Problem(
+                path,
+                offset + start + 1,
+                f"reference-style links are not supported ([{written[1] if written else label}]: …)",
+                "write the address in the link itself: [the report](https://example.org/report)",
+            )
+        )
     intro: list[Block] = []
     sections: list[tuple[str, int, list[Block]]] = []
     for node in root.children:
@@ -71,8 +78,14 @@ def parse_body(body: str, offset: int, path: Path, problems: list[Problem]) -> t
             line = reader.line(node)
             heading = _inline_source(node)
             if node.tag != "h2":
-                problems.append(Problem(path, line, f"only `##` headings are allowed, not `{'#' * int(node.tag[1])}`",
-                                        "each `##` heading opens a section; the title is in the front matter"))
+                problems.append(
+                    Problem(
+                        path,
+                        line,
+                        f"only `##` headings are allowed, not `{'#' * int(node.tag[1])}`",
+                        "each `##` heading opens a section; the title is in the front matter",
+                    )
+                )
             if not heading.strip():
                 problems.append(Problem(path, line, "section has no heading", "write the heading after `## `"))
             reader.check_inline(node)
@@ -83,11 +96,23 @@ def parse_body(body: str, offset: int, path: Path, problems: list[Problem]) -> t
             (sections[-1][2] if sections else intro).append(block)
     for heading, line, blocks in sections:
         if not blocks:
-            problems.append(Problem(path, line, f"section '{heading}' is empty",
-                                    "write at least one paragraph under the heading, or remove it"))
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    f"section '{heading}' is empty",
+                    "write at least one paragraph under the heading, or remove it",
+                )
+            )
     if not intro and not sections and not problems:
-        problems.append(Problem(path, offset + 1, "the issue has no text",
-                                "write an intro paragraph and `##` sections after the front matter"))
+        problems.append(
+            Problem(
+                path,
+                offset + 1,
+                "the issue has no text",
+                "write an intro paragraph and `##` sections after the front matter",
+            )
+        )
     return tuple(intro), tuple(Section(h, tuple(b), n) for h, n, b in sections)
 
 
@@ -112,8 +137,11 @@ class _Reader:
             blocks = tuple(b for b in map(self.block, node.children) if b is not None)
             return Quote(blocks, self.line(node))
         if node.type == "heading":
-            self.problem(node, "headings are not allowed here", "put `##` headings at the start of a line, "
-                                                                "outside lists and quotes")
+            self.problem(
+                node,
+                "headings are not allowed here",
+                "put `##` headings at the start of a line, outside lists and quotes",
+            )
             return None
         message, hint = NOT_ALLOWED.get(node.type, (f"{node.type.replace('_', ' ')} is not supported", None))
         self.problem(node, message, hint)
@@ -132,8 +160,11 @@ class _Reader:
         alt = "".join(child.content for child in image.walk() if child.type == "text").strip()
         title = str(image.attrs.get("title") or "")
         if not alt:
-            self.problem(node, "image has no alt text",
-                         "describe the picture for readers who cannot see it: ![what it shows](file.jpg)")
+            self.problem(
+                node,
+                "image has no alt text",
+                "describe the picture for readers who cannot see it: ![what it shows](file.jpg)",
+            )
         if is_local(src):
             # The file name itself, not markdown-it's percent-encoded form: `фото.png`, `my photo.png`.
             src = picture_name(src)
@@ -150,8 +181,11 @@ class _Reader:
         for item in node.children:
             blocks = item.children
             if len(blocks) != 1 or blocks[0].type != "paragraph":
-                self.problem(item, "a list item must be a single paragraph",
-                             "nested lists and several paragraphs per item are not supported")
+                self.problem(
+                    item,
+                    "a list item must be a single paragraph",
+                    "nested lists and several paragraphs per item are not supported",
+                )
                 continue
             self.check_inline(blocks[0])
             items.append(Paragraph(_inline_source(blocks[0]), self.line(item)))
@@ -181,19 +215,28 @@ def inline_refusal(node: SyntaxTreeNode) -> tuple[str, dict[str, str], str | Non
     if control:
         # Only an entity gets here (&#7;): a written control character was replaced before parsing.
         found = control.group()
-        return (N_("the text contains a control character (%(code)s)"), {"code": f"U+{ord(found):04X}"},
-                "remove the character reference (&#…;)")
+        return (
+            N_("the text contains a control character (%(code)s)"),
+            {"code": f"U+{ord(found):04X}"},
+            "remove the character reference (&#…;)",
+        )
     if node.type in INLINE_NOT_ALLOWED:
         message, hint = INLINE_NOT_ALLOWED[node.type]
         return message, {}, hint
     if node.type == "image":
-        return (N_("an image must stand in a paragraph of its own"), {},
-                "put a blank line before and after ![alt](file)")
+        return (
+            N_("an image must stand in a paragraph of its own"),
+            {},
+            "put a blank line before and after ![alt](file)",
+        )
     if node.type == "link":
         href = str(node.attrs.get("href", ""))
         if urlsplit(href).scheme not in LINK_SCHEMES:
-            return (N_("link target %(target)s is not a web or mailto address"), {"target": repr(href)},
-                    "links need a full address such as https://example.org/page")
+            return (
+                N_("link target %(target)s is not a web or mailto address"),
+                {"target": repr(href)},
+                "links need a full address such as https://example.org/page",
+            )
     return None
 
 

@@ -3,8 +3,8 @@ source's."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from types import MappingProxyType
-from typing import Iterator, Mapping
 
 from .schema import Finding
 
@@ -21,7 +21,7 @@ class Localized(str):
 
     values: Mapping[str, str]
 
-    def __new__(cls, value: str | Mapping[str, str], source: str) -> "Localized":
+    def __new__(cls, value: str | Mapping[str, str], source: str) -> Localized:
         values = {source: value} if isinstance(value, str) else dict(value)
         text = super().__new__(cls, values[source])
         text.values = MappingProxyType(values)
@@ -43,14 +43,20 @@ def check_localized(data: dict, key_path: tuple[str, ...], *, one_line: bool = F
     languages, source = data["languages"], data["source_language"]
     entries = value.items() if isinstance(value, dict) else [(None, value)]
     if isinstance(value, dict) and source not in value:
-        yield key_path, f"{dotted} has no entry for the source language {source!r}", \
-            f"add {source} = \"…\": readers of a language without an entry get it"
+        yield (
+            key_path,
+            f"{dotted} has no entry for the source language {source!r}",
+            f'add {source} = "…": readers of a language without an entry get it',
+        )
     for code, text in entries:
         where = key_path if code is None else (*key_path, code)
         name = dotted if code is None else f"{dotted}.{code}"
         if code is not None and code not in languages:
-            yield where, f"{dotted} is given for {code!r}, which is not in languages", \
-                f"use some of {', '.join(map(str, languages))}"
+            yield (
+                where,
+                f"{dotted} is given for {code!r}, which is not in languages",
+                f"use some of {', '.join(map(str, languages))}",
+            )
         elif not isinstance(text, str) or not text.strip():
             yield where, f"{name} must be non-empty text", None
         elif one_line and "\n" in text.strip():

@@ -9,8 +9,6 @@ draft naming its origin, and only otherwise waits for a machine draft.
 
 from __future__ import annotations
 
-from .issue import Issue
-
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -18,9 +16,21 @@ from difflib import SequenceMatcher
 from pathlib import Path
 
 from .catalog_files import Catalog, Entry, read_catalog
-from .catalogs import (CHANGED, MACHINE, MEMORY, Piece, State, approved, catalog_path, count_states, machine_note,
-                       piece_states, pieces)
+from .catalogs import (
+    CHANGED,
+    MACHINE,
+    MEMORY,
+    Piece,
+    State,
+    approved,
+    catalog_path,
+    count_states,
+    machine_note,
+    piece_states,
+    pieces,
+)
 from .errors import NewsletterError
+from .issue import Issue
 from .overrides import is_override
 
 CLOSE_MEMORY = "translation memory: "
@@ -105,16 +115,29 @@ def close_match(comment: str) -> tuple[int, str] | None:
 
 def new_catalog(issue: Issue, language: str, contact: str = "") -> Catalog:
     """An empty catalog with the header gettext tools expect."""
-    now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M+0000")
-    fields = [("Project-Id-Version", f"mco-newsletter issue {issue.id} {issue.date}"),
-              ("Report-Msgid-Bugs-To", contact), ("POT-Creation-Date", now), ("PO-Revision-Date", now),
-              ("Last-Translator", "machine translation"), ("Language", language), ("Language-Team", language),
-              ("MIME-Version", "1.0"), ("Content-Type", "text/plain; charset=UTF-8"),
-              ("Content-Transfer-Encoding", "8bit")]
-    header = Entry("", "".join(f"{key}: {value}\n" for key, value in fields), comments=[
-        f"{language} translation of issues/{issue.id}/issue.md.",
-        "Entries marked fuzzy are drafts: review them with "
-        f"`mco-newsletter review {issue.id} --lang {language}` or in a PO editor.", ""])
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M+0000")
+    fields = [
+        ("Project-Id-Version", f"mco-newsletter issue {issue.id} {issue.date}"),
+        ("Report-Msgid-Bugs-To", contact),
+        ("POT-Creation-Date", now),
+        ("PO-Revision-Date", now),
+        ("Last-Translator", "machine translation"),
+        ("Language", language),
+        ("Language-Team", language),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", "text/plain; charset=UTF-8"),
+        ("Content-Transfer-Encoding", "8bit"),
+    ]
+    header = Entry(
+        "",
+        "".join(f"{key}: {value}\n" for key, value in fields),
+        comments=[
+            f"{language} translation of issues/{issue.id}/issue.md.",
+            "Entries marked fuzzy are drafts: review them with "
+            f"`mco-newsletter review {issue.id} --lang {language}` or in a PO editor.",
+            "",
+        ],
+    )
     return Catalog(header)
 
 

@@ -19,7 +19,6 @@ old-style comment without a text (written before overrides had one): `check` say
 
 from __future__ import annotations
 
-
 import hashlib
 import re
 from dataclasses import dataclass
@@ -27,8 +26,11 @@ from dataclasses import dataclass
 OVERRIDE = "override"
 SECOND_PERSON = frozenset({"links", "emails"})
 APPROVED, REQUESTED, ACCEPTED = "approved", "requested", "accepted"
-_COMMENT = re.compile(r"override(?: (requested|accepted))?:(?P<rules>[^—(·]*)(?:·\s*text\s+(?P<text>[0-9a-f]+))?"
-                      r"[^—]*(?:—\s*(?P<note>.*))?$", re.IGNORECASE | re.DOTALL)
+_COMMENT = re.compile(
+    r"override(?: (requested|accepted))?:(?P<rules>[^—(·]*)(?:·\s*text\s+(?P<text>[0-9a-f]+))?"
+    r"[^—]*(?:—\s*(?P<note>.*))?$",
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Override:
 
 def fingerprint(source: str, translation: str) -> str:
     """A short fingerprint of the text an override is given for: the source and its translation."""
-    return hashlib.sha256(f"{source}\0{translation}".encode("utf-8")).hexdigest()[:10]
+    return hashlib.sha256(f"{source}\0{translation}".encode()).hexdigest()[:10]
 
 
 def is_override(comment: str) -> bool:
@@ -73,8 +75,9 @@ def read_overrides(comments: list[str]) -> list[Override]:
         match = _COMMENT.match(comment.strip()) if is_override(comment) else None
         if match:
             rules = frozenset(name.strip().lower() for name in match["rules"].split(",") if name.strip())
-            found.append(Override((match[1] or APPROVED).lower(), rules, match["text"],
-                                  (match["note"] or "").strip(), comment))
+            found.append(
+                Override((match[1] or APPROVED).lower(), rules, match["text"], (match["note"] or "").strip(), comment)
+            )
     return found
 
 
@@ -106,8 +109,11 @@ def approval_comments(rules: list[str], *, who: str, day: str, source: str, tran
 def acceptance_comment(request: Override, *, day: str) -> str:
     """The comment that replaces a request the manager accepted: the same rules and text, and when."""
     said = f"requested {request.note}" if request.kind == REQUESTED and request.note.startswith("by ") else request.note
-    return f"{OVERRIDE} {ACCEPTED}: {', '.join(sorted(request.rules))} · text {request.text} — " \
-           + (f"{said}; " if said else "") + f"accepted on {day}"
+    return (
+        f"{OVERRIDE} {ACCEPTED}: {', '.join(sorted(request.rules))} · text {request.text} — "
+        + (f"{said}; " if said else "")
+        + f"accepted on {day}"
+    )
 
 
 def why_not(comments: list[str], rule: str, source: str, translation: str) -> str | None:

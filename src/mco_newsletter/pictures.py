@@ -86,18 +86,23 @@ def picture_file(folder: Path, src: str) -> Picture:
         raise NewsletterError(f"picture {src!r} must lie in the issue's folder", "write the file name, e.g. photo.jpg")
     suffix = Path(name).suffix.lower()
     if suffix not in PICTURE_TYPES:
-        raise NewsletterError(f"picture {src!r} is not a PNG, JPEG, GIF or WebP file (by its name)",
-                              "save the picture as .png, .jpg, .gif or .webp")
+        raise NewsletterError(
+            f"picture {src!r} is not a PNG, JPEG, GIF or WebP file (by its name)",
+            "save the picture as .png, .jpg, .gif or .webp",
+        )
     path = folder / name
     try:
         resolved = path.resolve(strict=True)
     except (OSError, RuntimeError):
-        raise NewsletterError(f"picture file {name!r} not found in {folder.name}/",
-                              "put the picture beside issue.md") from None
+        raise NewsletterError(
+            f"picture file {name!r} not found in {folder.name}/", "put the picture beside issue.md"
+        ) from None
     root = folder.resolve()
     if root not in resolved.parents:
-        raise NewsletterError(f"picture {name!r} leads outside the issue's folder (a symbolic link)",
-                              "copy the picture itself into the issue's folder")
+        raise NewsletterError(
+            f"picture {name!r} leads outside the issue's folder (a symbolic link)",
+            "copy the picture itself into the issue's folder",
+        )
     mode = resolved.stat().st_mode
     if not stat.S_ISREG(mode):
         raise NewsletterError(f"picture {name!r} is not a regular file", "put the picture itself beside issue.md")
@@ -116,16 +121,20 @@ def picture_bytes(folder: Path, src: str) -> tuple[Picture, bytes]:
     try:
         handle = os.open(picture.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
-        raise NewsletterError(f"picture {picture.name!r} changed while it was being read",
-                              "run the command again") from None
+        raise NewsletterError(
+            f"picture {picture.name!r} changed while it was being read", "run the command again"
+        ) from None
     with os.fdopen(handle, "rb") as stream:
         opened = _opened_path(stream.fileno())
         if opened is not None and folder.resolve() not in opened.parents:
-            raise NewsletterError(f"picture {picture.name!r} leads outside the issue's folder (a symbolic link)",
-                                  "copy the picture itself into the issue's folder")
+            raise NewsletterError(
+                f"picture {picture.name!r} leads outside the issue's folder (a symbolic link)",
+                "copy the picture itself into the issue's folder",
+            )
         if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
-            raise NewsletterError(f"picture {picture.name!r} is not a regular file",
-                                  "put the picture itself beside issue.md")
+            raise NewsletterError(
+                f"picture {picture.name!r} is not a regular file", "put the picture itself beside issue.md"
+            )
         data = stream.read()
     _check_content(picture.name, data[:16])
     return picture, data
@@ -152,7 +161,8 @@ def _opened_path(handle: int) -> Path | None:
 def _check_content(name: str, head: bytes) -> None:
     suffix = Path(name).suffix.lower()
     signatures = PICTURE_TYPES[suffix][1]
-    if not any(head.startswith(signature) for signature in signatures) \
-            or (suffix == ".webp" and head[8:12] != b"WEBP"):
-        raise NewsletterError(f"picture {name!r} is not a {suffix[1:].upper()} file (its content says otherwise)",
-                              "save the picture again in the format its name says")
+    if not any(head.startswith(signature) for signature in signatures) or (suffix == ".webp" and head[8:12] != b"WEBP"):
+        raise NewsletterError(
+            f"picture {name!r} is not a {suffix[1:].upper()} file (its content says otherwise)",
+            "save the picture again in the format its name says",
+        )

@@ -13,16 +13,67 @@ from functools import lru_cache
 from itertools import pairwise
 
 WIDTH = 79
-ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b",
-           "\f": "\\f", "\v": "\\v"}
+ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    "\n": "\\n",
+    "\t": "\\t",
+    "\r": "\\r",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\v": "\\v",
+}
 # UAX #14 classes of the punctuation that matters; letters are AL, digits NU, wide symbols ID.
 CLASSES = {
-    " ": "SP", "(": "OP", "[": "OP", "{": "OP", "„": "OP", "‚": "OP", ")": "CP", "]": "CP", "}": "CL",
-    '"': "QU", "'": "QU", "«": "QU", "»": "QU", "“": "QU", "”": "QU", "‘": "QU", "’": "QU", "‹": "QU",
-    "›": "QU", "!": "EX", "?": "EX", "/": "SY", ",": "IS", ".": "IS", ":": "IS", ";": "IS",
-    "$": "PR", "+": "PR", "\\": "PR", "£": "PR", "€": "PR", "№": "PR", "%": "PO", "°": "PO", "‰": "PO",
-    "-": "HY", "–": "BA", "|": "BA", "\u00ad": "BA", "—": "B2", "…": "IN", "\u00a0": "GL", "\u202f": "GL",
-    "\u2007": "GL", "\u2060": "WJ", "\u200d": "CM", "\ufe0f": "CM", "\ufe0e": "CM",
+    " ": "SP",
+    "(": "OP",
+    "[": "OP",
+    "{": "OP",
+    "„": "OP",
+    "‚": "OP",
+    ")": "CP",
+    "]": "CP",
+    "}": "CL",
+    '"': "QU",
+    "'": "QU",
+    "«": "QU",
+    "»": "QU",
+    "“": "QU",
+    "”": "QU",
+    "‘": "QU",
+    "’": "QU",
+    "‹": "QU",
+    "›": "QU",
+    "!": "EX",
+    "?": "EX",
+    "/": "SY",
+    ",": "IS",
+    ".": "IS",
+    ":": "IS",
+    ";": "IS",
+    "$": "PR",
+    "+": "PR",
+    "\\": "PR",
+    "£": "PR",
+    "€": "PR",
+    "№": "PR",
+    "%": "PO",
+    "°": "PO",
+    "‰": "PO",
+    "-": "HY",
+    "–": "BA",
+    "|": "BA",
+    "\u00ad": "BA",
+    "—": "B2",
+    "…": "IN",
+    "\u00a0": "GL",
+    "\u202f": "GL",
+    "\u2007": "GL",
+    "\u2060": "WJ",
+    "\u200d": "CM",
+    "\ufe0f": "CM",
+    "\ufe0e": "CM",
 }
 NO_BREAK_BEFORE = {"CL", "CP", "EX", "IS", "SY"}  # LB13, even after spaces
 LETTERS = {"AL"}
@@ -93,8 +144,12 @@ def _possible(text: str, no_break: set[int]) -> list[bool]:
             base -= 1
         before = classes[base] if base >= 0 and classes[base] not in ("SP", "CM") else "AL"
         if at < index - 1:  # spaces in between: break after them, unless LB13 to LB17 forbid it
-            result[index] = not (after in NO_BREAK_BEFORE or before == "OP"
-                                 or (before == "QU" and after == "OP") or (before == after == "B2"))
+            result[index] = not (
+                after in NO_BREAK_BEFORE
+                or before == "OP"
+                or (before == "QU" and after == "OP")
+                or (before == after == "B2")
+            )
         else:
             result[index] = _direct(before, after)
     return result

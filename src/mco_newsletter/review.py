@@ -17,21 +17,31 @@ import fcntl
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.utils import parseaddr
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from .catalog_files import Catalog
-from .issue import Issue
-
-from .catalogs import (APPROVED, CHANGED, CHANGED_STATE, DRAFT, MACHINE, UNTRANSLATED, PieceState, State,
-                       count_states, piece_states, save_catalog)
+from .catalogs import (
+    APPROVED,
+    CHANGED,
+    CHANGED_STATE,
+    DRAFT,
+    MACHINE,
+    UNTRANSLATED,
+    PieceState,
+    State,
+    count_states,
+    piece_states,
+    save_catalog,
+)
 from .errors import NewsletterError
+from .issue import Issue
 from .merging import CLOSE_MEMORY, Merge, current_view
-from .overrides import (SECOND_PERSON, acceptance_comment, accepted_rules, approval_comments, is_override,
-                        read_overrides)
+from .overrides import SECOND_PERSON, acceptance_comment, accepted_rules, approval_comments, is_override, read_overrides
 from .translation_rules import Finding, blocking, check_translation
 from .wording import N_
 
@@ -61,8 +71,11 @@ def translator_identity(value: str | None) -> str | None:
         return None
     name, address = parseaddr(value)
     if not name or "@" not in address or "\n" in value:
-        raise NewsletterError(f"translator {value!r} is not written as \"Name <address>\"",
-                              hint='e.g. --translator "Anna Petrova <anna@example.org>"', exit_code=2)
+        raise NewsletterError(
+            f'translator {value!r} is not written as "Name <address>"',
+            hint='e.g. --translator "Anna Petrova <anna@example.org>"',
+            exit_code=2,
+        )
     return f"{name} <{address}>"
 
 
@@ -112,8 +125,11 @@ class Review:
         from .glossary import glossary_for
 
         if language == issue.language:
-            raise NewsletterError(f"issue {issue.id} is written in {language}: its {language} edition is the source, "
-                                  "there is nothing to review", exit_code=2)
+            raise NewsletterError(
+                f"issue {issue.id} is written in {language}: its {language} edition is the source, "
+                "there is nothing to review",
+                exit_code=2,
+            )
         self.issue, self.language, self.translator = issue, language, translator
         self.glossary = glossary_for(issue, language)
         self.decided = 0
@@ -123,8 +139,10 @@ class Review:
         path, merged, _ = current_view(self.issue, self.language)
         if merged is None:
             issue_id, language = self.issue.id, self.language
-            raise NewsletterError(f"no {language} catalog for issue {issue_id}",
-                                  hint=f"draft one with `mco-newsletter translate {issue_id} --lang {language}`")
+            raise NewsletterError(
+                f"no {language} catalog for issue {issue_id}",
+                hint=f"draft one with `mco-newsletter translate {issue_id} --lang {language}`",
+            )
         self.path: Path = path
         self.merged: Merge = merged
         self._read_as = _signature(path)
@@ -152,6 +170,7 @@ class Review:
         """Every piece in the order that needs a human most: untranslated and changed since approval (reading
         order), then drafts — a person's or the translation memory's first, then machine drafts from the least
         confident up — and approved pieces last."""
+
         def need(numbered: tuple[int, PieceState]) -> tuple:
             number, state = numbered
             if state.status in (UNTRANSLATED, CHANGED_STATE):
@@ -193,8 +212,9 @@ class Review:
             finally:
                 self._states = None  # a decision changes the entries the states were made of
 
-    def approve(self, context: str, text: str | None = None, *, override: bool = False,
-                expected: str | None = None) -> Decision:
+    def approve(
+        self, context: str, text: str | None = None, *, override: bool = False, expected: str | None = None
+    ) -> Decision:
         """Approve the piece's translation (or `text`); with override=True, accept the legitimate differences
         the rules find and record that in the catalog. Saved at once when approved. With `expected` (the
         version() the translator saw), a piece changed since then by someone else is a conflict."""
@@ -217,9 +237,13 @@ class Review:
             if refused and override and all(finding.overridable for finding in refused):
                 # What this text needs, and only that: overrides of earlier texts go.
                 entry.comments = [c for c in entry.comments if not is_override(c)]
-                entry.comments += approval_comments([f.rule for f in refused], who=self.translator or "",
-                                                    day=dt.date.today().isoformat(), source=state.piece.source,
-                                                    translation=text)
+                entry.comments += approval_comments(
+                    [f.rule for f in refused],
+                    who=self.translator or "",
+                    day=dt.date.today().isoformat(),
+                    source=state.piece.source,
+                    translation=text,
+                )
                 requested = tuple(sorted({f.rule for f in refused} & SECOND_PERSON))
                 refused = []
             elif not refused and not self._findings(context, text):
@@ -252,7 +276,8 @@ class Review:
             for found in read_overrides(entry.comments):
                 if found.asks(state.piece.source, state.translation):
                     entry.comments[entry.comments.index(found.comment)] = acceptance_comment(
-                        found, day=dt.date.today().isoformat())
+                        found, day=dt.date.today().isoformat()
+                    )
             self._save()
             return True
 
@@ -288,8 +313,11 @@ class Review:
 
 
 def _gone(context: str) -> Finding:
-    return Finding.of("gone", N_("%(piece)s is no longer a piece of the issue: its source was changed since it was "
-                                 "shown"), piece=context)
+    return Finding.of(
+        "gone",
+        N_("%(piece)s is no longer a piece of the issue: its source was changed since it was shown"),
+        piece=context,
+    )
 
 
 def _signature(path: Path) -> tuple:

@@ -19,25 +19,32 @@ from .issue import ISSUE_ID_RE, Issue, issue_path
 SCAFFOLD_TEMPLATE = "issue.md.j2"
 
 
-def scaffold_issue(settings: Settings, issue_id: str, *, language: str, title: str,
-                   date: dt.date | None = None) -> Path:
+def scaffold_issue(
+    settings: Settings, issue_id: str, *, language: str, title: str, date: dt.date | None = None
+) -> Path:
     """Create issues/<id>/issue.md as a draft with placeholders in `language`; never overwrite."""
     from .files import write_atomically
 
     if not ISSUE_ID_RE.match(issue_id):
-        raise NewsletterError(f"{issue_id!r} is not a usable issue id",
-                              hint="use letters, digits, '-', '_' or '.', e.g. 2024-06")
+        raise NewsletterError(
+            f"{issue_id!r} is not a usable issue id", hint="use letters, digits, '-', '_' or '.', e.g. 2024-06"
+        )
     if language not in settings.languages:
-        raise NewsletterError(f"language {language!r} is not one of the newsletter's languages",
-                              hint=f"use one of {', '.join(settings.languages)} (set in {SETTINGS_FILE})")
+        raise NewsletterError(
+            f"language {language!r} is not one of the newsletter's languages",
+            hint=f"use one of {', '.join(settings.languages)} (set in {SETTINGS_FILE})",
+        )
     if not title.strip() or "\n" in title or CONTROL_RE.search(title):
-        raise NewsletterError("the title must be one line of text",
-                              hint="no line breaks or control characters: it becomes the email's subject")
+        raise NewsletterError(
+            "the title must be one line of text",
+            hint="no line breaks or control characters: it becomes the email's subject",
+        )
     path = issue_path(settings.issues_dir, issue_id)
     if path.exists():
         raise NewsletterError(f"{path.relative_to(settings.root)} already exists", hint="pick another id")
-    text = _template(settings, language).render(title=title.strip(), lang=language,
-                                                date=(date or dt.date.today()).isoformat())
+    text = _template(settings, language).render(
+        title=title.strip(), lang=language, date=(date or dt.date.today()).isoformat()
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("x", encoding="utf-8"):
         pass  # claims the name: two `new` at once cannot both write it
@@ -54,9 +61,11 @@ def scaffold_problems(settings: Settings, issue: Issue) -> list[Problem]:
     placeholders = _placeholders(settings.templates_dir, settings.locales_dir, settings.languages)
     if not placeholders:
         return []
-    return [Problem(issue.path, line, f"still the placeholder of `new`: {text!r}",
-                    "write the digest's own words here")
-            for text, line in sorted(_texts(issue), key=lambda pair: pair[1]) if text.strip() in placeholders]
+    return [
+        Problem(issue.path, line, f"still the placeholder of `new`: {text!r}", "write the digest's own words here")
+        for text, line in sorted(_texts(issue), key=lambda pair: pair[1])
+        if text.strip() in placeholders
+    ]
 
 
 def _template(settings: Settings, language: str):
@@ -72,8 +81,13 @@ def _placeholders_cached(templates_dir: Path, locales_dir: Path, languages: tupl
     from .render.theme import template_file
 
     env = environment_for(templates_dir, locales_dir, "en")
-    messages = [message for _, _, message in env.extract_translations(  # type: ignore[attr-defined]  # i18n's
-        template_file(templates_dir, SCAFFOLD_TEMPLATE).read_text(encoding="utf-8")) if isinstance(message, str)]
+    messages = [
+        message
+        for _, _, message in env.extract_translations(  # type: ignore[attr-defined]  # i18n's
+            template_file(templates_dir, SCAFFOLD_TEMPLATE).read_text(encoding="utf-8")
+        )
+        if isinstance(message, str)
+    ]
     found = set(messages)
     for language in languages:
         try:

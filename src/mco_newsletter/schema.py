@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from difflib import get_close_matches
-from typing import Iterator
 
-TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", int: "a whole number",
-              float: "a number", bool: "true or false"}
+TYPE_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+}
 
 Finding = tuple[tuple[str, ...], str, "str | None"]
 
@@ -20,7 +26,7 @@ class Table:
     required: dict = field(default_factory=dict)
     optional: dict = field(default_factory=dict)
     # For a table of named tables ([segments.NAME]): the shape every entry must have.
-    each: "Table | None" = None
+    each: Table | None = None
 
     def known(self) -> dict:
         return {**self.required, **self.optional}
@@ -32,7 +38,11 @@ def validate(data: dict, table: Table, prefix: tuple[str, ...] = ()) -> Iterator
     if table.each is not None:
         for key, value in data.items():
             if not isinstance(value, dict):
-                yield (*prefix, key), f"'{_dotted(prefix, key)}' must be a table", f"write it as [{_dotted(prefix, key)}]"
+                yield (
+                    (*prefix, key),
+                    f"'{_dotted(prefix, key)}' must be a table",
+                    f"write it as [{_dotted(prefix, key)}]",
+                )
             else:
                 yield from validate(value, table.each, (*prefix, key))
         return
@@ -49,7 +59,11 @@ def validate(data: dict, table: Table, prefix: tuple[str, ...] = ()) -> Iterator
         value = data[key]
         if isinstance(kind, Table):
             if not isinstance(value, dict):
-                yield (*prefix, key), f"'{_dotted(prefix, key)}' must be a table", f"write it as [{_dotted(prefix, key)}]"
+                yield (
+                    (*prefix, key),
+                    f"'{_dotted(prefix, key)}' must be a table",
+                    f"write it as [{_dotted(prefix, key)}]",
+                )
             else:
                 yield from validate(value, kind, (*prefix, key))
             continue

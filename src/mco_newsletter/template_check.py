@@ -33,8 +33,15 @@ def template_problems(settings: Settings) -> list[Problem]:
         except TemplateSyntaxError as exc:
             broken = True
             path = Path(exc.filename) if exc.filename else template_file(settings.templates_dir, name)
-            _add(problems, Problem(path, exc.lineno or 0, f"template syntax error: {exc.message}",
-                                   "see https://jinja.palletsprojects.com/templates/ for the syntax"))
+            _add(
+                problems,
+                Problem(
+                    path,
+                    exc.lineno or 0,
+                    f"template syntax error: {exc.message}",
+                    "see https://jinja.palletsprojects.com/templates/ for the syntax",
+                ),
+            )
     if broken:
         return list(problems.values())  # rendering would only repeat the syntax errors
     for language in settings.languages:
@@ -53,14 +60,26 @@ def sample_edition(settings: Settings, language: str, *, draft: bool = False) ->
     def text(words: str) -> Paragraph:
         return Paragraph(f"{words} with *emphasis* and {SAMPLE_LINK}.", 1)
 
-    blocks = (text("A paragraph"), Image("https://example.org/picture.png", "A picture", "A caption", 1),
-              ItemList((text("An item"), text("Another item")), False, 1, 1),
-              ItemList((text("A first step"),), True, 3, 1),
-              Quote((text("A quotation"), ItemList((text("A quoted item"),), False, 1, 1)), 1))
-    return Edition(issue_id="sample", language=language, source_language=settings.source_language,
-                   title="A sample title", date=dt.date(2024, 1, 31), preheader="A sample preheader.",
-                   keywords=("Conscription", "Russia"), closing=f"Closing words {SAMPLE_LINK}.",
-                   intro=blocks, sections=(Section("A section heading", blocks, 1),), draft=draft)
+    blocks = (
+        text("A paragraph"),
+        Image("https://example.org/picture.png", "A picture", "A caption", 1),
+        ItemList((text("An item"), text("Another item")), False, 1, 1),
+        ItemList((text("A first step"),), True, 3, 1),
+        Quote((text("A quotation"), ItemList((text("A quoted item"),), False, 1, 1)), 1),
+    )
+    return Edition(
+        issue_id="sample",
+        language=language,
+        source_language=settings.source_language,
+        title="A sample title",
+        date=dt.date(2024, 1, 31),
+        preheader="A sample preheader.",
+        keywords=("Conscription", "Russia"),
+        closing=f"Closing words {SAMPLE_LINK}.",
+        intro=blocks,
+        sections=(Section("A section heading", blocks, 1),),
+        draft=draft,
+    )
 
 
 def _renders(settings: Settings, language: str):
@@ -77,8 +96,12 @@ def _render_problem(settings: Settings, exc: Exception) -> Problem:
     name, line = template_location(exc, settings.templates_dir)
     message = getattr(exc, "message", None) or str(exc)
     path = settings.templates_dir / name if name else settings.templates_dir
-    return Problem(path, line or 0, f"template error: {message}",
-                   "every variable a template uses must be one the code passes (see the other templates)")
+    return Problem(
+        path,
+        line or 0,
+        f"template error: {message}",
+        "every variable a template uses must be one the code passes (see the other templates)",
+    )
 
 
 def _add(problems: dict, problem: Problem) -> None:

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
 
 from .wording import N_
 
@@ -33,9 +33,11 @@ NUMBER = re.compile(r"\d+(?:[.,\u00a0\u202f ]\d{3}(?!\d))*(?:[.,]\d+)?")
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
-DIFFER = {"links": N_("the link targets differ from the source"),
-          "emails": N_("the e-mail addresses differ from the source"),
-          "numbers": N_("the numbers differ from the source")}
+DIFFER = {
+    "links": N_("the link targets differ from the source"),
+    "emails": N_("the e-mail addresses differ from the source"),
+    "numbers": N_("the numbers differ from the source"),
+}
 COUNTS = N_(" (%(source)s in the source, %(translation)s in the translation)")
 MISSING = N_(": missing %(items)s")
 ADDED, ALSO_ADDED = N_(": not in the source %(items)s"), N_("; not in the source %(items)s")
@@ -55,7 +57,7 @@ class Finding:
     words: Words = field(default=(), compare=False, repr=False)
 
     @classmethod
-    def of(cls, rule: str, template: str, **values: str) -> "Finding":
+    def of(cls, rule: str, template: str, **values: str) -> Finding:
         """A finding whose message is `template` (marked with N_) filled in with `values`."""
         return cls(rule, template % values, words=((template, tuple(values.items())),))
 
@@ -87,8 +89,11 @@ def _checked(context: str, source: str, translation: str) -> tuple[Finding, ...]
         return ()
     found = _dialect(context, translation)
     if LOST in translation and LOST not in source:
-        found.append(Finding.of("lost", N_("contains %(lost)s: the model lost characters here; compare with the "
-                                           "source"), lost=LOST))
+        found.append(
+            Finding.of(
+                "lost", N_("contains %(lost)s: the model lost characters here; compare with the source"), lost=LOST
+            )
+        )
     source_parts, translated_parts = _parts(source, is_plain(context)), _parts(translation, is_plain(context))
     for rule in ("links", "emails", "numbers"):
         finding = _compare(rule, source_parts[rule], translated_parts[rule])
@@ -118,8 +123,13 @@ def _dialect(context: str, translation: str) -> list[Finding]:
         if node.type in ("html_block", "code_block", "fence"):
             found.append(Finding.of("markdown", NOT_ALLOWED[node.type][0]))
         elif node.type == "image":
-            found.append(Finding.of("markdown", N_("an image the source does not have: %(picture)s"),
-                                    picture=repr(node.attrs.get("src", ""))))
+            found.append(
+                Finding.of(
+                    "markdown",
+                    N_("an image the source does not have: %(picture)s"),
+                    picture=repr(node.attrs.get("src", "")),
+                )
+            )
         else:
             refusal = inline_refusal(node)
             if refusal:

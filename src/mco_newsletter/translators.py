@@ -11,9 +11,6 @@ private/translators.sqlite3, is carried into the store at the first open and the
 
 from __future__ import annotations
 
-from .config import Settings
-from .storage.database import Database
-
 import datetime as dt
 import hashlib
 import re
@@ -21,7 +18,9 @@ import secrets
 import threading
 from dataclasses import dataclass
 
+from .config import Settings
 from .errors import NewsletterError
+from .storage.database import Database
 
 FILE_NAME = "translators.sqlite3"  # the registry's old file, carried into the store once
 TOKEN_BYTES = 32
@@ -72,18 +71,27 @@ class Registry:
         """A new translator and their token (shown once: only its hash is kept)."""
         name = name.strip()
         if not NAME.match(name):
-            raise NewsletterError(f"{name!r} cannot be a translator's name",
-                                  hint="one line of at most 80 characters, without <, > or \"", exit_code=2)
+            raise NewsletterError(
+                f"{name!r} cannot be a translator's name",
+                hint='one line of at most 80 characters, without <, > or "',
+                exit_code=2,
+            )
         email = _checked_email(email) if email else None
         token = secrets.token_urlsafe(TOKEN_BYTES)
         with self.lock:
-            translator_id = self.rows.add(name=name, email=email, languages=" ".join(languages),
-                                          token_hash=token_hash(token), form_key=secrets.token_urlsafe(24),
-                                          created_at=_now())
+            translator_id = self.rows.add(
+                name=name,
+                email=email,
+                languages=" ".join(languages),
+                token_hash=token_hash(token),
+                form_key=secrets.token_urlsafe(24),
+                created_at=_now(),
+            )
             if translator_id is None:
-                raise NewsletterError(f"{name} already has a review link",
-                                      hint=f"to give {name} a new one: `mco-newsletter translators revoke \"{name}\"`, "
-                                           "then add again")
+                raise NewsletterError(
+                    f"{name} already has a review link",
+                    hint=f'to give {name} a new one: `mco-newsletter translators revoke "{name}"`, then add again',
+                )
             return _translator(self.rows.by_id(translator_id)), token
 
     def active(self) -> list[Translator]:
@@ -110,7 +118,7 @@ class Registry:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def _translator(row) -> Translator:

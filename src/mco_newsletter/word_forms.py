@@ -46,8 +46,10 @@ def words(text: str, language: str) -> list[Word]:
 def phrase(text: str, language: str) -> Phrase:
     """A glossary term as a phrase to look for."""
     found = words(text, language)
-    return Phrase(tuple(word.forms for word in found),
-                  tuple(_gap(text[before.end:after.start]) for before, after in pairwise(found)))
+    return Phrase(
+        tuple(word.forms for word in found),
+        tuple(_gap(text[before.end : after.start]) for before, after in pairwise(found)),
+    )
 
 
 def find(wanted: Phrase, text: str, found: list[Word], at: int) -> int | None:
@@ -58,7 +60,7 @@ def find(wanted: Phrase, text: str, found: list[Word], at: int) -> int | None:
         word = found[at + offset]
         if not word_forms & word.forms:
             return None
-        if offset and _gap(text[found[at + offset - 1].end:word.start]) != wanted.gaps[offset - 1]:
+        if offset and _gap(text[found[at + offset - 1].end : word.start]) != wanted.gaps[offset - 1]:
             return None
     return found[at + len(wanted.words) - 1].end
 
@@ -108,4 +110,3 @@ def _lemmatizer():
 
     # The low-memory dictionaries: 35 MB for German against 120 MB, loaded as fast (bench/glossary.py).
     return Lemmatizer(lemmatization_strategy=DefaultStrategy(low_memory=True))
-

@@ -18,8 +18,9 @@ def issue_ids(settings: Settings) -> list[str]:
 def require_issue_id(issue_id: str) -> None:
     """Refuse what is not an issue id (a path such as ../../elsewhere or /tmp/issue.md): issues live in issues/."""
     if not ISSUE_ID_RE.match(issue_id):
-        raise NewsletterError(f"{issue_id!r} is not an issue id",
-                              hint="give the name of the issue's folder in issues/, e.g. 2024-05")
+        raise NewsletterError(
+            f"{issue_id!r} is not an issue id", hint="give the name of the issue's folder in issues/, e.g. 2024-05"
+        )
 
 
 def load_issue(settings: Settings, issue_id: str) -> Issue:
@@ -44,7 +45,8 @@ def load_issue(settings: Settings, issue_id: str) -> Issue:
 def require_published(issue: Issue) -> None:
     """Refuse an issue whose front matter says `status: draft`: it is not sent and not archived."""
     if not issue.published:
-        raise NewsletterError(f"issue {issue.id} is a draft (status: draft in its front matter)",
-                              hint=f"when it is ready, write `status: published` in "
-                                   f"issues/{issue.id}/issue.md (a test send with --test-to works for drafts)")
-
+        raise NewsletterError(
+            f"issue {issue.id} is a draft (status: draft in its front matter)",
+            hint=f"when it is ready, write `status: published` in "
+            f"issues/{issue.id}/issue.md (a test send with --test-to works for drafts)",
+        )

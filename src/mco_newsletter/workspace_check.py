@@ -39,8 +39,10 @@ def check_all(root: Path, issue_id: str | None = None) -> Findings:
     notes: list[Problem] = []
     renderable = False
     if settings is not None:
-        notes = [Problem(override.path, 0, override.note)
-                 for override in overrides(settings.templates_dir, settings.locales_dir)]
+        notes = [
+            Problem(override.path, 0, override.note)
+            for override in overrides(settings.templates_dir, settings.locales_dir)
+        ]
         template_problems = _check_templates(settings)
         renderable = not template_problems  # editions are rendered (for their size) only with working templates
         problems += template_problems
@@ -85,20 +87,34 @@ def _settings_warnings(settings: Settings) -> list[Problem]:
 
     warnings = []
     if not settings.postal_address:
-        warnings.append(Problem(settings.path, 0, "no postal_address: mail providers and bulk-sender rules expect the "
-                                                  "sender's postal or contact address in every email",
-                                'add postal_address = "…" (one string, or a table per language); it is printed in '
-                                'the footer'))
+        warnings.append(
+            Problem(
+                settings.path,
+                0,
+                "no postal_address: mail providers and bulk-sender rules expect the "
+                "sender's postal or contact address in every email",
+                'add postal_address = "…" (one string, or a table per language); it is printed in the footer',
+            )
+        )
     if settings.dkim is not None and not settings.dkim.key.exists():
-        warnings.append(Problem(settings.path, locate_key(settings.path.read_text(encoding="utf-8"), ("dkim",)),
-                                f"no DKIM key at {settings.dkim.key}: sending over SMTP (or to the outbox) refuses "
-                                "until there is one", "make it with `mco-newsletter dkim keygen` and publish the "
-                                                      "record it prints"))
+        warnings.append(
+            Problem(
+                settings.path,
+                locate_key(settings.path.read_text(encoding="utf-8"), ("dkim",)),
+                f"no DKIM key at {settings.dkim.key}: sending over SMTP (or to the outbox) refuses until there is one",
+                "make it with `mco-newsletter dkim keygen` and publish the record it prints",
+            )
+        )
     if settings.dkim is not None and settings.sending.backend == "sendgrid":
-        warnings.append(Problem(settings.path, locate_key(settings.path.read_text(encoding="utf-8"), ("dkim",)),
-                                "[dkim] signs only what this tool sends itself (smtp, outbox); with backend "
-                                "\"sendgrid\", SendGrid signs with its own keys", "set up SendGrid's domain "
-                                "authentication (Settings → Sender Authentication; docs/deliverability.md)"))
+        warnings.append(
+            Problem(
+                settings.path,
+                locate_key(settings.path.read_text(encoding="utf-8"), ("dkim",)),
+                "[dkim] signs only what this tool sends itself (smtp, outbox); with backend "
+                '"sendgrid", SendGrid signs with its own keys',
+                "set up SendGrid's domain authentication (Settings → Sender Authentication; docs/deliverability.md)",
+            )
+        )
     provider = mailbox_provider_warning(settings.sender.address)
     if provider:
         line = locate_key(settings.path.read_text(encoding="utf-8"), ("sender", "address"))
@@ -107,8 +123,10 @@ def _settings_warnings(settings: Settings) -> list[Problem]:
         from .bounces.checks import bounce_warnings
 
         text = settings.path.read_text(encoding="utf-8")
-        warnings += [Problem(settings.path, locate_key(text, key_path), message, hint)
-                     for key_path, message, hint in bounce_warnings(settings)]
+        warnings += [
+            Problem(settings.path, locate_key(text, key_path), message, hint)
+            for key_path, message, hint in bounce_warnings(settings)
+        ]
     return warnings
 
 
@@ -121,8 +139,14 @@ def _sending_problems(settings: Settings) -> list[Problem]:
     if not problem:
         return []
     line = locate_key(settings.path.read_text(encoding="utf-8"), ("base_url",))
-    return [Problem(settings.path, line, problem, 'write base_url = "https://…" (the archive and `serve` behind '
-                                                  'https); send refuses until then')]
+    return [
+        Problem(
+            settings.path,
+            line,
+            problem,
+            'write base_url = "https://…" (the archive and `serve` behind https); send refuses until then',
+        )
+    ]
 
 
 def _edition_warnings(settings: Settings, issue: Issue, path: Path) -> list[Problem]:
@@ -130,8 +154,10 @@ def _edition_warnings(settings: Settings, issue: Issue, path: Path) -> list[Prob
     from .delivery.preflight import CLIPPING_HINT, edition_warnings
     from .edition import ready_languages
 
-    return [Problem(path, 0, warning, CLIPPING_HINT)
-            for warning in edition_warnings(settings, issue, ready_languages(issue, settings.languages))]
+    return [
+        Problem(path, 0, warning, CLIPPING_HINT)
+        for warning in edition_warnings(settings, issue, ready_languages(issue, settings.languages))
+    ]
 
 
 def _check_templates(settings: Settings) -> list[Problem]:
@@ -140,12 +166,16 @@ def _check_templates(settings: Settings) -> list[Problem]:
     from .template_check import template_problems
 
     # The package has every template; the words of a language it does not ship are the workspace's to add.
-    problems = [Problem(catalog_path(settings.locales_dir, language), 0,
-                        f"no catalog of template words for {language!r}",
-                        "the tool has none for this language: add it with pybabel init, see "
-                        "docs/translating-templates.md")
-                for language in settings.languages if language != "en"
-                and not catalog_files(settings.locales_dir, language)]
+    problems = [
+        Problem(
+            catalog_path(settings.locales_dir, language),
+            0,
+            f"no catalog of template words for {language!r}",
+            "the tool has none for this language: add it with pybabel init, see docs/translating-templates.md",
+        )
+        for language in settings.languages
+        if language != "en" and not catalog_files(settings.locales_dir, language)
+    ]
     for path in own_catalogs(settings.locales_dir):  # read as strictly as msgfmt, which the tool's pass
         try:
             read_catalog(path)
@@ -174,10 +204,15 @@ def _check_database_ignored(settings: Settings) -> list[Problem]:
     git = shutil.which("git")
     if not git or not (settings.root / ".git").exists():
         return []
-    result = subprocess.run([git, "-C", str(settings.root), "check-ignore", "-q", str(relative)],
-                            capture_output=True)
+    result = subprocess.run([git, "-C", str(settings.root), "check-ignore", "-q", str(relative)], capture_output=True)
     if result.returncode == 0:
         return []
     line = locate_key(settings.path.read_text(encoding="utf-8"), ("database", "path"))
-    return [Problem(settings.path, line, f"the subscriber database {relative} is not covered by .gitignore",
-                    "keep it under private/ (ignored) or add its path to .gitignore")]
+    return [
+        Problem(
+            settings.path,
+            line,
+            f"the subscriber database {relative} is not covered by .gitignore",
+            "keep it under private/ (ignored) or add its path to .gitignore",
+        )
+    ]

@@ -11,10 +11,9 @@ from __future__ import annotations
 import imaplib
 import os
 import re
-import socket
 import ssl
 import stat
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..errors import NewsletterError
 from .checks import PASSWORD_ENV
@@ -37,20 +36,26 @@ class ImapBox:
         try:
             self.client = imaplib.IMAP4_SSL(box.host, box.port, ssl_context=context, timeout=TIMEOUT)
         except ssl.SSLCertVerificationError as exc:
-            raise NewsletterError(f"the IMAP server {where} has a certificate that is not valid "
-                                  f"({exc.verify_message or exc}): nothing was read",
-                                  hint="check the host in [bounces] mailbox; a server certified by your own "
-                                       "authority needs its certificate in [bounces] ca_file") from None
+            raise NewsletterError(
+                f"the IMAP server {where} has a certificate that is not valid "
+                f"({exc.verify_message or exc}): nothing was read",
+                hint="check the host in [bounces] mailbox; a server certified by your own "
+                "authority needs its certificate in [bounces] ca_file",
+            ) from None
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise NewsletterError(f"cannot reach the IMAP server {where}: {getattr(exc, 'strerror', None) or exc}",
-                                  hint="check [bounces] mailbox (imaps://host:port/folder) and the network") from None
+            raise NewsletterError(
+                f"cannot reach the IMAP server {where}: {getattr(exc, 'strerror', None) or exc}",
+                hint="check [bounces] mailbox (imaps://host:port/folder) and the network",
+            ) from None
         try:
             self.client.login(user, password)
         except imaplib.IMAP4.error:
             self._logout()
-            raise NewsletterError(f"the IMAP server {where} refused the login of {user!r}",
-                                  hint=f"check {USER_ENV} (or [bounces] user) and the password "
-                                       f"({PASSWORD_ENV} or [bounces] password_file)") from None
+            raise NewsletterError(
+                f"the IMAP server {where} refused the login of {user!r}",
+                hint=f"check {USER_ENV} (or [bounces] user) and the password "
+                f"({PASSWORD_ENV} or [bounces] password_file)",
+            ) from None
         # What the server offers once logged in (MOVE, UIDPLUS), which its greeting need not have listed.
         _, data = self._command("capability", error="cannot ask what the server offers")
         self.capabilities = set(b" ".join(data).decode("ascii", "replace").upper().split())
@@ -64,11 +69,12 @@ class ImapBox:
             try:
                 typ, fetched = self.client.uid("FETCH", uid, "(BODY.PEEK[])")
             except (OSError, imaplib.IMAP4.abort) as exc:
-                raise NewsletterError(f"the connection to the IMAP server broke: {exc}; nothing was changed",
-                                      hint="run `mco-newsletter bounces` again") from None
+                raise NewsletterError(
+                    f"the connection to the IMAP server broke: {exc}; nothing was changed",
+                    hint="run `mco-newsletter bounces` again",
+                ) from None
             body = next((item[1] for item in fetched if isinstance(item, tuple) and len(item) == 2), None)
             yield Stored(uid, body if typ == "OK" and isinstance(body, bytes) else None)
-
 
     def move_processed(self, keys: list[str]) -> int:
         if not keys:
@@ -92,8 +98,10 @@ class ImapBox:
         try:
             typ, data = getattr(self.client, name)(*args)
         except (OSError, imaplib.IMAP4.error) as exc:
-            raise NewsletterError(f"{error} on the IMAP server: {exc}", hint="nothing more was changed; run "
-                                                                             "`mco-newsletter bounces` again") from None
+            raise NewsletterError(
+                f"{error} on the IMAP server: {exc}",
+                hint="nothing more was changed; run `mco-newsletter bounces` again",
+            ) from None
         if typ != "OK":
             answer = b" ".join(item for item in data if isinstance(item, bytes)).decode("utf-8", "replace")
             raise NewsletterError(f"{error} on the IMAP server: {answer}", hint="check [bounces] mailbox")
@@ -102,7 +110,7 @@ class ImapBox:
     def _logout(self) -> None:
         try:
             self.client.logout()
-        except (OSError, imaplib.IMAP4.error, socket.timeout):
+        except (TimeoutError, OSError, imaplib.IMAP4.error):
             pass
 
 
@@ -110,25 +118,31 @@ def credentials(box: Mailbox) -> tuple[str, str]:
     """(user, password) from the environment, newsletter.toml and the password file, in that order."""
     user = os.environ.get(USER_ENV) or box.user
     if not user:
-        raise NewsletterError("no IMAP user for the bounce mailbox",
-                              hint=f"set {USER_ENV}, or [bounces] user, or write it in the mailbox address "
-                                   "(imaps://user@host/INBOX)")
+        raise NewsletterError(
+            "no IMAP user for the bounce mailbox",
+            hint=f"set {USER_ENV}, or [bounces] user, or write it in the mailbox address (imaps://user@host/INBOX)",
+        )
     password = os.environ.get(PASSWORD_ENV)
     if password:
         return user, password
     path = box.password_file
     if path is None:
-        raise NewsletterError("no IMAP password for the bounce mailbox",
-                              hint=f"set {PASSWORD_ENV}, or [bounces] password_file (a file readable by you only)")
+        raise NewsletterError(
+            "no IMAP password for the bounce mailbox",
+            hint=f"set {PASSWORD_ENV}, or [bounces] password_file (a file readable by you only)",
+        )
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode & 0o077:
-            raise NewsletterError(f"{path}: the IMAP password file is readable by others (mode {mode:o})",
-                                  hint=f"chmod 600 {path}")
+            raise NewsletterError(
+                f"{path}: the IMAP password file is readable by others (mode {mode:o})", hint=f"chmod 600 {path}"
+            )
         password = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise NewsletterError(f"cannot read the IMAP password file {path}: {getattr(exc, 'strerror', None) or exc}",
-                              hint=f"write the password there (chmod 600), or set {PASSWORD_ENV}") from None
+        raise NewsletterError(
+            f"cannot read the IMAP password file {path}: {getattr(exc, 'strerror', None) or exc}",
+            hint=f"write the password there (chmod 600), or set {PASSWORD_ENV}",
+        ) from None
     if not password:
         raise NewsletterError(f"the IMAP password file {path} is empty", hint="write the password there")
     return user, password

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import mailbox
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from ..errors import NewsletterError
 
@@ -43,8 +44,10 @@ class MaildirBox:
 
     def __init__(self, path: Path, processed: str) -> None:
         if not all((path / part).is_dir() for part in ("new", "cur", "tmp")):
-            raise NewsletterError(f"{path} is not a Maildir folder (it needs new/, cur/ and tmp/)",
-                                  hint="check [bounces] mailbox; for a single mail file write mbox:PATH")
+            raise NewsletterError(
+                f"{path} is not a Maildir folder (it needs new/, cur/ and tmp/)",
+                hint="check [bounces] mailbox; for a single mail file write mbox:PATH",
+            )
         self.path = path
         self.processed = path / f".{processed}"
 
@@ -86,17 +89,19 @@ class MboxBox:
 
     def __init__(self, path: Path, processed: str) -> None:
         if not path.is_file():
-            raise NewsletterError(f"{path} is not an mbox file", hint="check [bounces] mailbox; for a Maildir folder "
-                                                                      "write maildir:PATH")
+            raise NewsletterError(
+                f"{path} is not an mbox file", hint="check [bounces] mailbox; for a Maildir folder write maildir:PATH"
+            )
         self.path = path
         self.processed_path = path.with_name(f"{path.name}.{processed}")
         self.box = mailbox.mbox(path, create=False)
         try:
             self.box.lock()
         except mailbox.ExternalClashError:
-            raise NewsletterError(f"{path} is locked by another program (the mail system delivering, or a mail "
-                                  "client)", hint="run `mco-newsletter bounces` again in a minute; nothing was "
-                                                  "changed") from None
+            raise NewsletterError(
+                f"{path} is locked by another program (the mail system delivering, or a mail client)",
+                hint="run `mco-newsletter bounces` again in a minute; nothing was changed",
+            ) from None
 
     def messages(self) -> Iterator[Stored]:
         for key in self.box.iterkeys():

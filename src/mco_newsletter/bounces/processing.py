@@ -14,27 +14,32 @@ again. Only then are the handled messages moved (dry run: nothing is applied, no
 
 from __future__ import annotations
 
-from ..config import Settings
-from ..subscribers.store import Store
-
 import hashlib
-from functools import partial
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 
+from ..config import Settings
 from ..delivery import feedback
 from ..delivery.feedback import Feedback, apply_feedback
 from ..delivery.ledger import Ledger
 from ..delivery.return_path import ReturnPaths
 from ..errors import NewsletterError
+from ..subscribers.store import Store
 from ..subscribers.tokens import read_token, unsubscribe_secret
-from .mailbox import MaildirBox, Messages, MboxBox
-from .settings import Mailbox
+from .mailbox import MaildirBox, MboxBox, Messages
 from .reports import BLOCKED, COMPLAINT, DELAYED, HARD, OTHER, REQUEST, SOFT, UNREADABLE, Reading, read_message
+from .settings import Mailbox
 
-FEEDBACK_KIND = {HARD: feedback.BOUNCE, SOFT: feedback.SOFT_BOUNCE, BLOCKED: feedback.BLOCKED,
-                 DELAYED: feedback.DEFERRED, COMPLAINT: feedback.COMPLAINT, REQUEST: feedback.UNSUBSCRIBE,
-                 OTHER: feedback.OTHER}
+FEEDBACK_KIND = {
+    HARD: feedback.BOUNCE,
+    SOFT: feedback.SOFT_BOUNCE,
+    BLOCKED: feedback.BLOCKED,
+    DELAYED: feedback.DEFERRED,
+    COMPLAINT: feedback.COMPLAINT,
+    REQUEST: feedback.UNSUBSCRIBE,
+    OTHER: feedback.OTHER,
+}
 READING_KIND = {value: key for key, value in FEEDBACK_KIND.items()}
 KINDS = (HARD, SOFT, BLOCKED, DELAYED, COMPLAINT, REQUEST, OTHER)
 
@@ -73,11 +78,16 @@ def process_bounces(*, settings: Settings, store: Store, dry_run: bool = False) 
     """Read the bounce mailbox of [bounces] and apply what it reports (dry_run: count only)."""
     bounces = settings.bounces
     if bounces is None or bounces.mailbox is None:
-        raise NewsletterError("newsletter.toml names no bounce mailbox to read",
-                              hint='add [bounces] with address = "bounces@<your domain>" and mailbox = "maildir:…", '
-                                   '"mbox:…" or "imaps://…" (docs/deliverability.md)')
-    paths = ReturnPaths(secret=unsubscribe_secret(settings.private_dir, store=store), address=bounces.address,
-                        delimiter=bounces.delimiter)
+        raise NewsletterError(
+            "newsletter.toml names no bounce mailbox to read",
+            hint='add [bounces] with address = "bounces@<your domain>" and mailbox = "maildir:…", '
+            '"mbox:…" or "imaps://…" (docs/deliverability.md)',
+        )
+    paths = ReturnPaths(
+        secret=unsubscribe_secret(settings.private_dir, store=store),
+        address=bounces.address,
+        delimiter=bounces.delimiter,
+    )
     whom = _Whom(store, paths)
     done = BounceRun(mailbox=bounces.mailbox.shown, dry_run=dry_run)
     box = open_mailbox(bounces.mailbox)
@@ -129,8 +139,9 @@ class _Whom:
                 campaign, owner_id = owner
                 return Feedback(report_id, kind, self.store.email_of(owner_id), campaign, row)
         for token in reading.readers:
-            subscriber = read_token(self.paths.secret, token, nonce_of=self.store.nonce,
-                                    legacy_max_id=self.legacy_max_id)
+            subscriber = read_token(
+                self.paths.secret, token, nonce_of=self.store.nonce, legacy_max_id=self.legacy_max_id
+            )
             email = self.store.email_of(subscriber) if subscriber is not None else None
             if email is not None:
                 return Feedback(report_id, kind, email, None, None)

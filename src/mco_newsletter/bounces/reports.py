@@ -35,8 +35,10 @@ ENVELOPE_HEADERS = ("delivered-to", "x-original-to", "envelope-to", "x-envelope-
 COMPLAINT_TYPES = ("abuse", "fraud")  # RFC 5965: not-spam, virus, other and auth-failure are not complaints
 _STATUS = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})")
 _DIAGNOSTIC = re.compile(r"\s*smtp\s*;\s*([245]\d\d)[ -]?(.*)", re.IGNORECASE | re.DOTALL)
-_READER_TOKENS = (re.compile(r"/u/([a-z2-7]{40}|[A-Za-z0-9_-]{35,36})>"),  # the one-click link
-                  re.compile(r"subject=unsubscribe%20([a-z2-7]{40}|[A-Za-z0-9_-]{35,36})\b"))  # mailto to reply_to
+_READER_TOKENS = (
+    re.compile(r"/u/([a-z2-7]{40}|[A-Za-z0-9_-]{35,36})>"),  # the one-click link
+    re.compile(r"subject=unsubscribe%20([a-z2-7]{40}|[A-Za-z0-9_-]{35,36})\b"),
+)  # mailto to reply_to
 # flufl.bounce logs a detector's exception with its traceback; without a handler Python would print it.
 logging.getLogger("flufl.bounce").addHandler(logging.NullHandler())
 _SUBJECT_TOKEN = re.compile(r"\s*unsubscribe\s+([a-z2-7]{40}|[A-Za-z0-9_-]{35,36})\s*$", re.IGNORECASE)
@@ -73,8 +75,12 @@ def _read(message: Message, paths: ReturnPaths) -> Reading:
         named, _ = _addressed(_addresses(fields, ("original-mail-from",)), paths)
         enclosed = _enclosed(message)
         returned, readers = _addressed(_addresses(enclosed, ("return-path",)), paths) if enclosed else ((), ())
-        return Reading(kind, named + returned + delivered, readers + _link_tokens(enclosed, paths),
-                       fields.get("feedback-type", "").strip().lower())
+        return Reading(
+            kind,
+            named + returned + delivered,
+            readers + _link_tokens(enclosed, paths),
+            fields.get("feedback-type", "").strip().lower(),
+        )
     if requests and message.get_content_type() != "multipart/report":
         return Reading(REQUEST, (), requests)  # a mail client wrote to the reader's mailto unsubscribe address
     delayed, failed = _failures(message)
@@ -108,8 +114,11 @@ def _bounce_kind(message: Message, failed: bool) -> tuple[str, str]:
     DSN), DELAYED for a delay; and the status it was read from."""
     if not failed:
         return DELAYED, ""
-    blocks = [block for block in _status_blocks(message)
-              if (block.get("action") or "").strip().lower().startswith(("fail", "error"))]
+    blocks = [
+        block
+        for block in _status_blocks(message)
+        if (block.get("action") or "").strip().lower().startswith(("fail", "error"))
+    ]
     if not blocks:
         return HARD, ""  # flufl.bounce read a failure in a format that gives no status: an unknown address
     status = _STATUS.match(str(blocks[0].get("status", "")))

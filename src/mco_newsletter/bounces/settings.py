@@ -11,21 +11,34 @@ where `mco-newsletter bounces` reads it (a Maildir, an mbox file, or IMAP over T
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
 from ..schema import Finding, Table
 
-SCHEMA = {"bounces": Table(required={"address": str}, optional={
-    "delimiter": str, "mailbox": str, "user": str, "password_file": str, "ca_file": str, "processed": str})}
+SCHEMA = {
+    "bounces": Table(
+        required={"address": str},
+        optional={
+            "delimiter": str,
+            "mailbox": str,
+            "user": str,
+            "password_file": str,
+            "ca_file": str,
+            "processed": str,
+        },
+    )
+}
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _DOMAIN = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 _LOCAL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]*[A-Za-z0-9_])?")
 _FOLDER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,63}")
-MAILBOX_HINT = ('mailbox = "maildir:/home/bounces/Maildir", "mbox:/var/mail/bounces" or '
-                '"imaps://imap.example.org/INBOX" (IMAP over TLS)')
+MAILBOX_HINT = (
+    'mailbox = "maildir:/home/bounces/Maildir", "mbox:/var/mail/bounces" or '
+    '"imaps://imap.example.org/INBOX" (IMAP over TLS)'
+)
 
 
 @dataclass(frozen=True)
@@ -63,28 +76,43 @@ def check(data: dict) -> Iterator[Finding]:
     address, delimiter = table["address"], table.get("delimiter", "+")
     local, at, domain = address.rpartition("@")
     if not at or not _LOCAL.fullmatch(local) or not _DOMAIN.fullmatch(domain):
-        yield ("bounces", "address"), f"bounces.address {address!r} is not a plain mailbox address", \
-            'e.g. address = "bounces@example.org" (letters, digits, dots, - and _ before the @; the domain in ' \
-            'its xn-- form)'
+        yield (
+            ("bounces", "address"),
+            f"bounces.address {address!r} is not a plain mailbox address",
+            'e.g. address = "bounces@example.org" (letters, digits, dots, - and _ before the @; the domain in '
+            "its xn-- form)",
+        )
     elif len(local) > MAX_LOCAL:
-        yield ("bounces", "address"), f"bounces.address: {local!r} is too long to carry a return-path token (at " \
-                                      f"most {MAX_LOCAL} characters before the @: a local part holds 64)", \
-            'a shorter mailbox name, e.g. address = "bounces@…"'
+        yield (
+            ("bounces", "address"),
+            f"bounces.address: {local!r} is too long to carry a return-path token (at "
+            f"most {MAX_LOCAL} characters before the @: a local part holds 64)",
+            'a shorter mailbox name, e.g. address = "bounces@…"',
+        )
     elif delimiter in local:
-        yield ("bounces", "address"), f"bounces.address {address!r} holds the delimiter {delimiter!r}", \
-            "the mail server splits the address at it: choose a mailbox name without it"
+        yield (
+            ("bounces", "address"),
+            f"bounces.address {address!r} holds the delimiter {delimiter!r}",
+            "the mail server splits the address at it: choose a mailbox name without it",
+        )
     if delimiter not in DELIMITERS:
-        yield ("bounces", "delimiter"), f"bounces.delimiter {delimiter!r} is not + or -", \
-            'the character your mail server puts between a mailbox and its extension (Postfix: ' \
-            'recipient_delimiter; "+" almost everywhere)'
+        yield (
+            ("bounces", "delimiter"),
+            f"bounces.delimiter {delimiter!r} is not + or -",
+            "the character your mail server puts between a mailbox and its extension (Postfix: "
+            'recipient_delimiter; "+" almost everywhere)',
+        )
     if "mailbox" in table:
         try:
             mailbox_parts(table["mailbox"])
         except ValueError as exc:
             yield ("bounces", "mailbox"), f"bounces.mailbox: {exc}", MAILBOX_HINT
     if "processed" in table and not _FOLDER.fullmatch(table["processed"]):
-        yield ("bounces", "processed"), f"bounces.processed {table['processed']!r} is not a folder name", \
-            'letters, digits, ".", "-" and "_", e.g. processed = "processed"'
+        yield (
+            ("bounces", "processed"),
+            f"bounces.processed {table['processed']!r} is not a folder name",
+            'letters, digits, ".", "-" and "_", e.g. processed = "processed"',
+        )
     for key in ("user", "password_file", "ca_file"):
         if key in table and not table[key].strip():
             yield ("bounces", key), f"bounces.{key} is empty", "leave it out, or give its value"
@@ -112,8 +140,13 @@ def mailbox_parts(value: str) -> dict:
     if not parts.hostname or parts.password or parts.query or parts.fragment:
         raise ValueError(f"{value!r} is not imaps://[user@]host[:port]/folder (a password never goes here)")
     folder = unquote(parts.path.strip("/")) or "INBOX"
-    return {"kind": kind, "host": parts.hostname, "port": port, "folder": folder,
-            "user": unquote(parts.username) if parts.username else None}
+    return {
+        "kind": kind,
+        "host": parts.hostname,
+        "port": port,
+        "folder": folder,
+        "user": unquote(parts.username) if parts.username else None,
+    }
 
 
 def build(root: Path, data: dict) -> BounceSettings | None:

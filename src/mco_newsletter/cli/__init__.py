@@ -21,12 +21,30 @@ def debugging(ctx: click.Context) -> bool:
 
 # The module of this package that defines each command. A command loads its own module only: `send` (started
 # again after a crash, or by cron) does not import the translation and review code (90 ms); --help loads all.
-COMMAND_MODULES = {"new": "issues", "check": "issues", "render": "editions", "preview": "editions",
-                   "send": "sending", "send-status": "sending", "subscribers": "subscribers", "segments": "subscribers",
-                   "models": "translation", "translate": "translation", "status": "translation",
-                   "review": "translation", "overrides": "overrides", "translators": "translators", "serve": "web",
-                   "archive": "web", "dkim": "deliverability", "bounces": "bounces", "database": "database",
-                   "keys": "keys", "report": "report", "schedule": "schedule"}
+COMMAND_MODULES = {
+    "new": "issues",
+    "check": "issues",
+    "render": "editions",
+    "preview": "editions",
+    "send": "sending",
+    "send-status": "sending",
+    "subscribers": "subscribers",
+    "segments": "subscribers",
+    "models": "translation",
+    "translate": "translation",
+    "status": "translation",
+    "review": "translation",
+    "overrides": "overrides",
+    "translators": "translators",
+    "serve": "web",
+    "archive": "web",
+    "dkim": "deliverability",
+    "bounces": "bounces",
+    "database": "database",
+    "keys": "keys",
+    "report": "report",
+    "schedule": "schedule",
+}
 
 
 class NewsletterGroup(click.Group):
@@ -65,8 +83,12 @@ class NewsletterGroup(click.Group):
                 click.echo("\nInterrupted.", err=True)
                 ctx.exit(EXIT_INTERRUPTED)
             if isinstance(exc.__context__, EOFError):
-                _show(NewsletterError("no answer to the question (standard input is closed)",
-                                      "answer it in a terminal, or add --yes to skip the question"))
+                _show(
+                    NewsletterError(
+                        "no answer to the question (standard input is closed)",
+                        "answer it in a terminal, or add --yes to skip the question",
+                    )
+                )
                 ctx.exit(1)
             click.echo("Nothing changed.")  # the person said no: that is an answer, not an error
             ctx.exit(0)
@@ -90,8 +112,13 @@ def _show(exc: NewsletterError) -> None:
 
 @click.group(cls=NewsletterGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mco-newsletter")
-@click.option("--workspace", "-w", metavar="DIR", envvar="MCO_NEWSLETTER_WORKSPACE",
-              help="The folder holding newsletter.toml (default: found upward from here).")
+@click.option(
+    "--workspace",
+    "-w",
+    metavar="DIR",
+    envvar="MCO_NEWSLETTER_WORKSPACE",
+    help="The folder holding newsletter.toml (default: found upward from here).",
+)
 @click.option("--debug", is_flag=True, help=f"Show the traceback of an unexpected error (or set {DEBUG_ENV}=1).")
 @click.pass_context
 def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:

@@ -6,9 +6,10 @@ import json
 
 import click
 
-from . import cli
 from ..wording import counted
-from .options import json_option, settings as load_settings
+from . import cli
+from .options import json_option
+from .options import settings as load_settings
 
 # What each kind does to the reader, said beside its count.
 KIND_LINES = (
@@ -47,17 +48,35 @@ def bounces(ctx, dry_run: bool, as_json: bool) -> None:
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps({
-            "mailbox": done.mailbox, "dry_run": done.dry_run, "read": done.read,
-            "hard_bounces": done.applied["hard"], "soft_bounces": done.applied["soft"],
-            "blocks": done.applied["blocked"], "delays": done.applied["delayed"],
-            "complaints": done.applied["complaint"], "unsubscribe_requests": done.applied["unsubscribe"],
-            "other": done.applied["other"], "bounced_after_soft_bounces": done.worn_out,
-            "already_applied": done.already_applied, "not_ours": done.not_ours, "forged": done.forged,
-            "unreadable": done.unreadable, "moved": done.moved, "kept": done.kept}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "mailbox": done.mailbox,
+                    "dry_run": done.dry_run,
+                    "read": done.read,
+                    "hard_bounces": done.applied["hard"],
+                    "soft_bounces": done.applied["soft"],
+                    "blocks": done.applied["blocked"],
+                    "delays": done.applied["delayed"],
+                    "complaints": done.applied["complaint"],
+                    "unsubscribe_requests": done.applied["unsubscribe"],
+                    "other": done.applied["other"],
+                    "bounced_after_soft_bounces": done.worn_out,
+                    "already_applied": done.already_applied,
+                    "not_ours": done.not_ours,
+                    "forged": done.forged,
+                    "unreadable": done.unreadable,
+                    "moved": done.moved,
+                    "kept": done.kept,
+                },
+                indent=2,
+            )
+        )
         return
-    click.echo(f"Read {counted(done.read, 'message')} from {done.mailbox}"
-               + (" (dry run: nothing applied, nothing moved)." if dry_run else "."))
+    click.echo(
+        f"Read {counted(done.read, 'message')} from {done.mailbox}"
+        + (" (dry run: nothing applied, nothing moved)." if dry_run else ".")
+    )
     for kind, noun, meaning in KIND_LINES:
         if done.applied[kind]:
             click.echo(f"  {counted(done.applied[kind], noun):<32} {meaning}")
@@ -68,8 +87,13 @@ def bounces(ctx, dry_run: bool, as_json: bool) -> None:
     if not dry_run and done.moved:
         click.echo(f"Moved {counted(done.moved, 'handled message')} to the processed folder.")
     if done.kept:
-        parts = [f"{count:,} {what}" for count, what in (
-            (done.not_ours, "not about a delivery (no token of ours)"),
-            (done.forged, "with a token that does not open (forged, or the reader left or changed address)"),
-            (done.unreadable, "unreadable")) if count]
+        parts = [
+            f"{count:,} {what}"
+            for count, what in (
+                (done.not_ours, "not about a delivery (no token of ours)"),
+                (done.forged, "with a token that does not open (forged, or the reader left or changed address)"),
+                (done.unreadable, "unreadable"),
+            )
+            if count
+        ]
         click.echo(f"Left in the mailbox for a person to read, nothing changed: {'; '.join(parts)}.", err=True)

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from . import cli
 from ..wording import counted
-from .options import json_option, settings as load_settings
+from . import cli
+from .options import json_option
+from .options import settings as load_settings
 
 
 @cli.group("database")
@@ -44,23 +45,45 @@ def status(ctx, as_json) -> None:
     finally:
         db.close()
     if as_json:
-        click.echo(json.dumps({"store": found.kind, "location": found.shown, "schema_version": found.version,
-                               "newest_schema_version": found.newest, "rows": found.rows}, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "store": found.kind,
+                    "location": found.shown,
+                    "schema_version": found.version,
+                    "newest_schema_version": found.newest,
+                    "rows": found.rows,
+                },
+                indent=1,
+            )
+        )
         return
     click.echo(f"Store: {'PostgreSQL' if found.kind == 'postgresql' else 'SQLite'}, {found.shown}")
-    click.echo(f"Schema version: {found.version}" + (" (the newest this tool knows)" if found.version == found.newest
-                                                      else f" (this tool knows {found.newest})"))
+    click.echo(
+        f"Schema version: {found.version}"
+        + (" (the newest this tool knows)" if found.version == found.newest else f" (this tool knows {found.newest})")
+    )
     width = max(map(len, found.rows), default=0)
     for table, count in found.rows.items():
         click.echo(f"  {table:<{width}}  {count:>12,}")
 
 
 @database.command("copy")
-@click.option("--to", "target_url", required=True, metavar="URL",
-              help="The PostgreSQL database to fill: postgresql://USER@HOST:PORT/DATABASE (empty; the password in "
-                   "PGPASSWORD or ~/.pgpass).")
-@click.option("--from", "source_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="The SQLite file to copy (default: the workspace's store).")
+@click.option(
+    "--to",
+    "target_url",
+    required=True,
+    metavar="URL",
+    help="The PostgreSQL database to fill: postgresql://USER@HOST:PORT/DATABASE (empty; the password in "
+    "PGPASSWORD or ~/.pgpass).",
+)
+@click.option(
+    "--from",
+    "source_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The SQLite file to copy (default: the workspace's store).",
+)
 @click.pass_context
 def copy(ctx, target_url, source_path) -> None:
     """Copy the workspace's SQLite store into an empty PostgreSQL database, ids and link nonces as they are, in one
@@ -78,13 +101,18 @@ def copy(ctx, target_url, source_path) -> None:
     from ..translators import FILE_NAME
 
     settings = load_settings(ctx)
-    problem = url_problem(target_url) if looks_like_url(target_url) else \
-        "give the PostgreSQL database as postgresql://USER@HOST:PORT/DATABASE"
+    problem = (
+        url_problem(target_url)
+        if looks_like_url(target_url)
+        else "give the PostgreSQL database as postgresql://USER@HOST:PORT/DATABASE"
+    )
     if problem:
         raise click.BadParameter(problem, param_hint="--to")
     if source_path is None and settings.store.kind != "sqlite":
-        raise NewsletterError(f"the workspace's store is PostgreSQL already ({settings.store.shown})",
-                              hint="to copy an SQLite file into another database, give it with --from FILE")
+        raise NewsletterError(
+            f"the workspace's store is PostgreSQL already ({settings.store.shown})",
+            hint="to copy an SQLite file into another database, give it with --from FILE",
+        )
     source_file = source_path or settings.database_path
     if not source_file.is_file():
         raise NewsletterError(f"{source_file}: no SQLite store there", hint="give the file with --from FILE")
@@ -103,8 +131,11 @@ def copy(ctx, target_url, source_path) -> None:
     for item in copied:
         click.echo(f"  {item.table:<{width}}  {item.rows:>12,} rows  sha256 {item.digest[:16]}")
     click.echo("Each table was read back and compared before the commit: the same rows, ids and values.")
-    click.echo("Next: set [database] url (or MCO_NEWSLETTER_DB) to the new store. The SQLite file is left as it was; "
-               "the keys stay in " f"{settings.private_dir} (they are not in the database: keep them with it).")
+    click.echo(
+        "Next: set [database] url (or MCO_NEWSLETTER_DB) to the new store. The SQLite file is left as it was; "
+        "the keys stay in "
+        f"{settings.private_dir} (they are not in the database: keep them with it)."
+    )
 
 
 @database.command("compact")
@@ -131,28 +162,52 @@ def compact(ctx, as_json) -> None:
     finally:
         db.close()
     if as_json:
-        click.echo(json.dumps({
-            "store": done.kind, "location": settings.store.shown,
-            "tables": [{"table": t.table, "bytes_before": t.bytes_before, "bytes_after": t.bytes_after,
-                        "seconds": round(t.seconds, 3)} for t in done.tables],
-            "erasures_since_previous": done.erasures, "previous_compaction": done.previous,
-            "skipped": [{"table": table, "reason": reason} for table, reason in done.skipped]}, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "store": done.kind,
+                    "location": settings.store.shown,
+                    "tables": [
+                        {
+                            "table": t.table,
+                            "bytes_before": t.bytes_before,
+                            "bytes_after": t.bytes_after,
+                            "seconds": round(t.seconds, 3),
+                        }
+                        for t in done.tables
+                    ],
+                    "erasures_since_previous": done.erasures,
+                    "previous_compaction": done.previous,
+                    "skipped": [{"table": table, "reason": reason} for table, reason in done.skipped],
+                },
+                indent=1,
+            )
+        )
         return
     postgresql = done.kind == "postgresql"
-    click.echo(f"Compacted {settings.store.shown}" + (" (VACUUM FULL of each table):" if postgresql else
-                                                      " (VACUUM of the file):"))
+    click.echo(
+        f"Compacted {settings.store.shown}"
+        + (" (VACUUM FULL of each table):" if postgresql else " (VACUUM of the file):")
+    )
     width = max(len(t.table) for t in done.tables)
     for t in done.tables:
         click.echo(f"  {t.table:<{width}}  {_size(t.bytes_before):>9} → {_size(t.bytes_after):>9}  {t.seconds:.1f} s")
     since = f"since the last compaction ({done.previous[:16].replace('T', ' ')} UTC)" if done.previous else "in all"
-    click.echo(f"{counted(done.erasures, 'erasure')} {since}: "
-               + ("no deleted row's bytes are left in these tables' files." if postgresql else
-                  "SQLite had overwritten their rows when they were deleted."))
+    click.echo(
+        f"{counted(done.erasures, 'erasure')} {since}: "
+        + (
+            "no deleted row's bytes are left in these tables' files."
+            if postgresql
+            else "SQLite had overwritten their rows when they were deleted."
+        )
+    )
     for table, reason in done.skipped:
         click.echo(f"Not compacted: {table} ({reason}).")
     if postgresql:
-        click.echo("The server's write-ahead log, its archive and backups keep deleted rows for as long as they are "
-                   "kept (docs/subscribers.md).")
+        click.echo(
+            "The server's write-ahead log, its archive and backups keep deleted rows for as long as they are "
+            "kept (docs/subscribers.md)."
+        )
 
 
 def _size(count: float) -> str:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from . import cli
-from .options import settings as load_settings, shown
+from .options import settings as load_settings
+from .options import shown
 
 
 @cli.group("dkim")
@@ -55,6 +56,8 @@ def record(ctx) -> None:
 def _print_record(signing, key) -> None:
     from ..delivery.dkim_keys import record_value, zone_line
 
-    click.echo(f"Publish this TXT record at {signing.record_name} (mail is signed from the next send on; "
-               "`mco-newsletter check --dns` tells when receivers can see it):")
+    click.echo(
+        f"Publish this TXT record at {signing.record_name} (mail is signed from the next send on; "
+        "`mco-newsletter check --dns` tells when receivers can see it):"
+    )
     click.echo(zone_line(signing.record_name, record_value(key)))

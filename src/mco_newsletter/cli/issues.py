@@ -6,8 +6,8 @@ import json
 
 import click
 
-from . import cli
 from ..wording import counted
+from . import cli
 from .options import json_option, one_language_option, require_languages, settings, shown, workspace_root
 
 
@@ -35,10 +35,18 @@ def new(ctx: click.Context, issue_id: str, language: str | None, title: str) -> 
 
 @cli.command("check")
 @click.argument("issue_id", metavar="[ID]", required=False)
-@click.option("--dns", "with_dns", is_flag=True,
-              help="Also ask the DNS for the sender's SPF, DKIM, DMARC and MX records (docs/deliverability.md).")
-@click.option("--nameserver", metavar="HOST[:PORT]", envvar="MCO_NEWSLETTER_DNS",
-              help="The resolver --dns asks (default: the system's; or set MCO_NEWSLETTER_DNS).")
+@click.option(
+    "--dns",
+    "with_dns",
+    is_flag=True,
+    help="Also ask the DNS for the sender's SPF, DKIM, DMARC and MX records (docs/deliverability.md).",
+)
+@click.option(
+    "--nameserver",
+    metavar="HOST[:PORT]",
+    envvar="MCO_NEWSLETTER_DNS",
+    help="The resolver --dns asks (default: the system's; or set MCO_NEWSLETTER_DNS).",
+)
 @json_option
 @click.pass_context
 def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: str | None, as_json: bool) -> None:
@@ -59,9 +67,11 @@ def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: 
     dns = _dns_findings(root, nameserver) if with_dns and not found.problems else []
     failed = bool(found.problems) or any(finding.level == "problem" for finding in dns)
     if as_json:
-        report = {"problems": [_row(p, root) for p in found.problems],
-                  "warnings": [_row(p, root) for p in found.warnings],
-                  "notes": [_row(p, root) for p in found.notes]}
+        report = {
+            "problems": [_row(p, root) for p in found.problems],
+            "warnings": [_row(p, root) for p in found.warnings],
+            "notes": [_row(p, root) for p in found.notes],
+        }
         if with_dns:
             report["dns"] = [finding.__dict__ for finding in dns]
         click.echo(json.dumps(report, ensure_ascii=False, indent=1))
@@ -73,8 +83,11 @@ def check(ctx: click.Context, issue_id: str | None, with_dns: bool, nameserver: 
     for problem in found.problems:
         click.echo(problem.format(root), err=True)
     for warning in found.warnings:
-        click.echo(f"{warning.location(root)}: warning: {warning.message}"
-                   + (f"\n    hint: {warning.hint}" if warning.hint else ""), err=True)
+        click.echo(
+            f"{warning.location(root)}: warning: {warning.message}"
+            + (f"\n    hint: {warning.hint}" if warning.hint else ""),
+            err=True,
+        )
     if found.problems:
         click.echo(f"{counted(len(found.problems), 'problem')} found.", err=True)
         if with_dns:

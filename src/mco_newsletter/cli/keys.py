@@ -8,7 +8,7 @@ import json
 import click
 
 from . import cli
-from .options import json_option, settings as load_settings
+from .options import json_option
 
 
 @cli.group("keys")
@@ -43,9 +43,11 @@ def init(ctx) -> None:
         what = f"made {found.source}" if made else f"kept, from {found.source}"
         click.echo(f"{found.key.label}: {what} (fingerprint {found.fingerprint})")
     if is_shared:
-        click.echo("Recorded in the shared store. Every host needs these keys: copy the files into its private "
-                   "folder (owner-only), or give them in the environment or as systemd credentials "
-                   "(docs/subscribers.md).")
+        click.echo(
+            "Recorded in the shared store. Every host needs these keys: copy the files into its private "
+            "folder (owner-only), or give them in the environment or as systemd credentials "
+            "(docs/subscribers.md)."
+        )
 
 
 @keys.command("fingerprints")
@@ -69,18 +71,38 @@ def fingerprints(ctx, as_json) -> None:
             recorded = store.key_fingerprints.get(key.file) if shared(store) else None
             rows.append((found, recorded))
         is_shared = shared(store)
-    wrong = [found for found, recorded in rows
-             if is_shared and (found.fingerprint is None or (recorded and recorded.fingerprint != found.fingerprint))]
+    wrong = [
+        found
+        for found, recorded in rows
+        if is_shared and (found.fingerprint is None or (recorded and recorded.fingerprint != found.fingerprint))
+    ]
     if as_json:
-        click.echo(json.dumps({"shared_store": is_shared, "keys": [
-            {"key": found.key.label, "source": found.source, "fingerprint": found.fingerprint,
-             "store": None if recorded is None else {"fingerprint": recorded.fingerprint, "host": recorded.host,
-                                                     "at": recorded.at}}
-            for found, recorded in rows]}, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    "shared_store": is_shared,
+                    "keys": [
+                        {
+                            "key": found.key.label,
+                            "source": found.source,
+                            "fingerprint": found.fingerprint,
+                            "store": None
+                            if recorded is None
+                            else {"fingerprint": recorded.fingerprint, "host": recorded.host, "at": recorded.at},
+                        }
+                        for found, recorded in rows
+                    ],
+                },
+                indent=1,
+            )
+        )
     else:
         for found, recorded in rows:
-            here = (f"{found.fingerprint}  ({found.source})" if found.fingerprint
-                    else "missing here" + ("" if is_shared else " (made on first use)"))
+            here = (
+                f"{found.fingerprint}  ({found.source})"
+                if found.fingerprint
+                else "missing here" + ("" if is_shared else " (made on first use)")
+            )
             click.echo(f"{found.key.label}: {here}")
             if recorded is not None:
                 same = "the same" if recorded.fingerprint == found.fingerprint else recorded.fingerprint + "  DIFFERS"

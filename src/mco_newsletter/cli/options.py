@@ -44,8 +44,10 @@ def require_languages(current, languages, param: str = "--lang") -> None:
     """A language the newsletter does not have is a usage error (exit 2), named with the ones it has."""
     for code in languages:
         if code and code not in current.languages:
-            raise click.BadParameter(f"{code!r} is not one of the newsletter's languages "
-                                     f"({', '.join(current.languages)})", param_hint=f"'{param}'")
+            raise click.BadParameter(
+                f"{code!r} is not one of the newsletter's languages ({', '.join(current.languages)})",
+                param_hint=f"'{param}'",
+            )
 
 
 def shown(path: Path) -> str:
@@ -54,4 +56,3 @@ def shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-

@@ -6,9 +6,10 @@ import json
 
 import click
 
-from . import cli
-from .options import json_option, settings as load_settings, yes_option
 from ..wording import counted
+from . import cli
+from .options import json_option, yes_option
+from .options import settings as load_settings
 from .translation import checked_languages
 
 
@@ -54,11 +55,28 @@ def list_overrides(ctx, issue_id, languages, as_json) -> None:
             continue
         rows += found
     if as_json:
-        click.echo(json.dumps({"overrides": [
-            {"issue": one, "language": language, "piece": change.piece, "state": change.state,
-             "rules": list(change.rules), "source": list(change.source), "translation": list(change.translation),
-             "note": change.note, "line": change.line} for one, language, change in rows]},
-            indent=1, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "overrides": [
+                        {
+                            "issue": one,
+                            "language": language,
+                            "piece": change.piece,
+                            "state": change.state,
+                            "rules": list(change.rules),
+                            "source": list(change.source),
+                            "translation": list(change.translation),
+                            "note": change.note,
+                            "line": change.line,
+                        }
+                        for one, language, change in rows
+                    ]
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
         return
     if not rows:
         click.echo("No overrides of links or addresses.")
@@ -82,8 +100,8 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
       mco-newsletter overrides accept 2024-05 --lang de intro/1
       mco-newsletter overrides accept 2024-05 --lang ru --all --yes
     """
-    from ..errors import NewsletterError
     from ..catalog_checks import link_changes
+    from ..errors import NewsletterError
     from ..overrides import REQUESTED
     from ..review import Review, version
     from ..workspace import load_issue
@@ -99,8 +117,10 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
     shown = {piece: version(session.known(piece)) for piece in waiting}
     for piece in pieces:
         if piece not in waiting:
-            raise NewsletterError(f"{piece} has no override waiting for acceptance in {issue_id} [{language}]",
-                                  hint=f"`mco-newsletter overrides list {issue_id}` shows what waits")
+            raise NewsletterError(
+                f"{piece} has no override waiting for acceptance in {issue_id} [{language}]",
+                hint=f"`mco-newsletter overrides list {issue_id}` shows what waits",
+            )
     chosen = [waiting[piece] for piece in dict.fromkeys(pieces)] if pieces else list(waiting.values())
     if not chosen:
         click.echo(f"No link or address override waits for acceptance in {issue_id} [{language}].")
@@ -108,13 +128,16 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
     done = 0
     for change in chosen:
         _show(issue_id, language, change)
-        if not yes and not click.confirm(f"Accept this {change.kind} for the readers of the {language} edition?",
-                                         default=False):
+        if not yes and not click.confirm(
+            f"Accept this {change.kind} for the readers of the {language} edition?", default=False
+        ):
             click.echo(f"Not accepted: {issue_id} [{language}] {change.piece}.")
             continue
         if not session.accept_request(change.piece, expected=shown[change.piece]):
-            raise NewsletterError(f"{change.piece} was changed while you looked at it: nothing accepted for it",
-                                  hint=f"look again with `mco-newsletter overrides list {issue_id}`")
+            raise NewsletterError(
+                f"{change.piece} was changed while you looked at it: nothing accepted for it",
+                hint=f"look again with `mco-newsletter overrides list {issue_id}`",
+            )
         done += 1
         click.echo(f"Accepted: {issue_id} [{language}] {change.piece} ({change.shown}).")
     if done:
@@ -122,9 +145,8 @@ def accept(ctx, issue_id, language, pieces, every, yes) -> None:
 
 
 def _changes(issue, language: str) -> list:
-    from ..merging import current_view
     from ..catalog_checks import link_changes
-
+    from ..merging import current_view
 
     if language == issue.language:
         return []
@@ -134,8 +156,10 @@ def _changes(issue, language: str) -> list:
 def _show(issue_id: str, language: str, change) -> None:
     """One override: the piece, where it stands, who asked, and the source's targets beside the new ones."""
     state = "waiting for acceptance" if change.state == "requested" else "accepted"
-    click.echo(f"{issue_id} [{language}] {change.piece} — {change.kind}, {state} "
-               f"(issues/{issue_id}/{language}.po:{change.line})")
+    click.echo(
+        f"{issue_id} [{language}] {change.piece} — {change.kind}, {state} "
+        f"(issues/{issue_id}/{language}.po:{change.line})"
+    )
     if change.note:
         click.echo(f"  {change.note}")
     click.echo(f"  source:      {', '.join(change.source) or '(none)'}")

@@ -36,8 +36,11 @@ class TranslationProgress:
             return
         now = time.monotonic()
         for language, (done, total) in self.counts.items():
-            click.echo(f"{language}: {done} of {total} {'piece' if total == 1 else 'pieces'} translated in "
-                       f"{now - self.started[language]:.1f} s{self._rate(language, now)}", file=self.stream)
+            click.echo(
+                f"{language}: {done} of {total} {'piece' if total == 1 else 'pieces'} translated in "
+                f"{now - self.started[language]:.1f} s{self._rate(language, now)}",
+                file=self.stream,
+            )
 
     def _rate(self, language: str, now: float) -> str:
         done = self.counts[language][0]

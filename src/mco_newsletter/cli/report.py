@@ -14,8 +14,13 @@ from .options import json_option, shown
 @cli.command("report")
 @click.argument("issue_id", metavar="[ID]", required=False)
 @json_option
-@click.option("--html", "html_file", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the report as one self-contained HTML page (charts inline; it loads nothing).")
+@click.option(
+    "--html",
+    "html_file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the report as one self-contained HTML page (charts inline; it loads nothing).",
+)
 @click.pass_context
 def report(ctx, issue_id: str | None, as_json: bool, html_file: Path | None) -> None:
     """How an issue's send went, per edition and in total: delivered, bounced, blocked, complaints, unsubscribes,
@@ -46,8 +51,11 @@ def report(ctx, issue_id: str | None, as_json: bool, html_file: Path | None) -> 
         from ..reporting.page import report_page
 
         newsletter = settings.name_for(settings.source_language)
-        page = (report_page(newsletter=newsletter, report=found) if isinstance(found, IssueReport)
-                else report_page(newsletter=newsletter, overview=found))
+        page = (
+            report_page(newsletter=newsletter, report=found)
+            if isinstance(found, IssueReport)
+            else report_page(newsletter=newsletter, overview=found)
+        )
         write_atomically(html_file, page.encode("utf-8"))
     if as_json:
         shape = issue_json(found) if isinstance(found, IssueReport) else overview_json(found)

@@ -8,9 +8,9 @@ import sys
 
 import click
 
+from ..catalog_checks import link_changes
 from ..catalogs import APPROVED, CHANGED_STATE, DRAFT, UNTRANSLATED, count_states
 from ..errors import NewsletterError
-from ..catalog_checks import link_changes
 from ..overrides import ACCEPTED, REQUESTED
 from ..review import origin, version, word_changes
 from ..wording import counted
@@ -32,16 +32,36 @@ def status_rows(issue, languages) -> list[dict]:
         _, merged, states = current_view(issue, language)
         review = count_states(language, states, merged is not None)
         changed = {(change.piece, change.state): change for change in link_changes(states)}
-        rows.append({"language": language, "source": False, "exists": review.exists, "total": review.total,
-                     "approved": review.approved, "machine_drafts": review.drafts, "changed": review.changed,
-                     "untranslated": review.untranslated, "broken": review.broken, "lost": review.lost,
-                     "glossary": review.terms,
-                     "overrides": [{"piece": s.piece.context, "rules": list(s.overridden),
-                                    **_targets(changed.get((s.piece.context, ACCEPTED)))}
-                                   for s in states if s.status == APPROVED and s.overridden and not s.problems],
-                     "requests": [{"piece": change.piece, "rules": list(change.rules), **_targets(change)}
-                                  for change in changed.values() if change.state == REQUESTED],
-                     "ready": review.ready})
+        rows.append(
+            {
+                "language": language,
+                "source": False,
+                "exists": review.exists,
+                "total": review.total,
+                "approved": review.approved,
+                "machine_drafts": review.drafts,
+                "changed": review.changed,
+                "untranslated": review.untranslated,
+                "broken": review.broken,
+                "lost": review.lost,
+                "glossary": review.terms,
+                "overrides": [
+                    {
+                        "piece": s.piece.context,
+                        "rules": list(s.overridden),
+                        **_targets(changed.get((s.piece.context, ACCEPTED))),
+                    }
+                    for s in states
+                    if s.status == APPROVED and s.overridden and not s.problems
+                ],
+                "requests": [
+                    {"piece": change.piece, "rules": list(change.rules), **_targets(change)}
+                    for change in changed.values()
+                    if change.state == REQUESTED
+                ],
+                "ready": review.ready,
+            }
+        )
     return rows
 
 
@@ -62,23 +82,33 @@ def status_line(row: dict, short: bool = False) -> str:
         return f"{row['language']} {row['approved']}/{row['total']}" + (" ready" if row["ready"] else "")
     if not row["exists"]:
         return f"{row['language']}: no translation yet ({counted(row['total'], 'piece')}) — not ready"
-    text = (f"{row['language']}: {row['approved']}/{row['total']} approved, "
-            f"{counted(row['machine_drafts'], 'draft')}, {row['changed']} changed since approval, "
-            f"{row['untranslated']} untranslated — {'ready' if row['ready'] else 'not ready'}")
+    text = (
+        f"{row['language']}: {row['approved']}/{row['total']} approved, "
+        f"{counted(row['machine_drafts'], 'draft')}, {row['changed']} changed since approval, "
+        f"{row['untranslated']} untranslated — {'ready' if row['ready'] else 'not ready'}"
+    )
     if row["broken"]:
-        text += f"; {counted(row['broken'], 'approved piece breaks', 'approved pieces break')} the translation rules " \
-                "(`mco-newsletter check` says where)"
+        text += (
+            f"; {counted(row['broken'], 'approved piece breaks', 'approved pieces break')} the translation rules "
+            "(`mco-newsletter check` says where)"
+        )
     if row["glossary"]:
-        text += f"; {counted(row['glossary'], 'approved piece lacks', 'approved pieces lack')} a glossary term " \
-                "(`mco-newsletter check` says where)"
+        text += (
+            f"; {counted(row['glossary'], 'approved piece lacks', 'approved pieces lack')} a glossary term "
+            "(`mco-newsletter check` says where)"
+        )
     if row["overrides"]:
         text += f"; {counted(len(row['overrides']), 'override')}: " + ", ".join(
-            f"{item['piece']} ({', '.join(item['rules'])}" + (f": {_shown(item)})" if item["source"] or
-                                                             item["translation"] else ")") for item in row["overrides"])
+            f"{item['piece']} ({', '.join(item['rules'])}"
+            + (f": {_shown(item)})" if item["source"] or item["translation"] else ")")
+            for item in row["overrides"]
+        )
     if row["requests"]:
-        text += f"; {counted(len(row['requests']), 'link override waits', 'link overrides wait')} for the " \
-                "organisation's acceptance (`mco-newsletter overrides list`): " + ", ".join(
-                    f"{item['piece']} ({_shown(item)})" for item in row["requests"])
+        text += (
+            f"; {counted(len(row['requests']), 'link override waits', 'link overrides wait')} for the "
+            "organisation's acceptance (`mco-newsletter overrides list`): "
+            + ", ".join(f"{item['piece']} ({_shown(item)})" for item in row["requests"])
+        )
     if row["lost"]:
         text += f"; {counted(row['lost'], 'draft holds', 'drafts hold')} ⁇ (characters the model lost)"
     return text
@@ -92,8 +122,10 @@ def run_session(session, settings) -> None:
         click.echo(f"Nothing to review: every {language} piece of {issue.id} is approved.")
         return
     if not session.translator:
-        click.echo("Approvals are recorded without a name: pass --translator \"Name <email>\" "
-                   "or set [translation] translator.", err=True)
+        click.echo(
+            'Approvals are recorded without a name: pass --translator "Name <email>" or set [translation] translator.',
+            err=True,
+        )
     engines: list = []
     pending: dict = {}
     interrupted = False
@@ -149,10 +181,17 @@ def _piece(session, state, number: int, total: int, settings, engines: list, pen
         choices = dict(CHOICES)
         if refused is not None and refused.overridable:
             second = {finding.rule for finding in refused.refused} & {"links", "emails"}
-            choices["o"] = ("approve anyway (the changed link or address then waits for the organisation's "
-                            "acceptance)" if second else "approve anyway (the override is recorded)")
-        choice = click.prompt(" / ".join(f"[{key}] {name}" for key, name in choices.items()),
-                              type=click.Choice(list(choices)), show_choices=False, default="s")
+            choices["o"] = (
+                "approve anyway (the changed link or address then waits for the organisation's acceptance)"
+                if second
+                else "approve anyway (the override is recorded)"
+            )
+        choice = click.prompt(
+            " / ".join(f"[{key}] {name}" for key, name in choices.items()),
+            type=click.Choice(list(choices)),
+            show_choices=False,
+            default="s",
+        )
         if choice in ("q", "s"):
             return choice
         if choice == "m":
@@ -174,9 +213,11 @@ def _piece(session, state, number: int, total: int, settings, engines: list, pen
             pending.pop(context, None)
             if decision.requested:
                 changed = " and ".join({"links": "link", "emails": "address"}[rule] for rule in decision.requested)
-                click.secho(f"  Approved; the changed {changed} waits for the organisation "
-                            "to accept it (`mco-newsletter overrides`): until then the edition is not sent.",
-                            fg="yellow")
+                click.secho(
+                    f"  Approved; the changed {changed} waits for the organisation "
+                    "to accept it (`mco-newsletter overrides`): until then the edition is not sent.",
+                    fg="yellow",
+                )
             return choice
         if decision.conflict is not None:
             _conflict(decision.conflict, text)
@@ -186,14 +227,19 @@ def _piece(session, state, number: int, total: int, settings, engines: list, pen
 
 
 def _conflict(theirs, text: str) -> None:
-    click.secho("  ! Someone else changed this piece since it was shown "
-                f"({theirs.status}): {theirs.translation or '(untranslated)'}", fg="yellow")
+    click.secho(
+        "  ! Someone else changed this piece since it was shown "
+        f"({theirs.status}): {theirs.translation or '(untranslated)'}",
+        fg="yellow",
+    )
     click.echo(f"  Your text: {text or '(empty)'}\n  [a] approves your text over theirs; [s] leaves theirs.")
 
 
 def _show(state, number: int, total: int, text: str, label: str | None, refused, say) -> None:
     entry = state.entry
-    status = {UNTRANSLATED: "untranslated", DRAFT: "draft", CHANGED_STATE: "changed since approval"}.get(state.status, "")
+    status = {UNTRANSLATED: "untranslated", DRAFT: "draft", CHANGED_STATE: "changed since approval"}.get(
+        state.status, ""
+    )
     click.echo("")
     click.secho(f"[{number}/{total}] {state.piece.context} · {status}", bold=True)
     if entry is not None and entry.previous_id:
@@ -202,10 +248,17 @@ def _show(state, number: int, total: int, text: str, label: str | None, refused,
         click.echo(f"Source:  {state.piece.source}")
     if label is None:
         memory = origin(state)
-        label = ("Previous translation" if entry is not None and entry.previous_id and not memory
-                 else f"Draft ({memory})" if memory else "Machine draft" if state.machine else "Draft")
+        label = (
+            "Previous translation"
+            if entry is not None and entry.previous_id and not memory
+            else f"Draft ({memory})"
+            if memory
+            else "Machine draft"
+            if state.machine
+            else "Draft"
+        )
     click.echo(f"{label}: {text or '(untranslated)'}")
-    for finding in (refused.refused if refused is not None else state.findings):
+    for finding in refused.refused if refused is not None else state.findings:
         click.secho(f"  ! {say(finding)}", fg="yellow")
     if refused is not None:
         click.echo("  Not approved." + (" [o] approves it anyway and records that." if refused.overridable else ""))
@@ -213,8 +266,11 @@ def _show(state, number: int, total: int, text: str, label: str | None, refused,
 
 def word_diff(before: str, after: str) -> str:
     """The change between two texts, word by word: 'Enjoy [-reading!-]{+reading, friends!+}'."""
-    shown = {"same": lambda text: text, "removed": lambda text: click.style(f"[-{text}-]", fg="red"),
-             "added": lambda text: click.style(f"{{+{text}+}}", fg="green")}
+    shown = {
+        "same": lambda text: text,
+        "removed": lambda text: click.style(f"[-{text}-]", fg="red"),
+        "added": lambda text: click.style(f"{{+{text}+}}", fg="green"),
+    }
     return "".join(shown[kind](text) for kind, text in word_changes(before, after))
 
 
@@ -238,14 +294,23 @@ def _edit_here(text: str) -> str | None:
 def _edit_in_editor(session, state, text: str) -> str | None:
     """The text in $EDITOR, with the source above it as comments; None when closed without saving."""
     piece = state.piece
-    head = [f"{session.issue.language} source of {piece.context} (issues/{session.issue.id}/issue.md:{piece.line}):",
-            *piece.source.split("\n")]
+    head = [
+        f"{session.issue.language} source of {piece.context} (issues/{session.issue.id}/issue.md:{piece.line}):",
+        *piece.source.split("\n"),
+    ]
     if state.entry is not None and state.entry.previous_id:
         head += ["", "The translation below was made for this earlier source:", *state.entry.previous_id.split("\n")]
-    head += ["", f"Write the {session.language} translation below. Lines starting with {COMMENT} at the top are "
-                 "ignored; save and close to approve."]
-    edited = click.edit("\n".join(f"{COMMENT} {line}".rstrip() for line in head) + "\n\n" + text + "\n",
-                        editor=editor_command(), extension=".md", require_save=True)
+    head += [
+        "",
+        f"Write the {session.language} translation below. Lines starting with {COMMENT} at the top are "
+        "ignored; save and close to approve.",
+    ]
+    edited = click.edit(
+        "\n".join(f"{COMMENT} {line}".rstrip() for line in head) + "\n\n" + text + "\n",
+        editor=editor_command(),
+        extension=".md",
+        require_save=True,
+    )
     if edited is None:
         return None
     lines = edited.split("\n")

@@ -55,8 +55,10 @@ def _run(sending, *, bar: bool = True):
         elapsed = time.monotonic() - started
         return f"{done[0] / elapsed:,.0f}/s" if elapsed > 0 else ""
 
-    with click.progressbar(length=total, label="Sending", show_eta=True, show_percent=True,
-                           item_show_func=rate, file=sys.stderr) as shown_bar:
+    with click.progressbar(
+        length=total, label="Sending", show_eta=True, show_percent=True, item_show_func=rate, file=sys.stderr
+    ) as shown_bar:
+
         def progress(count: int) -> None:
             with lock:
                 done[0] += count
@@ -71,7 +73,10 @@ def _show_plan(plan, again: bool) -> None:
     else:
         click.echo(f"Resuming the campaign of {plan.issue_id} to '{plan.segment}' started {plan.campaign.started_at}")
         for language, states in sorted(plan.open_rows.items()):
-            click.echo(f"  {language} edition, still open: " + ", ".join(f"{n:,} {state}" for state, n in sorted(states.items())))
+            click.echo(
+                f"  {language} edition, still open: "
+                + ", ".join(f"{n:,} {state}" for state, n in sorted(states.items()))
+            )
         if plan.total:
             click.echo(f"Joined the segment since: {counted(plan.total, 'reader')}")
     for language, count in sorted(plan.counts.items()):
@@ -82,7 +87,9 @@ def _show_plan(plan, again: bool) -> None:
             click.echo(f"  {language} edition: accepted {change.kind} {change.piece}: {change.shown}")
     if plan.already_sent:
         note = "sent again with --again" if again else "not sent again; --again would"
-        click.echo(f"Already sent: {counted(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})")
+        click.echo(
+            f"Already sent: {counted(plan.already_sent, 'reader')} got {plan.issue_id} in another campaign ({note})"
+        )
     if plan.first:
         click.echo("First readers: " + ", ".join(f"{email} [{lang}]" for email, lang in plan.first))
 

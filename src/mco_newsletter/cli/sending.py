@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import sys
-import threading
-import time
-from contextlib import contextmanager
 from typing import Any
 
 import click
 
-from . import cli
 from ..errors import NewsletterError
 from ..wording import counted
+from . import cli
 from .options import settings as load_settings
-from .send_progress import EXIT_INCOMPLETE, _retry_line, _run, _show_plan, _show_warnings, _stop_on_interrupt
+from .send_progress import EXIT_INCOMPLETE, _run, _show_plan, _show_warnings, _stop_on_interrupt
 
 EXIT_INTERRUPTED = 130
 
@@ -23,24 +19,45 @@ EXIT_INTERRUPTED = 130
 @cli.command("send")
 @click.argument("issue_id", metavar="ID", required=False)
 @click.option("--segment", "-s", "segment_name", metavar="S", help="Who gets it: a segment, or 'all' (required).")
-@click.option("--backend", "-b", type=click.Choice(["sendgrid", "smtp", "outbox"]),
-              help="How to send (default: [sending] backend in newsletter.toml).")
+@click.option(
+    "--backend",
+    "-b",
+    type=click.Choice(["sendgrid", "smtp", "outbox"]),
+    help="How to send (default: [sending] backend in newsletter.toml).",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; send and record nothing.")
-@click.option("--test-to", metavar="EMAIL", multiple=True,
-              help="Send every edition once to this address, marked [TEST]; record nothing (repeatable).")
+@click.option(
+    "--test-to",
+    metavar="EMAIL",
+    multiple=True,
+    help="Send every edition once to this address, marked [TEST]; record nothing (repeatable).",
+)
 @click.option("--again", is_flag=True, help="Also send to readers who got this issue in another campaign (segment).")
-@click.option("--wait", is_flag=True, help="If another send of this issue is running, wait for it to end instead of refusing.")
+@click.option(
+    "--wait", is_flag=True, help="If another send of this issue is running, wait for it to end instead of refusing."
+)
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print the plan and the outcome as JSON; asks nothing, so it needs --yes or --dry-run.")
-@click.option("--at", "at", metavar="WHEN", help='Send later: "2025-06-03 08:00" in newsletter.toml\'s time_zone '
-              "(checked now and again then; docs/sending.md).")
-@click.option("--keep-here", is_flag=True, help="With --at and SendGrid: keep the schedule here for `send --due` "
-              "rather than hand it to SendGrid now.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the plan and the outcome as JSON; asks nothing, so it needs --yes or --dry-run.",
+)
+@click.option(
+    "--at",
+    "at",
+    metavar="WHEN",
+    help='Send later: "2025-06-03 08:00" in newsletter.toml\'s time_zone '
+    "(checked now and again then; docs/sending.md).",
+)
+@click.option(
+    "--keep-here",
+    is_flag=True,
+    help="With --at and SendGrid: keep the schedule here for `send --due` rather than hand it to SendGrid now.",
+)
 @click.option("--due", is_flag=True, help="Send every scheduled send whose time came (for a systemd timer or cron).")
 @click.pass_context
-def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes, as_json, at, keep_here,
-         due) -> None:
+def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, yes, as_json, at, keep_here, due) -> None:
     """Send an issue to a segment: each reader once, in their language; a rerun resumes. With --at, later.
 
     \b
@@ -72,8 +89,18 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
             raise click.UsageError("--at schedules the send (--keep-here goes with it); --test-to and --wait send now")
         from .schedule import send_at
 
-        return send_at(ctx, issue_id=issue_id, segment_name=segment_name, backend=backend, at=at, again=again,
-                       dry_run=dry_run, yes=yes, as_json=as_json, keep_here=keep_here)
+        return send_at(
+            ctx,
+            issue_id=issue_id,
+            segment_name=segment_name,
+            backend=backend,
+            at=at,
+            again=again,
+            dry_run=dry_run,
+            yes=yes,
+            as_json=as_json,
+            keep_here=keep_here,
+        )
 
     from ..storage.postgresql import name_program
 
@@ -99,23 +126,33 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
         _show_warnings(warnings)
         if dry_run or plan.total + plan.open_total == 0:
             if as_json:
-                click.echo(json.dumps({"dry_run": dry_run, "plan": planned, "outcome": None}, indent=1,
-                                      ensure_ascii=False))
+                click.echo(
+                    json.dumps({"dry_run": dry_run, "plan": planned, "outcome": None}, indent=1, ensure_ascii=False)
+                )
             elif dry_run:
                 click.echo("Dry run: nothing sent, nothing recorded.")
             else:
                 click.echo("Nothing left to send." if plan.campaign else "Nobody to send to.")
             return
         if not yes:
-            what = (f"Send {issue.id} to {counted(plan.total, 'reader')} of '{segment.name}'" if plan.campaign is None
-                    else f"Resume: send {counted(plan.total + plan.open_total, 'open row')}")
+            what = (
+                f"Send {issue.id} to {counted(plan.total, 'reader')} of '{segment.name}'"
+                if plan.campaign is None
+                else f"Resume: send {counted(plan.total + plan.open_total, 'open row')}"
+            )
             if not click.confirm(f"{what} via {backend_name}?"):
                 click.echo("Nothing sent. Nothing changed.")
                 return
-        sending = start_or_resume(settings=settings, store=store, issue=issue, segment=segment,
-                                  backend_name=backend_name, again=again, wait=wait,
-                                  waiting=lambda holder: click.echo(f"Waiting for the send of {issue.id} ({holder}) "
-                                                                    "to end…", err=True))
+        sending = start_or_resume(
+            settings=settings,
+            store=store,
+            issue=issue,
+            segment=segment,
+            backend_name=backend_name,
+            again=again,
+            wait=wait,
+            waiting=lambda holder: click.echo(f"Waiting for the send of {issue.id} ({holder}) to end…", err=True),
+        )
         try:
             with _stop_on_interrupt(sending.stop):
                 outcome = _run(sending, bar=not as_json)
@@ -125,8 +162,13 @@ def send(ctx, issue_id, segment_name, backend, dry_run, test_to, again, wait, ye
     finally:
         store.close()
     if as_json:
-        click.echo(json.dumps({"dry_run": False, "plan": planned, "outcome": outcome_json(outcome, counts)},
-                              indent=1, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {"dry_run": False, "plan": planned, "outcome": outcome_json(outcome, counts)},
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
     else:
         _summary(outcome, counts)
     if outcome.error is not None:
@@ -144,11 +186,12 @@ def _refuse_scheduled(store, issue_id: str, segment: str, dry_run: bool) -> None
 
     from ..delivery.schedule import holding
 
-    held = holding(store=store, issue_id=issue_id, segment=segment, now=dt.datetime.now(dt.timezone.utc))
+    held = holding(store=store, issue_id=issue_id, segment=segment, now=dt.datetime.now(dt.UTC))
     if held is not None:
-        error = NewsletterError(f"{issue_id} to '{segment}' is scheduled (#{held.id}, `schedule list`)",
-                                hint=f"let it go out at its time, or cancel it first: mco-newsletter schedule cancel "
-                                     f"{held.id}")
+        error = NewsletterError(
+            f"{issue_id} to '{segment}' is scheduled (#{held.id}, `schedule list`)",
+            hint=f"let it go out at its time, or cancel it first: mco-newsletter schedule cancel {held.id}",
+        )
         if not dry_run:
             raise error
         click.echo(f"Note: {error.message}; sending it now would need it cancelled first.", err=True)
@@ -170,9 +213,18 @@ def _send_tests(send_test, settings, issue, backend_name: str, given: tuple[str,
     except NewsletterError as exc:
         error = exc
     if as_json:
-        click.echo(json.dumps({"issue": issue.id, "backend": backend_name, "test": [
-            {"language": language, "address": address} for language, address in done],
-            "error": None if error is None else error.message}, indent=1, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "issue": issue.id,
+                    "backend": backend_name,
+                    "test": [{"language": language, "address": address} for language, address in done],
+                    "error": None if error is None else error.message,
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
     if error is not None:
         raise error
 
@@ -191,14 +243,22 @@ def _summary(outcome, counts) -> None:
     for states in counts.values():
         for state, n in states.items():
             totals[state] = totals.get(state, 0) + n
-    click.echo(f"This run: {outcome.sent:,} sent, {outcome.failed:,} failed, {outcome.skipped:,} skipped "
-               f"(left the list), {outcome.refused:,} refused by the server, {counted(outcome.retries, 'retry', 'retries')}.")
+    click.echo(
+        f"This run: {outcome.sent:,} sent, {outcome.failed:,} failed, {outcome.skipped:,} skipped "
+        f"(left the list), {outcome.refused:,} refused by the server, {counted(outcome.retries, 'retry', 'retries')}."
+    )
     if outcome.resent_after_crash:
-        click.echo(f"{counted(outcome.resent_after_crash, 'reader was', 'readers were')} in flight when an earlier run "
-                   "stopped without an answer (a crash or a kill) and got it again: they may have it twice.", err=True)
+        click.echo(
+            f"{counted(outcome.resent_after_crash, 'reader was', 'readers were')} in flight when an earlier run "
+            "stopped without an answer (a crash or a kill) and got it again: they may have it twice.",
+            err=True,
+        )
     if outcome.resent_unanswered:
-        click.echo(f"{counted(outcome.resent_unanswered, 'reader was', 'readers were')} in a request that got no answer "
-                   "(it may have been accepted) and got it again: they may have it twice.", err=True)
+        click.echo(
+            f"{counted(outcome.resent_unanswered, 'reader was', 'readers were')} in a request that got no answer "
+            "(it may have been accepted) and got it again: they may have it twice.",
+            err=True,
+        )
     click.echo("Campaign: " + ", ".join(f"{n:,} {state}" for state, n in sorted(totals.items())))
     if outcome.stopped_by and outcome.error is None:
         click.echo(f"Stopped: {outcome.stopped_by}", err=True)
@@ -222,10 +282,16 @@ def send_status(ctx, issue_id, as_json) -> None:
     with opened(ctx) as (_, store):
         ledger = Ledger(store)
         report: list[dict[str, Any]] = [
-                  {"segment": c.segment, "started_at": c.started_at, "finished_at": c.finished_at,
-
-                   "editions": ledger.counts(c), "fallbacks": ledger.fallbacks(c), "may_have_it_twice": ledger.twice(c)}
-                  for c in ledger.campaigns(issue_id)]
+            {
+                "segment": c.segment,
+                "started_at": c.started_at,
+                "finished_at": c.finished_at,
+                "editions": ledger.counts(c),
+                "fallbacks": ledger.fallbacks(c),
+                "may_have_it_twice": ledger.twice(c),
+            }
+            for c in ledger.campaigns(issue_id)
+        ]
     if as_json:
         click.echo(json.dumps({"issue": issue_id, "campaigns": report}, indent=1))
         return
@@ -238,5 +304,7 @@ def send_status(ctx, issue_id, as_json) -> None:
         for language, states in sorted(campaign["editions"].items()):
             click.echo(f"  {language}: " + ", ".join(f"{n:,} {s}" for s, n in sorted(states.items())))
         if campaign["may_have_it_twice"]:
-            click.echo(f"  {campaign['may_have_it_twice']:,} may have it twice (sent again after a send was stopped "
-                       "or a request went unanswered while their message may already have been accepted)")
+            click.echo(
+                f"  {campaign['may_have_it_twice']:,} may have it twice (sent again after a send was stopped "
+                "or a request went unanswered while their message may already have been accepted)"
+            )

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import click
 
-from . import cli
 from ..subscribers import STATUSES
 from ..wording import counted
-from .options import json_option, one_language_option, require_languages, settings as load_settings, shown, yes_option
-
+from . import cli
+from .options import json_option, one_language_option, require_languages, shown, yes_option
+from .options import settings as load_settings
 
 
 @contextmanager
@@ -43,7 +43,7 @@ def _column(ctx, param, values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
         name, equals, header = value.partition("=")
         name = name.strip().lower()
         if not equals or name not in FIELDS:
-            raise click.BadParameter(f"{value!r}: give FIELD=\"HEADER\", FIELD one of {', '.join(FIELDS)}")
+            raise click.BadParameter(f'{value!r}: give FIELD="HEADER", FIELD one of {", ".join(FIELDS)}')
         pairs.append((name, header.strip()))
     return tuple(pairs)
 
@@ -65,7 +65,9 @@ def subscribers() -> None:
 @click.option("--tag", "tags", multiple=True, metavar="T", help="A tag (repeatable).")
 @click.option("--name", help="The reader's name (optional; hold as little as needed).")
 @click.option("--consent", default="added by hand", show_default=True, help="Where the consent came from.")
-@click.option("--resubscribe", is_flag=True, help="Re-activate an address that left or was erased, at the person's own request.")
+@click.option(
+    "--resubscribe", is_flag=True, help="Re-activate an address that left or was erased, at the person's own request."
+)
 @click.pass_context
 def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
     """Add one subscriber.
@@ -78,31 +80,62 @@ def add(ctx, email, language, tags, name, consent, resubscribe) -> None:
 
     with opened(ctx) as (current, store):
         require_languages(current, [language])
-        outcome = add_subscriber(store, current, email=email, language=language, tags=tags, name=name,
-                                 consent=consent, resubscribe=resubscribe)
+        outcome = add_subscriber(
+            store,
+            current,
+            email=email,
+            language=language,
+            tags=tags,
+            name=name,
+            consent=consent,
+            resubscribe=resubscribe,
+        )
     click.echo(outcome)
 
 
 @subscribers.command("import")
 @click.argument("csv_file", metavar="FILE.csv", type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--from", "tool", type=click.Choice(["mailchimp", "listmonk", "keila", "buttondown"]),
-              help="The tool that wrote the file (default: recognised by its columns).")
-@click.option("--column", "columns", multiple=True, metavar='FIELD="HEADER"', callback=_column,
-              help="The file's column for a field: email, name, first_name, last_name, language, tags, status, "
-                   "consent_at (repeatable).")
-@click.option("--mapping", "mapping_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.toml",
-              help="A mapping file: the columns, tag_separator and [languages] (docs/subscribers.md).")
-@click.option("--status", "every_status", type=click.Choice(["unsubscribed", "bounced", "complained"]),
-              help="Every row is a person who left: kept with this status, never sent to.")
+@click.option(
+    "--from",
+    "tool",
+    type=click.Choice(["mailchimp", "listmonk", "keila", "buttondown"]),
+    help="The tool that wrote the file (default: recognised by its columns).",
+)
+@click.option(
+    "--column",
+    "columns",
+    multiple=True,
+    metavar='FIELD="HEADER"',
+    callback=_column,
+    help="The file's column for a field: email, name, first_name, last_name, language, tags, status, "
+    "consent_at (repeatable).",
+)
+@click.option(
+    "--mapping",
+    "mapping_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.toml",
+    help="A mapping file: the columns, tag_separator and [languages] (docs/subscribers.md).",
+)
+@click.option(
+    "--status",
+    "every_status",
+    type=click.Choice(["unsubscribed", "bounced", "complained"]),
+    help="Every row is a person who left: kept with this status, never sent to.",
+)
 @click.option("--tag", "tags", multiple=True, metavar="T", help="A tag added to every imported row (repeatable).")
-@click.option("--default-language", metavar="L",
-              help="Language for rows without one, or with one that is not the newsletter's (reported).")
+@click.option(
+    "--default-language",
+    metavar="L",
+    help="Language for rows without one, or with one that is not the newsletter's (reported).",
+)
 @click.option("--dry-run", is_flag=True, help="Check and count, change nothing; show the mapping and the first rows.")
 @click.option("--resubscribe", is_flag=True, help="Re-activate rows that unsubscribed, bounced or complained.")
 @json_option
 @click.pass_context
-def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tags, default_language, dry_run,
-                   resubscribe, as_json) -> None:
+def import_command(
+    ctx, csv_file, tool, columns, mapping_file, every_status, tags, default_language, dry_run, resubscribe, as_json
+) -> None:
     """Import subscribers from CSV: the tool's own columns (email, name, language, tags; tags separated by |), an
     export of Mailchimp, listmonk, Keila or Buttondown, or any CSV with its columns mapped.
 
@@ -111,30 +144,45 @@ def import_command(ctx, csv_file, tool, columns, mapping_file, every_status, tag
       mco-newsletter subscribers import members.csv --dry-run
       mco-newsletter subscribers import subscribed.csv --from mailchimp --default-language en
     """
-    from ..subscribers.importing import import_csv
-    from ..subscribers.import_rejects import RejectsNotWritten
     from ..subscribers.import_mapping import choices_for
+    from ..subscribers.import_rejects import RejectsNotWritten
+    from ..subscribers.importing import import_csv
     from ..subscribers.tokens import erasure_key
     from .import_report import report_json, show_report
 
     with opened(ctx) as (current, store):
         if default_language and default_language not in current.languages:
-            raise click.BadParameter(f"{default_language!r} is not one of {', '.join(current.languages)}",
-                                     param_hint="--default-language")
-        choices = choices_for(tool=tool, columns=columns, mapping_file=mapping_file, status=every_status,
-                              languages=current.languages)
+            raise click.BadParameter(
+                f"{default_language!r} is not one of {', '.join(current.languages)}", param_hint="--default-language"
+            )
+        choices = choices_for(
+            tool=tool, columns=columns, mapping_file=mapping_file, status=every_status, languages=current.languages
+        )
         try:
-            report = import_csv(store, csv_file, rejects_dir=current.private_dir / "rejects",
-                                languages=current.languages, default_language=default_language,
-                                extra_tags=tags, erasure_key=erasure_key(current.private_dir, store=store),
-                                resubscribe=resubscribe, dry_run=dry_run, choices=choices)
+            report = import_csv(
+                store,
+                csv_file,
+                rejects_dir=current.private_dir / "rejects",
+                languages=current.languages,
+                default_language=default_language,
+                extra_tags=tags,
+                erasure_key=erasure_key(current.private_dir, store=store),
+                resubscribe=resubscribe,
+                dry_run=dry_run,
+                choices=choices,
+            )
         except RejectsNotWritten as exc:
             if not as_json:
                 _show_rejects(csv_file, exc.report)
             raise
     if as_json:
-        click.echo(json.dumps(report_json(csv_file, report, dry_run=dry_run, default_language=default_language),
-                              ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps(
+                report_json(csv_file, report, dry_run=dry_run, default_language=default_language),
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
     else:
         show_report(csv_file, report, dry_run=dry_run, default_language=default_language)
         _show_rejects(csv_file, report)
@@ -153,16 +201,23 @@ def _summary(report, dry_run: bool) -> str:
     done = sum(imported.values())
     how = ", ".join(f"{count:,} {word}" for word, count in imported.items() if count)
     parts = [f"{done:,} {'would be imported' if dry_run else 'imported'}" + (f" ({how})" if how else "")]
-    parts += [f"{count:,} {words}" for count, words in (
-        (sum(report.left_added.values()), "kept as having left"),
-        (sum(report.left_marked.values()), "marked as having left"),
-        (report.kept_newer, "left active (consent here newer)"),
-        (report.unchanged, "unchanged"), (report.kept_inactive, "left unsubscribed/bounced/complained"),
-        (report.erased, "erased addresses not re-added"),
-        (sum(report.not_imported.values()), "not imported"),
-        (report.rejected, "rejected")) if count]
+    parts += [
+        f"{count:,} {words}"
+        for count, words in (
+            (sum(report.left_added.values()), "kept as having left"),
+            (sum(report.left_marked.values()), "marked as having left"),
+            (report.kept_newer, "left active (consent here newer)"),
+            (report.unchanged, "unchanged"),
+            (report.kept_inactive, "left unsubscribed/bounced/complained"),
+            (report.erased, "erased addresses not re-added"),
+            (sum(report.not_imported.values()), "not imported"),
+            (report.rejected, "rejected"),
+        )
+        if count
+    ]
     return f"Read {counted(report.rows, 'row')}: {', '.join(parts)}." + (
-        " Nothing was changed (--dry-run)." if dry_run else "")
+        " Nothing was changed (--dry-run)." if dry_run else ""
+    )
 
 
 def _show_rejects(csv_file: Path, report) -> None:
@@ -178,8 +233,11 @@ def _show_rejects(csv_file: Path, report) -> None:
 
 @subscribers.command("list")
 @click.option("--segment", "-s", metavar="S", help="Only the active subscribers of this segment.")
-@click.option("--status", type=click.Choice(STATUSES), help="Only the subscribers with this status "
-              "(pending: signed up on the web, not yet confirmed).")
+@click.option(
+    "--status",
+    type=click.Choice(STATUSES),
+    help="Only the subscribers with this status (pending: signed up on the web, not yet confirmed).",
+)
 @json_option
 @click.pass_context
 def list_command(ctx, segment, status, as_json) -> None:
@@ -221,7 +279,8 @@ def show(ctx, email, as_json) -> None:
     """
     import dataclasses
 
-    from ..subscribers.roster import EXPORT_COLUMNS as EXPORT_ORDER, require
+    from ..subscribers.roster import EXPORT_COLUMNS as EXPORT_ORDER
+    from ..subscribers.roster import require
     from ..subscribers.signups import request_of
 
     with opened(ctx) as (_, store):
@@ -230,8 +289,15 @@ def show(ctx, email, as_json) -> None:
     data = dataclasses.asdict(subscriber)
     # The consent record together: where, when, and which version of the consent text (web sign-ups).
     data = {key: data[key] for key in (*EXPORT_ORDER, *(key for key in data if key not in EXPORT_ORDER))}
-    signup = None if request is None else {key: value for key, value in dataclasses.asdict(request).items()
-                                           if key not in ("id", "subscriber_id", "nonce")}
+    signup = (
+        None
+        if request is None
+        else {
+            key: value
+            for key, value in dataclasses.asdict(request).items()
+            if key not in ("id", "subscriber_id", "nonce")
+        }
+    )
     if as_json:
         click.echo(json.dumps({**data, "signup": signup}, ensure_ascii=False, indent=1))
         return
@@ -258,7 +324,7 @@ def purge_pending(ctx) -> None:
 
     with opened(ctx) as (_, store):
         with store.transaction():
-            purged = purge_expired(store, dt.datetime.now(dt.timezone.utc))
+            purged = purge_expired(store, dt.datetime.now(dt.UTC))
     click.echo(f"Purged {counted(purged, 'unconfirmed sign-up')}.")
 
 
@@ -280,8 +346,12 @@ def unsubscribe(ctx, email) -> None:
 
 
 @subscribers.command("export")
-@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write to this file (created owner-only) instead of standard output.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (created owner-only) instead of standard output.",
+)
 @click.pass_context
 def export(ctx, out) -> None:
     """Export everything held about every subscriber as CSV (a subject-access answer).
@@ -320,8 +390,10 @@ def erase(ctx, email, yes) -> None:
         # Each domain that keeps something about a person forgets it too: the ledger and the outbox.
         erased = erase_person(store, current, email, forgetters=(DeliveryForgetter(current),))
     for path in erased.unfinished:
-        click.echo(f"Removed {shown(path)}: an unfinished export (or other file) holding the address, left by a "
-                   "command that was stopped")
+        click.echo(
+            f"Removed {shown(path)}: an unfinished export (or other file) holding the address, left by a "
+            "command that was stopped"
+        )
     click.echo("Erased." if erased.found else "No such subscriber; the address is recorded as erased all the same.")
 
 
@@ -342,16 +414,28 @@ def segments(ctx, as_json) -> None:
         counts = {name: store.count_by_language(find_segment(current.segments, name)) for name in names}
     public = {name: segment for name, segment in current.segments.items() if segment.public}
     if as_json:
-        click.echo(json.dumps({name: {"languages": {lang: counts[name].get(lang, 0) for lang in current.languages},
-                                      "total": sum(counts[name].values()),
-                                      **({"public": True, "label": dict(public[name].label.values)}
-                                         if name in public else {})}
-                               for name in names}, ensure_ascii=False, indent=1))
+        click.echo(
+            json.dumps(
+                {
+                    name: {
+                        "languages": {lang: counts[name].get(lang, 0) for lang in current.languages},
+                        "total": sum(counts[name].values()),
+                        **({"public": True, "label": dict(public[name].label.values)} if name in public else {}),
+                    }
+                    for name in names
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
         return
     width = max(map(len, names))
     click.echo(f"{'segment':{width}}  " + "  ".join(f"{lang:>6}" for lang in current.languages) + "   total")
     for name in names:
         # A public segment is a topic readers choose on the web: marked with the label they see.
         topic = f"  public: {public[name].label}" if name in public else ""
-        click.echo(f"{name:{width}}  " + "  ".join(f"{counts[name].get(lang, 0):>6}" for lang in current.languages)
-                   + f"  {sum(counts[name].values()):>6}{topic}")
+        click.echo(
+            f"{name:{width}}  "
+            + "  ".join(f"{counts[name].get(lang, 0):>6}" for lang in current.languages)
+            + f"  {sum(counts[name].values()):>6}{topic}"
+        )

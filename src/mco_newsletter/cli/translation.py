@@ -8,17 +8,20 @@ from pathlib import Path
 
 import click
 
-from . import cli
-from .options import json_option, languages_option, one_language_option, settings as load_settings, shown
 from ..wording import counted
+from . import cli
+from .options import json_option, languages_option, one_language_option, shown
+from .options import settings as load_settings
 
 
 def checked_languages(settings, given: tuple[str, ...], option: str = "--lang") -> tuple[str, ...]:
     """The given languages, each one of the newsletter's, or a usage error (exit 2)."""
     for language in given:
         if language not in settings.languages:
-            raise click.BadParameter(f"{language!r} is not one of the newsletter's languages "
-                                     f"(choose from {', '.join(settings.languages)})", param_hint=option)
+            raise click.BadParameter(
+                f"{language!r} is not one of the newsletter's languages (choose from {', '.join(settings.languages)})",
+                param_hint=option,
+            )
     return tuple(dict.fromkeys(given))
 
 
@@ -46,9 +49,25 @@ def models_list(as_json: bool) -> None:
 
     found = installed()
     if as_json:
-        click.echo(json.dumps({"folder": str(packages_dir()), "packages": [
-            {"from": p.from_code, "to": p.to_code, "version": p.version, "name": p.name, "path": str(p.path)}
-            for p in found]}, indent=1, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "folder": str(packages_dir()),
+                    "packages": [
+                        {
+                            "from": p.from_code,
+                            "to": p.to_code,
+                            "version": p.version,
+                            "name": p.name,
+                            "path": str(p.path),
+                        }
+                        for p in found
+                    ],
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
         return
     click.echo(f"Packages in {packages_dir()}:")
     for package in found:
@@ -59,8 +78,12 @@ def models_list(as_json: bool) -> None:
 
 @models.command("install")
 @click.argument("languages", nargs=-1, metavar="[FROM TO]")
-@click.option("--file", "package_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Install this .argosmodel file instead of downloading.")
+@click.option(
+    "--file",
+    "package_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Install this .argosmodel file instead of downloading.",
+)
 def models_install(languages, package_file) -> None:
     """Install a package: FROM TO downloads it from the Argos index; --file installs a file.
 
@@ -89,8 +112,14 @@ def models_install(languages, package_file) -> None:
 
 @cli.command("translate")
 @click.argument("issue_id", metavar="ID")
-@click.option("--lang", "--to", "targets", multiple=True, metavar="L",
-              help="A language to draft (repeatable; --to is the old name); default: all others.")
+@click.option(
+    "--lang",
+    "--to",
+    "targets",
+    multiple=True,
+    metavar="L",
+    help="A language to draft (repeatable; --to is the old name); default: all others.",
+)
 @json_option
 @click.pass_context
 def translate(ctx, issue_id, targets, as_json) -> None:
@@ -110,8 +139,10 @@ def translate(ctx, issue_id, targets, as_json) -> None:
     targets = checked_languages(settings, targets)
     issue = load_issue(settings, issue_id)
     if issue.language in targets:
-        raise click.BadParameter(f"issue {issue_id} is written in {issue.language}: there is nothing to translate "
-                                 "into it", param_hint="--lang")
+        raise click.BadParameter(
+            f"issue {issue_id} is written in {issue.language}: there is nothing to translate into it",
+            param_hint="--lang",
+        )
     targets = targets or tuple(lang for lang in settings.languages if lang != issue.language)
     engine = Engine(settings.translation)
     progress = TranslationProgress()
@@ -120,10 +151,30 @@ def translate(ctx, issue_id, targets, as_json) -> None:
     finally:
         progress.finish()
     if as_json:
-        click.echo(json.dumps({"issue": issue_id, "languages": [
-            {"language": r.language, "path": str(r.path), "drafted": r.drafted, "kept": r.kept, "changed": r.changed,
-             "from_memory": r.from_memory, "close_matches": r.close_matches, "written": r.written} for r in reports],
-            "model_calls": engine.usage.calls, "sentences": engine.usage.sentences}, indent=1, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "issue": issue_id,
+                    "languages": [
+                        {
+                            "language": r.language,
+                            "path": str(r.path),
+                            "drafted": r.drafted,
+                            "kept": r.kept,
+                            "changed": r.changed,
+                            "from_memory": r.from_memory,
+                            "close_matches": r.close_matches,
+                            "written": r.written,
+                        }
+                        for r in reports
+                    ],
+                    "model_calls": engine.usage.calls,
+                    "sentences": engine.usage.sentences,
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
         return
     for report in reports:
         parts = [counted(report.drafted, "piece") + " drafted", f"{report.kept} kept"]
@@ -152,7 +203,7 @@ def status(ctx, issue_id, languages, as_json) -> None:
     """
     from ..errors import NewsletterError
     from ..workspace import issue_ids, load_issue
-    from .reviewing import status_rows, status_line
+    from .reviewing import status_line, status_rows
 
     settings = load_settings(ctx)
     languages = checked_languages(settings, languages) or settings.languages
@@ -165,7 +216,6 @@ def status(ctx, issue_id, languages, as_json) -> None:
         return
     report: list[dict] = []
     for one in issue_ids(settings):
-
         try:  # one broken issue or catalog does not hide the others
             report.append({"issue": one, "languages": status_rows(load_issue(settings, one), languages)})
         except NewsletterError as exc:
@@ -185,8 +235,11 @@ def status(ctx, issue_id, languages, as_json) -> None:
 @cli.command("review")
 @click.argument("issue_id", metavar="ID")
 @one_language_option("The language to review.", required=True)
-@click.option("--translator", metavar='"NAME <EMAIL>"',
-              help="Who approves: written to the catalog's Last-Translator (default: [translation] translator).")
+@click.option(
+    "--translator",
+    metavar='"NAME <EMAIL>"',
+    help="Who approves: written to the catalog's Last-Translator (default: [translation] translator).",
+)
 @click.pass_context
 def review(ctx, issue_id, language, translator) -> None:
     """Walk the pieces not yet approved: approve, edit, machine draft, skip or quit. Every decision is saved at once.
@@ -203,8 +256,11 @@ def review(ctx, issue_id, language, translator) -> None:
     checked_languages(settings, (language,))
     issue = load_issue(settings, issue_id)
     if language == issue.language:
-        raise click.BadParameter(f"issue {issue_id} is written in {language}: its {language} edition is the source, "
-                                 "there is nothing to review", param_hint="--lang")
+        raise click.BadParameter(
+            f"issue {issue_id} is written in {language}: its {language} edition is the source, "
+            "there is nothing to review",
+            param_hint="--lang",
+        )
     configured = (settings.raw.get("translation") or {}).get("translator")
     session = Review(issue, language, translator=translator_identity(translator or configured))
     run_session(session, settings)

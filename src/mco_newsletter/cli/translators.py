@@ -6,9 +6,10 @@ import json
 
 import click
 
-from . import cli
 from ..wording import counted
-from .options import json_option, settings as load_settings
+from . import cli
+from .options import json_option
+from .options import settings as load_settings
 
 
 @cli.group("translators")
@@ -24,8 +25,15 @@ def translators() -> None:
 
 @translators.command("add")
 @click.argument("name")
-@click.option("--lang", "--language", "languages", multiple=True, required=True, metavar="L",
-              help="A language they review (repeatable).")
+@click.option(
+    "--lang",
+    "--language",
+    "languages",
+    multiple=True,
+    required=True,
+    metavar="L",
+    help="A language they review (repeatable).",
+)
 @click.option("--email", metavar="ADDRESS", help="Their address, written with their name as Last-Translator.")
 @click.pass_context
 def add(ctx, name, languages, email) -> None:
@@ -41,17 +49,22 @@ def add(ctx, name, languages, email) -> None:
     settings = load_settings(ctx)
     languages = checked_languages(settings, languages)
     if not settings.base_url.startswith("https://"):
-        click.echo(f"Warning: base_url {settings.base_url} is not https: the link would travel unencrypted; "
-                   "serve the review pages behind HTTPS.", err=True)
+        click.echo(
+            f"Warning: base_url {settings.base_url} is not https: the link would travel unencrypted; "
+            "serve the review pages behind HTTPS.",
+            err=True,
+        )
     registry = open_registry(settings)
     try:
         translator, token = registry.add(name=name, languages=languages, email=email)
     finally:
         registry.close()
     click.echo(f"Added {translator.identity}: reviews {', '.join(translator.languages)}.")
-    click.echo(f"Send {translator.name} this personal link over a channel you trust; whoever holds it can review "
-               f"these languages. It is shown only now (the registry keeps a hash); "
-               f"`mco-newsletter translators revoke \"{translator.name}\"` ends it.")
+    click.echo(
+        f"Send {translator.name} this personal link over a channel you trust; whoever holds it can review "
+        f"these languages. It is shown only now (the registry keeps a hash); "
+        f'`mco-newsletter translators revoke "{translator.name}"` ends it.'
+    )
     click.echo(review_url(settings, token))
 
 
@@ -73,8 +86,18 @@ def list_translators(ctx, as_json) -> None:
     finally:
         registry.close()
     if as_json:
-        click.echo(json.dumps({"translators": [{"name": t.name, "email": t.email, "languages": list(t.languages),
-                                                "added": t.created_at} for t in found]}, indent=1, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "translators": [
+                        {"name": t.name, "email": t.email, "languages": list(t.languages), "added": t.created_at}
+                        for t in found
+                    ]
+                },
+                indent=1,
+                ensure_ascii=False,
+            )
+        )
         return
     if not found:
         click.echo("No translators yet: add one with `mco-newsletter translators add NAME --lang L`.")
@@ -104,7 +127,10 @@ def revoke(ctx, name) -> None:
     finally:
         registry.close()
     if revoked is None:
-        raise NewsletterError(f"no translator named {name!r} has a review link",
-                              hint=f"translators with a link: {', '.join(names)}" if names
-                              else "`mco-newsletter translators list` shows who has one")
+        raise NewsletterError(
+            f"no translator named {name!r} has a review link",
+            hint=f"translators with a link: {', '.join(names)}"
+            if names
+            else "`mco-newsletter translators list` shows who has one",
+        )
     click.echo(f"Revoked the review link of {revoked.identity}.")

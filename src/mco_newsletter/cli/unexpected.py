@@ -23,14 +23,16 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
         reason = exc.strerror or str(exc)
         import errno
 
-        hints = {errno.ENOSPC: "free some disk space, then run the command again (nothing half-written was kept)",
-                 errno.EACCES: "check the permissions of that file or folder",
-                 errno.EPERM: "check the permissions of that file or folder",
-                 errno.EROFS: "that disk is mounted read-only: write somewhere else, or mount it read-write",
-                 errno.ENOENT: "check that the path exists",
-                 errno.ENOTDIR: "a file stands where that path needs a folder: choose another path",
-                 errno.EISDIR: "that path is a folder: give a file name",
-                 errno.EDQUOT: "your disk quota is used up: free some space"}
+        hints = {
+            errno.ENOSPC: "free some disk space, then run the command again (nothing half-written was kept)",
+            errno.EACCES: "check the permissions of that file or folder",
+            errno.EPERM: "check the permissions of that file or folder",
+            errno.EROFS: "that disk is mounted read-only: write somewhere else, or mount it read-write",
+            errno.ENOENT: "check that the path exists",
+            errno.ENOTDIR: "a file stands where that path needs a folder: choose another path",
+            errno.EISDIR: "that path is a folder: give a file name",
+            errno.EDQUOT: "your disk quota is used up: free some space",
+        }
         hint = hints.get(exc.errno, "--debug shows where it happened") if exc.errno is not None else None
         return NewsletterError(f"{where}{reason}", hint or "--debug shows where it happened")
 
@@ -39,9 +41,13 @@ def from_unexpected(exc: BaseException) -> NewsletterError | None:
     if isinstance(exc, jinja2.TemplateError):
         name, line = template_location(exc)
         where = f"{name}:{line}: " if name and line else (f"{name}: " if name else "")
-        return NewsletterError(f"{where}template error: {exc.message if hasattr(exc, 'message') else exc}",
-                               "fix the template; `mco-newsletter check` compiles every template")
+        return NewsletterError(
+            f"{where}template error: {exc.message if hasattr(exc, 'message') else exc}",
+            "fix the template; `mco-newsletter check` compiles every template",
+        )
     if type(exc).__module__.startswith(("ctranslate2", "sentencepiece")):
-        return NewsletterError(f"the translation engine failed: {exc}",
-                               "check the installed package with `mco-newsletter models list`; --debug shows more")
+        return NewsletterError(
+            f"the translation engine failed: {exc}",
+            "check the installed package with `mco-newsletter models list`; --debug shows more",
+        )
     return None

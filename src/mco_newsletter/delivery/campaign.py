@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -58,12 +57,19 @@ def edition_map(settings: Settings, issue: Issue) -> dict[str, str]:
         raise NewsletterError(
             f"issue {issue.id}: the fallback edition ({fallback}) is not approved, so readers of languages "
             "without an approved edition would get an unreviewed draft",
-            hint=f"approve the {fallback} translation first, or set fallback_language to one of: {', '.join(ready)}")
+            hint=f"approve the {fallback} translation first, or set fallback_language to one of: {', '.join(ready)}",
+        )
     return {language: language if language in ready else fallback for language in settings.languages}
 
 
-def plan_from(settings: Settings, issue: Issue, segment: str, campaign: Campaign | None, audience: Audience,
-              open_rows: dict[str, dict[str, int]]) -> Plan:
+def plan_from(
+    settings: Settings,
+    issue: Issue,
+    segment: str,
+    campaign: Campaign | None,
+    audience: Audience,
+    open_rows: dict[str, dict[str, int]],
+) -> Plan:
     """The plan of a run from what the ledger says about the segment."""
     editions = edition_map(settings, issue)
     fallback = fallback_of(settings, issue)
@@ -81,8 +87,17 @@ def plan_from(settings: Settings, issue: Issue, segment: str, campaign: Campaign
     for language in sorted(set(editions.values())):
         load_edition(settings, issue, language)  # a dry run refuses what the send would refuse, and says why
         changes[language] = link_overrides(issue, language)
-    return Plan(issue.id, segment, campaign, counts, fallbacks, audience.already_sent, open_rows, first,
-                {language: found for language, found in changes.items() if found})
+    return Plan(
+        issue.id,
+        segment,
+        campaign,
+        counts,
+        fallbacks,
+        audience.already_sent,
+        open_rows,
+        first,
+        {language: found for language, found in changes.items() if found},
+    )
 
 
 def signer_for(settings: Settings, backend_name: str) -> Signer | None:
@@ -95,8 +110,14 @@ def signer_for(settings: Settings, backend_name: str) -> Signer | None:
     return Signer(settings.dkim)
 
 
-def prepare_editions(settings: Settings, issue: Issue, languages: Sequence[str], *, subject_prefix: str = "",
-                     signer: Signer | None = None) -> dict[str, PreparedEdition]:
+def prepare_editions(
+    settings: Settings,
+    issue: Issue,
+    languages: Sequence[str],
+    *,
+    subject_prefix: str = "",
+    signer: Signer | None = None,
+) -> dict[str, PreparedEdition]:
     """Render each needed edition once, with a placeholder where every reader's own link goes (and signed
     by `signer`, a delivery.dkim.Signer, when given)."""
     tag = placeholder_tag()
@@ -104,11 +125,17 @@ def prepare_editions(settings: Settings, issue: Issue, languages: Sequence[str],
     for language in languages:
         edition = load_edition(settings, issue, language)  # refuses anything not approved or against the rules
         try:
-            rendered = render(edition, settings, unsubscribe_url=unsubscribe_url(settings.base_url, tag, issue.id),
-                              preferences_url=preferences_url(settings.base_url, tag, issue.id))
+            rendered = render(
+                edition,
+                settings,
+                unsubscribe_url=unsubscribe_url(settings.base_url, tag, issue.id),
+                preferences_url=preferences_url(settings.base_url, tag, issue.id),
+            )
         except ValueError as exc:  # a value that cannot go into the message (a header with a line break)
-            raise NewsletterError(f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
-                                  hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded") from None
+            raise NewsletterError(
+                f"issue {issue.id} [{language}]: the message cannot be built: {exc}",
+                hint=f"run `mco-newsletter check {issue.id}`; nothing was sent or recorded",
+            ) from None
         message = prepare(rendered, settings, tag, subject_prefix=subject_prefix)
         if signer is not None:
             message = replace(message, signer=signer.for_edition(message.template))

@@ -26,8 +26,21 @@ from .dkim_keys import DkimSettings, load_key
 RELAXED = CanonicalizationPolicy.from_c_value(b"relaxed/relaxed")
 
 # What a reader sees and acts on, and the MIME headers that say how to read the body.
-SIGNED = (b"from", b"to", b"subject", b"date", b"message-id", b"reply-to", b"list-id", b"list-unsubscribe",
-          b"list-unsubscribe-post", b"mime-version", b"content-type", b"content-language", b"feedback-id")
+SIGNED = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"list-id",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"mime-version",
+    b"content-type",
+    b"content-language",
+    b"feedback-id",
+)
 # Signed once more than they occur: a second From, To, Subject or unsubscribe header added on the way
 # breaks the signature instead of being shown in its place.
 OVERSIGNED = (b"from", b"to", b"subject", b"reply-to", b"list-unsubscribe", b"list-unsubscribe-post")
@@ -43,7 +56,7 @@ class Signer:
         self.domain = dkim.domain.encode("ascii")
         self.selector = dkim.selector.encode("ascii")
 
-    def for_edition(self, template: MessageTemplate) -> "EditionSigner":
+    def for_edition(self, template: MessageTemplate) -> EditionSigner:
         return EditionSigner(self, template)
 
     def header(self, head: bytes, body_hash: bytes) -> bytes:
@@ -60,20 +73,33 @@ class Signer:
         signer = dkim.DKIM(head + CRLF, linesep=CRLF)
         present = {name.lower() for name, _ in signer.headers}
         include = [name for name in SIGNED if name in present] + [name for name in OVERSIGNED if name in present]
-        fields = [(b"v", b"1"), (b"a", b"rsa-sha256"), (b"c", b"relaxed/relaxed"), (b"d", self.domain),
-                  (b"q", b"dns/txt"), (b"s", self.selector), (b"t", str(int(time.time())).encode("ascii")),
-                  (b"h", b" : ".join(include)), (b"bh", body_hash),
-                  # b= folds onto a line of its own, so that the signature's own length changes nothing above it
-                  (b"b", b"0" * 60)]
-        value = dkim.RE_BTAG.sub(b"\\1", dkim.fold(b"; ".join(b"=".join(field) for field in fields),
-                                                     namelen=len(NAME), linesep=CRLF))
+        fields = [
+            (b"v", b"1"),
+            (b"a", b"rsa-sha256"),
+            (b"c", b"relaxed/relaxed"),
+            (b"d", self.domain),
+            (b"q", b"dns/txt"),
+            (b"s", self.selector),
+            (b"t", str(int(time.time())).encode("ascii")),
+            (b"h", b" : ".join(include)),
+            (b"bh", body_hash),
+            # b= folds onto a line of its own, so that the signature's own length changes nothing above it
+            (b"b", b"0" * 60),
+        ]
+        value = dkim.RE_BTAG.sub(
+            b"\\1", dkim.fold(b"; ".join(b"=".join(field) for field in fields), namelen=len(NAME), linesep=CRLF)
+        )
         digest = hashlib.sha256()
-        dkim.hash_headers(digest, RELAXED, RELAXED.canonicalize_headers(signer.headers), include, (NAME, b" " + value),
-                          dict(fields))
+        dkim.hash_headers(
+            digest, RELAXED, RELAXED.canonicalize_headers(signer.headers), include, (NAME, b" " + value), dict(fields)
+        )
         signature = self.key.sign(digest.digest(), PKCS1v15(), Prehashed(SHA256()))
         fields[-1] = (b"b", base64.b64encode(signature))
-        return NAME + b": " + dkim.fold(b"; ".join(b"=".join(field) for field in fields) + CRLF, namelen=len(NAME),
-                                        linesep=CRLF)
+        return (
+            NAME
+            + b": "
+            + dkim.fold(b"; ".join(b"=".join(field) for field in fields) + CRLF, namelen=len(NAME), linesep=CRLF)
+        )
 
 
 class EditionSigner:
@@ -89,7 +115,7 @@ class EditionSigner:
         self.signer = signer
         self.template = template
         # The pieces start with the blank line that ends the headers; the body is what follows it.
-        pieces = [template.pieces[0][len(CRLF):], *template.pieces[1:]]
+        pieces = [template.pieces[0][len(CRLF) :], *template.pieces[1:]]
         last = pieces[-1]
         # The end of the body drops its empty lines; when the last piece is nothing but those, the rule would
         # reach into the pieces before it: such a body is hashed whole (no edition ends that way).

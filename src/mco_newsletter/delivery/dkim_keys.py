@@ -8,14 +8,14 @@ derived from the private key, so the record can be printed again at any time.
 
 from __future__ import annotations
 
-
 import base64
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ..errors import NewsletterError
 from ..schema import Finding, Table
@@ -60,16 +60,25 @@ def check(data: dict) -> Iterator[Finding]:
         return
     domain, selector = table["domain"], table["selector"]
     if not _NAME.fullmatch(domain) or "." not in domain:
-        yield ("dkim", "domain"), f"dkim.domain {domain!r} is not a domain name", \
-            'the domain of your From address, e.g. domain = "example.org" (non-ASCII names in their xn-- form)'
+        yield (
+            ("dkim", "domain"),
+            f"dkim.domain {domain!r} is not a domain name",
+            'the domain of your From address, e.g. domain = "example.org" (non-ASCII names in their xn-- form)',
+        )
     if not _NAME.fullmatch(selector):
-        yield ("dkim", "selector"), f"dkim.selector {selector!r} is not a DNS label", \
-            'letters, digits and hyphens, e.g. selector = "mco2025" (a new selector for each new key)'
+        yield (
+            ("dkim", "selector"),
+            f"dkim.selector {selector!r} is not a DNS label",
+            'letters, digits and hyphens, e.g. selector = "mco2025" (a new selector for each new key)',
+        )
     sender = data["sender"]["address"].rpartition("@")[2]
     if _NAME.fullmatch(domain) and not aligned(domain, sender):
-        yield ("dkim", "domain"), f"dkim.domain {domain!r} does not align with the From address's domain " \
-                                  f"{sender!r}: DMARC passes only when the signing domain and From share a domain", \
-            f'sign with the From domain: domain = "{sender}"'
+        yield (
+            ("dkim", "domain"),
+            f"dkim.domain {domain!r} does not align with the From address's domain "
+            f"{sender!r}: DMARC passes only when the signing domain and From share a domain",
+            f'sign with the From domain: domain = "{sender}"',
+        )
     if "key" in table and not table["key"].strip():
         yield ("dkim", "key"), "dkim.key is empty", "leave it out for private/dkim/<selector>.pem"
 
@@ -98,12 +107,12 @@ class Configured(Protocol):
 
 
 def require(settings: Configured) -> DkimSettings:
-
     """The [dkim] settings, or an error saying how to add them."""
     if settings.dkim is None:
-        raise NewsletterError("newsletter.toml has no [dkim] table",
-                              hint='add [dkim] with domain = "<your From domain>" and selector = "mco2025" '
-                                   "(docs/deliverability.md)")
+        raise NewsletterError(
+            "newsletter.toml has no [dkim] table",
+            hint='add [dkim] with domain = "<your From domain>" and selector = "mco2025" (docs/deliverability.md)',
+        )
     return settings.dkim
 
 
@@ -112,14 +121,19 @@ def generate_key(dkim: DkimSettings) -> Path:
     from ..files import create_private_file
 
     if dkim.key.exists():
-        raise NewsletterError(f"{dkim.key} already exists: a key that is in use stays",
-                              hint="`mco-newsletter dkim record` prints its DNS record; for a new key, choose a new "
-                                   "selector in [dkim], publish its record, then switch")
+        raise NewsletterError(
+            f"{dkim.key} already exists: a key that is in use stays",
+            hint="`mco-newsletter dkim record` prints its DNS record; for a new key, choose a new "
+            "selector in [dkim], publish its record, then switch",
+        )
     openssl = shutil.which("openssl")
     if openssl is None:
         raise NewsletterError("openssl is not installed: it makes the key", hint="apt-get install openssl")
-    made = subprocess.run([openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{KEY_BITS}"],
-                          capture_output=True, timeout=120)
+    made = subprocess.run(
+        [openssl, "genpkey", "-algorithm", "RSA", "-pkeyopt", f"rsa_keygen_bits:{KEY_BITS}"],
+        capture_output=True,
+        timeout=120,
+    )
     if made.returncode != 0 or b"PRIVATE KEY" not in made.stdout:
         raise NewsletterError(f"openssl could not make a key: {made.stderr.decode(errors='replace').strip()}")
     if not create_private_file(dkim.key, made.stdout):
@@ -136,17 +150,22 @@ def load_key(dkim: DkimSettings) -> RSAPrivateKey:
     try:
         data = dkim.key.read_bytes()
     except FileNotFoundError:
-        raise NewsletterError(f"no DKIM key at {dkim.key}",
-                              hint="make one with `mco-newsletter dkim keygen` and publish the record it prints") \
-            from None
+        raise NewsletterError(
+            f"no DKIM key at {dkim.key}",
+            hint="make one with `mco-newsletter dkim keygen` and publish the record it prints",
+        ) from None
     try:
         key = load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise NewsletterError(f"{dkim.key}: not a private key in PEM form without a password ({exc})",
-                              hint="make one with `mco-newsletter dkim keygen`") from None
+        raise NewsletterError(
+            f"{dkim.key}: not a private key in PEM form without a password ({exc})",
+            hint="make one with `mco-newsletter dkim keygen`",
+        ) from None
     if not isinstance(key, rsa.RSAPrivateKey) or key.key_size < 1024:
-        raise NewsletterError(f"{dkim.key}: not an RSA private key of 1024 bits or more (rsa-sha256 needs one)",
-                              hint="make one with `mco-newsletter dkim keygen`")
+        raise NewsletterError(
+            f"{dkim.key}: not an RSA private key of 1024 bits or more (rsa-sha256 needs one)",
+            hint="make one with `mco-newsletter dkim keygen`",
+        )
     return key
 
 
@@ -164,5 +183,5 @@ def record_value(key: RSAPrivateKey) -> str:
 
 def zone_line(name: str, value: str) -> str:
     """A TXT record as a zone file line, its text cut in strings of at most 255 characters (RFC 1035 3.3.14)."""
-    chunks = [value[i:i + 250] for i in range(0, len(value), 250)]
-    return f'{name}. IN TXT ( ' + " ".join(f'"{chunk}"' for chunk in chunks) + " )"
+    chunks = [value[i : i + 250] for i in range(0, len(value), 250)]
+    return f"{name}. IN TXT ( " + " ".join(f'"{chunk}"' for chunk in chunks) + " )"

@@ -53,9 +53,10 @@ class Lookup:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except (dns.exception.Timeout, dns.resolver.NoNameservers, dns.resolver.YXDOMAIN) as exc:
-            raise NewsletterError(f"the DNS did not answer for {name} ({kind}): {exc}",
-                                  hint=f"check the network, or name a resolver with --nameserver or {DNS_ENV}") \
-                from None
+            raise NewsletterError(
+                f"the DNS did not answer for {name} ({kind}): {exc}",
+                hint=f"check the network, or name a resolver with --nameserver or {DNS_ENV}",
+            ) from None
 
     def txt(self, name: str) -> list[str]:
         return [b"".join(record.strings).decode("utf-8", "replace") for record in self._answer(name, "TXT")]
@@ -114,8 +115,11 @@ def _one_click(settings: Settings) -> DnsFinding:
     problem = base_url_problem(settings.base_url)
     if problem:
         return DnsFinding("one-click", "problem", problem)
-    return DnsFinding("one-click", "ok", f"unsubscribe links are https ({settings.base_url}/u/…), with "
-                                         "List-Unsubscribe-Post for one click (RFC 8058)")
+    return DnsFinding(
+        "one-click",
+        "ok",
+        f"unsubscribe links are https ({settings.base_url}/u/…), with List-Unsubscribe-Post for one click (RFC 8058)",
+    )
 
 
 def _spf_sendgrid(lookup: Lookup, domain: str) -> list[DnsFinding]:
@@ -124,12 +128,24 @@ def _spf_sendgrid(lookup: Lookup, domain: str) -> list[DnsFinding]:
     if not records:
         return [DnsFinding("SPF", "problem", f"{domain} has no SPF record", fix)]
     if len(records) > 1:
-        return [DnsFinding("SPF", "problem", f"{domain} has {len(records)} SPF records: receivers ignore them all",
-                           "one record, e.g. " + fix)]
+        return [
+            DnsFinding(
+                "SPF",
+                "problem",
+                f"{domain} has {len(records)} SPF records: receivers ignore them all",
+                "one record, e.g. " + fix,
+            )
+        ]
     if spf.includes(lookup.txt, domain, SENDGRID_SPF):
         return [DnsFinding("SPF", "ok", f"{domain}'s SPF record includes {SENDGRID_SPF}: {records[0]}")]
-    return [DnsFinding("SPF", "problem", f"{domain}'s SPF record does not include {SENDGRID_SPF}: {records[0]}",
-                       zone_line(domain, records[0].replace(" ", f" include:{SENDGRID_SPF} ", 1)))]
+    return [
+        DnsFinding(
+            "SPF",
+            "problem",
+            f"{domain}'s SPF record does not include {SENDGRID_SPF}: {records[0]}",
+            zone_line(domain, records[0].replace(" ", f" include:{SENDGRID_SPF} ", 1)),
+        )
+    ]
 
 
 def _spf_smtp(lookup: Lookup, settings: Settings, domain: str, sender: str) -> list[DnsFinding]:
@@ -137,30 +153,57 @@ def _spf_smtp(lookup: Lookup, settings: Settings, domain: str, sender: str) -> l
     records = spf.spf_records(lookup.txt, domain)
     # Mail leaves from the relay; a relay on this machine sends from this machine's public address, unknown here.
     addresses = [] if is_loopback(host) else ([host.strip("[]")] if _is_ip(host) else lookup.addresses(host))
-    mechanism = (f"ip{6 if ':' in host else 4}:{host.strip('[]')}" if _is_ip(host)
-                 else "ip4:<your server's public address>" if is_loopback(host) else f"a:{host}")
+    mechanism = (
+        f"ip{6 if ':' in host else 4}:{host.strip('[]')}"
+        if _is_ip(host)
+        else "ip4:<your server's public address>"
+        if is_loopback(host)
+        else f"a:{host}"
+    )
     fix = zone_line(domain, f"v=spf1 {mechanism} ~all")
-    envelope = (f"{domain} (the From domain is also the envelope and bounce domain)" if domain == sender
-                else f"{domain} (the envelope and bounce domain, [bounces])")
+    envelope = (
+        f"{domain} (the From domain is also the envelope and bounce domain)"
+        if domain == sender
+        else f"{domain} (the envelope and bounce domain, [bounces])"
+    )
     if not records:
         return [DnsFinding("SPF", "problem", f"{envelope} has no SPF record", fix)]
     if len(records) > 1:
-        return [DnsFinding("SPF", "problem", f"{domain} has {len(records)} SPF records: receivers ignore them all",
-                           "one record, e.g. " + fix)]
+        return [
+            DnsFinding(
+                "SPF",
+                "problem",
+                f"{domain} has {len(records)} SPF records: receivers ignore them all",
+                "one record, e.g. " + fix,
+            )
+        ]
     if not addresses:
         why = "the relay is on this machine" if is_loopback(host) else f"the relay {host} has no address in DNS"
-        return [DnsFinding("SPF", "warning", f"{envelope} has an SPF record ({records[0]}), but {why}: make sure it "
-                                             "names the address your mail leaves from", fix)]
+        return [
+            DnsFinding(
+                "SPF",
+                "warning",
+                f"{envelope} has an SPF record ({records[0]}), but {why}: make sure it "
+                "names the address your mail leaves from",
+                fix,
+            )
+        ]
     findings = []
     for address in addresses:
         verdict = spf.evaluate(txt=lookup.txt, addresses=lookup.addresses, mx=lookup.mx, domain=domain, ip=address)
         if verdict.result == "pass":
-            findings.append(DnsFinding("SPF", "ok",
-                                       f"{envelope}: the relay {host} ({address}) passes: {verdict.reason}"))
+            findings.append(
+                DnsFinding("SPF", "ok", f"{envelope}: the relay {host} ({address}) passes: {verdict.reason}")
+            )
         else:
-            findings.append(DnsFinding("SPF", "problem", f"{envelope}: the relay {host} ({address}) does not pass "
-                                                        f"({verdict.result}): {verdict.reason}",
-                                       zone_line(domain, records[0].replace(" ", f" {mechanism} ", 1))))
+            findings.append(
+                DnsFinding(
+                    "SPF",
+                    "problem",
+                    f"{envelope}: the relay {host} ({address}) does not pass ({verdict.result}): {verdict.reason}",
+                    zone_line(domain, records[0].replace(" ", f" {mechanism} ", 1)),
+                )
+            )
     return findings
 
 
@@ -170,33 +213,59 @@ def _dkim_sendgrid(lookup: Lookup, domain: str) -> list[DnsFinding]:
         name = f"{selector}._domainkey.{domain}"
         target = lookup.cname(name)
         if target and target.endswith(".sendgrid.net"):
-            findings.append(DnsFinding("DKIM", "ok",
-                                       f"{name} points to SendGrid ({target}): SendGrid signs as {domain}"))
+            findings.append(
+                DnsFinding("DKIM", "ok", f"{name} points to SendGrid ({target}): SendGrid signs as {domain}")
+            )
         else:
-            findings.append(DnsFinding(
-                "DKIM", "problem", f"{name} is not SendGrid's CNAME: set up domain authentication in SendGrid "
-                                   "(Settings → Sender Authentication); it gives the exact records",
-                f"{name}. IN CNAME {selector}.domainkey.u<your SendGrid id>.wl.sendgrid.net."))
+            findings.append(
+                DnsFinding(
+                    "DKIM",
+                    "problem",
+                    f"{name} is not SendGrid's CNAME: set up domain authentication in SendGrid "
+                    "(Settings → Sender Authentication); it gives the exact records",
+                    f"{name}. IN CNAME {selector}.domainkey.u<your SendGrid id>.wl.sendgrid.net.",
+                )
+            )
     return findings
 
 
 def _dkim_own(lookup: Lookup, settings: Settings, domain: str, envelope: str) -> list[DnsFinding]:
     signing = settings.dkim
     if signing is None:
-        return [DnsFinding("DKIM", "warning", "no [dkim] in newsletter.toml: messages go out unsigned unless the relay "
-                                              "signs them for " + domain,
-                           'add [dkim] domain = "' + domain + '", selector = "mco2025", then `mco-newsletter dkim '
-                           'keygen`')]
+        return [
+            DnsFinding(
+                "DKIM",
+                "warning",
+                "no [dkim] in newsletter.toml: messages go out unsigned unless the relay signs them for " + domain,
+                'add [dkim] domain = "' + domain + '", selector = "mco2025", then `mco-newsletter dkim keygen`',
+            )
+        ]
     findings = []
     if not aligned(signing.domain, domain):
-        findings.append(DnsFinding("alignment", "problem", f"the DKIM domain {signing.domain} does not align with "
-                                                           f"the From domain {domain}: DMARC fails"))
+        findings.append(
+            DnsFinding(
+                "alignment",
+                "problem",
+                f"the DKIM domain {signing.domain} does not align with the From domain {domain}: DMARC fails",
+            )
+        )
     elif aligned(envelope, domain):
-        findings.append(DnsFinding("alignment", "ok", f"From ({domain}) aligns with the DKIM domain ({signing.domain}) "
-                                                      f"and with the bounce domain ({envelope})"))
+        findings.append(
+            DnsFinding(
+                "alignment",
+                "ok",
+                f"From ({domain}) aligns with the DKIM domain ({signing.domain}) "
+                f"and with the bounce domain ({envelope})",
+            )
+        )
     else:
-        findings.append(DnsFinding("alignment", "ok", f"From ({domain}) aligns with the DKIM domain "
-                                                      f"({signing.domain}): DMARC passes by DKIM"))
+        findings.append(
+            DnsFinding(
+                "alignment",
+                "ok",
+                f"From ({domain}) aligns with the DKIM domain ({signing.domain}): DMARC passes by DKIM",
+            )
+        )
     name = signing.record_name
     try:
         key = load_key(signing)
@@ -205,23 +274,36 @@ def _dkim_own(lookup: Lookup, settings: Settings, domain: str, envelope: str) ->
     expected = zone_line(name, record_value(key)) if key else None
     records = [text for text in lookup.txt(name) if "p=" in text]
     if not records:
-        return findings + [DnsFinding("DKIM", "problem", f"no DKIM record at {name}",
-                                      expected or "`mco-newsletter dkim keygen` prints it")]
+        return findings + [
+            DnsFinding(
+                "DKIM", "problem", f"no DKIM record at {name}", expected or "`mco-newsletter dkim keygen` prints it"
+            )
+        ]
     if key is None:
         return findings + [DnsFinding("DKIM", "warning", f"{name} is published, but {missing}")]
     tags = dict(part.strip().split("=", 1) for part in records[0].split(";") if "=" in part)
     published = "".join(tags.get("p", "").split())
     if published == base64.b64encode(public_key(key)).decode("ascii"):
         return findings + [DnsFinding("DKIM", "ok", f"{name} holds the key in {_shown(signing.key, settings)}")]
-    return findings + [DnsFinding("DKIM", "problem", f"{name} holds another key than {_shown(signing.key, settings)}: "
-                                                     "receivers cannot verify the signatures", expected)]
+    return findings + [
+        DnsFinding(
+            "DKIM",
+            "problem",
+            f"{name} holds another key than {_shown(signing.key, settings)}: receivers cannot verify the signatures",
+            expected,
+        )
+    ]
 
 
 def _envelope_alignment(domain: str, envelope: str) -> DnsFinding:
-    return DnsFinding("alignment", "warning", f"the bounce domain {envelope} ([bounces] address) does not align with "
-                                              f"the From domain {domain}: SPF cannot pass DMARC, only a DKIM "
-                                              "signature of the From domain can",
-                      f'a bounce address at {domain} or one of its subdomains, e.g. address = "bounces@{domain}"')
+    return DnsFinding(
+        "alignment",
+        "warning",
+        f"the bounce domain {envelope} ([bounces] address) does not align with "
+        f"the From domain {domain}: SPF cannot pass DMARC, only a DKIM "
+        "signature of the From domain can",
+        f'a bounce address at {domain} or one of its subdomains, e.g. address = "bounces@{domain}"',
+    )
 
 
 def _dmarc(lookup: Lookup, domain: str, settings: Settings) -> DnsFinding:
@@ -233,27 +315,41 @@ def _dmarc(lookup: Lookup, domain: str, settings: Settings) -> DnsFinding:
         if len(records) > 1:
             return DnsFinding("DMARC", "problem", f"{name} has {len(records)} DMARC records: receivers ignore them all")
         if records:
-            tags = {key.strip().lower(): value.strip() for key, _, value in
-                    (part.partition("=") for part in records[0].split(";"))}
+            tags = {
+                key.strip().lower(): value.strip()
+                for key, _, value in (part.partition("=") for part in records[0].split(";"))
+            }
             policy = tags.get("p", "")
             if policy.lower() == "none":
-                return DnsFinding("DMARC", "ok", f"{name}: policy none (receivers report, and act on nothing): once "
-                                                 "the reports show the digest passing, move to p=quarantine: "
-                                                 + records[0])
+                return DnsFinding(
+                    "DMARC",
+                    "ok",
+                    f"{name}: policy none (receivers report, and act on nothing): once "
+                    "the reports show the digest passing, move to p=quarantine: " + records[0],
+                )
             if policy.lower() in ("quarantine", "reject"):
                 return DnsFinding("DMARC", "ok", f"{name}: policy {policy.lower()}: {records[0]}")
-            return DnsFinding("DMARC", "problem", f"{name} has no valid policy (p=none, quarantine or reject): "
-                                                  + records[0])
-    return DnsFinding("DMARC", "problem", f"no DMARC record for {domain}: Gmail and Yahoo require one of bulk senders",
-                      zone_line(f"_dmarc.{domain}", f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}"))
+            return DnsFinding(
+                "DMARC", "problem", f"{name} has no valid policy (p=none, quarantine or reject): " + records[0]
+            )
+    return DnsFinding(
+        "DMARC",
+        "problem",
+        f"no DMARC record for {domain}: Gmail and Yahoo require one of bulk senders",
+        zone_line(f"_dmarc.{domain}", f"v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}"),
+    )
 
 
 def _mx(lookup: Lookup, domain: str) -> DnsFinding:
     hosts = lookup.mx(domain)
     if hosts:
         return DnsFinding("MX", "ok", f"bounces to {domain} are received by {', '.join(hosts)}")
-    return DnsFinding("MX", "warning", f"{domain} has no MX record: bounces and replies to it cannot arrive",
-                      f"{domain}. IN MX 10 <your mail server>.")
+    return DnsFinding(
+        "MX",
+        "warning",
+        f"{domain} has no MX record: bounces and replies to it cannot arrive",
+        f"{domain}. IN MX 10 <your mail server>.",
+    )
 
 
 def _is_ip(host: str) -> bool:

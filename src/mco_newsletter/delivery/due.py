@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import NewsletterError
@@ -79,13 +80,23 @@ def still_ready(settings: Settings, issue: Issue, editions: tuple[str, ...]) -> 
     if not lost:
         return None
     why = dict(skipped_languages(issue, settings.languages))
-    return "; ".join(f"the {language} edition is no longer ready ({why.get(language, 'not approved')}): its readers "
-                     "would get another edition than the one checked" for language in lost)
+    return "; ".join(
+        f"the {language} edition is no longer ready ({why.get(language, 'not approved')}): its readers "
+        "would get another edition than the one checked"
+        for language in lost
+    )
 
 
-def begin(*, settings: Settings, store: Store, schedule: ScheduleRow, recheck: bool = True,
-          warnings: Callable[[list[str]], None] = lambda w: None, waiting: Callable[[str], None] = lambda holder: None,
-          taken_over: bool = False) -> tuple[Sending | None, str | None]:
+def begin(
+    *,
+    settings: Settings,
+    store: Store,
+    schedule: ScheduleRow,
+    recheck: bool = True,
+    warnings: Callable[[list[str]], None] = lambda w: None,
+    waiting: Callable[[str], None] = lambda holder: None,
+    taken_over: bool = False,
+) -> tuple[Sending | None, str | None]:
     """Check the claimed schedule again and start its send: (Sending, None), or (None, why it does not go out) with the
     schedule back to waiting and the reason kept on it, or (None, None) when it was taken over from a process that is
     still sending it (left to that process)."""
@@ -101,12 +112,25 @@ def begin(*, settings: Settings, store: Store, schedule: ScheduleRow, recheck: b
             problem = still_ready(settings, issue, schedule.editions)
             if problem:
                 raise NewsletterError(problem)
-            checked = check_send(settings=settings, store=store, issue=issue, segment=segment,
-                                 backend_name=schedule.backend, again=schedule.again)
+            checked = check_send(
+                settings=settings,
+                store=store,
+                issue=issue,
+                segment=segment,
+                backend_name=schedule.backend,
+                again=schedule.again,
+            )
             warnings(checked.warnings)
-        sending = start_or_resume(settings=_for_batch(settings, schedule), store=store, issue=issue, segment=segment,
-                                  backend_name=schedule.backend, again=schedule.again, wait=True,
-                                  waiting=lambda holder: _wait(taken_over, holder, waiting))
+        sending = start_or_resume(
+            settings=_for_batch(settings, schedule),
+            store=store,
+            issue=issue,
+            segment=segment,
+            backend_name=schedule.backend,
+            again=schedule.again,
+            wait=True,
+            waiting=lambda holder: _wait(taken_over, holder, waiting),
+        )
     except _StillSending:
         return None, None
     except NewsletterError as exc:
@@ -137,13 +161,24 @@ def settle(*, store: Store, schedule: ScheduleRow, sending: Sending, outcome: Ou
     return GoneOut(rows.known(schedule.id), outcome, counts, problem)
 
 
-def go_out(*, settings: Settings, store: Store, schedule: ScheduleRow,
-           on_retry: Callable[[Retry], None] = lambda retry: None,
-           warnings: Callable[[list[str]], None] = lambda w: None,
-           waiting: Callable[[str], None] = lambda holder: None) -> GoneOut:
+def go_out(
+    *,
+    settings: Settings,
+    store: Store,
+    schedule: ScheduleRow,
+    on_retry: Callable[[Retry], None] = lambda retry: None,
+    warnings: Callable[[list[str]], None] = lambda w: None,
+    waiting: Callable[[str], None] = lambda holder: None,
+) -> GoneOut:
     """Check a schedule claim_due took again, and send it."""
-    sending, problem = begin(settings=settings, store=store, schedule=schedule, warnings=warnings, waiting=waiting,
-                             taken_over=schedule.state == "sending")
+    sending, problem = begin(
+        settings=settings,
+        store=store,
+        schedule=schedule,
+        warnings=warnings,
+        waiting=waiting,
+        taken_over=schedule.state == "sending",
+    )
     if sending is None:
         return GoneOut(Schedules(store.db).known(schedule.id), None, {}, problem, passed_by=problem is None)
     try:
@@ -165,10 +200,13 @@ def _for_batch(settings: Settings, schedule: ScheduleRow) -> Settings:
     if schedule.batch_id is None:
         return settings
     due = dt.datetime.fromisoformat(schedule.due_at)
-    grid = dataclasses.replace(settings.sending.sendgrid, batch_id=schedule.batch_id,
-                               send_at=int(due.timestamp()) if due > dt.datetime.now(dt.timezone.utc) else None)
+    grid = dataclasses.replace(
+        settings.sending.sendgrid,
+        batch_id=schedule.batch_id,
+        send_at=int(due.timestamp()) if due > dt.datetime.now(dt.UTC) else None,
+    )
     return dataclasses.replace(settings, sending=dataclasses.replace(settings.sending, sendgrid=grid))
 
 
 def _now() -> str:
-    return stored(dt.datetime.now(dt.timezone.utc))
+    return stored(dt.datetime.now(dt.UTC))

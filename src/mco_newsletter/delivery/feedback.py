@@ -69,8 +69,9 @@ class Applied:
     worn_out: int = 0  # readers marked bounced because their last messages all soft-bounced
 
 
-def apply_feedback(*, store: Store, reports: list[Feedback], dry_run: bool = False, source: str = "webhook",
-                   malformed: int = 0) -> Applied:
+def apply_feedback(
+    *, store: Store, reports: list[Feedback], dry_run: bool = False, source: str = "webhook", malformed: int = 0
+) -> Applied:
     """Apply new reports in one transaction (dry_run: count what would apply, change nothing). `source` ("webhook",
     "mailbox") and `malformed` (reports of the batch that could not be read) go into the counts of unmatched reports."""
     done = Applied()

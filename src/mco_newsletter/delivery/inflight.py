@@ -20,8 +20,8 @@ from __future__ import annotations
 import mmap
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from ..files import make_private_folder
 
@@ -63,7 +63,7 @@ class InFlight:
         if self.map is None:
             return set(), set()
         data = self.map[:]
-        ids = [int.from_bytes(data[at:at + SLOT], "big") for at in range(0, len(data), SLOT)]
+        ids = [int.from_bytes(data[at : at + SLOT], "big") for at in range(0, len(data), SLOT)]
         if self.old_layout:
             return set(ids) - {0}, set()
         on_wire = {ids[at] for at in range(0, len(ids), REGION)} - {0}
@@ -114,12 +114,12 @@ class InFlight:
             taken = self.regions[region]
             if taken and self.map is not None:
                 start = (region * REGION + 1) * SLOT
-                self.map[start:start + len(taken) * SLOT] = bytes(len(taken) * SLOT)
+                self.map[start : start + len(taken) * SLOT] = bytes(len(taken) * SLOT)
             taken.clear()
 
     def _write(self, slot: int, row_id: int) -> None:
         if self.map is not None:
-            self.map[slot * SLOT:slot * SLOT + SLOT] = row_id.to_bytes(SLOT, "big")
+            self.map[slot * SLOT : slot * SLOT + SLOT] = row_id.to_bytes(SLOT, "big")
 
     def _region(self) -> int:
         region = getattr(self.local, "region", None)

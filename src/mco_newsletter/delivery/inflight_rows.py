@@ -72,8 +72,9 @@ class InFlightRows(InFlight):
                 return
             while index >= self.marked_to and self.extending:
                 self.changed.wait()
-            if index < self.marked_to and (self.extending or self.marked_to - index > AHEAD // 2
-                                           or self.marked_to >= len(self.order)):
+            if index < self.marked_to and (
+                self.extending or self.marked_to - index > AHEAD // 2 or self.marked_to >= len(self.order)
+            ):
                 return
             self.extending = True
             start = self.marked_to

@@ -16,9 +16,10 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING
 
 from ..errors import NewsletterError
 from ..files import make_private_folder
@@ -53,8 +54,16 @@ class Claim:
         self.path = path
 
     @classmethod
-    def take(cls, private_dir: Path, issue_id: str, *, segment: str, wait: bool = False,
-             waiting: Callable[[str], None] = lambda holder: None, store: Store | None = None) -> Claim | SharedClaim:
+    def take(
+        cls,
+        private_dir: Path,
+        issue_id: str,
+        *,
+        segment: str,
+        wait: bool = False,
+        waiting: Callable[[str], None] = lambda holder: None,
+        store: Store | None = None,
+    ) -> Claim | SharedClaim:
         """Claim the issue, or refuse naming the process that holds it (wait for it with `wait`). On a PostgreSQL
         `store`, the claim holds for every host of the store (a SharedClaim, with the same methods)."""
         if store is not None and store.location.url:
@@ -68,8 +77,10 @@ class Claim:
             holder = _holder(path)
             if not wait:
                 os.close(handle)
-                raise NewsletterError(f"another send of {issue_id} is running ({holder})",
-                                      hint="let it finish (or stop it), or add --wait to start when it ends")
+                raise NewsletterError(
+                    f"another send of {issue_id} is running ({holder})",
+                    hint="let it finish (or stop it), or add --wait to start when it ends",
+                )
             waiting(holder)
             fcntl.flock(handle, fcntl.LOCK_EX)
         # Who holds it, for the message a second sender shows; written after the lock is ours.
@@ -77,7 +88,7 @@ class Claim:
         os.pwrite(handle, f"pid {os.getpid()}, segment '{segment}', since {time.strftime('%H:%M:%S')}".encode(), 0)
         return cls(handle, path)
 
-    def transmissions(self) -> "Transmissions":
+    def transmissions(self) -> Transmissions:
         """The window this claim's batches are sent in."""
         return Transmissions(self.path.parent.parent)
 
@@ -127,8 +138,9 @@ class Transmissions:
 
 
 @contextmanager
-def transmissions_paused(private_dir: Path, *, timeout: float, waiting: Callable[[], None] = lambda: None,
-                         store: Store | None = None) -> Iterator[None]:
+def transmissions_paused(
+    private_dir: Path, *, timeout: float, waiting: Callable[[], None] = lambda: None, store: Store | None = None
+) -> Iterator[None]:
     """No batch is on the wire while the block runs, and none starts (every sender checks again after it); on a
     PostgreSQL `store`, no batch of any host of the store."""
     if store is not None and store.location.url:
@@ -147,7 +159,8 @@ def transmissions_paused(private_dir: Path, *, timeout: float, waiting: Callable
                 if time.monotonic() > deadline:
                     raise NewsletterError(
                         "a send in progress did not finish its current batch in time; nothing was erased",
-                        hint="run the same command again (or stop the send first)")
+                        hint="run the same command again (or stop the send first)",
+                    )
                 if not told:
                     waiting()
                     told = True

@@ -66,15 +66,24 @@ def prepare(rendered: Rendered, settings: Settings, tag: str, *, subject_prefix:
         # The renderer's template: the sender in the reader's language, the pictures, the bulk headers.
         template = rendered.message_template(tag=tag, subject_prefix=subject_prefix)
     except (ValueError, UnicodeError) as exc:
-        raise NewsletterError(f"issue {rendered.edition.issue_id} [{rendered.edition.language}]: the message "
-                              f"cannot be built: {exc}",
-                              hint=f"run `mco-newsletter check {rendered.edition.issue_id}`; nothing was sent "
-                                   "or recorded") from None
+        raise NewsletterError(
+            f"issue {rendered.edition.issue_id} [{rendered.edition.language}]: the message cannot be built: {exc}",
+            hint=f"run `mco-newsletter check {rendered.edition.issue_id}`; nothing was sent or recorded",
+        ) from None
     return PreparedEdition(
-        issue_id=rendered.edition.issue_id, language=rendered.edition.language, subject=subject,
-        html=rendered.html, text=rendered.text, tag=tag, sender_name=rendered.envelope.sender_name,
-        sender_address=settings.sender.address, reply_to=settings.sender.reply_to, list_id=list_id,
-        base_url=settings.base_url, template=template, bounce_address=bounces.address if bounces else "",
+        issue_id=rendered.edition.issue_id,
+        language=rendered.edition.language,
+        subject=subject,
+        html=rendered.html,
+        text=rendered.text,
+        tag=tag,
+        sender_name=rendered.envelope.sender_name,
+        sender_address=settings.sender.address,
+        reply_to=settings.sender.reply_to,
+        list_id=list_id,
+        base_url=settings.base_url,
+        template=template,
+        bounce_address=bounces.address if bounces else "",
         bounce_delimiter=bounces.delimiter if bounces else "+",
     )
 
@@ -103,8 +112,9 @@ def unsubscribe_mailto(edition: PreparedEdition, token: str) -> str:
     if edition.bounce_address:
         from .return_path import unsubscribe_address
 
-        return f"mailto:{unsubscribe_address(edition.bounce_address, edition.bounce_delimiter, token)}" \
-               "?subject=unsubscribe"
+        return (
+            f"mailto:{unsubscribe_address(edition.bounce_address, edition.bounce_delimiter, token)}?subject=unsubscribe"
+        )
     return f"mailto:{edition.reply_to}?subject=unsubscribe%20{token}"
 
 
@@ -118,6 +128,7 @@ def list_unsubscribe(edition: PreparedEdition, token: str) -> str:
 
 def personal_message(edition: PreparedEdition, email: str, token: str, at: dt.datetime | None = None) -> bytes:
     """The complete message one reader gets: the edition with their own links and unsubscribe headers."""
-    message = edition.template.fill(to=email, token=token, now=at,
-                                    list_unsubscribe=list_unsubscribe(edition, token) if edition.bulk else None)
+    message = edition.template.fill(
+        to=email, token=token, now=at, list_unsubscribe=list_unsubscribe(edition, token) if edition.bulk else None
+    )
     return message if edition.signer is None else edition.signer.signed(message, token)

@@ -15,15 +15,14 @@ and by `send` (its plan and its test sends).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from ..issue import Issue
-from ..render.edition_email import Rendered
-
 from email import message_from_bytes
 from email.policy import compat32
 from urllib.parse import urlsplit
 
 from ..config import Settings
 from ..errors import NewsletterError
+from ..issue import Issue
+from ..render.edition_email import Rendered
 from .settings import is_loopback
 
 # Gmail publishes no figure. 102 KB is what the email community measured (github.com/hteumeuleu/email-bugs issue
@@ -33,13 +32,49 @@ from .settings import is_loopback
 # bytes (the lower reading of "102 KB": a warning a little early rather than a clipped edition).
 GMAIL_CLIP_BYTES = 102_000
 # Mailbox providers whose own DMARC policy refuses (or junks) their domain's mail sent from anywhere else.
-MAILBOX_PROVIDERS = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.de", "yahoo.co.uk", "ymail.com", "rocketmail.com",
-    "outlook.com", "hotmail.com", "hotmail.de", "live.com", "msn.com", "aol.com", "mail.ru", "bk.ru", "inbox.ru",
-    "list.ru", "internet.ru", "yandex.ru", "yandex.com", "ya.ru", "rambler.ru", "icloud.com", "me.com", "mac.com",
-    "proton.me", "protonmail.com", "pm.me", "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de", "mail.com",
-    "zoho.com", "fastmail.com", "tutanota.com", "tuta.io", "posteo.de",
-})
+MAILBOX_PROVIDERS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.de",
+        "yahoo.co.uk",
+        "ymail.com",
+        "rocketmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.de",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "mail.ru",
+        "bk.ru",
+        "inbox.ru",
+        "list.ru",
+        "internet.ru",
+        "yandex.ru",
+        "yandex.com",
+        "ya.ru",
+        "rambler.ru",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.de",
+        "gmx.net",
+        "gmx.com",
+        "web.de",
+        "t-online.de",
+        "mail.com",
+        "zoho.com",
+        "fastmail.com",
+        "tutanota.com",
+        "tuta.io",
+        "posteo.de",
+    }
+)
 
 
 def base_url_problem(base_url: str) -> str | None:
@@ -47,16 +82,21 @@ def base_url_problem(base_url: str) -> str | None:
     parts = urlsplit(base_url)
     if parts.scheme == "https" or is_loopback(parts.hostname or ""):
         return None
-    return (f"base_url {base_url!r} is not https: every message's one-click unsubscribe link starts with it, and "
-            "RFC 8058 (which Gmail and Yahoo require of bulk senders) allows https only")
+    return (
+        f"base_url {base_url!r} is not https: every message's one-click unsubscribe link starts with it, and "
+        "RFC 8058 (which Gmail and Yahoo require of bulk senders) allows https only"
+    )
 
 
 def require_https(settings: Settings) -> None:
     """Refuse to send with a base_url that is not https (this machine's own addresses excepted, for tests)."""
     problem = base_url_problem(settings.base_url)
     if problem:
-        raise NewsletterError(problem, hint="serve the web archive and `mco-newsletter serve` over https and write "
-                                            'base_url = "https://…" in newsletter.toml; nothing was sent')
+        raise NewsletterError(
+            problem,
+            hint="serve the web archive and `mco-newsletter serve` over https and write "
+            'base_url = "https://…" in newsletter.toml; nothing was sent',
+        )
 
 
 def mailbox_provider_warning(address: str) -> str | None:
@@ -64,13 +104,17 @@ def mailbox_provider_warning(address: str) -> str | None:
     domain = address.rpartition("@")[2].lower()
     if domain not in MAILBOX_PROVIDERS:
         return None
-    return (f"sender.address {address!r} is at {domain}, a mailbox provider: its DMARC policy tells receivers to "
-            f"refuse or junk mail from {domain} that it did not send itself, so the digest sent through SendGrid or "
-            "your own server fails DMARC")
+    return (
+        f"sender.address {address!r} is at {domain}, a mailbox provider: its DMARC policy tells receivers to "
+        f"refuse or junk mail from {domain} that it did not send itself, so the digest sent through SendGrid or "
+        "your own server fails DMARC"
+    )
 
 
-MAILBOX_HINT = "send from an address at the organisation's own domain (e.g. digest@your-organisation.org); " \
-               "reply_to may stay at the mailbox provider"
+MAILBOX_HINT = (
+    "send from an address at the organisation's own domain (e.g. digest@your-organisation.org); "
+    "reply_to may stay at the mailbox provider"
+)
 
 
 def html_part_size(eml: bytes) -> int:
@@ -88,9 +132,11 @@ def clipping_warning(rendered: Rendered) -> str | None:
     if size <= GMAIL_CLIP_BYTES:
         return None
     edition = rendered.edition
-    return (f"issue {edition.issue_id} [{edition.language}]: the HTML part is {size / 1000:,.0f} KB as sent, past "
-            f"Gmail's clipping size ({GMAIL_CLIP_BYTES / 1000:,.0f} KB): Gmail shows readers the start and "
-            "'[Message clipped]', hiding the rest (the donation box and the unsubscribe link with it)")
+    return (
+        f"issue {edition.issue_id} [{edition.language}]: the HTML part is {size / 1000:,.0f} KB as sent, past "
+        f"Gmail's clipping size ({GMAIL_CLIP_BYTES / 1000:,.0f} KB): Gmail shows readers the start and "
+        "'[Message clipped]', hiding the rest (the donation box and the unsubscribe link with it)"
+    )
 
 
 CLIPPING_HINT = "shorten the issue, or split it in two; pictures travel beside the HTML and do not count"
@@ -120,7 +166,9 @@ def send_warnings(*, settings: Settings, issue: Issue, languages: Sequence[str],
     if provider:
         warnings.append(provider)
     if backend_name == "sendgrid" and "dkim" in settings.raw:
-        warnings.append("[dkim] signs only what this tool sends itself (smtp, outbox): SendGrid signs with its own "
-                        "keys; set up SendGrid's domain authentication (Settings → Sender Authentication) for "
-                        "your From domain (docs/deliverability.md)")
+        warnings.append(
+            "[dkim] signs only what this tool sends itself (smtp, outbox): SendGrid signs with its own "
+            "keys; set up SendGrid's domain authentication (Settings → Sender Authentication) for "
+            "your From domain (docs/deliverability.md)"
+        )
     return warnings

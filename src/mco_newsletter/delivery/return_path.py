@@ -13,12 +13,13 @@ case. A local part holds at most 64 characters: the mailbox's own, the delimiter
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
-from ..subscribers.tokens import RETURN_PATH, TOKEN_LENGTH, read_token, seal, sealed_genuine, unseal
 from ..email_addresses import address_key
+from ..subscribers.tokens import RETURN_PATH, TOKEN_LENGTH, read_token, seal, sealed_genuine, unseal
 
 DELIVERY, UNSUBSCRIBE = "delivery", "unsubscribe"
 UNSUBSCRIBE_MARK = "u-"
@@ -76,9 +77,9 @@ class ReturnPaths:
         local = local.lower()
         if domain.lower() != self.domain.lower() or not local.startswith(mailbox):
             return None
-        token = local[len(mailbox):]
+        token = local[len(mailbox) :]
         if token.startswith(UNSUBSCRIBE_MARK):
-            return Addressed(UNSUBSCRIBE, token[len(UNSUBSCRIBE_MARK):])
+            return Addressed(UNSUBSCRIBE, token[len(UNSUBSCRIBE_MARK) :])
         return Addressed(DELIVERY, token) if len(token) == TOKEN_LENGTH else None
 
     def delivery(self, token: str, *, email_of: Callable[[int], str | None]) -> int | None:

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 import random
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from itertools import groupby
-from collections.abc import Sequence
-from typing import Callable
 
+from ..email_addresses import ascii_address
 from ..errors import NewsletterError
 from ..subscribers.tokens import make_token
-from ..email_addresses import ascii_address
 from .backends import Backend, Recipient
 from .inflight import InFlight
 from .ledger import Campaign, Ledger, Work
 from .message import PreparedEdition
-from .return_path import ReturnPaths
 from .retry import PermanentError, TransientError, backoff
+from .return_path import ReturnPaths
 from .settings import SendingSettings
 
 
@@ -55,7 +54,7 @@ class Retry:
 class BatchReport:
     """The Report a backend fills in for one attempt at one batch (several SMTP threads at once)."""
 
-    def __init__(self, loop: "SendLoop", recipients: list[Recipient]) -> None:
+    def __init__(self, loop: SendLoop, recipients: list[Recipient]) -> None:
         self.loop = loop
         self.ledger = loop.ledger
         self.stop = loop.stop
@@ -115,11 +114,23 @@ class BatchReport:
 class SendLoop:
     """Sends every open row of a campaign; stops at a permanent error, when retries run out, or on `stop`."""
 
-    def __init__(self, *, ledger: Ledger, campaign: Campaign, editions: dict[str, PreparedEdition], backend: Backend,
-                 secret: bytes, sending: SendingSettings, stop: threading.Event | None = None,
-                 window: Callable[[], AbstractContextManager[object]] = nullcontext, progress: Callable[[int], None] = lambda n: None,
-                 on_retry: Callable[[Retry], None] = lambda retry: None, rng: random.Random | None = None,
-                 in_flight: InFlight | None = None, return_paths: ReturnPaths | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        ledger: Ledger,
+        campaign: Campaign,
+        editions: dict[str, PreparedEdition],
+        backend: Backend,
+        secret: bytes,
+        sending: SendingSettings,
+        stop: threading.Event | None = None,
+        window: Callable[[], AbstractContextManager[object]] = nullcontext,
+        progress: Callable[[int], None] = lambda n: None,
+        on_retry: Callable[[Retry], None] = lambda retry: None,
+        rng: random.Random | None = None,
+        in_flight: InFlight | None = None,
+        return_paths: ReturnPaths | None = None,
+    ) -> None:
         self.ledger, self.campaign, self.editions, self.backend = ledger, campaign, editions, backend
         self.return_paths = return_paths
         self.in_flight = in_flight or InFlight(None)
@@ -178,8 +189,9 @@ class SendLoop:
         token = make_token(self.secret, row.subscriber_id, row.nonce)
         if self.return_paths is None:
             return Recipient(row.row_id, ascii_address(row.email), token)
-        return Recipient(row.row_id, ascii_address(row.email), token, self.return_paths.for_delivery(row.row_id,
-                                                                                                     row.email))
+        return Recipient(
+            row.row_id, ascii_address(row.email), token, self.return_paths.for_delivery(row.row_id, row.email)
+        )
 
     def in_doubt(self, pairs: Sequence[tuple[int, str | None]]) -> set[int]:
         """Of these accepted rows, those that were in doubt before: their readers may have it twice."""
@@ -243,22 +255,27 @@ class SendLoop:
                 self.ledger.mark(answered, "pending")
             # The readers the server never answered go first on the retry: a reader it keeps closing the
             # connection on (421 at their message's end) must not take the readers behind them down with it.
-            left = sorted((row for row in rows if row.row_id in report.remaining),
-                          key=lambda row: row.row_id in report.started)
+            left = sorted(
+                (row for row in rows if row.row_id in report.remaining), key=lambda row: row.row_id in report.started
+            )
             if not left:  # the other connections carried everyone: nothing to try again
                 return
             attempt += 1
             if attempt > self.sending.max_retries:
                 # Rows in doubt (no answer, or left by a crash) stay `sending`: a rerun counts them as
                 # possibly received.
-                self.ledger.mark([row.row_id for row in left if row.row_id not in self.doubtful], "failed",
-                                 error=str(error))
+                self.ledger.mark(
+                    [row.row_id for row in left if row.row_id not in self.doubtful], "failed", error=str(error)
+                )
                 self.outcome.failed += len(left)
                 self.progress(len(left))
                 self.outcome.stopped_by = f"gave up after {self.sending.max_retries} retries: {error}"
                 return
-            delay = (min(error.retry_after, self.sending.rate_limit_max_wait_seconds) if error.retry_after is not None
-                     else backoff(attempt, self.sending.retry_base_seconds, self.sending.retry_max_seconds, self.rng))
+            delay = (
+                min(error.retry_after, self.sending.rate_limit_max_wait_seconds)
+                if error.retry_after is not None
+                else backoff(attempt, self.sending.retry_base_seconds, self.sending.retry_max_seconds, self.rng)
+            )
             self.outcome.retries += 1
             self.on_retry(Retry(attempt, self.sending.max_retries, len(left), str(error), delay))
             if self.stop.wait(delay):
@@ -293,13 +310,23 @@ class SendLoop:
             if attempt > self.sending.max_retries:
                 self.outcome.failed += len(self.deferred)
                 self.progress(len(self.deferred))
-                self.outcome.stopped_by = (f"{len(self.deferred)} readers still deferred by the server after "
-                                           f"{self.sending.max_retries} retries: {next(reversed(self.deferred.values()))}")
+                self.outcome.stopped_by = (
+                    f"{len(self.deferred)} readers still deferred by the server after "
+                    f"{self.sending.max_retries} retries: {next(reversed(self.deferred.values()))}"
+                )
                 return
             delay = backoff(attempt, self.sending.retry_base_seconds, self.sending.retry_max_seconds, self.rng)
             self.outcome.retries += 1
-            self.on_retry(Retry(attempt, self.sending.max_retries, len(self.deferred),
-                                next(reversed(self.deferred.values())), delay, deferred=True))
+            self.on_retry(
+                Retry(
+                    attempt,
+                    self.sending.max_retries,
+                    len(self.deferred),
+                    next(reversed(self.deferred.values())),
+                    delay,
+                    deferred=True,
+                )
+            )
             if self.stop.wait(delay):
                 return
             rows = sorted(self.ledger.rows(list(self.deferred)), key=lambda pair: pair[0])

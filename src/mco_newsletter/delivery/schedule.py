@@ -43,8 +43,9 @@ class Checked:
     editions: list[str]
 
 
-def check_send(*, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str,
-               again: bool) -> Checked:
+def check_send(
+    *, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str, again: bool
+) -> Checked:
     """Every check `send` makes before it writes, without claiming or writing anything (NewsletterError says why)."""
     from ..workspace import require_published
     from .backends import make_backend
@@ -60,8 +61,9 @@ def check_send(*, settings: Settings, store: Store, issue: Issue, segment: Segme
     return Checked(plan, warnings, editions)
 
 
-def with_sendgrid(*, store: Store, issue: Issue, segment: Segment, backend_name: str, when: SendTime,
-                  now: dt.datetime) -> tuple[bool, str]:
+def with_sendgrid(
+    *, store: Store, issue: Issue, segment: Segment, backend_name: str, when: SendTime, now: dt.datetime
+) -> tuple[bool, str]:
     """Whether SendGrid holds the send itself, and if not, why it waits here."""
     from .backends.sendgrid_batches import within_reach
     from .ledger import Ledger
@@ -69,27 +71,51 @@ def with_sendgrid(*, store: Store, issue: Issue, segment: Segment, backend_name:
     if backend_name != "sendgrid":
         return False, ""
     if Ledger(store).find(issue.id, segment.name) is not None:
-        return False, ("the campaign exists already, and SendGrid cancels only a whole batch: it waits here, and "
-                       "`send --due` sends it then")
+        return False, (
+            "the campaign exists already, and SendGrid cancels only a whole batch: it waits here, and "
+            "`send --due` sends it then"
+        )
     if not within_reach(when.utc, now):
         return False, "SendGrid holds a send at most 72 hours ahead: it waits here, and `send --due` sends it then"
     return True, ""
 
 
-def schedule(*, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str, again: bool,
-             when: SendTime, editions: list[str], batch_id: str | None, now: dt.datetime) -> ScheduleRow:
+def schedule(
+    *,
+    settings: Settings,
+    store: Store,
+    issue: Issue,
+    segment: Segment,
+    backend_name: str,
+    again: bool,
+    when: SendTime,
+    editions: list[str],
+    batch_id: str | None,
+    now: dt.datetime,
+) -> ScheduleRow:
     """Record the schedule (claimed by this process when it is handed to SendGrid now); refused when the issue and
     segment have one already."""
     rows = Schedules(store.db)
     with store.transaction():
         existing = rows.open_for(issue.id, segment.name, stored(now))
         if existing is not None:
-            raise NewsletterError(f"{issue.id} to '{segment.name}' is scheduled already (#{existing.id}, for "
-                                  f"{send_time_of(existing.due_at, existing.time_zone).shown()})",
-                                  hint=f"cancel it first: mco-newsletter schedule cancel {existing.id}")
-        schedule_id = rows.add(issue_id=issue.id, segment=segment.name, backend=backend_name, again=again,
-                               due_at=stored(when.utc), time_zone=when.zone, editions=editions, batch_id=batch_id,
-                               created_at=stored(now), claimed_by=CLAIMER if batch_id else None)
+            raise NewsletterError(
+                f"{issue.id} to '{segment.name}' is scheduled already (#{existing.id}, for "
+                f"{send_time_of(existing.due_at, existing.time_zone).shown()})",
+                hint=f"cancel it first: mco-newsletter schedule cancel {existing.id}",
+            )
+        schedule_id = rows.add(
+            issue_id=issue.id,
+            segment=segment.name,
+            backend=backend_name,
+            again=again,
+            due_at=stored(when.utc),
+            time_zone=when.zone,
+            editions=editions,
+            batch_id=batch_id,
+            created_at=stored(now),
+            claimed_by=CLAIMER if batch_id else None,
+        )
     return rows.known(schedule_id)
 
 
@@ -122,10 +148,12 @@ def cancel(*, settings: Settings, store: Store, schedule_id: int, now: dt.dateti
     if found.state == "cancelled":
         raise NewsletterError(f"schedule #{schedule_id} was cancelled already")
     if found.state == "sending":
-        raise NewsletterError(f"schedule #{schedule_id} is going out now (since {found.claimed_at}, "
-                              f"{(found.claimed_by or 'another process').rsplit(':', 1)[0]})",
-                              hint="stop that process (Ctrl-C, or stop its timer's service): the readers not sent "
-                                   "stay pending; then cancel")
+        raise NewsletterError(
+            f"schedule #{schedule_id} is going out now (since {found.claimed_at}, "
+            f"{(found.claimed_by or 'another process').rsplit(':', 1)[0]})",
+            hint="stop that process (Ctrl-C, or stop its timer's service): the readers not sent "
+            "stay pending; then cancel",
+        )
     if found.batch_id is None or (found.state == "waiting" and found.campaign_id is None):  # nothing at SendGrid
         if found.state == "done":
             raise NewsletterError(f"schedule #{schedule_id} went out already ({found.finished_at})")
@@ -134,11 +162,15 @@ def cancel(*, settings: Settings, store: Store, schedule_id: int, now: dt.dateti
                 raise NewsletterError(f"schedule #{schedule_id} started going out just now", hint="see `send-status`")
         return Cancelled(rows.known(schedule_id), 0)
     if now >= when.utc:
-        raise NewsletterError(f"schedule #{schedule_id} went out at {when.shown()}: SendGrid sent it",
-                              hint=f"mco-newsletter report {found.issue_id} shows how it went")
+        raise NewsletterError(
+            f"schedule #{schedule_id} went out at {when.shown()}: SendGrid sent it",
+            hint=f"mco-newsletter report {found.issue_id} shows how it went",
+        )
     if now > when.utc - LAST_CANCEL:
-        raise NewsletterError(f"too late to cancel schedule #{schedule_id}: SendGrid takes no cancellation later than "
-                              f"10 minutes before its time, and its messages go out at {when.shown()}")
+        raise NewsletterError(
+            f"too late to cancel schedule #{schedule_id}: SendGrid takes no cancellation later than "
+            f"10 minutes before its time, and its messages go out at {when.shown()}"
+        )
     batches = SendGridBatches(settings.sending.sendgrid)
     try:
         batches.cancel(found.batch_id)

@@ -8,21 +8,21 @@ issue, and only then writes: the campaign and its rows, or rows for readers who 
 
 from __future__ import annotations
 
-from ..subscribers.store import Store
-
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from ..config import Settings
+from ..email_addresses import ascii_address
 from ..errors import NewsletterError
 from ..issue import Issue
 from ..subscribers.segments import Segment
-from ..email_addresses import ascii_address
+from ..subscribers.store import Store
 from .backends import Backend, Recipient, make_backend
 from .campaign import Plan, edition_map, fallback_of, plan_from, prepare_editions, signer_for, snapshot
-from .ledger import OPEN_STATES, Campaign, Ledger
 from .inflight import InFlight
+from .ledger import OPEN_STATES, Campaign, Ledger
 from .locks import LOCKS, Claim, Transmissions
 from .message import PreparedEdition
 from .preflight import require_https
@@ -55,8 +55,10 @@ def plan_send(*, settings: Settings, store: Store, issue: Issue, segment: Segmen
     audience = ledger.audience(issue_id=issue.id, segment=segment, campaign=campaign, again=again)
     open_rows = {}
     if campaign is not None:
-        open_rows = {language: {state: n for state, n in states.items() if state in OPEN_STATES}
-                     for language, states in ledger.counts(campaign).items()}
+        open_rows = {
+            language: {state: n for state, n in states.items() if state in OPEN_STATES}
+            for language, states in ledger.counts(campaign).items()
+        }
         open_rows = {language: states for language, states in open_rows.items() if states}
     return plan_from(settings, issue, segment.name, campaign, audience, open_rows)
 
@@ -77,8 +79,12 @@ class Sending:
     stop: threading.Event = field(default_factory=threading.Event)
     return_paths: ReturnPaths | None = None  # VERP over SMTP with [bounces]
 
-    def run(self, *, progress: Callable[[int], None] = lambda n: None,
-            on_retry: Callable[[Retry], None] = lambda retry: None) -> Outcome:
+    def run(
+        self,
+        *,
+        progress: Callable[[int], None] = lambda n: None,
+        on_retry: Callable[[Retry], None] = lambda retry: None,
+    ) -> Outcome:
         if self.ledger.db.kind == "postgresql":  # the next sender may run on another host: notes in the ledger
             from .inflight_rows import InFlightRows
 
@@ -86,17 +92,31 @@ class Sending:
         else:
             in_flight = InFlight(self.settings.private_dir / LOCKS / f"in-flight-{self.campaign.id}")
         try:
-            loop = SendLoop(ledger=self.ledger, campaign=self.campaign, editions=self.editions, backend=self.backend,
-                            secret=self.secret, sending=self.settings.sending, stop=self.stop,
-                            window=self.transmissions.window, progress=progress, on_retry=on_retry,
-                            in_flight=in_flight, return_paths=self.return_paths)
+            loop = SendLoop(
+                ledger=self.ledger,
+                campaign=self.campaign,
+                editions=self.editions,
+                backend=self.backend,
+                secret=self.secret,
+                sending=self.settings.sending,
+                stop=self.stop,
+                window=self.transmissions.window,
+                progress=progress,
+                on_retry=on_retry,
+                in_flight=in_flight,
+                return_paths=self.return_paths,
+            )
             return loop.run()
         finally:
             in_flight.close()
 
     def open_rows(self) -> int:
-        return sum(n for states in self.ledger.counts(self.campaign).values()
-                   for state, n in states.items() if state in OPEN_STATES)
+        return sum(
+            n
+            for states in self.ledger.counts(self.campaign).values()
+            for state, n in states.items()
+            if state in OPEN_STATES
+        )
 
     def counts(self) -> dict[str, dict[str, int]]:
         return self.ledger.counts(self.campaign)
@@ -109,9 +129,17 @@ class Sending:
             self.claim.release()
 
 
-def start_or_resume(*, settings: Settings, store: Store, issue: Issue, segment: Segment, backend_name: str,
-                    again: bool = False, wait: bool = False,
-                    waiting: Callable[[str], None] = lambda holder: None) -> Sending:
+def start_or_resume(
+    *,
+    settings: Settings,
+    store: Store,
+    issue: Issue,
+    segment: Segment,
+    backend_name: str,
+    again: bool = False,
+    wait: bool = False,
+    waiting: Callable[[str], None] = lambda holder: None,
+) -> Sending:
     """Check everything, claim the issue, then create the campaign or add the readers who joined since."""
     from ..subscribers.tokens import unsubscribe_secret
 
@@ -127,14 +155,21 @@ def start_or_resume(*, settings: Settings, store: Store, issue: Issue, segment: 
     backend = make_backend(backend_name, settings)
     claim = transmissions = None
     try:
-        claim = Claim.take(settings.private_dir, issue.id, segment=segment.name, wait=wait, waiting=waiting,
-                           store=store)
+        claim = Claim.take(
+            settings.private_dir, issue.id, segment=segment.name, wait=wait, waiting=waiting, store=store
+        )
         transmissions = claim.transmissions()
         campaign = ledger.find(issue.id, segment.name)  # again: another sender may have made it while we waited
         added = 0
         if campaign is None:
-            campaign = ledger.create(issue_id=issue.id, segment=segment, editions=editions, fallback=fallback,
-                                     snapshot=snapshot(settings, backend_name), again=again)
+            campaign = ledger.create(
+                issue_id=issue.id,
+                segment=segment,
+                editions=editions,
+                fallback=fallback,
+                snapshot=snapshot(settings, backend_name),
+                again=again,
+            )
         else:
             added = ledger.add_readers(campaign, segment=segment, editions=editions, fallback=fallback, again=again)
         missing = set(ledger.languages(campaign)) - prepared.keys()
@@ -149,10 +184,14 @@ def start_or_resume(*, settings: Settings, store: Store, issue: Issue, segment: 
             claim.release()
         raise
     # SendGrid handles bounces itself (its own return path and the event webhook); the outbox has no envelope.
-    return_paths = ReturnPaths(secret=secret, address=settings.bounces.address, delimiter=settings.bounces.delimiter) \
-        if settings.bounces is not None and backend_name == "smtp" else None
-    return Sending(ledger, campaign, prepared, backend, secret, settings, claim, transmissions, added,
-                   return_paths=return_paths)
+    return_paths = (
+        ReturnPaths(secret=secret, address=settings.bounces.address, delimiter=settings.bounces.delimiter)
+        if settings.bounces is not None and backend_name == "smtp"
+        else None
+    )
+    return Sending(
+        ledger, campaign, prepared, backend, secret, settings, claim, transmissions, added, return_paths=return_paths
+    )
 
 
 class _TestReport:
@@ -175,21 +214,28 @@ class _TestReport:
     def taken(self, recipient) -> None:
         self.accepted_count += 1
 
-    def refused(self, row_id, error, *, bounce: bool=True) -> None:
+    def refused(self, row_id, error, *, bounce: bool = True) -> None:
         self.problems.append(error)
 
     def deferred(self, row_id, error) -> None:
         self.problems.append(error)
 
 
-def send_test(*, settings: Settings, issue: Issue, backend_name: str, addresses: tuple[str, ...],
-              sent: Callable[[str, str], None] = lambda language, address: None) -> list[tuple[str, str]]:
+def send_test(
+    *,
+    settings: Settings,
+    issue: Issue,
+    backend_name: str,
+    addresses: tuple[str, ...],
+    sent: Callable[[str, str], None] = lambda language, address: None,
+) -> list[tuple[str, str]]:
     """Send every edition once to each address, marked [TEST]; record nothing. `sent(language, address)` as each
     is accepted (an error after the first still leaves those said); all of them, in that order."""
     require_https(settings)
     languages = sorted(set(edition_map(settings, issue).values()))
-    prepared = prepare_editions(settings, issue, languages, subject_prefix="[TEST] ",
-                                signer=signer_for(settings, backend_name))
+    prepared = prepare_editions(
+        settings, issue, languages, subject_prefix="[TEST] ", signer=signer_for(settings, backend_name)
+    )
     backend = make_backend(backend_name, settings)
     backend.expect(prepared.values())
     done = []
@@ -198,12 +244,12 @@ def send_test(*, settings: Settings, issue: Issue, backend_name: str, addresses:
             for address in addresses:
                 report = _TestReport()
                 try:
-                    backend.send(edition, [Recipient(0, ascii_address(address), "test")], campaign_id=0,
-                                 report=report)
+                    backend.send(edition, [Recipient(0, ascii_address(address), "test")], campaign_id=0, report=report)
                 except TransientError as exc:
-                    raise NewsletterError(f"the [{language}] test message could not be sent via {backend_name}: "
-                                          f"{exc}", hint="check that the server is reachable and its settings are "
-                                                         "right; nothing was recorded") from None
+                    raise NewsletterError(
+                        f"the [{language}] test message could not be sent via {backend_name}: {exc}",
+                        hint="check that the server is reachable and its settings are right; nothing was recorded",
+                    ) from None
                 if report.problems or not report.accepted_count:
                     reason = report.problems[0] if report.problems else "no answer about the message"
                     raise NewsletterError(f"the [{language}] test message to {address} was not accepted: {reason}")

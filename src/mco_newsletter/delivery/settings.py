@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..schema import Finding, Table
 
@@ -58,19 +58,39 @@ class SendingSettings:
 
 NUMBER = (int, float)
 SENDING_SCHEMA = {
-    "sending": Table(optional={
-        "backend": str, "outbox": str, "max_retries": int, "retry_base_seconds": NUMBER,
-        "retry_max_seconds": NUMBER, "rate_limit_max_wait_seconds": NUMBER,
-    }),
-    "sendgrid": Table(optional={
-        "api_host": str, "sandbox_mode": bool, "send_at": int, "click_tracking": bool, "open_tracking": bool,
-        "subscription_tracking": bool, "timeout": NUMBER,
-    }),
+    "sending": Table(
+        optional={
+            "backend": str,
+            "outbox": str,
+            "max_retries": int,
+            "retry_base_seconds": NUMBER,
+            "retry_max_seconds": NUMBER,
+            "rate_limit_max_wait_seconds": NUMBER,
+        }
+    ),
+    "sendgrid": Table(
+        optional={
+            "api_host": str,
+            "sandbox_mode": bool,
+            "send_at": int,
+            "click_tracking": bool,
+            "open_tracking": bool,
+            "subscription_tracking": bool,
+            "timeout": NUMBER,
+        }
+    ),
     "webhook": Table(optional={"public_key": str, "max_age_seconds": NUMBER, "retention_days": int}),
-    "smtp": Table(optional={
-        "host": str, "port": int, "security": str, "messages_per_second": NUMBER, "connections": int,
-        "timeout": NUMBER, "ca_file": str,
-    }),
+    "smtp": Table(
+        optional={
+            "host": str,
+            "port": int,
+            "security": str,
+            "messages_per_second": NUMBER,
+            "connections": int,
+            "timeout": NUMBER,
+            "ca_file": str,
+        }
+    ),
 }
 
 
@@ -90,19 +110,29 @@ def check_sending(data: dict) -> Iterator[Finding]:
         yield ("sending", "retry_max_seconds"), "sending.retry_max_seconds is below retry_base_seconds", None
     grid = data.get("sendgrid", {})
     if "api_host" in grid and api_host_problem(grid["api_host"]):
-        yield ("sendgrid", "api_host"), f"sendgrid.api_host {grid['api_host']!r} {api_host_problem(grid['api_host'])}", \
-            'use https://api.sendgrid.com (or another https address that answers as SendGrid)'
+        yield (
+            ("sendgrid", "api_host"),
+            f"sendgrid.api_host {grid['api_host']!r} {api_host_problem(grid['api_host'])}",
+            "use https://api.sendgrid.com (or another https address that answers as SendGrid)",
+        )
     if "timeout" in grid:
         yield from _seconds(("sendgrid", "timeout"), grid["timeout"])
     if grid.get("send_at", 0) < 0:
         yield ("sendgrid", "send_at"), "sendgrid.send_at must be a Unix time (seconds), not negative", None
     smtp = data.get("smtp", {})
     if smtp.get("security", "starttls") not in SMTP_SECURITY:
-        yield ("smtp", "security"), f"unknown smtp.security {smtp['security']!r}", f"use one of {', '.join(SMTP_SECURITY)}"
+        yield (
+            ("smtp", "security"),
+            f"unknown smtp.security {smtp['security']!r}",
+            f"use one of {', '.join(SMTP_SECURITY)}",
+        )
     host = smtp.get("host", "localhost")
     if not host or any(ch.isspace() or ch in "/@" for ch in host) or not host.isascii():
-        yield ("smtp", "host"), f"smtp.host {host!r} is not a host name", \
-            "a name such as smtp.example.org or an address (non-ASCII names in their xn-- form)"
+        yield (
+            ("smtp", "host"),
+            f"smtp.host {host!r} is not a host name",
+            "a name such as smtp.example.org or an address (non-ASCII names in their xn-- form)",
+        )
     if not 1 <= smtp.get("connections", 1) <= 64:
         yield ("smtp", "connections"), "smtp.connections must be between 1 and 64", None
     if not 0 < smtp.get("port", 25) < 65536:
@@ -110,22 +140,29 @@ def check_sending(data: dict) -> Iterator[Finding]:
     if "timeout" in smtp:
         yield from _seconds(("smtp", "timeout"), smtp["timeout"])
     if "messages_per_second" in smtp:
-        yield from _seconds(("smtp", "messages_per_second"), smtp["messages_per_second"], allow_zero=True,
-                            what="a rate (0: no limit)")
+        yield from _seconds(
+            ("smtp", "messages_per_second"), smtp["messages_per_second"], allow_zero=True, what="a rate (0: no limit)"
+        )
     webhook = data.get("webhook", {})
     if "max_age_seconds" in webhook:
         yield from _seconds(("webhook", "max_age_seconds"), webhook["max_age_seconds"])
     days = webhook.get("retention_days", 30)
     if isinstance(days, int) and not 3 <= days <= 3650:
-        yield ("webhook", "retention_days"), f"webhook.retention_days must be 3 to 3650, not {days}", \
-            "SendGrid retries a batch for 72 hours: its event ids must be kept longer to be known as duplicates"
+        yield (
+            ("webhook", "retention_days"),
+            f"webhook.retention_days must be 3 to 3650, not {days}",
+            "SendGrid retries a batch for 72 hours: its event ids must be kept longer to be known as duplicates",
+        )
     if "public_key" in webhook:
         from .webhook_signature import public_key_problem
 
         problem = public_key_problem(webhook["public_key"])
         if problem:
-            yield ("webhook", "public_key"), f"webhook.public_key cannot be loaded: {problem}", \
-                "paste the verification key from SendGrid's Mail Settings → Event Webhook (base64, one line)"
+            yield (
+                ("webhook", "public_key"),
+                f"webhook.public_key cannot be loaded: {problem}",
+                "paste the verification key from SendGrid's Mail Settings → Event Webhook (base64, one line)",
+            )
 
 
 def check_sending_files(data: dict, root: Path) -> Iterator[Finding]:
@@ -143,8 +180,12 @@ def check_sending_files(data: dict, root: Path) -> Iterator[Finding]:
     try:
         ssl.create_default_context(cafile=str(path))
     except (ssl.SSLError, OSError, ValueError) as exc:
-        yield ("smtp", "ca_file"), f"smtp.ca_file {ca_file!r} holds no certificate that can be loaded " \
-                                   f"({getattr(exc, 'reason', None) or exc.__class__.__name__})", hint
+        yield (
+            ("smtp", "ca_file"),
+            f"smtp.ca_file {ca_file!r} holds no certificate that can be loaded "
+            f"({getattr(exc, 'reason', None) or exc.__class__.__name__})",
+            hint,
+        )
 
 
 def _in_workspace(root: Path, value: str) -> Path:

@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator
 
 from ..errors import NewsletterError
 from ..storage.advisory import GATE, WINDOW, ClaimHolder, Session, claim_key, store_key
@@ -47,8 +47,15 @@ class SharedClaim:
         self.issue_id = issue_id
 
     @classmethod
-    def take(cls, location: StoreLocation, issue_id: str, *, segment: str, wait: bool = False,
-             waiting: Callable[[str], None] = lambda holder: None) -> "SharedClaim":
+    def take(
+        cls,
+        location: StoreLocation,
+        issue_id: str,
+        *,
+        segment: str,
+        wait: bool = False,
+        waiting: Callable[[str], None] = lambda holder: None,
+    ) -> SharedClaim:
         """Claim the issue, or refuse naming the process that holds it (wait for it with `wait`)."""
         session = Session.open(location)
         try:
@@ -56,8 +63,10 @@ class SharedClaim:
             if not session.try_lock(key):
                 holder = described(_holder(session, issue_id))
                 if not wait:
-                    raise NewsletterError(f"another send of {issue_id} is running ({holder})",
-                                          hint="let it finish (or stop it), or add --wait to start when it ends")
+                    raise NewsletterError(
+                        f"another send of {issue_id} is running ({holder})",
+                        hint="let it finish (or stop it), or add --wait to start when it ends",
+                    )
                 waiting(holder)
                 session.lock(key)  # returns the moment the holder's session ends
             session.record_claim(issue_id=issue_id, segment=segment, host=host_name(), pid=os.getpid())
@@ -66,7 +75,7 @@ class SharedClaim:
             raise
         return cls(session, issue_id)
 
-    def transmissions(self) -> "SharedTransmissions":
+    def transmissions(self) -> SharedTransmissions:
         if self.session is None:
             raise RuntimeError(f"the claim on {self.issue_id} was released already")
         return SharedTransmissions(self.session)
@@ -108,7 +117,7 @@ class SharedTransmissions:
                 self.session.lock(store_key(WINDOW), shared=True)
             finally:
                 self.session.unlock(store_key(GATE), shared=True)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 — raised again: as a lost claim when it is the driver's
             raise _lost(self.session, exc) from None
         try:
             yield
@@ -126,15 +135,21 @@ class SharedTransmissions:
 def _lost(session: Session, exc: BaseException) -> BaseException:
     if not session.db.dialect.is_error(exc):
         return exc
-    return NewsletterError("the connection to the database that holds this send's claim was lost, so another "
-                           "sender may have taken over: stopped before the next batch",
-                           hint="run the same command again to resume (nothing of that batch was sent)",
-                           exit_code=INCOMPLETE)
+    return NewsletterError(
+        "the connection to the database that holds this send's claim was lost, so another "
+        "sender may have taken over: stopped before the next batch",
+        hint="run the same command again to resume (nothing of that batch was sent)",
+        exit_code=INCOMPLETE,
+    )
 
 
 @contextmanager
-def shared_pause(location: StoreLocation, *, timeout: float, waiting: Callable[[], None] = lambda: None,
-                 ) -> Iterator[None]:
+def shared_pause(
+    location: StoreLocation,
+    *,
+    timeout: float,
+    waiting: Callable[[], None] = lambda: None,
+) -> Iterator[None]:
     """No batch is on the wire on any host while the block runs, and none starts (every sender waits at the gate)."""
     session = Session.open(location)
     try:
@@ -150,7 +165,8 @@ def shared_pause(location: StoreLocation, *, timeout: float, waiting: Callable[[
             if not session.lock(key, timeout=max(0.001, deadline - time.monotonic())):
                 raise NewsletterError(
                     "a send in progress did not finish its current batch in time; nothing was erased",
-                    hint="run the same command again (or stop the send first)")
+                    hint="run the same command again (or stop the send first)",
+                )
         yield
     finally:
         session.close()  # the server releases both locks

@@ -9,8 +9,8 @@ the limit of 10 lookups. `exists`, `ptr` and macros are rare in a sender's own r
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 Lookup = Callable[[str], list[str]]  # a name → its records of one type (an empty list: none)
 LOOKUP_LIMIT = 10
@@ -112,7 +112,7 @@ def includes(txt: Lookup, domain: str, service: str, *, depth: int = 0) -> bool:
         lowered = term.lower().lstrip("+")
         for prefix in ("include:", "redirect="):
             if lowered.startswith(prefix):
-                target = lowered[len(prefix):]
+                target = lowered[len(prefix) :]
                 if target == service or includes(txt, target, service, depth=depth + 1):
                     return True
     return False

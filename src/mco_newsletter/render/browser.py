@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Literal
+from typing import TYPE_CHECKING, Literal
 
 from ..errors import NewsletterError
 
@@ -20,8 +21,15 @@ BROWSER_EXTRA = "pip install --no-compile -c constraints.txt -e '.[browser]'"  #
 CANDIDATES = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # No sync, no component updates, no first-run pages: this machine may have no network, and a
 # reader's email must not make the browser phone home while we look at it.
-FLAGS = ["--disable-background-networking", "--no-first-run", "--disable-component-update",
-         "--disable-sync", "--disable-gpu", "--disable-quic", "--no-sandbox"]
+FLAGS = [
+    "--disable-background-networking",
+    "--no-first-run",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-sandbox",
+]
 
 
 def chromium_path() -> str:
@@ -33,8 +41,10 @@ def chromium_path() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise NewsletterError("no Chromium found", hint=f"install it (Debian: apt-get install chromium-headless-shell) "
-                                                    f"or set {CHROMIUM_ENV} to its path")
+    raise NewsletterError(
+        "no Chromium found",
+        hint=f"install it (Debian: apt-get install chromium-headless-shell) or set {CHROMIUM_ENV} to its path",
+    )
 
 
 @contextmanager
@@ -43,22 +53,28 @@ def chromium() -> Iterator[Browser]:
     try:
         from playwright.sync_api import Error, sync_playwright
     except ImportError:
-        raise NewsletterError("screenshots (preview --screenshot) need Playwright, which the [browser] extra installs",
-                              hint=f"{BROWSER_EXTRA} in the tool's folder (README.md, Installing)") from None
+        raise NewsletterError(
+            "screenshots (preview --screenshot) need Playwright, which the [browser] extra installs",
+            hint=f"{BROWSER_EXTRA} in the tool's folder (README.md, Installing)",
+        ) from None
     path = chromium_path()
     with sync_playwright() as driver:
         try:
             browser = driver.chromium.launch(executable_path=path, args=FLAGS, headless=True)
         except Error as exc:
-            raise NewsletterError(f"could not start Chromium at {path}: {str(exc).splitlines()[0]}",
-                                  hint=f"set {CHROMIUM_ENV} to a working Chromium") from None
+            raise NewsletterError(
+                f"could not start Chromium at {path}: {str(exc).splitlines()[0]}",
+                hint=f"set {CHROMIUM_ENV} to a working Chromium",
+            ) from None
         try:
             yield browser
         finally:
             browser.close()
 
 
-def open_page(browser: Browser, html: Path, width: int, height: int = 800, *, color_scheme: Literal["light", "dark"] = "light") -> Page:
+def open_page(
+    browser: Browser, html: Path, width: int, height: int = 800, *, color_scheme: Literal["light", "dark"] = "light"
+) -> Page:
     """A page showing the HTML file at a viewport `width` CSS pixels wide (device metrics, not a window), on a
     device that prefers the light or dark colour scheme (prefers-color-scheme)."""
     page = browser.new_page(viewport={"width": width, "height": height}, color_scheme=color_scheme)
@@ -70,8 +86,9 @@ def open_page(browser: Browser, html: Path, width: int, height: int = 800, *, co
 
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than its viewport (0 when nothing scrolls sideways)."""
-    return int(page.evaluate(
-        "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth"))
+    return int(
+        page.evaluate("Math.max(document.documentElement.scrollWidth, document.body.scrollWidth) - window.innerWidth")
+    )
 
 
 def screenshot(html: Path, png: Path, width: int, *, color_scheme: Literal["light", "dark"] = "light") -> Path:

@@ -12,8 +12,8 @@ from markupsafe import Markup
 
 from ..config import Settings
 from ..edition import Edition
-from .locale import format_date, group_iban, text_direction
 from ..errors import NewsletterError
+from .locale import format_date, group_iban, text_direction
 from .mime import MessageTemplate, build_message, check_header_value, message_template
 from .templates import templates_for
 
@@ -22,8 +22,10 @@ PREVIEW_TOKEN = "preview"
 # After the preheader, inbox previews would run on into the body's first words: a run of invisible
 # characters fills the preview line instead, as mail senders do.
 PREHEADER_PADDING = Markup("&zwnj;&nbsp;" * 90)
-FONT_STACK = ("-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', "
-              "'Noto Sans', 'Liberation Sans', Arial, sans-serif")
+FONT_STACK = (
+    "-apple-system, BlinkMacSystemFont, 'Segoe UI', Roboto, 'Helvetica Neue', "
+    "'Noto Sans', 'Liberation Sans', Arial, sans-serif"
+)
 
 
 @dataclass(frozen=True)
@@ -55,11 +57,19 @@ class Rendered:
     def message_template(self, *, tag: str, subject_prefix: str = "") -> MessageTemplate:
         """The edition's message with `tag` where each reader's token goes (see delivery.message)."""
         envelope = self.envelope
-        return message_template(subject=subject_prefix + self.subject, text=self.text, html=self.html,
-                                language=self.edition.language, sender_name=envelope.sender_name,
-                                sender_address=envelope.sender_address, reply_to=envelope.reply_to,
-                                list_id=envelope.list_id, tag=tag, pictures=self.pictures,
-                                feedback_id=envelope.feedback_id)
+        return message_template(
+            subject=subject_prefix + self.subject,
+            text=self.text,
+            html=self.html,
+            language=self.edition.language,
+            sender_name=envelope.sender_name,
+            sender_address=envelope.sender_address,
+            reply_to=envelope.reply_to,
+            list_id=envelope.list_id,
+            tag=tag,
+            pictures=self.pictures,
+            feedback_id=envelope.feedback_id,
+        )
 
     def browsable_html(self) -> str:
         """The HTML with every picture of the issue pointing at its file beside it (for render and preview)."""
@@ -85,15 +95,30 @@ def envelope(settings: Settings, edition: Edition) -> Envelope:
     """The sender in the edition's language, and the list's identifiers."""
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
     # Campaign:language:kind:sender, as Gmail's feedback loop reads it; nothing about any reader.
-    feedback_id = ":".join(re.sub(r"[^A-Za-z0-9._-]", "-", part)
-                           for part in (edition.issue_id, edition.language, "digest", list_id))
-    return Envelope(settings.sender.name.of(edition.language), settings.sender.address, settings.sender.reply_to,
-                    list_id, feedback_id)
+    feedback_id = ":".join(
+        re.sub(r"[^A-Za-z0-9._-]", "-", part) for part in (edition.issue_id, edition.language, "digest", list_id)
+    )
+    return Envelope(
+        settings.sender.name.of(edition.language),
+        settings.sender.address,
+        settings.sender.reply_to,
+        list_id,
+        feedback_id,
+    )
 
 
-def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None = None,
-           preferences_url: str | None = None, to: str | None = None, now: dt.datetime | None = None,
-           archive: bool = False, alternates: tuple | list = (), links: dict | None = None) -> Rendered:
+def render(
+    edition: Edition,
+    settings: Settings,
+    *,
+    unsubscribe_url: str | None = None,
+    preferences_url: str | None = None,
+    to: str | None = None,
+    now: dt.datetime | None = None,
+    archive: bool = False,
+    alternates: tuple | list = (),
+    links: dict | None = None,
+) -> Rendered:
     """Render an edition to HTML, text and a MIME message.
 
     archive=True renders the web archive's page: no unsubscribe or view-in-browser link, pictures
@@ -123,17 +148,26 @@ def render(edition: Edition, settings: Settings, *, unsubscribe_url: str | None 
     except ValueError as exc:  # mrml's parse errors: a template edited into invalid MJML
         where = Path(html_template.filename or "")  # the workspace's override, or the package's own
         where = where.relative_to(settings.root) if where.is_relative_to(settings.root) else where
-        raise NewsletterError(f"{where}: not valid MJML ({exc})",
-                              hint="fix the template; `mco-newsletter render` shows the first error") from None
+        raise NewsletterError(
+            f"{where}: not valid MJML ({exc})", hint="fix the template; `mco-newsletter render` shows the first error"
+        ) from None
     # Template blocks leave runs of blank lines; one blank line between paragraphs is the convention.
     text = re.sub(r"\n{3,}", "\n\n", text_template.render(context))
     eml = build_message(
-        subject=subject, text=text, html=html, language=edition.language,
-        sender_name=sent_by.sender_name, sender_address=sent_by.sender_address,
-        reply_to=sent_by.reply_to, to=to or sent_by.reply_to,
+        subject=subject,
+        text=text,
+        html=html,
+        language=edition.language,
+        sender_name=sent_by.sender_name,
+        sender_address=sent_by.sender_address,
+        reply_to=sent_by.reply_to,
+        to=to or sent_by.reply_to,
         unsubscribe_url=unsubscribe_url,
         unsubscribe_mailto=f"mailto:{sent_by.reply_to}?subject=unsubscribe",
-        list_id=sent_by.list_id, now=now, pictures=pictures.embedded, feedback_id=sent_by.feedback_id,
+        list_id=sent_by.list_id,
+        now=now,
+        pictures=pictures.embedded,
+        feedback_id=sent_by.feedback_id,
     )
     return Rendered(edition, subject, html, text, eml, sent_by, pictures.embedded, pictures.local)
 
@@ -152,8 +186,12 @@ def _context(edition: Edition, settings: Settings, unsubscribe_url: str) -> dict
         "preheader_padding": PREHEADER_PADDING,
         "fonts": FONT_STACK,
         "donation": {
-            "iban": group_iban(donation.iban), "bic": donation.bic, "holder": donation.holder,
-            "bank": donation.bank, "purpose": donation.purpose, "currency": donation.currency,
+            "iban": group_iban(donation.iban),
+            "bic": donation.bic,
+            "holder": donation.holder,
+            "bank": donation.bank,
+            "purpose": donation.purpose,
+            "currency": donation.currency,
             "note": donation.note.of(language) if donation.note else "",
         },
         "archive_url": archive_url(settings, edition.issue_id, language),

@@ -37,8 +37,10 @@ def _compiled(path: Path):
         with path.open("rb") as handle:
             catalog = read_po(handle)
     except ValueError as exc:  # not UTF-8, or not PO at all
-        raise WorkspaceError(f"{path}: not a catalog of template words that can be read ({exc})",
-                             hint="`mco-newsletter check` names the line to fix") from None
+        raise WorkspaceError(
+            f"{path}: not a catalog of template words that can be read ({exc})",
+            hint="`mco-newsletter check` names the line to fix",
+        ) from None
     # Fuzzy and empty entries are not trusted: the message falls back to the package's words, or to English.
     buffer = BytesIO()
     write_mo(buffer, catalog, use_fuzzy=False)
@@ -55,9 +57,10 @@ def translations(locales_dir: Path, language: str) -> NullTranslations:
     if not version:
         if language == "en":
             return NullTranslations()
-        raise WorkspaceError(f"{catalog_path(locales_dir, language)}: no catalog of template words for {language!r}",
-                             hint="the tool has none for this language: add it with pybabel init, see "
-                                  "docs/translating-templates.md")
+        raise WorkspaceError(
+            f"{catalog_path(locales_dir, language)}: no catalog of template words for {language!r}",
+            hint="the tool has none for this language: add it with pybabel init, see docs/translating-templates.md",
+        )
     return _translations(version)
 
 
@@ -79,7 +82,7 @@ def stored_day(stored: str, language: str) -> str:
 
 @lru_cache(maxsize=32)
 def text_direction(language: str) -> str:
-    """"rtl" for languages written right to left (Arabic, Hebrew, Persian …), else "ltr" (babel's character order)."""
+    """ "rtl" for languages written right to left (Arabic, Hebrew, Persian …), else "ltr" (babel's character order)."""
     from babel import Locale, UnknownLocaleError
 
     try:
@@ -92,4 +95,4 @@ def text_direction(language: str) -> str:
 def group_iban(iban: str) -> str:
     """An IBAN in groups of four, as printed on bank statements."""
     compact = "".join(iban.split()).upper()
-    return " ".join(compact[i:i + 4] for i in range(0, len(compact), 4))
+    return " ".join(compact[i : i + 4] for i in range(0, len(compact), 4))

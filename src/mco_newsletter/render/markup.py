@@ -92,7 +92,8 @@ _TOGETHER = re.compile(
     rf"|(?<={_WORD}{{3}}\. )(?=\d{{4}}(?!\d))"  # Jan. 2024
     rf"|(?<=\d, )(?=\d{{4}}(?!\d))"  # 9, 2024
     r"|(?<=\d )(?=г\.)"  # 2024 г.
-    r")")
+    r")"
+)
 _DIGITS = re.compile(r"\d+")
 
 
@@ -157,8 +158,9 @@ def _wrap_line(text: str, width: int, first: str, indent: str) -> list[str]:
 def _textwrap_line(text: str, width: int, first: str, indent: str) -> list[str]:
     import textwrap
 
-    wrapper = textwrap.TextWrapper(width=width, initial_indent=first, subsequent_indent=indent,
-                                   break_long_words=False, break_on_hyphens=False)
+    wrapper = textwrap.TextWrapper(
+        width=width, initial_indent=first, subsequent_indent=indent, break_long_words=False, break_on_hyphens=False
+    )
     wrapper.wordsep_simple_re = re.compile(r"([\t\n\x0b\x0c\r ]+)")
     return wrapper.wrap(text)
 

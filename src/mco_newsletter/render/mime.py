@@ -19,9 +19,9 @@ import datetime as dt
 import re
 import secrets
 from dataclasses import dataclass
-from functools import lru_cache
 from email.header import Header
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import lru_cache
 
 from ..errors import NewsletterError
 
@@ -81,23 +81,34 @@ class MessageTemplate:
         parts = [
             # In angle brackets: a bare address beside HTML and a picture is a spam sign (SpamAssassin's
             # TO_NO_BRKTS_HTML_IMG). Raw UTF-8 for an internationalized address (RFC 6532).
-            b"To: <", to.encode("utf-8"), b">", CRLF,
-            b"Date: ", _date(now or dt.datetime.now(dt.timezone.utc)), CRLF,
-            b"Message-ID: ", make_msgid(domain=self.domain).encode("ascii"), CRLF,
+            b"To: <",
+            to.encode("utf-8"),
+            b">",
+            CRLF,
+            b"Date: ",
+            _date(now or dt.datetime.now(dt.UTC)),
+            CRLF,
+            b"Message-ID: ",
+            make_msgid(domain=self.domain).encode("ascii"),
+            CRLF,
         ]
         if list_unsubscribe is not None:
             # "<https…>, <mailto…>": one address per line, so no header line grows past the URL itself.
-            parts += [b"List-Unsubscribe: ", list_unsubscribe.replace(", ", ",\r\n ").encode("ascii"), CRLF,
-                      b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"]
+            parts += [
+                b"List-Unsubscribe: ",
+                list_unsubscribe.replace(", ", ",\r\n ").encode("ascii"),
+                CRLF,
+                b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+            ]
         head = b"".join(parts)
         if not self.tag:
             return self.head + head + b"".join(self.pieces)
         if self.takes_in_place(token):
             tag, new = self.tag.encode("ascii"), token.encode("ascii")
-            return self.head + head + b"".join(p.encode(tag, new) if isinstance(p, Slot) else p
-                                               for p in self.pieces)
-        pieces = _bodies(self.text.replace(self.tag, token), self.html.replace(self.tag, token), self.boundary,
-                         self.pictures)
+            return self.head + head + b"".join(p.encode(tag, new) if isinstance(p, Slot) else p for p in self.pieces)
+        pieces = _bodies(
+            self.text.replace(self.tag, token), self.html.replace(self.tag, token), self.boundary, self.pictures
+        )
         return self.head + head + b"".join(pieces)
 
 
@@ -107,34 +118,81 @@ def _date(moment: dt.datetime) -> bytes:
     return format_datetime(moment).encode("ascii")
 
 
-def message_template(*, subject: str, text: str, html: str, language: str, sender_name: str, sender_address: str,
-                     reply_to: str, list_id: str, tag: str, pictures: tuple = (),
-                     feedback_id: str = "", bulk: bool = True) -> MessageTemplate:
+def message_template(
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    language: str,
+    sender_name: str,
+    sender_address: str,
+    reply_to: str,
+    list_id: str,
+    tag: str,
+    pictures: tuple = (),
+    feedback_id: str = "",
+    bulk: bool = True,
+) -> MessageTemplate:
     """Encode what every reader's copy of an edition shares; `pictures` (ShownPicture) travel inside it.
     bulk=False: a message to one person (a sign-up's confirmation), without the list's headers."""
     # "=_" never occurs in quoted-printable or base64 output, so the boundary cannot collide with a body.
     boundary = "=_" + secrets.token_hex(16)
     headers: list[tuple[str, str | tuple[str, str]]] = [
-        ("Subject", subject), ("From", (sender_name, sender_address)), ("Reply-To", reply_to),
-               ("Content-Language", language)]
+        ("Subject", subject),
+        ("From", (sender_name, sender_address)),
+        ("Reply-To", reply_to),
+        ("Content-Language", language),
+    ]
     if bulk:
         headers += [("List-Id", (sender_name, list_id)), *BULK_HEADERS]
     if feedback_id:
         headers.append(("Feedback-ID", feedback_id))
     headers += [("MIME-Version", "1.0"), ("Content-Type", f'multipart/alternative; boundary="{boundary}"')]
     head = b"".join(fold(name, value) for name, value in headers)
-    return MessageTemplate(head, tuple(_bodies(text, html, boundary, tuple(pictures), tag)), tag,
-                           sender_address.rpartition("@")[2], text, html, boundary, tuple(pictures), feedback_id)
+    return MessageTemplate(
+        head,
+        tuple(_bodies(text, html, boundary, tuple(pictures), tag)),
+        tag,
+        sender_address.rpartition("@")[2],
+        text,
+        html,
+        boundary,
+        tuple(pictures),
+        feedback_id,
+    )
 
 
-def build_message(*, subject: str, text: str, html: str, language: str, sender_name: str,
-                  sender_address: str, reply_to: str, to: str, unsubscribe_url: str,
-                  unsubscribe_mailto: str, list_id: str, now: dt.datetime | None = None,
-                  pictures: tuple = (), feedback_id: str = "") -> bytes:
+def build_message(
+    *,
+    subject: str,
+    text: str,
+    html: str,
+    language: str,
+    sender_name: str,
+    sender_address: str,
+    reply_to: str,
+    to: str,
+    unsubscribe_url: str,
+    unsubscribe_mailto: str,
+    list_id: str,
+    now: dt.datetime | None = None,
+    pictures: tuple = (),
+    feedback_id: str = "",
+) -> bytes:
     """One complete message (no placeholder): the template filled in at once."""
-    template = message_template(subject=subject, text=text, html=html, language=language, sender_name=sender_name,
-                                sender_address=sender_address, reply_to=reply_to, list_id=list_id, tag="",
-                                pictures=pictures, feedback_id=feedback_id)
+    template = message_template(
+        subject=subject,
+        text=text,
+        html=html,
+        language=language,
+        sender_name=sender_name,
+        sender_address=sender_address,
+        reply_to=reply_to,
+        list_id=list_id,
+        tag="",
+        pictures=pictures,
+        feedback_id=feedback_id,
+    )
     return template.fill(to=to, token="", list_unsubscribe=f"<{unsubscribe_url}>, <{unsubscribe_mailto}>", now=now)
 
 
@@ -146,8 +204,16 @@ def _bodies(text: str, html: str, boundary: str, pictures: tuple = (), tag: str 
     if pictures:
         related = "=_r" + secrets.token_hex(15)
         inner = b"--" + related.encode()
-        pieces += [mark, CRLF, f'Content-Type: multipart/related; type="text/html";\r\n boundary="{related}"'.encode(),
-                   CRLF, CRLF, inner, CRLF, *_text_part("html", html, tag)]
+        pieces += [
+            mark,
+            CRLF,
+            f'Content-Type: multipart/related; type="text/html";\r\n boundary="{related}"'.encode(),
+            CRLF,
+            CRLF,
+            inner,
+            CRLF,
+            *_text_part("html", html, tag),
+        ]
         for number, picture in enumerate(pictures, 1):
             pieces += [inner, CRLF, *_picture_part(picture, number)]
         pieces += [inner, b"--", CRLF]
@@ -171,8 +237,13 @@ def _text_part(subtype: str, body: str, tag: str) -> list:
     qp = None if longer else quoted_printable(body, keep_whole=tag)
     use_base64 = qp is None or base64_length < len(qp)
     encoding = "base64" if use_base64 else "quoted-printable"
-    pieces: list = [f'Content-Type: text/{subtype}; charset="utf-8"'.encode(), CRLF,
-                    f"Content-Transfer-Encoding: {encoding}".encode(), CRLF, CRLF]
+    pieces: list = [
+        f'Content-Type: text/{subtype}; charset="utf-8"'.encode(),
+        CRLF,
+        f"Content-Transfer-Encoding: {encoding}".encode(),
+        CRLF,
+        CRLF,
+    ]
     if qp is None or use_base64:
         pieces += _base64_pieces(raw, tag.encode("ascii"))
     elif tag:
@@ -211,11 +282,18 @@ def _base64_pieces(raw: bytes, tag: bytes) -> list:
 def _picture_part(picture, number: int) -> list:
     suffix = "." + picture.mime_type.rpartition("/")[2].replace("jpeg", "jpg")
     name = picture.name if _SAFE_FILENAME.fullmatch(picture.name) else f"picture-{number}{suffix}"
-    return [f'Content-Type: {picture.mime_type}; name="{name}"'.encode("ascii"), CRLF,
-            b"Content-Transfer-Encoding: base64", CRLF,
-            f"Content-ID: <{picture.cid}>".encode("ascii"), CRLF,
-            f'Content-Disposition: inline; filename="{name}"'.encode("ascii"), CRLF, CRLF,
-            base64.encodebytes(picture.data).replace(b"\n", CRLF)]
+    return [
+        f'Content-Type: {picture.mime_type}; name="{name}"'.encode("ascii"),
+        CRLF,
+        b"Content-Transfer-Encoding: base64",
+        CRLF,
+        f"Content-ID: <{picture.cid}>".encode("ascii"),
+        CRLF,
+        f'Content-Disposition: inline; filename="{name}"'.encode("ascii"),
+        CRLF,
+        CRLF,
+        base64.encodebytes(picture.data).replace(b"\n", CRLF),
+    ]
 
 
 def _merged(pieces: list) -> list:
@@ -233,9 +311,11 @@ def check_header_value(name: str, value: str) -> None:
     """Refuse a header value with a line break or another control character: it would forge headers."""
     bad = _CONTROL.search(value)
     if bad is not None:
-        raise NewsletterError(f"the {name} header cannot hold the control character {bad.group()!r}: {value!r}",
-                              hint="remove line breaks and control characters from the setting or title it "
-                                   "comes from (`mco-newsletter check` names them)")
+        raise NewsletterError(
+            f"the {name} header cannot hold the control character {bad.group()!r}: {value!r}",
+            hint="remove line breaks and control characters from the setting or title it "
+            "comes from (`mco-newsletter check` names them)",
+        )
 
 
 def fold(name: str, value: str | tuple[str, str]) -> bytes:
@@ -244,7 +324,7 @@ def fold(name: str, value: str | tuple[str, str]) -> bytes:
     A (display name, address) pair becomes an address header whose name alone is encoded. Text that
     looks like an encoded-word ("=?utf-8?q?…?=") is encoded too, so mail clients show it as written.
     """
-    for part in (value if isinstance(value, tuple) else (value,)):
+    for part in value if isinstance(value, tuple) else (value,):
         check_header_value(name, part)
     if isinstance(value, tuple):
         display, address = value

@@ -9,15 +9,14 @@ original, so later renders, sends and archives only read it.
 
 from __future__ import annotations
 
-from ..config import Settings
-from ..edition import Edition
-
 import hashlib
 import io
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from ..config import Settings
+from ..edition import Edition
 from ..errors import NewsletterError
 from ..files import write_atomically
 from ..pictures import verified_picture
@@ -86,12 +85,18 @@ def _resized(original: bytes, mime_type: str, width: int, name: str) -> bytes:
             if mime_type == "image/jpeg" and image.mode not in ("RGB", "L"):
                 image = image.convert("RGB")
             out = io.BytesIO()
-            options = {"quality": 82, "optimize": True, "progressive": True} if mime_type == "image/jpeg" else \
-                {"quality": 82} if mime_type == "image/webp" else {"optimize": True}
+            options = (
+                {"quality": 82, "optimize": True, "progressive": True}
+                if mime_type == "image/jpeg"
+                else {"quality": 82}
+                if mime_type == "image/webp"
+                else {"optimize": True}
+            )
             image.save(out, FORMATS[mime_type], **options)  # no exif= or pnginfo=: metadata is dropped
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as exc:
-        raise NewsletterError(f"picture {name!r} cannot be read: {exc}",
-                              "save it again as an ordinary PNG or JPEG file") from None
+        raise NewsletterError(
+            f"picture {name!r} cannot be read: {exc}", "save it again as an ordinary PNG or JPEG file"
+        ) from None
     return out.getvalue()
 
 

@@ -7,14 +7,13 @@ inside the message by default; remote ones are refused unless the organisation d
 
 from __future__ import annotations
 
-from ..issue import Issue
-from pathlib import Path
-
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import Problem
+from ..issue import Issue
 from ..issue_blocks import Image
 from ..issue_walk import all_blocks, inline_texts
 from ..schema import Finding, Table
@@ -35,8 +34,11 @@ def check(data: dict) -> Iterator[Finding]:
     """Findings for [privacy] values that are well-typed but wrong."""
     images = data.get("privacy", {}).get("images", "embedded")
     if images not in IMAGE_MODES:
-        yield ("privacy", "images"), f"unknown privacy.images {images!r}", \
-            "use embedded (inside the message), linked (loaded from base_url when opened) or none (alt text)"
+        yield (
+            ("privacy", "images"),
+            f"unknown privacy.images {images!r}",
+            "use embedded (inside the message), linked (loaded from base_url when opened) or none (alt text)",
+        )
 
 
 def build(root: Path, data: dict) -> PrivacySettings:
@@ -55,13 +57,24 @@ def issue_findings(issue: Issue, privacy: PrivacySettings) -> tuple[list[Problem
         if not isinstance(block, Image):
             continue
         if urlsplit(block.src).scheme.lower() == "http":
-            problems.append(Problem(issue.path, block.line, f"picture {block.src!r} is loaded over plain http",
-                                    "anyone on the network path sees who opens it: put the picture beside issue.md"))
+            problems.append(
+                Problem(
+                    issue.path,
+                    block.line,
+                    f"picture {block.src!r} is loaded over plain http",
+                    "anyone on the network path sees who opens it: put the picture beside issue.md",
+                )
+            )
         elif not is_local(block.src):
             if not privacy.allow_remote_images:
-                problems.append(Problem(
-                    issue.path, block.line, f"picture {block.src!r} is loaded from another server when the email "
-                    "is opened", "put the picture beside issue.md (or set [privacy] allow_remote_images = true)"))
+                problems.append(
+                    Problem(
+                        issue.path,
+                        block.line,
+                        f"picture {block.src!r} is loaded from another server when the email is opened",
+                        "put the picture beside issue.md (or set [privacy] allow_remote_images = true)",
+                    )
+                )
         else:
             # The parser made sure the file is there; here it must be a real picture inside the folder.
             problem = picture_problem(issue.folder, block.src)
@@ -70,7 +83,12 @@ def issue_findings(issue: Issue, privacy: PrivacySettings) -> tuple[list[Problem
     for text, line in inline_texts(issue):
         for href in links(text):
             if urlsplit(href).scheme.lower() == "http":
-                warnings.append(Problem(issue.path, line, f"link {href!r} is plain http",
-                                        "anyone on the network path sees what the reader opens: use https if the "
-                                        "site has it"))
+                warnings.append(
+                    Problem(
+                        issue.path,
+                        line,
+                        f"link {href!r} is plain http",
+                        "anyone on the network path sees what the reader opens: use https if the site has it",
+                    )
+                )
     return problems, warnings

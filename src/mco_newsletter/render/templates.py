@@ -6,7 +6,6 @@ from functools import lru_cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-
 from .locale import stored_day, translations
 from .markup import inline_html, inline_text, wrap
 from .theme import template_folders, templates_version, words_version
@@ -23,7 +22,6 @@ def _autoescape(name: str | None) -> bool:
     # The MJML and page templates are markup: escape everything. The text part and the Markdown
     # skeleton of a new issue are plain text: escape nothing.
     return name is not None and not name.endswith((".txt.j2", ".md.j2"))
-
 
 
 def _yaml_scalar(value: str) -> str:
@@ -85,8 +83,13 @@ def environment(templates_dir: Path, locales_dir: Path, language: str, version: 
     words = translations(locales_dir, language)
     env.install_gettext_translations(words, newstyle=True)  # type: ignore[attr-defined]  # jinja2.ext.i18n adds it
     env.globals["_"] = _gettext(words.gettext)
-    env.filters.update(inline=inline_html, inline_text=inline_text, wrap=wrap, yaml=_yaml_scalar,
-                       day=partial(stored_day, language=language))
+    env.filters.update(
+        inline=inline_html,
+        inline_text=inline_text,
+        wrap=wrap,
+        yaml=_yaml_scalar,
+        day=partial(stored_day, language=language),
+    )
     return env
 
 

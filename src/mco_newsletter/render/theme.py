@@ -117,21 +117,29 @@ def _words_note(path: Path, language: str) -> str:
     """How the workspace's words of a language stand to the package's: changed, the same, no longer used."""
     used = {message.id for message in _read(LOCALES / f"{DOMAIN}.pot") if message.id}
     package_path = catalog_path(LOCALES, language)
-    package = {message.id: message.string for message in _read(package_path) if message.id and message.string
-               and not message.fuzzy} if package_path.is_file() else {}
+    package = (
+        {
+            message.id: message.string
+            for message in _read(package_path)
+            if message.id and message.string and not message.fuzzy
+        }
+        if package_path.is_file()
+        else {}
+    )
     own = [message for message in _read(path) if message.id and message.string and not message.fuzzy]
     unused = sum(message.id not in used for message in own)
     same = sum(message.id in used and package.get(message.id) == message.string for message in own)
     changed = len(own) - unused - same
     if not package_path.is_file():
-        return (f"the words in {language!r}, which the tool does not ship: {changed} of its {len(used)} translated "
-                "here (the rest show in English)")
+        return (
+            f"the words in {language!r}, which the tool does not ship: {changed} of its {len(used)} translated "
+            "here (the rest show in English)"
+        )
     if not changed and not unused:
         return f"the same as the tool's words in {language!r}: delete it to get the tool's changes on upgrade"
     extra = [f"{unused} no longer used by the templates"] if unused else []
     extra += [f"{same} the same as the tool's"] if same else []
-    return (f"overrides {changed} of the tool's words in {language!r}"
-            + (f" ({', '.join(extra)})" if extra else ""))
+    return f"overrides {changed} of the tool's words in {language!r}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def _read(path: Path):

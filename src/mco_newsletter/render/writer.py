@@ -16,9 +16,11 @@ def write_edition(rendered: Rendered, out_dir: Path, issue_folder: Path | None =
     """Write one edition's three files and its pictures (as the message shows them); return the three files."""
     folder = out_dir / rendered.edition.issue_id
     lang = rendered.edition.language
-    files = [(folder / f"{lang}.html", rendered.browsable_html().encode("utf-8")),
-             (folder / f"{lang}.txt", rendered.text.encode("utf-8")),
-             (folder / f"{lang}.eml", rendered.eml)]
+    files = [
+        (folder / f"{lang}.html", rendered.browsable_html().encode("utf-8")),
+        (folder / f"{lang}.txt", rendered.text.encode("utf-8")),
+        (folder / f"{lang}.eml", rendered.eml),
+    ]
     for path, data in files:
         write_atomically(path, data)
     for _, name, data in rendered.local_pictures:

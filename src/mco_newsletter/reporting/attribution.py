@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 
 from ..issue import ISSUE_ID_RE
-from ..storage.report_rows import PREFERENCES, UNSUBSCRIBE, Tallies
 from ..storage.dialect import now
+from ..storage.report_rows import PREFERENCES, UNSUBSCRIBE, Tallies
 from ..subscribers.store import Store
 
 # The kinds of action are passed on for the reader's pages (web/), which count them.

@@ -8,8 +8,9 @@ marked with "!" as well as coloured (colour alone says nothing to some readers).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .limits import COMPLAINT_CEILING, COMPLAINT_LIMIT, HARD_BOUNCE_LIMIT, percent
 from .outcomes import Outcome, total
@@ -18,19 +19,39 @@ if TYPE_CHECKING:
     from .report import IssuePoint
 
 # The parts of an edition's planned readers, in the order the bar shows them: (class, words).
-PARTS = (("delivered", "delivered"), ("taken", "sent, no word from the provider"), ("deferred", "deferred"),
-         ("bounced", "bounced"), ("blocked", "blocked"), ("dropped", "dropped or not carried"),
-         ("skipped", "left before their turn"), ("open", "still open"))
+PARTS = (
+    ("delivered", "delivered"),
+    ("taken", "sent, no word from the provider"),
+    ("deferred", "deferred"),
+    ("bounced", "bounced"),
+    ("blocked", "blocked"),
+    ("dropped", "dropped or not carried"),
+    ("skipped", "left before their turn"),
+    ("open", "still open"),
+)
 
 
 def parts_of(outcome: Outcome) -> dict[str, int]:
     """An edition's planned readers split into PARTS (they add up to `planned`)."""
-    provider_failures = (outcome.bounced - outcome.smtp_bounces + outcome.soft_bounced + outcome.blocked
-                         + outcome.dropped - outcome.not_carried)
+    provider_failures = (
+        outcome.bounced
+        - outcome.smtp_bounces
+        + outcome.soft_bounced
+        + outcome.blocked
+        + outcome.dropped
+        - outcome.not_carried
+    )
     taken = outcome.sent + outcome.maybe_sent - outcome.delivered - outcome.deferred - provider_failures
-    return {"delivered": outcome.delivered, "taken": max(taken, 0), "deferred": outcome.deferred,
-            "bounced": outcome.bounced + outcome.soft_bounced, "blocked": outcome.blocked, "dropped": outcome.dropped,
-            "skipped": outcome.skipped, "open": outcome.open}
+    return {
+        "delivered": outcome.delivered,
+        "taken": max(taken, 0),
+        "deferred": outcome.deferred,
+        "bounced": outcome.bounced + outcome.soft_bounced,
+        "blocked": outcome.blocked,
+        "dropped": outcome.dropped,
+        "skipped": outcome.skipped,
+        "open": outcome.open,
+    }
 
 
 def outcome_bars(editions: dict[str, Outcome], *, chart_id: str = "outcomes") -> str:
@@ -42,8 +63,10 @@ def outcome_bars(editions: dict[str, Outcome], *, chart_id: str = "outcomes") ->
     shapes = []
     for index, (language, outcome) in enumerate(rows):
         y = gap + index * (bar_height + gap)
-        shapes.append(f'<text class="label" x="{label_width - 8}" y="{y + bar_height * 0.68:.1f}" '
-                      f'text-anchor="end">{escape(language)}</text>')
+        shapes.append(
+            f'<text class="label" x="{label_width - 8}" y="{y + bar_height * 0.68:.1f}" '
+            f'text-anchor="end">{escape(language)}</text>'
+        )
         x = float(label_width)
         planned = outcome.planned
         for part, words in PARTS:
@@ -51,16 +74,21 @@ def outcome_bars(editions: dict[str, Outcome], *, chart_id: str = "outcomes") ->
             if not number or not planned:
                 continue
             wide = scale * number / planned
-            shapes.append(f'<rect class="part-{part}" x="{x:.1f}" y="{y}" width="{wide:.1f}" height="{bar_height}">'
-                          f'<title>{escape(language)}: {number:,} {escape(words)} ({percent(number / planned)})'
-                          f'</title></rect>')
+            shapes.append(
+                f'<rect class="part-{part}" x="{x:.1f}" y="{y}" width="{wide:.1f}" height="{bar_height}">'
+                f"<title>{escape(language)}: {number:,} {escape(words)} ({percent(number / planned)})"
+                f"</title></rect>"
+            )
             x += wide
         shapes.append(f'<text class="value" x="{x + 6:.1f}" y="{y + bar_height * 0.68:.1f}">{planned:,}</text>')
-    described = "; ".join(f"{language}: " + ", ".join(f"{parts_of(outcome)[part]:,} {words}" for part, words in PARTS
-                                                      if parts_of(outcome)[part])
-                          for language, outcome in rows)
-    return _svg(chart_id, width, height, "What became of each edition's messages", described or "nothing planned",
-                shapes)
+    described = "; ".join(
+        f"{language}: "
+        + ", ".join(f"{parts_of(outcome)[part]:,} {words}" for part, words in PARTS if parts_of(outcome)[part])
+        for language, outcome in rows
+    )
+    return _svg(
+        chart_id, width, height, "What became of each edition's messages", described or "nothing planned", shapes
+    )
 
 
 def rate_bars(points: Iterable[IssuePoint], *, measure: str, chart_id: str) -> str:
@@ -84,19 +112,26 @@ def rate_bars(points: Iterable[IssuePoint], *, measure: str, chart_id: str) -> s
         x = left + index * step + step * 0.2
         high = plot * (rate or 0) / top
         past = rate is not None and rate >= limits[0][0]
-        shapes.append(f'<rect class="{"rate-past" if past else "rate"}" x="{x:.1f}" y="{top_margin + plot - high:.1f}"'
-                      f' width="{step * 0.6:.1f}" height="{high:.1f}"><title>{escape(issue_id)}: {percent(rate)}'
-                      f'{" — past the limit" if past else ""}</title></rect>')
-        shapes.append(f'<text class="value" x="{x + step * 0.3:.1f}" y="{top_margin + plot - high - 4:.1f}" '
-                      f'text-anchor="middle">{percent(rate)}{"!" if past else ""}</text>')
-        shapes.append(f'<text class="label" x="{x + step * 0.3:.1f}" y="{height - bottom + 18}" '
-                      f'text-anchor="middle">{escape(issue_id)}</text>')
+        shapes.append(
+            f'<rect class="{"rate-past" if past else "rate"}" x="{x:.1f}" y="{top_margin + plot - high:.1f}"'
+            f' width="{step * 0.6:.1f}" height="{high:.1f}"><title>{escape(issue_id)}: {percent(rate)}'
+            f"{' — past the limit' if past else ''}</title></rect>"
+        )
+        shapes.append(
+            f'<text class="value" x="{x + step * 0.3:.1f}" y="{top_margin + plot - high - 4:.1f}" '
+            f'text-anchor="middle">{percent(rate)}{"!" if past else ""}</text>'
+        )
+        shapes.append(
+            f'<text class="label" x="{x + step * 0.3:.1f}" y="{height - bottom + 18}" '
+            f'text-anchor="middle">{escape(issue_id)}</text>'
+        )
     described = "; ".join(f"{issue_id}: {percent(rate)}" for issue_id, rate in rates)
     return _svg(chart_id, width, height, title, f"{described}; limits: {', '.join(w for _, w in limits)}", shapes)
 
 
 def _svg(chart_id: str, width: int, height: int, title: str, description: str, shapes: list[str]) -> str:
-    return (f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {width} {height}" '
-            f'xmlns="http://www.w3.org/2000/svg"><title id="{chart_id}-title">{escape(title)}</title>'
-            f'<desc id="{chart_id}-desc">{escape(description)}</desc>{"".join(shapes)}</svg>')
-
+    return (
+        f'<svg role="img" aria-labelledby="{chart_id}-title {chart_id}-desc" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title id="{chart_id}-title">{escape(title)}</title>'
+        f'<desc id="{chart_id}-desc">{escape(description)}</desc>{"".join(shapes)}</svg>'
+    )

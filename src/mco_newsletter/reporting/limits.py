@@ -24,8 +24,10 @@ from .outcomes import Outcome
 COMPLAINT_LIMIT = 0.003  # Gmail and Yahoo: never reach it
 COMPLAINT_CEILING = 0.001  # Gmail: stay below it
 HARD_BOUNCE_LIMIT = 0.05  # SendGrid: fewer than this share of attempted messages
-GMAIL_NOTE = ("Gmail reports complaints only as a rate in Postmaster Tools (postmaster.google.com), never per "
-              "message: its readers' complaints are not in these numbers")
+GMAIL_NOTE = (
+    "Gmail reports complaints only as a rate in Postmaster Tools (postmaster.google.com), never per "
+    "message: its readers' complaints are not in these numbers"
+)
 
 
 @dataclass(frozen=True)
@@ -54,17 +56,34 @@ def warnings_for(outcome: Outcome) -> list[RateWarning]:
     found = []
     complaints = outcome.rate("complaints")
     if complaints is not None and complaints >= COMPLAINT_LIMIT:
-        found.append(RateWarning("complaints", complaints, COMPLAINT_LIMIT,
-                             f"spam complaints at {percent(complaints)}: at or past the 0.3 % Gmail and Yahoo hold "
-                             "bulk senders under (their mail then goes to spam or is refused)"))
+        found.append(
+            RateWarning(
+                "complaints",
+                complaints,
+                COMPLAINT_LIMIT,
+                f"spam complaints at {percent(complaints)}: at or past the 0.3 % Gmail and Yahoo hold "
+                "bulk senders under (their mail then goes to spam or is refused)",
+            )
+        )
     elif complaints is not None and complaints >= COMPLAINT_CEILING:
-        found.append(RateWarning("complaints", complaints, COMPLAINT_CEILING,
-                             f"spam complaints at {percent(complaints)}: past the 0.1 % Gmail asks senders to stay "
-                             "below"))
+        found.append(
+            RateWarning(
+                "complaints",
+                complaints,
+                COMPLAINT_CEILING,
+                f"spam complaints at {percent(complaints)}: past the 0.1 % Gmail asks senders to stay below",
+            )
+        )
     bounces = outcome.rate("bounced")
     if bounces is not None and bounces >= HARD_BOUNCE_LIMIT:
-        found.append(RateWarning("bounced", bounces, HARD_BOUNCE_LIMIT,
-                             f"hard bounces at {percent(bounces)}: at or past the 5 % of attempted messages SendGrid "
-                             "asks senders to stay under (remove the dead addresses: `subscribers list --status "
-                             "bounced`)"))
+        found.append(
+            RateWarning(
+                "bounced",
+                bounces,
+                HARD_BOUNCE_LIMIT,
+                f"hard bounces at {percent(bounces)}: at or past the 5 % of attempted messages SendGrid "
+                "asks senders to stay under (remove the dead addresses: `subscribers list --status "
+                "bounced`)",
+            )
+        )
     return found

@@ -4,7 +4,8 @@ the overview's table (a row per campaign, newest first), each rate past a publis
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .limits import GMAIL_NOTE, percent
 from .measures import BASES, MEASURES, warned
@@ -28,8 +29,10 @@ def _table(header: list[str], rows: list[list[str]], right_from: int = 1) -> lis
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
 
     def line(row: list[str]) -> str:
-        return "  ".join(cell.rjust(width) if i >= right_from else cell.ljust(width)
-                         for i, (cell, width) in enumerate(zip(row, widths))).rstrip()
+        return "  ".join(
+            cell.rjust(width) if i >= right_from else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=False))
+        ).rstrip()
 
     return [line(header), *(line(row) for row in rows)]
 
@@ -44,8 +47,9 @@ def issue_lines(report: IssueReport) -> list[str]:
     lines = [f"Issue {report.issue_id}: {len(report.campaigns)} campaign{'s' if len(report.campaigns) != 1 else ''}"]
     for campaign in report.campaigns:
         state = f"finished {_when(campaign.finished_at)}" if campaign.finished_at else "not finished"
-        lines.append(f"  → {campaign.segment} via {campaign.backend or '?'}: started {_when(campaign.started_at)}, "
-                     f"{state}")
+        lines.append(
+            f"  → {campaign.segment} via {campaign.backend or '?'}: started {_when(campaign.started_at)}, {state}"
+        )
     editions = report.editions
     columns = [*editions.items(), ("total", report.total)]
     header = ["", *(language for language, _ in columns)]
@@ -64,18 +68,49 @@ def overview_lines(overview: Overview) -> list[str]:
     """Every campaign, newest first."""
     if not overview.campaigns:
         return ["Nothing has been sent yet."]
-    header = ["issue", "segment", "started", "via", "planned", "sent", "delivered", "bounced", "blocked",
-              "complaints", "unsubscribes", "open"]
+    header = [
+        "issue",
+        "segment",
+        "started",
+        "via",
+        "planned",
+        "sent",
+        "delivered",
+        "bounced",
+        "blocked",
+        "complaints",
+        "unsubscribes",
+        "open",
+    ]
     rows = []
     warnings = []
     for campaign in overview.campaigns:
         outcome = campaign.total
-        rows.append([campaign.issue_id, campaign.segment, _when(campaign.started_at)[:16], campaign.backend or "?",
-                     *(_cell(outcome, name, rated) for name, rated in (
-                         ("planned", False), ("sent", False), ("delivered", True), ("bounced", True),
-                         ("blocked", True), ("complaints", True), ("unsubscribes", True), ("open", False)))])
-        warnings += [f"Warning ({campaign.issue_id} → {campaign.segment}): {warning.text}."
-                     for warning in warned(outcome).values()]
+        rows.append(
+            [
+                campaign.issue_id,
+                campaign.segment,
+                _when(campaign.started_at)[:16],
+                campaign.backend or "?",
+                *(
+                    _cell(outcome, name, rated)
+                    for name, rated in (
+                        ("planned", False),
+                        ("sent", False),
+                        ("delivered", True),
+                        ("bounced", True),
+                        ("blocked", True),
+                        ("complaints", True),
+                        ("unsubscribes", True),
+                        ("open", False),
+                    )
+                ),
+            ]
+        )
+        warnings += [
+            f"Warning ({campaign.issue_id} → {campaign.segment}): {warning.text}."
+            for warning in warned(outcome).values()
+        ]
     lines = [*_table(header, rows, right_from=4), *warnings]
     lines += unmatched_lines(overview.unmatched, f"since {overview.since}")
     lines.append(f"Note: {GMAIL_NOTE}.")
@@ -94,6 +129,8 @@ def unmatched_lines(unmatched: Sequence[Unmatched], since: str) -> list[str]:
     for source, kinds in sorted(nobody.items()):
         lines.append(f"  {source}, matched nobody: " + ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items())))
     for source, kinds in sorted(readers.items()):
-        lines.append(f"  {source}, applied to the reader, no issue named: "
-                     + ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items())))
+        lines.append(
+            f"  {source}, applied to the reader, no issue named: "
+            + ", ".join(f"{n:,} {kind}" for kind, n in sorted(kinds.items()))
+        )
     return lines

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .limits import GMAIL_NOTE, RateWarning, warnings_for
 from .outcomes import Outcome
@@ -32,9 +33,9 @@ MEASURES = (
 # What each rate is counted against, said once under the table and in the JSON.
 BASES = {
     "planned": "sent, may have it twice, may have had it, left before their turn and still open: of the readers "
-               "planned",
+    "planned",
     "attempted": "delivered, deferred, bounces, blocked and dropped: of the messages that went to a server (sent, may "
-                 "have had it, refused by the SMTP server)",
+    "have had it, refused by the SMTP server)",
     "reached": "complaints, unsubscribes and preference changes: of the messages taken and not known to have failed",
 }
 
@@ -47,16 +48,27 @@ def warned(outcome: Outcome) -> dict[str, RateWarning]:
 def outcome_json(outcome: Outcome) -> dict:
     """One outcome: every count, every rate, the warnings."""
     counts = {name: getattr(outcome, name) for name, _, _ in MEASURES}
-    return {**counts, "refused": outcome.refused, "put_off": outcome.put_off, "attempted": outcome.attempted,
-            "reached": outcome.reached,
-            "rates": {name: outcome.rate(name) for name, _, rated in MEASURES if rated},
-            "warnings": [asdict(warning) for warning in warnings_for(outcome)]}
+    return {
+        **counts,
+        "refused": outcome.refused,
+        "put_off": outcome.put_off,
+        "attempted": outcome.attempted,
+        "reached": outcome.reached,
+        "rates": {name: outcome.rate(name) for name, _, rated in MEASURES if rated},
+        "warnings": [asdict(warning) for warning in warnings_for(outcome)],
+    }
 
 
 def campaign_json(campaign: CampaignReport) -> dict:
-    return {"segment": campaign.segment, "issue": campaign.issue_id, "started_at": campaign.started_at,
-            "finished_at": campaign.finished_at, "backend": campaign.backend, "total": outcome_json(campaign.total),
-            "editions": {language: outcome_json(outcome) for language, outcome in campaign.editions.items()}}
+    return {
+        "segment": campaign.segment,
+        "issue": campaign.issue_id,
+        "started_at": campaign.started_at,
+        "finished_at": campaign.finished_at,
+        "backend": campaign.backend,
+        "total": outcome_json(campaign.total),
+        "editions": {language: outcome_json(outcome) for language, outcome in campaign.editions.items()},
+    }
 
 
 def unmatched_json(unmatched: Iterable[Unmatched]) -> list[dict]:
@@ -65,16 +77,27 @@ def unmatched_json(unmatched: Iterable[Unmatched]) -> list[dict]:
 
 def issue_json(report: IssueReport) -> dict:
     """`report ID --json`."""
-    return {"issue": report.issue_id, "total": outcome_json(report.total),
-            "editions": {language: outcome_json(outcome) for language, outcome in report.editions.items()},
-            "campaigns": [campaign_json(campaign) for campaign in report.campaigns],
-            "trend": [{"issue": point.issue_id, "started_at": point.started_at, "total": outcome_json(point.total)}
-                      for point in report.trend],
-            "unmatched": unmatched_json(report.unmatched), "rates_of": BASES, "note": GMAIL_NOTE}
+    return {
+        "issue": report.issue_id,
+        "total": outcome_json(report.total),
+        "editions": {language: outcome_json(outcome) for language, outcome in report.editions.items()},
+        "campaigns": [campaign_json(campaign) for campaign in report.campaigns],
+        "trend": [
+            {"issue": point.issue_id, "started_at": point.started_at, "total": outcome_json(point.total)}
+            for point in report.trend
+        ],
+        "unmatched": unmatched_json(report.unmatched),
+        "rates_of": BASES,
+        "note": GMAIL_NOTE,
+    }
 
 
 def overview_json(overview: Overview) -> dict:
     """`report --json`."""
-    return {"campaigns": [campaign_json(campaign) for campaign in overview.campaigns],
-            "unmatched_since": overview.since, "unmatched": unmatched_json(overview.unmatched), "rates_of": BASES,
-            "note": GMAIL_NOTE}
+    return {
+        "campaigns": [campaign_json(campaign) for campaign in overview.campaigns],
+        "unmatched_since": overview.since,
+        "unmatched": unmatched_json(overview.unmatched),
+        "rates_of": BASES,
+        "note": GMAIL_NOTE,
+    }

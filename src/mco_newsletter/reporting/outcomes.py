@@ -8,8 +8,8 @@ part of `sent` and `maybe_sent`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
-from typing import Iterable
 
 from ..storage.report_rows import COMPLAINT, PREFERENCES, UNSUBSCRIBE, EditionCounts
 
@@ -29,7 +29,9 @@ class Outcome:
     put_off: int = 0  # of `open`, failed: the SMTP server (or the connection) said "later"
     delivered: int = 0  # the provider says the receiving server took it (SendGrid's `delivered`)
     deferred: int = 0  # the provider still tries (its last word: `deferred`, or a delay notice by mail)
-    bounced: int = 0  # hard bounces: SendGrid's `bounce`, a DSN that failed for good, SMTP's refusal of the address (5.1.x, 5.2.1)
+    bounced: int = (
+        0  # hard bounces: SendGrid's `bounce`, a DSN that failed for good, SMTP's refusal of the address (5.1.x, 5.2.1)
+    )
     soft_bounced: int = 0  # a mailbox full or a server unreachable until the message expired
     blocked: int = 0  # the receiving server refused the sender, not the reader (reputation, policy)
     dropped: int = 0  # not sent by the provider (its suppressions), or not carried (an SMTP server without SMTPUTF8)
@@ -42,7 +44,7 @@ class Outcome:
     smtp_bounces: int = 0
     not_carried: int = 0
 
-    def __add__(self, other: "Outcome") -> "Outcome":
+    def __add__(self, other: Outcome) -> Outcome:
         return Outcome(**{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(Outcome)})
 
     @property
@@ -60,9 +62,18 @@ class Outcome:
 
     def rate(self, name: str) -> float | None:
         """A count as a share of what it is counted against (None when that is nothing)."""
-        base = {"complaints": self.reached, "unsubscribes": self.reached, "preference_changes": self.reached,
-                "planned": self.planned, "sent": self.planned, "open": self.planned, "put_off": self.planned,
-                "twice": self.planned, "maybe_sent": self.planned, "skipped": self.planned}.get(name, self.attempted)
+        base = {
+            "complaints": self.reached,
+            "unsubscribes": self.reached,
+            "preference_changes": self.reached,
+            "planned": self.planned,
+            "sent": self.planned,
+            "open": self.planned,
+            "put_off": self.planned,
+            "twice": self.planned,
+            "maybe_sent": self.planned,
+            "skipped": self.planned,
+        }.get(name, self.attempted)
         return getattr(self, name) / base if base else None
 
 
@@ -73,9 +84,12 @@ def outcomes_of(rows: list[EditionCounts], tallies: list[tuple[int, str, str, in
         found = dict(row.counts)
         provider_bounces, provider_dropped = found.pop("provider_bounces"), found.pop("provider_dropped")
         not_carried = found["refused"] - found["smtp_bounces"]
-        counts[row.campaign_id, row.language] = {**found, "not_carried": not_carried,
-                                                 "bounced": provider_bounces + found["smtp_bounces"],
-                                                 "dropped": provider_dropped + not_carried}
+        counts[row.campaign_id, row.language] = {
+            **found,
+            "not_carried": not_carried,
+            "bounced": provider_bounces + found["smtp_bounces"],
+            "dropped": provider_dropped + not_carried,
+        }
     for campaign_id, language, kind, number in tallies:
         if kind in TALLY_FIELDS:
             into = counts.setdefault((campaign_id, language), {})

@@ -19,9 +19,16 @@ from .measures import BASES, MEASURES, warned
 if TYPE_CHECKING:
     from .report import IssueReport, Overview
 
-OVERVIEW_MEASURES = (("planned", "planned", False), ("sent", "sent", False), ("delivered", "delivered", True),
-                     ("bounced", "bounced", True), ("blocked", "blocked", True), ("complaints", "complaints", True),
-                     ("unsubscribes", "unsubscribes", True), ("open", "still open", False))
+OVERVIEW_MEASURES = (
+    ("planned", "planned", False),
+    ("sent", "sent", False),
+    ("delivered", "delivered", True),
+    ("bounced", "bounced", True),
+    ("blocked", "blocked", True),
+    ("complaints", "complaints", True),
+    ("unsubscribes", "unsubscribes", True),
+    ("open", "still open", False),
+)
 STYLE = """
 :root { color-scheme: light dark; --ink: #1a1a1a; --paper: #ffffff; --muted: #4a4a4a; --rule: #c8c8c8;
   --warn: #8a1c00; --warn-paper: #fff1ec; --delivered: #1b6e3a; --taken: #6fae84; --deferred: #b8860b;
@@ -65,41 +72,71 @@ def _cell(outcome, name: str, rated: bool) -> Markup:
     if warning is None:
         return Markup("<td>{} ({})</td>").format(f"{count:,}", percent(outcome.rate(name)))
     return Markup('<td class="past">{} ({}) <span class="flag">past {}</span></td>').format(
-        f"{count:,}", percent(outcome.rate(name)), percent(warning.limit))
+        f"{count:,}", percent(outcome.rate(name)), percent(warning.limit)
+    )
 
 
 def _when(stamp: str | None) -> str:
     return f"{stamp[:10]} {stamp[11:16]} UTC" if stamp else "–"
 
 
-def report_page(*, newsletter: str, report: IssueReport | None = None, overview: Overview | None = None, now: dt.datetime | None = None) -> str:
+def report_page(
+    *,
+    newsletter: str,
+    report: IssueReport | None = None,
+    overview: Overview | None = None,
+    now: dt.datetime | None = None,
+) -> str:
     """The page of one issue's report (`report`) or of every campaign (`overview`)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    env = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["j2"]),
-                      trim_blocks=True, lstrip_blocks=True)
-    made = (now or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%d %H:%M UTC")
+    env = Environment(
+        loader=FileSystemLoader(Path(__file__).parent),
+        autoescape=select_autoescape(["j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    made = (now or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     warnings: list[tuple[str, str]] = []
     context: dict = {"report": report, "overview": overview}
     if report is not None:
         columns = [*report.editions.items(), ("total", report.total)]
-        warnings = [(language, warning.text) for language, outcome in columns
-                    for warning in warned(outcome).values()]
-        context.update(heading=f"How {report.issue_id} went", columns=columns,
-                       outcome_chart=outcome_bars(report.editions), trend=report.trend, unmatched=report.unmatched,
-                       since=report.campaigns[-1].started_at[:10])
+        warnings = [(language, warning.text) for language, outcome in columns for warning in warned(outcome).values()]
+        context.update(
+            heading=f"How {report.issue_id} went",
+            columns=columns,
+            outcome_chart=outcome_bars(report.editions),
+            trend=report.trend,
+            unmatched=report.unmatched,
+            since=report.campaigns[-1].started_at[:10],
+        )
     else:
         if overview is None:
             raise TypeError("report_page() needs a report or an overview")
-        warnings = [(f"{c.issue_id} → {c.segment}", warning.text) for c in overview.campaigns
-                    for warning in warned(c.total).values()]
-        context.update(heading="How the sends went", trend=overview.trend, unmatched=overview.unmatched,
-                       since=overview.since)
+        warnings = [
+            (f"{c.issue_id} → {c.segment}", warning.text)
+            for c in overview.campaigns
+            for warning in warned(c.total).values()
+        ]
+        context.update(
+            heading="How the sends went", trend=overview.trend, unmatched=overview.unmatched, since=overview.since
+        )
     trend = context["trend"]
     html = env.get_template("report.html.j2").render(
-        **context, newsletter=newsletter, made=made, style=Markup(STYLE), policy=_policy(STYLE), warnings=warnings,
-        measures=MEASURES, overview_measures=OVERVIEW_MEASURES, parts=PARTS, bases=list(BASES.values()),
-        cell=_cell, when=_when, gmail_note=GMAIL_NOTE,
+        **context,
+        newsletter=newsletter,
+        made=made,
+        style=Markup(STYLE),
+        policy=_policy(STYLE),
+        warnings=warnings,
+        measures=MEASURES,
+        overview_measures=OVERVIEW_MEASURES,
+        parts=PARTS,
+        bases=list(BASES.values()),
+        cell=_cell,
+        when=_when,
+        gmail_note=GMAIL_NOTE,
         complaint_chart=rate_bars(trend, measure="complaints", chart_id="complaints") if trend else "",
-        bounce_chart=rate_bars(trend, measure="bounced", chart_id="bounces") if trend else "")
+        bounce_chart=rate_bars(trend, measure="bounced", chart_id="bounces") if trend else "",
+    )
     return html

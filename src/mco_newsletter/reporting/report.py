@@ -91,8 +91,18 @@ class Overview:
 def _campaign_reports(rows: ReportRows, campaigns) -> list[CampaignReport]:
     ids = [campaign.id for campaign in campaigns]
     outcomes = outcomes_of(rows.outcomes(ids), rows.tallies(ids))
-    return [CampaignReport(c.id, c.issue_id, c.segment, c.started_at, c.finished_at, _backend(c.snapshot),
-                           dict(sorted(outcomes.get(c.id, {}).items()))) for c in campaigns]
+    return [
+        CampaignReport(
+            c.id,
+            c.issue_id,
+            c.segment,
+            c.started_at,
+            c.finished_at,
+            _backend(c.snapshot),
+            dict(sorted(outcomes.get(c.id, {}).items())),
+        )
+        for c in campaigns
+    ]
 
 
 def _backend(snapshot: str) -> str:
@@ -107,8 +117,10 @@ def _trend(reports: list[CampaignReport], up_to: str | None = None) -> tuple[Iss
     issues: dict[str, list[CampaignReport]] = {}
     for report in sorted(reports, key=lambda r: (r.started_at, r.id)):
         issues.setdefault(report.issue_id, []).append(report)
-    points = [IssuePoint(issue_id, found[0].started_at, total(r.total for r in found)) for issue_id, found in
-              sorted(issues.items(), key=lambda item: (item[1][0].started_at, item[1][0].id))]
+    points = [
+        IssuePoint(issue_id, found[0].started_at, total(r.total for r in found))
+        for issue_id, found in sorted(issues.items(), key=lambda item: (item[1][0].started_at, item[1][0].id))
+    ]
     if up_to is not None:
         ending = [point.issue_id for point in points].index(up_to) + 1
         points = points[:ending]
@@ -130,7 +142,7 @@ def issue_report(*, store: Store, issue_id: str) -> IssueReport | None:
     for campaign in sorted(every, key=lambda c: (c.started_at, c.id)):
         started.setdefault(campaign.issue_id, campaign.started_at)
     order = sorted(started, key=lambda issue: started[issue])
-    wanted = set(order[:order.index(issue_id) + 1][-TREND_ISSUES:])
+    wanted = set(order[: order.index(issue_id) + 1][-TREND_ISSUES:])
     reports = _campaign_reports(rows, [campaign for campaign in every if campaign.issue_id in wanted])
     own = tuple(report for report in reports if report.issue_id == issue_id)
     return IssueReport(issue_id, own, _trend(reports, issue_id), _unmatched(rows, started[issue_id][:10]))
@@ -140,5 +152,5 @@ def overview(*, store: Store, today: dt.date | None = None) -> Overview:
     """Every campaign, newest first."""
     rows = ReportRows(store.db)
     reports = _campaign_reports(rows, rows.campaigns())
-    since = ((today or dt.datetime.now(dt.timezone.utc).date()) - dt.timedelta(days=UNMATCHED_DAYS - 1)).isoformat()
+    since = ((today or dt.datetime.now(dt.UTC).date()) - dt.timedelta(days=UNMATCHED_DAYS - 1)).isoformat()
     return Overview(tuple(reports), _trend(reports), _unmatched(rows, since), since)

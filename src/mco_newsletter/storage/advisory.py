@@ -56,7 +56,7 @@ class Session:
         self.db = database
 
     @classmethod
-    def open(cls, location: StoreLocation) -> "Session":
+    def open(cls, location: StoreLocation) -> Session:
         database = open_database(location, migrate=False)
         try:
             idle, interval, count = KEEPALIVE
@@ -110,7 +110,8 @@ class Session:
             "INSERT INTO send_claims (issue_id, segment, host, pid, started_at, session)"
             " VALUES (?, ?, ?, ?, ?, pg_backend_pid()) ON CONFLICT (issue_id) DO UPDATE SET segment = excluded.segment,"
             " host = excluded.host, pid = excluded.pid, started_at = excluded.started_at, session = excluded.session",
-            (issue_id, segment, host, pid, now()))
+            (issue_id, segment, host, pid, now()),
+        )
 
     def forget_claim(self, issue_id: str) -> None:
         self.db.execute("DELETE FROM send_claims WHERE issue_id = ? AND session = pg_backend_pid()", (issue_id,))
@@ -121,7 +122,9 @@ class Session:
         row = self.db.one(
             "SELECT c.issue_id, c.segment, c.host, c.pid, c.started_at FROM send_claims c JOIN pg_locks l"
             " ON l.pid = c.session AND l.locktype = 'advisory' AND l.granted AND l.classid = ? AND l.objid = ?"
-            " AND l.objsubid = 2 WHERE c.issue_id = ?", (*claim_key(issue_id), issue_id))
+            " AND l.objsubid = 2 WHERE c.issue_id = ?",
+            (*claim_key(issue_id), issue_id),
+        )
         return ClaimHolder(*row) if row else None
 
     def close(self) -> None:

@@ -29,6 +29,8 @@ class Chores:
         last = self.db.value("SELECT value FROM meta WHERE key = ?", (key,))
         if last is not None and float(last) > at - every:
             return False
-        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value ="
-                        " excluded.value", (key, str(int(at))))
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, str(int(at))),
+        )
         return True

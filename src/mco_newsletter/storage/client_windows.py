@@ -54,11 +54,15 @@ class ClientWindows:
             return None if found is None else bytes(found)
         with self.db.transaction():  # once an hour per store; its own lock too, whatever the writer lock covers
             self.db.execute("SELECT pg_advisory_xact_lock(?, ?)", (STORE_LOCKS, CLIENT_WINDOW_LOCK))
-            self.db.execute(f"CREATE UNLOGGED TABLE IF NOT EXISTS {table_of(hour)} (name TEXT NOT NULL, client BYTEA"
-                            " NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (name, client))")
-            self.db.execute(f"INSERT INTO {table_of(hour)} (name, client, count) SELECT '', ?, 0"
-                            f" WHERE NOT EXISTS (SELECT 1 FROM {table_of(hour)} WHERE name = '')",
-                            (secrets.token_bytes(KEY_BYTES),))
+            self.db.execute(
+                f"CREATE UNLOGGED TABLE IF NOT EXISTS {table_of(hour)} (name TEXT NOT NULL, client BYTEA"
+                " NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (name, client))"
+            )
+            self.db.execute(
+                f"INSERT INTO {table_of(hour)} (name, client, count) SELECT '', ?, 0"
+                f" WHERE NOT EXISTS (SELECT 1 FROM {table_of(hour)} WHERE name = '')",
+                (secrets.token_bytes(KEY_BYTES),),
+            )
             return bytes(self.db.value(f"SELECT client FROM {table_of(hour)} WHERE name = ''"))
 
     def add(self, hour: int, name: str, client: bytes, *, below: float | None = None) -> int | None:
@@ -67,8 +71,10 @@ class ClientWindows:
         if below is not None and below <= 0:
             return None
         guard = "" if below is None else " WHERE counts.count < :below"
-        statement = (f"INSERT INTO {table_of(hour)} AS counts (name, client, count) VALUES (:name, :client, 1)"
-                     f" ON CONFLICT (name, client) DO UPDATE SET count = counts.count + 1{guard} RETURNING count")
+        statement = (
+            f"INSERT INTO {table_of(hour)} AS counts (name, client, count) VALUES (:name, :client, 1)"
+            f" ON CONFLICT (name, client) DO UPDATE SET count = counts.count + 1{guard} RETURNING count"
+        )
         params = {"name": name, "client": client, "below": below}
         try:
             return self.db.value(statement, params)
@@ -81,8 +87,9 @@ class ClientWindows:
     def count(self, hour: int, name: str, client: bytes) -> int:
         """The client's count under `name` in the hour's table (0 when there is none, or no table)."""
         try:
-            return self.db.value(f"SELECT count FROM {table_of(hour)} WHERE name = ? AND client = ?", (name, client),
-                                 default=0)
+            return self.db.value(
+                f"SELECT count FROM {table_of(hour)} WHERE name = ? AND client = ?", (name, client), default=0
+            )
         except Exception as exc:
             if not _missing_table(exc):
                 raise
@@ -90,8 +97,10 @@ class ClientWindows:
 
     def hours(self) -> list[int]:
         """The hours whose tables exist, oldest first."""
-        names = self.db.all("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-                            " AND tablename LIKE 'client\\_window\\_%'")
+        names = self.db.all(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            " AND tablename LIKE 'client\\_window\\_%'"
+        )
         return sorted(int(match.group(1)) for (name,) in names if (match := _TABLE.fullmatch(name)))
 
     def drop_before(self, hour: int) -> int:

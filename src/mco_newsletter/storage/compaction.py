@@ -70,15 +70,19 @@ def compact(db: Database) -> Compaction:
             raise db.failed(exc) from None
         raise
     with db.transaction():
-        db.execute("INSERT INTO meta (key, value) VALUES ('compacted_at', ?) ON CONFLICT (key)"
-                   " DO UPDATE SET value = excluded.value", (now(),))
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('compacted_at', ?) ON CONFLICT (key)"
+            " DO UPDATE SET value = excluded.value",
+            (now(),),
+        )
     return Compaction(db.kind, done, int(erasures), previous, skipped)
 
 
 def _compact_postgresql(db: Database) -> tuple[tuple[Compacted, ...], tuple[tuple[str, str], ...]]:
     tables, skipped = list(PERSON_TABLES), []
-    if db.value("SELECT pg_has_role(current_user, datdba, 'MEMBER') FROM pg_database"
-                " WHERE datname = current_database()"):
+    if db.value(
+        "SELECT pg_has_role(current_user, datdba, 'MEMBER') FROM pg_database WHERE datname = current_database()"
+    ):
         tables.append(STATISTICS)
     else:
         skipped.append((STATISTICS, "only the database's owner or a superuser may compact it"))
@@ -87,8 +91,14 @@ def _compact_postgresql(db: Database) -> tuple[tuple[Compacted, ...], tuple[tupl
         before = db.value("SELECT pg_total_relation_size(?::regclass)", (table,))
         start = time.monotonic()
         db.execute(f"VACUUM (FULL) {table}")
-        done.append(Compacted(table, before, db.value("SELECT pg_total_relation_size(?::regclass)", (table,)),
-                              time.monotonic() - start))
+        done.append(
+            Compacted(
+                table,
+                before,
+                db.value("SELECT pg_total_relation_size(?::regclass)", (table,)),
+                time.monotonic() - start,
+            )
+        )
     return tuple(done), tuple(skipped)
 
 

@@ -32,21 +32,29 @@ def copy_store(source: Database, target: Database) -> list[Copied]:
     from .migrate import version_of
 
     if source.kind != "sqlite" or target.kind != "postgresql":
-        raise NewsletterError("database copy carries an SQLite store into PostgreSQL",
-                              hint="give --to postgresql://… and run it in the workspace of the SQLite store")
+        raise NewsletterError(
+            "database copy carries an SQLite store into PostgreSQL",
+            hint="give --to postgresql://… and run it in the workspace of the SQLite store",
+        )
     if version_of(source) != version_of(target):
-        raise NewsletterError(f"the two stores have schema versions {version_of(source)} and {version_of(target)}",
-                              hint="run the copy with the same version of mco-newsletter that opened both")
+        raise NewsletterError(
+            f"the two stores have schema versions {version_of(source)} and {version_of(target)}",
+            hint="run the copy with the same version of mco-newsletter that opened both",
+        )
     plan = tables(source)
     theirs = {table.name: table for table in tables(target)}
     for table in plan:
         if table.name not in theirs or set(theirs[table.name].columns) != set(table.columns):
-            raise NewsletterError(f"the table {table.name} differs between the two stores",
-                                  hint="both are migrated by this version: please report this")
+            raise NewsletterError(
+                f"the table {table.name} differs between the two stores",
+                hint="both are migrated by this version: please report this",
+            )
     held = [table.name for table in plan if table.name != "meta" and target.one(f"SELECT 1 FROM {table.name} LIMIT 1")]
     if held:
-        raise NewsletterError(f"{target.location.shown} is not empty: {', '.join(held)} hold rows",
-                              hint="copy into a new, empty database (createdb), so that nothing is mixed or lost")
+        raise NewsletterError(
+            f"{target.location.shown} is not empty: {', '.join(held)} hold rows",
+            hint="copy into a new, empty database (createdb), so that nothing is mixed or lost",
+        )
     source.connection.execute("BEGIN")  # one snapshot of the file for the copy and its check
     try:
         with target.transaction():
@@ -72,6 +80,9 @@ def _copy_table(source: Database, target: Database, table: Table) -> Copied:
         next_id = counter + 1
     expected, theirs = digest(source, table), digest(target, table)
     if expected != theirs:
-        raise NewsletterError(f"the copy of {table.name} differs from the SQLite store ({expected[0]:,} rows there, "
-                              f"{theirs[0]:,} here): nothing was copied", hint="please report this")
+        raise NewsletterError(
+            f"the copy of {table.name} differs from the SQLite store ({expected[0]:,} rows there, "
+            f"{theirs[0]:,} here): nothing was copied",
+            hint="please report this",
+        )
     return Copied(table.name, expected[0], expected[1], next_id)

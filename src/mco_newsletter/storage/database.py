@@ -11,8 +11,9 @@ outlives its database server's restarts. Never within a transaction: what it did
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from ..errors import NewsletterError
 from .dialect import UNIQUE, Dialect
@@ -27,8 +28,14 @@ BUSY_TIMEOUT_S = 30
 class Database:
     """A connection and its dialect. Not for concurrent use: callers that share one serialize their calls."""
 
-    def __init__(self, connection: Any, dialect: Dialect, location: StoreLocation,
-                 on_wait: Callable[[list[str]], None] | None = None, reopen: Callable[[], Any] | None = None) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        dialect: Dialect,
+        location: StoreLocation,
+        on_wait: Callable[[list[str]], None] | None = None,
+        reopen: Callable[[], Any] | None = None,
+    ) -> None:
         self.connection = connection
         self.dialect = dialect
         self.location = location
@@ -58,7 +65,7 @@ class Database:
 
     @property
     def kind(self) -> str:
-        """"sqlite" or "postgresql"."""
+        """ "sqlite" or "postgresql"."""
         return self.dialect.name
 
     def execute(self, sql: str, params: Any = ()) -> Any:
@@ -120,7 +127,7 @@ class Database:
         return self.dialect.in_transaction(self.connection)
 
     @contextmanager
-    def transaction(self, *, store_wide: bool = True) -> Iterator["Database"]:
+    def transaction(self, *, store_wide: bool = True) -> Iterator[Database]:
         """A write transaction holding the store's write lock from its start (SQLite's BEGIN IMMEDIATE; the
         same lock as an advisory lock on PostgreSQL), so it never fails half-way on a lock.
 
@@ -152,7 +159,7 @@ class Database:
             self.within -= 1
 
     @contextmanager
-    def scratch(self) -> Iterator["Database"]:
+    def scratch(self) -> Iterator[Database]:
         """A transaction on this connection's own temporary tables only: it takes no write lock of the store (a
         deferred BEGIN on SQLite, a plain one on PostgreSQL), so it never waits for, nor holds up, a writer."""
         self.connection.execute("BEGIN")
@@ -209,9 +216,15 @@ class Database:
         self.connection.close()
 
 
-def open_database(location: StoreLocation, *, busy_timeout: float = BUSY_TIMEOUT_S,
-                  on_wait: Callable[[list[str]], None] | None = None, durable_commits: bool = True,
-                  read_only: bool = False, migrate: bool = True) -> Database:
+def open_database(
+    location: StoreLocation,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_S,
+    on_wait: Callable[[list[str]], None] | None = None,
+    durable_commits: bool = True,
+    read_only: bool = False,
+    migrate: bool = True,
+) -> Database:
     """Open the store at `location`, creating and migrating it as needed (not when read_only).
 
     Another writer is waited for up to busy_timeout seconds; on_wait(holders) is called once when the wait
@@ -225,8 +238,9 @@ def open_database(location: StoreLocation, *, busy_timeout: float = BUSY_TIMEOUT
         from .postgresql import PostgresDialect, connect_postgresql
 
         def connect():
-            return connect_postgresql(location, busy_timeout=busy_timeout, durable_commits=durable_commits,
-                                      read_only=read_only)
+            return connect_postgresql(
+                location, busy_timeout=busy_timeout, durable_commits=durable_commits, read_only=read_only
+            )
 
         database = Database(connect(), PostgresDialect(), location, on_wait, reopen=connect)
     else:

@@ -9,11 +9,19 @@ the differences takes it from the dialect (`db.dialect.in_ids`, `db.dialect.join
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any, Iterable, Iterator, Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
 # The kinds of failure the rest of the tool tells apart (Dialect.failure).
-BUSY, FULL, UNIQUE, LOST, READ_ONLY, DAMAGED, DENIED = "busy", "full", "unique", "lost", "read-only", "damaged", "denied"
+BUSY, FULL, UNIQUE, LOST, READ_ONLY, DAMAGED, DENIED = (
+    "busy",
+    "full",
+    "unique",
+    "lost",
+    "read-only",
+    "damaged",
+    "denied",
+)
 
 
 class Statements(Protocol):
@@ -95,4 +103,4 @@ class Dialect:
 def now() -> str:
     """The current time as stored: UTC, ISO 8601, whole seconds (text on both stores, so that both sort and
     compare it alike)."""
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -31,35 +31,49 @@ def sqlite_failure(exc: BaseException, path: Path | None = None, holders: list[s
         except OSError:
             disk = None
         if disk is not None and disk.f_flag & os.ST_RDONLY:
-            return DatabaseError(f"the subscriber database{where} is on a read-only file system",
-                                 "mount that disk read-write, or set [database] path to a writable place",
-                                 cause="the subscriber database is on a read-only file system")
+            return DatabaseError(
+                f"the subscriber database{where} is on a read-only file system",
+                "mount that disk read-write, or set [database] path to a writable place",
+                cause="the subscriber database is on a read-only file system",
+            )
         room = disk.f_bavail * disk.f_frsize if disk is not None else None
         if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            return DatabaseError(f"the subscriber database{where} (or its folder) is not writable by you",
-                                 "check the owner and permissions of the file and its folder",
-                                 cause="the subscriber database (or its folder) is not writable")
+            return DatabaseError(
+                f"the subscriber database{where} (or its folder) is not writable by you",
+                "check the owner and permissions of the file and its folder",
+                cause="the subscriber database (or its folder) is not writable",
+            )
         if room is not None and room < 256 * 1024:
             name = "SQLITE_FULL"
     if name.startswith("SQLITE_FULL") or "full" in text:
-        return DatabaseError(f"the disk holding the subscriber database{where} is full",
-                             "free some disk space, then run the command again (the unfinished change was "
-                             "rolled back: nothing half-written was kept)",
-                             cause="the disk holding the subscriber database is full")
+        return DatabaseError(
+            f"the disk holding the subscriber database{where} is full",
+            "free some disk space, then run the command again (the unfinished change was "
+            "rolled back: nothing half-written was kept)",
+            cause="the disk holding the subscriber database is full",
+        )
     if name.startswith("SQLITE_NOTADB"):
-        return DatabaseError(f"{path or 'the database'}: cannot open the subscriber database: {text}",
-                             "is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB",
-                             cause=f"the subscriber database cannot be opened: {text}")
+        return DatabaseError(
+            f"{path or 'the database'}: cannot open the subscriber database: {text}",
+            "is it an SQLite file? set [database] path or MCO_NEWSLETTER_DB",
+            cause=f"the subscriber database cannot be opened: {text}",
+        )
     if name.startswith("SQLITE_READONLY") or "readonly" in text:
-        return DatabaseError(f"the subscriber database{where} is read-only: {text}",
-                             "check the owner and permissions of the file and its folder",
-                             cause=f"the subscriber database is read-only: {text}")
-    return DatabaseError(f"the subscriber database{where} is damaged or unreadable: {text}",
-                         "restore it from a backup (and keep the damaged file for inspection)",
-                         cause=f"the subscriber database is damaged or unreadable: {text}")
+        return DatabaseError(
+            f"the subscriber database{where} is read-only: {text}",
+            "check the owner and permissions of the file and its folder",
+            cause=f"the subscriber database is read-only: {text}",
+        )
+    return DatabaseError(
+        f"the subscriber database{where} is damaged or unreadable: {text}",
+        "restore it from a backup (and keep the damaged file for inspection)",
+        cause=f"the subscriber database is damaged or unreadable: {text}",
+    )
 
 
-def postgres_failure(exc: BaseException, location: StoreLocation | None = None, holders: list[str] | None = None) -> DatabaseError:
+def postgres_failure(
+    exc: BaseException, location: StoreLocation | None = None, holders: list[str] | None = None
+) -> DatabaseError:
     """The sentence for an error PostgreSQL (or the connection to it) gave."""
     from .postgresql import PostgresDialect, reason_of
 
@@ -70,35 +84,54 @@ def postgres_failure(exc: BaseException, location: StoreLocation | None = None, 
     if kind == BUSY:
         return locked(holders)
     if kind == FULL:
-        return DatabaseError(f"the disk of the PostgreSQL server holding the subscriber database{where} is full",
-                             "free space on the database server, then run the command again (the unfinished "
-                             "change was rolled back)", cause="the disk of the database server is full")
+        return DatabaseError(
+            f"the disk of the PostgreSQL server holding the subscriber database{where} is full",
+            "free space on the database server, then run the command again (the unfinished change was rolled back)",
+            cause="the disk of the database server is full",
+        )
     if kind == LOST:
-        return DatabaseError(f"the connection to the subscriber database{where} failed: {reason}",
-                             "check that the PostgreSQL server runs and can be reached, then run the command again",
-                             cause="the connection to the database server failed")
+        return DatabaseError(
+            f"the connection to the subscriber database{where} failed: {reason}",
+            "check that the PostgreSQL server runs and can be reached, then run the command again",
+            cause="the connection to the database server failed",
+        )
     if kind == READ_ONLY:
-        return DatabaseError(f"the subscriber database{where} takes no writes (a standby server?): {reason}",
-                             "point the URL at the primary server", cause="the subscriber database takes no writes")
+        return DatabaseError(
+            f"the subscriber database{where} takes no writes (a standby server?): {reason}",
+            "point the URL at the primary server",
+            cause="the subscriber database takes no writes",
+        )
     if kind == DENIED:
-        return DatabaseError(f"the subscriber database{where} refused: {reason}",
-                             "the URL's user needs the rights to create and change the tool's tables",
-                             cause="the database server refused the tool's user")
+        return DatabaseError(
+            f"the subscriber database{where} refused: {reason}",
+            "the URL's user needs the rights to create and change the tool's tables",
+            cause="the database server refused the tool's user",
+        )
     if kind == DAMAGED:
-        return DatabaseError(f"the subscriber database{where} is damaged or unreadable: {reason}",
-                             "restore it from a backup", cause=f"the subscriber database is damaged or unreadable: {reason}")
-    return DatabaseError(f"the subscriber database{where} failed: {reason}", "--debug shows where it happened",
-                         cause=f"the subscriber database failed ({getattr(exc, 'sqlstate', None) or type(exc).__name__})")
+        return DatabaseError(
+            f"the subscriber database{where} is damaged or unreadable: {reason}",
+            "restore it from a backup",
+            cause=f"the subscriber database is damaged or unreadable: {reason}",
+        )
+    return DatabaseError(
+        f"the subscriber database{where} failed: {reason}",
+        "--debug shows where it happened",
+        cause=f"the subscriber database failed ({getattr(exc, 'sqlstate', None) or type(exc).__name__})",
+    )
 
 
 def locked(holders: list[str] | None) -> DatabaseError:
     held = f": in use by {', '.join(holders)}" if holders else " by another program"
-    return DatabaseError(f"the subscriber database is locked{held}", "wait until it ends, then run the command again",
-                         cause="the subscriber database is locked by another program")
+    return DatabaseError(
+        f"the subscriber database is locked{held}",
+        "wait until it ends, then run the command again",
+        cause="the subscriber database is locked by another program",
+    )
 
 
-def failure_of(exc: BaseException, location: StoreLocation | None = None,
-               holders: list[str] | None = None) -> DatabaseError | None:
+def failure_of(
+    exc: BaseException, location: StoreLocation | None = None, holders: list[str] | None = None
+) -> DatabaseError | None:
     """The sentence for any store's error, or None when the exception is no database driver's."""
     import sqlite3
     import sys

@@ -10,7 +10,7 @@ PostgreSQL's temporary tables, never written to its write-ahead log), and are dr
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .database import Database
 
@@ -18,33 +18,36 @@ from .database import Database
 # (one insert of narrow rows: rewriting every staged row with it cost twice as much on PostgreSQL).
 STAGED = ("line", "email", "key", "name", "language", "status", "consent_at", "consent_source", "left_at", "nonce")
 _TABLES = {
-    "sqlite": ("CREATE TEMPORARY TABLE import_staging (line INTEGER PRIMARY KEY, email TEXT NOT NULL,"
-               " key TEXT NOT NULL UNIQUE, name TEXT, language TEXT NOT NULL, status TEXT NOT NULL, consent_at TEXT,"
-               " consent_source TEXT, left_at TEXT, nonce BLOB NOT NULL)",
-               "CREATE TEMPORARY TABLE import_tags (line INTEGER NOT NULL, tag TEXT NOT NULL,"
-               " PRIMARY KEY (line, tag)) WITHOUT ROWID",
-               "CREATE TEMPORARY TABLE import_decided (line INTEGER NOT NULL, subscriber_id INTEGER, held TEXT,"
-               " status TEXT NOT NULL, outcome TEXT NOT NULL)"),
-    "postgresql": ("CREATE TEMPORARY TABLE import_staging (line BIGINT PRIMARY KEY, email TEXT NOT NULL,"
-                   " key TEXT NOT NULL UNIQUE, name TEXT, language TEXT NOT NULL, status TEXT NOT NULL,"
-                   " consent_at TEXT, consent_source TEXT, left_at TEXT, nonce BYTEA NOT NULL)",
-                   "CREATE TEMPORARY TABLE import_tags (line BIGINT NOT NULL, tag TEXT NOT NULL,"
-                   " PRIMARY KEY (line, tag))",
-                   "CREATE TEMPORARY TABLE import_decided (line BIGINT NOT NULL, subscriber_id BIGINT, held TEXT,"
-                   " status TEXT NOT NULL, outcome TEXT NOT NULL)",
-                   # The planner's statistics (pg_statistic, a catalog: in the WAL) never sample a staged address or
-                   # name.
-                   "ALTER TABLE import_staging ALTER COLUMN email SET STATISTICS 0,"
-                   " ALTER COLUMN key SET STATISTICS 0, ALTER COLUMN name SET STATISTICS 0"),
+    "sqlite": (
+        "CREATE TEMPORARY TABLE import_staging (line INTEGER PRIMARY KEY, email TEXT NOT NULL,"
+        " key TEXT NOT NULL UNIQUE, name TEXT, language TEXT NOT NULL, status TEXT NOT NULL, consent_at TEXT,"
+        " consent_source TEXT, left_at TEXT, nonce BLOB NOT NULL)",
+        "CREATE TEMPORARY TABLE import_tags (line INTEGER NOT NULL, tag TEXT NOT NULL,"
+        " PRIMARY KEY (line, tag)) WITHOUT ROWID",
+        "CREATE TEMPORARY TABLE import_decided (line INTEGER NOT NULL, subscriber_id INTEGER, held TEXT,"
+        " status TEXT NOT NULL, outcome TEXT NOT NULL)",
+    ),
+    "postgresql": (
+        "CREATE TEMPORARY TABLE import_staging (line BIGINT PRIMARY KEY, email TEXT NOT NULL,"
+        " key TEXT NOT NULL UNIQUE, name TEXT, language TEXT NOT NULL, status TEXT NOT NULL,"
+        " consent_at TEXT, consent_source TEXT, left_at TEXT, nonce BYTEA NOT NULL)",
+        "CREATE TEMPORARY TABLE import_tags (line BIGINT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (line, tag))",
+        "CREATE TEMPORARY TABLE import_decided (line BIGINT NOT NULL, subscriber_id BIGINT, held TEXT,"
+        " status TEXT NOT NULL, outcome TEXT NOT NULL)",
+        # The planner's statistics (pg_statistic, a catalog: in the WAL) never sample a staged address or
+        # name.
+        "ALTER TABLE import_staging ALTER COLUMN email SET STATISTICS 0,"
+        " ALTER COLUMN key SET STATISTICS 0, ALTER COLUMN name SET STATISTICS 0",
+    ),
 }
 # Which of a batch's addresses earlier rows hold: one lookup of the unique index per address, whatever plan a
 # statement prepared for a smaller table would choose (PostgreSQL's `key = ANY(…)` on a table grown since its plan
 # was made scanned the whole table per batch: a re-import of 100,000 rows took six minutes).
 _EARLIER = {
     "sqlite": "SELECT key, line FROM (SELECT k.value AS key, (SELECT s.line FROM import_staging s WHERE s.key ="
-              " k.value) AS line FROM json_each(?) AS k) AS found WHERE line IS NOT NULL",
+    " k.value) AS line FROM json_each(?) AS k) AS found WHERE line IS NOT NULL",
     "postgresql": "SELECT key, line FROM (SELECT k.key, (SELECT s.line FROM import_staging s WHERE s.key = k.key)"
-                  " AS line FROM unnest(?::text[]) AS k (key)) AS found WHERE line IS NOT NULL",
+    " AS line FROM unnest(?::text[]) AS k (key)) AS found WHERE line IS NOT NULL",
 }
 # The outcomes that write the row's tags.
 _TAGGED = "('added', 'left_added', 'confirmed', 'updated', 'resubscribed')"
@@ -58,7 +61,7 @@ class Staging:
     def __init__(self, db: Database):
         self.db = db
 
-    def __enter__(self) -> "Staging":
+    def __enter__(self) -> Staging:
         self._drop()  # left by an import this connection gave up on
         for statement in _TABLES[self.db.kind]:
             self.db.execute(statement)
@@ -112,11 +115,16 @@ class Staging:
             "   (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id AND t.tag = it.tag)) THEN 'updated'"
             " ELSE 'unchanged' END"
             " FROM import_staging st LEFT JOIN subscribers s ON s.email_key = st.key",
-            {"resubscribe": int(resubscribe)})
+            {"resubscribe": int(resubscribe)},
+        )
         if db.one("SELECT 1 FROM erased LIMIT 1"):
             self._mark_erased(hash_of)
-        return [tuple(row) for row in db.all("SELECT outcome, status, count(*) FROM import_decided"
-                                             " GROUP BY outcome, status ORDER BY outcome, status")]
+        return [
+            tuple(row)
+            for row in db.all(
+                "SELECT outcome, status, count(*) FROM import_decided GROUP BY outcome, status ORDER BY outcome, status"
+            )
+        ]
 
     def _mark_erased(self, hash_of: Callable[[str], str]) -> None:
         """Rows that would add an address (or confirm a pending sign-up of one) whose keyed hash is among the
@@ -130,39 +138,52 @@ class Staging:
             found.extend(batch[hashed] for (hashed,) in held)
             batch.clear()
 
-        for line, key in db.stream("SELECT d.line, st.key FROM import_decided d JOIN import_staging st"
-                                   " ON st.line = d.line WHERE d.subscriber_id IS NULL OR d.held = 'pending'"):
+        for line, key in db.stream(
+            "SELECT d.line, st.key FROM import_decided d JOIN import_staging st"
+            " ON st.line = d.line WHERE d.subscriber_id IS NULL OR d.held = 'pending'"
+        ):
             batch[hash_of(key)] = line
             if len(batch) >= HASH_BATCH:
                 look_up()
         if batch:
             look_up()
         if found:
-            db.execute(f"UPDATE import_decided SET outcome = 'erased' WHERE line {db.dialect.in_ids}",
-                       (db.dialect.ids(found),))
+            db.execute(
+                f"UPDATE import_decided SET outcome = 'erased' WHERE line {db.dialect.in_ids}", (db.dialect.ids(found),)
+            )
 
     def apply(self, *, source: str, at: str) -> None:
         """Write the decided rows to the store (the caller's write transaction): new people with their consent
         (the export's, or this import's `source` at `at`), changed names, languages and statuses, missing tags."""
         db, times = self.db, {"source": source, "at": at}
-        db.execute("INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
-                   " created_at, updated_at, nonce) SELECT st.email, st.key, st.name, st.language, st.status,"
-                   " coalesce(st.consent_source, :source), coalesce(st.consent_at, :at), :at, :at, st.nonce"
-                   " FROM import_decided d JOIN import_staging st ON st.line = d.line"
-                   " WHERE d.outcome IN ('added', 'left_added') ORDER BY st.line", times)
+        db.execute(
+            "INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
+            " created_at, updated_at, nonce) SELECT st.email, st.key, st.name, st.language, st.status,"
+            " coalesce(st.consent_source, :source), coalesce(st.consent_at, :at), :at, :at, st.nonce"
+            " FROM import_decided d JOIN import_staging st ON st.line = d.line"
+            " WHERE d.outcome IN ('added', 'left_added') ORDER BY st.line",
+            times,
+        )
         # Re-activated (or confirmed) readers take this import as their consent; an update keeps theirs.
-        db.execute("UPDATE subscribers SET name = coalesce(st.name, subscribers.name), language = st.language,"
-                   " status = CASE WHEN d.outcome = 'updated' THEN subscribers.status ELSE 'active' END,"
-                   " consent_source = CASE WHEN d.outcome = 'updated' THEN subscribers.consent_source"
-                   "  ELSE :source END,"
-                   " consent_at = CASE WHEN d.outcome = 'updated' THEN subscribers.consent_at ELSE :at END,"
-                   " consent_version = CASE WHEN d.outcome = 'updated' THEN subscribers.consent_version END,"
-                   " updated_at = :at FROM import_decided d JOIN import_staging st ON st.line = d.line"
-                   " WHERE subscribers.id = d.subscriber_id AND d.outcome IN ('updated', 'resubscribed', 'confirmed')",
-                   times)
-        db.execute("UPDATE subscribers SET status = d.status, updated_at = :at FROM import_decided d"
-                   " WHERE subscribers.id = d.subscriber_id AND d.outcome = 'left_marked'", times)
-        db.execute("INSERT INTO subscriber_tags (subscriber_id, tag) SELECT s.id, it.tag FROM import_decided d"
-                   " JOIN import_staging st ON st.line = d.line JOIN import_tags it ON it.line = d.line"
-                   f" JOIN subscribers s ON s.email_key = st.key WHERE d.outcome IN {_TAGGED} ON CONFLICT DO NOTHING")
+        db.execute(
+            "UPDATE subscribers SET name = coalesce(st.name, subscribers.name), language = st.language,"
+            " status = CASE WHEN d.outcome = 'updated' THEN subscribers.status ELSE 'active' END,"
+            " consent_source = CASE WHEN d.outcome = 'updated' THEN subscribers.consent_source"
+            "  ELSE :source END,"
+            " consent_at = CASE WHEN d.outcome = 'updated' THEN subscribers.consent_at ELSE :at END,"
+            " consent_version = CASE WHEN d.outcome = 'updated' THEN subscribers.consent_version END,"
+            " updated_at = :at FROM import_decided d JOIN import_staging st ON st.line = d.line"
+            " WHERE subscribers.id = d.subscriber_id AND d.outcome IN ('updated', 'resubscribed', 'confirmed')",
+            times,
+        )
+        db.execute(
+            "UPDATE subscribers SET status = d.status, updated_at = :at FROM import_decided d"
+            " WHERE subscribers.id = d.subscriber_id AND d.outcome = 'left_marked'",
+            times,
+        )
+        db.execute(
+            "INSERT INTO subscriber_tags (subscriber_id, tag) SELECT s.id, it.tag FROM import_decided d"
+            " JOIN import_staging st ON st.line = d.line JOIN import_tags it ON it.line = d.line"
+            f" JOIN subscribers s ON s.email_key = st.key WHERE d.outcome IN {_TAGGED} ON CONFLICT DO NOTHING"
+        )
         db.update_statistics("subscribers", "subscriber_tags")

@@ -38,8 +38,12 @@ class Status:
 def tables(db: Database) -> list[Table]:
     """The tool's tables, each after the tables it refers to."""
     if db.kind == "sqlite":
-        names = [name for (name,) in db.all("SELECT name FROM sqlite_master WHERE type = 'table'"
-                                            " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        names = [
+            name
+            for (name,) in db.all(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
         found = {}
         for name in names:
             info = db.all(f"PRAGMA table_info({name})")
@@ -48,28 +52,53 @@ def tables(db: Database) -> list[Table]:
             texts = frozenset(column[1] for column in info if "TEXT" in column[2].upper())
             found[name] = Table(name, tuple(column[1] for column in info), key, refers, texts)
     else:
-        names = [name for (name,) in db.all("SELECT table_name FROM information_schema.tables WHERE table_schema ="
-                                            " current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name")]
+        names = [
+            name
+            for (name,) in db.all(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema ="
+                " current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name"
+            )
+        ]
         found = {}
         for name in names:
-            described = db.all("SELECT column_name, data_type FROM information_schema.columns WHERE"
-                               " table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position", (name,))
+            described = db.all(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE"
+                " table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",
+                (name,),
+            )
             columns = tuple(column for column, _ in described)
             texts = frozenset(column for column, kind in described if kind == "text")
-            key = tuple(c for (c,) in db.all(
-                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
-                " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = ?::regclass AND i.indisprimary"
-                " ORDER BY array_position(i.indkey, a.attnum)", (name,)))
-            refers = tuple(sorted({t for (t,) in db.all(
-                "SELECT confrelid::regclass::text FROM pg_constraint"
-                " WHERE conrelid = ?::regclass AND contype = 'f'",
-                (name,))} - {name}))
+            key = tuple(
+                c
+                for (c,) in db.all(
+                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid"
+                    " AND a.attnum = ANY(i.indkey) WHERE i.indrelid = ?::regclass AND i.indisprimary"
+                    " ORDER BY array_position(i.indkey, a.attnum)",
+                    (name,),
+                )
+            )
+            refers = tuple(
+                sorted(
+                    {
+                        t
+                        for (t,) in db.all(
+                            "SELECT confrelid::regclass::text FROM pg_constraint"
+                            " WHERE conrelid = ?::regclass AND contype = 'f'",
+                            (name,),
+                        )
+                    }
+                    - {name}
+                )
+            )
             found[name] = Table(name, columns, key, refers, texts)
     ordered: list[Table] = []
     while len(ordered) < len(found):
         placed = {table.name for table in ordered}
-        ready = [table for name, table in sorted(found.items()) if name not in placed and name not in BOOKKEEPING
-                 and set(table.refers_to) <= placed]
+        ready = [
+            table
+            for name, table in sorted(found.items())
+            if name not in placed and name not in BOOKKEEPING and set(table.refers_to) <= placed
+        ]
         if not ready:
             break
         ordered += ready
@@ -82,8 +111,9 @@ def count(db: Database, table: str) -> int:
 
 def rows(db: Database, table: Table) -> Iterator[tuple]:
     """Every row of the table in key order (text byte by byte, whatever the database's collation), streamed."""
-    order = ", ".join(f'{column} COLLATE "C"' if db.kind == "postgresql" and column in table.texts else column
-                      for column in table.key)
+    order = ", ".join(
+        f'{column} COLLATE "C"' if db.kind == "postgresql" and column in table.texts else column for column in table.key
+    )
     return db.stream(f"SELECT {', '.join(table.columns)} FROM {table.name} ORDER BY {order}")
 
 
@@ -117,8 +147,13 @@ def _canonical(value) -> bytes:
 def status(db: Database) -> Status:
     from .migrate import newest, version_of
 
-    return Status(db.kind, db.location.shown, version_of(db), newest(),
-                  {name: count(db, name) for name in sorted(table.name for table in tables(db))})
+    return Status(
+        db.kind,
+        db.location.shown,
+        version_of(db),
+        newest(),
+        {name: count(db, name) for name in sorted(table.name for table in tables(db))},
+    )
 
 
 def id_counter(db: Database, table: str) -> int:
@@ -126,5 +161,4 @@ def id_counter(db: Database, table: str) -> int:
     if db.kind == "sqlite":
         counter = db.value("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,), default=0)
         return max(counter, db.value(f"SELECT coalesce(max(id), 0) FROM {table}"))
-    return db.value("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(?, 'id')::regclass), 0)",
-                    (table,))
+    return db.value("SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence(?, 'id')::regclass), 0)", (table,))

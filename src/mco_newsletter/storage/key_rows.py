@@ -39,6 +39,7 @@ class KeyFingerprints:
         """Record the fingerprint unless one is recorded already (another host's, maybe this very moment); the one
         the store holds now."""
         value = json.dumps({"fingerprint": fingerprint, "host": host, "at": now()}, sort_keys=True)
-        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                        (_PREFIX + name, value))
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING", (_PREFIX + name, value)
+        )
         return self.get(name) or Recorded(fingerprint, host, "")

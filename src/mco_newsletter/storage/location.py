@@ -77,8 +77,10 @@ def redact(url: str) -> str:
         netloc = f"{user}@{hosts}"
     query = parts.query
     if query:
-        pairs = [(key, HIDDEN if key.lower() in SECRET_PARAMETERS else value)
-                 for key, value in parse_qsl(query, keep_blank_values=True)]
+        pairs = [
+            (key, HIDDEN if key.lower() in SECRET_PARAMETERS else value)
+            for key, value in parse_qsl(query, keep_blank_values=True)
+        ]
         query = urlencode(pairs, safe="/*", quote_via=quote)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 

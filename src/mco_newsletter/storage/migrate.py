@@ -25,7 +25,6 @@ class Opened(Protocol):
     def rollback(self) -> None: ...
 
 
-
 def newest() -> int:
     """The schema version this tool knows."""
     return len(MIGRATIONS)
@@ -59,8 +58,10 @@ def version_of(database: Opened) -> int:
 
 
 def _too_new(version: int) -> NewsletterError:
-    return NewsletterError(f"the subscriber database has schema version {version}, newer than this tool knows",
-                           hint="upgrade mco-newsletter")
+    return NewsletterError(
+        f"the subscriber database has schema version {version}, newer than this tool knows",
+        hint="upgrade mco-newsletter",
+    )
 
 
 def _migrate_sqlite(connection) -> None:
@@ -84,8 +85,10 @@ def _migrate_sqlite(connection) -> None:
             connection.execute(f"PRAGMA user_version = {number}")
         broken = connection.execute("PRAGMA foreign_key_check").fetchone()
         if broken:
-            raise NewsletterError(f"migrating the subscriber database broke a reference in {broken[0]}",
-                                  hint="nothing was changed; please report this")
+            raise NewsletterError(
+                f"migrating the subscriber database broke a reference in {broken[0]}",
+                hint="nothing was changed; please report this",
+            )
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -94,8 +97,8 @@ def _migrate_sqlite(connection) -> None:
 
 
 def _migrate_postgresql(database) -> None:
-    from .postgresql import MIGRATION_LOCK, STORE_LOCKS
     from .dialect import now as now_text
+    from .postgresql import MIGRATION_LOCK, STORE_LOCKS
 
     version = version_of(database)
     if version > newest():
@@ -107,8 +110,9 @@ def _migrate_postgresql(database) -> None:
     try:
         # Two processes opening a new store at once: the second waits here, then finds it migrated.
         connection.execute("SELECT pg_advisory_xact_lock(%s, %s)", (STORE_LOCKS, MIGRATION_LOCK))
-        connection.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL,"
-                           " migrated_at TEXT NOT NULL)")
+        connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, migrated_at TEXT NOT NULL)"
+        )
         row = connection.execute("SELECT version FROM schema_version").fetchone()
         version = row[0] if row else 0
         if version > newest():
@@ -118,8 +122,9 @@ def _migrate_postgresql(database) -> None:
                 connection.execute(statement)
         if version < newest():
             connection.execute("DELETE FROM schema_version")
-            connection.execute("INSERT INTO schema_version (version, migrated_at) VALUES (%s, %s)",
-                               (newest(), now_text()))
+            connection.execute(
+                "INSERT INTO schema_version (version, migrated_at) VALUES (%s, %s)", (newest(), now_text())
+            )
     except BaseException:
         database.rollback()
         raise

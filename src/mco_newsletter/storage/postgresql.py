@@ -3,12 +3,11 @@ and PostgreSQL's spelling of what differs (storage/dialect.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import itertools
 import re
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NewsletterError
 from .dialect import BUSY, DAMAGED, DENIED, FULL, LOST, READ_ONLY, UNIQUE, Dialect, Statements
@@ -22,10 +21,23 @@ INSTALL_HINT = "install the PostgreSQL driver: pip install 'mco-newsletter[postg
 STORE_LOCKS = 0x6D636F  # "mco"
 WRITER_LOCK, MIGRATION_LOCK = 1, 2
 # SQLSTATE classes and codes → the failures the tool tells apart.
-_FAILURES = {"55P03": BUSY, "40P01": BUSY, "40001": BUSY, "53100": FULL, "23505": UNIQUE, "25006": READ_ONLY,
-             "XX001": DAMAGED, "XX002": DAMAGED, "42501": DENIED, "57P01": LOST, "57P02": LOST, "57P03": LOST,
-             # A table or column the tool made is gone: the store was damaged (or changed) by someone else.
-             "42P01": DAMAGED, "42703": DAMAGED}
+_FAILURES = {
+    "55P03": BUSY,
+    "40P01": BUSY,
+    "40001": BUSY,
+    "53100": FULL,
+    "23505": UNIQUE,
+    "25006": READ_ONLY,
+    "XX001": DAMAGED,
+    "XX002": DAMAGED,
+    "42501": DENIED,
+    "57P01": LOST,
+    "57P02": LOST,
+    "57P03": LOST,
+    # A table or column the tool made is gone: the store was damaged (or changed) by someone else.
+    "42P01": DAMAGED,
+    "42703": DAMAGED,
+}
 # What the tool's connections call themselves in pg_stat_activity (NAMEDATALEN - 1 bytes at most, ASCII): set
 # by a command that says more than its name (send: the issue), else the running command's name.
 _program: list[str | None] = [None]
@@ -38,6 +50,7 @@ _cursor_names = itertools.count(1)
 def translated(sql: str) -> str:
     """A statement's `?` and `:name` placeholders as psycopg's `%s` and `%(name)s` (a literal % doubled);
     quoted strings, quoted names and `::` casts are left alone."""
+
     def token(match: re.Match) -> str:
         text = match.group(0)
         if text[0] in "'\"" or text == "::":
@@ -65,7 +78,7 @@ def program_label() -> str:
 
     where = f" ({socket.gethostname()}, pid {os.getpid()})"
     name = (_program[0] or _command()).encode("ascii", "replace").decode("ascii")
-    return name[:max(0, _NAME_BYTES - len(where))] + where[:_NAME_BYTES]
+    return name[: max(0, _NAME_BYTES - len(where))] + where[:_NAME_BYTES]
 
 
 def _command() -> str:
@@ -80,11 +93,15 @@ def _command() -> str:
 
 
 # The sessions a waiting session waits for; else those holding the store's write lock.
-_BLOCKERS = ("SELECT a.pid, a.application_name, a.usename, a.client_addr::text FROM pg_stat_activity a"
-             " WHERE a.pid = ANY(pg_blocking_pids(%s)) ORDER BY a.pid")
-_WRITERS = ("SELECT a.pid, a.application_name, a.usename, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a"
-            " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s"
-            " AND l.objsubid = 2 AND l.pid <> %s ORDER BY a.pid")
+_BLOCKERS = (
+    "SELECT a.pid, a.application_name, a.usename, a.client_addr::text FROM pg_stat_activity a"
+    " WHERE a.pid = ANY(pg_blocking_pids(%s)) ORDER BY a.pid"
+)
+_WRITERS = (
+    "SELECT a.pid, a.application_name, a.usename, a.client_addr::text FROM pg_locks l JOIN pg_stat_activity a"
+    " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = %s AND l.objid = %s"
+    " AND l.objsubid = 2 AND l.pid <> %s ORDER BY a.pid"
+)
 
 
 def holders(location: StoreLocation, session: int | None) -> list[str]:
@@ -95,8 +112,9 @@ def holders(location: StoreLocation, session: int | None) -> list[str]:
 
     assert location.url is not None, "holders(): a PostgreSQL store has a URL"
     try:
-        with psycopg.connect(location.url, autocommit=True, connect_timeout=5,
-                             application_name=program_label()) as side:
+        with psycopg.connect(
+            location.url, autocommit=True, connect_timeout=5, application_name=program_label()
+        ) as side:
             rows = side.execute(_BLOCKERS, (session or 0,)).fetchall()
             if not rows:
                 rows = side.execute(_WRITERS, (STORE_LOCKS, WRITER_LOCK, session or 0)).fetchall()
@@ -149,8 +167,11 @@ class PostgresDialect(Dialect):
 
     def ids_past(self, db: Statements, table: str, value: int) -> None:
         if value >= 1:  # the identity column's sequence; setval(…, n) makes the next id n + 1
-            db.execute("SELECT setval(seq, greatest(?, coalesce(pg_sequence_last_value(seq), 0)))"
-                       " FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq) AS identity", (value, table))
+            db.execute(
+                "SELECT setval(seq, greatest(?, coalesce(pg_sequence_last_value(seq), 0)))"
+                " FROM (SELECT pg_get_serial_sequence(?, 'id')::regclass AS seq) AS identity",
+                (value, table),
+            )
 
     def update_statistics(self, connection: Any, tables: tuple[str, ...]) -> None:
         # A table filled moments ago has no statistics until autovacuum's next round (up to a minute): the planner
@@ -225,25 +246,34 @@ class PostgresDialect(Dialect):
         return psycopg is not None and isinstance(exc, psycopg.Error)
 
 
-def connect_postgresql(location: StoreLocation, *, busy_timeout: float, durable_commits: bool = True,
-                       read_only: bool = False) -> psycopg.Connection[Any]:
+def connect_postgresql(
+    location: StoreLocation, *, busy_timeout: float, durable_commits: bool = True, read_only: bool = False
+) -> psycopg.Connection[Any]:
     """An autocommit connection (transactions are explicit); psycopg's connections are thread-safe."""
     try:
         import psycopg
         from psycopg.conninfo import conninfo_to_dict
     except ImportError:
-        raise NewsletterError(f"the subscriber database is PostgreSQL ({location.shown}), but psycopg, the driver "
-                              "this tool talks to PostgreSQL with, is not installed", hint=INSTALL_HINT) from None
+        raise NewsletterError(
+            f"the subscriber database is PostgreSQL ({location.shown}), but psycopg, the driver "
+            "this tool talks to PostgreSQL with, is not installed",
+            hint=INSTALL_HINT,
+        ) from None
     url = location.url
     assert url is not None, "a PostgreSQL store is named by its URL"
     try:
         given = conninfo_to_dict(url)
     except psycopg.ProgrammingError as exc:
-        raise NewsletterError(f"the database URL {location.shown} cannot be read: {reason_of(exc, url)}",
-                              hint="write it as postgresql://USER@HOST:PORT/DATABASE (the password in PGPASSWORD "
-                                   "or ~/.pgpass)", exit_code=2) from None
-    extra: dict[str, Any] = {key: value for key, value in (("connect_timeout", 10), ("application_name", program_label()))
-             if key not in given}
+        raise NewsletterError(
+            f"the database URL {location.shown} cannot be read: {reason_of(exc, url)}",
+            hint="write it as postgresql://USER@HOST:PORT/DATABASE (the password in PGPASSWORD or ~/.pgpass)",
+            exit_code=2,
+        ) from None
+    extra: dict[str, Any] = {
+        key: value
+        for key, value in (("connect_timeout", 10), ("application_name", program_label()))
+        if key not in given
+    }
     try:
         connection = psycopg.connect(url, autocommit=True, **extra)
     except psycopg.Error as exc:
@@ -267,16 +297,24 @@ def connect_error(exc: BaseException, location: StoreLocation, given: dict) -> N
     lowered = reason.lower()
     user = given.get("user") or "(your login name)"
     if "password" in lowered and ("authentication failed" in lowered or "no password" in lowered):
-        return NewsletterError(f"PostgreSQL at {location.shown} refused the password of user {user}",
-                               hint="check the password (PGPASSWORD, ~/.pgpass, or the URL's); it is never shown")
+        return NewsletterError(
+            f"PostgreSQL at {location.shown} refused the password of user {user}",
+            hint="check the password (PGPASSWORD, ~/.pgpass, or the URL's); it is never shown",
+        )
     if "does not exist" in lowered:
-        return NewsletterError(f"cannot open the subscriber database at {location.shown}: {reason}",
-                               hint="create it first (createdb), or fix the user or database name in the URL")
+        return NewsletterError(
+            f"cannot open the subscriber database at {location.shown}: {reason}",
+            hint="create it first (createdb), or fix the user or database name in the URL",
+        )
     if "authentication" in lowered or "pg_hba.conf" in lowered:
-        return NewsletterError(f"PostgreSQL at {location.shown} does not let user {user} in: {reason}",
-                               hint="the server's pg_hba.conf decides who may connect from where")
-    return NewsletterError(f"cannot reach the PostgreSQL server of {location.shown}: {reason}",
-                           hint="is the server running, and are the host and port in the URL right?")
+        return NewsletterError(
+            f"PostgreSQL at {location.shown} does not let user {user} in: {reason}",
+            hint="the server's pg_hba.conf decides who may connect from where",
+        )
+    return NewsletterError(
+        f"cannot reach the PostgreSQL server of {location.shown}: {reason}",
+        hint="is the server running, and are the host and port in the URL right?",
+    )
 
 
 def reason_of(exc: BaseException, url: str | None) -> str:

@@ -17,10 +17,12 @@ def hold(db: Database, number: int) -> bool:
 
 def holder(db: Database, number: int) -> str | None:
     """Who holds the lock, as the server knows them: `PostgreSQL process N (from ADDRESS, connected at TIME)`."""
-    row = db.one("SELECT a.pid, coalesce(host(a.client_addr), 'this server''s socket'), a.backend_start"
-                 " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
-                 " AND l.granted AND l.classid = ? AND l.objid = ? AND l.objsubid = 2",
-                 (STORE_LOCKS, number))
+    row = db.one(
+        "SELECT a.pid, coalesce(host(a.client_addr), 'this server''s socket'), a.backend_start"
+        " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+        " AND l.granted AND l.classid = ? AND l.objid = ? AND l.objsubid = 2",
+        (STORE_LOCKS, number),
+    )
     if row is None:
         return None
     return f"PostgreSQL process {row[0]} (from {row[1]}, connected at {row[2]:%Y-%m-%d %H:%M:%S %Z})"

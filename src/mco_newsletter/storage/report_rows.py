@@ -9,7 +9,8 @@ read, never written, except the provider's `deferred`, noted only on a row that 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple
 
 from .database import Database
 
@@ -36,9 +37,17 @@ ROW_COUNTS = (
     ("put_off", "state = 'failed'"),
     ("refused", "state = 'refused'"),
     ("smtp_bounces", f"state = 'refused' AND substr(coalesce(last_error, ''), 1, {len(SMTP_BOUNCE_PREFIX)}) = ?"),
-    *((name, f"{TAKEN} AND provider_event = '{word}'") for name, word in (
-        ("delivered", "delivered"), ("deferred", "deferred"), ("provider_bounces", "bounce"),
-        ("soft_bounced", "soft_bounce"), ("blocked", "blocked"), ("provider_dropped", "dropped"))),
+    *(
+        (name, f"{TAKEN} AND provider_event = '{word}'")
+        for name, word in (
+            ("delivered", "delivered"),
+            ("deferred", "deferred"),
+            ("provider_bounces", "bounce"),
+            ("soft_bounced", "soft_bounce"),
+            ("blocked", "blocked"),
+            ("provider_dropped", "dropped"),
+        )
+    ),
 )
 
 
@@ -70,7 +79,9 @@ class Tallies:
         self.db.executemany(
             "INSERT INTO campaign_tallies (campaign_id, language, kind, count) SELECT campaign_id, language, ?, 1"
             " FROM deliveries WHERE id = ? ON CONFLICT (campaign_id, language, kind)"
-            " DO UPDATE SET count = campaign_tallies.count + 1", [(kind, row_id) for row_id, kind in pairs])
+            " DO UPDATE SET count = campaign_tallies.count + 1",
+            [(kind, row_id) for row_id, kind in pairs],
+        )
 
     def attribute(self, subscriber_id: int, issue_id: str, kind: str) -> bool:
         """Count `kind` for the campaign of this issue that sent the reader their message (their newest row of the
@@ -78,7 +89,8 @@ class Tallies:
         row = self.db.one(
             "SELECT d.id FROM deliveries d JOIN campaigns c ON c.id = d.campaign_id WHERE d.subscriber_id = ?"
             " AND c.issue_id = ? AND d.state IN ('sent', 'maybe_sent') ORDER BY d.id DESC LIMIT 1",
-            (subscriber_id, issue_id))
+            (subscriber_id, issue_id),
+        )
         if row is None:
             return False
         self.add_for_delivery([(row[0], kind)])
@@ -89,15 +101,19 @@ class Tallies:
         self.db.executemany(
             "INSERT INTO unmatched_reports (day, source, kind, reader, count) VALUES (?, ?, ?, ?, ?)"
             " ON CONFLICT (day, source, kind, reader) DO UPDATE SET count = unmatched_reports.count + excluded.count",
-            [(day, source, kind, int(reader), number) for (day, source, kind, reader), number in counted.items()])
+            [(day, source, kind, int(reader), number) for (day, source, kind, reader), number in counted.items()],
+        )
 
     def note_deferred(self, row_ids: list[int], at: str) -> None:
         """The provider still tries these rows' messages: noted only where it has not said more (a late `deferred`
         never hides a `delivered` or a bounce that came first)."""
         if row_ids:
-            self.db.execute("UPDATE deliveries SET provider_event = 'deferred', provider_event_at = ?"
-                            f" WHERE id {self.db.dialect.in_ids} AND (provider_event IS NULL"
-                            " OR provider_event = 'deferred')", (at, self.db.dialect.ids(sorted(set(row_ids)))))
+            self.db.execute(
+                "UPDATE deliveries SET provider_event = 'deferred', provider_event_at = ?"
+                f" WHERE id {self.db.dialect.in_ids} AND (provider_event IS NULL"
+                " OR provider_event = 'deferred')",
+                (at, self.db.dialect.ids(sorted(set(row_ids)))),
+            )
 
 
 class ReportRows:
@@ -109,9 +125,14 @@ class ReportRows:
     def campaigns(self, issue_id: str | None = None) -> list[CampaignRow]:
         """Every campaign (of one issue), newest first."""
         where, params = ("WHERE issue_id = ?", (issue_id,)) if issue_id is not None else ("", ())
-        return [CampaignRow(*row) for row in self.db.all(
-            "SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot FROM campaigns"
-            f" {where} ORDER BY started_at DESC, id DESC", params)]
+        return [
+            CampaignRow(*row)
+            for row in self.db.all(
+                "SELECT id, issue_id, segment, started_at, finished_at, settings_snapshot FROM campaigns"
+                f" {where} ORDER BY started_at DESC, id DESC",
+                params,
+            )
+        ]
 
     def outcomes(self, campaign_ids: list[int]) -> list[EditionCounts]:
         """The campaigns' rows counted per edition (ROW_COUNTS)."""
@@ -122,11 +143,13 @@ class ReportRows:
     def _filtered(self, campaign_ids: list[int]) -> list[EditionCounts]:
         """outcomes() as one filtered count per name, over the rows in the order of their index."""
         counts = ", ".join(f"count(*) FILTER (WHERE {condition})" for _, condition in ROW_COUNTS)
-        rows = self.db.all(f"SELECT campaign_id, language, {counts} FROM deliveries WHERE campaign_id"
-                           f" {self.db.dialect.in_ids} GROUP BY campaign_id, language",
-                           (SMTP_BOUNCE_PREFIX, self.db.dialect.ids(campaign_ids)))
+        rows = self.db.all(
+            f"SELECT campaign_id, language, {counts} FROM deliveries WHERE campaign_id"
+            f" {self.db.dialect.in_ids} GROUP BY campaign_id, language",
+            (SMTP_BOUNCE_PREFIX, self.db.dialect.ids(campaign_ids)),
+        )
         names = [name for name, _ in ROW_COUNTS]
-        return [EditionCounts(row[0], row[1], dict(zip(names, map(int, row[2:])))) for row in rows]
+        return [EditionCounts(row[0], row[1], dict(zip(names, map(int, row[2:]), strict=False))) for row in rows]
 
     def _grouped(self, campaign_ids: list[int]) -> list[EditionCounts]:
         """outcomes() from the rows grouped by state, the provider's word, SMTP bounce and `twice`."""
@@ -134,9 +157,17 @@ class ReportRows:
             "SELECT campaign_id, language, state, coalesce(provider_event, ''),"
             f" CASE WHEN state = 'refused' AND substr(coalesce(last_error, ''), 1, {len(SMTP_BOUNCE_PREFIX)}) = ?"
             f" THEN 1 ELSE 0 END, twice, count(*) FROM deliveries WHERE campaign_id {self.db.dialect.in_ids}"
-            " GROUP BY 1, 2, 3, 4, 5, 6", (SMTP_BOUNCE_PREFIX, self.db.dialect.ids(campaign_ids)))
-        words = {"delivered": "delivered", "deferred": "deferred", "bounce": "provider_bounces",
-                 "soft_bounce": "soft_bounced", "blocked": "blocked", "dropped": "provider_dropped"}
+            " GROUP BY 1, 2, 3, 4, 5, 6",
+            (SMTP_BOUNCE_PREFIX, self.db.dialect.ids(campaign_ids)),
+        )
+        words = {
+            "delivered": "delivered",
+            "deferred": "deferred",
+            "bounce": "provider_bounces",
+            "soft_bounce": "soft_bounced",
+            "blocked": "blocked",
+            "dropped": "provider_dropped",
+        }
         counted: dict[tuple[int, str], dict[str, int]] = {}
         for campaign_id, language, state, word, smtp_bounce, twice, number in rows:
             into = counted.setdefault((campaign_id, language), dict.fromkeys((name for name, _ in ROW_COUNTS), 0))
@@ -155,13 +186,22 @@ class ReportRows:
         """(campaign id, language, kind, count) of the campaigns."""
         if not campaign_ids:
             return []
-        return [tuple(row) for row in self.db.all(
-            "SELECT campaign_id, language, kind, count FROM campaign_tallies"
-            f" WHERE campaign_id {self.db.dialect.in_ids}",
-            (self.db.dialect.ids(campaign_ids),))]
+        return [
+            tuple(row)
+            for row in self.db.all(
+                "SELECT campaign_id, language, kind, count FROM campaign_tallies"
+                f" WHERE campaign_id {self.db.dialect.in_ids}",
+                (self.db.dialect.ids(campaign_ids),),
+            )
+        ]
 
     def unmatched(self, since_day: str) -> list[tuple[str, str, str, bool, int]]:
         """(day, source, kind, reader found, count) from `since_day` (YYYY-MM-DD, UTC) on, oldest first."""
-        return [(day, source, kind, bool(reader), count) for day, source, kind, reader, count in self.db.all(
-            "SELECT day, source, kind, reader, count FROM unmatched_reports WHERE day >= ?"
-            " ORDER BY day, source, kind, reader", (since_day,))]
+        return [
+            (day, source, kind, bool(reader), count)
+            for day, source, kind, reader, count in self.db.all(
+                "SELECT day, source, kind, reader, count FROM unmatched_reports WHERE day >= ?"
+                " ORDER BY day, source, kind, reader",
+                (since_day,),
+            )
+        ]

@@ -18,13 +18,23 @@ class SignupRequests:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, subscriber_id: int, *, language: str, name: str | None, topics: str, nonce: bytes,
-            requested_at: str, expires_at: str) -> int:
+    def add(
+        self,
+        subscriber_id: int,
+        *,
+        language: str,
+        name: str | None,
+        topics: str,
+        nonce: bytes,
+        requested_at: str,
+        expires_at: str,
+    ) -> int:
         """A new request of the subscriber; its id (what its confirmation link names)."""
         return self.db.value(
             "INSERT INTO signup_requests (subscriber_id, language, name, topics, nonce, requested_at, expires_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (subscriber_id, language, name, topics, nonce, requested_at, expires_at))
+            (subscriber_id, language, name, topics, nonce, requested_at, expires_at),
+        )
 
     def get(self, request_id: int) -> tuple | None:
         """(id, subscriber id, language, name, topics JSON, nonce, requested at, expires at, confirmed at), or None."""
@@ -32,8 +42,12 @@ class SignupRequests:
 
     def newest_of(self, subscriber_id: int) -> tuple | None:
         """The subscriber's newest request (as get gives it), or None."""
-        return self._row(self.db.one(f"SELECT {self.COLUMNS} FROM signup_requests WHERE subscriber_id = ?"
-                                     " ORDER BY id DESC LIMIT 1", (subscriber_id,)))
+        return self._row(
+            self.db.one(
+                f"SELECT {self.COLUMNS} FROM signup_requests WHERE subscriber_id = ? ORDER BY id DESC LIMIT 1",
+                (subscriber_id,),
+            )
+        )
 
     def nonce(self, request_id: int) -> bytes | None:
         value = self.db.value("SELECT nonce FROM signup_requests WHERE id = ?", (request_id,))
@@ -41,8 +55,11 @@ class SignupRequests:
 
     def confirmed(self, subscriber_id: int, at: str) -> None:
         """Every open request of the subscriber is settled: it keeps only that (and its expiry), not the choices."""
-        self.db.execute("UPDATE signup_requests SET confirmed_at = ?, name = NULL, topics = '[]'"
-                        " WHERE subscriber_id = ? AND confirmed_at IS NULL", (at, subscriber_id))
+        self.db.execute(
+            "UPDATE signup_requests SET confirmed_at = ?, name = NULL, topics = '[]'"
+            " WHERE subscriber_id = ? AND confirmed_at IS NULL",
+            (at, subscriber_id),
+        )
 
     def purge(self, at: str) -> int:
         """Delete the requests that expired by `at`; how many."""
@@ -59,11 +76,14 @@ class SignupQueue:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, *, email: str, language: str, name: str | None, topics: str, address_hash: str,
-            received_at: str) -> int:
-        return self.db.value("INSERT INTO signup_queue (email, language, name, topics, hash, received_at)"
-                             " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                             (email, language, name, topics, address_hash, received_at))
+    def add(
+        self, *, email: str, language: str, name: str | None, topics: str, address_hash: str, received_at: str
+    ) -> int:
+        return self.db.value(
+            "INSERT INTO signup_queue (email, language, name, topics, hash, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+            (email, language, name, topics, address_hash, received_at),
+        )
 
     def ids(self) -> list[int]:
         """The sign-ups still waiting, oldest first."""
@@ -72,8 +92,9 @@ class SignupQueue:
     def take(self, queue_id: int) -> tuple | None:
         """(email, language, name, topics JSON, received at) of a waiting sign-up, deleted; None when it is gone
         (one statement: of two replicas working the same sign-up through, one gets it)."""
-        return self.db.one("DELETE FROM signup_queue WHERE id = ? RETURNING email, language, name, topics, received_at",
-                           (queue_id,))
+        return self.db.one(
+            "DELETE FROM signup_queue WHERE id = ? RETURNING email, language, name, topics, received_at", (queue_id,)
+        )
 
     def forget(self, address_hash: str) -> None:
         """An erasure: the address's sign-ups still waiting go."""
@@ -93,9 +114,15 @@ class MailLog:
     def claim(self, address_hash: str, kind: str, at: int, *, since: int) -> bool:
         """Note an email of this kind to the address at `at` unless one was noted after `since` (Unix times); whether
         it was noted. One statement, so that two connections claiming the same address at once cannot both win."""
-        return self.db.one("INSERT INTO mail_log AS log (hash, kind, sent_at) VALUES (?, ?, ?)"
-                           " ON CONFLICT (hash, kind) DO UPDATE SET sent_at = excluded.sent_at"
-                           " WHERE log.sent_at <= ? RETURNING sent_at", (address_hash, kind, at, since)) is not None
+        return (
+            self.db.one(
+                "INSERT INTO mail_log AS log (hash, kind, sent_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (hash, kind) DO UPDATE SET sent_at = excluded.sent_at"
+                " WHERE log.sent_at <= ? RETURNING sent_at",
+                (address_hash, kind, at, since),
+            )
+            is not None
+        )
 
     def unclaim(self, claims: list[tuple[str, str, int]]) -> None:
         """Take back notes (address hash, kind, time noted) of emails that did not go out; a later note stays."""

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-from collections.abc import Sequence
-
 import json
 import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Any
 
 from ..errors import NewsletterError
 from .dialect import BUSY, DAMAGED, FULL, READ_ONLY, UNIQUE, Dialect, Statements
@@ -24,8 +22,9 @@ class SQLiteDialect(Dialect):
         connection.executemany(sql, rows)
 
     def load(self, connection: Any, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        connection.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                               rows)
+        connection.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})", rows
+        )
 
     def ids(self, values: Iterable) -> str:
         return json.dumps(list(values))
@@ -86,8 +85,10 @@ def prepare_private_file(path: Path) -> None:
 
     if path.exists() and not path.is_file():
         kind = "a folder" if path.is_dir() else "not a regular file"
-        raise NewsletterError(f"{path} is {kind}, not a database file",
-                              hint="set [database] path (or MCO_NEWSLETTER_DB) to a file, e.g. private/subscribers.sqlite3")
+        raise NewsletterError(
+            f"{path} is {kind}, not a database file",
+            hint="set [database] path (or MCO_NEWSLETTER_DB) to a file, e.g. private/subscribers.sqlite3",
+        )
     make_private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
         sibling = path.with_name(path.name + suffix)
@@ -95,20 +96,28 @@ def prepare_private_file(path: Path) -> None:
             tighten(sibling)
 
 
-def connect_sqlite(path: Path, *, busy_timeout: float, durable_commits: bool = True,
-                   read_only: bool = False) -> sqlite3.Connection:
+def connect_sqlite(
+    path: Path, *, busy_timeout: float, durable_commits: bool = True, read_only: bool = False
+) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), shareable between threads (the callers
     serialize their use). The file is prepared first, unless read_only (a file open_store has prepared)."""
     if read_only:
         from urllib.parse import quote
 
-        return sqlite3.connect(f"file:{quote(str(path))}?mode=ro", uri=True, timeout=busy_timeout,
-                               isolation_level=None, check_same_thread=False)
+        return sqlite3.connect(
+            f"file:{quote(str(path))}?mode=ro",
+            uri=True,
+            timeout=busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
     try:
         prepare_private_file(path)
     except OSError as exc:
-        raise NewsletterError(f"{path}: cannot create the subscriber database: {exc.strerror or exc}",
-                              hint="check that its folder exists, is writable and has free space") from None
+        raise NewsletterError(
+            f"{path}: cannot create the subscriber database: {exc.strerror or exc}",
+            hint="check that its folder exists, is writable and has free space",
+        ) from None
     return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None, check_same_thread=False)
 
 

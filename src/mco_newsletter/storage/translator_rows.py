@@ -20,26 +20,31 @@ class TranslatorRows:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def add(self, *, name: str, email: str | None, languages: str, token_hash: bytes, form_key: str,
-            created_at: str) -> int | None:
+    def add(
+        self, *, name: str, email: str | None, languages: str, token_hash: bytes, form_key: str, created_at: str
+    ) -> int | None:
         """The new row's id, or None when the name has a live link already."""
-        return self.db.value("INSERT INTO translators (name, email, languages, token_hash, form_key, created_at)"
-                             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
-                             (name, email, languages, token_hash, form_key, created_at))
+        return self.db.value(
+            "INSERT INTO translators (name, email, languages, token_hash, form_key, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            (name, email, languages, token_hash, form_key, created_at),
+        )
 
     def active(self) -> list[tuple]:
         return self.db.all(f"SELECT {COLUMNS} FROM translators WHERE revoked_at IS NULL ORDER BY lower(name), id")
 
     def active_named(self, name: str) -> tuple | None:
-        return self.db.one(f"SELECT {COLUMNS} FROM translators WHERE revoked_at IS NULL AND lower(name) = lower(?)",
-                           (name,))
+        return self.db.one(
+            f"SELECT {COLUMNS} FROM translators WHERE revoked_at IS NULL AND lower(name) = lower(?)", (name,)
+        )
 
     def revoke(self, translator_id: int, at: str) -> None:
         self.db.execute("UPDATE translators SET revoked_at = ? WHERE id = ?", (at, translator_id))
 
     def by_token_hash(self, token_hash: bytes) -> tuple | None:
-        return self.db.one(f"SELECT {COLUMNS} FROM translators WHERE token_hash = ? AND revoked_at IS NULL",
-                           (token_hash,))
+        return self.db.one(
+            f"SELECT {COLUMNS} FROM translators WHERE token_hash = ? AND revoked_at IS NULL", (token_hash,)
+        )
 
     def by_id(self, translator_id: int) -> tuple | None:
         return self.db.one(f"SELECT {COLUMNS} FROM translators WHERE id = ?", (translator_id,))
@@ -57,8 +62,11 @@ def carry_over(db: Database, old: Path) -> int:
         return 0
     rows, counter = _old_rows(old)
     with db.transaction():
-        db.executemany(f"INSERT INTO translators ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' * len(OLD_COLUMNS))})"
-                       " ON CONFLICT DO NOTHING", rows)
+        db.executemany(
+            f"INSERT INTO translators ({', '.join(OLD_COLUMNS)}) VALUES ({', '.join('?' * len(OLD_COLUMNS))})"
+            " ON CONFLICT DO NOTHING",
+            rows,
+        )
         if rows or counter:
             db.dialect.ids_past(db, "translators", max([counter, *(row[0] for row in rows)]))
         carried = {row[0] for row in db.all("SELECT id FROM translators")}
@@ -81,11 +89,14 @@ def _old_rows(old: Path) -> tuple[list[tuple], int]:
         tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "translators" not in tables:
             return [], 0
-        rows = [tuple(row) for row in connection.execute(f"SELECT {', '.join(OLD_COLUMNS)} FROM translators ORDER BY id")]
+        rows = [
+            tuple(row) for row in connection.execute(f"SELECT {', '.join(OLD_COLUMNS)} FROM translators ORDER BY id")
+        ]
         counter = 0
         if "sqlite_sequence" in tables:
-            counter = (connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'translators'").fetchone()
-                       or (0,))[0]
+            counter = (
+                connection.execute("SELECT seq FROM sqlite_sequence WHERE name = 'translators'").fetchone() or (0,)
+            )[0]
         return rows, counter
     finally:
         connection.close()

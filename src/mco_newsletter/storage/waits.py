@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 # Past this wait the person is told who holds the database, not left in silence.
 WAIT_NOTICE_S = 2

@@ -153,7 +153,8 @@ def complete_checkpoint(store: Store, *, seconds: float) -> None:
                 "the person is erased from the list, but another program is reading the subscriber database, "
                 f"so older copies of the deleted rows remain in {log_file} for now",
                 hint="end the other mco-newsletter commands (serve, send, …), then run the same erase again "
-                     "to finish the job")
+                "to finish the job",
+            )
         time.sleep(0.05)
 
 
@@ -170,4 +171,5 @@ def vacuum_tables(store: Store) -> None:
         raise NewsletterError(
             f"the person is erased from the list, but the tables that held them could not be vacuumed now "
             f"({store.db.failed(exc).message}): their deleted rows stay in the database's files until the next vacuum",
-            hint="run the same erase again, or `mco-newsletter database compact` at a quiet hour") from None
+            hint="run the same erase again, or `mco-newsletter database compact` at a quiet hour",
+        ) from None

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import stat
 import zipfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from ..errors import NewsletterError
 
-SAVE_AS_CSV = ("in Excel: File › Save As › \"CSV UTF-8 (Comma delimited)\"; in LibreOffice Calc: File › Save As › "
-               "\"Text CSV\", character set Unicode (UTF-8); in Numbers: File › Export To › CSV, Unicode (UTF-8)")
+SAVE_AS_CSV = (
+    'in Excel: File › Save As › "CSV UTF-8 (Comma delimited)"; in LibreOffice Calc: File › Save As › '
+    '"Text CSV", character set Unicode (UTF-8); in Numbers: File › Export To › CSV, Unicode (UTF-8)'
+)
 OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Compound File Binary: Excel 97-2003 workbooks (.xls)
 ZIP = (b"PK\x03\x04", b"PK\x05\x06")
 SEPARATORS = (",", ";", "\t")
@@ -44,8 +47,10 @@ def opened_text(path: Path) -> Iterator[tuple[TextIO, str, str]]:
         raise _archive(path)
     encoding = _encoding(start)
     if encoding == "utf-8-sig" and b"\x00" in start[:4096]:
-        raise NewsletterError(f"{path} is not a text file (it holds binary data), so not CSV",
-                              hint=f"export the list as CSV UTF-8: {SAVE_AS_CSV}")
+        raise NewsletterError(
+            f"{path} is not a text file (it holds binary data), so not CSV",
+            hint=f"export the list as CSV UTF-8: {SAVE_AS_CSV}",
+        )
     try:
         stream = path.open(encoding=encoding, newline="")
     except OSError as exc:
@@ -113,12 +118,13 @@ def _archive(path: Path) -> NewsletterError:
     tables = [name for name in names if name.lower().endswith(".csv")]
     if tables:
         listed = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
-        return NewsletterError(f"{path} is a zip archive of CSV files ({listed}), not CSV",
-                               hint="unpack it and import each file; for a Mailchimp export, the subscribed, "
-                                    "unsubscribed and cleaned files (docs/subscribers.md)")
+        return NewsletterError(
+            f"{path} is a zip archive of CSV files ({listed}), not CSV",
+            hint="unpack it and import each file; for a Mailchimp export, the subscribed, "
+            "unsubscribed and cleaned files (docs/subscribers.md)",
+        )
     return NewsletterError(f"{path} is a zip archive, not CSV", hint="unpack it and import the CSV file inside")
 
 
 def _spreadsheet(path: Path, kind: str) -> NewsletterError:
-    return NewsletterError(f"{path} is a spreadsheet ({kind}), not CSV: save it as CSV (UTF-8) first",
-                           hint=SAVE_AS_CSV)
+    return NewsletterError(f"{path} is a spreadsheet ({kind}), not CSV: save it as CSV (UTF-8) first", hint=SAVE_AS_CSV)

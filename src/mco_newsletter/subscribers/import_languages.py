@@ -56,8 +56,10 @@ class LanguageMatch:
         if self.default:
             self.unmapped[written.strip()] += 1
             return self.default, None
-        return None, (f"unknown language {written.strip()!r} (expected one of {', '.join(self.languages)}; "
-                      "--default-language gives such rows a language)")
+        return None, (
+            f"unknown language {written.strip()!r} (expected one of {', '.join(self.languages)}; "
+            "--default-language gives such rows a language)"
+        )
 
     def any_language(self, written: str) -> str:
         """A language for someone who gets nothing (a person who left): theirs if it maps, else the default or the

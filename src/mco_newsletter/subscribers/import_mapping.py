@@ -25,8 +25,14 @@ from .import_shape import FIELDS, Choices
 KEYS = (*FIELDS, "tag_separator", "from", "languages")
 
 
-def choices_for(*, tool: str | None, columns: tuple[tuple[str, str], ...], mapping_file: Path | None,
-                status: str | None, languages: tuple[str, ...]) -> Choices:
+def choices_for(
+    *,
+    tool: str | None,
+    columns: tuple[tuple[str, str], ...],
+    mapping_file: Path | None,
+    status: str | None,
+    languages: tuple[str, ...],
+) -> Choices:
     """The person's choices about a file: --from, --status, and the columns of the mapping file and of --column."""
     from .import_formats import TOOLS
 
@@ -37,11 +43,13 @@ def choices_for(*, tool: str | None, columns: tuple[tuple[str, str], ...], mappi
         table = _read(mapping_file)
         unknown = [key for key in table if key not in KEYS]
         if unknown:
-            raise NewsletterError(f"{mapping_file}: unknown key {unknown[0]!r}",
-                                  hint=f"the keys are {', '.join(KEYS)} (docs/subscribers.md)")
+            raise NewsletterError(
+                f"{mapping_file}: unknown key {unknown[0]!r}",
+                hint=f"the keys are {', '.join(KEYS)} (docs/subscribers.md)",
+            )
         for key, value in table.items():
             if key != "languages" and not isinstance(value, str):
-                raise NewsletterError(f"{mapping_file}: {key} must be a string in quotes, e.g. {key} = \"…\"")
+                raise NewsletterError(f'{mapping_file}: {key} must be a string in quotes, e.g. {key} = "…"')
         mapped = {key: table[key] for key in FIELDS if key in table}
         separator = table.get("tag_separator")
         if "from" in table:
@@ -52,8 +60,14 @@ def choices_for(*, tool: str | None, columns: tuple[tuple[str, str], ...], mappi
     if separator is not None and not separator:
         raise NewsletterError(f"{mapping_file}: tag_separator is empty", hint='e.g. tag_separator = ","')
     mapped.update(dict(columns))
-    return Choices(tool=tool, columns=tuple(mapped.items()), tag_separator=separator, language_names=names,
-                   status=status, mapping_file=mapping_file)
+    return Choices(
+        tool=tool,
+        columns=tuple(mapped.items()),
+        tag_separator=separator,
+        language_names=names,
+        status=status,
+        mapping_file=mapping_file,
+    )
 
 
 def _read(path: Path) -> dict:
@@ -63,15 +77,19 @@ def _read(path: Path) -> dict:
     except OSError as exc:
         raise NewsletterError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise NewsletterError(f"{path}: not a valid mapping file: {exc}",
-                              hint='one line per field, e.g. email = "E-Mail-Adresse" (docs/subscribers.md)') from None
+        raise NewsletterError(
+            f"{path}: not a valid mapping file: {exc}",
+            hint='one line per field, e.g. email = "E-Mail-Adresse" (docs/subscribers.md)',
+        ) from None
 
 
 def _languages(path: Path, table, languages: tuple[str, ...]) -> dict[str, str]:
     if not isinstance(table, dict):
-        raise NewsletterError(f"{path}: languages must be a table: [languages] then lines like Deutsch = \"de\"")
+        raise NewsletterError(f'{path}: languages must be a table: [languages] then lines like Deutsch = "de"')
     for value, code in table.items():
         if code not in languages:
-            raise NewsletterError(f"{path}: [languages] {value} = {code!r} is not one of the newsletter's languages "
-                                  f"({', '.join(languages)})")
+            raise NewsletterError(
+                f"{path}: [languages] {value} = {code!r} is not one of the newsletter's languages "
+                f"({', '.join(languages)})"
+            )
     return dict(table)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import _csv  # csv.reader's type: csv names it not
 import csv
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from ..errors import NewsletterError
 from .csv_import import COLUMNS, MAX_COLUMNS, ImportReport, Reject, Row, subscriber_address
@@ -16,29 +17,42 @@ from .import_shape import Choices
 from .incoming import ACTIVE, RowProblem
 
 
-def read_header(path: Path, stream: TextIO, delimiter: str, first_line: str, *,
-                choices: Choices) -> tuple[_csv.Reader, ImportReport]:
+def read_header(
+    path: Path, stream: TextIO, delimiter: str, first_line: str, *, choices: Choices
+) -> tuple[_csv.Reader, ImportReport]:
     """The CSV reader past the header, and a report that knows the file's shape; or an error naming the header's
     problem."""
     from .import_formats import recognise
 
     if not first_line.strip():
-        raise NewsletterError(f"{path}:1: the file is empty or has no header line",
-                              hint=f"the first line names the columns: {','.join(COLUMNS)}")
+        raise NewsletterError(
+            f"{path}:1: the file is empty or has no header line",
+            hint=f"the first line names the columns: {','.join(COLUMNS)}",
+        )
     reader = csv.reader(stream, delimiter=delimiter)
     try:
         written_header = next(reader)
     except csv.Error as exc:
         raise NewsletterError(f"{path}:1: not valid CSV: {exc}") from None
     if len(written_header) > MAX_COLUMNS:
-        raise NewsletterError(f"{path}:1: the header names {len(written_header):,} columns; a subscriber file may "
-                              f"have at most {MAX_COLUMNS:,}", hint=f"keep the columns {', '.join(COLUMNS)}")
+        raise NewsletterError(
+            f"{path}:1: the header names {len(written_header):,} columns; a subscriber file may "
+            f"have at most {MAX_COLUMNS:,}",
+            hint=f"keep the columns {', '.join(COLUMNS)}",
+        )
     shape = recognise(path, written_header, choices)
     return reader, ImportReport(ignored_columns=shape.ignored(), header=tuple(written_header), shape=shape)
 
 
-def read_rows(path: Path, reader: _csv.Reader, report: ImportReport, *, languages: tuple[str, ...], default_language: str | None,
-              extra_tags: tuple[str, ...]) -> Iterator[tuple[Row | None, Reject | None, list[str]]]:
+def read_rows(
+    path: Path,
+    reader: _csv.Reader,
+    report: ImportReport,
+    *,
+    languages: tuple[str, ...],
+    default_language: str | None,
+    extra_tags: tuple[str, ...],
+) -> Iterator[tuple[Row | None, Reject | None, list[str]]]:
     """Each row of the file in order as (row, None, values) when valid or (None, reject, values) when not; rows
     skipped on purpose and blank lines are counted in the report and not yielded."""
     from .import_languages import LanguageMatch
@@ -86,5 +100,14 @@ def _check_row(incoming, line: int, match, extra_tags) -> tuple[str, Row | None]
         if language is None:
             return reason, None
     tags = tuple(dict.fromkeys([*incoming.tags, *extra_tags])) if extra_tags else incoming.tags
-    return "", Row(line, email, incoming.name, language, tags, incoming.status, incoming.consent_at,
-                   incoming.consent_source, incoming.left_at)
+    return "", Row(
+        line,
+        email,
+        incoming.name,
+        language,
+        tags,
+        incoming.status,
+        incoming.consent_at,
+        incoming.consent_source,
+        incoming.left_at,
+    )

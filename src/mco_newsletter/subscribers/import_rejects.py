@@ -11,8 +11,8 @@ from __future__ import annotations
 import _csv  # csv.writer's type: csv names it not
 import csv
 from contextlib import ExitStack
-from types import TracebackType
 from pathlib import Path
+from types import TracebackType
 
 from ..errors import NewsletterError
 from .csv_import import ImportReport, spreadsheet_safe
@@ -36,11 +36,12 @@ class RejectsFile:
         self._writer: _csv.Writer | None = None
         self._failure: OSError | None = None
 
-    def __enter__(self) -> "RejectsFile":
+    def __enter__(self) -> RejectsFile:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
         self._files.__exit__(kind, value, traceback)  # an exception: the unfinished file goes
 
     def write(self, line: int, reason: str, values: list[str]) -> None:
@@ -67,8 +68,10 @@ class RejectsFile:
             except OSError as exc:
                 self._failure = exc
         if self._failure is not None:
-            raise RejectsNotWritten(f"cannot write the rejects file {self.path}: "
-                                    f"{self._failure.strerror or self._failure}; nothing was imported",
-                                    hint="make room or fix the permissions of that folder, then import again",
-                                    report=report) from None
+            raise RejectsNotWritten(
+                f"cannot write the rejects file {self.path}: "
+                f"{self._failure.strerror or self._failure}; nothing was imported",
+                hint="make room or fix the permissions of that folder, then import again",
+                report=report,
+            ) from None
         return self.path if self._writer is not None else None

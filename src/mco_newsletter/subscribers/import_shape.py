@@ -3,9 +3,9 @@ the person's own choices (--from, --column, --mapping, --status), and each row t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .incoming import ACTIVE, Incoming, full_name, status_of, utc_time
 
@@ -58,7 +58,7 @@ class Format:
     columns: dict[str, tuple[str, ...]]
     reads: tuple[str, ...]
     explained: dict[str, str]
-    read: Callable[[Cells, "Shape"], Incoming]
+    read: Callable[[Cells, Shape], Incoming]
     tag_style: str = ""  # how the tool writes several tags in a cell, when not with a separator
 
 

@@ -19,14 +19,31 @@ BATCH = 10_000
 # the wrong shape is a million rejects, which memory must not hold.
 REJECTS_LISTED = 1000
 # What each outcome of a staged row (storage/import_rows.py) adds to in the report; left_* count by status.
-COUNTED = {"added": "added", "confirmed": "added", "updated": "updated", "unchanged": "unchanged",
-           "resubscribed": "resubscribed", "kept_inactive": "kept_inactive", "kept_newer": "kept_newer",
-           "erased": "erased"}
+COUNTED = {
+    "added": "added",
+    "confirmed": "added",
+    "updated": "updated",
+    "unchanged": "unchanged",
+    "resubscribed": "resubscribed",
+    "kept_inactive": "kept_inactive",
+    "kept_newer": "kept_newer",
+    "erased": "erased",
+}
 
 
-def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_language: str | None,
-               extra_tags: tuple[str, ...], erasure_key: bytes, resubscribe: bool, dry_run: bool,
-               rejects_dir: Path | None = None, choices: Choices = Choices()) -> ImportReport:
+def import_csv(
+    store: Store,
+    path: Path,
+    *,
+    languages: tuple[str, ...],
+    default_language: str | None,
+    extra_tags: tuple[str, ...],
+    erasure_key: bytes,
+    resubscribe: bool,
+    dry_run: bool,
+    rejects_dir: Path | None = None,
+    choices: Choices = Choices(),
+) -> ImportReport:
     """Import a subscriber file; rejected rows go to rejects_dir/FILE.rejects.csv (not on a dry run, nor without one).
 
     The whole file is read, checked and staged before anything is applied, and the rejects file is complete by
@@ -43,8 +60,14 @@ def import_csv(store: Store, path: Path, *, languages: tuple[str, ...], default_
         reader, report = read_header(path, stream, delimiter, first_line, choices=choices)
         out = rejects_dir / f"{path.stem}.rejects.csv" if rejects_dir is not None and not dry_run else None
         with Staging(store.db) as staging, RejectsFile(out, report.header) as rejects:
-            _stage(staging, rejects, report, read_rows(path, reader, report, languages=languages,
-                                                       default_language=default_language, extra_tags=extra_tags))
+            _stage(
+                staging,
+                rejects,
+                report,
+                read_rows(
+                    path, reader, report, languages=languages, default_language=default_language, extra_tags=extra_tags
+                ),
+            )
             report.rejects_path = rejects.finish(report)
             at = now()
             with store.transaction():
@@ -84,8 +107,20 @@ def _stage(staging, rejects, report: ImportReport, items) -> None:
             found.append((reject.line, reject.reason, values))
         else:
             key = email_key(row.email)
-            rows.append((row.line, row.email, key, row.name, row.language, row.status, row.consent_at,
-                         row.consent_source, row.left_at, new_nonce()))
+            rows.append(
+                (
+                    row.line,
+                    row.email,
+                    key,
+                    row.name,
+                    row.language,
+                    row.status,
+                    row.consent_at,
+                    row.consent_source,
+                    row.left_at,
+                    new_nonce(),
+                )
+            )
             tags.extend((row.line, tag) for tag in (dict.fromkeys(row.tags) if len(row.tags) > 1 else row.tags))
             values_of[row.line] = values
             # Until FIRST_ROWS are shown, every earlier valid row is among them: a duplicate is found here too.

@@ -14,16 +14,29 @@ ACTIVE = "active"
 LEFT = ("unsubscribed", "bounced", "complained")
 # Words other tools and spreadsheets use for the statuses (a status column of a mapped file, the tool's own export).
 STATUS_WORDS = {
-    "active": ACTIVE, "subscribed": ACTIVE, "confirmed": ACTIVE, "enabled": ACTIVE,
-    "unsubscribed": "unsubscribed", "opted out": "unsubscribed", "opted-out": "unsubscribed",
-    "blocklisted": "unsubscribed", "blacklisted": "unsubscribed", "removed": "unsubscribed",
-    "bounced": "bounced", "cleaned": "bounced", "undeliverable": "bounced", "unreachable": "bounced",
-    "complained": "complained", "spam": "complained",
+    "active": ACTIVE,
+    "subscribed": ACTIVE,
+    "confirmed": ACTIVE,
+    "enabled": ACTIVE,
+    "unsubscribed": "unsubscribed",
+    "opted out": "unsubscribed",
+    "opted-out": "unsubscribed",
+    "blocklisted": "unsubscribed",
+    "blacklisted": "unsubscribed",
+    "removed": "unsubscribed",
+    "bounced": "bounced",
+    "cleaned": "bounced",
+    "undeliverable": "bounced",
+    "unreachable": "bounced",
+    "complained": "complained",
+    "spam": "complained",
 }
 # A JSON or Python-literal cell larger than this is not read (its language or name would be lost, nothing else).
 MAX_BLOB = 65536
-_TIME = re.compile(r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(\.\d+)?)?\s*(Z|UTC|GMT|[+-]\d\d:?\d\d)?"
-                   r"(?:\s+\S+)?\s*$")
+_TIME = re.compile(
+    r"(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d)?)(\.\d+)?)?\s*(Z|UTC|GMT|[+-]\d\d:?\d\d)?"
+    r"(?:\s+\S+)?\s*$"
+)
 
 
 class RowProblem(Exception):
@@ -74,7 +87,7 @@ def utc_time(written: str, column: str) -> str | None:
         moment = dt.datetime.fromisoformat(f"{day}T{clock}{zone}")
     except ValueError:
         raise RowProblem(f"{column} {text[:40]!r} is not a time") from None
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
 def shown_time(stored: str | None) -> str:
@@ -88,8 +101,10 @@ def status_of(written: str, column: str) -> str:
     if not value:
         return ACTIVE
     if value not in STATUS_WORDS:
-        raise RowProblem(f"unknown status {written.strip()[:40]!r} in {column} "
-                         f"(expected active, unsubscribed, bounced or complained)")
+        raise RowProblem(
+            f"unknown status {written.strip()[:40]!r} in {column} "
+            f"(expected active, unsubscribed, bounced or complained)"
+        )
     return STATUS_WORDS[value]
 
 

@@ -82,7 +82,7 @@ class KeyedStore(Protocol):
 def fingerprint(value: bytes) -> str:
     """What tells two keys apart, without giving either away: 16 bytes of an HMAC of a constant under the key."""
     digest = hmac.new(value, _FINGERPRINT_DOMAIN, hashlib.sha256).hexdigest()[:32]
-    return " ".join(digest[at:at + 4] for at in range(0, 32, 4))
+    return " ".join(digest[at : at + 4] for at in range(0, 32, 4))
 
 
 def shared(store: KeyedStore | None) -> TypeGuard[KeyedStore]:
@@ -143,8 +143,10 @@ def _read(key: Key, private_dir: Path) -> tuple[bytes | None, str | None]:
     given = os.environ.get(key.env)
     if given is not None:
         if len(given) < MIN_LENGTH:
-            raise NewsletterError(f"{key.env} is too short (at least {MIN_LENGTH} characters)",
-                                  hint="generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+            raise NewsletterError(
+                f"{key.env} is too short (at least {MIN_LENGTH} characters)",
+                hint="generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            )
         return given.encode("utf-8"), f"${key.env}"
     credentials = os.environ.get(CREDENTIALS_ENV)
     if credentials and (Path(credentials) / key.file).is_file():
@@ -165,8 +167,10 @@ def _text(path: Path) -> bytes:
     try:
         key = path.read_bytes().decode("ascii").strip()
     except UnicodeDecodeError:
-        raise NewsletterError(f"{path}: the key file is not a key (not ASCII text)",
-                              hint="restore it from a backup, or delete it to generate a new key") from None
+        raise NewsletterError(
+            f"{path}: the key file is not a key (not ASCII text)",
+            hint="restore it from a backup, or delete it to generate a new key",
+        ) from None
     if len(key) < MIN_LENGTH:
         raise NewsletterError(f"{path}: the key file is empty or too short", hint="delete it to generate a new key")
     return key.encode("ascii")
@@ -174,14 +178,18 @@ def _text(path: Path) -> bytes:
 
 def _missing(key: Key, store: KeyedStore) -> NewsletterError:
     recorded = store.key_fingerprints.get(key.file)
-    made = (f"; the store's was first used on {recorded.host} ({recorded.at[:10]}), fingerprint {recorded.fingerprint}"
-            if recorded else "")
+    made = (
+        f"; the store's was first used on {recorded.host} ({recorded.at[:10]}), fingerprint {recorded.fingerprint}"
+        if recorded
+        else ""
+    )
     return NewsletterError(
         f"this host has no {key.label}, and the subscriber database is shared (PostgreSQL): a key made here would "
         f"not match the other hosts'{made}",
         hint=f"copy private/{key.file} from the host that has it (owner-only: chmod 600), or give it in {key.env} or "
-             f"as the systemd credential {key.file} (see docs/subscribers.md); on the first host of a new store, "
-             "run `mco-newsletter keys init`")
+        f"as the systemd credential {key.file} (see docs/subscribers.md); on the first host of a new store, "
+        "run `mco-newsletter keys init`",
+    )
 
 
 def _compare(key: Key, value: bytes, source: str | None, store: KeyedStore) -> None:
@@ -193,4 +201,5 @@ def _compare(key: Key, value: bytes, source: str | None, store: KeyedStore) -> N
         f"the {key.label} on this host ({source}) is not the one the shared subscriber database was set up with: "
         f"fingerprint {mine} here, {recorded.fingerprint} first used on {recorded.host} ({recorded.at[:10]})",
         hint=f"use that host's key: copy its private/{key.file} here, or give it in {key.env} (links made with "
-             "another key open on no other host; `mco-newsletter keys fingerprints` compares them)")
+        "another key open on no other host; `mco-newsletter keys fingerprints` compares them)",
+    )

@@ -29,8 +29,9 @@ def change(store: Store, subscriber_id: int, *, language: str, chosen: set[str],
     set_topics(store, subscriber_id, chosen, topics)
 
 
-def list_record(store: Store, subscriber_id: int, *,
-                deliveries: Callable[[int], Iterable[Delivered]]) -> HeldRecord | None:
+def list_record(
+    store: Store, subscriber_id: int, *, deliveries: Callable[[int], Iterable[Delivered]]
+) -> HeldRecord | None:
     """The subject-access record of one reader (None when there is no such reader), with the issues sent to them
     as `deliveries` tells (the ledger's history)."""
     subscriber = store.by_id(subscriber_id)

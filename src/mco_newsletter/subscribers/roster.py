@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import csv
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..config import Settings
 from ..errors import NewsletterError
@@ -13,15 +13,35 @@ from ..files import abandoned_writes, atomic_text_writer, forget_abandoned
 from .csv_import import spreadsheet_safe, subscriber_address
 from .store import Store, Subscriber, email_key
 
-EXPORT_COLUMNS = ("id", "email", "name", "language", "tags", "status", "consent_source", "consent_at",
-                  "consent_version", "created_at", "updated_at")
+EXPORT_COLUMNS = (
+    "id",
+    "email",
+    "name",
+    "language",
+    "tags",
+    "status",
+    "consent_source",
+    "consent_at",
+    "consent_version",
+    "created_at",
+    "updated_at",
+)
 # Under the private folder: a note per export being written, naming its unfinished file (files.atomic_writer), so
 # that the file a killed export left is found wherever it was going, by the next export and by an erasure.
 EXPORT_NOTES = Path("locks") / "exports"
 
 
-def add_subscriber(store: Store, settings: Settings, *, email: str, language: str, tags: tuple[str, ...],
-                   name: str | None, consent: str, resubscribe: bool) -> str:
+def add_subscriber(
+    store: Store,
+    settings: Settings,
+    *,
+    email: str,
+    language: str,
+    tags: tuple[str, ...],
+    name: str | None,
+    consent: str,
+    resubscribe: bool,
+) -> str:
     """Add a subscriber (or re-activate one with resubscribe); return what happened, in words."""
     from .tokens import erasure_hash, erasure_key
 
@@ -41,16 +61,21 @@ def add_subscriber(store: Store, settings: Settings, *, email: str, language: st
             existing = None
         if existing is not None:
             if existing.status == "active":
-                raise NewsletterError(f"{normalized} is already subscribed",
-                                      hint="see it with `mco-newsletter subscribers show`")
+                raise NewsletterError(
+                    f"{normalized} is already subscribed", hint="see it with `mco-newsletter subscribers show`"
+                )
             if not resubscribe:
-                raise NewsletterError(f"{normalized} is {existing.status}",
-                                      hint="add --resubscribe only if the person asked to receive the digest again")
+                raise NewsletterError(
+                    f"{normalized} is {existing.status}",
+                    hint="add --resubscribe only if the person asked to receive the digest again",
+                )
             store.delete(existing.id)
         elif store.is_erased(hashed):
             if not resubscribe:
-                raise NewsletterError("this address was erased at the person's request",
-                                      hint="add --resubscribe only if the person asked to subscribe again")
+                raise NewsletterError(
+                    "this address was erased at the person's request",
+                    hint="add --resubscribe only if the person asked to subscribe again",
+                )
             store.forget_erasure(hashed)
         store.add(email=normalized, name=name or None, language=language, tags=tags, consent_source=consent)
     return f"Added {normalized} ({language})." if existing is None else f"Resubscribed {normalized} ({language})."
@@ -86,14 +111,18 @@ def export_csv(store: Store, out: Path | None, *, private_dir: Path) -> int:
     if out is None:
         return _write_export(store, sys.stdout)
     if not out.parent.is_dir():
-        raise NewsletterError(f"cannot export to {out}: the folder {out.parent} does not exist",
-                              hint="create the folder first, or give another --out")
+        raise NewsletterError(
+            f"cannot export to {out}: the folder {out.parent} does not exist",
+            hint="create the folder first, or give another --out",
+        )
     try:
         with atomic_text_writer(out, private=True, noted_in=private_dir / EXPORT_NOTES) as stream:
             return _write_export(store, stream)
     except OSError as exc:
-        raise NewsletterError(f"cannot export to {out}: {exc.strerror or exc}",
-                              hint="choose a folder you can write to, with room for the file") from None
+        raise NewsletterError(
+            f"cannot export to {out}: {exc.strerror or exc}",
+            hint="choose a folder you can write to, with room for the file",
+        ) from None
 
 
 def _write_export(store: Store, stream) -> int:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from ..errors import NewsletterError
 from ..localized import Localized, check_localized
@@ -14,10 +12,19 @@ from ..schema import Finding, Table
 
 ALL = "all"
 SCHEMA = {
-    "segments": Table(each=Table(optional={
-        "languages": list, "tags_any": list, "tags_all": list, "exclude_tags": list, "description": str,
-        "public": bool, "label": (str, dict),
-    })),
+    "segments": Table(
+        each=Table(
+            optional={
+                "languages": list,
+                "tags_any": list,
+                "tags_all": list,
+                "exclude_tags": list,
+                "description": str,
+                "public": bool,
+                "label": (str, dict),
+            }
+        )
+    ),
 }
 
 
@@ -48,14 +55,16 @@ class Segment:
 def segment_from_table(name: str, table: dict, source_language: str = "en") -> Segment:
     """A Segment from its [segments.NAME] table (already validated)."""
     label = table.get("label")
-    return Segment(name=name,
-                   languages=tuple(table.get("languages", ())),
-                   tags_any=tuple(table.get("tags_any", ())),
-                   tags_all=tuple(table.get("tags_all", ())),
-                   exclude_tags=tuple(table.get("exclude_tags", ())),
-                   description=table.get("description", ""),
-                   public=bool(table.get("public", False)),
-                   label=None if label is None else Localized(label, source_language))
+    return Segment(
+        name=name,
+        languages=tuple(table.get("languages", ())),
+        tags_any=tuple(table.get("tags_any", ())),
+        tags_all=tuple(table.get("tags_all", ())),
+        exclude_tags=tuple(table.get("exclude_tags", ())),
+        description=table.get("description", ""),
+        public=bool(table.get("public", False)),
+        label=None if label is None else Localized(label, source_language),
+    )
 
 
 def public_topics(segments: dict[str, Segment]) -> list[Segment]:
@@ -71,14 +80,18 @@ def find_segment(segments: dict[str, Segment], name: str) -> Segment:
         return segments[name]
     except KeyError:
         known = ", ".join([ALL, *segments])
-        raise NewsletterError(f"unknown segment {name!r}",
-                              hint=f"known segments: {known} (define more as [segments.NAME] in newsletter.toml)") from None
+        raise NewsletterError(
+            f"unknown segment {name!r}",
+            hint=f"known segments: {known} (define more as [segments.NAME] in newsletter.toml)",
+        ) from None
 
 
 def build(root: Path, data: dict) -> dict[str, Segment]:
     """Every [segments.NAME] table as a Segment."""
-    return {name: segment_from_table(name, table, data["source_language"])
-            for name, table in data.get("segments", {}).items()}
+    return {
+        name: segment_from_table(name, table, data["source_language"])
+        for name, table in data.get("segments", {}).items()
+    }
 
 
 def check(data: dict) -> Iterator[Finding]:
@@ -86,8 +99,11 @@ def check(data: dict) -> Iterator[Finding]:
     languages = data["languages"]
     for name, table in data.get("segments", {}).items():
         if name == "all":
-            yield ("segments", name), "'all' is built in and holds every active subscriber", \
-                "give your segment another name"
+            yield (
+                ("segments", name),
+                "'all' is built in and holds every active subscriber",
+                "give your segment another name",
+            )
         for key in ("languages", "tags_any", "tags_all", "exclude_tags"):
             values = table.get(key, [])
             if not all(isinstance(v, str) and v.strip() for v in values):
@@ -95,9 +111,11 @@ def check(data: dict) -> Iterator[Finding]:
             elif key == "languages":
                 for code in values:
                     if code not in languages:
-                        yield ("segments", name, key), \
-                            f"segment {name!r} names language {code!r}, which is not in languages", \
-                            f"use some of {', '.join(map(str, languages))}"
+                        yield (
+                            ("segments", name, key),
+                            f"segment {name!r} names language {code!r}, which is not in languages",
+                            f"use some of {', '.join(map(str, languages))}",
+                        )
         yield from _check_public(data, name, table)
 
 
@@ -105,18 +123,30 @@ def _check_public(data: dict, name: str, table: dict) -> Iterator[Finding]:
     """A public segment is a topic readers choose: tags_any alone, and a label in their language."""
     if not table.get("public"):
         if "label" in table:
-            yield ("segments", name, "label"), f"segments.{name}.label is shown only for a public segment", \
-                "add public = true, or remove the label"
+            yield (
+                ("segments", name, "label"),
+                f"segments.{name}.label is shown only for a public segment",
+                "add public = true, or remove the label",
+            )
         return
     if not table.get("tags_any"):
-        yield ("segments", name, "public"), f"public segment {name!r} has no tags_any", \
-            "a reader's choice adds the first tag of tags_any: give it one, e.g. tags_any = [\"courts\"]"
+        yield (
+            ("segments", name, "public"),
+            f"public segment {name!r} has no tags_any",
+            'a reader\'s choice adds the first tag of tags_any: give it one, e.g. tags_any = ["courts"]',
+        )
     for key in ("languages", "tags_all", "exclude_tags"):
         if table.get(key):
-            yield ("segments", name, key), f"public segment {name!r} cannot have {key}", \
-                "a reader chooses a topic for themselves: define it by tags_any alone"
+            yield (
+                ("segments", name, key),
+                f"public segment {name!r} cannot have {key}",
+                "a reader chooses a topic for themselves: define it by tags_any alone",
+            )
     if "label" not in table:
-        yield ("segments", name, "public"), f"public segment {name!r} has no label", \
-            "add label = { en = \"…\", de = \"…\" }: readers choose it by that name"
+        yield (
+            ("segments", name, "public"),
+            f"public segment {name!r} has no label",
+            'add label = { en = "…", de = "…" }: readers choose it by that name',
+        )
     else:
         yield from check_localized(data, ("segments", name, "label"), one_line=True)

@@ -10,10 +10,9 @@ The row holds the keyed hash of the address, so that an erasure finds it (Store.
 
 from __future__ import annotations
 
-from typing import Any
-
 import datetime as dt
 import json
+from typing import Any
 
 from .signups import Mail, SignupForm, request_signup, stamp
 from .store import Store
@@ -21,8 +20,14 @@ from .store import Store
 
 def queue_signup(store: Store, form: SignupForm, *, address_hash: str, at: dt.datetime) -> int:
     """Keep the sign-up as it arrived; its row id."""
-    return store.queue.add(email=form.email, language=form.language, name=form.name,
-                           topics=json.dumps(list(form.topics)), address_hash=address_hash, received_at=stamp(at))
+    return store.queue.add(
+        email=form.email,
+        language=form.language,
+        name=form.name,
+        topics=json.dumps(list(form.topics)),
+        address_hash=address_hash,
+        received_at=stamp(at),
+    )
 
 
 def queued(store: Store) -> list[int]:

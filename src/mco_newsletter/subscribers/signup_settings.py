@@ -3,10 +3,9 @@ many sign-up emails the site sends an hour at most."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
 
 from ..schema import Finding, Table
 
@@ -31,16 +30,25 @@ def check(data: dict) -> Iterator[Finding]:
     table = data.get("signup", {})
     days = table.get("confirm_days", 7)
     if isinstance(days, int) and not 1 <= days <= MAX_CONFIRM_DAYS:
-        yield ("signup", "confirm_days"), f"signup.confirm_days must be 1 to {MAX_CONFIRM_DAYS}, not {days}", \
-            "a week (7) gives a reader time to find the email; unconfirmed sign-ups are deleted after it"
+        yield (
+            ("signup", "confirm_days"),
+            f"signup.confirm_days must be 1 to {MAX_CONFIRM_DAYS}, not {days}",
+            "a week (7) gives a reader time to find the email; unconfirmed sign-ups are deleted after it",
+        )
     limit = table.get("client_limit", 10)
     if isinstance(limit, int) and limit < 0:
-        yield ("signup", "client_limit"), f"signup.client_limit must be 0 or more, not {limit}", \
-            "the sign-ups one client may post per hour (0: no limit)"
+        yield (
+            ("signup", "client_limit"),
+            f"signup.client_limit must be 0 or more, not {limit}",
+            "the sign-ups one client may post per hour (0: no limit)",
+        )
     ceiling = table.get("emails_per_hour", 500)
     if isinstance(ceiling, int) and ceiling < 0:
-        yield ("signup", "emails_per_hour"), f"signup.emails_per_hour must be 0 or more, not {ceiling}", \
-            "the sign-up emails the site sends per hour at most, whoever asks (0: no ceiling)"
+        yield (
+            ("signup", "emails_per_hour"),
+            f"signup.emails_per_hour must be 0 or more, not {ceiling}",
+            "the sign-up emails the site sends per hour at most, whoever asks (0: no ceiling)",
+        )
 
 
 def build(root: Path, data: dict) -> SignupSettings:

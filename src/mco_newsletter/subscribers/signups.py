@@ -20,8 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 from .segments import Segment
 from .store import Store, email_key
@@ -111,11 +111,18 @@ def mailbox_key(email: str) -> str:
 
 def stamp(at: dt.datetime) -> str:
     """A moment as the store keeps it (UTC, ISO 8601, whole seconds)."""
-    return at.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat()
+    return at.astimezone(dt.UTC).replace(microsecond=0).isoformat()
 
 
-def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: int, at: dt.datetime,
-                   may_mail: Callable[[Store], bool] = lambda store: True) -> Mail | None:
+def request_signup(
+    store: Store,
+    form: SignupForm,
+    *,
+    keys: Keys,
+    confirm_days: int,
+    at: dt.datetime,
+    may_mail: Callable[[Store], bool] = lambda store: True,
+) -> Mail | None:
     """Record a sign-up and claim its email (noted in the mail log); the email. None, with nothing recorded, when
     its mailbox had one within the hour (or one is on its way) or when may_mail(store) says no more sign-up
     emails may go out now (the site-wide ceiling; asked only for an email that is otherwise due)."""
@@ -131,21 +138,49 @@ def request_signup(store: Store, form: SignupForm, *, keys: Keys, confirm_days: 
     if row is not None and row.status == "active":
         # Nothing changes for a reader who is on the list; they hear that someone asked.
         subscriber_id, email, language, _, nonce = row
-        return Mail(NOTICE_MAIL, subscriber_id, email, language,
-                    make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE), hashed, claimed_at=claimed)
+        return Mail(
+            NOTICE_MAIL,
+            subscriber_id,
+            email,
+            language,
+            make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE),
+            hashed,
+            claimed_at=claimed,
+        )
     when = stamp(at)
     if row is None:
-        subscriber_id = store.add(email=form.email, name=None, language=form.language, tags=(),
-                                  consent_source=PENDING_SOURCE, at=when, status="pending")
+        subscriber_id = store.add(
+            email=form.email,
+            name=None,
+            language=form.language,
+            tags=(),
+            consent_source=PENDING_SOURCE,
+            at=when,
+            status="pending",
+        )
         email = form.email
     else:
         subscriber_id, email = row.id, row.email  # a waiting row keeps what its first request asked
     nonce = secrets.token_bytes(16)
-    request_id = store.requests.add(subscriber_id, language=form.language, name=form.name,
-                                    topics=json.dumps(list(form.topics)), nonce=nonce, requested_at=when,
-                                    expires_at=stamp(at + dt.timedelta(days=confirm_days)))
-    return Mail(CONFIRM_MAIL, subscriber_id, email, form.language, make_token(keys.secret, request_id, nonce, CONFIRM),
-                hashed, request_id, claimed)
+    request_id = store.requests.add(
+        subscriber_id,
+        language=form.language,
+        name=form.name,
+        topics=json.dumps(list(form.topics)),
+        nonce=nonce,
+        requested_at=when,
+        expires_at=stamp(at + dt.timedelta(days=confirm_days)),
+    )
+    return Mail(
+        CONFIRM_MAIL,
+        subscriber_id,
+        email,
+        form.language,
+        make_token(keys.secret, request_id, nonce, CONFIRM),
+        hashed,
+        request_id,
+        claimed,
+    )
 
 
 def _request(row) -> Request | None:
@@ -167,8 +202,9 @@ def request_nonce(store: Store, request_id: int) -> bytes | None:
     return store.requests.nonce(request_id)
 
 
-def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_version: str, keys: Keys,
-            at: dt.datetime) -> str:
+def confirm(
+    store: Store, request_id: int, *, topics: list[Segment], consent_version: str, keys: Keys, at: dt.datetime
+) -> str:
     """Make the request's reader active in the language, name and topics asked for with it, with the consent
     record. Returns "confirmed", "already" (this request or another of the reader's was confirmed before),
     "expired" or "missing"."""
@@ -183,8 +219,14 @@ def confirm(store: Store, request_id: int, *, topics: list[Segment], consent_ver
     if request.expired(at):
         return "expired"
     when = stamp(at)
-    store.activate(request.subscriber_id, language=request.language, name=request.name,
-                   consent_source=CONFIRMED_SOURCE, consent_version=consent_version, at=when)
+    store.activate(
+        request.subscriber_id,
+        language=request.language,
+        name=request.name,
+        consent_source=CONFIRMED_SOURCE,
+        consent_version=consent_version,
+        at=when,
+    )
     set_topics(store, request.subscriber_id, set(request.topics), topics)
     # Every request of the reader is settled by this one (the others' links then answer "confirmed" and change
     # nothing); each is kept without its choices until it expires, so that its link still answers.
@@ -206,8 +248,15 @@ def request_access(store: Store, subscriber_id: int, *, keys: Keys, at: dt.datet
     claimed = claim_mail(store, hashed, ACCESS_MAIL, at)
     if claimed is None:
         return None
-    return Mail(ACCESS_MAIL, subscriber_id, email, language, make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE),
-                hashed, claimed_at=claimed)
+    return Mail(
+        ACCESS_MAIL,
+        subscriber_id,
+        email,
+        language,
+        make_token(keys.secret, subscriber_id, nonce, UNSUBSCRIBE),
+        hashed,
+        claimed_at=claimed,
+    )
 
 
 def mail_due(store: Store, address_hash: str, kind: str, at: dt.datetime) -> bool:

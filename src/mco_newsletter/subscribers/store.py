@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ..storage.chores import Chores
 from ..storage.database import BUSY_TIMEOUT_S, Database, open_database
@@ -73,7 +74,6 @@ def new_nonce() -> bytes:
 
 
 def segment_where(segment: Segment | None) -> tuple[str, list[object]]:
-
     """An SQL condition on subscribers `s` for the segment's readers (every subscriber for None), and its parameters."""
     if segment is None:
         return "1 = 1", []
@@ -83,16 +83,22 @@ def segment_where(segment: Segment | None) -> tuple[str, list[object]]:
         clauses.append(f"s.language IN ({_marks(segment.languages)})")
         params += segment.languages
     if segment.tags_any:
-        clauses.append("EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
-                       f"AND t.tag IN ({_marks(segment.tags_any)}))")
+        clauses.append(
+            "EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
+            f"AND t.tag IN ({_marks(segment.tags_any)}))"
+        )
         params += segment.tags_any
     if segment.tags_all:
-        clauses.append("(SELECT count(*) FROM subscriber_tags t WHERE t.subscriber_id = s.id "
-                       f"AND t.tag IN ({_marks(segment.tags_all)})) = ?")
+        clauses.append(
+            "(SELECT count(*) FROM subscriber_tags t WHERE t.subscriber_id = s.id "
+            f"AND t.tag IN ({_marks(segment.tags_all)})) = ?"
+        )
         params += [*segment.tags_all, len(set(segment.tags_all))]
     if segment.exclude_tags:
-        clauses.append("NOT EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
-                       f"AND t.tag IN ({_marks(segment.exclude_tags)}))")
+        clauses.append(
+            "NOT EXISTS (SELECT 1 FROM subscriber_tags t WHERE t.subscriber_id = s.id "
+            f"AND t.tag IN ({_marks(segment.exclude_tags)}))"
+        )
         params += segment.exclude_tags
     return " AND ".join(clauses), params
 
@@ -106,11 +112,13 @@ class Store:
 
     def __init__(self, database: Database) -> None:
         self.db = database
-        self._select = ("SELECT s.id, s.email, s.name, s.language,"
-                        f" (SELECT {database.dialect.joined('t.tag', chr(31))} FROM subscriber_tags t"
-                        " WHERE t.subscriber_id = s.id),"
-                        " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at, s.consent_version"
-                        " FROM subscribers s")
+        self._select = (
+            "SELECT s.id, s.email, s.name, s.language,"
+            f" (SELECT {database.dialect.joined('t.tag', chr(31))} FROM subscriber_tags t"
+            " WHERE t.subscriber_id = s.id),"
+            " s.status, s.consent_source, s.consent_at, s.created_at, s.updated_at, s.consent_version"
+            " FROM subscribers s"
+        )
 
     @property
     def location(self) -> StoreLocation:
@@ -189,24 +197,37 @@ class Store:
     def recipients(self, segment: Segment) -> Iterator[Recipient]:
         """The active subscribers of a segment as (id, email, language), in id order, streamed."""
         where, params = segment_where(segment)
-        rows = self.db.stream(f"SELECT s.id, s.email, s.language FROM subscribers s WHERE {where} ORDER BY s.id",
-                              params)
+        rows = self.db.stream(
+            f"SELECT s.id, s.email, s.language FROM subscribers s WHERE {where} ORDER BY s.id", params
+        )
         return map(Recipient._make, rows)
 
     def count_by_language(self, segment: Segment) -> dict[str, int]:
         """How many active subscribers of the segment read each language."""
         where, params = segment_where(segment)
-        return dict(self.db.all(f"SELECT s.language, count(*) FROM subscribers s WHERE {where} GROUP BY s.language",
-                                params))
+        return dict(
+            self.db.all(f"SELECT s.language, count(*) FROM subscribers s WHERE {where} GROUP BY s.language", params)
+        )
 
-    def add(self, *, email: str, name: str | None, language: str, tags: tuple[str, ...],
-            consent_source: str, at: str | None = None, status: str = "active", consent_at: str | None = None) -> int:
+    def add(
+        self,
+        *,
+        email: str,
+        name: str | None,
+        language: str,
+        tags: tuple[str, ...],
+        consent_source: str,
+        at: str | None = None,
+        status: str = "active",
+        consent_at: str | None = None,
+    ) -> int:
         """Insert a new subscriber (active unless told otherwise; consent given `at` unless told when); its id."""
         at = at or now()
         subscriber_id = self.db.value(
             "INSERT INTO subscribers (email, email_key, name, language, status, consent_source, consent_at,"
             " created_at, updated_at, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            (email, email_key(email), name, language, status, consent_source, consent_at or at, at, at, new_nonce()))
+            (email, email_key(email), name, language, status, consent_source, consent_at or at, at, at, new_nonce()),
+        )
         self.add_tags([(subscriber_id, tag) for tag in tags])
         return subscriber_id
 
@@ -216,42 +237,54 @@ class Store:
 
     def add_tags(self, pairs: list[tuple[int, str]]) -> None:
         """Give subscribers tags: (subscriber id, tag) pairs; a tag held already stays as it is."""
-        self.db.executemany("INSERT INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                            pairs)
+        self.db.executemany(
+            "INSERT INTO subscriber_tags (subscriber_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING", pairs
+        )
 
     def remove_tags(self, pairs: list[tuple[int, str]]) -> None:
         """Take tags away: (subscriber id, tag) pairs."""
         self.db.executemany("DELETE FROM subscriber_tags WHERE subscriber_id = ? AND tag = ?", pairs)
 
     def set_language(self, subscriber_id: int, language: str, at: str | None = None) -> None:
-        self.db.execute("UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?",
-                        (language, at or now(), subscriber_id))
+        self.db.execute(
+            "UPDATE subscribers SET language = ?, updated_at = ? WHERE id = ?", (language, at or now(), subscriber_id)
+        )
 
     def set_status(self, subscriber_id: int, status: str) -> bool:
         """Change a subscriber's status; True when it changed."""
         if status not in STATUSES:
             raise ValueError(status)
-        cursor = self.db.execute("UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ? AND status != ?",
-                                 (status, now(), subscriber_id, status))
+        cursor = self.db.execute(
+            "UPDATE subscribers SET status = ?, updated_at = ? WHERE id = ? AND status != ?",
+            (status, now(), subscriber_id, status),
+        )
         return cursor.rowcount > 0
 
     def unsubscribe(self, subscriber_id: int) -> bool:
         """An active reader leaves (a bounce or complaint stays what it is); True when the status changed."""
-        cursor = self.db.execute("UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ?"
-                                 " AND status = 'active'", (now(), subscriber_id))
+        cursor = self.db.execute(
+            "UPDATE subscribers SET status = 'unsubscribed', updated_at = ? WHERE id = ? AND status = 'active'",
+            (now(), subscriber_id),
+        )
         return cursor.rowcount > 0
 
-    def activate(self, subscriber_id: int, *, language: str, name: str | None, consent_source: str,
-                 consent_version: str, at: str) -> None:
+    def activate(
+        self, subscriber_id: int, *, language: str, name: str | None, consent_source: str, consent_version: str, at: str
+    ) -> None:
         """A reader confirmed their sign-up: active, in the language they asked for, with the consent record."""
-        self.db.execute("UPDATE subscribers SET status = 'active', language = ?, name = coalesce(?, name),"
-                        " consent_source = ?, consent_version = ?, consent_at = ?, updated_at = ? WHERE id = ?",
-                        (language, name, consent_source, consent_version, at, at, subscriber_id))
+        self.db.execute(
+            "UPDATE subscribers SET status = 'active', language = ?, name = coalesce(?, name),"
+            " consent_source = ?, consent_version = ?, consent_at = ?, updated_at = ? WHERE id = ?",
+            (language, name, consent_source, consent_version, at, at, subscriber_id),
+        )
 
     def purge_pending(self, at: str) -> int:
         """Delete pending subscribers whose sign-up request expired (or who have none); how many."""
-        return self.db.execute("DELETE FROM subscribers WHERE status = 'pending' AND id NOT IN"
-                               " (SELECT subscriber_id FROM signup_requests WHERE expires_at > ?)", (at,)).rowcount
+        return self.db.execute(
+            "DELETE FROM subscribers WHERE status = 'pending' AND id NOT IN"
+            " (SELECT subscriber_id FROM signup_requests WHERE expires_at > ?)",
+            (at,),
+        ).rowcount
 
     def is_erased(self, erasure_hash: str) -> bool:
         return self.db.one("SELECT 1 FROM erased WHERE hash = ?", (erasure_hash,)) is not None
@@ -264,8 +297,9 @@ class Store:
             self.delete(subscriber_id)  # its sign-up requests too
         self.queue.forget(erasure_hash)
         self.mail_log.forget(erasure_hash, mailbox_hash or erasure_hash)
-        self.db.execute("INSERT INTO erased (hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        (erasure_hash, now()))
+        self.db.execute(
+            "INSERT INTO erased (hash, erased_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (erasure_hash, now())
+        )
 
     def forget_erasure(self, erasure_hash: str) -> None:
         """The person subscribed again of their own accord: their address may be held again."""
@@ -281,15 +315,21 @@ class Store:
 
     def emails_of(self, subscriber_ids: list[int]) -> dict[int, str]:
         """The addresses of those of these subscribers who are held, by id."""
-        return dict(self.db.all(f"SELECT id, email FROM subscribers WHERE id {self.db.dialect.in_ids}",
-                                (self.db.dialect.ids(subscriber_ids),)))
+        return dict(
+            self.db.all(
+                f"SELECT id, email FROM subscribers WHERE id {self.db.dialect.in_ids}",
+                (self.db.dialect.ids(subscriber_ids),),
+            )
+        )
 
     def resubscribe(self, subscriber_id: int, consent_source: str) -> bool:
         """A reader who left asks to receive the digest again; True when the status changed."""
         at = now()
-        cursor = self.db.execute("UPDATE subscribers SET status = 'active', consent_source = ?, consent_at = ?,"
-                                 " consent_version = NULL, updated_at = ? WHERE id = ? AND status != 'active'",
-                                 (consent_source, at, at, subscriber_id))
+        cursor = self.db.execute(
+            "UPDATE subscribers SET status = 'active', consent_source = ?, consent_at = ?,"
+            " consent_version = NULL, updated_at = ? WHERE id = ? AND status != 'active'",
+            (consent_source, at, at, subscriber_id),
+        )
         return cursor.rowcount > 0
 
     def nonce(self, subscriber_id: int) -> bytes | None:
@@ -312,9 +352,11 @@ class Store:
     def set_statuses(self, changes: list[tuple[int, str]], at: str | None = None) -> None:
         """Apply (subscriber id, status) changes from providers' reports; a complaint is never softened."""
         at = at or now()
-        self.db.executemany("UPDATE subscribers SET status = :status, updated_at = :at"
-                            " WHERE id = :id AND status NOT IN ('complained', :status)",
-                            [{"id": sid, "status": status, "at": at} for sid, status in changes])
+        self.db.executemany(
+            "UPDATE subscribers SET status = :status, updated_at = :at"
+            " WHERE id = :id AND status NOT IN ('complained', :status)",
+            [{"id": sid, "status": status, "at": at} for sid, status in changes],
+        )
 
     def checkpoint(self, *, wait_ms: int | None = None) -> tuple[int, int, int]:
         """Fold SQLite's WAL into the database file (and empty it), waiting at most wait_ms for each lock:
@@ -355,8 +397,13 @@ def location_of(where: Where) -> StoreLocation:
     return where.store
 
 
-def open_store(where: Where, *, busy_timeout: float = BUSY_TIMEOUT_S, on_wait: Callable[[list[str]], None] | None = None,
-               durable_commits: bool = True) -> Store:
+def open_store(
+    where: Where,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT_S,
+    on_wait: Callable[[list[str]], None] | None = None,
+    durable_commits: bool = True,
+) -> Store:
     """Open (creating and migrating as needed) the subscriber store: a StoreLocation, settings, or an SQLite path.
 
     Another writer is waited for up to busy_timeout seconds; on_wait(holders) is called once when the
@@ -366,8 +413,9 @@ def open_store(where: Where, *, busy_timeout: float = BUSY_TIMEOUT_S, on_wait: C
     commit of its own, and there a power cut (or a crash of the database server) may lose the last commits
     (their readers are sent again, never lost); a killed process loses nothing either way.
     """
-    return Store(open_database(location_of(where), busy_timeout=busy_timeout, on_wait=on_wait,
-                               durable_commits=durable_commits))
+    return Store(
+        open_database(location_of(where), busy_timeout=busy_timeout, on_wait=on_wait, durable_commits=durable_commits)
+    )
 
 
 def open_reader(where: Where, *, busy_timeout: float = BUSY_TIMEOUT_S) -> Store:

@@ -26,9 +26,9 @@ import hashlib
 import hmac
 import re
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from .keys import ERASURE_KEY, UNSUBSCRIBE_SECRET, KeyedStore, load_key
 
@@ -146,8 +146,14 @@ def _mac(secret: bytes, head: bytes, nonce: bytes) -> bytes:
     return mac.digest()[:_MAC_BYTES]
 
 
-def read_token(secret: bytes, token: str, *, nonce_of: Callable[[int], bytes | None], legacy_max_id: int = 0,
-               purpose: int = UNSUBSCRIBE) -> int | None:
+def read_token(
+    secret: bytes,
+    token: str,
+    *,
+    nonce_of: Callable[[int], bytes | None],
+    legacy_max_id: int = 0,
+    purpose: int = UNSUBSCRIBE,
+) -> int | None:
     """The subscriber id a genuine token of this purpose names, or None for anything else.
 
     `nonce_of(id)` gives the subscriber's nonce (None: no such subscriber). A v2 link (sent before ids were

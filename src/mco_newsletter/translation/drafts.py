@@ -7,17 +7,16 @@ running translate again continues from there.
 
 from __future__ import annotations
 
-from ..config import Settings
-from ..issue import Issue
-
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..catalog_files import read_catalog
 from ..catalogs import catalog_path, save_catalog
+from ..config import Settings
 from ..errors import NewsletterError
 from ..glossary import glossary_for
+from ..issue import Issue
 from ..merging import fill_drafts, merge, translation_memory
 from .engine import Engine, TranslationFailed, TranslationInterrupted
 
@@ -36,22 +35,36 @@ class DraftReport:
     written: bool
 
 
-def draft_catalogs(settings: Settings, issue: Issue, targets: tuple[str, ...], engine: Engine,
-                   progress: Callable[[str, int, int], None] | None = None) -> list[DraftReport]:
+def draft_catalogs(
+    settings: Settings,
+    issue: Issue,
+    targets: tuple[str, ...],
+    engine: Engine,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> list[DraftReport]:
     """Bring every target language's catalog up to date; progress(language, done, total) after each group."""
     for language in targets:
         if language not in settings.languages:
-            raise NewsletterError(f"{language!r} is not one of the newsletter's languages",
-                                  hint=f"choose from {', '.join(settings.languages)}", exit_code=2)
+            raise NewsletterError(
+                f"{language!r} is not one of the newsletter's languages",
+                hint=f"choose from {', '.join(settings.languages)}",
+                exit_code=2,
+            )
         if language == issue.language:
-            raise NewsletterError(f"issue {issue.id} is written in {language}: there is nothing to translate into it",
-                                  exit_code=2)
+            raise NewsletterError(
+                f"issue {issue.id} is written in {language}: there is nothing to translate into it", exit_code=2
+            )
     merged = {}
     for language in targets:
         path = catalog_path(issue, language)
         old = read_catalog(path) if path.is_file() else None
-        merged[language] = merge(issue, language, old, translation_memory(settings.issues_dir, language, issue.id),
-                                 contact=settings.sender.reply_to)
+        merged[language] = merge(
+            issue,
+            language,
+            old,
+            translation_memory(settings.issues_dir, language, issue.id),
+            contact=settings.sender.reply_to,
+        )
     reports = []
     for language, result in merged.items():
         path = catalog_path(issue, language)
@@ -62,8 +75,13 @@ def draft_catalogs(settings: Settings, issue: Issue, targets: tuple[str, ...], e
                 progress(language, 0, len(result.needs_draft))
                 report = lambda done, total, language=language: progress(language, done, total)  # noqa: E731
             try:
-                drafts = engine.drafts([piece.source for piece in result.needs_draft], issue.language, language,
-                                       progress=report, glossary=glossary_for(issue, language))
+                drafts = engine.drafts(
+                    [piece.source for piece in result.needs_draft],
+                    issue.language,
+                    language,
+                    progress=report,
+                    glossary=glossary_for(issue, language),
+                )
             except TranslationFailed as failed:
                 fill_drafts(result, failed.done, note)
                 save_catalog(path, result.catalog)
@@ -74,8 +92,18 @@ def draft_catalogs(settings: Settings, issue: Issue, targets: tuple[str, ...], e
                 raise
             fill_drafts(result, dict(enumerate(drafts)), note)
         written = save_catalog(path, result.catalog)
-        reports.append(DraftReport(language, path, result.kept, result.changed, result.from_memory,
-                                   result.close_matches, len(result.needs_draft), written))
+        reports.append(
+            DraftReport(
+                language,
+                path,
+                result.kept,
+                result.changed,
+                result.from_memory,
+                result.close_matches,
+                len(result.needs_draft),
+                written,
+            )
+        )
     return reports
 
 
@@ -86,5 +114,6 @@ def _failure(issue, language: str, path: Path, result, failed: TranslationFailed
         f"issues/{issue.id}/issue.md:{piece.line}: the translation engine failed on {piece.context} "
         f"({issue.language}→{language}): {failed.cause}",
         hint=f"the {done} {'draft' if done == 1 else 'drafts'} made before it {'is' if done == 1 else 'are'} "
-             f"saved in {path.name}; running translate again continues from there (check [translation] in "
-             "newsletter.toml, or shorten that piece)")
+        f"saved in {path.name}; running translate again continues from there (check [translation] in "
+        "newsletter.toml, or shorten that piece)",
+    )

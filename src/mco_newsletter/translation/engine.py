@@ -8,13 +8,12 @@ splitter on first use).
 
 from __future__ import annotations
 
-from ..glossary import Glossary
-
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
+from ..glossary import Glossary
 from .markup import spaced_sentences, split_long, split_markup, split_unknown
 from .model_file import position_limit
 from .packages import Package, route
@@ -71,12 +70,18 @@ class Model:
         self.settings = settings
         try:
             self.tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(package.path / "sentencepiece.model"))
-            self.translator = ctranslate2.Translator(str(package.path / "model"), device="cpu",
-                                                     compute_type=settings.compute_type,
-                                                     intra_threads=settings.threads, inter_threads=1)
+            self.translator = ctranslate2.Translator(
+                str(package.path / "model"),
+                device="cpu",
+                compute_type=settings.compute_type,
+                intra_threads=settings.threads,
+                inter_threads=1,
+            )
         except (RuntimeError, OSError, ValueError) as exc:
-            raise NewsletterError(f"{package.path}: cannot load the translation model: {exc}",
-                                  hint="reinstall the package with `mco-newsletter models install`") from None
+            raise NewsletterError(
+                f"{package.path}: cannot load the translation model: {exc}",
+                hint="reinstall the package with `mco-newsletter models install`",
+            ) from None
         self.positions = position_limit(package.path / "model" / "model.bin")
         # Half the positions: the translation may come out longer than its source and needs room too.
         self.max_input = settings.max_input_tokens or max(8, self.positions // 2)
@@ -100,19 +105,27 @@ class Model:
         longest = max(len(t) for t in tokens)
         limit = self.settings.max_length or int(longest * self.settings.max_length_factor) + 10
         results = self.translator.translate_batch(
-            tokens, beam_size=self.settings.beam_size, max_batch_size=self.settings.batch_size,
-            max_decoding_length=min(limit, self.positions), length_penalty=self.settings.length_penalty,
-            return_scores=True)
-        return [(self.tokenizer.decode(result.hypotheses[0]).strip(),
-                 per_token(result.scores[0], len(result.hypotheses[0]), self.settings.length_penalty))
-                for result in results]
+            tokens,
+            beam_size=self.settings.beam_size,
+            max_batch_size=self.settings.batch_size,
+            max_decoding_length=min(limit, self.positions),
+            length_penalty=self.settings.length_penalty,
+            return_scores=True,
+        )
+        return [
+            (
+                self.tokenizer.decode(result.hypotheses[0]).strip(),
+                per_token(result.scores[0], len(result.hypotheses[0]), self.settings.length_penalty),
+            )
+            for result in results
+        ]
 
 
 def per_token(score: float, tokens: int, length_penalty: float) -> float:
     """CTranslate2's score (the summed log-probability over length ** length_penalty, the end token counted)
     as a log-probability per token."""
     length = tokens + 1
-    return score * length ** length_penalty / length
+    return score * length**length_penalty / length
 
 
 class Engine:
@@ -130,13 +143,25 @@ class Engine:
         """Which package(s) a pair goes through, for the catalogs' comments."""
         return " + ".join(p.label for p in route(from_code, to_code))
 
-    def translate(self, pieces: list[str], from_code: str, to_code: str,
-                  progress: Progress | None = None, glossary: Glossary | None=None) -> list[str]:
+    def translate(
+        self,
+        pieces: list[str],
+        from_code: str,
+        to_code: str,
+        progress: Progress | None = None,
+        glossary: Glossary | None = None,
+    ) -> list[str]:
         """Translate Markdown pieces; every URL, address, number and bit of syntax comes back as it was."""
         return [draft.text for draft in self.drafts(pieces, from_code, to_code, progress, glossary)]
 
-    def drafts(self, pieces: list[str], from_code: str, to_code: str,
-               progress: Progress | None = None, glossary: Glossary | None=None) -> list[Draft]:
+    def drafts(
+        self,
+        pieces: list[str],
+        from_code: str,
+        to_code: str,
+        progress: Progress | None = None,
+        glossary: Glossary | None = None,
+    ) -> list[Draft]:
         """Translate Markdown pieces, each with the model's score; a glossary's terms (glossary.py) are kept
         out of the model and come back as their required targets.
 
@@ -189,8 +214,10 @@ class Engine:
             translated = self._through(package, runs, from_code)
             runs = [text for text, _ in translated]
             # Log-probabilities of the hops add up: a route through English is as sure as both steps together.
-            scores = [before if score is None else (before or 0.0) + score
-                      for (_, score), before in zip(translated, scores, strict=True)]
+            scores = [
+                before if score is None else (before or 0.0) + score
+                for (_, score), before in zip(translated, scores, strict=True)
+            ]
             from_code = package.to_code
         drafts, at = [], 0
         for plan in plans:
@@ -210,7 +237,7 @@ class Engine:
         for piece in pieces:
             plan: list = []
             for translate, part in split_markup(piece):
-                for keep, run in (split_unknown(part, model.knows) if translate else [(False, part)]):
+                for keep, run in split_unknown(part, model.knows) if translate else [(False, part)]:
                     if not keep:
                         plan.append(run)
                         continue
@@ -220,7 +247,7 @@ class Engine:
                             plan += [len(batch), gap]
                             batch.append(chunk)
                         plan.append(space)
-                    plan.append(run[len(run.rstrip()):])
+                    plan.append(run[len(run.rstrip()) :])
             plans.append(plan)
         translated: list[tuple[str, float]] = []
         if batch:
@@ -254,7 +281,7 @@ def _with_terms(text: str, glossary) -> list[tuple[bool, str]]:
     link targets, URLs and addresses stay in the parts the model gets (which keep them as written)."""
     plan: list[tuple[bool, str]] = []
     for words, part in split_markup(text):
-        for as_is, run in (glossary.replaced(part) if words else [(False, part)]):
+        for as_is, run in glossary.replaced(part) if words else [(False, part)]:
             if not as_is and plan and plan[-1][0]:
                 plan[-1] = (True, plan[-1][1] + run)
             else:

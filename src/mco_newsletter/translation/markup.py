@@ -4,8 +4,8 @@ numbers are kept exactly; only the runs of words between them go to the model, s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Callable
 
 # Order matters: the first alternative that matches at a position wins.
 KEEP = re.compile(
@@ -20,7 +20,9 @@ KEEP = re.compile(
     | \\[^\w\s]                            # a backslash escape
     | \*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)   # emphasis markers
     | \n                                   # a hard line break
-    """, re.VERBOSE)
+    """,
+    re.VERBOSE,
+)
 LETTER = re.compile(r"[^\W\d_]")
 CLAUSE_END = re.compile(r"(?:[,;:]|\s[–—])\s*$")
 
@@ -31,7 +33,7 @@ def split_markup(text: str) -> list[tuple[bool, str]]:
     position = 0
     for match in KEEP.finditer(text):
         if match.start() > position:
-            parts.append((True, text[position:match.start()]))
+            parts.append((True, text[position : match.start()]))
         parts.append((False, match.group()))
         position = match.end()
     if position < len(text):
@@ -54,7 +56,7 @@ def sentences(run: str, language: str) -> tuple[str, list[str], str]:
     """Leading space, the sentences of a run of words, trailing space."""
     stripped = run.strip()
     lead = run[: len(run) - len(run.lstrip())]
-    trail = run[len(run.rstrip()):]
+    trail = run[len(run.rstrip()) :]
     pieces = [piece.strip() for piece in _segmenter(language).segment(stripped) if piece.strip()]
     return lead, pieces or [stripped], trail
 
@@ -65,7 +67,7 @@ def spaced_sentences(run: str, language: str) -> list[tuple[str, str]]:
     for segment in _segmenter(language).segment(run.strip()):
         text = segment.rstrip()
         if text.strip():
-            found.append([text.lstrip(), segment[len(text):]])
+            found.append([text.lstrip(), segment[len(text) :]])
         elif found:  # a segment of space only: it belongs to the sentence before
             found[-1][1] += segment
     return [(text, space) for text, space in found] or [(run.strip(), "")]
@@ -115,7 +117,7 @@ def split_long(sentence: str, count: Callable[[str], int], limit: int) -> list[t
         current.append(word)
     if current:
         chunks.append("".join(current))
-    return [(chunk.rstrip(), chunk[len(chunk.rstrip()):]) for chunk in chunks]
+    return [(chunk.rstrip(), chunk[len(chunk.rstrip()) :]) for chunk in chunks]
 
 
 def _clause_end(words: list[str]) -> int:

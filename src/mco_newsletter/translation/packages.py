@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..errors import NewsletterError
 
@@ -54,8 +54,15 @@ def installed() -> list[Package]:
             except (OSError, ValueError):
                 continue
             if data.get("type", "translate") == "translate" and data.get("from_code") and data.get("to_code"):
-                found.append(Package(data["from_code"], data["to_code"], str(data.get("package_version", "")),
-                                     str(data.get("package_name", "")), meta.parent))
+                found.append(
+                    Package(
+                        data["from_code"],
+                        data["to_code"],
+                        str(data.get("package_version", "")),
+                        str(data.get("package_name", "")),
+                        meta.parent,
+                    )
+                )
     return sorted(found, key=lambda p: (p.from_code, p.to_code))
 
 
@@ -68,8 +75,9 @@ def route(from_code: str, to_code: str, available: list[Package] | None = None) 
     if (from_code, PIVOT) in by_pair and (PIVOT, to_code) in by_pair:
         return [by_pair[from_code, PIVOT], by_pair[PIVOT, to_code]]
     have = ", ".join(f"{p.from_code}→{p.to_code}" for p in available) or "none"
-    raise NewsletterError(f"no translation package for {from_code}→{to_code} (installed: {have})",
-                          hint=_install_hint(from_code, to_code))
+    raise NewsletterError(
+        f"no translation package for {from_code}→{to_code} (installed: {have})", hint=_install_hint(from_code, to_code)
+    )
 
 
 def _install_hint(from_code: str, to_code: str) -> str:
@@ -86,8 +94,10 @@ def check_package_file(path: Path) -> dict:
     except FileNotFoundError:
         raise NewsletterError(f"{path}: no such file") from None
     except (zipfile.BadZipFile, OSError) as exc:
-        raise NewsletterError(f"{path}: not an Argos package (not a zip file: {exc})",
-                              hint="download the .argosmodel again; it may be incomplete") from None
+        raise NewsletterError(
+            f"{path}: not an Argos package (not a zip file: {exc})",
+            hint="download the .argosmodel again; it may be incomplete",
+        ) from None
     with archive:
         names = archive.namelist()
         tops = {name.split("/", 1)[0] for name in names}
@@ -101,13 +111,21 @@ def check_package_file(path: Path) -> dict:
         except (ValueError, zipfile.BadZipFile) as exc:
             raise NewsletterError(f"{path}: metadata.json is unreadable ({exc})") from None
         missing = [part for part in ("model/model.bin", "sentencepiece.model") if f"{top}/{part}" not in names]
-        if not isinstance(metadata, dict) or metadata.get("type", "translate") != "translate" \
-                or not metadata.get("from_code") or not metadata.get("to_code"):
-            raise NewsletterError(f"{path}: metadata.json does not describe a translation package",
-                                  hint="it needs type \"translate\", from_code and to_code")
+        if (
+            not isinstance(metadata, dict)
+            or metadata.get("type", "translate") != "translate"
+            or not metadata.get("from_code")
+            or not metadata.get("to_code")
+        ):
+            raise NewsletterError(
+                f"{path}: metadata.json does not describe a translation package",
+                hint='it needs type "translate", from_code and to_code',
+            )
         if missing:
-            raise NewsletterError(f"{path}: the package lacks {', '.join(missing)}",
-                                  hint="it does not hold a CTranslate2 model and SentencePiece model")
+            raise NewsletterError(
+                f"{path}: the package lacks {', '.join(missing)}",
+                hint="it does not hold a CTranslate2 model and SentencePiece model",
+            )
         bad = archive.testzip()
         if bad:
             raise NewsletterError(f"{path}: the package is corrupt ({bad} fails its checksum)")
@@ -127,10 +145,12 @@ def _argos():
         import argostranslate.package
         import argostranslate.settings
     except ImportError:
-        raise NewsletterError("downloading from the Argos package index needs Argos Translate, which is not "
-                              "installed", hint=f"{ARGOS_EXTRA} (it brings torch, about 1.5 GB), or download "
-                                                "the .argosmodel elsewhere and run `mco-newsletter models "
-                                                "install --file PACKAGE.argosmodel`") from None
+        raise NewsletterError(
+            "downloading from the Argos package index needs Argos Translate, which is not installed",
+            hint=f"{ARGOS_EXTRA} (it brings torch, about 1.5 GB), or download "
+            "the .argosmodel elsewhere and run `mco-newsletter models "
+            "install --file PACKAGE.argosmodel`",
+        ) from None
     argostranslate.settings.package_data_dir = folder
     argostranslate.settings.package_dirs = [folder]
     return argostranslate.package
@@ -166,22 +186,29 @@ def install_from_index(from_code: str, to_code: str, step: Callable[[str], None]
     step("Reading the Argos package index")
     try:
         package_module.update_package_index()
-        candidates = [p for p in package_module.get_available_packages()
-                      if (p.from_code, p.to_code) == (from_code, to_code)]
+        candidates = [
+            p for p in package_module.get_available_packages() if (p.from_code, p.to_code) == (from_code, to_code)
+        ]
     except Exception as exc:  # noqa: BLE001 — urllib, ssl and json errors all mean "index not reachable"
-        raise NewsletterError(f"cannot reach the Argos package index: {exc}",
-                              hint="offline, download the .argosmodel elsewhere and run "
-                                   "`mco-newsletter models install --file PACKAGE.argosmodel`") from None
+        raise NewsletterError(
+            f"cannot reach the Argos package index: {exc}",
+            hint="offline, download the .argosmodel elsewhere and run "
+            "`mco-newsletter models install --file PACKAGE.argosmodel`",
+        ) from None
     if not candidates:
-        hint = None if PIVOT in (from_code, to_code) else \
-            f"install {from_code}→{PIVOT} and {PIVOT}→{to_code}: translation then goes through English"
+        hint = (
+            None
+            if PIVOT in (from_code, to_code)
+            else f"install {from_code}→{PIVOT} and {PIVOT}→{to_code}: translation then goes through English"
+        )
         raise NewsletterError(f"the Argos index has no {from_code}→{to_code} package", hint=hint)
     step(f"Downloading {from_code}→{to_code}")
     try:
         downloaded = Path(candidates[0].download())
     except Exception as exc:  # noqa: BLE001
-        raise NewsletterError(f"download failed: {exc}",
-                              hint="offline, use `mco-newsletter models install --file PACKAGE.argosmodel`") from None
+        raise NewsletterError(
+            f"download failed: {exc}", hint="offline, use `mco-newsletter models install --file PACKAGE.argosmodel`"
+        ) from None
     return install_file(downloaded, step)
 
 
@@ -195,6 +222,8 @@ def _reachable(url: str, timeout: float = 5.0) -> None:
         with socket.create_connection((parts.hostname, parts.port or 443), timeout=timeout):
             pass
     except Exception as exc:  # noqa: BLE001 — DNS, refused, timeout: all mean offline for us
-        raise NewsletterError(f"cannot reach the Argos package index at {parts.hostname}: {exc}",
-                              hint="offline, download the .argosmodel elsewhere and run "
-                                   "`mco-newsletter models install --file PACKAGE.argosmodel`") from None
+        raise NewsletterError(
+            f"cannot reach the Argos package index at {parts.hostname}: {exc}",
+            hint="offline, download the .argosmodel elsewhere and run "
+            "`mco-newsletter models install --file PACKAGE.argosmodel`",
+        ) from None

@@ -8,9 +8,19 @@ from pathlib import Path
 from ..schema import Table
 
 SCHEMA = {
-    "translation": Table(optional={"beam_size": int, "length_penalty": (int, float), "threads": int, "batch_size": int,
-                                   "max_length_factor": (int, float), "max_length": int, "compute_type": str,
-                                   "max_input_tokens": int, "translator": str}),
+    "translation": Table(
+        optional={
+            "beam_size": int,
+            "length_penalty": (int, float),
+            "threads": int,
+            "batch_size": int,
+            "max_length_factor": (int, float),
+            "max_length": int,
+            "compute_type": str,
+            "max_input_tokens": int,
+            "translator": str,
+        }
+    ),
 }
 
 

@@ -55,11 +55,15 @@ def _top_folder(path: Path, members: list[zipfile.ZipInfo]) -> str:
 def _extract(archive: zipfile.ZipFile, member: zipfile.ZipInfo, top: str, staging: Path, path: Path) -> None:
     parts = PurePosixPath(member.filename).parts
     if member.filename.startswith("/") or ".." in parts or "\\" in member.filename:
-        raise NewsletterError(f"{path}: the package holds a file outside its folder ({member.filename!r})",
-                              hint="this is not a genuine Argos package: do not install it")
+        raise NewsletterError(
+            f"{path}: the package holds a file outside its folder ({member.filename!r})",
+            hint="this is not a genuine Argos package: do not install it",
+        )
     if stat.S_ISLNK(member.external_attr >> 16):
-        raise NewsletterError(f"{path}: the package holds a symbolic link ({member.filename!r})",
-                              hint="this is not a genuine Argos package: do not install it")
+        raise NewsletterError(
+            f"{path}: the package holds a symbolic link ({member.filename!r})",
+            hint="this is not a genuine Argos package: do not install it",
+        )
     relative = Path(*parts[1:]) if len(parts) > 1 else Path()
     destination = staging / relative
     if member.is_dir():

@@ -51,7 +51,7 @@ async def health(request: Request) -> Response:
     site: Site = request.app.state.site
     try:
         ok = await asyncio.wait_for(run_in_threadpool(site.healthy), HEALTH_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         ok = False
         log.warning("GET /healthz: the store did not answer within %s s", HEALTH_TIMEOUT_S)
     return plain("ok\n" if ok else "unavailable\n", 200 if ok else 503)
@@ -76,8 +76,9 @@ def not_written(site: Site, request: Request, exc: Exception) -> Response:
     else:
         language = getattr(request.state, "language", None) or request.path_params.get("language")
         if language not in site.settings.languages:
-            language = browser_language(request.headers.get("accept-language", ""), site.settings.languages,
-                                        site.settings.source_language)
+            language = browser_language(
+                request.headers.get("accept-language", ""), site.settings.languages, site.settings.source_language
+            )
         response = page(site, "unavailable.html.j2", language, status=503)
     response.headers["Retry-After"] = str(RETRY_AFTER_S)
     return response
@@ -110,8 +111,8 @@ async def unsubscribe_page(request: Request) -> Response:
 
 
 async def sendgrid_events(request: Request) -> Response:
-    from .events import MalformedEvents, apply_events, parse_events
     from ..delivery.webhook_signature import verify
+    from .events import MalformedEvents, apply_events, parse_events
 
     site: Site = request.app.state.site
     if site.verifier is None:
@@ -161,15 +162,23 @@ class RouteLog:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(name.lower().encode("latin-1"), value.encode("latin-1"))
-                         for name, value in security_headers().items() if name.lower().encode("latin-1") not in present]
+                extra = [
+                    (name.lower().encode("latin-1"), value.encode("latin-1"))
+                    for name, value in security_headers().items()
+                    if name.lower().encode("latin-1") not in present
+                ]
                 message = {**message, "headers": [*message.get("headers", []), *extra]}
             await send(message)
 
         await self.app(scope, receive, sending)
         route = scope.get("route")
-        log.info("%s %s %d %.1f ms", scope["method"], getattr(route, "path", "(no route)"), status["code"],
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s %s %d %.1f ms",
+            scope["method"],
+            getattr(route, "path", "(no route)"),
+            status["code"],
+            (time.perf_counter() - started) * 1000,
+        )
 
 
 def create_app(settings: Settings, *, editor: bool | None = None, chores: bool = True) -> Starlette:
@@ -178,6 +187,7 @@ def create_app(settings: Settings, *, editor: bool | None = None, chores: bool =
     `editor`: whether this replica serves the review pages, writing catalogs into its own checkout (default: on
     SQLite, the one host, yes; on PostgreSQL only where asked, and only one replica of the store at a time).
     `chores`: whether it runs the periodic purges (web/chores.py)."""
+
     async def nowhere(request: Request, exc) -> Response:
         return not_found(request.app.state.site, request)
 
@@ -197,14 +207,23 @@ def create_app(settings: Settings, *, editor: bool | None = None, chores: bool =
     from .signup import reader_routes
 
     site = Site(settings)
-    app = Starlette(routes=[
-        Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
-        Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
-        Route("/healthz", health, methods=["GET", "HEAD"]),
-        *editor_routes(site, editor),  # the review pages, or the page that says they are served elsewhere
-        *reader_routes(site),  # sign-up, confirmation and preferences (web/signup.py, web/preferences.py)
-    ], exception_handlers={404: nowhere, 405: not_allowed, Exception: failed, DatabaseError: storage_failed,
-                           OSError: storage_failed, **dict.fromkeys(driver_errors(settings.store), storage_failed)})
+    app = Starlette(
+        routes=[
+            Route("/u/{token}", unsubscribe_page, methods=["GET", "POST"]),
+            Route("/webhooks/sendgrid", sendgrid_events, methods=["POST"]),
+            Route("/healthz", health, methods=["GET", "HEAD"]),
+            *editor_routes(site, editor),  # the review pages, or the page that says they are served elsewhere
+            *reader_routes(site),  # sign-up, confirmation and preferences (web/signup.py, web/preferences.py)
+        ],
+        exception_handlers={
+            404: nowhere,
+            405: not_allowed,
+            Exception: failed,
+            DatabaseError: storage_failed,
+            OSError: storage_failed,
+            **dict.fromkeys(driver_errors(settings.store), storage_failed),
+        },
+    )
     site.serving()
     if chores:
         from .chores import Chores

@@ -112,21 +112,34 @@ def _issue_pages(settings: Settings, issue, site: Site, absolute: Site) -> _Issu
     for language in languages:
         page = f"{issue.id}/{language}.html"
         switcher = [(code, language_name(code), site.url(f"{issue.id}/{code}.html", page)) for code in languages]
-        links = {"index": site.url(f"{language}/index.html", page, folder=True),
-                 "feed": site.url(f"{language}/feed.atom", page)}
+        links = {
+            "index": site.url(f"{language}/index.html", page, folder=True),
+            "feed": site.url(f"{language}/feed.atom", page),
+        }
         edition = load_edition(settings, issue, language)
         rendered = render(edition, settings, archive=True, alternates=switcher, links=links)
         # The pictures lie beside the page: the same relative address works on the site and on disk.
         files[page] = rendered.browsable_html().encode("utf-8")
         files.update((f"{issue.id}/{name}", data) for _, name, data in rendered.local_pictures)
         url = absolute.url(page, page)
-        entries.append(Entry(issue.id, language, edition.title, format_date(edition.date, language), edition.date,
-                             edition.preheader, url, edition_content(settings, edition)))
+        entries.append(
+            Entry(
+                issue.id,
+                language,
+                edition.title,
+                format_date(edition.date, language),
+                edition.date,
+                edition.preheader,
+                url,
+                edition_content(settings, edition),
+            )
+        )
     return _IssuePages(list(files.items()), entries)
 
 
-def _index_and_feed(settings: Settings, site: Site, language: str, listed: list[str], entries: list[Entry],
-                    out: Path) -> list[Path]:
+def _index_and_feed(
+    settings: Settings, site: Site, language: str, listed: list[str], entries: list[Entry], out: Path
+) -> list[Path]:
     from .feed import atom_feed
 
     entries.sort(key=lambda entry: (entry.iso_date, entry.issue_id), reverse=True)
@@ -134,11 +147,19 @@ def _index_and_feed(settings: Settings, site: Site, language: str, listed: list[
     indexes = [(code, language_name(code), site.url(f"{code}/index.html", page, folder=True)) for code in listed]
     links = [(site.url(f"{entry.issue_id}/{language}.html", page), entry) for entry in entries]
     feed_url = f"{settings.base_url}/{language}/feed.atom"
-    html = render_page(settings, "archive_index.html.j2", language, entries=links, languages=indexes,
-                       feed_url=site.url(f"{language}/feed.atom", page))
+    html = render_page(
+        settings,
+        "archive_index.html.j2",
+        language,
+        entries=links,
+        languages=indexes,
+        feed_url=site.url(f"{language}/feed.atom", page),
+    )
     written = []
-    for path, data in ((out / page, html.encode("utf-8")),
-                       (out / language / "feed.atom", atom_feed(settings, language, entries, feed_url))):
+    for path, data in (
+        (out / page, html.encode("utf-8")),
+        (out / language / "feed.atom", atom_feed(settings, language, entries, feed_url)),
+    ):
         write_atomically(path, data)
         written.append(path)
     return written

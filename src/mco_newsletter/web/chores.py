@@ -12,15 +12,15 @@ A chore that fails is logged in one line (its name and the error's kind) and tri
 
 from __future__ import annotations
 
-from ..subscribers.store import Store
-from .site import Site
-
 import datetime as dt
 import logging
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
+
+from ..subscribers.store import Store
+from .site import Site
 
 log = logging.getLogger("mco_newsletter.web")
 LOOK_EVERY_S = 60.0
@@ -31,15 +31,14 @@ DAY_S = 86_400
 def purge_sign_ups(store: Store, at: float) -> None:
     from ..subscribers.signups import purge_expired
 
-    purge_expired(store, dt.datetime.fromtimestamp(at, dt.timezone.utc))
+    purge_expired(store, dt.datetime.fromtimestamp(at, dt.UTC))
 
 
 def purge_events(store: Store, at: float, *, retention_days: int) -> None:
     from ..delivery.ledger import Ledger
     from ..subscribers.signups import stamp
 
-    Ledger(store).purge_events(before=stamp(dt.datetime.fromtimestamp(at - retention_days * DAY_S,
-                                                                      dt.timezone.utc)))
+    Ledger(store).purge_events(before=stamp(dt.datetime.fromtimestamp(at - retention_days * DAY_S, dt.UTC)))
 
 
 class Chores:
@@ -50,8 +49,10 @@ class Chores:
         self.clock = clock
         self.every = every
         retention = site.settings.webhook_retention_days
-        self.purges = (("sign-ups", HOURLY_S, purge_sign_ups),
-                       ("webhook-events", HOURLY_S, partial(purge_events, retention_days=retention)))
+        self.purges = (
+            ("sign-ups", HOURLY_S, purge_sign_ups),
+            ("webhook-events", HOURLY_S, partial(purge_events, retention_days=retention)),
+        )
         self.resumed = time.monotonic()
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, name="chores", daemon=True)
@@ -70,6 +71,7 @@ class Chores:
             self._guarded("client windows", shared.forget_old)
         desk = self.site.reader_pages.desk
         for name, every, work in self.purges:
+
             def chore(store, name=name, every=every, work=work) -> bool:
                 at = self.clock()
                 if not store.chores.claim(name, every=every, at=at):

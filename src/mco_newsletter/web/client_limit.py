@@ -56,8 +56,14 @@ class ClientLimit:
     """At most `limit` sign-ups per client per hour (0: no limit); `shared` (a SharedCounts): counted with every
     other replica's."""
 
-    def __init__(self, limit: int, *, window: float = WINDOW_S, max_clients: int = MAX_CLIENTS,
-                 shared: SharedWindows | None = None) -> None:
+    def __init__(
+        self,
+        limit: int,
+        *,
+        window: float = WINDOW_S,
+        max_clients: int = MAX_CLIENTS,
+        shared: SharedWindows | None = None,
+    ) -> None:
         self.limit = limit
         self.shared = shared
         self.window = window

@@ -10,15 +10,15 @@ error to every request in it; each request's answer (web/app.py) says what happe
 
 from __future__ import annotations
 
-from .site import Site
-
 import asyncio
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from queue import Empty, SimpleQueue
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 from ..subscribers.store import Store
+from .site import Site
 
 T = TypeVar("T")
 MAX_BATCH = 256

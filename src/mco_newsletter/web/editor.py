@@ -11,16 +11,17 @@ docs/deploy.md). No link is checked there, so no link is learned there either.
 
 from __future__ import annotations
 
-from .site import Site
-
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from ..errors import NewsletterError
+from .site import Site
 
-ELSEWHERE = ("this server does not serve the review pages: the reverse proxy should send /review/ to the host"
-             " started with `serve --editor` (docs/deploy.md)")
+ELSEWHERE = (
+    "this server does not serve the review pages: the reverse proxy should send /review/ to the host"
+    " started with `serve --editor` (docs/deploy.md)"
+)
 
 
 def editor_routes(site: Site, editor: bool | None) -> list[Route]:
@@ -42,10 +43,12 @@ def _hold_editor(site) -> None:
 
     db = site.shared_counts.db
     if not hold(db, EDITOR_LOCK):
-        raise NewsletterError(f"another `serve --editor` already serves the review pages of this store: "
-                              f"{holder(db, EDITOR_LOCK) or 'it just stopped'}",
-                              hint="one replica is the editor, the one whose workspace holds the catalogs you "
-                                   "commit; start the others without --editor (docs/deploy.md)")
+        raise NewsletterError(
+            f"another `serve --editor` already serves the review pages of this store: "
+            f"{holder(db, EDITOR_LOCK) or 'it just stopped'}",
+            hint="one replica is the editor, the one whose workspace holds the catalogs you "
+            "commit; start the others without --editor (docs/deploy.md)",
+        )
 
 
 def _elsewhere(site):
@@ -53,10 +56,12 @@ def _elsewhere(site):
         from .pages import browser_language, render_page, security_headers
 
         settings = site.settings
-        language = browser_language(request.headers.get("accept-language", ""), settings.languages,
-                                    settings.source_language)
-        html = render_page(settings, "review_problem.html.j2", language, kind="unavailable", message=ELSEWHERE,
-                           back_url=None)
+        language = browser_language(
+            request.headers.get("accept-language", ""), settings.languages, settings.source_language
+        )
+        html = render_page(
+            settings, "review_problem.html.j2", language, kind="unavailable", message=ELSEWHERE, back_url=None
+        )
         return HTMLResponse(html, status_code=421, headers=security_headers(html))
 
     return answer

@@ -20,10 +20,19 @@ from ..delivery.feedback import Feedback, apply_feedback
 from ..subscribers.store import Store
 
 # SendGrid's event types in the tool's words (feedback.py); a `bounce` of type `blocked` is a block.
-KIND_OF = {"bounce": feedback.BOUNCE, "dropped": feedback.DROPPED, "spamreport": feedback.COMPLAINT,
-           "unsubscribe": feedback.UNSUBSCRIBE, "group_unsubscribe": feedback.UNSUBSCRIBE,
-           "delivered": feedback.DELIVERED, "deferred": feedback.DEFERRED, "processed": feedback.OTHER,
-           "open": feedback.OTHER, "click": feedback.OTHER, "group_resubscribe": feedback.OTHER}
+KIND_OF = {
+    "bounce": feedback.BOUNCE,
+    "dropped": feedback.DROPPED,
+    "spamreport": feedback.COMPLAINT,
+    "unsubscribe": feedback.UNSUBSCRIBE,
+    "group_unsubscribe": feedback.UNSUBSCRIBE,
+    "delivered": feedback.DELIVERED,
+    "deferred": feedback.DEFERRED,
+    "processed": feedback.OTHER,
+    "open": feedback.OTHER,
+    "click": feedback.OTHER,
+    "group_resubscribe": feedback.OTHER,
+}
 log = logging.getLogger("mco_newsletter.web")
 _ID = re.compile(r"[0-9]{1,18}")  # SQLite integers; anything longer names no row of ours
 MAX_TEXT = 512
@@ -92,12 +101,16 @@ def checked(item: object) -> Event | None:
     if not isinstance(item, dict) or _holds_unreadable(item):
         return None
     event_id, kind, email = item.get("sg_event_id"), item.get("event"), item.get("email")
-    if not (isinstance(event_id, str) and 0 < len(event_id) <= MAX_TEXT and isinstance(kind, str)
-            and len(kind) <= MAX_TEXT and (email is None or (isinstance(email, str) and len(email) <= MAX_TEXT))):
+    if not (
+        isinstance(event_id, str)
+        and 0 < len(event_id) <= MAX_TEXT
+        and isinstance(kind, str)
+        and len(kind) <= MAX_TEXT
+        and (email is None or (isinstance(email, str) and len(email) <= MAX_TEXT))
+    ):
         return None
     numbers: list[int | None] = []
     for key in ("campaign", "delivery"):
-
         value = item.get(key)
         if value is None:
             numbers.append(None)
@@ -120,8 +133,7 @@ def apply_events(store: Store, items: list) -> EventReport:
             kind = feedback.BLOCKED if event.blocked else KIND_OF.get(event.kind, "")  # "": unknown
             reports.append(Feedback(event.event_id, kind, event.email, event.campaign, event.delivery))
     if report.invalid:  # counted in the answer too; the log names no address or id
-        log.warning("webhook: %d malformed event%s skipped", report.invalid,
-                    "" if report.invalid == 1 else "s")
+        log.warning("webhook: %d malformed event%s skipped", report.invalid, "" if report.invalid == 1 else "s")
     applied = apply_feedback(store=store, reports=reports, source="webhook", malformed=report.invalid)
     report.applied, report.duplicates = applied.applied, applied.duplicates
     report.unknown, report.unmatched = applied.unknown, applied.unmatched

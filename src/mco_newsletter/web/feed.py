@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from ..edition import Edition
-
 import datetime as dt
 import xml.etree.ElementTree as ET
 
 from ..config import Settings
+from ..edition import Edition
 
 ATOM = "http://www.w3.org/2005/Atom"
 CONTENT_TEMPLATE = "pages/edition_content.html.j2"

@@ -5,9 +5,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import re
+from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -39,8 +38,9 @@ def plain(text: str, status: int) -> PlainTextResponse:
 
 def not_found(site: Site, request: Request) -> HTMLResponse:
     """The one answer for every token that leads nowhere, in the language the browser prefers."""
-    language = browser_language(request.headers.get("accept-language", ""), site.settings.languages,
-                                site.settings.source_language)
+    language = browser_language(
+        request.headers.get("accept-language", ""), site.settings.languages, site.settings.source_language
+    )
     return page(site, "not_found.html.j2", language, status=404)
 
 
@@ -55,7 +55,6 @@ async def read_body(request: Request, limit: int) -> bytes:
         if len(body) > limit:
             raise TooLarge
     return bytes(body)
-
 
 
 # The sign-up form with every public topic ticked sends well under this; parse_qs raises past it.

@@ -11,12 +11,12 @@ may ask again).
 
 from __future__ import annotations
 
-from ..subscribers.store import Store
-
 import datetime as dt
 import logging
 import time
 from collections.abc import Callable
+
+from ..subscribers.store import Store
 
 log = logging.getLogger("mco_newsletter.web")
 WINDOW_S = 3600.0
@@ -35,12 +35,15 @@ class MailCeiling:
 
         if not self.limit:
             return True
-        at = dt.datetime.fromtimestamp(self.clock(), dt.timezone.utc)
+        at = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
         if sign_up_mails_within(store, at, self.window) < self.limit:
             self.reached = False
             return True
         if not self.reached:
             self.reached = True
-            log.warning("sign-up emails: the ceiling of %d an hour ([signup] emails_per_hour) is reached; "
-                        "sign-ups get no email until the oldest of them is an hour old", self.limit)
+            log.warning(
+                "sign-up emails: the ceiling of %d an hour ([signup] emails_per_hour) is reached; "
+                "sign-ups get no email until the oldest of them is an hour old",
+                self.limit,
+            )
         return False

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
 import base64
 import hashlib
 import re
+from collections.abc import Sequence
+from typing import Any
 
 from ..config import Settings
 from ..render.templates import environment_for
@@ -21,8 +20,13 @@ def render_page(settings: Settings, template: str, language: str, **context: Any
 
     env = environment_for(settings.templates_dir, settings.locales_dir, language)
     return env.get_template(f"pages/{template}").render(
-        lang=language, dir=text_direction(language), name=settings.name_for(language),
-        identity=settings.identity.of(language), reply_to=settings.sender.reply_to, **context)
+        lang=language,
+        dir=text_direction(language),
+        name=settings.name_for(language),
+        identity=settings.identity.of(language),
+        reply_to=settings.sender.reply_to,
+        **context,
+    )
 
 
 def security_headers(html: str = "", *, directives: dict[str, str] | None = None) -> dict[str, str]:
@@ -32,10 +36,19 @@ def security_headers(html: str = "", *, directives: dict[str, str] | None = None
     `directives` adds to or replaces the policy's own, for a page that needs more of its own origin (the
     review pages: {"script-src": "'self'"} for their script file, {"frame-src": "'self'"} for the preview).
     """
-    hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
-                      for style in STYLE_RE.findall(html))
-    policy = {"default-src": "'none'", "style-src": hashes or "'none'", "img-src": "'self'", "form-action": "'self'",
-              "base-uri": "'none'", "frame-ancestors": "'none'", **(directives or {})}
+    hashes = " ".join(
+        f"'sha256-{base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()}'"
+        for style in STYLE_RE.findall(html)
+    )
+    policy = {
+        "default-src": "'none'",
+        "style-src": hashes or "'none'",
+        "img-src": "'self'",
+        "form-action": "'self'",
+        "base-uri": "'none'",
+        "frame-ancestors": "'none'",
+        **(directives or {}),
+    }
     return {
         "Content-Security-Policy": "; ".join(f"{name} {value}".strip() for name, value in policy.items()),
         "Referrer-Policy": "no-referrer",
@@ -54,6 +67,5 @@ def browser_language(accept_language: str, languages: Sequence[str], default: st
     """The configured language the browser prefers most (its Accept-Language header), else `default`."""
     from babel import negotiate_locale
 
-    wanted = [part.split(";")[0].strip().replace("-", "_")
-              for part in accept_language[:500].split(",") if part.strip()]
+    wanted = [part.split(";")[0].strip().replace("-", "_") for part in accept_language[:500].split(",") if part.strip()]
     return negotiate_locale(wanted, languages) or default

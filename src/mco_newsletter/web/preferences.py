@@ -23,9 +23,9 @@ from ..subscribers.segments import Segment
 from ..subscribers.signups import Keys, request_access
 from ..subscribers.store import Subscriber
 from ..subscribers.topics import chosen_topics
+from .desk import Desk
 from .http import first, form_fields, not_found
 from .pages import mask_address
-from .desk import Desk
 from .reader_context import mask_name
 from .reader_mail import ReaderMail
 from .site import Site
@@ -75,9 +75,16 @@ class Preferences:
             if reader is None:  # erased in the meantime
                 return not_found(self.site, request)
         chosen = chosen_topics(reader.tags, self.pages.topics)
-        return self.pages.page("preferences.html.j2", reader.language, reader=reader, notice=notice,
-                               email=mask_address(reader.email), name_shown=mask_name(reader.name), chosen=chosen,
-                               labels=[t.label_in(reader.language) for t in self.pages.topics if t.name in chosen])
+        return self.pages.page(
+            "preferences.html.j2",
+            reader.language,
+            reader=reader,
+            notice=notice,
+            email=mask_address(reader.email),
+            name_shown=mask_name(reader.name),
+            chosen=chosen,
+            labels=[t.label_in(reader.language) for t in self.pages.topics if t.name in chosen],
+        )
 
     async def act(self, reader: Subscriber, action: str, form: dict, issue: str | None = None) -> str | None:
         """Do what the button asked; the notice the page then shows (None: nothing was asked). `issue`: the issue
@@ -86,9 +93,16 @@ class Preferences:
         if action == "save":
             language = first(form, "language")
             chosen = {topic.name for topic in pages.topics if topic.name in form.get("topics", [])}
-            await pages.desk.do(partial(_save, subscriber_id=reader.id, chosen=chosen, topics=pages.topics,
-                                        language=language if language in self.site.settings.languages
-                                        else reader.language, issue=issue))
+            await pages.desk.do(
+                partial(
+                    _save,
+                    subscriber_id=reader.id,
+                    chosen=chosen,
+                    topics=pages.topics,
+                    language=language if language in self.site.settings.languages else reader.language,
+                    issue=issue,
+                )
+            )
             return "saved"
         if action == "unsubscribe":
             await pages.desk.do(partial(_unsubscribe, subscriber_id=reader.id, issue=issue))
@@ -97,8 +111,9 @@ class Preferences:
             await pages.desk.do(lambda store: store.resubscribe(reader.id, PREFERENCES_SOURCE))
             return "resubscribed"
         if action == "access":
-            await pages.mail.send_after(partial(request_access, subscriber_id=reader.id, keys=pages.keys,
-                                                at=dt.datetime.now(dt.timezone.utc)))
+            await pages.mail.send_after(
+                partial(request_access, subscriber_id=reader.id, keys=pages.keys, at=dt.datetime.now(dt.UTC))
+            )
             return "access"
         return None
 

@@ -23,8 +23,10 @@ from ..issue import Issue
 
 DRAFT, SOURCE, END = "\u2e19", "\u2e2a", "\u2051"  # palm branch, two dots over one dot, two asterisks: all Po
 MARKS = DRAFT + SOURCE + END
-MARK_STYLE = ("mark.mco-draft{background:#fff1c2;color:#1f2328;outline:2px dashed #c99a00;outline-offset:1px}"
-              "mark.mco-source{background:#fde2e1;color:#1f2328;outline:2px dashed #b42318;outline-offset:1px}")
+MARK_STYLE = (
+    "mark.mco-draft{background:#fff1c2;color:#1f2328;outline:2px dashed #c99a00;outline-offset:1px}"
+    "mark.mco-source{background:#fde2e1;color:#1f2328;outline:2px dashed #b42318;outline-offset:1px}"
+)
 MARKED_TAG = re.compile(f"<[^>]*[{MARKS}][^>]*>")
 MARK = re.compile(f"[{MARKS}]")
 MARKUP = {DRAFT: '<mark class="mco-draft">', SOURCE: '<mark class="mco-source">', END: "</mark>"}
@@ -51,11 +53,21 @@ def preview_edition(issue: Issue, language: str, states: list[PieceState]) -> Ed
 
     title, preheader, keywords, intro, sections, closing = translate_issue(issue, shown)
     edition = build_edition(issue)
-    return replace(edition, language=language, title=title, preheader=preheader, keywords=keywords,
-                   intro=intro, sections=sections, closing=closing)
+    return replace(
+        edition,
+        language=language,
+        title=title,
+        preheader=preheader,
+        keywords=keywords,
+        intro=intro,
+        sections=sections,
+        closing=closing,
+    )
 
 
-def preview_html(settings: Settings, issue: Issue, language: str, states: list[PieceState], *, pictures_url: str) -> str:
+def preview_html(
+    settings: Settings, issue: Issue, language: str, states: list[PieceState], *, pictures_url: str
+) -> str:
     """The rendered edition's HTML with the marks shown, its pictures served from `pictures_url`/<name>."""
     from ..render.edition_email import render
 
@@ -84,8 +96,15 @@ def preview_headers(page: str) -> dict[str, str]:
     styles = {_hash(block) for block in STYLE_BLOCK.findall(page)}
     attributes = {_hash(html_module.unescape(value)) for value in STYLE_ATTRIBUTE.findall(page)}
     allowed = " ".join(sorted(styles)) + (" 'unsafe-hashes' " + " ".join(sorted(attributes)) if attributes else "")
-    return security_headers("", directives={"style-src": allowed.strip() or "'none'", "form-action": "'none'",
-                                            "frame-ancestors": "'self'", "sandbox": ""})
+    return security_headers(
+        "",
+        directives={
+            "style-src": allowed.strip() or "'none'",
+            "form-action": "'none'",
+            "frame-ancestors": "'self'",
+            "sandbox": "",
+        },
+    )
 
 
 def _hash(text: str) -> str:

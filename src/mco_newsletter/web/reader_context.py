@@ -44,15 +44,23 @@ def _consent_version(path: Path, mtime_ns: int) -> str:
 
     with path.open("rb") as handle:
         found = babel_extract(handle, ("_", "gettext"), [], {"trim_blocks": "true", "lstrip_blocks": "true"})
-        words = [part for _, _, message, _ in found
-                 for part in ((message,) if isinstance(message, str) else message or ()) if isinstance(part, str)]
+        words = [
+            part
+            for _, _, message, _ in found
+            for part in ((message,) if isinstance(message, str) else message or ())
+            if isinstance(part, str)
+        ]
     return hashlib.sha256("\x00".join(words).encode("utf-8")).hexdigest()[:8]
 
 
 def reader_context(settings: Settings) -> dict:
     """What every reader page may show besides its own values: the topics, the languages, the consent version."""
-    return {"topics": public_topics(settings.segments), "native_name": native_name, "languages": settings.languages,
-            "consent_version": consent_version(settings)}
+    return {
+        "topics": public_topics(settings.segments),
+        "native_name": native_name,
+        "languages": settings.languages,
+        "consent_version": consent_version(settings),
+    }
 
 
 def mask_name(name: str | None) -> str | None:
@@ -73,7 +81,11 @@ def record_context(settings: Settings, record: HeldRecord, language: str) -> dic
     """What the subject-access email shows (templates/mail/subject-access.txt.j2): everything held."""
     subscriber = record.subscriber
     topics = public_topics(settings.segments)
-    return {"record": subscriber, "language_name": native_name(subscriber.language),
-            "topic_labels": [topic.label_in(language) for topic in topics if topic.chosen_by(subscriber.tags)],
-            "request": record.request, "request_language": native_name(record.request.language)
-            if record.request else "", "deliveries": record.deliveries}
+    return {
+        "record": subscriber,
+        "language_name": native_name(subscriber.language),
+        "topic_labels": [topic.label_in(language) for topic in topics if topic.chosen_by(subscriber.tags)],
+        "request": record.request,
+        "request_language": native_name(record.request.language) if record.request else "",
+        "deliveries": record.deliveries,
+    }

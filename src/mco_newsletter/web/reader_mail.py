@@ -12,9 +12,6 @@ so replicas on one store never send one twice. A mail that could not be sent has
 
 from __future__ import annotations
 
-from typing import Any
-from .site import Site
-
 import asyncio
 import dataclasses
 import datetime as dt
@@ -27,6 +24,7 @@ from concurrent.futures import Future
 from functools import partial
 from itertools import pairwise
 from queue import Empty, Full, Queue
+from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import escape
@@ -37,6 +35,7 @@ from ..delivery.message import PreparedEdition, placeholder_tag
 from ..subscribers.signups import ACCESS_MAIL, CONFIRM_MAIL, Mail, unclaim_mail
 from ..subscribers.store import Store
 from .desk import Desk
+from .site import Site
 
 log = logging.getLogger("mco_newsletter.web")
 QUEUE_SIZE = 10_000
@@ -55,30 +54,60 @@ def prepare_mail(settings: Settings, kind: str, language: str, **context: Any) -
     tag = placeholder_tag()
     page = "confirm" if kind == CONFIRM_MAIL else "p"
     env = environment_for(settings.templates_dir, settings.locales_dir, language)
-    module = env.get_template(f"mail/{kind}.txt.j2").make_module(dict(
-        context, lang=language, name=settings.name_for(language), identity=settings.identity.of(language),
-        link=f"{settings.base_url}/{page}/{tag}", reply_to=settings.sender.reply_to))
+    module = env.get_template(f"mail/{kind}.txt.j2").make_module(
+        dict(
+            context,
+            lang=language,
+            name=settings.name_for(language),
+            identity=settings.identity.of(language),
+            link=f"{settings.base_url}/{page}/{tag}",
+            reply_to=settings.sender.reply_to,
+        )
+    )
     subject = str(getattr(module, "subject"))  # noqa: B009 — the template's own {% set subject %}
     text = re.sub(r"\n{3,}", "\n\n", str(module).strip() + "\n")
     html = text_as_html(text, subject, language, text_direction(language))
     sender_name = settings.sender.name.of(language)
     list_id = urlsplit(settings.base_url).hostname or "newsletter"
-    template = message_template(subject=subject, text=text, html=html, language=language, sender_name=sender_name,
-                                sender_address=settings.sender.address, reply_to=settings.sender.reply_to,
-                                list_id=list_id, tag=tag, bulk=False)
-    return PreparedEdition(issue_id=kind, language=language, subject=subject, html=html, text=text, tag=tag,
-                           sender_name=sender_name, sender_address=settings.sender.address,
-                           reply_to=settings.sender.reply_to, list_id=list_id, base_url=settings.base_url,
-                           template=template, bulk=False,
-                           bounce_address=settings.bounces.address if settings.bounces is not None else "")
+    template = message_template(
+        subject=subject,
+        text=text,
+        html=html,
+        language=language,
+        sender_name=sender_name,
+        sender_address=settings.sender.address,
+        reply_to=settings.sender.reply_to,
+        list_id=list_id,
+        tag=tag,
+        bulk=False,
+    )
+    return PreparedEdition(
+        issue_id=kind,
+        language=language,
+        subject=subject,
+        html=html,
+        text=text,
+        tag=tag,
+        sender_name=sender_name,
+        sender_address=settings.sender.address,
+        reply_to=settings.sender.reply_to,
+        list_id=list_id,
+        base_url=settings.base_url,
+        template=template,
+        bulk=False,
+        bounce_address=settings.bounces.address if settings.bounces is not None else "",
+    )
 
 
 def text_as_html(text: str, title: str, language: str, direction: str) -> str:
     """The plain text as a plain HTML part: its paragraphs and line breaks, addresses as links. A line that
     ends only because the next word did not fit (the text's wrapping at WRAP columns) flows on."""
+
     def linked(line: str) -> str:
-        return "".join(f'<a href="{escape(part)}">{escape(part)}</a>' if number % 2 else str(escape(part))
-                       for number, part in enumerate(_URL.split(line)))
+        return "".join(
+            f'<a href="{escape(part)}">{escape(part)}</a>' if number % 2 else str(escape(part))
+            for number, part in enumerate(_URL.split(line))
+        )
 
     def flowed(paragraph: str) -> str:
         lines = paragraph.split("\n")
@@ -89,10 +118,12 @@ def text_as_html(text: str, title: str, language: str, direction: str) -> str:
         return out
 
     paragraphs = "\n".join(f"<p>{flowed(p)}</p>" for p in re.split(r"\n\s*\n", text.strip()) if p.strip())
-    return (f'<!doctype html>\n<html lang="{language}" dir="{direction}">\n<head><meta charset="utf-8">'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
-            '</head>\n<body style="margin:0 auto;padding:16px;max-width:560px;font:16px/1.5 sans-serif;'
-            f'overflow-wrap:anywhere">\n{paragraphs}\n</body>\n</html>\n')
+    return (
+        f'<!doctype html>\n<html lang="{language}" dir="{direction}">\n<head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{escape(title)}</title>'
+        '</head>\n<body style="margin:0 auto;padding:16px;max-width:560px;font:16px/1.5 sans-serif;'
+        f'overflow-wrap:anywhere">\n{paragraphs}\n</body>\n</html>\n'
+    )
 
 
 class _Report:
@@ -145,6 +176,7 @@ class ReaderMail:
     def submit(self, work: Callable[[Store], Mail | None]) -> Future:
         """Run work(store) at the desk (it claims the mail it returns in the mail log); once that is committed,
         queue the mail (the Future holds that Mail, or None). A commit that fails recorded and claimed nothing."""
+
         def committed(future: Future) -> None:
             if future.exception() is None and future.result() is not None:
                 self._post(future.result())
@@ -222,10 +254,13 @@ class ReaderMail:
         cached = self.editions.get((kind, language))
         if cached is not None and time.monotonic() - cached[0] < 1.0:
             return cached[2]
-        until = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=self.settings.signup.confirm_days)).date()
+        until = (dt.datetime.now(dt.UTC) + dt.timedelta(days=self.settings.signup.confirm_days)).date()
         version = (words_version(self.settings.locales_dir, language), until)
-        edition = cached[2] if cached is not None and cached[1] == version else prepare_mail(
-            self.settings, kind, language, valid_until=format_date(until, language))
+        edition = (
+            cached[2]
+            if cached is not None and cached[1] == version
+            else prepare_mail(self.settings, kind, language, valid_until=format_date(until, language))
+        )
         self.editions[(kind, language)] = (time.monotonic(), version, edition)
         return edition
 
@@ -235,8 +270,9 @@ class ReaderMail:
         record = held_record(self.reading, mail.subscriber_id)
         if record is None:
             return None
-        return prepare_mail(self.settings, ACCESS_MAIL, mail.language,
-                            **record_context(self.settings, record, mail.language))
+        return prepare_mail(
+            self.settings, ACCESS_MAIL, mail.language, **record_context(self.settings, record, mail.language)
+        )
 
     def _deliver(self, edition: PreparedEdition, mails: list[Mail]) -> list[Mail]:
         from ..delivery.retry import TransientError
@@ -257,15 +293,25 @@ class ReaderMail:
             except TransientError as exc:
                 error = exc
             except NewsletterError as exc:  # PermanentError among them: trying again will not help
-                log.error("reader mail: %d %s emails not sent via %s: %s", len(waiting), edition.issue_id,
-                          self.backend.name, exc.message)
+                log.error(
+                    "reader mail: %d %s emails not sent via %s: %s",
+                    len(waiting),
+                    edition.issue_id,
+                    self.backend.name,
+                    exc.message,
+                )
                 return sent
             sent += [waiting.pop(number) for number in report.accepted_rows if number in waiting]
             if report.refused_rows:
                 log.warning("reader mail: the server refused %d %s emails", report.refused_rows, edition.issue_id)
             if error is None or not waiting:
                 return sent
-            log.warning("reader mail: %d %s emails not sent yet via %s: %s", len(waiting), edition.issue_id,
-                        self.backend.name, error)
-            time.sleep(0.5 * 2 ** attempt)
+            log.warning(
+                "reader mail: %d %s emails not sent yet via %s: %s",
+                len(waiting),
+                edition.issue_id,
+                self.backend.name,
+                error,
+            )
+            time.sleep(0.5 * 2**attempt)
         return sent

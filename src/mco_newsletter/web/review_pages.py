@@ -8,18 +8,17 @@ browser prefers. Nothing here reads the subscriber database.
 
 from __future__ import annotations
 
-from ..config import Settings
-from ..translators import Translator
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
+from ..config import Settings
 from ..errors import NewsletterError
 from ..issue import Issue
 from ..review import Decision, Review
+from ..translators import Translator
 from .client_limit import SharedWindows
 from .review_view import IssueView, PieceView, issue_view, next_piece, piece_view
 
@@ -122,9 +121,17 @@ class ReviewSite:
                     if merged is None:
                         continue
                     counts = count_states(code, states, True)
-                    rows.append({"issue_id": issue_id, "title": issue.title, "source_language": issue.language,
-                                 "language_name": language_name(code, language), "url": links.issue(issue_id, code),
-                                 "approved": counts.approved, "total": counts.total})
+                    rows.append(
+                        {
+                            "issue_id": issue_id,
+                            "title": issue.title,
+                            "source_language": issue.language,
+                            "language_name": language_name(code, language),
+                            "url": links.issue(issue_id, code),
+                            "approved": counts.approved,
+                            "total": counts.total,
+                        }
+                    )
             except NewsletterError:
                 continue  # an issue that cannot be read now is the organisation's to fix (`check` says so)
         return rows
@@ -146,36 +153,62 @@ def page_facts(review: Review, translator: Translator, links: Links) -> dict:
     from ..render.locale import text_direction
 
     issue_id, language = review.issue.id, review.language
-    return {"url": links.issue(issue_id, language), "preview_url": links.preview(issue_id, language),
-            "form_key": translator.form_key, "language": language, "language_name": language_name(language, language),
-            "source_language": review.issue.language, "dir": text_direction(language)}
+    return {
+        "url": links.issue(issue_id, language),
+        "preview_url": links.preview(issue_id, language),
+        "form_key": translator.form_key,
+        "language": language,
+        "language_name": language_name(language, language),
+        "source_language": review.issue.language,
+        "dir": text_direction(language),
+    }
 
 
 def start_page(site: ReviewSite, translator: Translator, links: Links, language: str) -> str:
     from .pages import render_page
 
-    return render_page(site.settings, "review_start.html.j2", language, translator=translator,
-                       rows=site.waiting(translator, links, language))
+    return render_page(
+        site.settings,
+        "review_start.html.j2",
+        language,
+        translator=translator,
+        rows=site.waiting(translator, links, language),
+    )
 
 
-def issue_page(site: ReviewSite, review: Review, translator: Translator, links: Links, *, view: IssueView | None = None,
-               notice: dict[str, str] | None = None) -> str:
+def issue_page(
+    site: ReviewSite,
+    review: Review,
+    translator: Translator,
+    links: Links,
+    *,
+    view: IssueView | None = None,
+    notice: dict[str, str] | None = None,
+) -> str:
     """The issue page: every piece by need, the preview beside them."""
     from .pages import render_page
 
     view = view or issue_view(review, gettext=site.gettext(review.language))
-    return render_page(site.settings, "review_issue.html.j2", review.language, view=view,
-                       page=page_facts(review, translator, links), issue_id=review.issue.id,
-                       title=review.issue.title, start_url=links.start, script_url=links.script, notice=notice,
-                       open_approved=not view.needs and not view.drafts)
+    return render_page(
+        site.settings,
+        "review_issue.html.j2",
+        review.language,
+        view=view,
+        page=page_facts(review, translator, links),
+        issue_id=review.issue.id,
+        title=review.issue.title,
+        start_url=links.start,
+        script_url=links.script,
+        notice=notice,
+        open_approved=not view.needs and not view.drafts,
+    )
 
 
 def problem_page(site: ReviewSite, language: str, kind: str, message: str, back_url: str | None = None) -> str:
     """Why a page cannot be shown: `kind` forbidden (a form without its key) or unavailable (a file to fix)."""
     from .pages import render_page
 
-    return render_page(site.settings, "review_problem.html.j2", language, kind=kind, message=message,
-                       back_url=back_url)
+    return render_page(site.settings, "review_problem.html.j2", language, kind=kind, message=message, back_url=back_url)
 
 
 def parts(site: ReviewSite, language: str) -> Any:  # Jinja2's TemplateModule: the macros as attributes
@@ -183,8 +216,11 @@ def parts(site: ReviewSite, language: str) -> Any:  # Jinja2's TemplateModule: t
     from ..render.templates import environment_for
 
     settings = site.settings
-    return environment_for(settings.templates_dir, settings.locales_dir, language) \
-        .get_template("pages/review_parts.html.j2").module
+    return (
+        environment_for(settings.templates_dir, settings.locales_dir, language)
+        .get_template("pages/review_parts.html.j2")
+        .module
+    )
 
 
 def piece_html(site: ReviewSite, review: Review, view: PieceView, translator: Translator, links: Links) -> str:
@@ -205,8 +241,9 @@ class Outcome:
     next: str | None
 
 
-def decide(review: Review, *, context: str, action: str, text: str, expected: str,
-           gettext: Callable[[str], str] | None = None) -> Outcome:
+def decide(
+    review: Review, *, context: str, action: str, text: str, expected: str, gettext: Callable[[str], str] | None = None
+) -> Outcome:
     """Approve, approve anyway (an override), save a draft or skip one piece, as review.py decides; `gettext` (of
     ReviewSite.gettext) puts what is said of the piece in the page's language (English without it)."""
     order = [state.piece.context for state in review.by_need()]
@@ -226,5 +263,10 @@ def decide(review: Review, *, context: str, action: str, text: str, expected: st
 def preview_page(site: ReviewSite, review: Review, links: Links) -> str:
     from .preview import preview_html
 
-    return preview_html(site.settings, review.issue, review.language, review.states(),
-                        pictures_url=links.preview(review.issue.id, review.language))
+    return preview_html(
+        site.settings,
+        review.issue,
+        review.language,
+        review.states(),
+        pictures_url=links.preview(review.issue.id, review.language),
+    )

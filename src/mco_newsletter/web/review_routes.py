@@ -8,8 +8,6 @@ carry the form key of the link's translator (CSRF), else 403. The log names rout
 
 from __future__ import annotations
 
-from ..config import Settings
-
 import asyncio
 import hmac
 import logging
@@ -23,11 +21,22 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from ..config import Settings
 from ..errors import NewsletterError
 from .client_limit import SharedWindows
 from .pages import security_headers
-from .review_pages import (ACTIONS, Links, ReviewSite, decide, issue_page, piece_html, preview_page, problem_page,
-                           progress_html, start_page)
+from .review_pages import (
+    ACTIONS,
+    Links,
+    ReviewSite,
+    decide,
+    issue_page,
+    piece_html,
+    preview_page,
+    problem_page,
+    progress_html,
+    start_page,
+)
 from .review_view import anchor, issue_view
 
 log = logging.getLogger("mco_newsletter.web")
@@ -68,8 +77,11 @@ def review_routes(settings: Settings, *, shared: SharedWindows | None = None) ->
         from babel import negotiate_locale
 
         translator, links = await translator_of(request)
-        wanted = [part.split(";")[0].strip().replace("-", "_")
-                  for part in request.headers.get("accept-language", "").split(",") if part.strip()]
+        wanted = [
+            part.split(";")[0].strip().replace("-", "_")
+            for part in request.headers.get("accept-language", "").split(",")
+            if part.strip()
+        ]
         language = negotiate_locale(wanted, translator.languages) or translator.languages[0]
         html = await run_in_threadpool(start_page, site, translator, links, language)
         return HTMLResponse(html, headers=security_headers(html))
@@ -90,35 +102,56 @@ def review_routes(settings: Settings, *, shared: SharedWindows | None = None) ->
             html = await run_in_threadpool(issue_page, site, review, translator, links, notice=notice)
             return HTMLResponse(html, headers=security_headers(html, directives=PAGE_WITH_SCRIPT))
         if form.get("action") not in ACTIONS or not form.get("piece"):
-            return Response("The form is incomplete.", status_code=400, media_type="text/plain",
-                            headers=security_headers(""))
+            return Response(
+                "The form is incomplete.", status_code=400, media_type="text/plain", headers=security_headers("")
+            )
         context, action = form["piece"], form["action"]
         text = form.get("translation", "").replace("\r\n", "\n").strip()  # browsers send CRLF line ends
         gettext = site.gettext(review.language)
-        outcome = await run_in_threadpool(decide, review, context=context, action=action, text=text,
-                                          expected=form.get("version", ""), gettext=gettext)
+        outcome = await run_in_threadpool(
+            decide, review, context=context, action=action, text=text, expected=form.get("version", ""), gettext=gettext
+        )
         decision = outcome.decision
-        result = "skipped" if decision is None else "conflict" if decision.conflict is not None else \
-            ("requested" if decision.requested else "approved") if decision.approved else \
-            "saved" if decision.saved else "refused" if decision.refused else "unchanged"
+        result = (
+            "skipped"
+            if decision is None
+            else "conflict"
+            if decision.conflict is not None
+            else ("requested" if decision.requested else "approved")
+            if decision.approved
+            else "saved"
+            if decision.saved
+            else "refused"
+            if decision.refused
+            else "unchanged"
+        )
         page_url = links.issue(review.issue.id, review.language)
         if "application/json" in request.headers.get("accept", ""):
-            return JSONResponse({
-                "result": result, "next": anchor(outcome.next) if outcome.next else None,
-                "piece": await run_in_threadpool(piece_html, site, review, outcome.view, translator, links)
-                if outcome.view is not None else None,
-                "progress": await run_in_threadpool(progress_html, site, review),
-                "preview": f"{links.preview(review.issue.id, review.language)}?v={time.time_ns()}",
-            }, headers=security_headers(""))
+            return JSONResponse(
+                {
+                    "result": result,
+                    "next": anchor(outcome.next) if outcome.next else None,
+                    "piece": await run_in_threadpool(piece_html, site, review, outcome.view, translator, links)
+                    if outcome.view is not None
+                    else None,
+                    "progress": await run_in_threadpool(progress_html, site, review),
+                    "preview": f"{links.preview(review.issue.id, review.language)}?v={time.time_ns()}",
+                },
+                headers=security_headers(""),
+            )
         if result in ("conflict", "refused"):  # the piece with what was sent, and why it was not taken
             assert outcome.view is not None, "a conflict and a refusal show the piece"
             view = await run_in_threadpool(issue_view, review, {context: outcome.view}, gettext=gettext)
             html = await run_in_threadpool(issue_page, site, review, translator, links, view=view)
-            return HTMLResponse(html, status_code=409 if result == "conflict" else 422,
-                                headers=security_headers(html, directives=PAGE_WITH_SCRIPT))
+            return HTMLResponse(
+                html,
+                status_code=409 if result == "conflict" else 422,
+                headers=security_headers(html, directives=PAGE_WITH_SCRIPT),
+            )
         target = f"{page_url}?done={result}&piece={quote(context, safe='')}"
-        return RedirectResponse(target + (f"#{anchor(outcome.next)}" if outcome.next else ""), status_code=303,
-                                headers=security_headers(""))
+        return RedirectResponse(
+            target + (f"#{anchor(outcome.next)}" if outcome.next else ""), status_code=303, headers=security_headers("")
+        )
 
     async def preview(request: Request) -> Response:
         from .preview import preview_headers
@@ -144,9 +177,13 @@ def review_routes(settings: Settings, *, shared: SharedWindows | None = None) ->
         return Response(script, media_type="text/javascript; charset=utf-8", headers=security_headers(""))
 
     base = "/review/{token}/{issue_id}/{language}"
-    return [Route(f"/review/static/{SCRIPT}", script_file), Route("/review/{token}", start),
-            Route(base, issue, methods=["GET", "POST"]), Route(f"{base}/preview", preview),
-            Route(f"{base}/preview/{{name}}", picture)]
+    return [
+        Route(f"/review/static/{SCRIPT}", script_file),
+        Route("/review/{token}", start),
+        Route(base, issue, methods=["GET", "POST"]),
+        Route(f"{base}/preview", preview),
+        Route(f"{base}/preview/{{name}}", picture),
+    ]
 
 
 async def _form(request: Request) -> dict[str, str] | Response:
@@ -156,8 +193,9 @@ async def _form(request: Request) -> dict[str, str] | Response:
     async for chunk in request.stream():
         body += chunk
         if len(body) > MAX_FORM_BYTES:
-            return Response("Too long for a review form.", status_code=413, media_type="text/plain",
-                            headers=security_headers(""))
+            return Response(
+                "Too long for a review form.", status_code=413, media_type="text/plain", headers=security_headers("")
+            )
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
     except (UnicodeDecodeError, ValueError):
@@ -167,14 +205,17 @@ async def _form(request: Request) -> dict[str, str] | Response:
 
 def _picture(site: ReviewSite, review, name: str):
     """A picture the issue shows, as the email carries it; None for any other name."""
-    from ..issue_walk import all_blocks
     from ..issue_blocks import Image
+    from ..issue_walk import all_blocks
     from ..pictures import is_local, picture_name
     from ..render.pictures import shown_picture
 
     issue = review.issue
-    sources = [block.src for block in all_blocks(issue.intro, issue.sections)
-               if isinstance(block, Image) and is_local(block.src)]
+    sources = [
+        block.src
+        for block in all_blocks(issue.intro, issue.sections)
+        if isinstance(block, Image) and is_local(block.src)
+    ]
     src = next((src for src in sources if picture_name(src) == name), None)
     if src is None:
         return None

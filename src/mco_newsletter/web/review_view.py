@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from ..catalogs import PieceState
-from ..review import Review
-
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
-from ..catalogs import APPROVED, CHANGED_STATE, UNTRANSLATED
-from ..review import Decision, origin, version, word_changes
+from ..catalogs import APPROVED, CHANGED_STATE, UNTRANSLATED, PieceState
+from ..review import Decision, Review, origin, version, word_changes
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,9 @@ def _memory(state, gettext: Callable[[str], str]) -> str | None:
         return said
     percent, issue_id = found
     return gettext("Translation memory: %(percent)s%% like a piece approved in issue %(issue)s") % {
-        "percent": percent, "issue": issue_id}
+        "percent": percent,
+        "issue": issue_id,
+    }
 
 
 def anchor(context: str) -> str:
@@ -65,8 +64,13 @@ def english(message: str) -> str:
     return message
 
 
-def piece_view(state: PieceState, *, text: str | None = None, decision: Decision | None = None,
-               gettext: Callable[[str], str] = english) -> PieceView:
+def piece_view(
+    state: PieceState,
+    *,
+    text: str | None = None,
+    decision: Decision | None = None,
+    gettext: Callable[[str], str] = english,
+) -> PieceView:
     """A piece as its state says, or as a decision left it (the text sent stays in the box when not approved);
     `gettext` (of the page's language, ReviewSite.gettext) says the rules' findings and the rest in its words."""
     entry = state.entry
@@ -77,22 +81,39 @@ def piece_view(state: PieceState, *, text: str | None = None, decision: Decision
         shown_state = decision.conflict
         conflict = {"status": decision.conflict.status, "text": decision.conflict.translation}
     elif decision is not None:
-        outcome = ("requested" if decision.requested else "approved") if decision.approved else \
-            "saved" if decision.saved else "" if decision.refused else "unchanged"
+        outcome = (
+            ("requested" if decision.requested else "approved")
+            if decision.approved
+            else "saved"
+            if decision.saved
+            else ""
+            if decision.refused
+            else "unchanged"
+        )
     return PieceView(
-        context=state.piece.context, anchor=anchor(state.piece.context), status=shown_state.status,
-        source=state.piece.source, text=state.translation if text is None else text,
-        version=version(shown_state), machine=state.machine,
+        context=state.piece.context,
+        anchor=anchor(state.piece.context),
+        status=shown_state.status,
+        source=state.piece.source,
+        text=state.translation if text is None else text,
+        version=version(shown_state),
+        machine=state.machine,
         confidence=None if score is None else round(100 * math.exp(score)),
         changes=tuple(word_changes(entry.previous_id, state.piece.source))
-        if entry is not None and entry.previous_id and changed else (),
-        previous=state.translation if changed else "", memory=_memory(state, gettext),
+        if entry is not None and entry.previous_id and changed
+        else (),
+        previous=state.translation if changed else "",
+        memory=_memory(state, gettext),
         warnings=tuple(finding.said(gettext) for finding in shown_state.problems + shown_state.terms),
         refused=tuple(finding.said(gettext) for finding in decision.refused) if decision is not None else (),
         overridable=decision.overridable if decision is not None else False,
-        needs_acceptance=decision is not None and decision.overridable and
-        any(finding.rule in ("links", "emails") for finding in decision.refused),
-        waiting=bool(shown_state.requested), conflict=conflict, outcome=outcome)
+        needs_acceptance=decision is not None
+        and decision.overridable
+        and any(finding.rule in ("links", "emails") for finding in decision.refused),
+        waiting=bool(shown_state.requested),
+        conflict=conflict,
+        outcome=outcome,
+    )
 
 
 @dataclass(frozen=True)
@@ -110,15 +131,21 @@ class IssueView:
         return self.needs + self.drafts + self.approved
 
 
-def issue_view(review: Review, replaced: dict[str, PieceView] | None = None, *,
-               gettext: Callable[[str], str] = english) -> IssueView:
+def issue_view(
+    review: Review, replaced: dict[str, PieceView] | None = None, *, gettext: Callable[[str], str] = english
+) -> IssueView:
     """Every piece of the review by need; `replaced` puts a piece as a decision left it in its place."""
     replaced = replaced or {}
     groups: dict[str, list[PieceView]] = {"needs": [], "drafts": [], "approved": []}
     for state in review.by_need():
         view = replaced.get(state.piece.context) or piece_view(state, gettext=gettext)
-        group = "needs" if state.status in (UNTRANSLATED, CHANGED_STATE) else \
-            "approved" if state.status == APPROVED else "drafts"
+        group = (
+            "needs"
+            if state.status in (UNTRANSLATED, CHANGED_STATE)
+            else "approved"
+            if state.status == APPROVED
+            else "drafts"
+        )
         groups[group].append(view)
     counts = review.counts()
     return IssueView(groups["needs"], groups["drafts"], groups["approved"], counts.approved, counts.total)
@@ -127,5 +154,5 @@ def issue_view(review: Review, replaced: dict[str, PieceView] | None = None, *,
 def next_piece(order: list[str], context: str, review: Review) -> str | None:
     """The piece to go on with after `context`: the next in `order` still to approve, else the first such."""
     waiting = {state.piece.context for state in review.states() if state.status != APPROVED}
-    after = order[order.index(context) + 1:] if context in order else order
+    after = order[order.index(context) + 1 :] if context in order else order
     return next((c for c in after if c in waiting), next((c for c in order if c in waiting), None))

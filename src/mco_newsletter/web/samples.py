@@ -9,7 +9,6 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 from functools import partial
 
-
 from ..config import Settings
 from ..edition import Edition
 
@@ -30,12 +29,23 @@ def _archive_renders(settings: Settings, language: str, edition: Edition) -> Ite
 
     alternates = [(code, code, archive_url(settings, "sample", code)) for code in settings.languages]
     url = archive_url(settings, "sample", language)
-    entry = Entry("sample", language, "A sample title", "31 January 2024", dt.date(2024, 1, 31),
-                  "A sample preheader.", url, "<p>A sample edition.</p>")
+    entry = Entry(
+        "sample",
+        language,
+        "A sample title",
+        "31 January 2024",
+        dt.date(2024, 1, 31),
+        "A sample preheader.",
+        url,
+        "<p>A sample edition.</p>",
+    )
     links = {"index": f"{settings.base_url}/{language}/", "feed": f"{settings.base_url}/{language}/feed.atom"}
     pages: dict[str, dict] = {
-        "archive_index.html.j2": {"entries": [(url, entry)], "languages": alternates,
-                                  "feed_url": f"{settings.base_url}/{language}/feed.atom"},
+        "archive_index.html.j2": {
+            "entries": [(url, entry)],
+            "languages": alternates,
+            "feed_url": f"{settings.base_url}/{language}/feed.atom",
+        },
         "unsubscribe.html.j2": {"email": "reader@example.org"},
         "unsubscribed.html.j2": {"email": "reader@example.org"},
         "not_found.html.j2": {},
@@ -57,17 +67,26 @@ def _reader_renders(settings: Settings, language: str) -> Iterator[Render]:
     from .reader_mail import prepare_mail
 
     at = "2024-01-31T12:00:00+00:00"
-    reader = Subscriber(1, "reader@example.org", "A name", language, ("courts",), "active", "web sign-up", at, at, at,
-                        "0123abcd")
+    reader = Subscriber(
+        1, "reader@example.org", "A name", language, ("courts",), "active", "web sign-up", at, at, at, "0123abcd"
+    )
     request = Request(1, 1, language, None, ("courts",), b"", at, at, None)
     masked = {"email": "r\u2022\u2022\u2022@example.org"}
     pages: dict[str, dict] = {
         "subscribe.html.j2": {"switch": "", "values": {"email": "reader@"}, "error": "invalid"},
-        "check_inbox.html.j2": {}, "too_many.html.j2": {}, "expired.html.j2": {},
+        "check_inbox.html.j2": {},
+        "too_many.html.j2": {},
+        "expired.html.j2": {},
         "confirm.html.j2": {**masked, "request": request, "labels": ["A topic"]},
         "confirmed.html.j2": masked,
-        "preferences.html.j2": {**masked, "reader": reader, "notice": "saved", "name_shown": "A\u2022\u2022\u2022",
-                                "chosen": ["courts"], "labels": ["A topic"]},
+        "preferences.html.j2": {
+            **masked,
+            "reader": reader,
+            "notice": "saved",
+            "name_shown": "A\u2022\u2022\u2022",
+            "chosen": ["courts"],
+            "labels": ["A topic"],
+        },
     }
 
     def page(name: str, context: dict) -> Render:
@@ -79,7 +98,10 @@ def _reader_renders(settings: Settings, language: str) -> Iterator[Render]:
     for name, context in pages.items():
         yield page(name, context)
     record = record_context(settings, HeldRecord(reader, request, (("2024-05", "sent", at),)), language)
-    mails: tuple[tuple[str, dict], ...] = ((CONFIRM_MAIL, {"valid_until": "31 January 2024"}), (NOTICE_MAIL, {}),
-                                           (ACCESS_MAIL, record))
+    mails: tuple[tuple[str, dict], ...] = (
+        (CONFIRM_MAIL, {"valid_until": "31 January 2024"}),
+        (NOTICE_MAIL, {}),
+        (ACCESS_MAIL, record),
+    )
     for kind, context in mails:
         yield mail(kind, context)

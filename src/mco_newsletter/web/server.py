@@ -9,11 +9,10 @@ answer with the headers every other answer carries (docs/web.md, "Every answer")
 
 from __future__ import annotations
 
-from ..config import Settings
-
 import asyncio
 from functools import lru_cache
 
+from ..config import Settings
 from .pages import security_headers
 
 
@@ -24,10 +23,12 @@ def refuse_local_outbox(settings: Settings) -> None:
     from ..errors import NewsletterError
 
     if settings.store.url and settings.sending.backend == "outbox":
-        raise NewsletterError("serve on a PostgreSQL store sends readers' emails (sign-up confirmations, notices, "
-                              "records) from any of its hosts: the outbox would leave them in this host's folder",
-                              hint='set [sending] backend = "sendgrid" or "smtp" in newsletter.toml '
-                                   "(docs/deploy.md); the outbox is for one host with SQLite")
+        raise NewsletterError(
+            "serve on a PostgreSQL store sends readers' emails (sign-up confirmations, notices, "
+            "records) from any of its hosts: the outbox would leave them in this host's folder",
+            hint='set [sending] backend = "sendgrid" or "smtp" in newsletter.toml '
+            "(docs/deploy.md); the outbox is for one host with SQLite",
+        )
 
 
 def server_options(http: str = "auto") -> dict:
@@ -45,8 +46,11 @@ def guarded_protocol(name: str = "auto") -> type[asyncio.Protocol]:
     base = import_from_string(HTTP_PROTOCOLS[name])
     if not callable(getattr(base, "send_400_response", None)):  # a uvicorn that answers otherwise: fail loudly
         raise RuntimeError(f"uvicorn's {base.__name__} has no send_400_response to give the security headers")
-    return type(f"Guarded{base.__name__}", (base,), {"send_400_response": _send_400_response,
-                                                     "__doc__": guarded_protocol.__doc__})
+    return type(
+        f"Guarded{base.__name__}",
+        (base,),
+        {"send_400_response": _send_400_response, "__doc__": guarded_protocol.__doc__},
+    )
 
 
 _HEADERS = b"".join(f"{name.lower()}: {value}\r\n".encode("latin-1") for name, value in security_headers().items())
@@ -56,8 +60,15 @@ def _send_400_response(self, msg: str) -> None:
     body = msg.encode("ascii", "replace")
     # The Date header uvicorn keeps for every answer (and any configured header), then ours.
     head = b"".join(name + b": " + value + b"\r\n" for name, value in self.server_state.default_headers)
-    self.transport.write(b"HTTP/1.1 400 Bad Request\r\n" + head + _HEADERS
-                         + b"content-type: text/plain; charset=utf-8\r\n"
-                         + b"content-length: " + str(len(body)).encode("ascii") + b"\r\n"
-                         + b"connection: close\r\n\r\n" + body)
+    self.transport.write(
+        b"HTTP/1.1 400 Bad Request\r\n"
+        + head
+        + _HEADERS
+        + b"content-type: text/plain; charset=utf-8\r\n"
+        + b"content-length: "
+        + str(len(body)).encode("ascii")
+        + b"\r\n"
+        + b"connection: close\r\n\r\n"
+        + body
+    )
     self.transport.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import ipaddress
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from pathlib import Path
 
 from ..schema import Finding, Table
 
@@ -36,8 +35,11 @@ def check(data: dict) -> Iterator[Finding]:
     for value in proxies:
         problem = proxy_problem(value)
         if problem:
-            yield ("web", "trusted_proxies"), f"web.trusted_proxies: {problem}", \
-                "list the proxy's addresses as it connects to serve, e.g. [\"127.0.0.1\", \"::1\"] or [\"10.0.0.0/24\"]"
+            yield (
+                ("web", "trusted_proxies"),
+                f"web.trusted_proxies: {problem}",
+                'list the proxy\'s addresses as it connects to serve, e.g. ["127.0.0.1", "::1"] or ["10.0.0.0/24"]',
+            )
 
 
 def proxy_problem(value: object) -> str | None:

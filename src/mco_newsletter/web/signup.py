@@ -11,14 +11,12 @@ follow every link in an email confirm nothing.
 
 from __future__ import annotations
 
-from typing import Any
-from .site import Site
-
 import datetime as dt
 import logging
 import threading
 import time
 from functools import partial
+from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +32,7 @@ from ..subscribers.signups import Keys, SignupForm, confirm, purge_expired, requ
 from .http import first, form_fields, not_found, page
 from .pages import browser_language, mask_address, security_headers
 from .reader_context import consent_version, reader_context
+from .site import Site
 
 log = logging.getLogger("mco_newsletter.web")
 MAX_EMAIL = 254
@@ -41,7 +40,7 @@ MAX_NAME = 200
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def clean_name(value: str) -> str | None:
@@ -84,9 +83,15 @@ class ReaderPages:
         """Record a queued sign-up (whatever its address's state calls for) and queue its email, at the desk."""
         with self.waiting_lock:
             self.waiting.add(queue_id)
-        future = self.mail.submit(partial(work_through, queue_id=queue_id, keys=self.keys,
-                                          confirm_days=self.settings.signup.confirm_days,
-                                          may_mail=self.ceiling.allows))
+        future = self.mail.submit(
+            partial(
+                work_through,
+                queue_id=queue_id,
+                keys=self.keys,
+                confirm_days=self.settings.signup.confirm_days,
+                may_mail=self.ceiling.allows,
+            )
+        )
         future.add_done_callback(partial(self._worked_through, queue_id))
 
     def _worked_through(self, queue_id: int, future) -> None:
@@ -121,8 +126,9 @@ class ReaderPages:
 
     async def form(self, request: Request) -> Response:
         """GET /subscribe: the form in the browser's language; POST: a sign-up."""
-        language = browser_language(request.headers.get("accept-language", ""), self.settings.languages,
-                                    self.settings.source_language)
+        language = browser_language(
+            request.headers.get("accept-language", ""), self.settings.languages, self.settings.source_language
+        )
         if request.method == "POST":
             return await self.sign_up(request, language, switch="subscribe/")
         return self.page("subscribe.html.j2", language, switch="subscribe/", values={}, error=None)
@@ -147,8 +153,11 @@ class ReaderPages:
             language = first(form, "language")
         request.state.language = language  # for the answer should the sign-up not be recorded (web/app.py)
         client = request.client.host if request.client else ""
-        allowed = await run_in_threadpool(self.clients.allow, client) if self.clients.shared is not None \
+        allowed = (
+            await run_in_threadpool(self.clients.allow, client)
+            if self.clients.shared is not None
             else self.clients.allow(client)
+        )
         if not allowed:
             return self.page("too_many.html.j2", language, status=429)
         if first(form, "website"):
@@ -156,16 +165,26 @@ class ReaderPages:
         given = first(form, "email").strip()
         email, problem = subscriber_address(given) if given and len(given) <= MAX_EMAIL else (given, "invalid")
         if problem:
-            values = {"email": given[:MAX_EMAIL], "name": first(form, "name")[:MAX_NAME],
-                      "topics": form.get("topics", [])}
-            return self.page("subscribe.html.j2", language, status=400, switch=switch, values=values,
-                             error="missing" if not given else "invalid")
+            values = {
+                "email": given[:MAX_EMAIL],
+                "name": first(form, "name")[:MAX_NAME],
+                "topics": form.get("topics", []),
+            }
+            return self.page(
+                "subscribe.html.j2",
+                language,
+                status=400,
+                switch=switch,
+                values=values,
+                error="missing" if not given else "invalid",
+            )
         chosen = tuple(topic.name for topic in self.topics if topic.name in form.get("topics", []))
         signup = SignupForm(email, language, clean_name(first(form, "name")), chosen)
         # The one write the answer waits for, the same whatever the address's state: nothing about the address
         # is looked up before the answer is sent; work_through does that after it (subscribers/signup_queue.py).
-        queue_id = await self.desk.do(partial(queue_signup, form=signup, address_hash=self.keys.address_hash(email),
-                                              at=utc_now()))
+        queue_id = await self.desk.do(
+            partial(queue_signup, form=signup, address_hash=self.keys.address_hash(email), at=utc_now())
+        )
         with self.waiting_lock:
             self.waiting.add(queue_id)
         return self.check_inbox(language, after=BackgroundTask(self._after_answer, queue_id))
@@ -196,17 +215,29 @@ class ReaderPages:
             if isinstance(form, Response):
                 return form
             if form.get("confirm") == ["yes"]:
-                outcome = await self.desk.do(partial(
-                    confirm, request_id=signup.id, topics=self.topics, keys=self.keys, at=utc_now(),
-                    consent_version=consent_version(self.settings)))
+                outcome = await self.desk.do(
+                    partial(
+                        confirm,
+                        request_id=signup.id,
+                        topics=self.topics,
+                        keys=self.keys,
+                        at=utc_now(),
+                        consent_version=consent_version(self.settings),
+                    )
+                )
         if outcome in ("confirmed", "already"):
             return self.page("confirmed.html.j2", language, email=shown)
         if outcome == "expired":
             return self.page("expired.html.j2", language, status=410)
         if outcome == "missing":
             return not_found(self.site, request)
-        return self.page("confirm.html.j2", language, email=shown, request=signup,
-                         labels=[t.label_in(language) for t in self.topics if t.name in signup.topics])
+        return self.page(
+            "confirm.html.j2",
+            language,
+            email=shown,
+            request=signup,
+            labels=[t.label_in(language) for t in self.topics if t.name in signup.topics],
+        )
 
 
 def reader_routes(site: Site) -> list[Route]:

@@ -7,16 +7,16 @@ before the page says "try again later": a reader is never kept waiting for half 
 
 from __future__ import annotations
 
-from ..subscribers.store import Store, Subscriber
-
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from queue import Queue
-from typing import Any, Iterator
+from typing import Any
 
 from ..config import Settings
 from ..errors import DatabaseError, NewsletterError
+from ..subscribers.store import Store, Subscriber
 
 log = logging.getLogger("mco_newsletter.web")
 WRITE_WAIT_S = 2
@@ -75,8 +75,10 @@ class Site:
         """The connection that writes, for this thread alone; DatabaseError when another change holds it for
         longer than WRITE_WAIT_S."""
         if not self.lock.acquire(timeout=WRITE_WAIT_S):
-            raise DatabaseError("the subscriber database is busy", cause="the subscriber database is busy: a change"
-                                f" waited {WRITE_WAIT_S} s for another")
+            raise DatabaseError(
+                "the subscriber database is busy",
+                cause=f"the subscriber database is busy: a change waited {WRITE_WAIT_S} s for another",
+            )
         try:
             yield self.store
         finally:
@@ -103,7 +105,8 @@ class Site:
 
     async def resubscribe(self, subscriber: Subscriber) -> None:
         await self.reader_pages.desk.do(
-            lambda store: store.resubscribe(subscriber.id, "asked again through their unsubscribe link"))
+            lambda store: store.resubscribe(subscriber.id, "asked again through their unsubscribe link")
+        )
 
     def healthy(self) -> bool:
         """Whether the store answers a read of one of its tables on the connection the pages read with, and the
@@ -131,6 +134,8 @@ def _verifier(key: str):
     try:
         return load_public_key(key)
     except KeyProblem as exc:
-        raise NewsletterError(f"the webhook public key cannot be loaded: {exc}",
-                              hint="set [webhook] public_key (or SENDGRID_WEBHOOK_PUBLIC_KEY) to the verification "
-                                   "key from SendGrid's Mail Settings → Event Webhook") from None
+        raise NewsletterError(
+            f"the webhook public key cannot be loaded: {exc}",
+            hint="set [webhook] public_key (or SENDGRID_WEBHOOK_PUBLIC_KEY) to the verification "
+            "key from SendGrid's Mail Settings → Event Webhook",
+        ) from None

@@ -13,7 +13,6 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict, deque
-
 from collections.abc import Callable
 
 from .client_limit import ClientKey, SharedWindows
@@ -22,9 +21,17 @@ from .client_limit import ClientKey, SharedWindows
 class Throttle:
     """How long to wait before answering a client's next bad link."""
 
-    def __init__(self, *, free: int = 5, window_seconds: float = 600.0, first_delay: float = 0.5,
-                 max_delay: float = 8.0, max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic,
-                 shared: SharedWindows | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        free: int = 5,
+        window_seconds: float = 600.0,
+        first_delay: float = 0.5,
+        max_delay: float = 8.0,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        shared: SharedWindows | None = None,
+    ) -> None:
         self.free, self.window, self.first_delay, self.max_delay = free, window_seconds, first_delay, max_delay
         self.max_clients = max_clients
         self.clock = clock

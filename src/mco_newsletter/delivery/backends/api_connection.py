@@ -18,7 +18,6 @@ from email.message import Message
 from typing import NamedTuple
 from urllib.parse import SplitResult, unquote, urlsplit
 
-
 from ...idle_sockets import readable
 
 
@@ -104,8 +103,9 @@ class ApiConnection:
         host, port = (proxy.hostname or "", proxy.port or 80) if proxy else (self.host, self.port)
         connection: http.client.HTTPConnection
         if self.scheme == "https":
-            connection = http.client.HTTPSConnection(host, port, timeout=self.timeout,
-                                                     context=ssl.create_default_context())
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=self.timeout, context=ssl.create_default_context()
+            )
         else:  # plain http: only to this machine (api_host_problem), for the tests' local server
             connection = http.client.HTTPConnection(host, port, timeout=self.timeout)
         if proxy:
@@ -118,7 +118,6 @@ class ApiConnection:
 
 
 def _proxy(scheme: str, host: str) -> SplitResult | None:
-
     """The proxy the environment names for this scheme and host (urllib's rules), split, or None."""
     url = urllib.request.getproxies().get(scheme)
     if not url or urllib.request.proxy_bypass(host):

@@ -9,9 +9,9 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
+from ...email_addresses import address_key
 from ...errors import NewsletterError
 from ...files import make_private_folder
-from ...email_addresses import address_key
 from ..message import PreparedEdition, personal_message
 from ..retry import PermanentError
 from .protocol import Recipient, Report
@@ -38,19 +38,23 @@ class OutboxBackend:
             for part in PARTS:
                 make_private_folder(folder / part)
         except OSError as exc:
-            raise NewsletterError(f"{folder}: cannot use this folder as the outbox: {exc.strerror or exc}",
-                                  hint="set [sending] outbox to a folder you can write") from None
+            raise NewsletterError(
+                f"{folder}: cannot use this folder as the outbox: {exc.strerror or exc}",
+                hint="set [sending] outbox to a folder you can write",
+            ) from None
 
-    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
-             report: Report) -> None:
-        at = dt.datetime.now(dt.timezone.utc)
+    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int, report: Report) -> None:
+        at = dt.datetime.now(dt.UTC)
         done = []
         try:
             for recipient in recipients:
                 if report.stop.is_set():
                     break
-                name = (message_name(campaign_id, recipient.row_id) if recipient.row_id and edition.bulk
-                        else self._test_name(edition))
+                name = (
+                    message_name(campaign_id, recipient.row_id)
+                    if recipient.row_id and edition.bulk
+                    else self._test_name(edition)
+                )
                 self._write(name, personal_message(edition, recipient.email, recipient.token, at))
                 done.append((recipient.row_id, name))
         except OSError as exc:
@@ -59,9 +63,13 @@ class OutboxBackend:
             full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
             raise PermanentError(
                 f"cannot write to the outbox {self.folder}: {exc.strerror or exc}",
-                hint=("free some disk space, then run the same command again to send the rest" if full
-                      else "check the outbox folder, then run the same command again to send the rest"),
-                exit_code=3) from None
+                hint=(
+                    "free some disk space, then run the same command again to send the rest"
+                    if full
+                    else "check the outbox folder, then run the same command again to send the rest"
+                ),
+                exit_code=3,
+            ) from None
         if done:
             report.accepted(done)
 
@@ -79,7 +87,7 @@ class OutboxBackend:
     @staticmethod
     def _test_name(edition: PreparedEdition) -> str:
         # A test send, or a message to one person that is not the newsletter (named by its kind: signup-confirm, …).
-        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
         kind = "test." if edition.bulk else ""
         return f"{kind}{edition.issue_id}.{edition.language}.{stamp}.{secrets.token_hex(6)}{SUFFIX}"
 

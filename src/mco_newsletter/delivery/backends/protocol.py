@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
-from typing import Iterable, NamedTuple, Protocol
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple, Protocol
 
 from ..message import PreparedEdition
 
@@ -61,7 +61,8 @@ class Backend(Protocol):
         """The editions a run may send, told before the first is sent: a backend that can find one of them
         unsendable as a whole (SMTP: larger than the server's SIZE) refuses before anything goes out."""
 
-    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
-             report: Report) -> None: ...
+    def send(
+        self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int, report: Report
+    ) -> None: ...
 
     def close(self) -> None: ...

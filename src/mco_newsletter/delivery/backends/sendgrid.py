@@ -38,8 +38,9 @@ ACCEPTED = (200, 202)  # 202 Accepted; 200 in sandbox mode (validated, not sent)
 KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
-def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign_id: int,
-                 settings: SendGridSettings) -> dict:
+def request_body(
+    edition: PreparedEdition, recipients: list[Recipient], campaign_id: int, settings: SendGridSettings
+) -> dict:
     """The v3 /mail/send body for one batch of one edition."""
     body: dict[str, Any] = {
         "from": {"email": edition.sender_address, "name": edition.sender_name},
@@ -47,13 +48,24 @@ def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign
         "subject": edition.subject,
         "content": [{"type": "text/plain", "value": edition.text}, {"type": "text/html", "value": edition.html}],
         "headers": {"Content-Language": edition.language},
-        "personalizations": [{
-            "to": [{"email": recipient.email}],
-            "substitutions": {edition.tag: recipient.token},
-            **({"headers": {"List-Unsubscribe": list_unsubscribe(edition, recipient.token),
-                            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}} if edition.bulk else {}),
-            "custom_args": {"campaign": str(campaign_id), "delivery": str(recipient.row_id)},
-        } for recipient in recipients],
+        "personalizations": [
+            {
+                "to": [{"email": recipient.email}],
+                "substitutions": {edition.tag: recipient.token},
+                **(
+                    {
+                        "headers": {
+                            "List-Unsubscribe": list_unsubscribe(edition, recipient.token),
+                            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                        }
+                    }
+                    if edition.bulk
+                    else {}
+                ),
+                "custom_args": {"campaign": str(campaign_id), "delivery": str(recipient.row_id)},
+            }
+            for recipient in recipients
+        ],
         "categories": [edition.issue_id, edition.language],
         "tracking_settings": {
             "click_tracking": {"enable": settings.click_tracking, "enable_text": settings.click_tracking},
@@ -69,9 +81,16 @@ def request_body(edition: PreparedEdition, recipients: list[Recipient], campaign
         body["headers"]["Feedback-ID"] = template.feedback_id
     if template.pictures:
         # Embedded pictures travel as inline attachments whose Content-ID the HTML's cid: addresses name.
-        body["attachments"] = [{"content": base64.b64encode(picture.data).decode("ascii"), "type": picture.mime_type,
-                                "filename": picture.name.rsplit("/", 1)[-1], "disposition": "inline",
-                                "content_id": picture.cid} for picture in template.pictures]
+        body["attachments"] = [
+            {
+                "content": base64.b64encode(picture.data).decode("ascii"),
+                "type": picture.mime_type,
+                "filename": picture.name.rsplit("/", 1)[-1],
+                "disposition": "inline",
+                "content_id": picture.cid,
+            }
+            for picture in template.pictures
+        ]
     if settings.send_at:
         body["send_at"] = settings.send_at
     if settings.batch_id:  # `send --at`: cancellable through the Scheduled Sends API (delivery/schedule.py)
@@ -90,23 +109,35 @@ class SendGridBackend:
 
         key = os.environ.get(API_KEY_ENV)
         if not key:
-            raise NewsletterError(f"{API_KEY_ENV} is not set", hint="export SENDGRID_API_KEY=… (from SendGrid's "
-                                                                     "API keys page; it is never written anywhere)")
+            raise NewsletterError(
+                f"{API_KEY_ENV} is not set",
+                hint="export SENDGRID_API_KEY=… (from SendGrid's API keys page; it is never written anywhere)",
+            )
         if not KEY_CHARACTERS.fullmatch(key):
-            raise NewsletterError(f"{API_KEY_ENV} is not an API key: it holds spaces, line breaks or other "
-                                  "characters an API key never has", hint="copy the key again from SendGrid's "
-                                                                          "API keys page")
+            raise NewsletterError(
+                f"{API_KEY_ENV} is not an API key: it holds spaces, line breaks or other "
+                "characters an API key never has",
+                hint="copy the key again from SendGrid's API keys page",
+            )
         problem = api_host_problem(settings.api_host)
         if problem:
-            raise NewsletterError(f"the SendGrid API host {settings.api_host!r} {problem}",
-                                  hint="set [sendgrid] api_host (or SENDGRID_API_HOST) to https://api.sendgrid.com")
+            raise NewsletterError(
+                f"the SendGrid API host {settings.api_host!r} {problem}",
+                hint="set [sendgrid] api_host (or SENDGRID_API_HOST) to https://api.sendgrid.com",
+            )
         self.settings = settings
-        self.connection = ApiConnection(settings.api_host, timeout=settings.timeout, headers={
-            "Authorization": f"Bearer {key}", "Content-Type": "application/json", "Accept": "application/json",
-            "User-Agent": f"mco-newsletter/{__version__}"})
+        self.connection = ApiConnection(
+            settings.api_host,
+            timeout=settings.timeout,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": f"mco-newsletter/{__version__}",
+            },
+        )
 
-    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
-             report: Report) -> None:
+    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int, report: Report) -> None:
         from .api_connection import BadCertificate, NoAnswer, NotConnected
 
         if report.stop.is_set():
@@ -117,9 +148,11 @@ class SendGridBackend:
         try:
             answer = self.connection.post(MAIL_SEND, body.encode("ascii"))  # json.dumps escapes all else
         except BadCertificate as exc:
-            raise PermanentError(f"the SendGrid API host's certificate is not valid ({exc}): nothing was sent",
-                                 hint="check [sendgrid] api_host (or SENDGRID_API_HOST) and any proxy in between "
-                                      "that intercepts TLS; run send again once the host is the right one") from None
+            raise PermanentError(
+                f"the SendGrid API host's certificate is not valid ({exc}): nothing was sent",
+                hint="check [sendgrid] api_host (or SENDGRID_API_HOST) and any proxy in between "
+                "that intercepts TLS; run send again once the host is the right one",
+            ) from None
         except NotConnected as exc:  # nothing was taken
             raise TransientError(f"no connection to SendGrid: {exc}") from None
         except NoAnswer as exc:
@@ -146,13 +179,16 @@ def _classify(status: int, headers, body: bytes, rows: list[int]) -> Exception:
         return TransientError(f"SendGrid answered {status}{detail}")
     if 300 <= status < 400:
         where = headers.get("Location")
-        return PermanentError(f"the SendGrid API host answered {status}, a redirect"
-                              f"{f' to {where}' if where else ''}: nothing was sent",
-                              hint="check [sendgrid] api_host (or SENDGRID_API_HOST) and any proxy in between; "
-                                   "run send again once it answers as SendGrid")
+        return PermanentError(
+            f"the SendGrid API host answered {status}, a redirect{f' to {where}' if where else ''}: nothing was sent",
+            hint="check [sendgrid] api_host (or SENDGRID_API_HOST) and any proxy in between; "
+            "run send again once it answers as SendGrid",
+        )
     if status >= 400:
-        return PermanentError(f"SendGrid refused the request ({status}){detail}",
-                              hint="fix the cause above and run send again: nothing was recorded as sent")
+        return PermanentError(
+            f"SendGrid refused the request ({status}){detail}",
+            hint="fix the cause above and run send again: nothing was recorded as sent",
+        )
     return TransientError(f"SendGrid answered {status}, which is not an acceptance", unanswered=rows)
 
 

@@ -46,8 +46,10 @@ class SendGridBatches:
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             batch_id = None
         if answer.status != 201 or not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
-            raise NewsletterError(f"SendGrid did not give a batch id (it answered {answer.status}): nothing was "
-                                  "scheduled", hint="check the API key's permissions (Mail Send) and try again")
+            raise NewsletterError(
+                f"SendGrid did not give a batch id (it answered {answer.status}): nothing was scheduled",
+                hint="check the API key's permissions (Mail Send) and try again",
+            )
         return batch_id
 
     def cancel(self, batch_id: str) -> None:
@@ -57,9 +59,11 @@ class SendGridBatches:
         if answer.status != 201 and self.status_of(batch_id) != "cancel":  # cancelled by an earlier try whose answer
             # was lost: SendGrid refuses a second status change with 400
             detail = answer.body.decode("utf-8", "replace")[:300]
-            raise NewsletterError(f"SendGrid refused to cancel batch {batch_id} ({answer.status}): {detail}",
-                                  hint="SendGrid takes no cancellation later than 10 minutes before the time, nor "
-                                       "one for a batch already cancelled or paused; the schedule is unchanged")
+            raise NewsletterError(
+                f"SendGrid refused to cancel batch {batch_id} ({answer.status}): {detail}",
+                hint="SendGrid takes no cancellation later than 10 minutes before the time, nor "
+                "one for a batch already cancelled or paused; the schedule is unchanged",
+            )
 
     def status_of(self, batch_id: str) -> str | None:
         """The status (cancel, pause) SendGrid holds for the batch, or None."""
@@ -79,8 +83,12 @@ class SendGridBatches:
         try:
             return self.backend.connection.request(method, path, body)
         except BadCertificate as exc:
-            raise NewsletterError(f"could not {what}: the SendGrid API host's certificate is not valid ({exc})",
-                                  hint="check [sendgrid] api_host (or SENDGRID_API_HOST)") from None
+            raise NewsletterError(
+                f"could not {what}: the SendGrid API host's certificate is not valid ({exc})",
+                hint="check [sendgrid] api_host (or SENDGRID_API_HOST)",
+            ) from None
         except (NotConnected, NoAnswer) as exc:
-            raise NewsletterError(f"could not {what}: no answer from SendGrid ({exc})",
-                                  hint="nothing changed here; run the same command again") from None
+            raise NewsletterError(
+                f"could not {what}: no answer from SendGrid ({exc})",
+                hint="nothing changed here; run the same command again",
+            ) from None

@@ -25,14 +25,23 @@ from ..message import PreparedEdition
 from ..retry import PermanentError, TransientError
 from ..settings import SmtpSettings, is_loopback
 from .protocol import Recipient, Report
-from .smtp_replies import (LATER, READER, SIZE_HINT, SLOW_DOWN, Reply, Throttled, asked_wait, asks_to_slow_down,
-                           meaning, message_refused)
+from .smtp_replies import (
+    LATER,
+    READER,
+    SIZE_HINT,
+    SLOW_DOWN,
+    Reply,
+    Throttled,
+    asked_wait,
+    asks_to_slow_down,
+    meaning,
+    message_refused,
+)
 from .smtp_wire import ConnectionLost, Outgoing, SenderRefused, Session, reason, wire_edition, wire_message
 
 USER_ENV = "MCO_NEWSLETTER_SMTP_USER"
 PASSWORD_ENV = "MCO_NEWSLETTER_SMTP_PASSWORD"
-CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, ConnectionError,
-                     OSError)
+CONNECTION_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, socket.timeout, ConnectionError, OSError)
 
 
 SAMPLE = Recipient(0, "a.reader.with.a.long.address@example.org", "")  # an edition's size: one reader's copy
@@ -43,7 +52,6 @@ def _text(error: bytes | str) -> str:
 
 
 class Connection(NamedTuple):
-
     """An open SMTP connection: smtplib's client (to close it) and the session that carries the messages."""
 
     client: smtplib.SMTP
@@ -87,7 +95,8 @@ class SmtpBackend:
         if self.user and settings.security == "none" and not is_loopback(settings.host):
             raise NewsletterError(
                 f"refusing to send the SMTP password to {settings.host} over a connection without TLS",
-                hint='set [smtp] security = "starttls" or "tls" (cleartext login is allowed to this machine only)')
+                hint='set [smtp] security = "starttls" or "tls" (cleartext login is allowed to this machine only)',
+            )
         self.idle: SimpleQueue[Connection] = SimpleQueue()
         self.expected: dict[str, int] = {}  # each edition's size on the wire, by language
         self.wired: dict[int, tuple[PreparedEdition, PreparedEdition]] = {}
@@ -97,9 +106,13 @@ class SmtpBackend:
 
     def expect(self, editions: Iterable[PreparedEdition]) -> None:
         """The editions this run may send: each connection checks them against the server's SIZE first."""
-        at = dt.datetime.now(dt.timezone.utc)
-        self.expected = {edition.language: len(wire_message(self._wire(edition), edition, SAMPLE._replace(
-            token="x" * len(edition.tag)), at)) for edition in editions}
+        at = dt.datetime.now(dt.UTC)
+        self.expected = {
+            edition.language: len(
+                wire_message(self._wire(edition), edition, SAMPLE._replace(token="x" * len(edition.tag)), at)
+            )
+            for edition in editions
+        }
 
     def connect(self, sender: str) -> Connection:
         """A new connection, greeted and logged in, ready to send as `sender`."""
@@ -125,15 +138,19 @@ class SmtpBackend:
             raise PermanentError(
                 f"the SMTP server's certificate is not valid ({exc.verify_message or reason(exc)}): nothing was sent",
                 hint="check [smtp] host; if the relay's certificate comes from your own authority, name its "
-                     "certificate in [smtp] ca_file (docs/sending.md); run send again once it verifies") from None
+                "certificate in [smtp] ca_file (docs/sending.md); run send again once it verifies",
+            ) from None
         except smtplib.SMTPAuthenticationError:
             self._discard(client)
-            raise PermanentError(f"the SMTP server {settings.host} refused the login",
-                                 hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent") from None
+            raise PermanentError(
+                f"the SMTP server {settings.host} refused the login",
+                hint=f"check {USER_ENV} and {PASSWORD_ENV}; nothing was sent",
+            ) from None
         except (smtplib.SMTPException, *CONNECTION_ERRORS) as exc:
             self._discard(client)
-            refusal = Reply(exc.smtp_code, _text(exc.smtp_error)) if isinstance(exc, smtplib.SMTPResponseException) \
-                else None
+            refusal = (
+                Reply(exc.smtp_code, _text(exc.smtp_error)) if isinstance(exc, smtplib.SMTPResponseException) else None
+            )
             wait = asked_wait(refusal) if refusal and asks_to_slow_down(refusal) else None
             raise TransientError(f"cannot connect to {settings.host}:{settings.port}: {reason(exc)}", wait) from None
         except BaseException:
@@ -141,8 +158,13 @@ class SmtpBackend:
             raise
         assert client.sock is not None, "connected"
         size = client.esmtp_features.get("size", "")
-        session = Session(client.sock, sender=sender, pipelining=client.has_extn("pipelining"),
-                          smtputf8=client.has_extn("smtputf8"), size_limit=int(size) if size.isdigit() else 0)
+        session = Session(
+            client.sock,
+            sender=sender,
+            pipelining=client.has_extn("pipelining"),
+            smtputf8=client.has_extn("smtputf8"),
+            size_limit=int(size) if size.isdigit() else 0,
+        )
         try:
             self._check_size(session.size_limit)
         except BaseException:
@@ -154,8 +176,11 @@ class SmtpBackend:
         """Refuse before anything is sent when an edition is larger than the server takes."""
         for language, size in self.expected.items():
             if limit and size > limit:
-                raise PermanentError(f"the [{language}] edition is {size:,} bytes and the SMTP server takes at most "
-                                     f"{limit:,} (its SIZE): nothing was sent", hint=SIZE_HINT)
+                raise PermanentError(
+                    f"the [{language}] edition is {size:,} bytes and the SMTP server takes at most "
+                    f"{limit:,} (its SIZE): nothing was sent",
+                    hint=SIZE_HINT,
+                )
 
     def _login(self, client: smtplib.SMTP) -> None:
         if self.settings.security == "none" and not is_loopback(self.settings.host):
@@ -170,9 +195,8 @@ class SmtpBackend:
         else:
             client.login(self.user or "", self.password or "")
 
-    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int,
-             report: Report) -> None:
-        at = dt.datetime.now(dt.timezone.utc)
+    def send(self, edition: PreparedEdition, recipients: list[Recipient], *, campaign_id: int, report: Report) -> None:
+        at = dt.datetime.now(dt.UTC)
         work: SimpleQueue[Recipient] = SimpleQueue()
         for recipient in recipients:
             work.put(recipient)
@@ -186,10 +210,12 @@ class SmtpBackend:
                 raise failure
         errors = [failure for failure in failures if isinstance(failure, TransientError)]
         if errors:
-
             waits = [error.retry_after for error in errors if error.retry_after is not None]
-            raise TransientError(str(errors[0]), max(waits) if waits else None,
-                                 unanswered=frozenset().union(*(error.unanswered for error in errors)))
+            raise TransientError(
+                str(errors[0]),
+                max(waits) if waits else None,
+                unanswered=frozenset().union(*(error.unanswered for error in errors)),
+            )
 
     def _wire(self, edition: PreparedEdition) -> PreparedEdition:
         """The edition dot-stuffed for the wire, made once per edition."""
@@ -199,8 +225,15 @@ class SmtpBackend:
                 kept = self.wired[id(edition)] = (edition, wire_edition(edition))
             return kept[1]
 
-    def _drain(self, edition: PreparedEdition, wire: PreparedEdition, work: SimpleQueue, at,
-               report: Report, halt: threading.Event) -> None:
+    def _drain(
+        self,
+        edition: PreparedEdition,
+        wire: PreparedEdition,
+        work: SimpleQueue,
+        at,
+        report: Report,
+        halt: threading.Event,
+    ) -> None:
         """Send from the shared queue over one connection until it is empty (or `stop`, or `halt`)."""
         connection = self._take(edition.envelope_sender)
         session = connection.session
@@ -218,23 +251,29 @@ class SmtpBackend:
                 message = wire_message(wire, edition, recipient, at)
                 if session.size_limit and len(message) > session.size_limit:
                     halt.set()
-                    raise PermanentError(f"the [{edition.language}] message to a reader is {len(message):,} bytes "
-                                         f"and the SMTP server takes at most {session.size_limit:,} (its SIZE): it "
-                                         "was not sent; the readers not sent stay pending", hint=SIZE_HINT)
+                    raise PermanentError(
+                        f"the [{edition.language}] message to a reader is {len(message):,} bytes "
+                        f"and the SMTP server takes at most {session.size_limit:,} (its SIZE): it "
+                        "was not sent; the readers not sent stay pending",
+                        hint=SIZE_HINT,
+                    )
                 return Outgoing(recipient, message)
             return None
 
         try:
-            session.send(next_message, _Answers(report, self.rate, halt),
-                         stopped=lambda: report.stop.is_set() or halt.is_set())
+            session.send(
+                next_message, _Answers(report, self.rate, halt), stopped=lambda: report.stop.is_set() or halt.is_set()
+            )
         except SenderRefused as exc:
             self._discard(connection.client)
             text = f"{exc.reply.code} {exc.reply.text}"
             if asks_to_slow_down(exc.reply):
                 raise TransientError(f"the server asks to slow down: {text}", asked_wait(exc.reply)) from None
             if exc.reply.code >= 500:
-                raise PermanentError(f"the server refused the sender address: {text}",
-                                     hint="check [sender] address and what the relay allows") from None
+                raise PermanentError(
+                    f"the server refused the sender address: {text}",
+                    hint="check [sender] address and what the relay allows",
+                ) from None
             raise TransientError(f"the server refused the sender address for now: {text}") from None
         except Throttled as exc:
             self._discard(connection.client)
@@ -242,9 +281,11 @@ class SmtpBackend:
         except ConnectionLost as exc:
             self._discard(connection.client)
             # A message whose answer never came may have been taken just before the connection broke.
-            raise TransientError(f"connection to {self.settings.host} lost: {exc}",
-                                 asked_wait(exc.reply) if exc.reply else None,
-                                 unanswered=(exc.unanswered.row_id,) if exc.unanswered else ()) from None
+            raise TransientError(
+                f"connection to {self.settings.host} lost: {exc}",
+                asked_wait(exc.reply) if exc.reply else None,
+                unanswered=(exc.unanswered.row_id,) if exc.unanswered else (),
+            ) from None
         except BaseException:
             self._discard(connection.client)
             raise

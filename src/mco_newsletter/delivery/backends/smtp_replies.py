@@ -27,8 +27,10 @@ MESSAGE = "message"
 # The moments a refusal can come: the reader's RCPT, the DATA command, the end of the message's data.
 AT_RCPT, AT_DATA, AT_END = "rcpt", "data", "end"
 
-SIZE_HINT = ("make the edition smaller (fewer or smaller pictures) or raise the server's limit (Postfix: "
-             "message_size_limit), then run the same command again")
+SIZE_HINT = (
+    "make the edition smaller (fewer or smaller pictures) or raise the server's limit (Postfix: "
+    "message_size_limit), then run the same command again"
+)
 RATE_LIMIT_WAIT = 60.0  # a typical rate-limit window, when the server does not say how long
 _ENHANCED = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\S)")
 _WAIT = re.compile(r"(\d{1,5})\s*(s|sec|secs|seconds?|m|min|mins|minutes?)\b", re.IGNORECASE)
@@ -107,9 +109,14 @@ def message_refused(reply: Reply) -> PermanentError:
     if about_size(reply):
         hint = SIZE_HINT
     elif (enhanced(reply) or (0, 0))[1] == 7:
-        hint = ("a policy of the server refused it (its log names the rule): check what the relay allows this "
-                "sender and content, then run the same command again")
+        hint = (
+            "a policy of the server refused it (its log names the rule): check what the relay allows this "
+            "sender and content, then run the same command again"
+        )
     else:
         hint = "the server's log says why; fix that, then run the same command again"
-    return PermanentError(f"the SMTP server refused the message itself, not a reader: {reply.code} {reply.text}; "
-                          "nobody was marked bounced, and the readers not sent stay pending", hint=hint)
+    return PermanentError(
+        f"the SMTP server refused the message itself, not a reader: {reply.code} {reply.text}; "
+        "nobody was marked bounced, and the readers not sent stay pending",
+        hint=hint,
+    )

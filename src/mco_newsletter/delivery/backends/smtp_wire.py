@@ -23,7 +23,8 @@ import dataclasses
 import datetime as dt
 import re
 import socket
-from typing import Callable, NamedTuple, Protocol
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
 
 from ..message import PreparedEdition, personal_message
 from .protocol import Recipient
@@ -94,12 +95,14 @@ def wire_edition(edition: PreparedEdition) -> PreparedEdition:
         else:
             line_start = piece.base64  # a base64 slot is whole lines
         pieces.append(piece)
-    return dataclasses.replace(edition, template=dataclasses.replace(
-        template, head=dot_stuffed(template.head), pieces=tuple(pieces)))
+    return dataclasses.replace(
+        edition, template=dataclasses.replace(template, head=dot_stuffed(template.head), pieces=tuple(pieces))
+    )
 
 
-def wire_message(wire: PreparedEdition, edition: PreparedEdition, recipient: Recipient,
-                 at: dt.datetime | None) -> bytes:
+def wire_message(
+    wire: PreparedEdition, edition: PreparedEdition, recipient: Recipient, at: dt.datetime | None
+) -> bytes:
     """One reader's message as it goes on the wire; `wire` is wire_edition(edition)."""
     token = recipient.token
     if len(token) == len(edition.tag) and _TOKEN.fullmatch(token):  # the token takes the tag's place
@@ -113,13 +116,15 @@ def path(address: str) -> bytes:
     """An address as a MAIL or RCPT path; ValueError for one that cannot be written there."""
     if not _PATH.fullmatch(address):
         raise ValueError(f"{address!r} cannot be written as an SMTP path")
-    return f"<{address}>".encode("utf-8")
+    return f"<{address}>".encode()
 
 
 class Session:
     """Messages over one open connection; `sock` is the connection's socket after EHLO (and login)."""
 
-    def __init__(self, sock: socket.socket, *, sender: str, pipelining: bool, smtputf8: bool, size_limit: int = 0) -> None:
+    def __init__(
+        self, sock: socket.socket, *, sender: str, pipelining: bool, smtputf8: bool, size_limit: int = 0
+    ) -> None:
         self.sock = sock
         self.sender = sender
         self.pipelining = pipelining
@@ -139,8 +144,12 @@ class Session:
             return f"{address!r} cannot be written as an SMTP path"
         return None
 
-    def send(self, next_message: Callable[[], Outgoing | None], listener: Listener,
-             stopped: Callable[[], bool] = lambda: False) -> None:
+    def send(
+        self,
+        next_message: Callable[[], Outgoing | None],
+        listener: Listener,
+        stopped: Callable[[], bool] = lambda: False,
+    ) -> None:
         """Send messages until next_message() returns None, telling the listener about each reader.
 
         Every address comes checked with cannot_carry(). Raises SenderRefused or ConnectionLost when the
@@ -159,8 +168,9 @@ class Session:
             utf8 = not (item.recipient.email.isascii() and self.ascii_sender)
             mail_from = self.mail_utf8 if utf8 else self.mail
             if item.recipient.return_path:  # VERP: the tool made it of the bounce address and a token (ASCII)
-                mail_from = (b"MAIL FROM:<" + item.recipient.return_path.encode("ascii")
-                             + (b"> SMTPUTF8" if utf8 else b">"))
+                mail_from = (
+                    b"MAIL FROM:<" + item.recipient.return_path.encode("ascii") + (b"> SMTPUTF8" if utf8 else b">")
+                )
             commands = [mail_from, b"RCPT TO:" + path(item.recipient.email), b"DATA"]
             replies: list[Reply | None] = [*self._round(carried, previous, commands, listener)]
             mail, rcpt, data = replies + [None] * (3 - len(replies))  # one by one, they stop at a refusal
@@ -186,8 +196,9 @@ class Session:
         if previous is not None:
             self._round(carried, previous, [], listener)
 
-    def _round(self, carried: list[bytes], previous: Recipient | None, commands: list[bytes],
-               listener: Listener) -> list[Reply]:
+    def _round(
+        self, carried: list[bytes], previous: Recipient | None, commands: list[bytes], listener: Listener
+    ) -> list[Reply]:
         """Write the carried body and the commands (in one write when pipelining, with an RSET between them),
         settle the previous message with its answer, and return the commands' replies. Without pipelining,
         commands go one at a time (after an RSET when the transaction before was refused) and stop at the
@@ -196,8 +207,9 @@ class Session:
         reset = pipelined and bool(commands) and (self.reset or previous is not None)
         try:
             if pipelined:
-                self.sock.sendall(b"".join([*carried, *(command + CRLF for command in
-                                                        ([b"RSET"] if reset else []) + commands)]))
+                self.sock.sendall(
+                    b"".join([*carried, *(command + CRLF for command in ([b"RSET"] if reset else []) + commands)])
+                )
             elif carried:
                 self.sock.sendall(b"".join(carried))
             if previous is not None:
@@ -245,7 +257,7 @@ class Session:
                 buffer += chunk
                 continue
             line = bytes(buffer[:end]).rstrip(b"\r")
-            del buffer[:end + 1]
+            del buffer[: end + 1]
             lines.append(line)
             if line[3:4] != b"-":
                 break

@@ -20,8 +20,9 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from loopback import wait_until_listening
 
 DOVECOT = Path("/usr/sbin/dovecot")
 DH = Path("/usr/share/dovecot/dh.pem")
@@ -140,16 +141,7 @@ service imap-login {{
         self.process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("subreaper.py")), str(DOVECOT),
                                          "-F", "-c", str(self.folder / "dovecot.conf")],
                                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Dovecot did not start: {self.process.stderr.read().decode()}\n{self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"Dovecot did not listen on {self.port} within 15 s\n{self.log()}")
+        wait_until_listening(self.process, self.port, name="Dovecot", log=self.log)
 
     def log(self) -> str:
         path = self.folder / "dovecot.log"

@@ -1,5 +1,5 @@
-"""HTTP from the tests to their own servers on 127.0.0.1: httpx's functions without the caller's environment
-(no proxy from HTTP_PROXY, no .netrc) and with one TLS context for the process.
+"""The tests' own servers on 127.0.0.1: waiting for one to listen, and HTTP to them with httpx's functions without
+the caller's environment (no proxy from HTTP_PROXY, no .netrc) and with one TLS context for the process.
 
 httpx builds a TLS context from certifi's bundle for every top-level call and every Client, even for a plain
 http:// address: 36 ms each, for the few hundred requests of the web tests. Each call still gets a fresh client
@@ -8,7 +8,9 @@ http:// address: 36 ms each, for the few hundred requests of the web tests. Each
 
 from __future__ import annotations
 
+import socket
 import ssl
+import time
 from functools import lru_cache
 
 import httpx
@@ -33,3 +35,18 @@ def head(url: str, **kwargs) -> httpx.Response:
 
 def Client(**kwargs) -> httpx.Client:  # noqa: N802 — httpx's name, so a call reads the same
     return httpx.Client(verify=_tls(), trust_env=False, **kwargs)
+
+
+def wait_until_listening(process, port: int, *, name: str, log, seconds: float = 15) -> None:
+    """Return once something listens on 127.0.0.1:`port`; RuntimeError with the server's stderr and `log()` when
+    `process` ends first or nothing listens within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} did not start: {process.stderr.read().decode()}\n{log()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{name} did not listen on {port} within {seconds:g} s\n{log()}")

@@ -29,6 +29,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from loopback import wait_until_listening
+
 MASTER = Path("/usr/lib/postfix/sbin/master")
 QUEUES = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private", "saved",
           "trace")
@@ -151,16 +153,7 @@ class Postfix:
     def _start(self) -> None:
         self.process = subprocess.Popen([sys.executable, __file__, "reap", str(self.folder)], start_new_session=True,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Postfix did not start: {self.process.stderr.read().decode()}\n{self.log()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"Postfix did not listen on {self.port} within 15 s\n{self.log()}")
+        wait_until_listening(self.process, self.port, name="Postfix", log=self.log)
 
     def log(self) -> str:
         path = self.folder / "maillog"

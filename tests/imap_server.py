@@ -14,15 +14,13 @@ import ipaddress
 import os
 import grp
 import pwd
-import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from loopback import wait_until_listening
+from loopback import stop_daemon, wait_until_listening
 
 DOVECOT = Path("/usr/sbin/dovecot")
 DH = Path("/usr/share/dovecot/dh.pem")
@@ -184,11 +182,4 @@ service imap-login {{
             client.logout()
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)  # the subreaper stops master and waits for every service
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        stop_daemon(self.process, self.folder)

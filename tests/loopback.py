@@ -8,8 +8,12 @@ http:// address: 36 ms each, for the few hundred requests of the web tests. Each
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
 import ssl
+import subprocess
 import time
 from functools import lru_cache
 
@@ -50,3 +54,16 @@ def wait_until_listening(process, port: int, *, name: str, log, seconds: float =
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"{name} did not listen on {port} within {seconds:g} s\n{log()}")
+
+
+def stop_daemon(process, folder) -> None:
+    """Stop a server started under a reaper (SIGTERM: the reaper stops the master and waits for every service; its
+    group killed if that takes 20 s) and remove its folder."""
+    if process is not None and process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    shutil.rmtree(folder, ignore_errors=True)

@@ -19,8 +19,6 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,7 +27,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from loopback import wait_until_listening
+from loopback import stop_daemon, wait_until_listening
 
 MASTER = Path("/usr/lib/postfix/sbin/master")
 QUEUES = ("active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private", "saved",
@@ -186,14 +184,7 @@ class Postfix:
         return found
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)  # the reaper stops master and waits for every service
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        stop_daemon(self.process, self.folder)
 
 
 def _group(name: str) -> int:

@@ -7,6 +7,8 @@ explicit (`with db.transaction():`) and take the store's write lock at once; eve
 A PostgreSQL connection the server ended (a restart, a failover, an administrator's pg_terminate_backend) fails
 the statement or transaction it was in, and is opened again before the next one begins: a long-running `serve`
 outlives its database server's restarts. Never within a transaction: what it did so far is gone with it.
+On a read-only connection a statement the server refused for that reason (its goodbye was not there yet when the
+connection was checked) is made once more on the new connection: a read may be repeated, a write never.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..errors import NewsletterError
-from .dialect import UNIQUE, Dialect
+from .dialect import LOST, UNIQUE, Dialect
 from .location import StoreLocation
 from .waits import waiting
 
@@ -35,12 +37,14 @@ class Database:
         location: StoreLocation,
         on_wait: Callable[[list[str]], None] | None = None,
         reopen: Callable[[], Any] | None = None,
+        read_only: bool = False,
     ) -> None:
         self.connection = connection
         self.dialect = dialect
         self.location = location
         self.on_wait = on_wait
         self.reopen = reopen  # a new connection as this one was made (None: never reopened)
+        self.read_only = read_only  # every statement a read: one refused because the connection was lost is repeated
         self.waits: float | None = None  # the last wait_at_most, made again on a reopened connection
         self.within = 0  # transactions of ours open on this connection
         # The server process of a PostgreSQL connection (read now: while a statement waits, the connection is busy).
@@ -49,15 +53,19 @@ class Database:
     def _ready(self) -> None:
         """Open the connection again if the server ended it, unless a transaction of ours was using it."""
         if self.reopen is not None and self.within == 0 and self.dialect.lost(self.connection):
-            try:
-                self.connection.close()
-            except Exception as exc:  # noqa: BLE001 — a lost connection may refuse even to close
-                if not self.dialect.is_error(exc):
-                    raise
-            self.connection = self.reopen()
-            self.session = self.connection.info.backend_pid if self.dialect.name == "postgresql" else None
-            if self.waits is not None:
-                self.dialect.wait_at_most(self.connection, self.waits)
+            self._reconnect()
+
+    def _reconnect(self) -> None:
+        assert self.reopen is not None
+        try:
+            self.connection.close()
+        except Exception as exc:  # noqa: BLE001 — a lost connection may refuse even to close
+            if not self.dialect.is_error(exc):
+                raise
+        self.connection = self.reopen()
+        self.session = self.connection.info.backend_pid if self.dialect.name == "postgresql" else None
+        if self.waits is not None:
+            self.dialect.wait_at_most(self.connection, self.waits)
 
     def alive(self) -> bool:
         """Whether the connection is usable as it is (a lost one is opened again by the next statement)."""
@@ -71,6 +79,18 @@ class Database:
     def execute(self, sql: str, params: Any = ()) -> Any:
         """Run one statement; the driver's cursor (fetchone, fetchall, rowcount, iteration)."""
         self._ready()
+        try:
+            return self.connection.execute(self.dialect.statement(sql), params)
+        except Exception as exc:
+            if not (
+                self.read_only
+                and self.reopen is not None
+                and self.within == 0
+                and self.dialect.is_error(exc)
+                and self.dialect.failure(exc) == LOST
+            ):
+                raise
+        self._reconnect()
         return self.connection.execute(self.dialect.statement(sql), params)
 
     def write(self, sql: str, params: Any = ()) -> Any:
@@ -242,7 +262,7 @@ def open_database(
                 location, busy_timeout=busy_timeout, durable_commits=durable_commits, read_only=read_only
             )
 
-        database = Database(connect(), PostgresDialect(), location, on_wait, reopen=connect)
+        database = Database(connect(), PostgresDialect(), location, on_wait, reopen=connect, read_only=read_only)
     else:
         from .sqlite import SQLiteDialect, configure, connect_sqlite
 

@@ -95,3 +95,34 @@ def test_a_writer_waits_for_another_then_says_who_holds_the_store(settings):
         holder.close()
         waiter.close()
     assert db_rows(settings, "SELECT email FROM subscribers ORDER BY id") == [("a@example.org",), ("c@example.org",)]
+
+
+def test_a_campaign_the_ledger_names_is_never_deleted(settings):
+    """A campaign whose ledger rows exist cannot be deleted nor given another id, on either store (SQLite's foreign
+    key; on PostgreSQL, where that key's check per row halved a campaign's making, a trigger); a campaign without
+    rows can be."""
+    from mco_newsletter.subscribers.store import open_store
+
+    store = open_store(settings.store)
+    try:
+        db = store.db
+        with store.transaction():
+            reader = store.add(email="a@example.org", name=None, language="en", tags=(), consent_source="test")
+            kept, empty = (db.execute("INSERT INTO campaigns (issue_id, segment, settings_snapshot, started_at)"
+                                      " VALUES (?, 'all', '{}', '2026-01-01') RETURNING id", (issue,)).fetchone()[0]
+                           for issue in ("2024-05", "2024-06"))
+            db.execute("INSERT INTO deliveries (campaign_id, subscriber_id, language) VALUES (?, ?, 'en')",
+                       (kept, reader))
+        for statement in ("DELETE FROM campaigns WHERE id = ?", "UPDATE campaigns SET id = id + 100 WHERE id = ?"):
+            with pytest.raises(Exception) as refused:
+                db.execute(statement, (kept,))
+            said = str(refused.value).lower()
+            assert db.dialect.is_error(refused.value) and ("foreign key" in said or "ledger" in said), said
+        assert db.execute("DELETE FROM campaigns WHERE id = ?", (empty,)).rowcount == 1
+        assert db.all("SELECT id FROM campaigns") == [(kept,)]
+        assert db.all("SELECT campaign_id FROM deliveries") == [(kept,)]
+        if db.kind == "postgresql":  # the trigger, not the key
+            assert db.all("SELECT count(*) FROM pg_constraint WHERE conrelid = 'deliveries'::regclass"
+                          " AND contype = 'f'") == [(0,)]
+    finally:
+        store.close()

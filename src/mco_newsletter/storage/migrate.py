@@ -31,9 +31,19 @@ def newest() -> int:
 
 
 def statements(step: str | Step, dialect: str) -> list[str]:
-    """A step's statements for one store (a plain text step reads the same on both)."""
+    """A step's statements for one store (a plain text step reads the same on both), split at each `;` that is not
+    within a $$-quoted body (a PostgreSQL function's)."""
     text = step if isinstance(step, str) else step.text(dialect)
-    return [statement for statement in text.split(";") if statement.strip()]
+    found, current = [], []
+    for number, part in enumerate(text.split("$$")):
+        pieces = part.split(";") if number % 2 == 0 else [part]
+        for index, piece in enumerate(pieces):
+            if index:
+                found.append("".join(current))
+                current = []
+            current.append(piece if number % 2 == 0 else f"$${piece}$$")
+    found.append("".join(current))
+    return [statement for statement in found if statement.strip()]
 
 
 def migrate(database: Opened) -> None:

@@ -294,4 +294,30 @@ MIGRATIONS: list[str | Step] = [
     CREATE UNIQUE INDEX schedules_open ON schedules (issue_id, segment) WHERE state IN ('waiting', 'sending')
     """,
     ),
+    # 14: PostgreSQL checked the ledger's foreign key to its campaign once for each row a campaign's making wrote:
+    # half of that INSERT's time (9 of 20 µs a reader at a million: the campaign made in 21 s, 11 s without). A
+    # ledger row is only ever written in the transaction that reads its campaign, and a campaign is never
+    # deleted, so what the key guarded is guarded by a trigger on campaigns instead: deleting a campaign (or
+    # changing its id) while ledger rows name it is refused, as the key refused it. SQLite keeps its key (its
+    # check costs little there).
+    Step(
+        sqlite="",
+        postgresql="""
+    ALTER TABLE deliveries DROP CONSTRAINT deliveries_campaign_id_fkey;
+    CREATE FUNCTION campaigns_kept() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'UPDATE' AND NEW.id = OLD.id THEN
+            RETURN NEW;
+        END IF;
+        IF EXISTS (SELECT 1 FROM deliveries WHERE campaign_id = OLD.id) THEN
+            RAISE EXCEPTION 'campaign % has rows in the ledger (deliveries): it is kept', OLD.id
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END
+    $$;
+    CREATE TRIGGER campaigns_kept BEFORE DELETE OR UPDATE OF id ON campaigns
+        FOR EACH ROW EXECUTE FUNCTION campaigns_kept()
+    """,
+    ),
 ]

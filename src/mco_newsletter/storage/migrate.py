@@ -34,7 +34,8 @@ def statements(step: str | Step, dialect: str) -> list[str]:
     """A step's statements for one store (a plain text step reads the same on both), split at each `;` that is not
     within a $$-quoted body (a PostgreSQL function's)."""
     text = step if isinstance(step, str) else step.text(dialect)
-    found, current = [], []
+    found: list[str] = []
+    current: list[str] = []
     for number, part in enumerate(text.split("$$")):
         pieces = part.split(";") if number % 2 == 0 else [part]
         for index, piece in enumerate(pieces):

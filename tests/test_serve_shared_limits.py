@@ -305,3 +305,31 @@ def test_a_read_the_server_ends_as_it_arrives_is_read_again_on_a_new_connection(
         assert db_rows(settings, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", (reader.db.session,)) == [(1,)]
     finally:
         reader.close()
+
+
+@POSTGRESQL_ONLY
+def test_asking_whether_a_busy_connection_was_lost_does_not_take_its_answer(settings):
+    """`serve`'s health route asks whether the writer's connection is alive while another thread's statement is on
+    it. The check read the answer off the socket before that statement's thread could: the statement then waited
+    forever for an answer already taken, with the server idle (a replica's writes stalled; a test hung in CI).
+    A connection in use is not looked into: the statement gets its answer."""
+    import threading
+    import time
+
+    from mco_newsletter.subscribers.store import open_store
+
+    store = open_store(settings.store)
+    answers = []
+    statement = threading.Thread(target=lambda: answers.append(store.db.value("SELECT 7 FROM pg_sleep(0.3)")),
+                                 daemon=True)
+    try:
+        statement.start()
+        until = time.monotonic() + 1.5
+        while time.monotonic() < until and statement.is_alive():
+            store.alive()
+        statement.join(5)
+        assert not statement.is_alive() and answers == [7]
+        assert store.alive() and store.db.value("SELECT 1") == 1
+    finally:
+        if not statement.is_alive():
+            store.close()

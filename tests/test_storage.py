@@ -126,3 +126,4 @@ def test_a_campaign_the_ledger_names_is_never_deleted(settings):
                           " AND contype = 'f'") == [(0,)]
     finally:
         store.close()
+

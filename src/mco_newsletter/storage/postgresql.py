@@ -201,14 +201,21 @@ class PostgresDialect(Dialect):
 
         from ..idle_sockets import readable
 
+        # Never while another thread's statement is on the connection (psycopg's own lock held): reading its answer
+        # off the socket here left that statement waiting forever for an answer already taken, the server idle
+        # (serve's health route against its writer). The statement's own thread learns whether the server ended it.
         if connection.closed or connection.broken:
             return True
+        if not connection.lock.acquire(blocking=False):
+            return False
         try:
             if readable(connection.pgconn.socket):
                 connection.pgconn.consume_input()
                 connection.pgconn.consume_input()
         except (psycopg.OperationalError, OSError, ValueError):
             return True
+        finally:
+            connection.lock.release()
         return connection.pgconn.status != ConnStatus.OK
 
     def wait_at_most(self, connection: Any, seconds: float) -> None:

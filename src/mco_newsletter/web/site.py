@@ -57,8 +57,11 @@ class Site:
         self.checking = threading.Lock()
 
     def serving(self) -> None:
-        """Start-up (which waits for the database as a command does) is over: a change now waits WRITE_WAIT_S."""
-        self.store.wait_at_most(WRITE_WAIT_S)
+        """Start-up (which waits for the database as a command does) is over: a change now waits WRITE_WAIT_S.
+        Under the writer's lock: the desk's thread may already be writing on that connection (a sign-up a stopped
+        server left queued), and a setting made within its transaction would end with it."""
+        with self.locked() as store:
+            store.wait_at_most(WRITE_WAIT_S)
 
     @contextmanager
     def reading(self) -> Iterator:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -28,6 +29,11 @@ pytest_plugins = ("tiny_models", "stores")
 # tiny model's half-second translation took 30 s. Passive threads sleep instead. Set before anything
 # loads libgomp (it reads the variable once); children (the CLI in a subprocess) inherit it.
 os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+# Ctrl-C reaches the CLI processes the tests start, whoever started the tests: a shell that runs a command in
+# the background (`cmd &`, nohup) has it ignore SIGINT, which its children inherit, and the Ctrl-C tests then
+# failed (the prompt kept waiting, exit 1 for 130). Python's own handler here; a child starts with the default.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 # And one thread per process: the workers already fill the cores, and at the tiny model's size two threads wait
 # on each other more than they compute (a 40-sentence batch: 0.60 s of CPU on one thread, 1.2 s on two, and
 # slower too). A test that sets [translation] threads still gets its number.

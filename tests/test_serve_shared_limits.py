@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 
 import httpx
 import pytest
@@ -274,36 +275,73 @@ def test_health_says_503_when_the_store_is_gone(workspace):
     assert "content-security-policy" in gone.headers
 
 
+@contextmanager
+def ended_as_it_reads(settings, reader):
+    """The server ends `reader`'s connection while the block reads on it: its process is held stopped while it is
+    ended, so its goodbye comes only once the read is on its way (not when the connection is checked before it)."""
+    import contextlib
+    import signal
+    import threading
+
+    from stores import cluster
+
+    pid = reader.db.session
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        with cluster().admin() as admin:  # from another database: the reader's may refuse new connections
+            assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone() == (True,)
+        assert reader.alive()  # nothing to tell yet: the server process has not answered its end
+        threading.Timer(0.5, os.kill, (pid, signal.SIGCONT)).start()
+        yield pid
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # gone already, as it should be
+            os.kill(pid, signal.SIGCONT)
+
+
 @POSTGRESQL_ONLY
 def test_a_read_the_server_ends_as_it_arrives_is_read_again_on_a_new_connection(settings):
     """A server ends its connections (a restart, a failover) while a replica looks: the goodbye of a reader's
     connection is not there yet when the replica checks it, and the read is sent on it and refused
     (AdminShutdown). That read is made again on a new connection: a page or the health route answers, not 503 once
-    for each of the replica's reading connections (that made the health route say 503 twice in a row in CI).
-    The server process is held stopped while it is ended, so its goodbye comes only once the read is on its way."""
-    import contextlib
-    import signal
-    import threading
-
+    for each of the replica's reading connections (that made the health route say 503 twice in a row in CI)."""
     from mco_newsletter.subscribers.store import open_reader, open_store
 
     open_store(settings.store).close()  # made and migrated
     reader = open_reader(settings.store)
     try:
         reader.ping()
-        pid = reader.db.session
-        os.kill(pid, signal.SIGSTOP)
-        try:
-            assert db_run(settings, "SELECT pg_terminate_backend(?)", (pid,)) == 1
-            assert reader.alive()  # nothing to tell yet: the server process has not answered its end
-            threading.Timer(0.5, os.kill, (pid, signal.SIGCONT)).start()
+        with ended_as_it_reads(settings, reader) as pid:
             reader.ping()
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # gone already, as it should be
-                os.kill(pid, signal.SIGCONT)
         assert reader.db.session != pid
         assert db_rows(settings, "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", (reader.db.session,)) == [(1,)]
     finally:
+        reader.close()
+
+
+@POSTGRESQL_ONLY
+def test_a_read_the_server_ends_for_good_fails_as_the_database_error_it_is(settings):
+    """When no new connection can be had either (the server is going down), the read fails with the server's own
+    error, which the pages answer with their 503 page: not with the error of the connection that was tried after
+    it (a NewsletterError, which a page would have answered as a fault of its own)."""
+    import psycopg
+    from stores import cluster
+
+    from mco_newsletter.storage.dialect import LOST
+    from mco_newsletter.subscribers.store import open_reader, open_store
+
+    open_store(settings.store).close()
+    reader = open_reader(settings.store)
+    database = db_rows(settings, "SELECT current_database()")[0][0]
+    admin = psycopg.connect(cluster().url("postgres"), autocommit=True)
+    try:
+        reader.ping()
+        admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
+        with ended_as_it_reads(settings, reader), pytest.raises(psycopg.Error) as refused:
+            reader.ping()
+        assert reader.db.dialect.failure(refused.value) == LOST
+    finally:
+        admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
+        admin.close()
         reader.close()
 
 

@@ -90,7 +90,10 @@ class Database:
                 and self.dialect.failure(exc) == LOST
             ):
                 raise
-        self._reconnect()
+            try:
+                self._reconnect()
+            except Exception:  # noqa: BLE001 — the server is gone, not just the connection: the statement's own error
+                raise exc from None
         return self.connection.execute(self.dialect.statement(sql), params)
 
     def write(self, sql: str, params: Any = ()) -> Any:
